@@ -1,0 +1,56 @@
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+from django.http import Http404
+from django_tenants.middleware.main import TenantMainMiddleware
+
+from .models import Agency, Client
+from .selectors import user_may_use_host
+
+
+class TextbackTenantMiddleware(TenantMainMiddleware):
+    """Picks the schema and URLconf from the host.
+
+    - ``<slug>.<BASE_DOMAIN>`` (a Domain row) → that client's schema and the client URLconf, if it is live or
+      paused; a client still provisioning has no usable schema yet and answers 404 like an unknown host.
+    - the platform host (BASE_DOMAIN, or the host of PUBLIC_BASE_URL) → public schema, public URLconf.
+    - an agency's own domain → public schema, public URLconf, with ``request.agency`` set.
+    - anything else → 404.
+    """
+
+    def get_tenant(self, domain_model, hostname):
+        domain = domain_model.objects.select_related("tenant__agency").get(domain=hostname)
+        tenant = domain.tenant
+        if tenant.status not in (Client.Status.LIVE, Client.Status.PAUSED):
+            raise domain_model.DoesNotExist
+        return tenant
+
+    def no_tenant_found(self, request, hostname):
+        request.tenant = None
+        request.agency = None
+        if hostname not in settings.PLATFORM_HOSTS:
+            request.agency = Agency.objects.filter(custom_domain=hostname).first()
+            if request.agency is None:
+                raise Http404(f"No client or agency is served at {hostname}")
+        connection.set_schema_to_public()
+        self.setup_url_routing(request, force_public=True)
+
+    def process_request(self, request):
+        request.agency = None
+        return super().process_request(request)
+
+
+class HostMembershipMiddleware:
+    """A session is only good on a host its person belongs on.
+
+    Sessions are per host already (no shared cookie domain); this is the second lock, so a session that
+    somehow reaches another client's host (a membership revoked, a cookie copied) is simply logged out
+    there."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated and not user_may_use_host(request.user, request):
+            request.user = AnonymousUser()
+        return self.get_response(request)

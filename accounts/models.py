@@ -1,0 +1,216 @@
+"""Who and what lives in the public schema: agencies, their clients (the django-tenants tenants), the hosts
+clients are served on, people and their memberships."""
+
+import re
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.timezone import now
+from django_tenants.models import DomainMixin, TenantMixin
+from phonenumber_field.modelfields import PhoneNumberField
+
+from .hours import HoursError, validate_hours
+
+# Host labels we never hand to a client: they are, or may become, the platform's own.
+RESERVED_SLUGS = frozenset(
+    {"www", "admin", "api", "app", "hooks", "static", "media", "mail", "smtp", "status", "help", "support",
+     "public", "template", "client-template", "dashboard", "login", "auth", "billing"}
+)
+slug_validator = RegexValidator(
+    r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$",
+    "Use 2–40 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen.",
+)
+
+
+def validate_slug_not_reserved(value: str) -> None:
+    if value in RESERVED_SLUGS:
+        raise ValidationError(f"“{value}” is reserved; choose another.")
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a time zone; use an IANA name such as America/Chicago.")
+
+
+def validate_business_hours(value) -> None:
+    try:
+        validate_hours(value)
+    except HoursError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **extra) -> "User":
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> "User":
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> "User":
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in: platform operator (is_staff), agency admin or staff, client owner or staff.
+
+    Email is the login; it is stored lower-cased so that one address is one person."""
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="Platform operator: may use the Django admin.")
+    date_joined = models.DateTimeField(default=now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.email.strip().lower()
+
+
+class Agency(models.Model):
+    """A marketing agency: our customer, who resells Textback to its clients under its own brand."""
+
+    slug = models.SlugField(max_length=40, unique=True, validators=[slug_validator, validate_slug_not_reserved])
+    name = models.CharField(max_length=120)
+    brand_name = models.CharField(max_length=120, blank=True, help_text="Shown to clients; the name if empty.")
+    brand_color = models.CharField(
+        max_length=7, default="#2563eb", validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use #RRGGBB.")]
+    )
+    support_email = models.EmailField(blank=True)
+    custom_domain = models.CharField(
+        max_length=253, unique=True, null=True, blank=True,
+        help_text="The agency's own host for its dashboard, e.g. app.youragency.com.",
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name_plural = "agencies"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        return self.brand_name or self.name
+
+
+class Client(TenantMixin):
+    """A local business an agency serves: the django-tenants tenant, with a PostgreSQL schema of its own.
+
+    What the call webhooks need before they can even pick the schema (the number, how calls are routed,
+    timing) lives on this public row, so one indexed lookup by the called number answers a call."""
+
+    class Status(models.TextChoices):
+        PROVISIONING = "provisioning", "Provisioning"
+        FAILED = "failed", "Provisioning failed"
+        LIVE = "live", "Live"
+        PAUSED = "paused", "Paused"
+
+    class CallMode(models.TextChoices):
+        FORWARD = "forward", "Forward: we ring the business, then text back if nobody answers"
+        CARRIER = "carrier", "Carrier forwarding: the business's carrier forwards unanswered calls to us"
+
+    # Creating the schema is the provisioning service's job (cloned from the template), not save()'s.
+    auto_create_schema = False
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="clients")
+    slug = models.SlugField(max_length=40, unique=True, validators=[slug_validator, validate_slug_not_reserved])
+    name = models.CharField(max_length=120)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROVISIONING)
+    provisioning_error = models.TextField(blank=True)
+    timezone = models.CharField(max_length=64, default="America/New_York", validators=[validate_timezone])
+
+    phone_number = PhoneNumberField(
+        unique=True, null=True, blank=True, help_text="The business's Textback number (E.164); routes calls."
+    )
+    forward_to = PhoneNumberField(null=True, blank=True, help_text="Where calls ring in forward mode.")
+    call_mode = models.CharField(max_length=10, choices=CallMode.choices, default=CallMode.FORWARD)
+    ring_timeout_seconds = models.PositiveSmallIntegerField(
+        default=20, validators=[MinValueValidator(5), MaxValueValidator(60)]
+    )
+    min_ring_seconds = models.PositiveSmallIntegerField(
+        default=5, validators=[MaxValueValidator(60)],
+        help_text="A caller who hangs up sooner is not texted (an early hang-up is not a missed call).",
+    )
+    text_delay_seconds = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(3600)])
+    suppress_hours = models.PositiveSmallIntegerField(
+        default=24, validators=[MaxValueValidator(24 * 30)],
+        help_text="Text a caller at most once in this many hours.",
+    )
+    business_hours = models.JSONField(default=dict, blank=True, validators=[validate_business_hours])
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def host(self) -> str:
+        return f"{self.slug}.{settings.BASE_DOMAIN}"
+
+    @staticmethod
+    def schema_name_for(slug: str) -> str:
+        return "c_" + re.sub(r"[^a-z0-9]", "_", slug)
+
+
+class Domain(DomainMixin):
+    """A host name a client is served on (its <slug>.<BASE_DOMAIN>, later also custom ones)."""
+
+
+class AgencyMembership(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Agency admin"
+        STAFF = "staff", "Agency staff"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="agency_memberships")
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.STAFF)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "agency"], name="one_agency_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.get_role_display()} of {self.agency}"
+
+
+class ClientMembership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        STAFF = "staff", "Staff"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="client_memberships")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.STAFF)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "client"], name="one_client_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.get_role_display()} of {self.client}"

@@ -1,0 +1,10 @@
+"""A client's host, <slug>.<BASE_DOMAIN>: the business's own pages, in its own schema."""
+
+from django.urls import include, path
+
+from accounts.views import home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("", include("config.urls_common")),
+]
