@@ -26,13 +26,12 @@ class TextbackTenantMiddleware(TenantMainMiddleware):
         return tenant
 
     def no_tenant_found(self, request, hostname):
-        request.tenant = None
-        request.agency = None
         if hostname not in settings.PLATFORM_HOSTS:
             request.agency = Agency.objects.filter(custom_domain=hostname).first()
             if request.agency is None:
                 raise Http404(f"No client or agency is served at {hostname}")
         connection.set_schema_to_public()
+        request.tenant = connection.tenant  # django-tenants' stand-in for the public schema
         self.setup_url_routing(request, force_public=True)
 
     def process_request(self, request):

@@ -1,0 +1,122 @@
+"""The setup commands: what they make from good input, and the message they stop with on bad input."""
+
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from accounts.models import Agency, AgencyMembership, Client, ClientMembership, User
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    from io import StringIO
+
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+GOOD_CLIENT = [
+    "create_client", "--agency", "northwind", "--slug", "dunn-dental", "--name", "Dunn Dental",
+    "--timezone", "America/Denver", "--number", "+13035550100", "--forward-to", "+13035550142",
+]
+
+
+def test_create_agency_makes_the_agency_and_its_admin():
+    out = run("create_agency", "--slug", "eastgate", "--name", "Eastgate Media",
+              "--admin-email", "Ed@Eastgate.test", "--admin-password", "s3cret-enough-pass")
+    assert "eastgate" in out
+    membership = AgencyMembership.objects.get(agency__slug="eastgate")
+    assert membership.role == "admin"
+    assert membership.user.email == "ed@eastgate.test"
+    assert membership.user.check_password("s3cret-enough-pass")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--slug", "northwind"], "--slug: an agency with slug “northwind” already exists."),
+        (["--slug", "Bad Slug"], "--slug:"),
+        (["--admin-email", "not-an-email"], "--admin-email:"),
+        (["--admin-password", "123"], "This password is too short"),
+    ],
+)
+def test_create_agency_refuses_bad_input_and_writes_nothing(personas, args, message):
+    base = {"--slug": "westgate", "--name": "Westgate", "--admin-email": "w@westgate.test",
+            "--admin-password": "s3cret-enough-pass"}
+    base.update(dict(zip(args[::2], args[1::2], strict=True)))
+    agencies, users = Agency.objects.count(), User.objects.count()
+    with pytest.raises(CommandError, match=message):
+        run("create_agency", *[item for pair in base.items() for item in pair])
+    assert (Agency.objects.count(), User.objects.count()) == (agencies, users)
+
+
+def test_create_client_prints_its_host_and_stores_every_setting(personas):
+    out = run(*GOOD_CLIENT, "--mode", "carrier", "--text-delay", "30",
+              "--hours", "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00", "--suppress-hours", "48",
+              "--min-ring-seconds", "8", "--owner-email", "owner@dunn.test", "--owner-password", "s3cret-enough-pass")
+    assert out.strip() == "dunn-dental.localhost"
+    client = Client.objects.get(slug="dunn-dental")
+    assert client.status == Client.Status.LIVE
+    assert (client.call_mode, client.text_delay_seconds, client.suppress_hours, client.min_ring_seconds) == (
+        "carrier", 30, 48, 8
+    )
+    assert client.business_hours["mon"] == [["08:00", "12:00"], ["13:00", "17:00"]]
+    assert client.business_hours["sat"] == [["09:00", "12:00"]]
+    assert "sun" not in client.business_hours
+    assert str(client.phone_number) == "+13035550100"
+    assert ClientMembership.objects.get(client=client).user.email == "owner@dunn.test"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"--agency": "nope"}, "--agency: no agency with slug “nope”."),
+        ({"--timezone": "Mars/Olympus"}, "--timezone: “Mars/Olympus” is not a time zone"),
+        ({"--number": "+13125550100"}, "--number: Client with this Phone number already exists."),
+        ({"--number": "+1999"}, "--number: The phone number entered is not valid."),
+        ({"--hours": "mon-fri 9-5"}, "--hours: '9' is not a time"),
+        ({"--hours": "mon 09:00-12:00,11:00-13:00"}, "--hours: the shifts on mon overlap"),
+        ({"--slug": "acme"}, "--slug: a client with slug “acme” already exists."),
+        ({"--slug": "www"}, "--slug: “www” is reserved"),
+        ({"--forward-to": "+13035550100"}, "--forward-to: The forward-to phone cannot be the Textback number"),
+    ],
+)
+def test_create_client_refuses_bad_input_and_writes_nothing(personas, change, message):
+    args = list(GOOD_CLIENT)
+    for flag, value in change.items():
+        if flag in args:
+            args[args.index(flag) + 1] = value
+        else:
+            args += [flag, value]
+    before = Client.objects.count()
+    with pytest.raises(CommandError, match=message):
+        run(*args)
+    assert Client.objects.count() == before
+
+
+def test_create_client_needs_a_forward_to_phone_in_forward_mode(personas):
+    args = GOOD_CLIENT[: GOOD_CLIENT.index("--forward-to")]
+    with pytest.raises(CommandError, match="--forward-to: Forward mode needs"):
+        run(*args)
+
+
+def test_create_client_refuses_a_number_that_is_not_e164(personas):
+    with pytest.raises(CommandError, match="--number"):
+        run(*[("3035550100" if arg == "+13035550100" else arg) for arg in GOOD_CLIENT])
+
+
+def test_a_bad_command_exits_non_zero_with_its_message_on_stderr():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "create_client", "--agency", "x", "--slug", "y", "--name", "z",
+         "--timezone", "UTC", "--number", "12"],
+        capture_output=True, text=True, env={"DEBUG": "1", "PATH": "/usr/bin:/bin"}, timeout=60,
+        cwd=settings.BASE_DIR,
+    )
+    assert result.returncode != 0
+    assert "--number" in result.stderr
