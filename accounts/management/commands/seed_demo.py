@@ -1,0 +1,66 @@
+"""A demo agency with two clients and their owners; safe to run again (it only adds what is missing)."""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Agency, Client, ClientMembership, User
+from accounts.services import agency_create, client_create, client_provision, client_url, hours_from_text
+
+PASSWORD = "textback-demo"
+AGENCY = {"slug": "demo", "name": "Bright Local Marketing", "admin_email": "agency@demo.test"}
+OPERATOR = "operator@demo.test"
+CLIENTS = [
+    {
+        "slug": "acme-plumbing", "name": "Acme Plumbing", "timezone_name": "America/Chicago",
+        "phone_number": "+13125550100", "forward_to": "+13125550142", "call_mode": "forward",
+        "hours": "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00", "owner_email": "owner@acme-plumbing.test",
+    },
+    {
+        "slug": "smile-dental", "name": "Smile Dental", "timezone_name": "America/Los_Angeles",
+        "phone_number": "+14155550100", "forward_to": "+14155550142", "call_mode": "carrier",
+        "hours": "mon-thu 07:30-16:00; fri 07:30-12:00", "owner_email": "owner@smile-dental.test",
+    },
+]
+
+
+class Command(BaseCommand):
+    help = "Create (or complete) the demo agency, its two clients, their owners and a little history."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            agency = Agency.objects.filter(slug=AGENCY["slug"]).first() or agency_create(
+                admin_password=PASSWORD, **AGENCY
+            )
+            if not User.objects.filter(email=OPERATOR).exists():
+                User.objects.create_superuser(OPERATOR, PASSWORD)
+        for spec in CLIENTS:
+            client = Client.objects.filter(slug=spec["slug"]).first()
+            if client is None:
+                client = client_create(
+                    agency=agency,
+                    business_hours=hours_from_text(spec["hours"]),
+                    owner_password=PASSWORD,
+                    **{key: value for key, value in spec.items() if key != "hours"},
+                )
+            client_provision(client=client)
+            if not ClientMembership.objects.filter(client=client).exists():
+                self.stderr.write(f"{client.slug} has no owner; add one in the admin")
+        self._print_welcome(agency)
+
+    def _print_welcome(self, agency: Agency) -> None:
+        public = urlsplit(settings.PUBLIC_BASE_URL)
+        platform = f"{public.scheme}://{settings.BASE_DOMAIN}{f':{public.port}' if public.port else ''}/"
+        lines = [
+            "",
+            "Textback demo is ready (password for every login below: textback-demo)",
+            f"  Agency dashboard   {platform}   {AGENCY['admin_email']}",
+            f"  Operator admin     {platform}admin/   {OPERATOR}",
+        ]
+        for client in agency.clients.order_by("name"):
+            owner = client.memberships.filter(role="owner").select_related("user").first()
+            lines.append(f"  {client.name:<18} {client_url(client)}   {owner.user.email if owner else '-'}")
+        lines.append("")
+        self.stdout.write("\n".join(lines))
