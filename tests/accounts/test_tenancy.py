@@ -108,3 +108,30 @@ def test_cache_keys_are_per_client(personas):
     with schema_context(personas.acme.schema_name):
         assert cache.get(key) == "acme's"
     assert cache.get(key) is None  # nor does the public schema see either
+
+
+def _structure(schema: str) -> dict[str, list]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, replace(indexdef, %s, 'X') FROM pg_indexes WHERE schemaname = %s "
+                       "ORDER BY 1", [f"{schema}.", schema])
+        indexes = cursor.fetchall()
+        cursor.execute("SELECT conrelid::regclass::text LIKE '%%.%%', conname, contype, "
+                       "replace(pg_get_constraintdef(oid), %s, 'X') FROM pg_constraint "
+                       "WHERE connamespace = %s::regnamespace ORDER BY 2", [f"{schema}.", schema])
+        constraints = cursor.fetchall()
+        cursor.execute("SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity "
+                       "FROM information_schema.columns WHERE table_schema = %s ORDER BY 1, 2", [schema])
+        columns = cursor.fetchall()
+    return {"indexes": indexes, "constraints": constraints, "columns": columns}
+
+
+def test_a_clone_has_the_templates_indexes_and_constraints_under_the_same_names(personas):
+    client = _new_client(personas)
+    assert _structure(client.schema_name) == _structure(settings.TENANT_BASE_SCHEMA)
+
+
+def test_a_clones_ids_continue_after_the_copied_rows(personas):
+    client = _new_client(personas)
+    with schema_context(client.schema_name):
+        highest = ContentType.objects.order_by("-pk").first().pk
+        assert ContentType.objects.create(app_label="probe", model="new").pk > highest
