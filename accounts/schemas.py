@@ -8,6 +8,7 @@ clone first checks the template against the migrations on disk and migrates it w
 
 import functools
 import logging
+import re
 
 from django.conf import settings
 from django.core.management import call_command
@@ -69,10 +70,11 @@ def _clone_statements(template: str, target: str) -> list[str]:
     """The DDL that makes `target` a copy of `template`: tables with their defaults, CHECK and NOT NULL
     constraints and identity columns (LIKE), then primary keys, unique constraints and indexes under their
     original names (later migrations drop them by name), then foreign keys, then the rows (django_migrations,
-    contenttypes). Definitions are read with only the template on the search path, so references inside it
-    come out unqualified and land in the target, while references to public stay qualified."""
+    contenttypes). The catalog prints references inside the template as `template.name` (it is never on the
+    search path here); those are pointed at the target, while references to public tables stay as they are."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", template) or not re.fullmatch(r"[a-z_][a-z0-9_]*", target):
+        raise ValueError("schema names must be plain lowercase identifiers")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('search_path', %s, true)", [f'"{template}"'])
         cursor.execute(
             """
             SELECT count(*) FILTER (WHERE c.relkind IN ('v', 'm', 'f')),
@@ -108,10 +110,10 @@ def _clone_statements(template: str, target: str) -> list[str]:
         tables = cursor.fetchall()
         cursor.execute(
             """
-            SELECT conrelid::regclass::text, quote_ident(conname), pg_get_constraintdef(oid), contype
-              FROM pg_constraint
-             WHERE connamespace = %s::regnamespace AND contype IN ('p', 'u', 'x', 'f')
-             ORDER BY contype = 'f', conname
+            SELECT t.relname, quote_ident(k.conname), pg_get_constraintdef(k.oid), k.contype
+              FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid
+             WHERE k.connamespace = %s::regnamespace AND k.contype IN ('p', 'u', 'x', 'f')
+             ORDER BY k.contype = 'f', k.conname
             """,
             [template],
         )
@@ -127,16 +129,19 @@ def _clone_statements(template: str, target: str) -> list[str]:
             [template],
         )
         indexes = [row[0] for row in cursor.fetchall()]
-        cursor.execute("SELECT set_config('search_path', 'public', true)")
 
     src, dst = f'"{template}"', f'"{target}"'
+
+    def retarget(sql: str) -> str:
+        return sql.replace(f"{template}.", f"{dst}.")
+
     like = "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING IDENTITY INCLUDING GENERATED INCLUDING STORAGE"
-    statements = [f"CREATE SCHEMA {dst}", f"SET LOCAL search_path TO {dst}"]
+    statements = [f"CREATE SCHEMA {dst}", f"SET LOCAL search_path TO {dst}, public"]
     statements += [f'CREATE TABLE "{name}" (LIKE {src}."{name}" {like})' for name, _, _ in tables]
-    statements += [f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"
+    statements += [f'ALTER TABLE "{table}" ADD CONSTRAINT {name} {retarget(definition)}'
                    for table, name, definition, kind in constraints if kind != "f"]
-    statements += indexes
-    statements += [f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"
+    statements += [retarget(index) for index in indexes]
+    statements += [f'ALTER TABLE "{table}" ADD CONSTRAINT {name} {retarget(definition)}'
                    for table, name, definition, kind in constraints if kind == "f"]
     for name, columns, _ in tables:
         statements.append(

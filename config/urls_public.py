@@ -8,5 +8,7 @@ from accounts.views import home
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
+    path("hooks/twilio/", include("telephony.urls")),
+    path("hooks/twilio/", include("messaging.urls")),
     path("", include("config.urls_common")),
 ]

@@ -1,8 +1,8 @@
 """Placeholders in the texts staff write, e.g. "Sorry we missed your call at {business_name}!".
 
 The syntax is deliberately small: ``{name}`` for one of PLACEHOLDERS, ``{{`` and ``}}`` for literal braces.
-Anything else in braces (spaces, capitals, ``!r``, ``:>10``, ``.attr``, ``[0]``, positional ``{0}``) is refused
-with a message saying what to write instead, so a template that saves always renders.
+Anything else in braces (spaces, capitals, ``!r``, ``:>10``, ``.attr``, ``[0]``, positional ``{0}``) is
+refused with a message saying what to write instead, so a template that saves always renders.
 """
 
 import difflib
@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 
 PLACEHOLDERS: dict[str, str] = {
     "business_name": "The business's name, as callers know it.",
-    "caller_name": 'The caller\'s name if we know it, else "there" (so "Hi {caller_name}," reads "Hi there,").',
+    "caller_name": 'The caller\'s name if we know it, else "there", so "Hi {caller_name}," still reads well.',
     "business_phone": "The business's phone number.",
     "booking_url": "The business's online booking link; left out when it has none.",
     "agency_name": "The name of the agency that looks after the business.",
@@ -22,7 +22,9 @@ PLACEHOLDERS: dict[str, str] = {
 # What a placeholder becomes when the context has no value for it; absent names become "".
 _FALLBACKS = {"caller_name": "there"}
 _ALLOWED = ", ".join(f"{{{name}}}" for name in PLACEHOLDERS)
-_EXCERPT = 20
+# A stray brace is quoted with its word and the word after ({) or before (}), so staff can find it.
+_OPEN_EXCERPT = re.compile(r"\{\S*(?:[^\S\n]+\S+)?")
+_CLOSE_EXCERPT = re.compile(r"(?:\S+[^\S\n]+)?\S*\}$")
 
 
 def _field_problem(field: str) -> str | None:
@@ -30,7 +32,7 @@ def _field_problem(field: str) -> str | None:
         return None
     shown = f"{{{field}}}"
     if not field.strip():
-        return f"{shown} has no placeholder in it. Use one of: {_ALLOWED}. To show braces, write {{{{ and }}}}."
+        return f"{shown} has no placeholder in it. Use one of: {_ALLOWED}. To show braces, write {{{{}}}}."
     # "{ Business Name }", "{business_name!r}", "{caller_name.title}" → the placeholder that was meant.
     name = re.sub(r"[\s-]+", "_", re.split(r"[.!:\[]", field, maxsplit=1)[0].strip()).lower()
     if name in PLACEHOLDERS:
@@ -40,39 +42,35 @@ def _field_problem(field: str) -> str | None:
     return f"{shown} is not a placeholder.{hint} Use one of: {_ALLOWED}."
 
 
-def _parse(body: str) -> tuple[list[str | tuple[str]], list[str]]:
-    """Split ``body`` into literal text and ``(name,)`` fields, with the problems found on the way."""
-    parts: list[str | tuple[str]] = []
+def _parse(body: str) -> tuple[list[tuple[str, str | None]], list[str]]:
+    """``body`` as (literal text, placeholder name or None) pairs, and the problems found on the way."""
+    parts: list[tuple[str, str | None]] = []
     problems: list[str] = []
-    literal, i = [], 0
+    literal: list[str] = []
+    i = 0
     while i < len(body):
         char = body[i]
         if body.startswith(("{{", "}}"), i):
             literal.append(char)
             i += 2
-        elif char == "{":
+            continue
+        if char == "{":
             close, reopen = body.find("}", i + 1), body.find("{", i + 1)
-            if close == -1 or -1 < reopen < close:
-                excerpt = body[i:].partition("\n")[0][:_EXCERPT]
-                problems.append(f'The {{ in "{excerpt}" is never closed. Close it with }}, or write {{{{ to show a brace.')
-                literal.append(char)
-                i += 1
+            if close != -1 and not -1 < reopen < close:
+                field = body[i + 1 : close]
+                if problem := _field_problem(field):
+                    problems.append(problem)
+                parts.append(("".join(literal), field))
+                literal, i = [], close + 1
                 continue
-            field = body[i + 1 : close]
-            problem = _field_problem(field)
-            if problem:
-                problems.append(problem)
-            parts.extend(["".join(literal), (field,)])
-            literal, i = [], close + 1
+            excerpt = _OPEN_EXCERPT.match(body, i)[0]
+            problems.append(f'The {{ in "{excerpt}" is never closed. Close it, or write {{{{ to show a {{.')
         elif char == "}":
-            excerpt = body[: i + 1].rpartition("\n")[2][-_EXCERPT:]
-            problems.append(f'The }} in "{excerpt}" has no opening {{. Remove it, or write }}}} to show a brace.')
-            literal.append(char)
-            i += 1
-        else:
-            literal.append(char)
-            i += 1
-    parts.append("".join(literal))
+            excerpt = _CLOSE_EXCERPT.search(body, 0, i + 1)[0]
+            problems.append(f'The }} in "{excerpt}" is never opened. Remove it, or write }}}} to show a }}.')
+        literal.append(char)
+        i += 1
+    parts.append(("".join(literal), None))
     return parts, list(dict.fromkeys(problems))
 
 
@@ -104,11 +102,9 @@ def render(body: str, *, context: Mapping[str, str | None]) -> str:
     if problems:
         raise ValueError(" ".join(problems))
     out = []
-    for part in parts:
-        if isinstance(part, str):
-            out.append(part)
-        else:
-            name = part[0]
+    for literal, name in parts:
+        out.append(literal)
+        if name is not None:
             value = " ".join((context.get(name) or "").split())
             out.append(value or _FALLBACKS.get(name, ""))
     return _tidy("".join(out))

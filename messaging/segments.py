@@ -9,10 +9,10 @@ emoji), so parts are packed greedily rather than counted as ceil(units / 153).
 
 from dataclasses import dataclass
 
-# The basic table in code order, 0x00-0x7F, 16 to a row; 0x1B is the escape to the extension table.
+# The basic table in code order, 0x00-0x7F, 16 to a row.
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅå"
-    "Δ_ΦΓΛΩΠΨΣΘΞ" "ÆæßÉ"
+    "Δ_ΦΓΛΩΠΨΣΘΞÆæßÉ"  # the escape, 0x1B, sits between Ξ and Æ
     " !\"#¤%&'()*+,-./"
     "0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNO"

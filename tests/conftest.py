@@ -35,3 +35,40 @@ def web():
         return client
 
     return make
+
+
+@pytest.fixture(scope="session")
+def _fake_twilio_server():
+    from django.conf import settings
+
+    from tests.twilio_fake.server import FakeTwilio
+
+    with FakeTwilio(account_sid=settings.TWILIO_ACCOUNT_SID, auth_token=settings.TWILIO_AUTH_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def twilio(_fake_twilio_server, settings):
+    """The app sends through the real twilio library to a local fake Twilio; the fake is clean for each test
+    and every request the app made is checked against Twilio's OpenAPI spec at the end."""
+    from messaging.providers import get_provider
+
+    fake = _fake_twilio_server
+    fake.reset()
+    settings.TELEPHONY_PROVIDER = "twilio"
+    settings.TWILIO_API_BASE_URL = fake.base_url
+    settings.TWILIO_TIMEOUT_SECONDS = 1.0
+    get_provider.cache_clear()
+    yield fake
+    get_provider.cache_clear()
+    fake.assert_no_violations()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _empty_test_broker():
+    """Tasks queued by in-process tests (retries) go to the test broker's own Redis database, where no worker
+    listens; start each session with it empty."""
+    import redis
+    from django.conf import settings
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()

@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from django.db import connection
 
 from accounts.models import Agency, AgencyMembership, Client, ClientMembership, User
-from accounts.services import agency_create, client_create, client_provision, hours_from_text, user_get_or_create
+from accounts.services import (
+    agency_create,
+    client_create,
+    client_provision,
+    hours_from_text,
+    user_get_or_create,
+)
 
 PASSWORD = "correct-horse-battery"
 

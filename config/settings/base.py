@@ -68,7 +68,7 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 # Apps whose tables are split between the schemas, model by model (config/routers.py): a model named in
 # SPLIT_APPS_PUBLIC_MODELS ("app_label.modelname") lives in public only, every other one in each client.
 SPLIT_APPS = {"telephony", "messaging", "reports"}
-SPLIT_APPS_PUBLIC_MODELS: set[str] = set()
+SPLIT_APPS_PUBLIC_MODELS = {"messaging.outboundsend"}
 
 TENANT_MODEL = "accounts.Client"
 TENANT_DOMAIN_MODEL = "accounts.Domain"
@@ -78,6 +78,9 @@ ROOT_URLCONF = "config.urls_tenants"
 # (accounts.provisioning keeps it up to date).
 TENANT_BASE_SCHEMA = "client_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# Issue SET search_path only when the schema changes, not before every query (django-tenants still resets it
+# after a rollback).
+TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["config.routers.SplitAppsRouter", "django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
@@ -171,9 +174,13 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"Textback <no-reply@
 # --- Telephony ----------------------------------------------------------------------------------------
 TELEPHONY_PROVIDER = env_choice("TELEPHONY_PROVIDER", choices=("console", "twilio"), default="console")
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
-TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+# Webhooks are refused unless signed with this token; development gets a fixed one so that
+# `manage.py simulate_call` works without a Twilio account.
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="dev-auth-token" if DEBUG else "")
 # Unset means the real Twilio; when set, every Twilio REST request goes to this origin, path unchanged.
 TWILIO_API_BASE_URL = env_url("TWILIO_API_BASE_URL", default="") or None
+# How long to wait for Twilio's answer; a send that times out is reconciled before it is retried.
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
 if TELEPHONY_PROVIDER == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):
     from django.core.exceptions import ImproperlyConfigured
 
@@ -194,7 +201,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_BEAT_SCHEDULE: dict = {}
+# The ledger, not the broker, is the source of truth: this finds sends the broker lost (see messaging.services).
+CELERY_BEAT_SCHEDULE = {
+    "sweep-due-sends": {"task": "messaging.tasks.sweep_due_sends",
+                        "schedule": env.float("SWEEP_INTERVAL_SECONDS", default=10.0)},
+}
 
 # --- Security -----------------------------------------------------------------------------------------
 # Secure by default; DEBUG (local development over plain http) turns the https-only parts off.

@@ -32,6 +32,12 @@ class StrictEnv(environ.Env):
         except ValueError:
             raise ImproperlyConfigured(f"{var} must be a whole number, not {os.environ.get(var)!r}.") from None
 
+    def float(self, var, default=environ.Env.NOTSET):
+        try:
+            return super().float(var, default=default)
+        except ValueError:
+            raise ImproperlyConfigured(f"{var} must be a number, not {os.environ.get(var)!r}.") from None
+
     def db_url(self, var="DATABASE_URL", default=environ.Env.NOTSET, engine=None):
         raw = os.environ.get(var, default)
         scheme = urlsplit(str(raw)).scheme

@@ -1,0 +1,39 @@
+"""A client's callers (one schema per client)."""
+
+from django.db import models
+from django.utils.timezone import now
+
+
+class Contact(models.Model):
+    """One person who called or texted the business: exactly one row per E.164 number."""
+
+    class LineType(models.TextChoices):
+        UNKNOWN = "", "Unknown"
+        MOBILE = "mobile", "Mobile"
+        LANDLINE = "landline", "Landline"
+        VOIP = "voip", "VoIP"
+        OTHER = "other", "Other"
+
+    phone_number = models.CharField(max_length=20, unique=True, help_text="E.164, e.g. +13125550123.")
+    name = models.CharField(max_length=120, blank=True)
+    email = models.EmailField(blank=True)
+    notes = models.TextField(blank=True)
+    # Compliance state, kept on the row so every send checks it with the lock it already holds. The history
+    # of how it came to be is messaging.ConsentEvent.
+    opted_out = models.BooleanField(default=False)
+    is_blocked = models.BooleanField(default=False, help_text="Never text-back (vendors, staff, spam).")
+    line_type = models.CharField(max_length=10, choices=LineType.choices, blank=True, default="")
+    line_type_checked_at = models.DateTimeField(null=True, blank=True)
+    unreachable = models.BooleanField(default=False, help_text="The carrier said texts cannot reach it.")
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name or self.phone_number
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.phone_number

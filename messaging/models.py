@@ -1,0 +1,177 @@
+"""Texts. Client schema: conversations, messages, templates, consent history. Public schema: the outbound-send
+ledger, the one place that says what must be sent for every client (see config.routers for the split)."""
+
+from django.db import models
+from django.utils.timezone import now
+
+from crm.models import Contact
+
+from .placeholders import validate_template
+
+
+class Conversation(models.Model):
+    """The thread with one caller. One per contact; closing and reopening keeps the history in one place."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="conversation")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    unread_count = models.PositiveIntegerField(default=0)
+    last_activity_at = models.DateTimeField(default=now, db_index=True)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-last_activity_at"]
+
+    def __str__(self) -> str:
+        return f"Conversation with {self.contact}"
+
+
+class Message(models.Model):
+    class Direction(models.TextChoices):
+        INBOUND = "in", "Inbound"
+        OUTBOUND = "out", "Outbound"
+
+    class Kind(models.TextChoices):
+        TEXT_BACK = "textback", "Text-back"
+        REPLY = "reply", "Staff reply"
+        KEYWORD_REPLY = "keyword_reply", "Keyword reply"  # STOP/START/HELP answers: compliance, always sent
+        INBOUND = "inbound", "From the caller"
+
+    class Status(models.TextChoices):
+        # Outbound, in the order they happen; a status callback only ever moves a message forward.
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"  # handed to the provider; until it answers, the outcome is unknown
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        UNDELIVERED = "undelivered", "Undelivered"
+        FAILED = "failed", "Failed"
+        RECEIVED = "received", "Received"  # inbound
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    body = models.TextField()
+    status = models.CharField(max_length=12, choices=Status.choices)
+    from_number = models.CharField(max_length=20)
+    to_number = models.CharField(max_length=20)
+    provider_sid = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_message = models.CharField(max_length=255, blank=True)
+    encoding = models.CharField(max_length=5, blank=True)
+    segments = models.PositiveSmallIntegerField(default=0)
+    call_sid = models.CharField(max_length=64, blank=True, help_text="The missed call a text-back answers.")
+    template_kind = models.CharField(max_length=20, blank=True)
+    sent_by_id = models.BigIntegerField(null=True, blank=True, help_text="accounts.User id (public schema).")
+    created_at = models.DateTimeField(default=now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["conversation", "created_at"], name="message_thread")]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.get_kind_display()} {self.status}"
+
+
+# Later statuses win; failures are final. A late "sent" after "delivered" changes nothing.
+STATUS_RANK = {
+    Message.Status.QUEUED: 0,
+    Message.Status.SENDING: 1,
+    Message.Status.SENT: 2,
+    Message.Status.DELIVERED: 3,
+    Message.Status.UNDELIVERED: 4,
+    Message.Status.FAILED: 4,
+}
+
+
+class Template(models.Model):
+    """The text-back wording, per situation. Defaults come from a data migration into the template schema,
+    so every new client starts with them."""
+
+    class Kind(models.TextChoices):
+        BUSINESS_HOURS = "business_hours", "During business hours"
+        AFTER_HOURS = "after_hours", "After hours"
+        RETURNING_CALLER = "returning_caller", "Returning caller"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, unique=True)
+    body = models.TextField(validators=[validate_template])
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class ConsentEvent(models.Model):
+    """Every opt-out and opt-in of a number, with when and how: the record a carrier or court asks for."""
+
+    class Kind(models.TextChoices):
+        OPT_OUT = "opt_out", "Opted out"
+        OPT_IN = "opt_in", "Opted in"
+
+    class Source(models.TextChoices):
+        KEYWORD = "keyword", "Texted a keyword"
+        PROVIDER = "provider", "Reported by the carrier (21610)"
+        STAFF = "staff", "Changed by staff"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consent_events")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    keyword = models.CharField(max_length=40, blank=True)
+    message_sid = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_source_display()})"
+
+
+class OutboundSend(models.Model):
+    """Public schema: one row per text that must go out, for every client: the ledger that makes sends
+    exactly-once. Celery is only how a row gets worked on promptly; the beat sweep finds any row the broker
+    lost. Unique per (client, key), so a repeated webhook cannot make a second row."""
+
+    class Kind(models.TextChoices):
+        TEXT_BACK = "textback", "Text-back"
+        MESSAGE = "message", "Message"  # a Message row already written (staff reply, keyword reply)
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"  # handed to the provider; outcome not yet recorded
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Skipped"
+        FAILED = "failed", "Failed"
+
+    client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    key = models.CharField(max_length=80, help_text='"call:<CallSid>" or "message:<id>".')
+    to_number = models.CharField(max_length=32)
+    call_sid = models.CharField(max_length=64, blank=True)
+    event_at = models.DateTimeField(default=now, help_text="When the call was missed (picks the template).")
+    due_at = models.DateTimeField(default=now)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    reason = models.CharField(max_length=40, blank=True, help_text="Why it was skipped or failed.")
+    detail = models.CharField(max_length=255, blank=True)
+    message_id = models.BigIntegerField(null=True, blank=True, help_text="messaging.Message in the client.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    dispatched_at = models.DateTimeField(null=True, blank=True, help_text="Last handed to the broker.")
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "key"], name="one_send_per_client_key")]
+        indexes = [
+            models.Index(fields=["due_at"], name="send_due_open",
+                         condition=models.Q(state__in=["pending", "sending"])),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} ({self.state})"
+

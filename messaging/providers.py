@@ -1,0 +1,170 @@
+"""The SMS provider: one small interface, a Twilio implementation and a console one for development.
+
+Every failure comes out as ProviderError, which says what the sender must do next:
+- permanent: retrying cannot help (opted out, not a mobile number, bad request);
+- ambiguous: the request may have reached the provider, so the message may exist; reconcile before resending;
+- otherwise transient: nothing was created; retry with backoff.
+"""
+
+import functools
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from django.conf import settings
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client as TwilioClient
+
+log = logging.getLogger(__name__)
+
+# Twilio error codes after which the same send can never succeed.
+OPTED_OUT_CODES = frozenset({21610})
+UNREACHABLE_CODES = frozenset({21211, 21612, 21614, 30005, 30006})
+LANDLINE_CODES = frozenset({21614, 30006})
+
+
+class ProviderError(Exception):
+    def __init__(self, message: str, *, code: int | None = None, status: int | None = None,
+                 permanent: bool = False, ambiguous: bool = False):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.permanent = permanent
+        self.ambiguous = ambiguous
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    sid: str
+    status: str
+    segments: int | None = None
+
+
+class Provider:
+    name = "abstract"
+
+    def send(self, *, from_number: str, to_number: str, body: str, status_callback: str) -> SentMessage:
+        raise NotImplementedError
+
+    def find_sent(self, *, from_number: str, to_number: str, body: str, since: datetime) -> SentMessage | None:
+        """A message with this body already accepted by the provider since `since`, if there is one."""
+        raise NotImplementedError
+
+    def line_type(self, number: str) -> str | None:
+        """"mobile", "landline", "voip", "other", or None when the provider cannot tell."""
+        raise NotImplementedError
+
+
+class ConsoleProvider(Provider):
+    """Development and demo: logs each text; the Message row keeps it visible in the app."""
+
+    name = "console"
+
+    def send(self, *, from_number, to_number, body, status_callback):
+        sid = "CN" + uuid.uuid4().hex
+        log.info("console SMS %s → %s: %s", from_number, to_number, body)
+        return SentMessage(sid=sid, status="sent")
+
+    def find_sent(self, *, from_number, to_number, body, since):
+        return None  # a console send never has an unknown outcome
+
+    def line_type(self, number):
+        return None
+
+
+class OriginRewritingHttpClient(TwilioHttpClient):
+    """Sends every request to TWILIO_API_BASE_URL's origin with the path unchanged (api.twilio.com,
+    lookups.twilio.com … all land there): how tests and benchmarks put a fake Twilio at the HTTP boundary."""
+
+    def __init__(self, origin: str, **kwargs):
+        super().__init__(**kwargs)
+        parts = urlsplit(origin)
+        self.scheme, self.netloc = parts.scheme, parts.netloc
+
+    def request(self, method, url, *args, **kwargs):
+        parts = urlsplit(url)
+        url = urlunsplit((self.scheme, self.netloc, parts.path, parts.query, parts.fragment))
+        return super().request(method, url, *args, **kwargs)
+
+
+LINE_TYPES = {"mobile": "mobile", "landline": "landline", "fixedVoip": "voip", "nonFixedVoip": "voip"}
+
+
+class TwilioProvider(Provider):
+    name = "twilio"
+
+    def __init__(self, *, account_sid: str, auth_token: str, api_base_url: str | None, timeout: float):
+        http_client = (
+            OriginRewritingHttpClient(api_base_url, timeout=timeout)
+            if api_base_url
+            else TwilioHttpClient(timeout=timeout)
+        )
+        self.client = TwilioClient(account_sid, auth_token, http_client=http_client)
+
+    def send(self, *, from_number, to_number, body, status_callback):
+        try:
+            message = self.client.messages.create(
+                to=to_number, from_=from_number, body=body, status_callback=status_callback
+            )
+        except TwilioRestException as exc:
+            raise _classify(exc) from exc
+        except requests.ConnectTimeout as exc:  # never connected: nothing was sent
+            raise ProviderError(f"could not connect: {exc}") from exc
+        except requests.RequestException as exc:  # the request may have left: outcome unknown
+            raise ProviderError(f"no answer from Twilio: {exc}", ambiguous=True) from exc
+        segments = int(message.num_segments) if message.num_segments else None
+        return SentMessage(sid=message.sid, status=message.status, segments=segments)
+
+    def find_sent(self, *, from_number, to_number, body, since):
+        try:
+            candidates = self.client.messages.list(
+                to=to_number, from_=from_number, date_sent_after=since - timedelta(days=1), limit=50
+            )
+        except TwilioRestException as exc:
+            raise _classify(exc) from exc
+        except requests.RequestException as exc:
+            raise ProviderError(f"could not list messages: {exc}", ambiguous=True) from exc
+        for message in candidates:
+            created = message.date_created or message.date_sent
+            if message.body == body and (created is None or created >= since - timedelta(minutes=1)):
+                return SentMessage(sid=message.sid, status=message.status)
+        return None
+
+    def line_type(self, number):
+        try:
+            result = self.client.lookups.v2.phone_numbers(number).fetch(fields="line_type_intelligence")
+        except (TwilioRestException, requests.RequestException) as exc:
+            log.warning("line type lookup for %s failed: %s", number, exc)
+            return None
+        kind = (result.line_type_intelligence or {}).get("type")
+        return LINE_TYPES.get(kind, "other") if kind else None
+
+
+def _classify(exc: TwilioRestException) -> ProviderError:
+    status, code = exc.status, exc.code
+    message = f"Twilio {status} {code or ''}: {exc.msg}".strip()
+    if status == 429 or status >= 500:
+        return ProviderError(message, code=code, status=status)
+    return ProviderError(message, code=code, status=status, permanent=True)
+
+
+@functools.cache
+def get_provider() -> Provider:
+    if settings.TELEPHONY_PROVIDER == "twilio":
+        return TwilioProvider(
+            account_sid=settings.TWILIO_ACCOUNT_SID,
+            auth_token=settings.TWILIO_AUTH_TOKEN,
+            api_base_url=settings.TWILIO_API_BASE_URL,
+            timeout=settings.TWILIO_TIMEOUT_SECONDS,
+        )
+    return ConsoleProvider()
+
+
+def status_callback_url() -> str:
+    return f"{settings.PUBLIC_BASE_URL}/hooks/twilio/sms/status/"
+
+

@@ -1,0 +1,559 @@
+"""Sending and receiving texts. Every outbound text takes one path:
+
+    a ledger row (OutboundSend, public) ─▶ send_deliver in a worker ─▶ a Message row ─▶ the provider
+
+The ledger row is written in the same transaction as whatever asked for the text (a missed call, a staff
+reply), and the Celery task is enqueued only after that commits. The worker claims the row with a lock,
+re-checks everything at send time, and records "sending" *before* calling the provider, so a worker that dies
+mid-send leaves a row that says "outcome unknown": it is reconciled against the provider's own list of sent
+messages before anything is sent again. That is how a caller never gets the same text twice.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.timezone import now
+from django_tenants.utils import tenant_context
+
+from accounts.hours import is_open
+from accounts.models import Client
+from crm.models import Contact
+from crm.phone import e164_or_none, is_anonymous
+from crm.services import contact_upsert
+
+from .keywords import Keyword, classify
+from .models import STATUS_RANK, ConsentEvent, Conversation, Message, OutboundSend, Template
+from .placeholders import render
+from .providers import (
+    LANDLINE_CODES,
+    OPTED_OUT_CODES,
+    UNREACHABLE_CODES,
+    ProviderError,
+    get_provider,
+    status_callback_url,
+)
+from .segments import segment_info
+
+log = logging.getLogger(__name__)
+
+OPT_OUT_NOTICE = "Reply STOP to opt out."
+MAX_ATTEMPTS = 6
+# A row "sending" for longer than this lost its worker; the sweep reconciles it.
+SENDING_STALE_AFTER = timedelta(seconds=60)
+# A pending row handed to the broker this long ago and still pending was lost by it; the sweep re-dispatches.
+DISPATCH_STALE_AFTER = timedelta(seconds=30)
+LINE_TYPE_TTL = timedelta(days=90)
+
+
+class SkipReason:
+    """Why a text-back was not sent; stored on the ledger row and shown to the business."""
+
+    CLIENT_PAUSED = "client_paused"
+    ANONYMOUS = "anonymous_caller"
+    INVALID_NUMBER = "invalid_number"
+    BLOCKED = "blocked"
+    OPTED_OUT = "opted_out"
+    UNREACHABLE = "unreachable"
+    LANDLINE = "landline"
+    RECENTLY_TEXTED = "recently_texted"
+    ACTIVE_CONVERSATION = "active_conversation"
+    NO_TEMPLATE = "no_template"
+
+
+# --- Scheduling --------------------------------------------------------------------------------------------
+
+
+def outbound_dispatch(*, send: OutboundSend) -> None:
+    """Hand a ledger row to the broker, to run when it is due. A broker that is down is logged, not raised:
+    the row is safe in the database and the beat sweep dispatches it once the broker is back."""
+    from .tasks import deliver_send
+
+    countdown = max(0.0, (send.due_at - now()).total_seconds())
+    try:
+        deliver_send.apply_async((send.pk,), countdown=countdown, retry=False)
+    except Exception as exc:  # kombu raises many kinds; any of them means "not queued"
+        log.warning("could not queue send %s (%s); the sweep will", send.pk, exc)
+        return
+    OutboundSend.objects.filter(pk=send.pk).update(dispatched_at=now())
+
+
+def textback_schedule(*, client: Client, call_sid: str, caller: str, missed_at: datetime) -> OutboundSend:
+    """Record that this missed call is owed a text-back, once, however often the webhooks say so. Call inside
+    the transaction that records the missed call; the task is queued when it commits."""
+    send, created = OutboundSend.objects.get_or_create(
+        client=client,
+        key=f"call:{call_sid}",
+        defaults={
+            "kind": OutboundSend.Kind.TEXT_BACK,
+            "to_number": caller[:32],
+            "call_sid": call_sid,
+            "event_at": missed_at,
+            "due_at": missed_at + timedelta(seconds=client.text_delay_seconds),
+        },
+    )
+    if created:
+        transaction.on_commit(lambda: outbound_dispatch(send=send))
+    return send
+
+
+def message_queue(
+    *, client: Client, contact: Contact, body: str, kind: str, sent_by_id: int | None = None
+) -> Message:
+    """Write an outbound Message (staff reply, keyword reply) and its ledger row; it goes out when the
+    transaction commits. Call in the client's schema."""
+    conversation = conversation_for(contact=contact)
+    info = segment_info(body)
+    message = Message.objects.create(
+        conversation=conversation,
+        direction=Message.Direction.OUTBOUND,
+        kind=kind,
+        body=body,
+        status=Message.Status.QUEUED,
+        from_number=str(client.phone_number),
+        to_number=contact.phone_number,
+        encoding=info.encoding,
+        segments=info.segments,
+        sent_by_id=sent_by_id,
+    )
+    send = OutboundSend.objects.create(
+        client=client, kind=OutboundSend.Kind.MESSAGE, key=f"message:{message.pk}",
+        to_number=contact.phone_number, message_id=message.pk,
+    )
+    Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=message.created_at)
+    transaction.on_commit(lambda: outbound_dispatch(send=send))
+    return message
+
+
+def conversation_for(*, contact: Contact) -> Conversation:
+    conversation = Conversation.objects.filter(contact=contact).first()
+    if conversation is None:
+        try:
+            with transaction.atomic():
+                conversation = Conversation.objects.create(contact=contact)
+        except IntegrityError:
+            conversation = Conversation.objects.get(contact=contact)
+    return conversation
+
+
+# --- Delivering --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Claim:
+    send: OutboundSend
+    client: Client
+    message: Message | None = None
+    reconcile: bool = False
+
+
+def send_deliver(*, send_id: int) -> str:
+    """Work one ledger row: the body of the deliver_send task and of the sweep. Returns what happened."""
+    claim = _claim(send_id)
+    if isinstance(claim, str):
+        return claim
+    with tenant_context(claim.client):
+        if claim.reconcile:
+            outcome = _reconcile(claim)
+            if outcome is not None:
+                return outcome
+        return _hand_to_provider(claim)
+
+
+def _claim(send_id: int) -> _Claim | str:
+    with transaction.atomic():
+        send = (
+            OutboundSend.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("client", "client__agency")
+            .filter(pk=send_id)
+            .first()
+        )
+        if send is None:
+            return "busy"  # another worker holds it and will finish it (or it does not exist)
+        if send.state == OutboundSend.State.SENDING:
+            if send.updated_at > now() - SENDING_STALE_AFTER:
+                return "in flight"
+            claim = _Claim(send=send, client=send.client, reconcile=True)
+            with tenant_context(send.client):
+                claim.message = Message.objects.get(pk=send.message_id)
+            send.attempts += 1
+            send.save(update_fields=["attempts", "updated_at"])  # fresh again: this worker has it now
+            return claim
+        if send.state != OutboundSend.State.PENDING:
+            return send.state
+        if send.due_at > now() + timedelta(seconds=1):
+            transaction.on_commit(lambda: outbound_dispatch(send=send))
+            return "not due"
+        client = send.client
+        with tenant_context(client):
+            if send.kind == OutboundSend.Kind.TEXT_BACK:
+                outcome = _prepare_text_back(send, client)
+            else:
+                outcome = Message.objects.select_for_update().get(pk=send.message_id)
+                if send.kind == OutboundSend.Kind.MESSAGE and outcome.kind != Message.Kind.KEYWORD_REPLY:
+                    contact = Contact.objects.select_for_update().get(phone_number=outcome.to_number)
+                    if contact.opted_out:
+                        outcome = SkipReason.OPTED_OUT
+                        Message.objects.filter(pk=send.message_id).update(
+                            status=Message.Status.FAILED, error_message="The caller has opted out.",
+                            status_changed_at=now(),
+                        )
+        if isinstance(outcome, str):
+            _finish(send, OutboundSend.State.SKIPPED, reason=outcome)
+            log.info("send %s skipped: %s", send.pk, outcome)
+            return f"skipped: {outcome}"
+        outcome.status = Message.Status.SENDING
+        outcome.status_changed_at = now()
+        outcome.save(update_fields=["status", "status_changed_at"])
+        send.state = OutboundSend.State.SENDING
+        send.message_id = outcome.pk
+        send.attempts += 1
+        send.save(update_fields=["state", "message_id", "attempts", "updated_at"])
+        return _Claim(send=send, client=client, message=outcome)
+
+
+def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
+    """Every check a text-back must pass at send time, in the client's schema, with the contact locked (so a
+    STOP being recorded right now either lands before this check or waits for it). Returns the Message to
+    send, or the reason not to."""
+    if client.status == Client.Status.PAUSED:
+        return SkipReason.CLIENT_PAUSED
+    if is_anonymous(send.to_number):
+        return SkipReason.ANONYMOUS
+    number = e164_or_none(send.to_number)
+    if number is None:
+        return SkipReason.INVALID_NUMBER
+    contact = contact_upsert(phone_number=number)
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if contact.is_blocked:
+        return SkipReason.BLOCKED
+    if contact.opted_out:
+        return SkipReason.OPTED_OUT
+    if contact.unreachable:
+        return SkipReason.UNREACHABLE
+    window_start = now() - timedelta(hours=client.suppress_hours)
+    earlier_texts = Message.objects.filter(conversation__contact=contact, direction=Message.Direction.OUTBOUND)
+    if earlier_texts.filter(
+        kind=Message.Kind.TEXT_BACK, created_at__gte=window_start
+    ).exclude(status=Message.Status.FAILED).exists():
+        return SkipReason.RECENTLY_TEXTED
+    conversation = Conversation.objects.filter(contact=contact).first()
+    if (
+        conversation is not None
+        and conversation.status == Conversation.Status.OPEN
+        and conversation.messages.filter(created_at__gte=window_start).exists()
+    ):
+        return SkipReason.ACTIVE_CONVERSATION
+    if _line_type(contact) == Contact.LineType.LANDLINE:
+        return SkipReason.LANDLINE
+
+    template = _pick_template(client=client, contact=contact, send=send)
+    if template is None:
+        return SkipReason.NO_TEMPLATE
+    body = render(template.body, context=_placeholder_context(client, contact))
+    if not earlier_texts.exists() and "STOP" not in body.upper():
+        body = f"{body} {OPT_OUT_NOTICE}"
+    info = segment_info(body)
+    return Message.objects.create(
+        conversation=conversation or conversation_for(contact=contact),
+        direction=Message.Direction.OUTBOUND,
+        kind=Message.Kind.TEXT_BACK,
+        body=body,
+        status=Message.Status.QUEUED,
+        from_number=str(client.phone_number),
+        to_number=contact.phone_number,
+        encoding=info.encoding,
+        segments=info.segments,
+        call_sid=send.call_sid,
+        template_kind=template.kind,
+    )
+
+
+def _line_type(contact: Contact) -> str:
+    """The contact's line type, looked up once (and again after LINE_TYPE_TTL); "" when nobody can tell."""
+    fresh = contact.line_type_checked_at and contact.line_type_checked_at > now() - LINE_TYPE_TTL
+    if fresh or contact.line_type == Contact.LineType.LANDLINE:
+        return contact.line_type
+    kind = get_provider().line_type(contact.phone_number)
+    contact.line_type = kind or ""
+    contact.line_type_checked_at = now()
+    contact.save(update_fields=["line_type", "line_type_checked_at", "updated_at"])
+    return contact.line_type
+
+
+def _pick_template(*, client: Client, contact: Contact, send: OutboundSend) -> Template | None:
+    templates = {t.kind: t for t in Template.objects.filter(is_active=True)}
+    returning = contact.calls.exclude(call_sid=send.call_sid).exists() or Message.objects.filter(
+        conversation__contact=contact
+    ).exists()
+    if returning and Template.Kind.RETURNING_CALLER in templates:
+        return templates[Template.Kind.RETURNING_CALLER]
+    local = send.event_at.astimezone(ZoneInfo(client.timezone))
+    kind = Template.Kind.BUSINESS_HOURS if is_open(client.business_hours, local) else Template.Kind.AFTER_HOURS
+    return templates.get(kind) or templates.get(Template.Kind.BUSINESS_HOURS)
+
+
+def _placeholder_context(client: Client, contact: Contact) -> dict[str, str]:
+    phone = client.forward_to or client.phone_number
+    return {
+        "business_name": client.name,
+        "caller_name": contact.name.split()[0] if contact.name else "",
+        "business_phone": phonenumbers.format_number(phone, phonenumbers.PhoneNumberFormat.NATIONAL)
+        if phone else "",
+        "booking_url": "",
+        "agency_name": client.agency.display_name,
+        "sender_name": client.name,
+    }
+
+
+def _reconcile(claim: _Claim) -> str | None:
+    """The last attempt's outcome is unknown. If the provider has the message, record it; None means it
+    does not, and the message is to be sent."""
+    message = claim.message
+    try:
+        found = get_provider().find_sent(
+            from_number=message.from_number, to_number=message.to_number, body=message.body,
+            since=message.created_at,
+        )
+    except ProviderError as exc:
+        log.warning("could not reconcile send %s: %s; will try again", claim.send.pk, exc)
+        _retry_later(claim, exc, keep_sending=True)
+        return "retrying"
+    if found is None:
+        return None
+    _record_sent(claim, sid=found.sid, status=found.status, segments=None)
+    return "sent (reconciled)"
+
+
+def _hand_to_provider(claim: _Claim) -> str:
+    message = claim.message
+    try:
+        result = get_provider().send(
+            from_number=message.from_number, to_number=message.to_number, body=message.body,
+            status_callback=status_callback_url(),
+        )
+    except ProviderError as exc:
+        return _record_failure(claim, exc)
+    _record_sent(claim, sid=result.sid, status=result.status, segments=result.segments)
+    return "sent"
+
+
+def _record_sent(claim: _Claim, *, sid: str, status: str, segments: int | None) -> None:
+    message = claim.message
+    with transaction.atomic():
+        message.provider_sid = sid
+        message.status = Message.Status.SENT
+        message.sent_at = now()
+        message.status_changed_at = now()
+        if segments:
+            message.segments = segments
+        message.save(update_fields=["provider_sid", "status", "sent_at", "status_changed_at", "segments"])
+        _finish(claim.send, OutboundSend.State.SENT)
+    # A status callback that raced ahead of this write was parked in the cache; apply it now.
+    early = cache.get(_early_status_key(sid))
+    if early:
+        message_status_update(sid=sid, status=early["status"], error_code=early.get("error_code"))
+
+
+def _record_failure(claim: _Claim, exc: ProviderError) -> str:
+    message = claim.message
+    if exc.permanent or claim.send.attempts >= MAX_ATTEMPTS:
+        with transaction.atomic():
+            Message.objects.filter(pk=message.pk).update(
+                status=Message.Status.FAILED, error_code=exc.code, error_message=str(exc)[:255],
+                status_changed_at=now(),
+            )
+            reason = _mark_contact_after_error(message.to_number, exc.code) or "provider_error"
+            _finish(claim.send, OutboundSend.State.FAILED, reason=reason, detail=str(exc))
+        log.warning("send %s failed for good: %s", claim.send.pk, exc)
+        return f"failed: {reason}"
+    _retry_later(claim, exc, keep_sending=exc.ambiguous)
+    return "retrying"
+
+
+def _retry_later(claim: _Claim, exc: ProviderError, *, keep_sending: bool) -> None:
+    """Transient failure: back off and try again. An ambiguous one stays "sending", so the next attempt
+    reconciles before it resends; a clean one (the provider answered with an error) goes back to pending."""
+    send = claim.send
+    delay = timedelta(seconds=min(300, 2 ** send.attempts))
+    state = OutboundSend.State.SENDING if keep_sending else OutboundSend.State.PENDING
+    with transaction.atomic():
+        if not keep_sending:
+            Message.objects.filter(pk=claim.message.pk).update(status=Message.Status.QUEUED, status_changed_at=now())
+        OutboundSend.objects.filter(pk=send.pk).update(
+            state=state, due_at=now() + delay, detail=str(exc)[:255], updated_at=now() - (
+                SENDING_STALE_AFTER if keep_sending else timedelta(0)
+            ),
+        )
+    send.refresh_from_db()
+    log.info("send %s: %s; retrying in %ss", send.pk, exc, delay.total_seconds())
+    from .tasks import deliver_send
+
+    try:
+        deliver_send.apply_async((send.pk,), countdown=delay.total_seconds(), retry=False)
+    except Exception as broker_exc:
+        log.warning("could not queue the retry of send %s (%s); the sweep will", send.pk, broker_exc)
+
+
+def _finish(send: OutboundSend, state: str, *, reason: str = "", detail: str = "") -> None:
+    send.state = state
+    send.reason = reason
+    send.detail = detail[:255]
+    send.save(update_fields=["state", "reason", "detail", "updated_at"])
+
+
+def _mark_contact_after_error(number: str, code: int | None) -> str | None:
+    """What a permanent provider error says about the caller, recorded on the contact. Returns the reason."""
+    if code in OPTED_OUT_CODES:
+        contact = contact_upsert(phone_number=number)
+        if contact is not None:
+            contact_opt_out(contact=contact, source=ConsentEvent.Source.PROVIDER, keyword=str(code))
+        return SkipReason.OPTED_OUT
+    if code in UNREACHABLE_CODES:
+        fields = {"unreachable": True}
+        if code in LANDLINE_CODES:
+            fields.update(line_type=Contact.LineType.LANDLINE, line_type_checked_at=now())
+        Contact.objects.filter(phone_number=number).update(**fields)
+        return SkipReason.LANDLINE if code in LANDLINE_CODES else SkipReason.UNREACHABLE
+    return None
+
+
+def sweep_due_sends(*, limit: int = 500) -> int:
+    """The beat task's body: dispatch what the broker lost. Pending rows that are due and were never (or long
+    ago) handed to the broker, and "sending" rows whose worker died, are queued again. Returns how many."""
+    cutoff = now()
+    stale_dispatch = cutoff - DISPATCH_STALE_AFTER
+    pending = OutboundSend.objects.filter(state=OutboundSend.State.PENDING, due_at__lte=cutoff).exclude(
+        dispatched_at__gt=stale_dispatch
+    )
+    stuck = OutboundSend.objects.filter(
+        state=OutboundSend.State.SENDING, updated_at__lt=cutoff - SENDING_STALE_AFTER, due_at__lte=cutoff
+    )
+    rows = list(pending.order_by("due_at")[:limit]) + list(stuck.order_by("due_at")[:limit])
+    for send in rows:
+        outbound_dispatch(send=send)
+    if rows:
+        log.info("sweep re-dispatched %d sends", len(rows))
+    return len(rows)
+
+
+# --- Receiving ---------------------------------------------------------------------------------------------
+
+
+def contact_opt_out(*, contact: Contact, source: str, keyword: str = "", message_sid: str = "") -> None:
+    Contact.objects.filter(pk=contact.pk).update(opted_out=True, updated_at=now())
+    contact.opted_out = True
+    ConsentEvent.objects.create(
+        contact=contact, kind=ConsentEvent.Kind.OPT_OUT, source=source, keyword=keyword, message_sid=message_sid
+    )
+
+
+def contact_opt_in(*, contact: Contact, source: str, keyword: str = "", message_sid: str = "") -> None:
+    Contact.objects.filter(pk=contact.pk).update(opted_out=False, updated_at=now())
+    contact.opted_out = False
+    ConsentEvent.objects.create(
+        contact=contact, kind=ConsentEvent.Kind.OPT_IN, source=source, keyword=keyword, message_sid=message_sid
+    )
+
+
+def keyword_reply_text(*, client: Client, keyword: Keyword) -> str:
+    phone = client.forward_to or client.phone_number
+    phone_text = phonenumbers.format_number(phone, phonenumbers.PhoneNumberFormat.NATIONAL) if phone else ""
+    if keyword == Keyword.OPT_OUT:
+        return f"{client.name}: you're unsubscribed and will get no more texts from us. Reply START to resubscribe."
+    if keyword == Keyword.OPT_IN:
+        return f"{client.name}: you're subscribed again. Reply STOP to opt out, HELP for help."
+    return f"{client.name}: for help, call us at {phone_text}. Reply STOP to opt out."
+
+
+@transaction.atomic
+def inbound_receive(
+    *, client: Client, sid: str, from_number: str, body: str, opt_out_type: str = ""
+) -> Message | None:
+    """An inbound text, in the client's schema: keywords first (the law), then the conversation.
+    Idempotent on the provider's MessageSid. Returns the Message, or None for a repeat or an unusable sender."""
+    if Message.objects.filter(provider_sid=sid).exists():
+        return None
+    contact = contact_upsert(phone_number=from_number)
+    if contact is None:
+        log.info("inbound text %s from an unusable number %r ignored", sid, from_number)
+        return None
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    conversation = conversation_for(contact=contact)
+    info = segment_info(body)
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                conversation=conversation, direction=Message.Direction.INBOUND, kind=Message.Kind.INBOUND,
+                body=body, status=Message.Status.RECEIVED, from_number=contact.phone_number,
+                to_number=str(client.phone_number), provider_sid=sid, encoding=info.encoding,
+                segments=info.segments,
+            )
+    except IntegrityError:  # the same webhook, a moment ago
+        return None
+    keyword = classify(body)
+    # Twilio's Advanced Opt-Out already answered the caller when it sends OptOutType; don't answer twice.
+    answered_by_provider = bool(opt_out_type)
+    if keyword == Keyword.OPT_OUT:
+        contact_opt_out(contact=contact, source=ConsentEvent.Source.KEYWORD, keyword=body.strip()[:40],
+                        message_sid=sid)
+    elif keyword == Keyword.OPT_IN and contact.opted_out:
+        contact_opt_in(contact=contact, source=ConsentEvent.Source.KEYWORD, keyword=body.strip()[:40],
+                       message_sid=sid)
+    if keyword is not None and not answered_by_provider:
+        message_queue(client=client, contact=contact, body=keyword_reply_text(client=client, keyword=keyword),
+                      kind=Message.Kind.KEYWORD_REPLY)
+    changes = {"last_activity_at": message.created_at, "last_inbound_at": message.created_at}
+    if keyword is None:
+        changes.update(unread_count=F("unread_count") + 1, status=Conversation.Status.OPEN)
+    Conversation.objects.filter(pk=conversation.pk).update(**changes)
+    if keyword is None:
+        from .tasks import notify_reply
+
+        transaction.on_commit(lambda: _notify_safely(notify_reply, client.pk, message.pk))
+    return message
+
+
+def _notify_safely(task, *args) -> None:
+    try:
+        task.apply_async(args, retry=False)
+    except Exception as exc:
+        log.warning("could not queue %s: %s", task.name, exc)
+
+
+def _early_status_key(sid: str) -> str:
+    return f"early-status:{sid}"
+
+
+def message_status_update(*, sid: str, status: str, error_code: int | None = None) -> Message | None:
+    """A status callback: move the message forward (never back); permanent errors mark the contact.
+    For a sid not recorded yet (the callback raced the send's own write) the status is parked briefly."""
+    mapped = {
+        "accepted": Message.Status.SENDING, "queued": Message.Status.SENDING, "sending": Message.Status.SENDING,
+        "sent": Message.Status.SENT, "delivered": Message.Status.DELIVERED,
+        "undelivered": Message.Status.UNDELIVERED, "failed": Message.Status.FAILED,
+    }.get(status)
+    if mapped is None:
+        return None
+    with transaction.atomic():
+        message = Message.objects.select_for_update().filter(provider_sid=sid).first()
+        if message is None:
+            cache.set(_early_status_key(sid), {"status": status, "error_code": error_code}, 600)
+            return None
+        if STATUS_RANK.get(mapped, 0) <= STATUS_RANK.get(message.status, 0):
+            return message
+        message.status = mapped
+        message.status_changed_at = now()
+        fields = ["status", "status_changed_at"]
+        if error_code:
+            message.error_code = error_code
+            fields.append("error_code")
+        message.save(update_fields=fields)
+        if error_code:
+            _mark_contact_after_error(message.to_number, error_code)
+    return message

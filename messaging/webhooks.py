@@ -1,0 +1,92 @@
+"""What every Twilio webhook shares: the signature check, required parameters, and finding the client.
+
+A request without a valid X-Twilio-Signature is 403 and touches nothing; a missing parameter is 400 naming
+it; a number (or client) we do not serve is 404. The view then runs in the client's schema.
+"""
+
+import functools
+import logging
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpResponse, HttpResponseForbidden
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from twilio.request_validator import RequestValidator
+
+from accounts.models import Client
+
+log = logging.getLogger(__name__)
+
+
+def _bad_request(reason: str) -> HttpResponse:
+    return HttpResponse(reason, status=400, content_type="text/plain")
+
+
+def _not_found(reason: str) -> HttpResponse:
+    return HttpResponse(reason, status=404, content_type="text/plain")
+
+
+def webhook_url(path: str, **query: str) -> str:
+    """The absolute URL Twilio is to call back, on PUBLIC_BASE_URL (what its signature is computed over)."""
+    from urllib.parse import urlencode
+
+    return f"{settings.PUBLIC_BASE_URL}{path}" + (f"?{urlencode(query)}" if query else "")
+
+
+def signature_is_valid(request) -> bool:
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature or not settings.TWILIO_AUTH_TOKEN:
+        return False
+    url = f"{settings.PUBLIC_BASE_URL}{request.get_full_path()}"
+    return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, request.POST.dict(), signature)
+
+
+def twilio_webhook(*, required: tuple[str, ...], client_by: str):
+    """Decorate a view(request, client, params). `client_by` names where the client comes from: a form
+    parameter holding our number ("To", "From"), or "slug" for the `c` query parameter we put in the
+    callback URLs we hand Twilio for legs that do not carry our number."""
+
+    def decorator(view):
+        @csrf_exempt
+        @require_POST
+        @functools.wraps(view)
+        def wrapper(request):
+            if not signature_is_valid(request):
+                log.warning("rejected unsigned or badly signed webhook to %s", request.path)
+                return HttpResponseForbidden("Invalid X-Twilio-Signature", content_type="text/plain")
+            params = request.POST.dict()
+            missing = [name for name in required if not params.get(name, "").strip()]
+            if missing:
+                return _bad_request(f"Missing parameter: {', '.join(missing)}")
+            if client_by == "slug":
+                slug = request.GET.get("c", "")
+                if not slug:
+                    return _bad_request("Missing query parameter: c")
+                client = Client.objects.select_related("agency").filter(slug=slug).first()
+                what = f"client {slug!r}"
+            else:
+                number = params.get(client_by, "").strip()
+                if not number:
+                    return _bad_request(f"Missing parameter: {client_by}")
+                client = Client.objects.select_related("agency").filter(phone_number=number).first()
+                what = f"number {number}"
+            if client is None or client.status not in (Client.Status.LIVE, Client.Status.PAUSED):
+                return _not_found(f"No client is served at {what}")
+            connection.set_tenant(client)
+            try:
+                return view(request, client, params)
+            finally:
+                connection.set_schema_to_public()
+
+        return wrapper
+
+    return decorator
+
+
+def twiml(response) -> HttpResponse:
+    return HttpResponse(str(response), content_type="text/xml")
+
+
+def bad_parameter(reason: str) -> HttpResponse:
+    return _bad_request(reason)

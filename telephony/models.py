@@ -1,0 +1,44 @@
+"""Calls (client schema)."""
+
+from django.db import models
+from django.utils.timezone import now
+
+from crm.models import Contact
+
+
+class Call(models.Model):
+    """One inbound call to the business's Textback number, and what became of it."""
+
+    class Outcome(models.TextChoices):
+        RINGING = "ringing", "Ringing"  # not decided yet
+        ANSWERED = "answered", "Answered"  # a person pressed 1 and took it
+        MISSED = "missed", "Missed"  # → text-back
+        ABANDONED = "abandoned", "Hung up early"  # shorter than the client's minimum ring time; not texted
+
+    class MissedReason(models.TextChoices):
+        NO_ANSWER = "no-answer", "Nobody answered"
+        BUSY = "busy", "Line busy"
+        FAILED = "failed", "Could not ring the business"
+        VOICEMAIL = "voicemail", "Voicemail or decline picked up"
+        HANGUP = "hangup", "Caller hung up while it rang"
+        CARRIER = "carrier", "Forwarded by the business's carrier"
+
+    call_sid = models.CharField(max_length=64, unique=True)
+    from_number = models.CharField(max_length=32, help_text="As Twilio sent it: may be 'anonymous'.")
+    to_number = models.CharField(max_length=20)
+    caller_name = models.CharField(max_length=120, blank=True)
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RINGING)
+    missed_reason = models.CharField(max_length=10, choices=MissedReason.choices, blank=True)
+    dial_status = models.CharField(max_length=20, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True, help_text="When a person pressed 1.")
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    in_business_hours = models.BooleanField(null=True)
+    started_at = models.DateTimeField(default=now, db_index=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.from_number} {self.outcome}"

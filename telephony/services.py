@@ -1,0 +1,105 @@
+"""Deciding what a call was. Runs in the client's schema (the webhooks set it)."""
+
+
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.utils.timezone import now
+
+from accounts.hours import is_open
+from accounts.models import Client
+from crm.services import contact_upsert
+from messaging.services import textback_schedule
+
+from .models import Call
+
+# DialCallStatus values that mean nobody took the call.
+UNANSWERED_DIAL_STATUSES = {"no-answer": "no-answer", "busy": "busy", "failed": "failed", "canceled": "no-answer"}
+FINAL_CALL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
+
+
+def call_record(*, client: Client, call_sid: str, from_number: str, to_number: str, caller_name: str = "") -> Call:
+    """The Call for this CallSid, recorded on first sight (a repeated webhook finds the same row)."""
+    call = Call.objects.filter(call_sid=call_sid).first()
+    if call is not None:
+        return call
+    started = now()
+    contact = contact_upsert(phone_number=from_number, name=caller_name)
+    try:
+        with transaction.atomic():
+            return Call.objects.create(
+                call_sid=call_sid, from_number=from_number[:32], to_number=to_number[:20],
+                caller_name=caller_name[:120], contact=contact, started_at=started,
+                in_business_hours=is_open(client.business_hours, started.astimezone(ZoneInfo(client.timezone))),
+            )
+    except IntegrityError:
+        return Call.objects.get(call_sid=call_sid)
+
+
+@transaction.atomic
+def call_mark_missed(*, client: Client, call: Call, reason: str, duration: int | None = None) -> Call:
+    """Missed: in one transaction, record it and owe the caller one text-back (queued on commit).
+    A call already decided stays as it was, so repeated or late webhooks change nothing."""
+    call = Call.objects.select_for_update().get(pk=call.pk)
+    if call.outcome != Call.Outcome.RINGING:
+        return call
+    call.outcome = Call.Outcome.MISSED
+    call.missed_reason = reason
+    call.ended_at = call.ended_at or now()
+    if duration is not None:
+        call.duration_seconds = duration
+    call.save(update_fields=["outcome", "missed_reason", "ended_at", "duration_seconds"])
+    textback_schedule(client=client, call_sid=call.call_sid, caller=call.from_number, missed_at=call.ended_at)
+    return call
+
+
+@transaction.atomic
+def call_mark_answered(*, call: Call, duration: int | None = None) -> Call:
+    call = Call.objects.select_for_update().get(pk=call.pk)
+    if call.outcome == Call.Outcome.RINGING:
+        call.outcome = Call.Outcome.ANSWERED
+        call.ended_at = now()
+        call.duration_seconds = duration
+        call.save(update_fields=["outcome", "ended_at", "duration_seconds"])
+    return call
+
+
+def call_accept(*, parent_call_sid: str) -> bool:
+    """A person on the business's side pressed 1: the call is theirs. False for a call we do not know."""
+    return bool(
+        Call.objects.filter(call_sid=parent_call_sid, accepted_at__isnull=True).update(accepted_at=now())
+        or Call.objects.filter(call_sid=parent_call_sid).exists()
+    )
+
+
+def call_dial_complete(*, client: Client, call: Call, dial_status: str, dial_duration: int | None) -> Call:
+    """The <Dial> to the business ended. Answered only when a person accepted it by pressing 1: a completed
+    dial without that was a voicemail or a decline picking up."""
+    Call.objects.filter(pk=call.pk, dial_status="").update(dial_status=dial_status[:20])
+    if dial_status in UNANSWERED_DIAL_STATUSES:
+        return call_mark_missed(client=client, call=call, reason=UNANSWERED_DIAL_STATUSES[dial_status])
+    call.refresh_from_db(fields=["accepted_at"])
+    if dial_status == "completed" and call.accepted_at is not None:
+        return call_mark_answered(call=call, duration=dial_duration)
+    return call_mark_missed(client=client, call=call, reason=Call.MissedReason.VOICEMAIL)
+
+
+def call_status(*, client: Client, call: Call, call_status: str, duration: int | None) -> Call:
+    """The call's own status callback: the backstop for a caller who hung up while it rang, when no
+    dial-complete came. Shorter than the client's minimum ring time is an early hang-up, not a missed call."""
+    if call_status not in FINAL_CALL_STATUSES:
+        return call
+    if duration is not None:
+        Call.objects.filter(pk=call.pk, duration_seconds__isnull=True).update(duration_seconds=duration)
+    call.refresh_from_db()
+    if call.outcome != Call.Outcome.RINGING:
+        return call
+    if duration is not None and duration < client.min_ring_seconds:
+        Call.objects.filter(pk=call.pk, outcome=Call.Outcome.RINGING).update(
+            outcome=Call.Outcome.ABANDONED, ended_at=now()
+        )
+        call.refresh_from_db()
+        return call
+    return call_mark_missed(client=client, call=call, reason=Call.MissedReason.HANGUP, duration=duration)
+
+

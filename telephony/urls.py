@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("voice/incoming/", views.voice_incoming, name="voice-incoming"),
+    path("voice/screen/", views.voice_screen, name="voice-screen"),
+    path("voice/screen-result/", views.voice_screen_result, name="voice-screen-result"),
+    path("voice/dial-complete/", views.voice_dial_complete, name="voice-dial-complete"),
+    path("voice/status/", views.voice_status, name="voice-status"),
+]

@@ -1,0 +1,99 @@
+"""Twilio's voice webhooks (platform host). Each answers TwiML in milliseconds; the text-back itself is
+queued by the services and sent by a worker."""
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from messaging.webhooks import bad_parameter, twilio_webhook, twiml, webhook_url
+
+from .models import Call
+from .services import call_accept, call_dial_complete, call_mark_missed, call_record, call_status
+
+
+def _int_param(params: dict, name: str) -> int | None | str:
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        return f"{name} must be a whole number of seconds, not {raw!r}"
+    return int(raw)
+
+
+def _call_from(client, params) -> Call:
+    return call_record(
+        client=client, call_sid=params["CallSid"], from_number=params.get("From", ""),
+        to_number=params.get("To", ""), caller_name=params.get("CallerName", ""),
+    )
+
+
+def _sorry(client) -> VoiceResponse:
+    response = VoiceResponse()
+    response.say(f"Sorry we couldn't get to the phone at {client.name}. We'll get back to you shortly.")
+    response.hangup()
+    return response
+
+
+@twilio_webhook(required=("CallSid", "From", "To"), client_by="To")
+def voice_incoming(request, client, params):
+    call = _call_from(client, params)
+    if client.call_mode == client.CallMode.CARRIER:
+        # The business's carrier only forwards calls nobody answered: this one is already missed.
+        call_mark_missed(client=client, call=call, reason=Call.MissedReason.CARRIER)
+        return twiml(_sorry(client))
+    response = VoiceResponse()
+    dial = response.dial(
+        timeout=client.ring_timeout_seconds,
+        action=webhook_url("/hooks/twilio/voice/dial-complete/"),
+        method="POST",
+        answer_on_bridge=True,
+    )
+    # Call screening: whoever picks up hears "press 1"; a voicemail cannot press 1, so it is not an answer.
+    dial.number(str(client.forward_to), url=webhook_url("/hooks/twilio/voice/screen/", c=client.slug),
+                method="POST")
+    return twiml(response)
+
+
+@twilio_webhook(required=("CallSid",), client_by="slug")
+def voice_screen(request, client, params):
+    response = VoiceResponse()
+    gather = response.gather(
+        num_digits=1, timeout=6, method="POST",
+        action=webhook_url("/hooks/twilio/voice/screen-result/", c=client.slug),
+    )
+    gather.say(f"Call for {client.name}. Press 1 to take this call.")
+    response.hangup()
+    return twiml(response)
+
+
+@twilio_webhook(required=("ParentCallSid",), client_by="slug")
+def voice_screen_result(request, client, params):
+    response = VoiceResponse()
+    if params.get("Digits", "").strip() == "1" and call_accept(parent_call_sid=params["ParentCallSid"]):
+        return twiml(response)  # an empty response connects the two legs
+    response.hangup()
+    return twiml(response)
+
+
+@twilio_webhook(required=("CallSid", "DialCallStatus", "To"), client_by="To")
+def voice_dial_complete(request, client, params):
+    duration = _int_param(params, "DialCallDuration")
+    if isinstance(duration, str):
+        return bad_parameter(duration)
+    call = _call_from(client, params)
+    call = call_dial_complete(
+        client=client, call=call, dial_status=params["DialCallStatus"].strip().lower(), dial_duration=duration
+    )
+    if call.outcome == Call.Outcome.ANSWERED:
+        response = VoiceResponse()
+        response.hangup()
+        return twiml(response)
+    return twiml(_sorry(client))
+
+
+@twilio_webhook(required=("CallSid", "CallStatus", "To"), client_by="To")
+def voice_status(request, client, params):
+    duration = _int_param(params, "CallDuration")
+    if isinstance(duration, str):
+        return bad_parameter(duration)
+    call = _call_from(client, params)
+    call_status(client=client, call=call, call_status=params["CallStatus"].strip().lower(), duration=duration)
+    return twiml(VoiceResponse())
