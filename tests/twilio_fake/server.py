@@ -1,0 +1,1149 @@
+"""A local fake of the part of Twilio's REST API that Textback uses, faked only at the HTTP boundary.
+
+The app talks to it with the real `twilio` library through an HTTP client that rewrites the scheme and host of
+every request URL to FakeTwilio.base_url, so the fake sees the real paths:
+
+    POST /2010-04-01/Accounts/{AccountSid}/Messages.json        CreateMessage    → 201 message
+    GET  /2010-04-01/Accounts/{AccountSid}/Messages.json        ListMessage      → 200 page, newest first
+    GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json  FetchMessage     → 200 message | 404
+    GET  /v2/PhoneNumbers/{PhoneNumber}                         FetchPhoneNumber → 200 lookup (lookups.twilio.com)
+
+Every request is checked against Twilio's OpenAPI (twilio_spec_subset.json, made by extract_spec.py): unknown
+paths, methods and parameters, missing required ones and values of the wrong type are answered like Twilio
+would (400/404/405 with Twilio's error JSON) and recorded in `fake.violations`.
+
+    with FakeTwilio() as fake:
+        ...  # point the app at fake.base_url, fake.account_sid, fake.auth_token
+        fake.reject("+15005550009", 21610)
+        fake.fail_next(429)
+        [message] = fake.wait_for_messages(1)
+        fake.send_status_callback(message["sid"], "delivered", post_to=live_server_url)
+        fake.assert_no_violations()
+
+Standalone: python -m tests.twilio_fake --port 8999 (see __main__.py), with GET /_fake/messages etc.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import email.utils
+import http.client
+import json
+import math
+import re
+import socket
+import socketserver
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, timezone
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+from twilio.request_validator import RequestValidator
+
+from .spec import FORM, SUBSET_PATH, Operation, SpecIndex
+
+DEFAULT_ACCOUNT_SID = "AC00000000000000000000000000000000"
+DEFAULT_AUTH_TOKEN = "test-auth-token"
+API_VERSION = "2010-04-01"
+
+# Twilio error codes → (HTTP status, the message Twilio answers with).
+ERRORS: dict[int, tuple[int, str]] = {
+    20001: (400, "Invalid parameter"),
+    20003: (401, "Authentication Error - invalid username"),
+    20004: (405, "Method not allowed"),
+    20404: (404, "The requested resource {path} was not found"),
+    20429: (429, "Too Many Requests"),
+    20500: (500, "Internal Server Error"),
+    20503: (503, "Service Unavailable"),
+    21211: (400, "Invalid 'To' Phone Number"),
+    21212: (400, "Invalid 'From' Phone Number"),
+    21408: (
+        400,
+        "Permission to send an SMS has not been enabled for the region indicated by the 'To' number",
+    ),
+    21602: (400, "Message body is required."),
+    21603: (400, "A 'From' phone number is required."),
+    21604: (400, "A 'To' phone number is required."),
+    21606: (400, "The 'From' phone number provided is not a valid message-capable Twilio phone number"),
+    21609: (400, "Invalid 'StatusCallback' URL"),
+    21610: (400, "Attempt to send to unsubscribed recipient"),
+    21611: (400, "This 'From' number has exceeded the maximum number of queued messages"),
+    21612: (400, "The 'To' phone number is not currently reachable via SMS"),
+    21614: (400, "'To' number is not a valid mobile number"),
+    21617: (400, "The concatenated message body exceeds the 1600 character limit"),
+    30003: (400, "Unreachable destination handset"),
+    30005: (400, "Unknown destination handset"),
+    30006: (400, "Landline or unreachable carrier"),
+    30007: (400, "Message filtered"),
+    30008: (400, "Unknown error"),
+}
+DEFAULT_CODE_FOR_STATUS = {400: 20001, 401: 20003, 404: 20404, 405: 20004, 429: 20429, 500: 20500, 503: 20503}
+
+# Short names for the operations (scripted failures take either these or the operationId).
+OPERATIONS = {
+    "CreateMessage": "create",
+    "ListMessage": "list",
+    "FetchMessage": "fetch",
+    "FetchPhoneNumber": "lookup",
+}
+
+LOOKUP_FIELDS = {
+    "validation",
+    "caller_name",
+    "sim_swap",
+    "call_forwarding",
+    "line_status",
+    "line_type_intelligence",
+    "identity_match",
+    "reassigned_number",
+    "sms_pumping_risk",
+    "phone_number_quality_score",
+    "pre_fill",
+}
+LOOKUP_NULL_FIELDS = (
+    "caller_name",
+    "sim_swap",
+    "call_forwarding",
+    "line_status",
+    "line_type_intelligence",
+    "identity_match",
+    "reassigned_number",
+    "sms_pumping_risk",
+    "phone_number_quality_score",
+    "pre_fill",
+)
+# line_type_intelligence.type values Twilio documents → (carrier_name, mobile_country_code, mobile_network_code)
+LINE_TYPE_CARRIERS: dict[str, tuple[str, str | None, str | None]] = {
+    "mobile": ("T-Mobile USA, Inc.", "310", "260"),
+    "landline": ("AT&T Corp", None, None),
+    "fixedVoip": ("Comcast Phone, LLC", None, None),
+    "nonFixedVoip": ("Twilio - SMS/MMS-SVR", "240", "38"),
+    "personal": ("Personal number", None, None),
+    "tollFree": ("Toll free", None, None),
+    "premium": ("Premium rate", None, None),
+    "sharedCost": ("Shared cost", None, None),
+    "uan": ("UAN", None, None),
+    "voicemail": ("Voicemail", None, None),
+    "pager": ("Pager", None, None),
+    "unknown": (None, None, None),  # type: ignore[dict-item]
+}
+CALLING_CODES = {
+    "1": "US",
+    "7": "RU",
+    "20": "EG",
+    "27": "ZA",
+    "30": "GR",
+    "31": "NL",
+    "32": "BE",
+    "33": "FR",
+    "34": "ES",
+    "39": "IT",
+    "41": "CH",
+    "43": "AT",
+    "44": "GB",
+    "45": "DK",
+    "46": "SE",
+    "47": "NO",
+    "48": "PL",
+    "49": "DE",
+    "52": "MX",
+    "55": "BR",
+    "61": "AU",
+    "64": "NZ",
+    "65": "SG",
+    "81": "JP",
+    "82": "KR",
+    "86": "CN",
+    "91": "IN",
+    "351": "PT",
+    "353": "IE",
+    "358": "FI",
+    "972": "IL",
+    "971": "AE",
+}
+COUNTRY_TO_CALLING = {country: code for code, country in CALLING_CODES.items()} | {"CA": "1", "PR": "1"}
+
+E164 = re.compile(r"^(whatsapp:)?\+[1-9]\d{1,14}$")
+SHORT_CODE = re.compile(r"^\d{3,8}$")
+ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
+GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENDED = set("^{}\\[~]|€\f")
+
+
+def twilio_error(status: int, code: int | None = None, message: str | None = None, **fmt) -> dict:
+    """Twilio's (legacy, non-RFC-9457) error body: {"code", "message", "more_info", "status"}."""
+    if code is None:
+        code = DEFAULT_CODE_FOR_STATUS.get(status, status)
+    if message is None:
+        known = ERRORS.get(code)
+        if known is not None:
+            message = known[1].format(**fmt) if fmt else known[1].replace(" {path}", "")
+        else:
+            try:
+                message = HTTPStatus(status).phrase
+            except ValueError:
+                message = "Error"
+    body = {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    if code == 20003:
+        body["detail"] = "Your AccountSid or AuthToken was incorrect."
+    return body
+
+
+def rfc2822(dt: datetime | None) -> str | None:
+    return None if dt is None else email.utils.format_datetime(dt.astimezone(UTC))
+
+
+def num_segments(body: str) -> int:
+    if not body:
+        return 1
+    if all(c in GSM7 or c in GSM7_EXTENDED for c in body):
+        units = sum(2 if c in GSM7_EXTENDED else 1 for c in body)
+        return 1 if units <= 160 else math.ceil(units / 153)
+    units = len(body.encode("utf-16-le")) // 2
+    return 1 if units <= 70 else math.ceil(units / 67)
+
+
+_TZ_ABBREVIATIONS = {
+    "UTC": 0,
+    "GMT": 0,
+    "EST": -5,
+    "EDT": -4,
+    "CST": -6,
+    "CDT": -5,
+    "MST": -7,
+    "MDT": -6,
+    "PST": -8,
+}
+
+
+def parse_date_filter(value: str) -> date | datetime:
+    """A DateSent filter value → a date (day granularity) or an aware datetime. ValueError if unparseable.
+
+    Twilio documents YYYY-MM-DD; twilio-python sends YYYY-MM-DDTHH:MM:SSZ for datetimes; the spec's examples
+    also show "2019-06-11 22:05:25.000", "Wed, 19 Jun 2019 22:04:00 -0000" and "06/11/2019 22:05:25 MST".
+    """
+    value = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return date.fromisoformat(value)
+    m = re.fullmatch(r"(\d{2})/(\d{2})/(\d{4}) (\d{2}):(\d{2}):(\d{2})(?: ([A-Z]{3}))?", value)
+    if m:
+        month, day, year, hh, mm, ss, tz = m.groups()
+        if tz is not None and tz not in _TZ_ABBREVIATIONS:
+            raise ValueError(value)
+        offset = timezone(timedelta(hours=_TZ_ABBREVIATIONS.get(tz or "UTC", 0)))
+        return datetime(int(year), int(month), int(day), int(hh), int(mm), int(ss), tzinfo=offset)
+    if "," in value:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _pairs_to_dict(pairs, arrays=()) -> dict:
+    """Form/query pairs → {name: value}; names in `arrays` or sent more than once → list of values."""
+    out: dict = {}
+    for name, value in pairs:
+        if name in arrays:
+            out.setdefault(name, []).append(value)
+        elif name in out:
+            previous = out[name]
+            out[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            out[name] = value
+    return out
+
+
+def _valid_callback_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and "_" not in (parts.hostname or "")
+
+
+class _Message:
+    __slots__ = ("seq", "resource", "params", "received_at", "date_created", "date_sent")
+
+    def __init__(self, seq, resource, params, received_at, date_created, date_sent):
+        self.seq = seq
+        self.resource = resource
+        self.params = params
+        self.received_at = received_at
+        self.date_created = date_created
+        self.date_sent = date_sent
+
+    @property
+    def sort_key(self):
+        return (self.date_sent or self.date_created, self.seq)
+
+    def as_dict(self) -> dict:
+        out = dict(self.resource)
+        out["subresource_uris"] = dict(self.resource["subresource_uris"])
+        out["params"] = {k: list(v) if isinstance(v, list) else v for k, v in self.params.items()}
+        out["received_at"] = self.received_at
+        return out
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 256
+
+    def __init__(self, address, handler):
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def server_bind(self):
+        # HTTPServer.server_bind does a reverse DNS lookup (socket.getfqdn), which can take seconds.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def process_request(self, request, client_address):
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self):
+        with self.connections_lock:
+            connections = list(self.connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
+            return  # a client that went away (timeouts, dropped connections): expected here
+        super().handle_error(request, client_address)
+
+
+class FakeTwilio:
+    """Twilio's Messages and Lookup v2 APIs on 127.0.0.1, recording every request. See the module docstring."""
+
+    def __init__(
+        self,
+        account_sid: str = DEFAULT_ACCOUNT_SID,
+        auth_token: str = DEFAULT_AUTH_TOKEN,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        control_endpoints: bool = False,
+        api_keys: dict[str, str] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        spec_path: Path = SUBSET_PATH,
+    ):
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.host = host
+        self.port = port
+        self.control_endpoints = control_endpoints
+        self.api_keys: dict[str, str] = dict(api_keys or {})  # API key SID → secret, also accepted as auth
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.line_types: dict[str, str | dict] = {}  # E.164 → line type ("landline", …) or a dict to merge
+        self.spec = SpecIndex.load(spec_path)
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._wake = threading.Event()  # set (and replaced) by reset() and stop(): ends hung responses
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._seq = 0
+        self._clear()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def base_url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("FakeTwilio is not started")
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> FakeTwilio:
+        if self._httpd is not None:
+            return self
+        self._wake = threading.Event()
+        handler = type("FakeTwilioHandler", (_Handler,), {"fake": self})
+        self._httpd = _Server((self.host, self.port), handler)
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="FakeTwilio", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        self._wake.set()  # ends hung responses
+        httpd.shutdown()
+        httpd.close_connections()
+        httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeTwilio:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = f"http://{self.host}:{self.port}" if self._httpd else "stopped"
+        return f"<FakeTwilio {where} {self.account_sid}>"
+
+    # ------------------------------------------------------------------ recording
+
+    def _clear(self) -> None:
+        # Every message the list and fetch endpoints know: created through the API and seeded (add_message).
+        self._store: dict[str, _Message] = {}
+        self._created: list[_Message] = []
+        self._by_to: dict[str, list[_Message]] = {}  # index for the list endpoint's To filter
+        self._requests: list[dict] = []
+        self._violations: list[dict] = []
+        self._lookups: list[dict] = []
+        self._callbacks: list[dict] = []
+        self._script: list[list] = []  # [operation, kind, argument, remaining]
+        self._rejects: dict[str, int] = {}
+        self.line_types.clear()
+
+    def reset(self) -> None:
+        """Forget everything: messages, requests, violations, lookups, callbacks, scripted failures, line types.
+        Responses still hanging (hang_next) are sent at once."""
+        with self._lock:
+            self._clear()
+            self._wake.set()
+            self._wake = threading.Event()
+
+    @property
+    def messages(self) -> list[dict]:
+        """Messages created through the API, oldest first: the resource Twilio returned (with its current
+        status) plus "params" (the form exactly as sent; MediaUrl and other arrays as lists) and "received_at"
+        (time.time())."""
+        with self._lock:
+            return [m.as_dict() for m in self._created]
+
+    @property
+    def requests(self) -> list[dict]:
+        """Every API request: method, path, query, form, headers, operation, status (None if dropped), received_at."""
+        with self._lock:
+            return [dict(r) for r in self._requests]
+
+    @property
+    def violations(self) -> list[dict]:
+        """Requests that break Twilio's OpenAPI: method, path, operation, problem, query, form."""
+        with self._lock:
+            return [dict(v) for v in self._violations]
+
+    @property
+    def lookups(self) -> list[dict]:
+        """Lookup v2 requests answered: phone_number (as in the path), fields, query, line_type, received_at."""
+        with self._lock:
+            return [dict(v) for v in self._lookups]
+
+    @property
+    def callbacks(self) -> list[dict]:
+        """Status callbacks sent: sid, url (signed), posted_to, params, signature, status (HTTP), sent_at."""
+        with self._lock:
+            return [dict(v) for v in self._callbacks]
+
+    def messages_to(self, number: str) -> list[dict]:
+        """Created messages whose To is `number`, oldest first."""
+        with self._lock:
+            return [m.as_dict() for m in self._created if m.resource["to"] == number]
+
+    def message(self, sid: str) -> dict:
+        """One message (created or seeded) by SID; KeyError if unknown."""
+        with self._lock:
+            return self._store[sid].as_dict()
+
+    def wait_for_messages(self, count: int, timeout: float = 10.0) -> list[dict]:
+        """Block until at least `count` messages were created; return all created so far.
+        AssertionError (saying what was received) on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self._created) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(self._describe_shortfall(count, timeout))
+                self._cond.wait(remaining)
+            return [m.as_dict() for m in self._created]
+
+    def _describe_shortfall(self, count: int, timeout: float) -> str:
+        lines = [f"expected at least {count} message(s) created at the fake Twilio within {timeout}s; "]
+        lines[0] += f"got {len(self._created)}"
+        for m in self._created:
+            r = m.resource
+            lines.append(f"  created {r['sid']} to={r['to']} from={r['from']} body={r['body']!r}")
+        failed = [r for r in self._requests if r.get("status") is None or r["status"] >= 300]
+        for r in failed[-10:]:
+            lines.append(f"  {r['method']} {r['path']} → {r.get('status')} {r.get('error') or ''}".rstrip())
+        if not self._requests:
+            lines.append("  (no requests reached the fake at all)")
+        for v in self._violations[-10:]:
+            lines.append(f"  violation: {v['problem']}")
+        return "\n".join(lines)
+
+    def assert_no_violations(self) -> None:
+        with self._lock:
+            violations = list(self._violations)
+        if violations:
+            problems = "\n".join(f"  {v['method']} {v['path']}: {v['problem']}" for v in violations)
+            raise AssertionError(f"{len(violations)} request(s) broke Twilio's API spec:\n{problems}")
+
+    # ------------------------------------------------------------------ scripting
+
+    def fail_next(
+        self,
+        status: int,
+        code: int | None = None,
+        message: str | None = None,
+        count: int = 1,
+        *,
+        operation="create",
+    ) -> None:
+        """The next `count` requests of `operation` (default message create) answer `status` with Twilio's error
+        JSON and create nothing. Default codes: 429→20429, 500→20500, 503→20503."""
+        body = twilio_error(status, code, message)
+        self._push(operation, "fail", (status, body), count)
+
+    def hang_next(self, seconds: float, count: int = 1, *, operation="create") -> None:
+        """The next `count` requests of `operation` are processed (a create IS recorded and listed) but answered
+        only after `seconds`, as if the response were lost to a client timeout."""
+        self._push(operation, "hang", float(seconds), count)
+
+    def drop_connection_next(self, count: int = 1, *, operation="create") -> None:
+        """The next `count` requests of `operation` get the connection closed without an answer; nothing
+        is created."""
+        self._push(operation, "drop", None, count)
+
+    def reject(self, to_number: str, code: int, message: str | None = None) -> None:
+        """Every create to `to_number` answers 400 with Twilio error `code` (21610, 21211, 21614, 30006, …)."""
+        if message is None and code not in ERRORS:
+            raise ValueError(f"no known message for Twilio error {code}; pass message=")
+        with self._lock:
+            self._rejects[to_number] = code if message is None else (code, message)
+
+    def unreject(self, to_number: str) -> None:
+        with self._lock:
+            self._rejects.pop(to_number, None)
+
+    def set_line_type(self, number: str, line_type: str | dict) -> None:
+        """Same as fake.line_types[number] = line_type (for the /_fake control endpoint)."""
+        self.line_types[number] = line_type
+
+    def _push(self, operation: str, kind: str, argument, count: int) -> None:
+        operation = OPERATIONS.get(operation, operation)
+        if operation not in ("create", "list", "fetch", "lookup", "*"):
+            raise ValueError(f"unknown operation {operation!r}; one of create, list, fetch, lookup, *")
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        with self._lock:
+            self._script.append([operation, kind, argument, count])
+
+    def _take_script(self, operation: str):
+        with self._lock:
+            for entry in self._script:
+                if entry[0] == operation or entry[0] == "*":
+                    entry[3] -= 1
+                    if entry[3] <= 0:
+                        self._script.remove(entry)
+                    return entry[1], entry[2]
+        return None
+
+    # ------------------------------------------------------------------ messages
+
+    def add_message(
+        self,
+        to: str,
+        from_: str | None = "+15005550006",
+        body: str = "",
+        *,
+        status: str = "delivered",
+        direction: str = "outbound-api",
+        date_sent: datetime | None = None,
+        messaging_service_sid: str | None = None,
+        error_code: int | None = None,
+    ) -> dict:
+        """Seed a message that exists at "Twilio" (e.g. sent before the test, or inbound) without a request.
+        It shows in the list/fetch endpoints, not in fake.messages."""
+        when = (date_sent or self.clock()).astimezone(UTC).replace(microsecond=0)
+        form = {"To": to, "Body": body}
+        if from_:
+            form["From"] = from_
+        if messaging_service_sid:
+            form["MessagingServiceSid"] = messaging_service_sid
+        with self._lock:
+            msg = self._new_message(form, when, status=status, direction=direction)
+            msg.resource["error_code"] = error_code
+            msg.resource["error_message"] = ERRORS[error_code][1] if error_code in ERRORS else None
+            return msg.as_dict()
+
+    def _new_message(self, form: dict, now: datetime, *, status=None, direction="outbound-api") -> _Message:
+        media = form.get("MediaUrl") or []
+        sid = ("MM" if media else "SM") + uuid.uuid4().hex
+        scheduled = form.get("ScheduleType") == "fixed"
+        if status is None:
+            status = (
+                "scheduled" if scheduled else ("accepted" if form.get("MessagingServiceSid") else "queued")
+            )
+        date_sent = None if scheduled else now
+        body = form.get("Body", "")
+        base = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}"
+        resource = {
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "body": body,
+            "date_created": rfc2822(now),
+            "date_sent": rfc2822(date_sent),
+            "date_updated": rfc2822(now),
+            "direction": direction,
+            "error_code": None,
+            "error_message": None,
+            "from": form.get("From") or None,
+            "messaging_service_sid": form.get("MessagingServiceSid") or None,
+            "num_media": str(len(media)),
+            "num_segments": str(num_segments(body)),
+            "price": None,
+            "price_unit": None,
+            "sid": sid,
+            "status": status,
+            "subresource_uris": {"media": f"{base}/Media.json"},
+            "to": form.get("To"),
+            "uri": f"{base}.json",
+        }
+        self._seq += 1
+        msg = _Message(self._seq, resource, form, time.time(), now, date_sent)
+        self._store[sid] = msg
+        self._by_to.setdefault(resource["to"], []).append(msg)
+        return msg
+
+    def set_status(self, sid: str, status: str, error_code: int | None = None) -> dict:
+        """Change a message's status (and error) as Twilio would when it progresses; returns the message."""
+        with self._lock:
+            msg = self._store[sid]
+            r = msg.resource
+            r["status"] = status
+            r["date_updated"] = rfc2822(self.clock())
+            if error_code is not None:
+                r["error_code"] = int(error_code)
+                r["error_message"] = ERRORS[int(error_code)][1] if int(error_code) in ERRORS else None
+            if status in ("sent", "delivered", "undelivered") and r["price"] is None:
+                r["price"] = f"{-0.0079 * int(r['num_segments'] or 1):.5f}"
+                r["price_unit"] = "USD"
+            if msg.date_sent is None and status in ("sending", "sent", "delivered", "undelivered", "failed"):
+                msg.date_sent = self.clock().astimezone(UTC).replace(microsecond=0)
+                r["date_sent"] = rfc2822(msg.date_sent)
+            return msg.as_dict()
+
+    # ------------------------------------------------------------------ status callbacks
+
+    def send_status_callback(
+        self,
+        sid: str,
+        status: str,
+        error_code: int | None = None,
+        *,
+        post_to: str | None = None,
+        url: str | None = None,
+        extra_params: dict | None = None,
+        timeout: float = 10.0,
+    ) -> int:
+        """POST Twilio's status callback for message `sid` to its StatusCallback URL (or `url`), signed with
+        X-Twilio-Signature over that URL. `post_to` (a base URL like "http://127.0.0.1:8001") is where the
+        request really goes, keeping the signed URL's path and query and sending its host as the Host header.
+        Updates the stored message's status. Returns the HTTP status the receiver answered."""
+        msg = self.set_status(sid, status, error_code)
+        signed_url = url or msg["params"].get("StatusCallback")
+        if not signed_url:
+            raise ValueError(f"message {sid} has no StatusCallback; pass url=")
+        params = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": API_VERSION,
+            "MessageSid": sid,
+            "MessageStatus": status,
+            "SmsSid": sid,
+            "SmsStatus": status,
+            "To": msg["to"],
+            "NumSegments": msg["num_segments"],
+            "NumMedia": msg["num_media"],
+        }
+        if msg["from"]:
+            params["From"] = msg["from"]
+        if msg["messaging_service_sid"]:
+            params["MessagingServiceSid"] = msg["messaging_service_sid"]
+        if error_code is not None:
+            params["ErrorCode"] = str(error_code)
+        params.update({k: str(v) for k, v in (extra_params or {}).items()})
+        signature = RequestValidator(self.auth_token).compute_signature(signed_url, params)
+
+        signed = urlsplit(signed_url)
+        target = urlsplit(post_to) if post_to else signed
+        path = (target.path.rstrip("/") if post_to else "") + (signed.path or "/")
+        if signed.query:
+            path += "?" + signed.query
+        conn_cls = http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
+        conn = conn_cls(target.hostname, target.port, timeout=timeout)
+        payload = urlencode(params)
+        headers = {
+            "Host": signed.netloc,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": "TwilioProxy/1.1",
+            "X-Twilio-Signature": signature,
+            "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
+            "X-Forwarded-Proto": signed.scheme,
+        }
+        try:
+            conn.request("POST", path, body=payload, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            code = response.status
+        finally:
+            conn.close()
+        with self._lock:
+            self._callbacks.append(
+                {
+                    "sid": sid,
+                    "url": signed_url,
+                    "posted_to": f"{target.scheme}://{target.netloc}{path}",
+                    "params": params,
+                    "signature": signature,
+                    "status": code,
+                    "sent_at": time.time(),
+                }
+            )
+        return code
+
+    # ------------------------------------------------------------------ request handling (server threads)
+
+    def _authorized(self, header: str | None) -> bool:
+        if not header or not header.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        if user == self.account_sid:
+            return password == self.auth_token
+        return user in self.api_keys and self.api_keys[user] == password
+
+    def _violation(self, record: dict, problem: str) -> None:
+        with self._lock:
+            self._violations.append(
+                {
+                    "method": record["method"],
+                    "path": record["path"],
+                    "operation": record.get("operation"),
+                    "problem": problem,
+                    "query": record["query"],
+                    "form": record["form"],
+                    "received_at": record["received_at"],
+                }
+            )
+
+    def _create(self, form: dict) -> tuple[int, dict]:
+        to = (form.get("To") or "").strip()
+        from_ = form.get("From") or ""
+        service = form.get("MessagingServiceSid") or ""
+        body = form.get("Body") or ""
+        if not to:
+            return 400, twilio_error(400, 21604)
+        if not from_ and not service:
+            return 400, twilio_error(400, 21603)
+        if not body and not form.get("MediaUrl") and not form.get("ContentSid"):
+            return 400, twilio_error(400, 21602)
+        if not E164.match(to):
+            return 400, twilio_error(400, 21211)
+        if from_ and not (E164.match(from_) or SHORT_CODE.match(from_) or ALPHANUMERIC_SENDER.match(from_)):
+            return 400, twilio_error(400, 21212)
+        if len(body) > 1600:
+            return 400, twilio_error(400, 21617)
+        callback = form.get("StatusCallback")
+        if callback and not _valid_callback_url(callback):
+            return 400, twilio_error(400, 21609)
+        now = self.clock().astimezone(UTC).replace(microsecond=0)
+        with self._cond:
+            rejected = self._rejects.get(to)
+            if rejected is not None:
+                code, message = rejected if isinstance(rejected, tuple) else (rejected, None)
+                return 400, twilio_error(400, code, message)
+            msg = self._new_message(form, now)
+            self._created.append(msg)
+            self._cond.notify_all()
+            return 201, dict(msg.resource)
+
+    def _fetch(self, path: str, sid: str) -> tuple[int, dict]:
+        with self._lock:
+            msg = self._store.get(sid)
+            if msg is None:
+                return 404, twilio_error(404, 20404, path=path)
+            return 200, dict(msg.resource)
+
+    def _list(self, path: str, query: dict) -> tuple[int, dict]:
+        filters = []
+        for name in ("DateSent", "DateSent<", "DateSent>"):
+            if name in query:
+                try:
+                    filters.append((name, parse_date_filter(query[name])))
+                except (ValueError, TypeError, IndexError):
+                    return 400, twilio_error(400, 20001, f"Invalid {name} value: {query[name]!r}")
+        page_size = int(query.get("PageSize") or 50)
+        page = int(query.get("Page") or 0)
+        token = query.get("PageToken") or ""
+        to, from_ = query.get("To"), query.get("From")
+
+        with self._lock:
+            candidates = self._store.values() if to is None else self._by_to.get(to, ())
+            items = [
+                m
+                for m in candidates
+                if (from_ is None or m.resource["from"] == from_)
+                and all(_date_matches(m, name, value) for name, value in filters)
+            ]
+            items.sort(key=lambda m: m.sort_key, reverse=True)
+            start_index = page * page_size
+            if token[:2] in ("PA", "PB"):
+                position = next((i for i, m in enumerate(items) if m.resource["sid"] == token[2:]), None)
+                if position is not None:
+                    start_index = position + 1 if token[:2] == "PA" else max(position - page_size, 0)
+            chunk = [dict(m.resource) for m in items[start_index : start_index + page_size]]
+            has_next = start_index + page_size < len(items)
+
+        base = [(k, query[k]) for k in ("To", "From", "DateSent", "DateSent<", "DateSent>") if k in query]
+
+        def uri(page_number: int, page_token: str | None = None) -> str:
+            q = [*base, ("PageSize", page_size), ("Page", page_number)]
+            if page_token:
+                q.append(("PageToken", page_token))
+            return f"{path}?{urlencode(q)}"
+
+        start = page * page_size
+        return 200, {
+            "end": start + max(len(chunk) - 1, 0),
+            "first_page_uri": uri(0),
+            "next_page_uri": uri(page + 1, "PA" + chunk[-1]["sid"]) if has_next and chunk else None,
+            "page": page,
+            "page_size": page_size,
+            "previous_page_uri": uri(page - 1, "PB" + chunk[0]["sid"]) if page > 0 and chunk else None,
+            "start": start,
+            "uri": uri(page, token or None),
+            "messages": chunk,
+        }
+
+    def _lookup(self, raw_number: str, query: dict) -> tuple[int, dict]:
+        fields = [f.strip() for f in (query.get("Fields") or "").split(",") if f.strip()]
+        info = _parse_number(raw_number, query.get("CountryCode"))
+        result: dict = {
+            "calling_country_code": info["calling_country_code"],
+            "country_code": info["country_code"],
+            "phone_number": info["phone_number"],
+            "national_format": info["national_format"],
+            "valid": info["valid"],
+            "validation_errors": info["validation_errors"],
+        }
+        result.update(dict.fromkeys(LOOKUP_NULL_FIELDS))
+        result["url"] = f"https://lookups.twilio.com/v2/PhoneNumbers/{info['phone_number']}"
+        line_type = None
+        if "line_type_intelligence" in fields and info["valid"]:
+            configured = self.line_types.get(info["phone_number"], self.line_types.get(raw_number, "mobile"))
+            overrides = configured if isinstance(configured, dict) else {"type": configured}
+            kind = overrides.get("type", "mobile")
+            carrier, mcc, mnc = LINE_TYPE_CARRIERS.get(kind, (None, None, None))
+            result["line_type_intelligence"] = {
+                "error_code": None,
+                "mobile_country_code": mcc,
+                "mobile_network_code": mnc,
+                "carrier_name": carrier,
+                "type": kind,
+                **overrides,
+            }
+            line_type = result["line_type_intelligence"]["type"]
+        with self._lock:
+            self._lookups.append(
+                {
+                    "phone_number": raw_number,
+                    "fields": fields,
+                    "query": dict(query),
+                    "line_type": line_type,
+                    "valid": info["valid"],
+                    "received_at": time.time(),
+                }
+            )
+        return 200, result
+
+    def _control(self, method: str, path: str, body: bytes) -> tuple[int, object]:
+        name = path[len("/_fake/") :].strip("/")
+        if method == "GET" and name in ("messages", "requests", "violations", "lookups", "callbacks"):
+            return 200, getattr(self, name)
+        if method == "POST" and name == "reset":
+            self.reset()
+            return 200, {"reset": True}
+        allowed = {
+            "fail_next",
+            "hang_next",
+            "drop_connection_next",
+            "reject",
+            "unreject",
+            "set_line_type",
+            "set_status",
+            "add_message",
+            "send_status_callback",
+        }
+        if method == "POST" and name in allowed:
+            try:
+                kwargs = json.loads(body or b"{}")
+                return 200, {"result": getattr(self, name)(**kwargs)}
+            except (TypeError, ValueError, KeyError, OSError) as exc:
+                return 400, {"error": f"{type(exc).__name__}: {exc}"}
+        return 404, {"error": f"no control endpoint {method} {path}"}
+
+
+def _date_matches(msg: _Message, name: str, value: date | datetime) -> bool:
+    sent = msg.date_sent
+    if sent is None:
+        return False
+    if isinstance(value, datetime):
+        if name == "DateSent":
+            return sent.date() == value.astimezone(UTC).date()
+        return sent <= value if name == "DateSent<" else sent >= value
+    day = sent.date()
+    if name == "DateSent":
+        return day == value
+    return day <= value if name == "DateSent<" else day >= value
+
+
+def _parse_number(raw: str, country: str | None) -> dict:
+    invalid = {
+        "calling_country_code": None,
+        "country_code": None,
+        "phone_number": raw,
+        "national_format": None,
+        "valid": False,
+    }
+    compact = re.sub(r"[\s().-]", "", raw)
+    if compact.startswith("+"):
+        digits = compact[1:]
+        if not digits.isdigit():
+            return {**invalid, "validation_errors": ["NOT_A_NUMBER"]}
+    else:
+        if not compact.isdigit():
+            return {**invalid, "validation_errors": ["NOT_A_NUMBER"]}
+        calling = COUNTRY_TO_CALLING.get((country or "US").upper())
+        if calling is None:
+            return {**invalid, "validation_errors": ["INVALID_COUNTRY_CODE"]}
+        digits = (
+            compact
+            if calling == "1" and len(compact) == 11 and compact[0] == "1"
+            else calling + compact.lstrip("0")
+        )
+    calling = next((digits[:n] for n in (3, 2, 1) if digits[:n] in CALLING_CODES), None)
+    if calling is None:
+        return {**invalid, "validation_errors": ["INVALID_COUNTRY_CODE"]}
+    national = digits[len(calling) :]
+    if calling == "1":
+        if len(national) != 10:
+            return {**invalid, "validation_errors": ["TOO_SHORT" if len(national) < 10 else "TOO_LONG"]}
+        national_format = f"({national[:3]}) {national[3:6]}-{national[6:]}"
+    else:
+        if len(national) < 6:
+            return {**invalid, "validation_errors": ["TOO_SHORT"]}
+        if len(digits) > 15:
+            return {**invalid, "validation_errors": ["TOO_LONG"]}
+        national_format = (
+            "0" + national if CALLING_CODES[calling] in ("GB", "DE", "FR", "AU", "NZ", "IE") else national
+        )
+    return {
+        "calling_country_code": calling,
+        "country_code": CALLING_CODES[calling],
+        "phone_number": "+" + digits,
+        "national_format": national_format,
+        "valid": True,
+        "validation_errors": None,
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as requests' connection pool expects
+    server_version = "FakeTwilio/1.0"
+    sys_version = ""
+    disable_nagle_algorithm = True
+    fake: FakeTwilio
+
+    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's signature
+        pass
+
+    def do_GET(self):
+        self._handle("GET")
+
+    def do_POST(self):
+        self._handle("POST")
+
+    def do_PUT(self):
+        self._handle("PUT")
+
+    def do_DELETE(self):
+        self._handle("DELETE")
+
+    def do_PATCH(self):
+        self._handle("PATCH")
+
+    # --------------------------------------------------------------
+
+    def _send(self, status: int, payload, record: dict | None = None) -> None:
+        body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = ""
+        head = (
+            f"HTTP/1.1 {status} {reason}\r\n"
+            f"Date: {email.utils.formatdate(usegmt=True)}\r\n"
+            "Content-Type: application/json; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            f"Twilio-Request-Id: RQ{uuid.uuid4().hex}\r\n"
+        )
+        if self.close_connection:
+            head += "Connection: close\r\n"
+        if record is not None:
+            record["status"] = status
+            if status >= 400 and isinstance(payload, dict):
+                record["error"] = f"{payload.get('code')} {payload.get('message')}"
+        self.wfile.write(head.encode("latin-1") + b"\r\n" + body)
+
+    def _drop(self, record: dict) -> None:
+        record["status"] = None
+        record["error"] = "connection dropped (scripted)"
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _handle(self, method: str) -> None:
+        fake = self.fake
+        split = urlsplit(self.path)
+        path = unquote(split.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw_body = self.rfile.read(length) if length else b""
+
+        if fake.control_endpoints and path.startswith("/_fake/"):
+            status, payload = fake._control(method, path, raw_body)
+            self._send(status, payload)
+            return
+
+        query_pairs = parse_qsl(split.query, keep_blank_values=True)
+        content_type = self.headers.get("Content-Type", "")
+        is_form = content_type.split(";")[0].strip().lower() == FORM
+        form_pairs = parse_qsl(raw_body.decode("utf-8", "replace"), keep_blank_values=True) if is_form else []
+        op, values, allowed = fake.spec.match(method, path)
+        arrays = [n for n, p in op.form_params.items() if p.is_array] if op else ()
+        record = {
+            "method": method,
+            "path": path,
+            "query": _pairs_to_dict(query_pairs),
+            "form": _pairs_to_dict(form_pairs, arrays),
+            "headers": dict(self.headers.items()),
+            "operation": op.operation_id if op else None,
+            "status": None,
+            "received_at": time.time(),
+        }
+        with fake._lock:
+            fake._requests.append(record)
+
+        if not fake._authorized(self.headers.get("Authorization")):
+            self._send(401, twilio_error(401, 20003), record)
+            return
+        if op is None:
+            if allowed:
+                fake._violation(
+                    record, f"{method} is not allowed on {path}; the spec has {', '.join(allowed)}"
+                )
+                self._send(405, twilio_error(405, 20004), record)
+            else:
+                fake._violation(record, f"No operation in Twilio's spec matches {method} {path}")
+                self._send(404, twilio_error(404, 20404, path=path), record)
+            return
+        problems = op.check_path(values)
+        if problems:
+            fake._violation(record, "; ".join(problems))
+            self._send(404, twilio_error(404, 20404, path=path), record)
+            return
+        if values.get("AccountSid", fake.account_sid) != fake.account_sid:
+            self._send(404, twilio_error(404, 20404, path=path), record)
+            return
+        status, payload = self._validate(op, record, query_pairs, form_pairs, raw_body, is_form, content_type)
+        if status:
+            self._send(status, payload, record)
+            return
+
+        hang = None
+        action = fake._take_script(OPERATIONS.get(op.operation_id, op.operation_id))
+        if action is not None:
+            kind, argument = action
+            record["scripted"] = kind
+            if kind == "drop":
+                self._drop(record)
+                return
+            if kind == "fail":
+                self._send(argument[0], argument[1], record)
+                return
+            hang, wake = argument, fake._wake
+
+        if op.operation_id == "CreateMessage":
+            status, payload = fake._create(record["form"])
+        elif op.operation_id == "ListMessage":
+            status, payload = fake._list(path, record["query"])
+        elif op.operation_id == "FetchMessage":
+            status, payload = fake._fetch(path, values["Sid"])
+        elif op.operation_id == "FetchPhoneNumber":
+            status, payload = fake._lookup(values["PhoneNumber"], record["query"])
+        else:  # an operation in the spec subset that the fake does not implement
+            status, payload = 501, twilio_error(501, 20500, f"The fake does not implement {op.operation_id}")
+
+        if hang:
+            wake.wait(hang)
+        self._send(status, payload, record)
+
+    def _validate(self, op: Operation, record, query_pairs, form_pairs, raw_body, is_form, content_type):
+        """Spec checks → (0, None) if fine, else (status, error) to answer; problems are recorded as violations."""
+        problems = op.check_query(query_pairs)
+        if raw_body and not is_form:
+            if op.has_form_body:
+                problems.append(f"Content-Type must be {FORM}, got {content_type!r}")
+            else:
+                problems.append(f"{op.operation_id} takes no request body, got {len(raw_body)} bytes")
+        problems += op.check_form(form_pairs)
+        if op.operation_id == "FetchPhoneNumber":
+            fields = [f.strip() for f in record["query"].get("Fields", "").split(",") if f.strip()]
+            unknown = [f for f in fields if f not in LOOKUP_FIELDS]
+            if unknown:
+                problems.append(
+                    f"Unknown Lookup field(s) {unknown}; known: {', '.join(sorted(LOOKUP_FIELDS))}"
+                )
+        if not problems:
+            return 0, None
+        for problem in problems:
+            self.fake._violation(record, problem)
+        if op.operation_id == "CreateMessage" and not record["form"].get("To"):
+            return 400, twilio_error(400, 21604)
+        return 400, twilio_error(400, 20001, "; ".join(problems))
