@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -44,8 +45,9 @@ log = logging.getLogger(__name__)
 
 OPT_OUT_NOTICE = "Reply STOP to opt out."
 MAX_ATTEMPTS = 6
-# A row "sending" for longer than this lost its worker; the sweep reconciles it.
-SENDING_STALE_AFTER = timedelta(seconds=60)
+# A row "sending" for longer than this lost its worker; the sweep reconciles it. Longer than the provider's
+# timeout, so a live attempt is never mistaken for a dead one.
+SENDING_STALE_AFTER = timedelta(seconds=settings.SENDING_STALE_SECONDS)
 # A pending row handed to the broker this long ago and still pending was lost by it; the sweep re-dispatches.
 DISPATCH_STALE_AFTER = timedelta(seconds=30)
 LINE_TYPE_TTL = timedelta(days=90)
@@ -69,17 +71,27 @@ class SkipReason:
 # --- Scheduling --------------------------------------------------------------------------------------------
 
 
+# After the broker fails, skip it for a while: a webhook must answer quickly, and the sweep catches up.
+BROKER_BACKOFF = timedelta(seconds=5)
+_broker_down_until = None
+
+
 def outbound_dispatch(*, send: OutboundSend) -> None:
     """Hand a ledger row to the broker, to run when it is due. A broker that is down is logged, not raised:
     the row is safe in the database and the beat sweep dispatches it once the broker is back."""
+    global _broker_down_until
     from .tasks import deliver_send
 
+    if _broker_down_until is not None and now() < _broker_down_until:
+        return
     countdown = max(0.0, (send.due_at - now()).total_seconds())
     try:
         deliver_send.apply_async((send.pk,), countdown=countdown, retry=False)
     except Exception as exc:  # kombu raises many kinds; any of them means "not queued"
+        _broker_down_until = now() + BROKER_BACKOFF
         log.warning("could not queue send %s (%s); the sweep will", send.pk, exc)
         return
+    _broker_down_until = None
     OutboundSend.objects.filter(pk=send.pk).update(dispatched_at=now())
 
 
@@ -189,32 +201,36 @@ def _claim(send_id: int) -> _Claim | str:
         if send.due_at > now() + timedelta(seconds=1):
             transaction.on_commit(lambda: outbound_dispatch(send=send))
             return "not due"
-        client = send.client
-        with tenant_context(client):
-            if send.kind == OutboundSend.Kind.TEXT_BACK:
-                outcome = _prepare_text_back(send, client)
-            else:
-                outcome = Message.objects.select_for_update().get(pk=send.message_id)
-                if send.kind == OutboundSend.Kind.MESSAGE and outcome.kind != Message.Kind.KEYWORD_REPLY:
-                    contact = Contact.objects.select_for_update().get(phone_number=outcome.to_number)
-                    if contact.opted_out:
-                        outcome = SkipReason.OPTED_OUT
-                        Message.objects.filter(pk=send.message_id).update(
-                            status=Message.Status.FAILED, error_message="The caller has opted out.",
-                            status_changed_at=now(),
-                        )
-        if isinstance(outcome, str):
-            _finish(send, OutboundSend.State.SKIPPED, reason=outcome)
-            log.info("send %s skipped: %s", send.pk, outcome)
-            return f"skipped: {outcome}"
-        outcome.status = Message.Status.SENDING
-        outcome.status_changed_at = now()
-        outcome.save(update_fields=["status", "status_changed_at"])
-        send.state = OutboundSend.State.SENDING
-        send.message_id = outcome.pk
-        send.attempts += 1
-        send.save(update_fields=["state", "message_id", "attempts", "updated_at"])
-        return _Claim(send=send, client=client, message=outcome)
+        with tenant_context(send.client):
+            return _claim_in_client(send)
+
+
+def _claim_in_client(send: OutboundSend) -> _Claim | str:
+    """The part of claiming that reads and writes the client's schema (the caller has switched to it)."""
+    client = send.client
+    if send.kind == OutboundSend.Kind.TEXT_BACK:
+        outcome = _prepare_text_back(send, client)
+    else:
+        outcome = Message.objects.select_for_update().get(pk=send.message_id)
+        contact = Contact.objects.select_for_update().get(phone_number=outcome.to_number)
+        # Keyword replies (the STOP confirmation among them) are the one thing an opted-out caller receives.
+        if contact.opted_out and outcome.kind != Message.Kind.KEYWORD_REPLY:
+            Message.objects.filter(pk=outcome.pk).update(
+                status=Message.Status.FAILED, error_message="The caller has opted out.", status_changed_at=now()
+            )
+            outcome = SkipReason.OPTED_OUT
+    if isinstance(outcome, str):
+        _finish(send, OutboundSend.State.SKIPPED, reason=outcome)
+        log.info("send %s skipped: %s", send.pk, outcome)
+        return f"skipped: {outcome}"
+    outcome.status = Message.Status.SENDING
+    outcome.status_changed_at = now()
+    outcome.save(update_fields=["status", "status_changed_at"])
+    send.state = OutboundSend.State.SENDING
+    send.message_id = outcome.pk
+    send.attempts += 1
+    send.save(update_fields=["state", "message_id", "attempts", "updated_at"])
+    return _Claim(send=send, client=client, message=outcome)
 
 
 def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:

@@ -6,10 +6,23 @@ from . import personas as personas_module
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """The test database (reused with --reuse-db), with the personas in it, committed."""
+def django_db_setup(
+    request, django_test_environment, django_db_blocker, django_db_keepdb, django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """The test database (kept between runs; --create-db rebuilds it), with the personas in it, committed.
+
+    Replaces pytest-django's own, which only sets the database up when some collected test is marked for it;
+    the tests against the running stack use it without a mark (their data must be committed)."""
+    from django.test.utils import setup_databases
+
     with django_db_blocker.unblock():
+        setup_databases(
+            verbosity=request.config.option.verbose, interactive=False, aliases={"default"},
+            keepdb=django_db_keepdb and not django_db_createdb,
+        )
         personas_module.build()
+    yield
 
 
 @pytest.fixture(scope="session")
@@ -72,3 +85,43 @@ def _empty_test_broker():
     from django.conf import settings
 
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+
+
+@pytest.fixture(scope="session")
+def stack(_fake_twilio_server, personas, django_db_blocker):
+    """Redis, gunicorn, a Celery worker and beat on the test database (see tests/stack.py)."""
+    from tests.stack import Stack
+
+    with django_db_blocker.unblock():
+        running = Stack(_fake_twilio_server).start()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def committed_db(django_db_blocker, personas):
+    """Database access outside a rolled-back transaction, for tests whose data other processes must see;
+    the callers' data of every persona client is wiped afterwards."""
+    from tests.stack import reset_committed_data
+
+    schemas = [personas.acme.schema_name, personas.bolt.schema_name, personas.cedar.schema_name]
+    with django_db_blocker.unblock():
+        reset_committed_data(schemas)
+        yield
+        connection.set_schema_to_public()
+        reset_committed_data(schemas)
+
+
+@pytest.fixture
+def live(stack, committed_db, _fake_twilio_server):
+    """The running stack with a clean fake Twilio and clean committed data."""
+    _fake_twilio_server.reset()
+    yield stack
+    _fake_twilio_server.assert_no_violations()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

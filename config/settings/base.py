@@ -181,6 +181,8 @@ TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="dev-auth-token" if DEB
 TWILIO_API_BASE_URL = env_url("TWILIO_API_BASE_URL", default="") or None
 # How long to wait for Twilio's answer; a send that times out is reconciled before it is retried.
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
+# A send still "sending" after this long lost its worker and is reconciled by the sweep (must exceed the timeout).
+SENDING_STALE_SECONDS = env.float("SENDING_STALE_SECONDS", default=max(60.0, 3 * TWILIO_TIMEOUT_SECONDS))
 if TELEPHONY_PROVIDER == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):
     from django.core.exceptions import ImproperlyConfigured
 
@@ -200,6 +202,8 @@ CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+# Fail fast when the broker is down (a webhook is waiting); the ledger sweep sends what could not be queued.
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # The ledger, not the broker, is the source of truth: this finds sends the broker lost (see messaging.services).
 CELERY_BEAT_SCHEDULE = {

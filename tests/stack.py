@@ -1,0 +1,179 @@
+"""The whole system, really started, for the tests that need it: its own Redis, gunicorn serving the app,
+a Celery worker and beat, all on the test database, with Twilio faked at its HTTP boundary.
+
+The stack has a Redis of its own so a test can stop and restart it (a broker outage) without touching the
+Redis every other test uses. Everything it writes is committed; `committed_db` cleans up after each test.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import closing
+from pathlib import Path
+
+import redis
+import requests
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, *, timeout: float, interval: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def test_database_url() -> str:
+    db = connection.settings_dict
+    auth = ""
+    if db.get("USER"):
+        auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "") + "@"
+    host = db.get("HOST") or ""
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}{host}{port}/{db['NAME']}"
+
+
+class Stack:
+    def __init__(self, fake_twilio):
+        self.fake = fake_twilio
+        self.tmp = tempfile.TemporaryDirectory(prefix="textback-stack-")
+        self.redis_port = free_port()
+        self.web_port = free_port()
+        self.base_url = f"http://localhost:{self.web_port}"
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.logs: dict[str, Path] = {}
+        self.env = {
+            **{key: value for key, value in os.environ.items() if not key.startswith(("PYTEST", "DJANGO"))},
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": test_database_url(),
+            "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
+            "TEST_CELERY_BROKER_URL": f"redis://127.0.0.1:{self.redis_port}/1",
+            "TELEPHONY_PROVIDER": "twilio",
+            "TWILIO_API_BASE_URL": fake_twilio.base_url,
+            "TWILIO_ACCOUNT_SID": settings.TWILIO_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": settings.TWILIO_AUTH_TOKEN,
+            "TWILIO_TIMEOUT_SECONDS": "1",
+            "SENDING_STALE_SECONDS": "3",
+            "SWEEP_INTERVAL_SECONDS": "1",
+            "PUBLIC_BASE_URL": self.base_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    # --- processes ---
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+        log = Path(self.tmp.name) / f"{name}.log"
+        self.logs[name] = log
+        process = subprocess.Popen(
+            args, cwd=ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.processes[name] = process
+        return process
+
+    def log(self, name: str) -> str:
+        return self.logs[name].read_text(errors="replace") if name in self.logs else ""
+
+    def save_logs(self, label: str) -> None:
+        """Keep the processes' logs of a failed test in test-artifacts/, and show their tails."""
+        folder = ROOT / "test-artifacts"
+        folder.mkdir(exist_ok=True)
+        for name in self.logs:
+            text = self.log(name)
+            (folder / f"{label}-{name}.log").write_text(text)
+            print(f"----- {name} log (tail; all of it in test-artifacts/{label}-{name}.log) -----\n{text[-3000:]}")
+
+    def start_redis(self) -> None:
+        self._spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                              "--save", "", "--appendonly", "no", "--dir", self.tmp.name])
+        client = redis.Redis(port=self.redis_port)
+
+        def up():
+            try:
+                return client.ping()
+            except redis.ConnectionError:
+                return False
+
+        wait_until(up, timeout=10, what="the stack's redis")
+
+    def stop_redis(self) -> None:
+        self.stop("redis")
+
+    def start_web(self) -> None:
+        self._spawn("web", [str(VENV_BIN / "gunicorn"), "config.wsgi:application", "--bind",
+                            f"127.0.0.1:{self.web_port}", "--workers", "2", "--threads", "8",
+                            "--access-logfile", "-"])
+
+        def up():
+            try:
+                return requests.get(f"{self.base_url}/healthz", timeout=1).status_code in (200, 503)
+            except requests.RequestException:
+                return False
+
+        wait_until(up, timeout=30, what="gunicorn")
+
+    def start_worker(self) -> None:
+        self._spawn("worker", [str(VENV_BIN / "celery"), "-A", "config", "worker", "--loglevel", "INFO",
+                               "--concurrency", "2", "--hostname", f"stack-{self.web_port}@%h",
+                               "--without-gossip", "--without-mingle"])
+        wait_until(lambda: "ready." in self.log("worker"), timeout=30, what="the celery worker")
+
+    def start_beat(self) -> None:
+        self._spawn("beat", [str(VENV_BIN / "celery"), "-A", "config", "beat", "--loglevel", "INFO",
+                             "--schedule", str(Path(self.tmp.name) / "beat-schedule")])
+
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+    def kill_worker(self) -> None:
+        """SIGKILL the worker and its pool at once: no warm shutdown, no acknowledgements."""
+        self.stop("worker", signal.SIGKILL)
+
+    def start(self) -> "Stack":
+        self.start_redis()
+        self.start_web()
+        self.start_worker()
+        self.start_beat()
+        return self
+
+    def close(self) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+        self.tmp.cleanup()
+
+
+# Client-schema tables that hold callers' data (templates and contenttypes stay: they come with the schema).
+CLIENT_DATA_TABLES = ["crm_contact", "telephony_call", "messaging_conversation", "messaging_message",
+                      "messaging_consentevent"]
+
+
+def reset_committed_data(schemas: list[str]) -> None:
+    with connection.cursor() as cursor:
+        for schema in schemas:
+            tables = ", ".join(f'"{schema}"."{table}"' for table in CLIENT_DATA_TABLES)
+            cursor.execute(f"TRUNCATE {tables} CASCADE")
+        cursor.execute("DELETE FROM public.messaging_outboundsend")
