@@ -120,3 +120,30 @@ def test_a_bad_command_exits_non_zero_with_its_message_on_stderr():
     )
     assert result.returncode != 0
     assert "--number" in result.stderr
+
+
+def test_seed_demo_makes_a_demo_with_history_and_can_run_again(personas):
+    from django_tenants.utils import schema_context
+
+    from messaging.models import Message
+    from telephony.models import Call
+
+    out = run("seed_demo")
+    assert "agency@demo.test" in out and "http://acme-plumbing.localhost:8000/" in out
+    demo = Agency.objects.get(slug="demo")
+    assert set(demo.clients.values_list("slug", flat=True)) == {"acme-plumbing", "smile-dental"}
+    acme = demo.clients.get(slug="acme-plumbing")
+    assert acme.status == Client.Status.LIVE
+    assert ClientMembership.objects.get(client=acme, role="owner").user.check_password("textback-demo")
+    with schema_context(acme.schema_name):
+        assert Call.objects.filter(outcome="missed").count() == 3
+        assert Call.objects.filter(outcome="answered").count() == 1
+        assert Message.objects.filter(kind="textback", status="sent").count() == 3
+        assert Message.objects.filter(direction="in").count() == 2
+        counts = (Call.objects.count(), Message.objects.count())
+
+    run("seed_demo")
+    assert Agency.objects.filter(slug="demo").count() == 1
+    assert demo.clients.count() == 2
+    with schema_context(acme.schema_name):
+        assert (Call.objects.count(), Message.objects.count()) == counts

@@ -15,15 +15,50 @@ OPERATOR = "operator@demo.test"
 CLIENTS = [
     {
         "slug": "acme-plumbing", "name": "Acme Plumbing", "timezone_name": "America/Chicago",
-        "phone_number": "+13125550100", "forward_to": "+13125550142", "call_mode": "forward",
+        "phone_number": "+13125550110", "forward_to": "+13125550111", "call_mode": "forward",
         "hours": "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00", "owner_email": "owner@acme-plumbing.test",
     },
     {
         "slug": "smile-dental", "name": "Smile Dental", "timezone_name": "America/Los_Angeles",
-        "phone_number": "+14155550100", "forward_to": "+14155550142", "call_mode": "carrier",
+        "phone_number": "+14155550110", "forward_to": "+14155550111", "call_mode": "carrier",
         "hours": "mon-thu 07:30-16:00; fri 07:30-12:00", "owner_email": "owner@smile-dental.test",
     },
 ]
+
+
+# (caller, name, what happened, their reply or "")
+HISTORY = [
+    ("+13125550161", "Maria Lopez", "missed", "Hi! My kitchen sink is leaking under the cabinet, can someone come today?"),
+    ("+13125550162", "", "missed", ""),
+    ("+13125550163", "Dan Whitfield", "answered", ""),
+    ("+13125550164", "", "missed", "How much do you charge for a water heater install?"),
+]
+
+
+def add_history(client: Client) -> None:
+    """A few calls and texts so the demo has something to show; only for a client with no calls yet. Uses
+    the real services (and whatever provider is configured: the console one in development)."""
+    from django_tenants.utils import tenant_context
+
+    from messaging.models import OutboundSend
+    from messaging.services import inbound_receive, send_deliver
+    from telephony.models import Call
+    from telephony.services import call_mark_answered, call_mark_missed, call_record
+
+    with tenant_context(client):
+        if Call.objects.exists():
+            return
+        for number, name, outcome, reply in HISTORY:
+            call = call_record(client=client, call_sid=f"CAdemo{client.pk}{number[-4:]}", from_number=number,
+                               to_number=str(client.phone_number), caller_name=name)
+            if outcome == "answered":
+                call_mark_answered(call=call, duration=184)
+                continue
+            call_mark_missed(client=client, call=call, reason=Call.MissedReason.NO_ANSWER)
+            send = OutboundSend.objects.get(client=client, key=f"call:{call.call_sid}")
+            send_deliver(send_id=send.pk)
+            if reply:
+                inbound_receive(client=client, sid=f"SMdemo{client.pk}{number[-4:]}", from_number=number, body=reply)
 
 
 class Command(BaseCommand):
@@ -48,6 +83,7 @@ class Command(BaseCommand):
             client_provision(client=client)
             if not ClientMembership.objects.filter(client=client).exists():
                 self.stderr.write(f"{client.slug} has no owner; add one in the admin")
+            add_history(client)
         self._print_welcome(agency)
 
     def _print_welcome(self, agency: Agency) -> None:

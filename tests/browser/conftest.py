@@ -1,0 +1,55 @@
+"""Pages in a real browser: Playwright driving Debian's Chromium, headless, against the running stack."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API keeps an event loop running in the test thread, which makes Django refuse ORM calls
+# there ("async context"); the tests are plain synchronous code, so that guard does not apply.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-quic", "--no-first-run"]
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page_for(chromium, live):
+    """page_for(host, device=PHONE) → a fresh page (own cookies) and the base URL of that host."""
+    contexts = []
+
+    def make(host: str, device: dict | None = None):
+        context = chromium.new_context(**(device or PHONE))
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        port = live.base_url.rsplit(":", 1)[1]
+        return context.new_page(), f"http://{host}:{port}"
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def fits_the_screen(page) -> bool:
+    """No sideways scrolling: what a phone user notices first."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
