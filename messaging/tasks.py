@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 
 from accounts.models import Client, ClientMembership
+from accounts.services import client_url
 
 from . import services
 from .models import Message
@@ -38,8 +39,7 @@ def notify_reply(client_id: int, message_id: int) -> int:
     contact = message.conversation.contact
     return send_mail(
         subject=f"{contact.display_name} replied to {client.name}",
-        message=f"{contact.display_name} wrote:\n\n{message.body}\n\nAnswer in the inbox: "
-        f"{settings.PUBLIC_BASE_URL.split('://')[0]}://{client.host}/",
+        message=f"{contact.display_name} wrote:\n\n{message.body}\n\nAnswer it: {client_url(client)}",
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=emails,
         fail_silently=True,
