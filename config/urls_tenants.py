@@ -6,5 +6,7 @@ from accounts.views import home
 
 urlpatterns = [
     path("", home, name="home"),
+    path("inbox/", include("inbox.urls")),
+    path("contacts/", include("crm.urls")),
     path("", include("config.urls_common")),
 ]

@@ -1,5 +1,6 @@
 """A client's callers (one schema per client)."""
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.timezone import now
 
@@ -18,6 +19,7 @@ class Contact(models.Model):
     name = models.CharField(max_length=120, blank=True)
     email = models.EmailField(blank=True)
     notes = models.TextField(blank=True)
+    tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
     # Compliance state, kept on the row so every send checks it with the lock it already holds. The history
     # of how it came to be is messaging.ConsentEvent.
     opted_out = models.BooleanField(default=False)
@@ -37,3 +39,26 @@ class Contact(models.Model):
     @property
     def display_name(self) -> str:
         return self.name or self.phone_number
+
+
+class Outcome(models.Model):
+    """What a caller turned into: booked, won (with what the job was worth) or lost (and why). The latest is
+    the contact's current one; the rows are the recovered-revenue report's source."""
+
+    class Kind(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="outcomes")
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    value = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    lost_reason = models.CharField(max_length=200, blank=True)
+    recorded_by_id = models.BigIntegerField(null=True, blank=True, help_text="accounts.User id (public schema).")
+    created_at = models.DateTimeField(default=now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value or ''}".strip()

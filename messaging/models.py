@@ -19,6 +19,11 @@ class Conversation(models.Model):
     contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="conversation")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     unread_count = models.PositiveIntegerField(default=0)
+    # accounts.User id (public schema). Not a foreign key: a constraint from every client schema to the users
+    # table would make deleting a person fail in whichever schema Django's collector does not look at.
+    assigned_to_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(default=now, db_index=True)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)

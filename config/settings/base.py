@@ -47,6 +47,7 @@ SHARED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "phonenumber_field",
     "billing",
