@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 OPTED_OUT_CODES = frozenset({21610})
 UNREACHABLE_CODES = frozenset({21211, 21612, 21614, 30005, 30006})
 LANDLINE_CODES = frozenset({21614, 30006})
+# 4xx answers that still mean "try again later" (21611: the sending number's queue is full).
+RETRY_LATER_CODES = frozenset({20429, 21611})
 
 
 class ProviderError(Exception):
@@ -121,9 +123,9 @@ class TwilioProvider(Provider):
 
     def find_sent(self, *, from_number, to_number, body, since):
         try:
-            candidates = self.client.messages.list(
-                to=to_number, from_=from_number, date_sent_after=since - timedelta(days=1), limit=50
-            )
+            # No date filter: Twilio leaves date_sent empty while a message is still queued, and a queued
+            # message is exactly the one a resend would duplicate. The list is newest first.
+            candidates = self.client.messages.list(to=to_number, from_=from_number, limit=20)
         except TwilioRestException as exc:
             raise _classify(exc) from exc
         except requests.RequestException as exc:
@@ -147,7 +149,7 @@ class TwilioProvider(Provider):
 def _classify(exc: TwilioRestException) -> ProviderError:
     status, code = exc.status, exc.code
     message = f"Twilio {status} {code or ''}: {exc.msg}".strip()
-    if status == 429 or status >= 500:
+    if status == 429 or status >= 500 or code in RETRY_LATER_CODES:
         return ProviderError(message, code=code, status=status)
     return ProviderError(message, code=code, status=status, permanent=True)
 

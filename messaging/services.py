@@ -18,7 +18,7 @@ import phonenumbers
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils.timezone import now
 from django_tenants.utils import tenant_context
 
@@ -66,6 +66,21 @@ class SkipReason:
     RECENTLY_TEXTED = "recently_texted"
     ACTIVE_CONVERSATION = "active_conversation"
     NO_TEMPLATE = "no_template"
+
+
+# What each reason means, in the words the business reads in its inbox.
+SKIP_REASONS = {
+    SkipReason.CLIENT_PAUSED: "Text-backs are paused for this business.",
+    SkipReason.ANONYMOUS: "The caller hid their number.",
+    SkipReason.INVALID_NUMBER: "The caller's number cannot receive texts.",
+    SkipReason.BLOCKED: "The caller is on the block list.",
+    SkipReason.OPTED_OUT: "The caller has opted out.",
+    SkipReason.UNREACHABLE: "The carrier says texts cannot reach this number.",
+    SkipReason.LANDLINE: "The caller's number is a landline.",
+    SkipReason.RECENTLY_TEXTED: "The caller was already texted recently.",
+    SkipReason.ACTIVE_CONVERSATION: "The caller is already in a conversation with you.",
+    SkipReason.NO_TEMPLATE: "There is no active text-back template.",
+}
 
 
 # --- Scheduling --------------------------------------------------------------------------------------------
@@ -174,6 +189,12 @@ def send_deliver(*, send_id: int) -> str:
             outcome = _reconcile(claim)
             if outcome is not None:
                 return outcome
+            # Not at the provider: it is about to be sent again, so the caller's consent is checked again.
+            with transaction.atomic():
+                checked = _recheck_written(claim.send)
+                if isinstance(checked, str):
+                    _finish(claim.send, OutboundSend.State.SKIPPED, reason=checked)
+                    return f"skipped: {checked}"
         return _hand_to_provider(claim)
 
 
@@ -208,17 +229,12 @@ def _claim(send_id: int) -> _Claim | str:
 def _claim_in_client(send: OutboundSend) -> _Claim | str:
     """The part of claiming that reads and writes the client's schema (the caller has switched to it)."""
     client = send.client
-    if send.kind == OutboundSend.Kind.TEXT_BACK:
-        outcome = _prepare_text_back(send, client)
+    if send.message_id is not None:
+        # A message already written: a staff or keyword reply, or a text-back whose last attempt failed
+        # transiently. The same message goes out, once the caller's consent is checked again.
+        outcome = _recheck_written(send)
     else:
-        outcome = Message.objects.select_for_update().get(pk=send.message_id)
-        contact = Contact.objects.select_for_update().get(phone_number=outcome.to_number)
-        # Keyword replies (the STOP confirmation among them) are the one thing an opted-out caller receives.
-        if contact.opted_out and outcome.kind != Message.Kind.KEYWORD_REPLY:
-            Message.objects.filter(pk=outcome.pk).update(
-                status=Message.Status.FAILED, error_message="The caller has opted out.", status_changed_at=now()
-            )
-            outcome = SkipReason.OPTED_OUT
+        outcome = _prepare_text_back(send, client)
     if isinstance(outcome, str):
         _finish(send, OutboundSend.State.SKIPPED, reason=outcome)
         log.info("send %s skipped: %s", send.pk, outcome)
@@ -231,6 +247,43 @@ def _claim_in_client(send: OutboundSend) -> _Claim | str:
     send.attempts += 1
     send.save(update_fields=["state", "message_id", "attempts", "updated_at"])
     return _Claim(send=send, client=client, message=outcome)
+
+
+def _recheck_written(send: OutboundSend) -> Message | str:
+    """Lock a written message and its caller and check, again, that it may go: the message, or the reason it
+    may not (the message is then marked failed with that reason)."""
+    message = Message.objects.select_for_update().get(pk=send.message_id)
+    contact = Contact.objects.select_for_update().get(phone_number=message.to_number)
+    reason = None
+    if message.kind == Message.Kind.KEYWORD_REPLY:
+        pass  # STOP/START/HELP answers are the one thing an opted-out caller receives
+    elif message.kind == Message.Kind.TEXT_BACK:
+        reason = SkipReason.CLIENT_PAUSED if send.client.status == Client.Status.PAUSED else _barred(contact)
+    elif contact.opted_out:
+        reason = SkipReason.OPTED_OUT  # a person may still answer a blocked or unreachable caller by hand
+    if reason is None:
+        return message
+    Message.objects.filter(pk=message.pk).update(
+        status=Message.Status.FAILED, error_message=SKIP_REASONS[reason],
+        status_changed_at=now(),
+    )
+    return reason
+
+
+def _barred(contact: Contact) -> str | None:
+    """Why this caller must not get a text-back whatever else is true, or None."""
+    if contact.is_blocked:
+        return SkipReason.BLOCKED
+    if contact.opted_out:
+        return SkipReason.OPTED_OUT
+    if contact.unreachable:
+        return SkipReason.UNREACHABLE
+    return None
+
+
+# Outbound messages that never reached the caller do not count as having texted them.
+_REACHED_CALLER = ~Q(direction=Message.Direction.OUTBOUND, status__in=[Message.Status.FAILED,
+                                                                      Message.Status.UNDELIVERED])
 
 
 def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
@@ -246,23 +299,20 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
         return SkipReason.INVALID_NUMBER
     contact = contact_upsert(phone_number=number)
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    if contact.is_blocked:
-        return SkipReason.BLOCKED
-    if contact.opted_out:
-        return SkipReason.OPTED_OUT
-    if contact.unreachable:
-        return SkipReason.UNREACHABLE
+    barred = _barred(contact)
+    if barred:
+        return barred
     window_start = now() - timedelta(hours=client.suppress_hours)
-    earlier_texts = Message.objects.filter(conversation__contact=contact, direction=Message.Direction.OUTBOUND)
-    if earlier_texts.filter(
-        kind=Message.Kind.TEXT_BACK, created_at__gte=window_start
-    ).exclude(status=Message.Status.FAILED).exists():
+    earlier_texts = Message.objects.filter(
+        _REACHED_CALLER, conversation__contact=contact, direction=Message.Direction.OUTBOUND
+    )
+    if earlier_texts.filter(kind=Message.Kind.TEXT_BACK, created_at__gte=window_start).exists():
         return SkipReason.RECENTLY_TEXTED
     conversation = Conversation.objects.filter(contact=contact).first()
     if (
         conversation is not None
         and conversation.status == Conversation.Status.OPEN
-        and conversation.messages.filter(created_at__gte=window_start).exists()
+        and conversation.messages.filter(_REACHED_CALLER, created_at__gte=window_start).exists()
     ):
         return SkipReason.ACTIVE_CONVERSATION
     if _line_type(contact) == Contact.LineType.LANDLINE:
@@ -291,12 +341,16 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
 
 
 def _line_type(contact: Contact) -> str:
-    """The contact's line type, looked up once (and again after LINE_TYPE_TTL); "" when nobody can tell."""
+    """The contact's line type, looked up once and again after LINE_TYPE_TTL ("" when nobody can tell).
+    A landline stays a landline (numbers are rarely ported from fixed to mobile); a lookup that fails is not
+    remembered, so the next text-back asks again."""
     fresh = contact.line_type_checked_at and contact.line_type_checked_at > now() - LINE_TYPE_TTL
     if fresh or contact.line_type == Contact.LineType.LANDLINE:
         return contact.line_type
     kind = get_provider().line_type(contact.phone_number)
-    contact.line_type = kind or ""
+    if kind is None:
+        return contact.line_type
+    contact.line_type = kind
     contact.line_type_checked_at = now()
     contact.save(update_fields=["line_type", "line_type_checked_at", "updated_at"])
     return contact.line_type
@@ -305,7 +359,7 @@ def _line_type(contact: Contact) -> str:
 def _pick_template(*, client: Client, contact: Contact, send: OutboundSend) -> Template | None:
     templates = {t.kind: t for t in Template.objects.filter(is_active=True)}
     returning = contact.calls.exclude(call_sid=send.call_sid).exists() or Message.objects.filter(
-        conversation__contact=contact
+        _REACHED_CALLER, conversation__contact=contact
     ).exists()
     if returning and Template.Kind.RETURNING_CALLER in templates:
         return templates[Template.Kind.RETURNING_CALLER]
@@ -487,6 +541,9 @@ def keyword_reply_text(*, client: Client, keyword: Keyword) -> str:
     return f"{client.name}: for help, call us at {phone_text}. Reply STOP to opt out."
 
 
+PROVIDER_OPT_OUT_TYPES = {"STOP": Keyword.OPT_OUT, "START": Keyword.OPT_IN, "HELP": Keyword.HELP}
+
+
 @transaction.atomic
 def inbound_receive(
     *, client: Client, sid: str, from_number: str, body: str, opt_out_type: str = ""
@@ -512,13 +569,16 @@ def inbound_receive(
             )
     except IntegrityError:  # the same webhook, a moment ago
         return None
-    keyword = classify(body)
-    # Twilio's Advanced Opt-Out already answered the caller when it sends OptOutType; don't answer twice.
+    # Twilio's Advanced Opt-Out names the keyword it acted on (its own custom words included) and has already
+    # answered the caller: follow it, and don't answer twice.
+    keyword = PROVIDER_OPT_OUT_TYPES.get(opt_out_type.strip().upper()) or classify(body)
     answered_by_provider = bool(opt_out_type)
+    if keyword == Keyword.OPT_IN and not contact.opted_out:
+        keyword = None  # "Yes" from someone who never opted out is an answer to a question, not a keyword
     if keyword == Keyword.OPT_OUT:
         contact_opt_out(contact=contact, source=ConsentEvent.Source.KEYWORD, keyword=body.strip()[:40],
                         message_sid=sid)
-    elif keyword == Keyword.OPT_IN and contact.opted_out:
+    elif keyword == Keyword.OPT_IN:
         contact_opt_in(contact=contact, source=ConsentEvent.Source.KEYWORD, keyword=body.strip()[:40],
                        message_sid=sid)
     if keyword is not None and not answered_by_provider:
