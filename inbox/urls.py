@@ -1,4 +1,18 @@
-from django.urls import path  # noqa: F401 - the inbox's pages are added here
+from django.urls import path
+
+from . import views
 
 app_name = "inbox"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.conversation_list, name="list"),
+    path("<int:pk>/", views.thread, name="thread"),
+    path("<int:pk>/reply/", views.reply, name="reply"),
+    path("<int:pk>/notes/", views.note, name="note"),
+    path("<int:pk>/outcome/", views.outcome, name="outcome"),
+    path("<int:pk>/assign/", views.assign, name="assign"),
+    path("<int:pk>/close/", views.close, name="close"),
+    path("<int:pk>/reopen/", views.reopen, name="reopen"),
+    path("<int:pk>/snooze/", views.snooze, name="snooze"),
+    path("canned/", views.canned_list, name="canned"),
+    path("canned/<int:pk>/delete/", views.canned_delete, name="canned_delete"),
+]

@@ -168,7 +168,7 @@ class Stack:
 
 # Client-schema tables that hold callers' data (templates and contenttypes stay: they come with the schema).
 CLIENT_DATA_TABLES = ["crm_contact", "telephony_call", "messaging_conversation", "messaging_message",
-                      "messaging_consentevent"]
+                      "messaging_consentevent", "inbox_note", "inbox_cannedreply"]
 
 
 def reset_committed_data(schemas: list[str]) -> None:

@@ -1,0 +1,286 @@
+"""Reads for the staff inbox: the conversation list and one thread's timeline.
+
+Everything here runs in the client's schema (the host picked it). People live in the public schema and are
+reached through the search path; they are fetched once per page, by id, never once per row."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import phonenumbers
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.utils.timezone import localtime, now
+
+from accounts.models import Client, User
+from crm.models import Contact, Outcome
+from messaging.models import Conversation, Message, OutboundSend
+from telephony.models import Call
+
+from .models import CannedReply, Note
+
+PAGE_SIZE = 50
+
+
+class Filter:
+    """The list's tabs. Every tab but "snoozed" hides a snoozed conversation until its time comes, unless the
+    caller has written since (a new reply wakes it)."""
+
+    OPEN = "open"
+    UNREAD = "unread"
+    MINE = "mine"
+    UNASSIGNED = "unassigned"
+    SNOOZED = "snoozed"
+    CLOSED = "closed"
+    OPTED_OUT = "opted_out"
+    ALL = "all"
+
+    CHOICES = [
+        (OPEN, "Open"), (UNREAD, "Unread"), (MINE, "Mine"), (UNASSIGNED, "Unassigned"), (SNOOZED, "Snoozed"),
+        (CLOSED, "Closed"), (OPTED_OUT, "Opted out"), (ALL, "All"),
+    ]
+    DEFAULT = OPEN
+
+
+# Why a text-back was not sent, in the words a business owner uses (messaging.services.SkipReason, and the
+# failure reasons of the ledger).
+SKIP_REASONS = {
+    "client_paused": "text-backs are paused for this business",
+    "anonymous_caller": "the caller hid their number",
+    "invalid_number": "the caller's number can't get texts",
+    "blocked": "the caller is on the block list",
+    "opted_out": "the caller has opted out of texts",
+    "unreachable": "the carrier says texts can't reach this number",
+    "landline": "the number is a landline",
+    "recently_texted": "this caller was already texted recently",
+    "active_conversation": "you're already in a conversation with this caller",
+    "no_template": "there is no active text-back template",
+    "provider_error": "the text provider refused it",
+}
+
+
+def skip_reason_text(reason: str) -> str:
+    return SKIP_REASONS.get(reason, reason.replace("_", " ") or "no reason recorded")
+
+
+def phone_display(number: str) -> str:
+    """+13125550188 → (312) 555-0188 at home, +44 20 7946 0958 abroad; anything unparsable as it came."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    if not phonenumbers.is_valid_number(parsed):
+        return number
+    home = phonenumbers.region_code_for_number(parsed) == "US"
+    style = phonenumbers.PhoneNumberFormat.NATIONAL if home else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(parsed, style)
+
+
+def contact_label(contact: Contact) -> str:
+    return contact.name or phone_display(contact.phone_number)
+
+
+def relative_time(moment: datetime, *, at: datetime | None = None) -> str:
+    """Short, like a phone's message list: "now", "5m", "3h", "Yesterday", "Tue", "Mar 4", "Mar 4, 2024".
+    ``moment`` is shown in the active time zone (the client's)."""
+    at = at or now()
+    seconds = (at - moment).total_seconds()
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    local, today = localtime(moment), localtime(at).date()
+    if local.date() == today:
+        return f"{int(seconds // 3600)}h"
+    if local.date() == today - timedelta(days=1):
+        return "Yesterday"
+    if local.date() > today - timedelta(days=7):
+        return local.strftime("%a")
+    if local.year == today.year:
+        return f"{local:%b} {local.day}"
+    return f"{local:%b} {local.day}, {local.year}"
+
+
+# --- People ------------------------------------------------------------------------------------------------
+
+
+def client_assignable_users(*, client: Client) -> list[User]:
+    """Who a conversation can be given to: the client's own people and the staff of its agency."""
+    return list(
+        User.objects.filter(is_active=True)
+        .filter(Q(client_memberships__client=client) | Q(agency_memberships__agency_id=client.agency_id))
+        .distinct()
+        .order_by("name", "email")
+    )
+
+
+def user_label(user: User | None) -> str:
+    if user is None:
+        return ""
+    return user.name or user.email.split("@")[0]
+
+
+def users_by_id(ids) -> dict[int, User]:
+    ids = {i for i in ids if i}
+    return {user.pk: user for user in User.objects.filter(pk__in=ids)} if ids else {}
+
+
+# --- The list ----------------------------------------------------------------------------------------------
+
+
+def _hidden_by_snooze(moment: datetime) -> Q:
+    return Q(snoozed_until__gt=moment, unread_count=0)
+
+
+def conversation_list(*, user: User, tab: str = Filter.DEFAULT, query: str = "") -> QuerySet[Conversation]:
+    """The conversations of one tab, unread first, then newest activity first, each annotated with its last
+    message and the contact's latest outcome (one query for the page, whatever its length)."""
+    moment = now()
+    conversations = Conversation.objects.select_related("contact")
+    if tab == Filter.SNOOZED:
+        conversations = conversations.filter(_hidden_by_snooze(moment))
+    else:
+        conversations = conversations.exclude(_hidden_by_snooze(moment))
+    if tab == Filter.OPEN:
+        conversations = conversations.filter(status=Conversation.Status.OPEN)
+    elif tab == Filter.UNREAD:
+        conversations = conversations.filter(unread_count__gt=0)
+    elif tab == Filter.MINE:
+        conversations = conversations.filter(status=Conversation.Status.OPEN, assigned_to_id=user.pk)
+    elif tab == Filter.UNASSIGNED:
+        conversations = conversations.filter(status=Conversation.Status.OPEN, assigned_to_id__isnull=True)
+    elif tab == Filter.CLOSED:
+        conversations = conversations.filter(status=Conversation.Status.CLOSED)
+    elif tab == Filter.OPTED_OUT:
+        conversations = conversations.filter(contact__opted_out=True)
+    query = query.strip()
+    if query:
+        conversations = conversations.filter(_search(query))
+    last_message = Message.objects.filter(conversation=OuterRef("pk")).order_by("-created_at", "-id")
+    latest_outcome = Outcome.objects.filter(contact=OuterRef("contact_id")).order_by("-created_at", "-id")
+    return conversations.annotate(
+        has_unread=Case(When(unread_count__gt=0, then=Value(1)), default=Value(0), output_field=IntegerField()),
+        last_body=Subquery(last_message.values("body")[:1]),
+        last_direction=Subquery(last_message.values("direction")[:1]),
+        outcome_kind=Subquery(latest_outcome.values("kind")[:1]),
+        outcome_value=Subquery(latest_outcome.values("value")[:1]),
+    ).order_by("-has_unread", "-last_activity_at", "-id")
+
+
+def _search(query: str) -> Q:
+    """Name, number (typed any way: "555 0188", "(312) 555-0188", "+1312…") or the text of any message."""
+    matches = Q(contact__name__icontains=query) | Q(
+        Exists(Message.objects.filter(conversation=OuterRef("pk"), body__icontains=query))
+    )
+    digits = "".join(ch for ch in query if ch.isdigit())
+    if len(digits) >= 3:
+        matches |= Q(contact__phone_number__contains=digits)
+    return matches
+
+
+def conversation_rows(conversations, *, at: datetime | None = None) -> list[Conversation]:
+    """Decorate a page of conversation_list with what a row shows (one query for all the assignees)."""
+    conversations = list(conversations)
+    people = users_by_id(c.assigned_to_id for c in conversations)
+    for conversation in conversations:
+        conversation.caller = contact_label(conversation.contact)
+        conversation.when = relative_time(conversation.last_activity_at, at=at)
+        conversation.assignee = user_label(people.get(conversation.assigned_to_id))
+        conversation.is_snoozed = bool(conversation.snoozed_until and conversation.snoozed_until > (at or now()))
+    return conversations
+
+
+def unread_conversation_count() -> int:
+    """What the tab title counts: conversations with something unread (a new reply wakes a snoozed one)."""
+    return Conversation.objects.filter(unread_count__gt=0).count()
+
+
+# --- The thread --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TimelineItem:
+    """One thing in a thread, in the order it happened: a message, a call, a text-back event, a note or an
+    outcome. ``kind`` picks its look; ``obj`` is the row behind it."""
+
+    kind: str
+    at: datetime
+    obj: Any = None
+    text: str = ""
+    by: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}-{getattr(self.obj, 'pk', '')}-{self.at.timestamp()}"
+
+
+def conversation_timeline(*, client: Client, conversation: Conversation) -> list[TimelineItem]:
+    """Messages, calls (and what became of their text-back), notes and outcomes, oldest first. A fixed
+    number of queries, however long the thread."""
+    contact = conversation.contact
+    messages = list(conversation.messages.all())
+    calls = list(Call.objects.filter(contact=contact).order_by("started_at", "id"))
+    notes = list(Note.objects.filter(conversation=conversation))
+    outcomes = list(Outcome.objects.filter(contact=contact))
+    sends = {}
+    if calls:
+        sends = {
+            send.call_sid: send
+            for send in OutboundSend.objects.filter(
+                client=client, kind=OutboundSend.Kind.TEXT_BACK, call_sid__in=[call.call_sid for call in calls]
+            )
+        }
+    people = users_by_id(
+        [m.sent_by_id for m in messages] + [n.author_id for n in notes] + [o.recorded_by_id for o in outcomes]
+    )
+    items: list[TimelineItem] = []
+    for message in messages:
+        items.append(TimelineItem("message", message.created_at, message, by=user_label(people.get(message.sent_by_id))))
+    for call in calls:
+        items.append(TimelineItem("call", call.started_at, call, text=_call_text(call)))
+        send = sends.get(call.call_sid)
+        if send is not None:
+            event = _textback_event(send, call)
+            if event is not None:
+                items.append(event)
+    for note in notes:
+        items.append(TimelineItem("note", note.created_at, note, by=user_label(people.get(note.author_id))))
+    for outcome in outcomes:
+        items.append(TimelineItem("outcome", outcome.created_at, outcome,
+                                  by=user_label(people.get(outcome.recorded_by_id))))
+    order = {"call": 0, "textback": 1, "message": 2, "note": 3, "outcome": 4}
+    items.sort(key=lambda item: (item.at, order[item.kind], getattr(item.obj, "pk", 0)))
+    return items
+
+
+def _call_text(call: Call) -> str:
+    if call.outcome == Call.Outcome.MISSED:
+        reason = call.get_missed_reason_display() if call.missed_reason else ""
+        return f"Missed call · {reason.lower()}" if reason else "Missed call"
+    if call.outcome == Call.Outcome.ANSWERED:
+        minutes = f" · {call.duration_seconds // 60}:{call.duration_seconds % 60:02d}" if call.duration_seconds else ""
+        return f"Answered call{minutes}"
+    if call.outcome == Call.Outcome.ABANDONED:
+        return "Call · hung up before it rang long enough; not texted"
+    return "Incoming call · ringing"
+
+
+def _textback_event(send: OutboundSend, call: Call) -> TimelineItem | None:
+    """What the ledger says about this call's text-back. A sent one is in the thread as its message; what was
+    not (yet) sent is said here, with why."""
+    at = call.started_at  # listed right under its call, whenever the ledger decided
+    if send.state == OutboundSend.State.SKIPPED:
+        return TimelineItem("textback", at, send, text=f"Text-back not sent: {skip_reason_text(send.reason)}.",
+                            extra={"tone": "skipped"})
+    if send.state == OutboundSend.State.FAILED and not send.message_id:
+        return TimelineItem("textback", at, send, text=f"Text-back failed: {skip_reason_text(send.reason)}.",
+                            extra={"tone": "failed"})
+    if send.state == OutboundSend.State.PENDING and not send.message_id:
+        due = localtime(send.due_at)
+        when = "in a moment" if send.due_at <= now() + timedelta(seconds=60) else f"at {due:%-I:%M %p}"
+        return TimelineItem("textback", at, send, text=f"Text-back scheduled {when}.", extra={"tone": "pending"})
+    return None
+
+
+def canned_replies() -> list[CannedReply]:
+    return list(CannedReply.objects.all())

@@ -1,0 +1,135 @@
+"""What staff do to a conversation: reply, read, assign, close, reopen, snooze, note, record an outcome.
+
+Keyword-only, in the client's schema. Replies go through messaging's one send path (message_queue)."""
+
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils.timezone import now
+
+from accounts.models import Client, User
+from crm.models import Contact, Outcome
+from messaging.models import Conversation, Message
+from messaging.services import message_queue
+
+from .models import CannedReply, Note
+from .selectors import client_assignable_users
+
+
+class InboxError(Exception):
+    """Something staff asked for that cannot be done; the message is for them."""
+
+
+class ReplyRefused(InboxError):
+    pass
+
+
+OPTED_OUT_REFUSAL = (
+    "{name} has opted out of texts (they replied STOP), so this reply was not sent. "
+    "They can text START to your number to hear from you again."
+)
+
+
+@transaction.atomic
+def conversation_reply(*, client: Client, conversation: Conversation, body: str, user: User) -> Message:
+    """Queue a staff reply. Refused for an opted-out caller here, before anything is written (the worker
+    would refuse it too, but staff should know now, not find a failed message later)."""
+    body = body.strip()
+    if not body:
+        raise ReplyRefused("Write something to send.")
+    contact = Contact.objects.select_for_update().get(pk=conversation.contact_id)
+    if contact.opted_out:
+        raise ReplyRefused(OPTED_OUT_REFUSAL.format(name=contact.name or contact.phone_number))
+    message = message_queue(client=client, contact=contact, body=body, kind=Message.Kind.REPLY,
+                            sent_by_id=user.pk)
+    # Answering a caller reopens the thread and means it has been read.
+    Conversation.objects.filter(pk=conversation.pk).update(
+        status=Conversation.Status.OPEN, closed_at=None, unread_count=0
+    )
+    return message
+
+
+def conversation_mark_read(*, conversation: Conversation) -> None:
+    if conversation.unread_count:
+        Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
+        conversation.unread_count = 0
+
+
+def conversation_assign(*, client: Client, conversation: Conversation, assignee_id: int | None) -> None:
+    """Give the conversation to one of the client's people or its agency's staff; None unassigns."""
+    if assignee_id is not None and assignee_id not in {u.pk for u in client_assignable_users(client=client)}:
+        raise InboxError("That person can't be assigned here.")
+    Conversation.objects.filter(pk=conversation.pk).update(assigned_to_id=assignee_id)
+    conversation.assigned_to_id = assignee_id
+
+
+def conversation_close(*, conversation: Conversation) -> None:
+    Conversation.objects.filter(pk=conversation.pk).update(
+        status=Conversation.Status.CLOSED, closed_at=now(), snoozed_until=None
+    )
+
+
+def conversation_reopen(*, conversation: Conversation) -> None:
+    Conversation.objects.filter(pk=conversation.pk).update(status=Conversation.Status.OPEN, closed_at=None)
+
+
+class Snooze:
+    HOUR = "1h"
+    TOMORROW = "tomorrow"
+    NONE = "none"
+    CHOICES = [(HOUR, "1 hour"), (TOMORROW, "Tomorrow 8 am"), (NONE, "Unsnooze")]
+
+
+def snooze_until(*, client: Client, choice: str, at: datetime | None = None) -> datetime | None:
+    """When a snooze ends: in an hour, or at 8 am tomorrow in the client's time zone (DST-safe)."""
+    at = at or now()
+    if choice == Snooze.HOUR:
+        return at + timedelta(hours=1)
+    if choice == Snooze.TOMORROW:
+        zone = ZoneInfo(client.timezone)
+        tomorrow = at.astimezone(zone).date() + timedelta(days=1)
+        return datetime.combine(tomorrow, time(8, 0), tzinfo=zone)
+    return None
+
+
+def conversation_snooze(*, client: Client, conversation: Conversation, choice: str) -> datetime | None:
+    until = snooze_until(client=client, choice=choice)
+    Conversation.objects.filter(pk=conversation.pk).update(snoozed_until=until)
+    conversation.snoozed_until = until
+    return until
+
+
+def note_add(*, conversation: Conversation, author: User, body: str) -> Note:
+    body = body.strip()
+    if not body:
+        raise InboxError("A note needs some text.")
+    return Note.objects.create(conversation=conversation, author_id=author.pk, body=body)
+
+
+def outcome_record(
+    *, conversation: Conversation, kind: str, user: User, value: Decimal | None = None, lost_reason: str = ""
+) -> Outcome:
+    """Booked, won (with the job's value) or lost (with why): a new crm.Outcome row, the latest of which is
+    the contact's outcome. The recovered-revenue report reads these rows."""
+    if kind == Outcome.Kind.WON and (value is None or value < 0):
+        raise InboxError("A won job needs its value (0 or more).")
+    if kind == Outcome.Kind.LOST and not lost_reason.strip():
+        raise InboxError("Say why it was lost.")
+    if kind not in Outcome.Kind.values:
+        raise InboxError("Unknown outcome.")
+    return Outcome.objects.create(
+        contact_id=conversation.contact_id, kind=kind,
+        value=value if kind == Outcome.Kind.WON else None,
+        lost_reason=lost_reason.strip()[:200] if kind == Outcome.Kind.LOST else "",
+        recorded_by_id=user.pk,
+    )
+
+
+def canned_reply_create(*, title: str, body: str) -> CannedReply:
+    return CannedReply.objects.create(title=title.strip(), body=body.strip())
+
+
+def canned_reply_delete(*, canned_reply: CannedReply) -> None:
+    canned_reply.delete()

@@ -1,0 +1,248 @@
+"""The staff inbox on a client's host: the conversation list and one thread, and what staff do in it.
+
+Who may come in is settled before a view runs: HostMembershipMiddleware logs out anyone who does not belong
+on this client's host (its people, its agency's staff, operators), and login_required sends them to log in.
+A conversation is looked up in this client's schema only, so another client's conversation is a 404 here."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.selectors import request_client
+from crm.models import Outcome
+from messaging.models import Conversation
+from messaging.segments import segment_info
+
+from . import selectors, services
+from .forms import AssignForm, CannedReplyForm, NoteForm, OutcomeForm, ReplyForm, SnoozeForm
+from .models import CannedReply
+
+POLL_HEADER = "X-Inbox-Poll"  # inbox.js asks for just the part of the page that changes
+
+
+def inbox_view(view):
+    """Logged in, on a client's host, with times shown in the client's time zone."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        client = request_client(request)
+        if client is None:
+            raise Http404("The inbox lives on a client's host.")
+        with timezone.override(client.timezone):
+            return view(request, client, *args, **kwargs)
+
+    return wrapper
+
+
+def _conversation(pk: int) -> Conversation:
+    """The one way a view finds a conversation: in this client's schema, or 404."""
+    return get_object_or_404(Conversation.objects.select_related("contact"), pk=pk)
+
+
+def _title(unread: int, *parts: str) -> str:
+    return (f"({unread}) " if unread else "") + " · ".join(parts)
+
+
+def _polling(request) -> bool:
+    return request.headers.get(POLL_HEADER) == "1"
+
+
+# --- The list ----------------------------------------------------------------------------------------------
+
+
+@inbox_view
+def conversation_list(request, client):
+    tab = request.GET.get("tab", selectors.Filter.DEFAULT)
+    if tab not in dict(selectors.Filter.CHOICES):
+        tab = selectors.Filter.DEFAULT
+    query = request.GET.get("q", "").strip()[:100]
+    paginator = Paginator(selectors.conversation_list(user=request.user, tab=tab, query=query),
+                          selectors.PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    unread = selectors.unread_conversation_count()
+    context = {
+        "client": client,
+        "tabs": selectors.Filter.CHOICES,
+        "tab": tab,
+        "query": query,
+        "page": page,
+        "rows": selectors.conversation_rows(page.object_list),
+        "unread_total": unread,
+        "page_title": _title(unread, "Inbox", client.name),
+    }
+    template = "inbox/_list_rows.html" if _polling(request) else "inbox/list.html"
+    return render(request, template, context)
+
+
+# --- The thread --------------------------------------------------------------------------------------------
+
+
+def _thread_context(request, client, conversation: Conversation, **forms) -> dict:
+    people = selectors.client_assignable_users(client=client)
+    assignee = next((p for p in people if p.pk == conversation.assigned_to_id), None)
+    unread = selectors.unread_conversation_count()
+    caller = selectors.contact_label(conversation.contact)
+    latest_outcome = Outcome.objects.filter(contact_id=conversation.contact_id).first()
+    return {
+        "client": client,
+        "conversation": conversation,
+        "contact": conversation.contact,
+        "caller": caller,
+        "phone": selectors.phone_display(conversation.contact.phone_number),
+        "timeline": selectors.conversation_timeline(client=client, conversation=conversation),
+        "canned_replies": selectors.canned_replies(),
+        "assignee": assignee,
+        "assignee_label": selectors.user_label(assignee) if assignee else "",
+        "outcome": latest_outcome,
+        "is_snoozed": bool(conversation.snoozed_until and conversation.snoozed_until > timezone.now()),
+        "reply_form": forms.get("reply_form") or ReplyForm(),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "outcome_form": forms.get("outcome_form") or OutcomeForm(),
+        "assign_form": AssignForm(people=people, initial={"assignee": conversation.assigned_to_id}),
+        "snooze_choices": services.Snooze.CHOICES,
+        "unread_total": unread,
+        "page_title": _title(unread, caller, client.name),
+    }
+
+
+def _render_thread(request, client, conversation, *, status: int = 200, **forms):
+    context = _thread_context(request, client, conversation, **forms)
+    return render(request, "inbox/thread.html", context, status=status)
+
+
+@inbox_view
+def thread(request, client, pk: int):
+    conversation = _conversation(pk)
+    services.conversation_mark_read(conversation=conversation)  # seeing it is reading it, polls included
+    if _polling(request):
+        context = {
+            "conversation": conversation,
+            "contact": conversation.contact,
+            "timeline": selectors.conversation_timeline(client=client, conversation=conversation),
+            "page_title": _title(selectors.unread_conversation_count(),
+                                 selectors.contact_label(conversation.contact), client.name),
+        }
+        return render(request, "inbox/_timeline.html", context)
+    return _render_thread(request, client, conversation)
+
+
+def _back(conversation: Conversation):
+    return redirect(reverse("inbox:thread", args=[conversation.pk]))
+
+
+@require_POST
+@inbox_view
+def reply(request, client, pk: int):
+    conversation = _conversation(pk)
+    form = ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.conversation_reply(client=client, conversation=conversation, body=form.cleaned_data["body"],
+                                        user=request.user)
+        except services.ReplyRefused as exc:
+            form.add_error(None, str(exc))
+        else:
+            return _back(conversation)
+    return _render_thread(request, client, conversation, status=400, reply_form=form)
+
+
+@require_POST
+@inbox_view
+def note(request, client, pk: int):
+    conversation = _conversation(pk)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        services.note_add(conversation=conversation, author=request.user, body=form.cleaned_data["body"])
+        return _back(conversation)
+    return _render_thread(request, client, conversation, status=400, note_form=form)
+
+
+@require_POST
+@inbox_view
+def outcome(request, client, pk: int):
+    conversation = _conversation(pk)
+    form = OutcomeForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        recorded = services.outcome_record(conversation=conversation, kind=data["kind"], user=request.user,
+                                           value=data["value"], lost_reason=data["lost_reason"])
+        messages.success(request, f"Marked {recorded.get_kind_display().lower()}.")
+        return _back(conversation)
+    return _render_thread(request, client, conversation, status=400, outcome_form=form)
+
+
+@require_POST
+@inbox_view
+def assign(request, client, pk: int):
+    conversation = _conversation(pk)
+    form = AssignForm(request.POST, people=selectors.client_assignable_users(client=client))
+    if not form.is_valid():
+        messages.error(request, "That person can't be assigned here.")
+        return _back(conversation)
+    services.conversation_assign(client=client, conversation=conversation, assignee_id=form.cleaned_data["assignee"])
+    return _back(conversation)
+
+
+@require_POST
+@inbox_view
+def close(request, client, pk: int):
+    conversation = _conversation(pk)
+    services.conversation_close(conversation=conversation)
+    messages.success(request, "Conversation closed.")
+    return redirect(reverse("inbox:list"))
+
+
+@require_POST
+@inbox_view
+def reopen(request, client, pk: int):
+    conversation = _conversation(pk)
+    services.conversation_reopen(conversation=conversation)
+    return _back(conversation)
+
+
+@require_POST
+@inbox_view
+def snooze(request, client, pk: int):
+    conversation = _conversation(pk)
+    form = SnoozeForm(request.POST)
+    if not form.is_valid():
+        return _back(conversation)
+    until = services.conversation_snooze(client=client, conversation=conversation, choice=form.cleaned_data["until"])
+    if until is None:
+        return _back(conversation)
+    local = timezone.localtime(until)
+    messages.success(request, f"Snoozed until {local:%a} {local:%-I:%M %p}; it comes back sooner if they reply.")
+    return redirect(reverse("inbox:list"))
+
+
+# --- Canned replies ----------------------------------------------------------------------------------------
+
+
+@inbox_view
+def canned_list(request, client):
+    form = CannedReplyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.canned_reply_create(title=form.cleaned_data["title"], body=form.cleaned_data["body"])
+        messages.success(request, "Canned reply saved.")
+        return redirect(reverse("inbox:canned"))
+    replies = [(reply, segment_info(reply.body)) for reply in selectors.canned_replies()]
+    return render(request, "inbox/canned.html", {
+        "client": client, "form": form, "replies": replies,
+        "page_title": _title(selectors.unread_conversation_count(), "Canned replies", client.name),
+    }, status=400 if form.errors else 200)
+
+
+@require_POST
+@inbox_view
+def canned_delete(request, client, pk: int):
+    services.canned_reply_delete(canned_reply=get_object_or_404(CannedReply, pk=pk))
+    messages.success(request, "Canned reply deleted.")
+    return redirect(reverse("inbox:canned"))

@@ -1,0 +1,124 @@
+"""/inbox/: the conversation list, as a business's staff read it."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils.timezone import now
+from django_tenants.utils import schema_context
+
+from crm.models import Contact, Outcome
+from messaging.models import Conversation
+
+from .conftest import add_conversation
+
+pytestmark = pytest.mark.django_db
+
+HOST = "acme.localhost"
+
+
+def rows(html: str) -> list[str]:
+    """The callers of the list, in order."""
+    import re
+
+    return re.findall(r'<span class="caller">([^<]*)</span>', html)
+
+
+def test_it_lists_unread_first_then_newest_activity(web, personas):
+    add_conversation(personas.acme, name="Old read", minutes_ago=50)
+    add_conversation(personas.acme, name="New read", minutes_ago=1)
+    add_conversation(personas.acme, name="Old unread", minutes_ago=90, unread=2)
+    add_conversation(personas.acme, name="New unread", minutes_ago=10, unread=1)
+    html = web(HOST, personas.alice).get("/inbox/").content.decode()
+    assert rows(html) == ["New unread", "Old unread", "New read", "Old read"]
+
+
+def test_a_row_shows_caller_preview_time_unread_assignee_and_outcome(web, personas):
+    conversation = add_conversation(personas.acme, number="+13125550188", texts=["Hello", "Pipe burst in the basement"],
+                                    minutes_ago=3, unread=2, assigned_to_id=personas.bob.pk)
+    with schema_context(personas.acme.schema_name):
+        Outcome.objects.create(contact=conversation.contact, kind="won", value="1250.00")
+    html = web(HOST, personas.alice).get("/inbox/").content.decode()
+    assert '<span class="caller">(312) 555-0188</span>' in html  # no name yet: the number, formatted
+    assert "Pipe burst in the basement" in html and "Hello" not in html  # the last message only
+    assert ">3m</time>" in html
+    assert 'aria-label="2 unread">2</span>' in html
+    assert "→ Bob" in html
+    assert "Won $1,250" in html
+    assert "<title>(1) Inbox · Acme Plumbing</title>" in html
+
+
+@pytest.mark.parametrize(
+    ("tab", "expected"),
+    [
+        ("open", {"Unread Ursula", "Mine Mia", "Free Fred", "Woken Wanda", "Due Dora", "Stopped Stan"}),
+        ("unread", {"Unread Ursula", "Woken Wanda"}),
+        ("mine", {"Mine Mia"}),
+        ("unassigned", {"Unread Ursula", "Free Fred", "Woken Wanda", "Due Dora", "Stopped Stan"}),
+        ("closed", {"Closed Clara"}),
+        ("snoozed", {"Sleepy Sam"}),
+        ("opted_out", {"Stopped Stan"}),
+        ("all", {"Unread Ursula", "Mine Mia", "Free Fred", "Woken Wanda", "Due Dora", "Stopped Stan",
+                 "Closed Clara"}),
+    ],
+)
+def test_the_filters(web, personas, tab, expected):
+    acme = personas.acme
+    add_conversation(acme, name="Unread Ursula", unread=1)
+    add_conversation(acme, name="Mine Mia", assigned_to_id=personas.alice.pk)
+    add_conversation(acme, name="Free Fred")
+    add_conversation(acme, name="Closed Clara", status=Conversation.Status.CLOSED, closed_at=now())
+    add_conversation(acme, name="Sleepy Sam", snoozed_until=now() + timedelta(hours=1))
+    # A snooze that is over, and one a new reply cut short, are back in the list.
+    add_conversation(acme, name="Due Dora", snoozed_until=now() - timedelta(minutes=1))
+    add_conversation(acme, name="Woken Wanda", snoozed_until=now() + timedelta(hours=1), unread=1)
+    stan = add_conversation(acme, name="Stopped Stan")
+    with schema_context(acme.schema_name):
+        Contact.objects.filter(pk=stan.contact_id).update(opted_out=True)
+    html = web(HOST, personas.alice).get(f"/inbox/?tab={tab}").content.decode()
+    assert set(rows(html)) == expected
+
+
+@pytest.mark.parametrize("query", ["pipe", "PIPE BURST", "Jones", "555-0177", "(312) 555 0177", "+13125550177"])
+def test_search_by_name_number_or_text(web, personas, query):
+    add_conversation(personas.acme, name="Jim Jones", number="+13125550177", texts=["Pipe burst!"])
+    add_conversation(personas.acme, name="Other Olga", number="+13125550166", texts=["Leaky tap"])
+    html = web(HOST, personas.alice).get("/inbox/", {"q": query, "tab": "all"}).content.decode()
+    assert rows(html) == ["Jim Jones"]
+
+
+def test_an_empty_search_says_so(web, personas):
+    html = web(HOST, personas.alice).get("/inbox/", {"q": "nothing like this"}).content.decode()
+    assert "Nothing matches “nothing like this”." in html
+
+
+def test_it_pages_by_fifty(web, personas):
+    for i in range(51):
+        add_conversation(personas.acme, name=f"Caller {i:02d}", minutes_ago=i + 1)
+    first = web(HOST, personas.alice).get("/inbox/").content.decode()
+    assert len(rows(first)) == 50 and "Page 1 of 2" in first
+    second = web(HOST, personas.alice).get("/inbox/?tab=open&page=2").content.decode()
+    assert rows(second) == ["Caller 50"]
+
+
+@pytest.mark.parametrize("how_many", [1, 25])
+def test_the_list_costs_the_same_queries_for_one_row_or_many(web, personas, django_assert_num_queries, how_many):
+    for i in range(how_many):
+        conversation = add_conversation(personas.acme, name=f"Caller {i}", unread=i % 2,
+                                        assigned_to_id=[personas.alice.pk, personas.bob.pk, None][i % 3])
+        with schema_context(personas.acme.schema_name):
+            Outcome.objects.create(contact=conversation.contact, kind="booked")
+    browser = web(HOST, personas.alice)
+    # two SET search_path, the host's domain, session, user, membership; the count, the unread count for the
+    # title, the page (last message and outcome are subqueries of it), the assignees
+    with django_assert_num_queries(10):
+        response = browser.get("/inbox/")
+    assert len(rows(response.content.decode())) == how_many
+
+
+def test_the_poll_answers_only_the_rows_with_the_title(web, personas):
+    add_conversation(personas.acme, name="Polly", unread=3)
+    response = web(HOST, personas.alice).get("/inbox/", HTTP_X_INBOX_POLL="1")
+    html = response.content.decode()
+    assert "<html" not in html
+    assert 'data-title="(1) Inbox · Acme Plumbing"' in html
+    assert rows(html) == ["Polly"]
