@@ -21,3 +21,106 @@ def contact_upsert(*, phone_number: str, name: str = "") -> Contact | None:
         contact.name = name[:120]
         contact.save(update_fields=["name", "updated_at"])
     return contact
+
+
+# --- Staff edits -------------------------------------------------------------------------------------------
+
+
+def tags_from_text(text: str) -> list[str]:
+    """ "VIP, repeat,vip " → ["vip", "repeat"]: trimmed, lower-cased, de-duplicated, in the order given. Tags are
+    lower-case everywhere so that search and the tag filter never miss "VIP" for "vip"."""
+    tags: list[str] = []
+    for raw in text.split(","):
+        tag = " ".join(raw.split()).lower()
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def contact_update(*, contact: Contact, name: str, email: str, tags: list[str], notes: str) -> Contact:
+    contact.name = name
+    contact.email = email
+    contact.tags = tags
+    contact.notes = notes
+    contact.save(update_fields=["name", "email", "tags", "notes", "updated_at"])
+    return contact
+
+
+def contact_set_blocked(*, contact: Contact, blocked: bool) -> Contact:
+    """Blocked contacts never get a text-back (the send path re-checks the flag under its lock)."""
+    contact.is_blocked = blocked
+    contact.save(update_fields=["is_blocked", "updated_at"])
+    return contact
+
+
+# --- Merging duplicates ------------------------------------------------------------------------------------
+
+# Every relation that points at a contact, and how a merge treats it. tests/crm/test_merge.py checks this list
+# against the models, so a new relation to Contact cannot be silently cascade-deleted by a merge.
+MERGE_MOVES = {"calls", "outcomes", "consent_events"}  # re-pointed at the surviving contact
+MERGE_JOINS = {"conversation"}  # one per contact: joined into the surviving one's
+
+
+@transaction.atomic
+def contact_merge(*, into: Contact, other: Contact) -> Contact:
+    """Fold `other` (a duplicate, e.g. the same person calling from a second phone) into `into`, and delete it.
+
+    `into` keeps its own number (a contact has exactly one); calls, outcomes, consent history and the
+    conversation's messages and notes move over. Blanks in name, email and notes are filled from `other`,
+    tags are the union. Opted out or blocked on either means opted out or blocked after: the person asked
+    not to be texted, from whichever phone."""
+    # Importing the apps above crm here, not at the top: crm is the core the others build on, and only
+    # this one function needs to know what they keep per contact.
+    from inbox.models import Note
+    from messaging.models import ConsentEvent, Conversation, Message
+    from telephony.models import Call
+
+    from .models import Outcome
+
+    if into.pk == other.pk:
+        raise ValueError("A contact cannot be merged into itself.")
+    # Lock both rows, always in the same order, so two merges of the same pair cannot deadlock.
+    locked = {c.pk: c for c in Contact.objects.select_for_update().filter(pk__in=[into.pk, other.pk]).order_by("pk")}
+    into, other = locked[into.pk], locked[other.pk]
+
+    Call.objects.filter(contact=other).update(contact=into)
+    Outcome.objects.filter(contact=other).update(contact=into)
+    ConsentEvent.objects.filter(contact=other).update(contact=into)
+
+    conversations = {c.contact_id: c for c in Conversation.objects.select_for_update().filter(
+        contact__in=[into, other]).order_by("pk")}
+    kept, gone = conversations.get(into.pk), conversations.get(other.pk)
+    if gone is not None and kept is None:
+        Conversation.objects.filter(pk=gone.pk).update(contact=into)
+    elif gone is not None:
+        Message.objects.filter(conversation=gone).update(conversation=kept)
+        Note.objects.filter(conversation=gone).update(conversation=kept)
+        _conversation_join(kept=kept, gone=gone)
+        gone.delete()
+
+    into.name = into.name or other.name
+    into.email = into.email or other.email
+    if other.notes and other.notes != into.notes:
+        into.notes = f"{into.notes}\n\n{other.notes}".strip()
+    into.tags = into.tags + [tag for tag in other.tags if tag not in into.tags]
+    into.opted_out = into.opted_out or other.opted_out
+    into.is_blocked = into.is_blocked or other.is_blocked
+    into.created_at = min(into.created_at, other.created_at)
+    other.delete()
+    into.save()
+    return into
+
+
+def _conversation_join(*, kept, gone) -> None:
+    """The surviving thread takes the other's unread replies, latest activity and, if it had none, assignee."""
+
+    def latest(a, b):
+        return max((t for t in (a, b) if t is not None), default=None)
+
+    kept.unread_count += gone.unread_count
+    kept.last_activity_at = latest(kept.last_activity_at, gone.last_activity_at)
+    kept.last_inbound_at = latest(kept.last_inbound_at, gone.last_inbound_at)
+    kept.assigned_to_id = kept.assigned_to_id or gone.assigned_to_id
+    if gone.status == kept.Status.OPEN:  # a thread waiting for an answer must stay visible
+        kept.status, kept.closed_at = kept.Status.OPEN, None
+    kept.save()

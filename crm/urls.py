@@ -1,4 +1,16 @@
-from django.urls import path  # noqa: F401 - the contacts pages are added here
+from django.urls import path
+
+from . import views
 
 app_name = "crm"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.contact_index, name="index"),
+    path("export.csv", views.contact_export, name="export"),
+    path("import/", views.contact_import, name="import"),
+    path("<int:contact_id>/", views.contact_detail, name="detail"),
+    path("<int:contact_id>/edit/", views.contact_edit, name="edit"),
+    path("<int:contact_id>/block/", views.contact_block, name="block"),
+    path("<int:contact_id>/consent/", views.contact_consent, name="consent"),
+    path("<int:contact_id>/merge/", views.contact_merge_pick, name="merge"),
+    path("<int:contact_id>/merge/<int:other_id>/", views.contact_merge_confirm, name="merge_confirm"),
+]

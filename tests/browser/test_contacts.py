@@ -1,0 +1,69 @@
+"""The contacts pages in a real browser on a phone: find a caller, open them, block them, read their history."""
+
+from datetime import timedelta
+
+from tests.browser.conftest import DESKTOP, fits_the_screen, screenshot
+from tests.browser.test_login_pages import log_in
+from tests.crm.conftest import Maker
+
+
+def _callers(personas):
+    acme = Maker(personas.acme)
+    pat = acme.contact("+13125550177", name="Pat Jones", email="pat@example.com", tags=["vip", "repeat"])
+    acme.call(pat, ago=timedelta(days=2), missed_reason="no-answer")
+    acme.text(pat, "Hi, this is Acme Plumbing. Sorry we missed your call! How can we help?",
+              ago=timedelta(days=2) - timedelta(seconds=30))
+    acme.text(pat, "My kitchen sink is leaking, can someone come today?", inbound=True,
+              ago=timedelta(days=2) - timedelta(minutes=3))
+    acme.outcome(pat, ago=timedelta(days=1), value="380.00")
+    acme.call(pat, ago=timedelta(hours=3), outcome="answered", duration_seconds=184)
+    others = [
+        ("+13125550178", "Sam's Supply Co", ["vendor"], True, False),
+        ("+17735550199", "", [], False, True),
+        ("+13125550143", "Dana Whitfield", ["repeat"], False, False),
+    ]
+    for number, name, tags, blocked, opted_out in others:
+        contact = acme.contact(number, name=name, tags=tags, is_blocked=blocked, opted_out=opted_out)
+        acme.call(contact, ago=timedelta(hours=len(name) + 1))
+    return acme, pat
+
+
+def test_staff_find_a_caller_block_them_and_read_their_history_on_a_phone(page_for, personas):
+    acme, pat = _callers(personas)
+    page, base = page_for("acme.localhost")
+    log_in(page, base, personas.alice.email)
+    page.goto(f"{base}/contacts/")
+    assert page.get_by_role("heading", name="Contacts").is_visible()
+    assert page.locator(".crm-row").count() == 4
+    assert fits_the_screen(page)
+    screenshot(page, "contacts-list-phone")
+
+    page.get_by_label("Search").fill("pat jones")
+    page.get_by_role("button", name="Search").click()
+    assert page.locator(".crm-row").count() == 1
+    page.get_by_role("link", name="Pat Jones").click()
+    assert page.get_by_role("heading", name="Pat Jones").is_visible()
+
+    page.get_by_role("button", name="Block").click()
+    assert page.get_by_text("Blocked: no text-backs will go to this number.").is_visible()
+    assert page.get_by_role("button", name="Unblock").is_visible()
+    assert acme.get(pat.pk).is_blocked
+
+    timeline = page.locator(".crm-event strong")
+    assert timeline.all_inner_texts() == ["Answered call", "Won", "Text from the caller", "Text-back sent",
+                                          "Missed call"]
+    assert page.get_by_text("My kitchen sink is leaking").is_visible()
+    assert fits_the_screen(page)
+    screenshot(page, "contact-detail-phone")
+
+
+def test_the_contact_page_reads_well_on_a_desktop(page_for, personas):
+    _, pat = _callers(personas)
+    page, base = page_for("acme.localhost", DESKTOP)
+    log_in(page, base, personas.alice.email)
+    page.goto(f"{base}/contacts/{pat.pk}/")
+    assert page.get_by_role("heading", name="Timeline").is_visible()
+    assert fits_the_screen(page)
+    screenshot(page, "contact-detail-desktop")
+    page.goto(f"{base}/contacts/")
+    screenshot(page, "contacts-list-desktop")
