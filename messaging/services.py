@@ -100,14 +100,17 @@ def outbound_dispatch(*, send: OutboundSend) -> None:
     if _broker_down_until is not None and now() < _broker_down_until:
         return
     countdown = max(0.0, (send.due_at - now()).total_seconds())
+    # Stamped before publishing: a worker fast enough to pick the task up at once must not find the row
+    # locked by this very update (it would answer "busy" and leave the text to the sweep).
+    OutboundSend.objects.filter(pk=send.pk).update(dispatched_at=now())
     try:
         deliver_send.apply_async((send.pk,), countdown=countdown, retry=False)
     except Exception as exc:  # kombu raises many kinds; any of them means "not queued"
         _broker_down_until = now() + BROKER_BACKOFF
+        OutboundSend.objects.filter(pk=send.pk).update(dispatched_at=None)
         log.warning("could not queue send %s (%s); the sweep will", send.pk, exc)
         return
     _broker_down_until = None
-    OutboundSend.objects.filter(pk=send.pk).update(dispatched_at=now())
 
 
 def textback_schedule(*, client: Client, call_sid: str, caller: str, missed_at: datetime) -> OutboundSend:
