@@ -58,3 +58,14 @@ def report(name: str, rows: list[dict], columns: list[str], extra: dict | None =
     path.write_text(json.dumps(payload, indent=2) + "\n")
     print(f"\nwritten to {path.relative_to(ROOT)}")
     return path
+
+
+def print_table(rows: list[dict], columns: list[str], title: str = "") -> None:
+    """Print rows as a table (like report(), without writing anything)."""
+    if title:
+        print(f"\n{title}")
+    widths = [max(len(col), *(len(str(row.get(col, ""))) for row in rows)) for col in columns]
+    print("  ".join(col.ljust(width) for col, width in zip(columns, widths, strict=True)))
+    print("  ".join("-" * width for width in widths))
+    for row in rows:
+        print("  ".join(str(row.get(col, "")).ljust(width) for col, width in zip(columns, widths, strict=True)))
