@@ -2,11 +2,13 @@
 
 from django.urls import include, path
 
+from accounts.settings_views import client_settings
 from accounts.views import home
 
 urlpatterns = [
     path("", home, name="home"),
     path("inbox/", include("inbox.urls")),
     path("contacts/", include("crm.urls")),
+    path("settings/", client_settings, name="client-settings"),
     path("", include("config.urls_common")),
 ]

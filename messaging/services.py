@@ -324,7 +324,9 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
     template = _pick_template(client=client, contact=contact, send=send)
     if template is None:
         return SkipReason.NO_TEMPLATE
-    body = render(template.body, context=_placeholder_context(client, contact))
+    body = render(template.body, context=placeholder_context(
+        client=client, caller_name=contact.name.split()[0] if contact.name else ""
+    ))
     if not earlier_texts.exists() and "STOP" not in body.upper():
         body = f"{body} {OPT_OUT_NOTICE}"
     info = segment_info(body)
@@ -371,11 +373,12 @@ def _pick_template(*, client: Client, contact: Contact, send: OutboundSend) -> T
     return templates.get(kind) or templates.get(Template.Kind.BUSINESS_HOURS)
 
 
-def _placeholder_context(client: Client, contact: Contact) -> dict[str, str]:
+def placeholder_context(*, client: Client, caller_name: str) -> dict[str, str]:
+    """What a template's placeholders become for this client and caller (the settings page previews with it)."""
     phone = client.forward_to or client.phone_number
     return {
         "business_name": client.name,
-        "caller_name": contact.name.split()[0] if contact.name else "",
+        "caller_name": caller_name,
         "business_phone": phonenumbers.format_number(phone, phonenumbers.PhoneNumberFormat.NATIONAL)
         if phone else "",
         "booking_url": "",

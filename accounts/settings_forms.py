@@ -1,0 +1,72 @@
+"""The forms of a client's settings page: the client's call and texting settings (on its public row) and one
+form per text-back template (in its schema). Each is a ModelForm, so the model's own validators decide what
+may be saved (Client.full_clean for its fields, validate_template for a template's body)."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from messaging.models import Template
+
+from .hours import HoursError, format_hours, parse_hours
+from .models import Client
+
+
+class HoursField(forms.CharField):
+    """Business hours typed in the text form ("mon-fri 08:00-17:00; sat 09:00-12:00", "24/7", "none") and
+    handed on in the stored form, a dict of weekday → shifts."""
+
+    def prepare_value(self, value):
+        return format_hours(value) if isinstance(value, dict) else value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return text
+        try:
+            return parse_hours(text)
+        except HoursError as exc:
+            raise ValidationError(str(exc)[:1].upper() + str(exc)[1:] + ".", code="invalid") from None
+
+    def validate(self, value):
+        # "none" parses to {}, which is a value (always closed), not a missing one.
+        if not isinstance(value, dict):
+            super().validate(value)
+
+
+class ClientSettingsForm(forms.ModelForm):
+    business_hours = HoursField(
+        max_length=500,
+        error_messages={"required": 'Write the hours, e.g. "mon-fri 09:00-17:00", "24/7" or "none".'},
+        help_text='E.g. "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00", "24/7" or "none" (always closed).',
+    )
+
+    class Meta:
+        model = Client
+        fields = ["business_hours", "timezone", "text_delay_seconds", "suppress_hours", "min_ring_seconds",
+                  "ring_timeout_seconds"]
+        labels = {
+            "timezone": "Time zone",
+            "text_delay_seconds": "Text-back delay (seconds)",
+            "suppress_hours": "Text a caller at most once every (hours)",
+            "min_ring_seconds": "Minimum ring (seconds)",
+            "ring_timeout_seconds": "Ring timeout (seconds)",
+        }
+        help_texts = {
+            "timezone": "An IANA name such as America/Chicago; business hours are in this zone.",
+            "text_delay_seconds": "How long to wait after a missed call before texting, 0–3600.",
+            "suppress_hours": "Up to 720 (30 days).",
+            "min_ring_seconds": "A caller who hangs up sooner is not texted; 0–60.",
+            "ring_timeout_seconds": "How long the business's phone rings before the call counts as missed, 5–60.",
+        }
+        widgets = {"timezone": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"})}
+
+
+class TemplateForm(forms.ModelForm):
+    """One text-back template; its prefix is its kind, so the three live side by side in one form."""
+
+    class Meta:
+        model = Template
+        fields = ["body", "is_active"]
+        labels = {"body": "Text", "is_active": "Active"}
+        widgets = {"body": forms.Textarea(attrs={"rows": 4})}
+        error_messages = {"body": {"required": "The text is empty."}}

@@ -1,0 +1,208 @@
+"""The settings page on a client's host: who may see and change it, what a save writes (all of it, in this
+client only) and what it refuses (leaving everything as it was)."""
+
+import pytest
+from django_tenants.utils import schema_context
+
+from accounts.models import Client
+from messaging.models import Template
+
+pytestmark = pytest.mark.django_db
+
+HOST = "acme.localhost"
+URL = "/settings/"
+MAY_CHANGE = ["alice", "nina", "nate", "oscar"]
+TURNED_AWAY = ["dave", "erin", "sara", "charlie"]
+KINDS = ["business_hours", "after_hours", "returning_caller"]
+SETTINGS_FIELDS = ["business_hours", "timezone", "text_delay_seconds", "suppress_hours", "min_ring_seconds",
+                   "ring_timeout_seconds"]
+
+
+def valid_post(**overrides) -> dict:
+    data = {
+        "business_hours": "mon-fri 08:00-17:00; sat 09:00-12:00",
+        "timezone": "America/Denver",
+        "text_delay_seconds": "30",
+        "suppress_hours": "48",
+        "min_ring_seconds": "3",
+        "ring_timeout_seconds": "25",
+    }
+    for kind in KINDS:
+        data[f"{kind}-body"] = f"Hi {{caller_name}}, {kind} at {{business_name}}."
+        data[f"{kind}-is_active"] = "on"
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def snapshot(client: Client) -> dict:
+    row = Client.objects.get(pk=client.pk)
+    with schema_context(client.schema_name):
+        templates = {t.kind: (t.body, t.is_active) for t in Template.objects.all()}
+    return {"client": {name: getattr(row, name) for name in SETTINGS_FIELDS}, "templates": templates}
+
+
+# --- Access ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", [*MAY_CHANGE, "bob"])
+def test_members_and_their_agency_see_the_settings(web, personas, who):
+    response = web(HOST, getattr(personas, who)).get(URL)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'value="mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00"' in page
+    assert 'value="America/Chicago"' in page
+    for kind in KINDS:
+        assert f'name="{kind}-body"' in page and f'name="{kind}-is_active"' in page
+    assert 'href="/settings/"' in page  # the nav link
+
+
+def test_client_staff_see_the_settings_read_only(web, personas):
+    page = web(HOST, personas.bob).get(URL).content.decode()
+    assert "Save settings" not in page
+    assert "only the business's owners and its agency can change them" in page
+    assert 'name="timezone" value="America/Chicago"' in page and "disabled" in page
+
+
+@pytest.mark.parametrize("who", MAY_CHANGE)
+def test_owners_agency_staff_and_operators_may_save(web, personas, who):
+    response = web(HOST, getattr(personas, who)).post(URL, valid_post())
+    assert response.status_code == 302 and response["Location"] == URL
+    saved = snapshot(personas.acme)
+    assert saved["client"] == {
+        "business_hours": {day: [["08:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+        | {"sat": [["09:00", "12:00"]]},
+        "timezone": "America/Denver",
+        "text_delay_seconds": 30,
+        "suppress_hours": 48,
+        "min_ring_seconds": 3,
+        "ring_timeout_seconds": 25,
+    }
+    assert saved["templates"] == {
+        kind: (f"Hi {{caller_name}}, {kind} at {{business_name}}.", True) for kind in KINDS
+    }
+
+
+def test_client_staff_may_not_save(web, personas):
+    before = snapshot(personas.acme)
+    response = web(HOST, personas.bob).post(URL, valid_post())
+    assert response.status_code == 403
+    assert snapshot(personas.acme) == before
+
+
+@pytest.mark.parametrize("who", [*TURNED_AWAY, None])
+def test_strangers_and_anonymous_are_sent_to_log_in(web, personas, who):
+    user = getattr(personas, who) if who else None
+    response = web(HOST, user).get(URL)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=/settings/")
+
+
+@pytest.mark.parametrize("who", [*TURNED_AWAY, None])
+def test_strangers_and_anonymous_cannot_save(web, personas, who):
+    user = getattr(personas, who) if who else None
+    before = snapshot(personas.acme)
+    response = web(HOST, user).post(URL, valid_post())
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert snapshot(personas.acme) == before
+
+
+def test_the_platform_host_has_no_client_settings(web, personas):
+    assert web("localhost", personas.nina).get(URL).status_code == 404
+
+
+# --- What a save writes ------------------------------------------------------------------------------------
+
+
+def test_a_save_on_acmes_host_never_touches_bolt(web, personas):
+    bolt_before = snapshot(personas.bolt)
+    # nina runs the agency of both clients; she saves on acme's host.
+    response = web(HOST, personas.nina).post(URL, valid_post(**{"business_hours-body": "Bolt? {business_name}"}))
+    assert response.status_code == 302
+    assert snapshot(personas.bolt) == bolt_before
+    assert snapshot(personas.acme)["templates"]["business_hours"] == ("Bolt? {business_name}", True)
+
+
+def test_unticking_active_turns_a_template_off_and_none_closes_the_business(web, personas):
+    data = valid_post(business_hours="none", **{"after_hours-is_active": None})
+    assert web(HOST, personas.alice).post(URL, data).status_code == 302
+    saved = snapshot(personas.acme)
+    assert saved["client"]["business_hours"] == {}
+    assert saved["templates"]["after_hours"][1] is False
+    assert saved["templates"]["business_hours"][1] is True
+
+
+def test_24_7_round_trips(web, personas):
+    assert web(HOST, personas.alice).post(URL, valid_post(business_hours="24/7")).status_code == 302
+    page = web(HOST, personas.alice).get(URL).content.decode()
+    assert 'value="24/7"' in page
+
+
+# --- Previews ----------------------------------------------------------------------------------------------
+
+
+def test_each_template_is_previewed_with_a_sample_caller_and_the_real_business(web, personas):
+    with schema_context(personas.acme.schema_name):
+        Template.objects.filter(kind="business_hours").update(
+            body="Hi {caller_name}, {business_name} here. Call {business_phone}."
+        )
+    page = web(HOST, personas.alice).get(URL).content.decode()
+    # acme forwards to +1 312 555 0142: the number a real text-back shows.
+    assert "Hi Maria, Acme Plumbing here. Call (312) 555-0142." in page
+    assert "GSM-7 · 1 segment" in page
+
+
+def test_a_preview_shows_unicode_and_several_segments(web, personas):
+    body = "Sorry we missed you 😊 " + "x" * 80
+    assert web(HOST, personas.alice).post(URL, valid_post(**{"returning_caller-body": body})).status_code == 302
+    page = web(HOST, personas.alice).get(URL).content.decode()
+    assert "UCS-2 · 2 segments" in page
+
+
+def test_after_a_refused_submit_valid_templates_preview_what_was_typed(web, personas):
+    data = valid_post(timezone="Mars/Olympus", **{"after_hours-body": "Back soon, {caller_name}!"})
+    response = web(HOST, personas.alice).post(URL, data)
+    assert response.status_code == 400
+    assert "Back soon, Maria!" in response.content.decode()
+
+
+# --- Refusals: a 400 with the page and its errors, and nothing saved -----------------------------------------
+
+
+REFUSALS = {
+    "unknown placeholder": ({"business_hours-body": "Hi {caler_name}"}, "is not a placeholder"),
+    "stray brace": ({"after_hours-body": "Hi {caller_name"}, "is never closed"),
+    "empty body": ({"returning_caller-body": "   "}, "The text is empty."),
+    "overlapping hours": ({"business_hours": "mon 08:00-12:00,11:00-17:00"}, "The shifts on mon overlap."),
+    "backwards hours": ({"business_hours": "mon 17:00-08:00"}, "ends before it starts"),
+    "not a day": ({"business_hours": "someday 09:00-17:00"}, "is not a day"),
+    "empty hours": ({"business_hours": ""}, "Write the hours"),
+    "unknown time zone": ({"timezone": "Mars/Olympus"}, "is not a time zone"),
+    "delay too long": ({"text_delay_seconds": "3601"}, "less than or equal to 3600"),
+    "negative delay": ({"text_delay_seconds": "-1"}, "greater than or equal to 0"),
+    "suppression too long": ({"suppress_hours": "721"}, "less than or equal to 720"),
+    "minimum ring too long": ({"min_ring_seconds": "61"}, "less than or equal to 60"),
+    "ring timeout too short": ({"ring_timeout_seconds": "4"}, "greater than or equal to 5"),
+    "ring timeout too long": ({"ring_timeout_seconds": "61"}, "less than or equal to 60"),
+    "not a number": ({"suppress_hours": "a day"}, "Enter a whole number."),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS)
+def test_a_refused_save_changes_nothing(web, personas, case):
+    overrides, message = REFUSALS[case]
+    before = snapshot(personas.acme)
+    response = web(HOST, personas.alice).post(URL, valid_post(**overrides))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Nothing was saved." in page
+    assert message in page.replace("&#x27;", "'")
+    # Everything else in the post was valid, and none of it was written either.
+    assert snapshot(personas.acme) == before
+
+
+def test_the_page_lists_every_placeholder(web, personas):
+    from messaging.placeholders import PLACEHOLDERS
+
+    page = web(HOST, personas.alice).get(URL).content.decode()
+    for name in PLACEHOLDERS:
+        assert f">{{{name}}}</abbr>" in page
