@@ -14,7 +14,6 @@ import json
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,10 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.stack import free_port, wait_until  # noqa: E402 - the same helpers the test stack uses
+
 VENV_BIN = Path(sys.executable).parent
 BENCH_DB = "textback_bench"
 PG_SERVER = os.environ.get("BENCH_PG_URL", "postgres://root@127.0.0.1:5432")
@@ -37,23 +40,6 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 def bench_database_url() -> str:
     return f"{PG_SERVER}/{BENCH_DB}"
-
-
-def free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(predicate, *, timeout: float, interval: float = 0.1, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 # --- database --------------------------------------------------------------------------------------------
@@ -202,6 +188,18 @@ def ensure_clients(count: int) -> list:
 # 200 schemas' tables makes thousands of new files and took ~7 s; deleting a few rows each takes well under 1 s.
 CLIENT_DATA_TABLES = ["inbox_note", "messaging_message", "messaging_consentevent", "crm_outcome",
                       "messaging_conversation", "telephony_call", "crm_contact"]
+
+
+def fresh_run(*, clients: int, redis_url: str, force_migrate: bool) -> tuple[list, int]:
+    """What every benchmark does first: the bench database and clients ready, their callers' data and the
+    Redis database emptied, this process's connection closed (the servers get their own); and a free port."""
+    prepared = prepare_database(clients=clients, redis_url=redis_url, force_migrate=force_migrate)
+    reset_client_data(prepared)
+    flush_redis(redis_url)
+    from django.db import connection
+
+    connection.close()
+    return prepared, free_port()
 
 
 def reset_client_data(clients: list) -> None:

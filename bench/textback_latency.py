@@ -270,14 +270,7 @@ def main() -> None:
     args = parser.parse_args()
     phases = parse_phases(args.phases)
 
-    clients = _stack.prepare_database(clients=args.clients, redis_url=args.redis_url, force_migrate=args.migrate)
-    _stack.reset_client_data(clients)
-    _stack.flush_redis(args.redis_url)
-    from django.db import connection
-
-    connection.close()
-
-    port = _stack.free_port()
+    clients, port = _stack.fresh_run(clients=args.clients, redis_url=args.redis_url, force_migrate=args.migrate)
     host = f"localhost:{port}"
     public_base_url = f"http://{host}"
     env = _stack.base_env(REDIS_URL=args.redis_url, PUBLIC_BASE_URL=public_base_url)

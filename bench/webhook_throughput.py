@@ -143,14 +143,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
 
-    clients = _stack.prepare_database(clients=args.clients, redis_url=args.redis_url, force_migrate=args.migrate)
-    _stack.reset_client_data(clients)
-    _stack.flush_redis(args.redis_url)
-    from django.db import connection
-
-    connection.close()
-
-    port = _stack.free_port()
+    clients, port = _stack.fresh_run(clients=args.clients, redis_url=args.redis_url, force_migrate=args.migrate)
     host = f"localhost:{port}"
     env = _stack.base_env(REDIS_URL=args.redis_url, PUBLIC_BASE_URL=f"http://{host}",
                           DJANGO_SETTINGS_MODULE="bench.settings_bench",
