@@ -461,6 +461,8 @@ def _retry_later(claim: _Claim, exc: ProviderError, *, keep_sending: bool) -> No
     with transaction.atomic():
         if not keep_sending:
             Message.objects.filter(pk=claim.message.pk).update(status=Message.Status.QUEUED, status_changed_at=now())
+        # A "sending" row is dated as already stale, so the retry (or the sweep) reconciles it at once
+        # instead of taking it for an attempt still in flight.
         OutboundSend.objects.filter(pk=send.pk).update(
             state=state, due_at=now() + delay, detail=str(exc)[:255], updated_at=now() - (
                 SENDING_STALE_AFTER if keep_sending else timedelta(0)
@@ -468,12 +470,7 @@ def _retry_later(claim: _Claim, exc: ProviderError, *, keep_sending: bool) -> No
         )
     send.refresh_from_db()
     log.info("send %s: %s; retrying in %ss", send.pk, exc, delay.total_seconds())
-    from .tasks import deliver_send
-
-    try:
-        deliver_send.apply_async((send.pk,), countdown=delay.total_seconds(), retry=False)
-    except Exception as broker_exc:
-        log.warning("could not queue the retry of send %s (%s); the sweep will", send.pk, broker_exc)
+    outbound_dispatch(send=send)
 
 
 def _finish(send: OutboundSend, state: str, *, reason: str = "", detail: str = "") -> None:

@@ -66,10 +66,9 @@ def call_mark_answered(*, call: Call, duration: int | None = None) -> Call:
 
 def call_accept(*, parent_call_sid: str) -> bool:
     """A person on the business's side pressed 1: the call is theirs. False for a call we do not know."""
-    return bool(
-        Call.objects.filter(call_sid=parent_call_sid, accepted_at__isnull=True).update(accepted_at=now())
-        or Call.objects.filter(call_sid=parent_call_sid).exists()
-    )
+    if Call.objects.filter(call_sid=parent_call_sid, accepted_at__isnull=True).update(accepted_at=now()):
+        return True
+    return Call.objects.filter(call_sid=parent_call_sid).exists()  # accepted already (a repeated webhook)
 
 
 def call_dial_complete(*, client: Client, call: Call, dial_status: str, dial_duration: int | None) -> Call:
