@@ -10,5 +10,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("hooks/twilio/", include("telephony.urls")),
     path("hooks/twilio/", include("messaging.urls")),
+    path("api/", include("api.urls_public")),
+    path("reports/", include("reports.urls_public")),
+    path("billing/", include("billing.urls_public")),
     path("", include("config.urls_common")),
 ]

@@ -10,5 +10,8 @@ urlpatterns = [
     path("inbox/", include("inbox.urls")),
     path("contacts/", include("crm.urls")),
     path("settings/", client_settings, name="client-settings"),
+    path("api/", include("api.urls_tenants")),
+    path("reports/", include("reports.urls_tenants")),
+    path("billing/", include("billing.urls_tenants")),
     path("", include("config.urls_common")),
 ]

@@ -49,12 +49,14 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "drf_spectacular",
     "phonenumber_field",
     "billing",
     # Split apps (below): tables in both schemas, each model in its own.
     "telephony",
     "messaging",
     "reports",
+    "api",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -63,13 +65,18 @@ TENANT_APPS = [
     "crm",
     "inbox",
     "reports",
+    "api",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
 # Apps whose tables are split between the schemas, model by model (config/routers.py): a model named in
 # SPLIT_APPS_PUBLIC_MODELS ("app_label.modelname") lives in public only, every other one in each client.
-SPLIT_APPS = {"telephony", "messaging", "reports"}
-SPLIT_APPS_PUBLIC_MODELS = {"messaging.outboundsend"}
+SPLIT_APPS = {"telephony", "messaging", "reports", "api"}
+SPLIT_APPS_PUBLIC_MODELS = {
+    "messaging.outboundsend",
+    # reports
+    # api
+}
 
 TENANT_MODEL = "accounts.Client"
 TENANT_DOMAIN_MODEL = "accounts.Domain"

@@ -1,0 +1,4 @@
+"""The billing app's pages on the platform host (and agencies' own domains), mounted by config/urls_public.py."""
+
+app_name = "billing"
+urlpatterns: list = []
