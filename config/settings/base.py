@@ -76,6 +76,10 @@ SPLIT_APPS_PUBLIC_MODELS = {
     "messaging.outboundsend",
     # reports
     # api
+    "api.apikey",
+    "api.idempotencyrecord",
+    "api.webhookendpoint",
+    "api.webhookdelivery",
 }
 
 TENANT_MODEL = "accounts.Client"
