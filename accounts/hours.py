@@ -4,10 +4,14 @@ The stored form is a dict of weekday → list of [start, end] "HH:MM" pairs, e.g
 ``{"mon": [["08:00", "12:00"], ["13:00", "17:00"]], "sat": [["09:00", "12:00"]]}``; a day that is absent is
 closed. "24:00" may end a shift. The text form is what the create_client command and the settings page take:
 ``"mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00"``, ``"24/7"`` or ``"none"``.
+
+Closures (holidays, a day off) are whole days in the client's zone, stored as a list of
+``{"start": "2026-12-24", "end": "2026-12-26", "label": "Christmas"}`` (end inclusive). Their text form is one
+per line: ``2026-12-25 Christmas`` or ``2026-12-24..2026-12-26 Christmas break``.
 """
 
 import re
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -33,8 +37,9 @@ def _format(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-_FULL_NAMES = dict(zip(DAYS, ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
-                       strict=True))
+_FULL_NAMES = dict(
+    zip(DAYS, ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"), strict=True)
+)
 
 
 def _day(word: str) -> str:
@@ -74,7 +79,7 @@ def parse_hours(spec: str) -> Hours:
         day_part = clause[: first_digit.start()] if first_digit else clause
         shifts_part = clause[first_digit.start() :] if first_digit else ""
         if not shifts_part.strip():
-            raise HoursError(f"{clause!r} names days but no hours; write e.g. \"{clause} 09:00-17:00\"")
+            raise HoursError(f'{clause!r} names days but no hours; write e.g. "{clause} 09:00-17:00"')
         for day in _days(day_part):
             if day in result:
                 raise HoursError(f"{day} is given twice; list each day once")
@@ -128,8 +133,10 @@ def format_hours(hours: Hours) -> str:
     return "; ".join(clauses)
 
 
-def is_open(hours: Hours, local: datetime) -> bool:
-    """Whether `local` (a time in the client's own zone) falls inside the business hours."""
+def is_open(hours: Hours, local: datetime, closures: "Closures" = ()) -> bool:
+    """Whether `local` (a time in the client's own zone) falls inside the business hours and on no closure."""
+    if is_closed(closures, local.date()):
+        return False
     shifts = hours.get(DAYS[local.weekday()], [])
     now = local.time().replace(tzinfo=None)
     for start, end in shifts:
@@ -137,3 +144,72 @@ def is_open(hours: Hours, local: datetime) -> bool:
         if time.fromisoformat(start) <= now < end_time:
             return True
     return False
+
+
+Closures = list[dict[str, str]]
+MAX_CLOSURES = 200
+
+
+def _date(text: str, line: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise HoursError(
+            f"{text.strip()!r} in {line.strip()!r} is not a date; write it as YYYY-MM-DD"
+        ) from None
+
+
+def parse_closures(spec: str) -> Closures:
+    """Parse the text form (one closure a line) into the stored form, sorted, refusing overlaps."""
+    closures: list[tuple[date, date, str]] = []
+    for line in (spec or "").splitlines():
+        if not line.strip():
+            continue
+        when, _, label = line.strip().partition(" ")
+        first, sep, last = when.partition("..")
+        start = _date(first, line)
+        end = _date(last, line) if sep else start
+        if end < start:
+            raise HoursError(f"{line.strip()!r} ends before it starts")
+        if (end - start).days > 366:
+            raise HoursError(f"{line.strip()!r} is longer than a year; pause the business instead")
+        closures.append((start, end, label.strip()[:80]))
+    if len(closures) > MAX_CLOSURES:
+        raise HoursError(f"at most {MAX_CLOSURES} closures; remove past ones")
+    closures.sort()
+    for (_, previous_end, previous), (next_start, _, label) in zip(closures, closures[1:], strict=False):
+        if next_start <= previous_end:
+            raise HoursError(
+                f"the closures {previous or previous_end.isoformat()!r} and "
+                f"{label or next_start.isoformat()!r} overlap"
+            )
+    return [{"start": s.isoformat(), "end": e.isoformat(), "label": label} for s, e, label in closures]
+
+
+def format_closures(closures: Closures) -> str:
+    lines = []
+    for closure in closures:
+        when = (
+            closure["start"]
+            if closure["start"] == closure["end"]
+            else f"{closure['start']}..{closure['end']}"
+        )
+        lines.append(f"{when} {closure.get('label', '')}".strip())
+    return "\n".join(lines)
+
+
+def validate_closures(closures: Closures) -> Closures:
+    """Check a stored-form value (from a form, JSON or the admin) by printing and re-parsing it."""
+    if not isinstance(closures, list) or not all(
+        isinstance(c, dict) and isinstance(c.get("start"), str) and isinstance(c.get("end"), str)
+        for c in closures
+    ):
+        raise HoursError(
+            'closures must be a list of {"start": "YYYY-MM-DD", "end": "YYYY-MM-DD", "label": ...}'
+        )
+    return parse_closures(format_closures(closures))
+
+
+def is_closed(closures: Closures, day: date) -> bool:
+    text = day.isoformat()  # ISO dates compare in date order as strings
+    return any(c["start"] <= text <= c["end"] for c in closures)

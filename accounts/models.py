@@ -3,6 +3,7 @@ clients are served on, people and their memberships."""
 
 import re
 import zoneinfo
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -13,7 +14,7 @@ from django.utils.timezone import now
 from django_tenants.models import DomainMixin, TenantMixin
 from phonenumber_field.modelfields import PhoneNumberField
 
-from .hours import HoursError, validate_hours
+from .hours import HoursError, is_open, validate_closures, validate_hours
 
 # Host labels we never hand to a client: they are, or may become, the platform's own.
 RESERVED_SLUGS = frozenset(
@@ -39,6 +40,13 @@ def validate_timezone(value: str) -> None:
 def validate_business_hours(value) -> None:
     try:
         validate_hours(value)
+    except HoursError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def validate_business_closures(value) -> None:
+    try:
+        validate_closures(value)
     except HoursError as exc:
         raise ValidationError(str(exc)) from None
 
@@ -129,6 +137,19 @@ class Client(TenantMixin):
         LIVE = "live", "Live"
         PAUSED = "paused", "Paused"
 
+    class Industry(models.TextChoices):
+        PLUMBING = "plumbing", "Plumbing"
+        HVAC = "hvac", "Heating and cooling"
+        ELECTRICAL = "electrical", "Electrical"
+        ROOFING = "roofing", "Roofing"
+        DENTAL = "dental", "Dental"
+        MEDICAL = "medical", "Medical clinic"
+        LEGAL = "legal", "Legal"
+        AUTO = "auto", "Auto repair"
+        CLEANING = "cleaning", "Cleaning"
+        LANDSCAPING = "landscaping", "Landscaping"
+        OTHER = "other", "Other"
+
     class CallMode(models.TextChoices):
         FORWARD = "forward", "Forward: we ring the business, then text back if nobody answers"
         CARRIER = "carrier", "Carrier forwarding: the business's carrier forwards unanswered calls to us"
@@ -161,6 +182,18 @@ class Client(TenantMixin):
         help_text="Text a caller at most once in this many hours.",
     )
     business_hours = models.JSONField(default=dict, blank=True, validators=[validate_business_hours])
+    # Holidays and one-off closures: [{"start": "2026-12-24", "end": "2026-12-26", "label": "Christmas"}], days
+    # inclusive, in the client's time zone. Closed days count as after hours whatever business_hours says.
+    closures = models.JSONField(default=list, blank=True, validators=[validate_business_closures])
+    response_target_minutes = models.PositiveSmallIntegerField(
+        default=15, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        help_text="A caller's reply waiting longer than this in business hours, unanswered, is escalated.",
+    )
+    industry = models.CharField(max_length=20, choices=Industry.choices, blank=True)
+    average_job_value = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)],
+        help_text="What a typical job is worth; reports use it to estimate booked jobs that have no value yet.",
+    )
     created_at = models.DateTimeField(default=now)
 
     class Meta:
@@ -172,6 +205,13 @@ class Client(TenantMixin):
     @property
     def host(self) -> str:
         return f"{self.slug}.{settings.BASE_DOMAIN}"
+
+    def local_time(self, moment: datetime) -> datetime:
+        return moment.astimezone(zoneinfo.ZoneInfo(self.timezone))
+
+    def is_open_at(self, moment: datetime) -> bool:
+        """Whether the business is open at this moment: its hours, in its time zone, unless closed that day."""
+        return is_open(self.business_hours, self.local_time(moment), self.closures)
 
     @staticmethod
     def schema_name_for(slug: str) -> str:
@@ -203,6 +243,7 @@ class ClientMembership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
         STAFF = "staff", "Staff"
+        READONLY = "readonly", "Read-only staff"  # sees everything, changes nothing
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="client_memberships")
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="memberships")

@@ -12,7 +12,6 @@ messages before anything is sent again. That is how a caller never gets the same
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import phonenumbers
 from django.conf import settings
@@ -22,7 +21,6 @@ from django.db.models import F, Q
 from django.utils.timezone import now
 from django_tenants.utils import tenant_context
 
-from accounts.hours import is_open
 from accounts.models import Client
 from crm.models import Contact
 from crm.phone import e164_or_none, is_anonymous
@@ -368,8 +366,7 @@ def _pick_template(*, client: Client, contact: Contact, send: OutboundSend) -> T
     ).exists()
     if returning and Template.Kind.RETURNING_CALLER in templates:
         return templates[Template.Kind.RETURNING_CALLER]
-    local = send.event_at.astimezone(ZoneInfo(client.timezone))
-    kind = Template.Kind.BUSINESS_HOURS if is_open(client.business_hours, local) else Template.Kind.AFTER_HOURS
+    kind = Template.Kind.BUSINESS_HOURS if client.is_open_at(send.event_at) else Template.Kind.AFTER_HOURS
     return templates.get(kind) or templates.get(Template.Kind.BUSINESS_HOURS)
 
 

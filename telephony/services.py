@@ -1,12 +1,9 @@
 """Deciding what a call was. Runs in the client's schema (the webhooks set it)."""
 
 
-from zoneinfo import ZoneInfo
-
 from django.db import IntegrityError, transaction
 from django.utils.timezone import now
 
-from accounts.hours import is_open
 from accounts.models import Client
 from crm.services import contact_upsert
 from messaging.services import textback_schedule
@@ -30,7 +27,7 @@ def call_record(*, client: Client, call_sid: str, from_number: str, to_number: s
             return Call.objects.create(
                 call_sid=call_sid, from_number=from_number[:32], to_number=to_number[:20],
                 caller_name=caller_name[:120], contact=contact, started_at=started,
-                in_business_hours=is_open(client.business_hours, started.astimezone(ZoneInfo(client.timezone))),
+                in_business_hours=client.is_open_at(started),
             )
     except IntegrityError:
         return Call.objects.get(call_sid=call_sid)
