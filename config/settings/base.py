@@ -75,6 +75,8 @@ SPLIT_APPS = {"telephony", "messaging", "reports", "api"}
 SPLIT_APPS_PUBLIC_MODELS = {
     "messaging.outboundsend",
     # reports
+    "reports.dailyrollup",
+    "reports.reportemailpreference",
     # api
     "api.apikey",
     "api.idempotencyrecord",
