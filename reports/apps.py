@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = "Recovered-revenue reports"
+
+    def ready(self) -> None:
+        from . import receivers, schedule
+
+        receivers.connect()
+        schedule.install()

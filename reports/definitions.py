@@ -1,0 +1,90 @@
+"""What each number of the funnel counts, written once as queries over a client's own tables. The funnel for a
+period (reports.selectors) and the nightly rebuild of the daily roll-ups (reports.rollups) both read these, so
+they cannot drift apart; the event receivers (reports.receivers) keep the roll-ups equal to them, and
+tests/reports prove it.
+
+- calls: Call rows, on the day the call started.
+- missed calls (and after hours: in_business_hours is False), answered calls: by Call.outcome, same day.
+- text-backs sent: Message kind=textback handed to the provider (sent_at set), on the day it was sent.
+- text-backs skipped, by reason: the public ledger's text-back rows that ended skipped or failed for good, on
+  the day the call was missed.
+- replies: text-backs followed by a text from the caller (an opt-out or opt-in keyword is not a reply; it counts
+  as an opt-out) before the next text-back to them; on the text-back's day. Reply rate = replies / sent.
+- answered by staff: replies followed by a staff reply that went out, before the next text-back; the time to
+  first staff reply runs from the caller's first reply to the first such staff reply (when staff wrote it).
+- booked, won: crm.Outcome rows recorded that day; recovered revenue: the sum of won values. Booked pending:
+  booked outcomes that are still the contact's latest; the estimate is those × the client's average job value.
+- opt-outs: ConsentEvent opt-outs; delivery failures: outbound messages of any kind that ended failed or
+  undelivered, on the day they were written.
+"""
+
+from datetime import datetime
+
+from django.db import connection
+
+# Every text-back from `start` on, with the first reply to it and the first staff answer to that reply.
+# %(start)s / %(end)s bound the text-backs; %(tz)s is the client's zone for the day a row falls on.
+_CHAIN = """
+WITH tb AS (
+    SELECT m.id, m.conversation_id, m.sent_at,
+           LEAD(m.sent_at) OVER (PARTITION BY m.conversation_id ORDER BY m.sent_at, m.id) AS next_at
+    FROM messaging_message m
+    WHERE m.kind = 'textback' AND m.sent_at IS NOT NULL AND m.sent_at >= %(start)s
+), chain AS (
+    SELECT tb.*, (
+        SELECT min(i.created_at) FROM messaging_message i
+        WHERE i.conversation_id = tb.conversation_id AND i.direction = 'in'
+          AND i.created_at >= tb.sent_at AND (tb.next_at IS NULL OR i.created_at < tb.next_at)
+          AND NOT EXISTS (SELECT 1 FROM messaging_consentevent c
+                          WHERE c.source = 'keyword' AND c.message_sid = i.provider_sid)
+    ) AS replied_at
+    FROM tb WHERE tb.sent_at < %(end)s
+), answered AS (
+    SELECT chain.*, (
+        SELECT min(s.created_at) FROM messaging_message s
+        WHERE s.conversation_id = chain.conversation_id AND s.kind = 'reply' AND s.sent_at IS NOT NULL
+          AND s.created_at >= chain.replied_at AND (chain.next_at IS NULL OR s.created_at < chain.next_at)
+    ) AS staff_at
+    FROM chain
+)
+"""
+
+
+def textback_chain_totals(*, start: datetime, end: datetime) -> dict:
+    """Sent, replies, answered by staff, and the median and p90 seconds to the first staff reply, for
+    text-backs sent in [start, end). Run in the client's schema."""
+    sql = (
+        _CHAIN
+        + """
+    SELECT count(*), count(replied_at), count(staff_at),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM staff_at - replied_at))
+               FILTER (WHERE staff_at IS NOT NULL),
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM staff_at - replied_at))
+               FILTER (WHERE staff_at IS NOT NULL)
+    FROM answered
+    """
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"start": start, "end": end})
+        sent, replies, answered, median, p90 = cursor.fetchone()
+    return {
+        "textbacks_sent": sent,
+        "replies": replies,
+        "answered_by_staff": answered,
+        "first_reply_median_seconds": None if median is None else round(float(median)),
+        "first_reply_p90_seconds": None if p90 is None else round(float(p90)),
+    }
+
+
+def textback_chain_by_day(*, start: datetime, end: datetime, tz: str) -> dict:
+    """{local date: (sent, replies, answered by staff)} for text-backs sent in [start, end)."""
+    sql = (
+        _CHAIN
+        + """
+    SELECT (sent_at AT TIME ZONE %(tz)s)::date AS day, count(*), count(replied_at), count(staff_at)
+    FROM answered GROUP BY day
+    """
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"start": start, "end": end, "tz": tz})
+        return {day: (sent, replies, answered) for day, sent, replies, answered in cursor.fetchall()}

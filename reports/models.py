@@ -1,0 +1,117 @@
+"""Report tables. Public (named in SPLIT_APPS_PUBLIC_MODELS): the daily roll-ups per client that agency pages
+read without entering any client's schema, and who wants the monthly report email. Client schema: export jobs
+(the file a person asked for, and how far it has got)."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.timezone import now
+
+# The counters of a day, in the order the funnel reads. Every one is a whole number except won_value.
+ROLLUP_COUNTERS = (
+    "calls",
+    "missed_calls",
+    "missed_after_hours",
+    "answered_calls",
+    "textbacks_sent",
+    "textbacks_skipped",
+    "replies",
+    "answered_by_staff",
+    "booked",
+    "won",
+    "booked_pending",
+    "opt_outs",
+    "delivery_failures",
+)
+
+
+class DailyRollup(models.Model):
+    """One client's funnel for one day (the day in the client's time zone). Kept exact as events happen by
+    reports.receivers (upserts with column = column + n, in the event's own transaction) and rebuilt from the
+    client's tables every night (reports.rollups). What a day's counter means is defined once, in
+    reports.rollups.rollup_rebuild_client: the receivers must agree with it, and the tests hold them to it."""
+
+    client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    calls = models.PositiveIntegerField(default=0)
+    missed_calls = models.PositiveIntegerField(default=0)
+    missed_after_hours = models.PositiveIntegerField(default=0)
+    answered_calls = models.PositiveIntegerField(default=0)
+    textbacks_sent = models.PositiveIntegerField(default=0)
+    textbacks_skipped = models.PositiveIntegerField(default=0)
+    skipped_reasons = models.JSONField(default=dict, help_text='{"landline": 2, "opted_out": 1}')
+    replies = models.PositiveIntegerField(default=0)
+    answered_by_staff = models.PositiveIntegerField(default=0)
+    booked = models.PositiveIntegerField(default=0)
+    won = models.PositiveIntegerField(default=0)
+    won_value = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    # Booked jobs still without an outcome after them (the contact's latest outcome is this booking): what the
+    # estimate from the client's average job value multiplies. A later won or lost takes it off its day.
+    booked_pending = models.IntegerField(default=0)
+    opt_outs = models.PositiveIntegerField(default=0)
+    delivery_failures = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "date"], name="one_rollup_per_client_day")]
+        indexes = [models.Index(fields=["date", "client"], name="rollup_date_client")]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.date}"
+
+
+class ReportEmailPreference(models.Model):
+    """A person's choice about the monthly report email (owners get their client's, agency people the
+    summary). No row means subscribed; the email's own link turns it off."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    monthly_report = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {'on' if self.monthly_report else 'off'}"
+
+
+class ExportJob(models.Model):
+    """Client schema: one export a person asked for. Small ones are made in the request; large ones by a task
+    that reports its progress here and leaves the file in `content` for the download link."""
+
+    class Kind(models.TextChoices):
+        FUNNEL = "funnel", "Funnel"
+        CALLS = "calls", "Calls"
+        CONVERSATIONS = "conversations", "Conversations with outcomes"
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "Excel (XLSX)"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Running"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    format = models.CharField(max_length=4, choices=Format.choices)
+    start = models.DateField()
+    end = models.DateField(help_text="Inclusive.")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=255, blank=True)
+    filename = models.CharField(max_length=120, blank=True)
+    content = models.BinaryField(null=True, editable=False)
+    requested_by_id = models.BigIntegerField(help_text="accounts.User id (public schema).")
+    created_at = models.DateTimeField(default=now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.format} {self.state}"
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
