@@ -1,0 +1,107 @@
+"""Celery tasks: fetch by id, call a service. They run in the public schema (billing has no other)."""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.utils.timezone import now
+
+from accounts.models import Agency, AgencyMembership, ClientMembership
+
+from . import services
+from .models import AgencyBilling, ClientPrice, UsageWarning
+from .months import current_month, previous_month
+from .selectors import agency_time_zone
+
+log = logging.getLogger(__name__)
+
+
+def _warning_recipients(warning: UsageWarning) -> list[str]:
+    client = warning.client
+    emails = set(
+        AgencyMembership.objects.filter(
+            agency_id=client.agency_id, role=AgencyMembership.Role.ADMIN
+        ).values_list("user__email", flat=True)
+    )
+    billing_email = (
+        AgencyBilling.objects.filter(agency_id=client.agency_id)
+        .values_list("billing_email", flat=True)
+        .first()
+    )
+    if billing_email:
+        emails.add(billing_email)
+    if ClientPrice.objects.filter(client=client, warn_owner=True).exists():
+        emails |= set(
+            ClientMembership.objects.filter(client=client, role=ClientMembership.Role.OWNER).values_list(
+                "user__email", flat=True
+            )
+        )
+    return sorted(emails)
+
+
+def _warning_text(warning: UsageWarning) -> tuple[str, str]:
+    client = warning.client
+    policy = ClientPrice.objects.filter(client=client).values_list("over_limit", flat=True).first()
+    if warning.threshold >= 100:
+        subject = (
+            f"{client.name} has used all {warning.included} included SMS segments for {warning.month:%B %Y}"
+        )
+        then = (
+            "Text-backs are paused until next month (replies from staff and opt-out answers still go out)."
+            if policy == ClientPrice.OverLimit.PAUSE
+            else "Texts keep going out; segments above the included ones are billed as overage."
+        )
+    else:
+        subject = (
+            f"{client.name} has used {warning.threshold}% of its included SMS segments "
+            f"for {warning.month:%B %Y}"
+        )
+        then = (
+            "At 100% text-backs will pause until next month."
+            if policy == ClientPrice.OverLimit.PAUSE
+            else "Above 100%, texts keep going out and are billed as overage."
+        )
+    body = (
+        f"{client.name} has used {warning.segments} of its {warning.included} included SMS segments "
+        f"this month.\n\n{then}\n\nUsage and statements: {settings.PUBLIC_BASE_URL}/billing/\n"
+    )
+    return subject, body
+
+
+@shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
+def usage_warning_send(warning_id: int) -> int:
+    """Email one usage warning, once: a repeat of the task finds it sent and does nothing."""
+    warning = services.usage_warning_mark_sent(warning_id=warning_id)
+    if warning is None:
+        return 0
+    recipients = _warning_recipients(warning)
+    if not recipients:
+        return 0
+    subject, body = _warning_text(warning)
+    try:
+        return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    except Exception:
+        UsageWarning.objects.filter(pk=warning_id).update(emailed_at=None)  # try again next time
+        raise
+
+
+@shared_task(time_limit=120, soft_time_limit=100, ignore_result=True)
+def usage_warnings_send_pending() -> int:
+    """Warnings whose task the broker never got (down at the time): send them now."""
+    pending = UsageWarning.objects.filter(
+        emailed_at__isnull=True, created_at__lt=now() - timedelta(minutes=1)
+    )
+    return sum(usage_warning_send(pk) for pk in pending.values_list("pk", flat=True)[:200])
+
+
+@shared_task(time_limit=600, soft_time_limit=540, ignore_result=True)
+def statements_close_last_month() -> int:
+    """Close the month just ended for every agency, each in its own time zone (run daily: an agency whose
+    month has not ended yet is skipped until it has). Returns how many statements were stored."""
+    stored = 0
+    for agency in Agency.objects.all():
+        month = previous_month(current_month(agency_time_zone(agency=agency)))
+        stored += len(services.statements_close(agency=agency, month=month))
+    return stored
