@@ -1,0 +1,168 @@
+"""The public daily roll-ups: rebuilt from a client's tables they say what the known history says, day by day
+in the client's zone; bumps add up exactly under concurrency; and the agency's selectors read them in one query
+whatever the number of clients."""
+
+import threading
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+
+from reports.models import DailyRollup
+from reports.rollups import rollup_bump, rollup_rebuild_client, rollup_rows
+from reports.selectors import (
+    Period,
+    rollup_by_client,
+    rollup_client_ranking,
+    rollup_month_by_client,
+    rollup_skipped_reasons,
+    rollup_totals,
+    rollup_trend,
+)
+from reports.tasks import rebuild_rollups
+from tests.reports.history import ACME_DAYS, BOLT_DAYS
+
+pytestmark = pytest.mark.django_db
+
+
+def _days(expected: dict) -> dict:
+    return {date.fromisoformat(day): values for day, values in expected.items()}
+
+
+def _rebuild_all(personas):
+    for client in (personas.acme, personas.bolt, personas.cedar):
+        rollup_rebuild_client(client=client)
+
+
+def test_rebuilt_rollups_are_the_known_days(history):
+    assert rollup_rebuild_client(client=history.acme) == 5
+    assert rollup_rows(client=history.acme) == _days(ACME_DAYS)
+    rollup_rebuild_client(client=history.bolt)
+    assert rollup_rows(client=history.bolt) == _days(BOLT_DAYS)
+
+
+def test_a_rebuild_replaces_whatever_was_there(history):
+    rollup_bump(client_id=history.acme.pk, day=date(2020, 1, 1), calls=7)
+    rollup_bump(
+        client_id=history.acme.pk,
+        day=date(2026, 10, 31),
+        calls=100,
+        skipped_reason="landline",
+        textbacks_skipped=1,
+    )
+    rollup_rebuild_client(client=history.acme)
+    rollup_rebuild_client(client=history.acme)
+    assert rollup_rows(client=history.acme) == _days(ACME_DAYS)
+
+
+def test_the_nightly_task_rebuilds_every_live_client(history, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    from config.celery_app import app
+
+    app.conf.task_always_eager = True
+    try:
+        assert rebuild_rollups.apply().get() >= 3
+    finally:
+        app.conf.task_always_eager = False
+    assert rollup_rows(client=history.acme) == _days(ACME_DAYS)
+    assert "reports-rebuild-rollups" in app.conf.beat_schedule
+
+
+def test_bump_rejects_what_is_not_a_counter(personas):
+    with pytest.raises(ValueError, match="Not a roll-up counter: nonsense"):
+        rollup_bump(client_id=personas.acme.pk, day=date(2026, 1, 1), nonsense=1)
+
+
+@pytest.fixture
+def clean_rollups(committed_db, personas):
+    DailyRollup.objects.filter(client=personas.acme).delete()
+    yield
+    DailyRollup.objects.filter(client=personas.acme).delete()
+
+
+def test_concurrent_bumps_add_up_exactly(personas, clean_rollups):
+    day, threads, per_thread = date(2026, 11, 1), 6, 20
+    barrier = threading.Barrier(threads)
+
+    def work():
+        try:
+            barrier.wait()
+            for _ in range(per_thread):
+                rollup_bump(
+                    client_id=personas.acme.pk,
+                    day=day,
+                    calls=1,
+                    won_value=Decimal("0.01"),
+                    skipped_reason="landline",
+                    textbacks_skipped=1,
+                )
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    row = DailyRollup.objects.get(client=personas.acme, date=day)
+    assert (row.calls, row.textbacks_skipped, row.won_value) == (120, 120, Decimal("1.20"))
+    assert row.skipped_reasons == {"landline": 120}
+
+
+# --- What the agency reads -------------------------------------------------------------------------------
+
+
+def test_agency_totals_are_its_clients_only(history):
+    _rebuild_all(history)
+    northwind = [history.acme.pk, history.bolt.pk]
+    totals = rollup_totals(client_ids=northwind, start=date(2026, 10, 31), end=date(2026, 11, 2))
+    assert (totals.calls, totals.missed_calls, totals.textbacks_sent, totals.replies) == (10, 9, 6, 4)
+    assert totals.won_value == Decimal("1750.49")  # not cedar's $5,000: another agency's client
+    assert totals.reply_rate == Decimal("66.7")
+    assert rollup_skipped_reasons(client_ids=northwind, start=date(2026, 10, 31), end=date(2026, 11, 2)) == {
+        "landline": 1,
+        "anonymous_caller": 1,
+        "blocked": 1,
+    }
+
+
+def test_clients_ranked_by_recovered_revenue(history):
+    _rebuild_all(history)
+    ranking = rollup_client_ranking(agency=history.northwind, start=date(2026, 11, 1), end=date(2026, 11, 30))
+    assert [(r.client.slug, r.numbers.won_value) for r in ranking] == [
+        ("acme", Decimal("1650.50")),
+        ("bolt", Decimal("99.99")),
+    ]
+
+
+def test_month_numbers_for_the_dashboard_in_one_query(history, django_assert_num_queries):
+    _rebuild_all(history)
+    clients = [history.acme, history.bolt, history.cedar]
+    # 04:30 UTC on 1 Nov: November in New York, still October in Chicago and Los Angeles.
+    at = datetime(2026, 11, 1, 4, 30, tzinfo=ZoneInfo("UTC"))
+    with django_assert_num_queries(1):
+        numbers = rollup_month_by_client(clients=clients, at=at)
+    assert numbers[history.bolt.pk].won_value == Decimal("99.99")  # November
+    assert numbers[history.acme.pk].calls == 4  # October: the 30th and 31st
+    assert numbers[history.acme.pk].missed_calls == 2 and numbers[history.acme.pk].reply_rate == Decimal(
+        "50.0"
+    )
+    assert numbers[history.cedar.pk].calls == 0  # its call is on 1 November, its month has not begun
+    with django_assert_num_queries(1):
+        rollup_by_client(client_ids=[c.pk for c in clients], start=date(2026, 11, 1), end=date(2026, 11, 30))
+
+
+def test_trends_by_day_week_and_month(history):
+    _rebuild_all(history)
+    period = Period(date(2026, 10, 26), date(2026, 11, 8), "America/Chicago")
+    days = rollup_trend(client_ids=[history.acme.pk], period=period, bucket="day")
+    assert len(days) == 14 and [p.numbers.missed_calls for p in days][5:9] == [2, 3, 3, 0]
+    weeks = rollup_trend(client_ids=[history.acme.pk], period=period, bucket="week")
+    assert [(p.start, p.numbers.calls, p.numbers.won_value) for p in weeks] == [
+        (date(2026, 10, 26), 7, Decimal("0.00")),
+        (date(2026, 11, 2), 4, Decimal("1650.50")),
+    ]
+    months = rollup_trend(client_ids=[history.acme.pk], period=period, bucket="month")
+    assert [(p.label, p.numbers.calls) for p in months] == [("Oct 2026", 4), ("Nov 2026", 7)]
