@@ -1,4 +1,21 @@
-"""The api app's pages on the platform host (and agencies' own domains), mounted by config/urls_public.py."""
+"""The api app on the platform host (and agencies' own domains), mounted at /api/ by config/urls_public.py:
+the REST API for agency keys (its clients), its schema and reference, and the pages for keys and webhooks."""
+
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from . import v1, views
+from .urls_common import urlpatterns as pages
 
 app_name = "api"
-urlpatterns: list = []
+URLCONF = "config.urls_public"
+
+router = SimpleRouter()
+router.register("clients", v1.ClientViewSet, basename="client")
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("schema/", v1.SchemaView.as_view(urlconf=URLCONF), name="schema"),
+    path("docs/", views.docs, {"urlconf": URLCONF}, name="docs"),
+    *pages,
+]

@@ -1,4 +1,25 @@
-"""The api app's pages on the client's host, mounted by config/urls_tenants.py."""
+"""The api app on the client's host, mounted at /api/ by config/urls_tenants.py: the REST API for a client's
+keys (and its agency's), its schema and reference, and the pages for keys and webhooks."""
+
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from . import v1, views
+from .urls_common import urlpatterns as pages
 
 app_name = "api"
-urlpatterns: list = []
+URLCONF = "config.urls_tenants"
+
+router = SimpleRouter()
+router.register("contacts", v1.ContactViewSet, basename="contact")
+router.register("conversations", v1.ConversationViewSet, basename="conversation")
+router.register("messages", v1.MessageViewSet, basename="message")
+router.register("calls", v1.CallViewSet, basename="call")
+router.register("reports", v1.ReportViewSet, basename="report")
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("schema/", v1.SchemaView.as_view(urlconf=URLCONF), name="schema"),
+    path("docs/", views.docs, {"urlconf": URLCONF}, name="docs"),
+    *pages,
+]

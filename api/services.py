@@ -1,0 +1,346 @@
+"""Writes for the API: keys, a client's pause switch, webhook endpoints and their deliveries.
+
+Everything the API changes in a client's data goes through the core's own services (crm, inbox, messaging,
+accounts); what is here is only what the API itself owns."""
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import secrets
+import socket
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils.timezone import now
+
+from accounts.models import Agency, Client, User
+
+from .models import ApiKey, WebhookDelivery, WebhookEndpoint
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "tb"
+
+
+# --- API keys ----------------------------------------------------------------------------------------------
+
+
+def secret_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def apikey_create(
+    *, name: str, scope: str, created_by: User, client: Client | None = None, agency: Agency | None = None
+) -> tuple[ApiKey, str]:
+    """A new key and its secret, which is never stored and so can be shown only now."""
+    if (client is None) == (agency is None):
+        raise ValueError("A key belongs to a client or to an agency.")
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Name the key after what will use it, e.g. “Zapier”."})
+    if scope not in ApiKey.Scope.values:
+        raise ValidationError({"scope": "Choose read or write."})
+    prefix = secrets.token_hex(6)
+    raw = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(
+        client=client,
+        agency=agency,
+        name=name[:80],
+        prefix=prefix,
+        secret_hash=secret_hash(raw),
+        scope=scope,
+        created_by=created_by,
+    )
+    return key, raw
+
+
+def apikey_revoke(*, api_key: ApiKey) -> None:
+    if api_key.revoked_at is None:
+        ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now())
+        api_key.revoked_at = now()
+
+
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+def apikey_touch(*, api_key: ApiKey) -> None:
+    """Note when a key was last used, at most once a minute (not a write per request)."""
+    moment = now()
+    if api_key.last_used_at is None or api_key.last_used_at < moment - LAST_USED_EVERY:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=moment)
+        api_key.last_used_at = moment
+
+
+# --- Clients (agency keys) ---------------------------------------------------------------------------------
+
+
+class ClientStateError(Exception):
+    pass
+
+
+def client_set_paused(*, client: Client, paused: bool) -> Client:
+    """Pause (no text-backs go out; the send path checks the status) or resume a live client."""
+    target, source = (
+        (Client.Status.PAUSED, Client.Status.LIVE) if paused else (Client.Status.LIVE, Client.Status.PAUSED)
+    )
+    if client.status not in (target, source):
+        raise ClientStateError(
+            f"A client that is {client.get_status_display().lower()} cannot be "
+            f"{'paused' if paused else 'resumed'}."
+        )
+    Client.objects.filter(pk=client.pk).update(status=target)
+    client.status = target
+    return client
+
+
+# --- Webhook endpoints -------------------------------------------------------------------------------------
+
+
+def private_addresses_allowed() -> bool:
+    return settings.DEBUG or getattr(settings, "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", False)
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """Why we will not send to this URL, or None. Outside development only https to public addresses: a
+    webhook must never become a way to reach the platform's own network (SSRF)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "Use an http or https URL."
+    if private_addresses_allowed():
+        return None
+    if parts.scheme != "https":
+        return "Use an https URL."
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return f"{parts.hostname} does not resolve."
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global or address.is_multicast:
+            return f"{parts.hostname} is a private or local address; webhooks go to the public internet only."
+    return None
+
+
+def webhook_endpoint_create(
+    *,
+    url: str,
+    events: list[str],
+    created_by: User,
+    client: Client | None = None,
+    agency: Agency | None = None,
+) -> WebhookEndpoint:
+    if (client is None) == (agency is None):
+        raise ValueError("An endpoint belongs to a client or to an agency.")
+    errors = {}
+    problem = webhook_url_problem(url)
+    if problem:
+        errors["url"] = problem
+    unknown = [event for event in events if event not in WebhookEndpoint.Event.values]
+    if not events or unknown:
+        errors["events"] = "Choose at least one event."
+    if errors:
+        raise ValidationError(errors)
+    return WebhookEndpoint.objects.create(
+        client=client,
+        agency=agency,
+        url=url,
+        events=sorted(set(events)),
+        secret=f"whsec_{secrets.token_hex(24)}",
+        created_by=created_by,
+    )
+
+
+def webhook_endpoint_set_active(*, endpoint: WebhookEndpoint, active: bool) -> None:
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=active)
+    endpoint.is_active = active
+
+
+def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    endpoint.delete()
+
+
+# --- Events and deliveries ---------------------------------------------------------------------------------
+
+# After a failed attempt the next waits 1, 2, 4 … minutes; a delivery is given up a day after its event.
+FIRST_RETRY = timedelta(minutes=1)
+GIVE_UP_AFTER = timedelta(days=1)
+# A claimed attempt whose worker died is tried again after this (longer than the request timeout).
+ATTEMPT_LEASE = timedelta(minutes=2)
+REQUEST_TIMEOUT = (3.05, 10)
+RESPONSE_KEPT = 2000
+
+
+def webhook_event_emit(*, client: Client, event: str, data: dict) -> list[WebhookDelivery]:
+    """One delivery per active endpoint of the client or its agency that wants this event; each is sent when
+    the transaction that recorded the event commits. Call from inside that transaction."""
+    endpoints = list(
+        WebhookEndpoint.objects.filter(is_active=True, events__contains=[event]).filter(
+            Q(client_id=client.pk) | Q(agency_id=client.agency_id)
+        )
+    )
+    if not endpoints:
+        return []
+    moment = now()
+    payload = {
+        "type": event,
+        "created_at": moment.isoformat(),
+        "client": {"id": client.pk, "slug": client.slug, "name": client.name},
+        "data": data,
+    }
+    deliveries = []
+    event_id = None
+    for endpoint in endpoints:
+        delivery = WebhookDelivery(
+            endpoint=endpoint,
+            client_id=client.pk,
+            event=event,
+            payload=payload,
+            next_attempt_at=moment,
+            created_at=moment,
+        )
+        if event_id is None:
+            event_id = delivery.event_id
+        delivery.event_id = event_id
+        deliveries.append(delivery)
+    WebhookDelivery.objects.bulk_create(deliveries)
+    transaction.on_commit(lambda: webhook_deliveries_dispatch(ids=[d.pk for d in deliveries]))
+    return deliveries
+
+
+def webhook_deliveries_dispatch(*, ids: list[int]) -> None:
+    """Hand deliveries to the broker. A broker that is down is logged: the sweep sends them later."""
+    from .tasks import deliver_webhook
+
+    for delivery_id in ids:
+        try:
+            deliver_webhook.apply_async((delivery_id,), retry=False)
+        except Exception as exc:  # kombu raises many kinds; any of them means "not queued"
+            log.warning("could not queue webhook delivery %s (%s); the sweep will", delivery_id, exc)
+            return
+
+
+def webhook_body(delivery: WebhookDelivery) -> bytes:
+    return json.dumps(
+        {"id": str(delivery.event_id), **delivery.payload}, separators=(",", ":"), sort_keys=True
+    ).encode()
+
+
+def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 over "<timestamp>.<body>", hex, as the Textback-Signature header carries it."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def _claim(delivery_id: int) -> WebhookDelivery | None:
+    """Take a due delivery for one attempt; None when it is not due, done, or another worker has it."""
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("endpoint")
+            .filter(pk=delivery_id, state=WebhookDelivery.State.PENDING, next_attempt_at__lte=now())
+            .first()
+        )
+        if delivery is None:
+            return None
+        delivery.attempts += 1
+        delivery.last_attempt_at = now()
+        delivery.next_attempt_at = now() + ATTEMPT_LEASE
+        delivery.save(update_fields=["attempts", "last_attempt_at", "next_attempt_at"])
+        return delivery
+
+
+def webhook_delivery_attempt(*, delivery_id: int) -> str:
+    """Send one delivery, once, and record how it went: the body of the task. Returns what happened."""
+    delivery = _claim(delivery_id)
+    if delivery is None:
+        return "not due"
+    endpoint = delivery.endpoint
+    status_code, response_body, error = None, "", ""
+    problem = None if endpoint.is_active else "The endpoint is disabled."
+    problem = problem or webhook_url_problem(endpoint.url)
+    if problem:
+        error = problem
+    else:
+        body = webhook_body(delivery)
+        timestamp = str(int(now().timestamp()))
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Textback-Webhooks/1",
+            "Textback-Event": delivery.event,
+            "Textback-Delivery": str(delivery.pk),
+            "Textback-Timestamp": timestamp,
+            "Textback-Signature": webhook_signature(secret=endpoint.secret, timestamp=timestamp, body=body),
+        }
+        try:
+            with requests.post(
+                endpoint.url,
+                data=body,
+                headers=headers,
+                timeout=REQUEST_TIMEOUT,
+                allow_redirects=False,
+                stream=True,
+            ) as response:
+                status_code = response.status_code
+                response_body = response.raw.read(RESPONSE_KEPT * 2, decode_content=True).decode(
+                    response.encoding or "utf-8", errors="replace"
+                )[:RESPONSE_KEPT]
+        except requests.RequestException as exc:
+            error = f"{type(exc).__name__}: {exc}"[:255]
+    return _record_attempt(
+        delivery, status_code=status_code, response_body=response_body, error=error, permanent=bool(problem)
+    )
+
+
+def _record_attempt(
+    delivery: WebhookDelivery, *, status_code: int | None, response_body: str, error: str, permanent: bool
+) -> str:
+    moment = now()
+    fields = {"status_code": status_code, "response_body": response_body, "error": error}
+    if status_code is not None and 200 <= status_code < 300:
+        fields.update(state=WebhookDelivery.State.SUCCEEDED, next_attempt_at=moment)
+        outcome = "delivered"
+    else:
+        wait = FIRST_RETRY * (2 ** (delivery.attempts - 1))
+        if permanent or moment + wait > delivery.created_at + GIVE_UP_AFTER:
+            fields.update(state=WebhookDelivery.State.FAILED, next_attempt_at=moment)
+            outcome = "gave up"
+        else:
+            fields.update(next_attempt_at=moment + wait)
+            outcome = f"retry in {int(wait.total_seconds())} s"
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(delivery, name, value)
+    return outcome
+
+
+def webhook_delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send an event again, as a new delivery of the same event id (receivers can tell it is a repeat)."""
+    replay = WebhookDelivery.objects.create(
+        endpoint=delivery.endpoint,
+        client_id=delivery.client_id,
+        event=delivery.event,
+        event_id=delivery.event_id,
+        payload=delivery.payload,
+        replay_of=delivery,
+    )
+    transaction.on_commit(lambda: webhook_deliveries_dispatch(ids=[replay.pk]))
+    return replay
+
+
+def webhook_sweep_due(*, limit: int = 500) -> int:
+    """Queue the deliveries that are due (retries, and any the broker lost). The claim keeps a delivery
+    queued twice from being sent twice."""
+    ids = list(
+        WebhookDelivery.objects.filter(state=WebhookDelivery.State.PENDING, next_attempt_at__lte=now())
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    webhook_deliveries_dispatch(ids=ids)
+    return len(ids)

@@ -1,0 +1,463 @@
+"""The REST API, version 1. Thin: input is checked by serializers, reads go through selectors, writes through
+the core's services (crm, inbox, messaging, accounts). Everything on a client's host runs in its schema, so
+an id from another client is simply not found."""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils.timezone import localdate
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from accounts.models import Client
+from accounts.services import client_create, client_provision, hours_from_text
+from crm.models import Contact
+from crm.selectors import contact_list
+from crm.services import contact_set_blocked, contact_update, contact_upsert, tags_from_text
+from inbox import services as inbox
+from inbox.selectors import Filter, conversation_list
+from messaging.models import Conversation, Message
+from messaging.services import conversation_for
+from telephony.models import Call
+
+from . import serializers as s
+from .rest import AgencyKeyOnly, ApiViewSet, Conflict, Cursor, KeyScope, idempotent
+from .selectors import report_numbers
+from .services import ClientStateError, client_set_paused
+
+
+class ByActivity(Cursor):
+    ordering = ("-last_activity_at", "-id")
+
+
+class ByStart(Cursor):
+    ordering = ("-started_at", "-id")
+
+
+IDEMPOTENCY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="Any unique string (a UUID): a retry with the same key and body gets the first answer and "
+    "makes nothing new; the same key with another body is refused with 422.",
+)
+
+
+def _tags(values: list[str]) -> list[str]:
+    return tags_from_text(",".join(values))
+
+
+# --- Contacts ----------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List and search contacts",
+        parameters=[
+            OpenApiParameter("q", str, description="Name, number (any format), email or tag."),
+            OpenApiParameter("status", str, enum=["blocked", "opted_out"]),
+            OpenApiParameter("tag", str),
+        ],
+    ),
+    retrieve=extend_schema(summary="One contact"),
+)
+class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    serializer_class = s.ContactSerializer
+    queryset = Contact.objects.none()
+
+    def get_queryset(self):
+        params = self.request.query_params
+        if self.action == "list":
+            return contact_list(
+                query=params.get("q", ""),
+                status=params.get("status", ""),
+                tag=params.get("tag", "").strip().lower(),
+            )
+        return Contact.objects.all()
+
+    @extend_schema(
+        summary="Add a contact",
+        parameters=[IDEMPOTENCY],
+        request=s.ContactCreateSerializer,
+        responses={201: s.ContactSerializer},
+    )
+    @idempotent
+    def create(self, request):
+        data = self._valid(s.ContactCreateSerializer, request.data)
+        with transaction.atomic():
+            contact = contact_upsert(phone_number=data["phone_number"], name=data["name"])
+            contact = contact_update(
+                contact=contact,
+                name=data["name"],
+                email=data["email"],
+                tags=_tags(data["tags"]),
+                notes=data["notes"],
+            )
+        return Response(s.ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a contact", request=s.ContactUpdateSerializer, responses=s.ContactSerializer
+    )
+    def partial_update(self, request, pk=None):
+        contact = self.get_object()
+        data = self._valid(s.ContactUpdateSerializer, request.data)
+        with transaction.atomic():
+            contact = contact_update(
+                contact=contact,
+                name=data.get("name", contact.name),
+                email=data.get("email", contact.email),
+                tags=_tags(data["tags"]) if "tags" in data else contact.tags,
+                notes=data.get("notes", contact.notes),
+            )
+            if "is_blocked" in data and data["is_blocked"] != contact.is_blocked:
+                contact = contact_set_blocked(contact=contact, blocked=data["is_blocked"])
+        return Response(s.ContactSerializer(contact).data)
+
+    @staticmethod
+    def _valid(serializer_class, data) -> dict:
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+# --- Conversations -----------------------------------------------------------------------------------------
+
+CONVERSATION_FILTERS = [
+    Filter.OPEN,
+    Filter.UNREAD,
+    Filter.UNASSIGNED,
+    Filter.SNOOZED,
+    Filter.CLOSED,
+    Filter.OPTED_OUT,
+    Filter.ALL,
+]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List conversations",
+        parameters=[
+            OpenApiParameter(
+                "filter",
+                str,
+                enum=CONVERSATION_FILTERS,
+                description="As the inbox's tabs; default all (snoozed ones hidden but under snoozed).",
+            ),
+            OpenApiParameter("q", str, description="Caller's name, number or the text of any message."),
+            OpenApiParameter("assigned_to", int, description="Only those assigned to this user id."),
+            OpenApiParameter("contact", int),
+        ],
+    ),
+    retrieve=extend_schema(summary="One conversation"),
+)
+class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    serializer_class = s.ConversationSerializer
+    queryset = Conversation.objects.none()
+
+    def get_queryset(self):
+        if self.action != "list":
+            return Conversation.objects.select_related("contact")
+        params = self.request.query_params
+        tab = params.get("filter", Filter.ALL)
+        if tab not in CONVERSATION_FILTERS:
+            raise serializers.ValidationError({"filter": [f"Use one of: {', '.join(CONVERSATION_FILTERS)}."]})
+        conversations = conversation_list(user=self.request.user, tab=tab, query=params.get("q", ""))
+        for name, field in (("assigned_to", "assigned_to_id"), ("contact", "contact_id")):
+            if params.get(name):
+                try:
+                    conversations = conversations.filter(**{field: int(params[name])})
+                except ValueError:
+                    raise serializers.ValidationError({name: ["Give a whole number."]}) from None
+        return conversations
+
+    pagination_class = ByActivity
+
+    @extend_schema(
+        summary="Assign it to a person (or unassign)",
+        request=s.AssignSerializer,
+        responses=s.ConversationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        conversation = self.get_object()
+        serializer = s.AssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            inbox.conversation_assign(
+                client=self.client,
+                conversation=conversation,
+                assignee_id=serializer.validated_data["assignee_id"],
+            )
+        except inbox.InboxError as exc:
+            raise serializers.ValidationError({"assignee_id": [str(exc)]}) from None
+        return Response(s.ConversationSerializer(conversation).data)
+
+    @extend_schema(summary="Close it", request=None, responses=s.ConversationSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        conversation = self.get_object()
+        inbox.conversation_close(conversation=conversation)
+        conversation.refresh_from_db()
+        return Response(s.ConversationSerializer(conversation).data)
+
+    @extend_schema(
+        summary="Record an outcome: booked, won (with its value) or lost (with why)",
+        request=s.OutcomeCreateSerializer,
+        responses={201: s.OutcomeSerializer},
+        parameters=[IDEMPOTENCY],
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def outcome(self, request, pk=None):
+        conversation = self.get_object()
+        serializer = s.OutcomeCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            recorded = inbox.outcome_record(
+                conversation=conversation,
+                kind=data["kind"],
+                user=request.user,
+                value=data.get("value"),
+                lost_reason=data.get("lost_reason", ""),
+            )
+        except inbox.InboxError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return Response(s.OutcomeSerializer(recorded).data, status=status.HTTP_201_CREATED)
+
+
+# --- Messages ----------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List messages, newest first",
+        parameters=[
+            OpenApiParameter("conversation", int),
+            OpenApiParameter("contact", int),
+            OpenApiParameter("direction", str, enum=["in", "out"]),
+        ],
+    ),
+    retrieve=extend_schema(summary="One message (its delivery status)"),
+)
+class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    serializer_class = s.MessageSerializer
+    queryset = Message.objects.none()
+
+    def get_queryset(self):
+        messages = Message.objects.all()
+        params = self.request.query_params
+        for name, field in (("conversation", "conversation_id"), ("contact", "conversation__contact_id")):
+            if params.get(name):
+                try:
+                    messages = messages.filter(**{field: int(params[name])})
+                except ValueError:
+                    raise serializers.ValidationError({name: ["Give a whole number."]}) from None
+        direction = params.get("direction")
+        if direction:
+            if direction not in Message.Direction.values:
+                raise serializers.ValidationError({"direction": ["Use in or out."]})
+            messages = messages.filter(direction=direction)
+        return messages
+
+    @extend_schema(
+        summary="Text a contact",
+        description="Queued through the same send path as a staff reply; it goes out in a moment. A contact "
+        "who opted out is refused with 409 (they can text START to opt back in).",
+        request=s.MessageSendSerializer,
+        responses={202: s.MessageSerializer},
+        parameters=[IDEMPOTENCY],
+    )
+    @idempotent
+    def create(self, request):
+        serializer = s.MessageSendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        with transaction.atomic():
+            conversation = conversation_for(contact=data["contact"])
+            try:
+                message = inbox.conversation_reply(
+                    client=self.client, conversation=conversation, body=data["body"], user=request.user
+                )
+            except inbox.ReplyRefused as exc:
+                raise Conflict(str(exc), code="opted_out") from None
+        return Response(s.MessageSerializer(message).data, status=status.HTTP_202_ACCEPTED)
+
+
+# --- Calls -------------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List calls, newest first",
+        parameters=[
+            OpenApiParameter("outcome", str, enum=Call.Outcome.values),
+            OpenApiParameter("contact", int),
+            OpenApiParameter("since", OpenApiTypes.DATETIME),
+            OpenApiParameter("until", OpenApiTypes.DATETIME),
+        ],
+    ),
+    retrieve=extend_schema(summary="One call"),
+)
+class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    serializer_class = s.CallSerializer
+    queryset = Call.objects.none()
+
+    def get_queryset(self):
+        calls = Call.objects.all()
+        if self.action != "list":
+            return calls
+        params = self.request.query_params
+        filters = inline_serializer(
+            "CallFilters",
+            {
+                "outcome": serializers.ChoiceField(choices=Call.Outcome.choices, required=False),
+                "contact": serializers.IntegerField(required=False),
+                "since": serializers.DateTimeField(required=False),
+                "until": serializers.DateTimeField(required=False),
+            },
+            data=params,
+        )
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        if "outcome" in data:
+            calls = calls.filter(outcome=data["outcome"])
+        if "contact" in data:
+            calls = calls.filter(contact_id=data["contact"])
+        if "since" in data:
+            calls = calls.filter(started_at__gte=data["since"])
+        if "until" in data:
+            calls = calls.filter(started_at__lt=data["until"])
+        return calls
+
+    pagination_class = ByStart
+
+
+# --- Reports -----------------------------------------------------------------------------------------------
+
+
+class ReportViewSet(ApiViewSet):
+    pagination_class = None
+
+    @extend_schema(
+        summary="Numbers for a period",
+        description="Calls, text-backs, replies and outcomes between two days (both included) in the "
+        "client's time zone; the last 30 days when no period is given.",
+        parameters=[OpenApiParameter("start", OpenApiTypes.DATE), OpenApiParameter("end", OpenApiTypes.DATE)],
+        responses=s.ReportSerializer,
+    )
+    def list(self, request):
+        period = s.PeriodSerializer(data=request.query_params)
+        period.is_valid(raise_exception=True)
+        today = localdate(timezone=_zone(self.client))
+        end = period.validated_data.get("end") or today
+        start = period.validated_data.get("start") or min(end, today) - timedelta(days=29)
+        if start > end:
+            raise serializers.ValidationError({"start": ["The start must not be after the end."]})
+        if (end - start).days > 366:
+            raise serializers.ValidationError({"start": ["Ask for at most a year at a time."]})
+        numbers = report_numbers(client=self.client, start=start, end=end)
+        return Response(s.ReportSerializer(numbers).data)
+
+
+def _zone(client: Client):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(client.timezone)
+
+
+# --- Clients (agency keys, on the agency's host) -----------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The agency's clients"),
+    retrieve=extend_schema(summary="One client"),
+)
+class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    serializer_class = s.ClientSerializer
+    permission_classes = [KeyScope, AgencyKeyOnly]
+    queryset = Client.objects.none()
+    lookup_field = "slug"
+    lookup_value_regex = "[a-z0-9-]+"
+
+    def get_queryset(self):
+        return Client.objects.filter(agency_id=self.request.auth.agency_id)
+
+    @extend_schema(
+        summary="Add a client (its schema is made at once; status is live when it worked)",
+        request=s.ClientCreateSerializer,
+        responses={201: s.ClientSerializer},
+        parameters=[IDEMPOTENCY],
+    )
+    @idempotent
+    def create(self, request):
+        serializer = s.ClientCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        hours = hours_from_text(data["business_hours"]) if data.get("business_hours") else None
+        client = client_create(
+            agency=request.auth.agency,
+            slug=data["slug"],
+            name=data["name"],
+            timezone_name=data["timezone"],
+            phone_number=data.get("phone_number"),
+            forward_to=data.get("forward_to"),
+            call_mode=data["call_mode"],
+            text_delay_seconds=data["text_delay_seconds"],
+            business_hours=hours,
+            owner_email=data.get("owner_email"),
+        )
+        client = client_provision(client=client)
+        return Response(s.ClientSerializer(client).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Pause text-backs for a client", request=None, responses=s.ClientSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request, slug=None):
+        return self._set_paused(True)
+
+    @extend_schema(
+        summary="Resume text-backs for a paused client", request=None, responses=s.ClientSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def resume(self, request, slug=None):
+        return self._set_paused(False)
+
+    def _set_paused(self, paused: bool) -> Response:
+        client = self.get_object()
+        try:
+            client = client_set_paused(client=client, paused=paused)
+        except ClientStateError as exc:
+            raise Conflict(str(exc)) from None
+        return Response(s.ClientSerializer(client).data)
+
+
+# --- The schema --------------------------------------------------------------------------------------------
+
+SCHEMA_SETTINGS = {
+    "TITLE": "Textback API",
+    "VERSION": "1",
+    "DESCRIPTION": (
+        'Send the API key as `Authorization: Bearer <key>`. Errors are `{"error": {"code", "message", '
+        '"fields"}}`. Lists are paged by cursor (`next`/`previous` links). Every create honours an '
+        "`Idempotency-Key` header. Rate limits are per key: 429 with Retry-After."
+    ),
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "MessageKindEnum": Message.Kind.choices,
+        "OutcomeKindEnum": "crm.models.Outcome.Kind",
+    },
+}
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema, open to anyone (it holds no data); not itself part of the API it describes."""
+
+    schema = None
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    custom_settings = SCHEMA_SETTINGS

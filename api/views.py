@@ -1,0 +1,216 @@
+"""The API's pages: API keys, webhook endpoints and their deliveries, and the API reference.
+
+On a client's host only its owners manage them; on an agency's host only its admins. Anyone else who got onto
+the host is told the page does not exist (404); anyone not logged in is sent to log in."""
+
+from functools import wraps
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.settings import patched_settings
+
+from accounts.models import AgencyMembership, ClientMembership
+from accounts.selectors import request_client
+
+from . import selectors, services
+from .models import ApiKey, WebhookDelivery, WebhookEndpoint
+from .selectors import Owner
+from .v1 import SCHEMA_SETTINGS
+
+
+def page_owner(request) -> Owner:
+    """Whose keys and webhooks this person may manage on this host; 404 for everyone else."""
+    user = request.user
+    client = request_client(request)
+    if client is not None:
+        is_owner = ClientMembership.objects.filter(
+            user=user, client=client, role=ClientMembership.Role.OWNER
+        ).exists()
+        if is_owner or user.is_superuser:
+            return Owner(client=client)
+        raise Http404("Only the business's owners manage its API keys and webhooks.")
+    memberships = AgencyMembership.objects.filter(user=user, role=AgencyMembership.Role.ADMIN)
+    if request.agency is not None:
+        if user.is_superuser:
+            return Owner(agency=request.agency)
+        memberships = memberships.filter(agency=request.agency)
+    admin_of = list(memberships.select_related("agency")[:2])
+    if len(admin_of) != 1:  # nobody's admin, or of several agencies on the platform host: not decidable here
+        raise Http404("Only an agency's admins manage its API keys and webhooks.")
+    return Owner(agency=admin_of[0].agency)
+
+
+def owner_page(view):
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        return view(request, page_owner(request), *args, **kwargs)
+
+    return wrapper
+
+
+# --- Keys --------------------------------------------------------------------------------------------------
+
+
+class KeyForm(forms.Form):
+    name = forms.CharField(max_length=80, help_text="What will use it, e.g. “Zapier” or “HubSpot sync”.")
+    scope = forms.ChoiceField(
+        choices=ApiKey.Scope.choices, initial=ApiKey.Scope.READ, widget=forms.RadioSelect
+    )
+
+
+@owner_page
+def keys(request, owner: Owner):
+    form = KeyForm(request.POST or None)
+    new_key = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            key, new_key = services.apikey_create(
+                name=form.cleaned_data["name"],
+                scope=form.cleaned_data["scope"],
+                created_by=request.user,
+                client=owner.client,
+                agency=owner.agency,
+            )
+            form = KeyForm()
+            status = 201
+        else:
+            status = 400
+    context = {"owner": owner, "form": form, "new_key": new_key, "keys": selectors.apikey_list(owner=owner)}
+    return render(request, "api/keys.html", context, status=status)
+
+
+@require_POST
+@owner_page
+def key_revoke(request, owner: Owner, key_id: int):
+    key = selectors.apikey_get(owner=owner, key_id=key_id)
+    services.apikey_revoke(api_key=key)
+    messages.success(request, f"“{key.name}” is revoked; requests with it are refused from now on.")
+    return redirect("api:keys")
+
+
+# --- Webhooks ----------------------------------------------------------------------------------------------
+
+
+class EndpointForm(forms.Form):
+    url = forms.URLField(
+        max_length=500,
+        label="URL",
+        assume_scheme="https",
+        help_text="We POST each event here as JSON, signed (see the API reference).",
+    )
+    events = forms.MultipleChoiceField(
+        choices=WebhookEndpoint.Event.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+
+@owner_page
+def webhooks(request, owner: Owner):
+    form = EndpointForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            endpoint = services.webhook_endpoint_create(
+                url=form.cleaned_data["url"],
+                events=form.cleaned_data["events"],
+                created_by=request.user,
+                client=owner.client,
+                agency=owner.agency,
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, "Endpoint added. Verify deliveries with the signing secret below.")
+            return redirect("api:webhook", endpoint_id=endpoint.pk)
+    context = {"owner": owner, "form": form, "endpoints": selectors.webhook_endpoint_list(owner=owner)}
+    return render(request, "api/webhooks.html", context, status=400 if form.errors else 200)
+
+
+@owner_page
+def webhook(request, owner: Owner, endpoint_id: int):
+    endpoint = selectors.webhook_endpoint_get(owner=owner, endpoint_id=endpoint_id)
+    deliveries = endpoint.deliveries.select_related("client")[:50]
+    return render(
+        request,
+        "api/webhook.html",
+        {"owner": owner, "endpoint": endpoint, "deliveries": deliveries, "states": WebhookDelivery.State},
+    )
+
+
+@require_POST
+@owner_page
+def webhook_toggle(request, owner: Owner, endpoint_id: int):
+    endpoint = selectors.webhook_endpoint_get(owner=owner, endpoint_id=endpoint_id)
+    services.webhook_endpoint_set_active(endpoint=endpoint, active=not endpoint.is_active)
+    messages.success(request, "Endpoint turned on." if endpoint.is_active else "Endpoint turned off.")
+    return redirect("api:webhook", endpoint_id=endpoint.pk)
+
+
+@require_POST
+@owner_page
+def webhook_delete(request, owner: Owner, endpoint_id: int):
+    endpoint = selectors.webhook_endpoint_get(owner=owner, endpoint_id=endpoint_id)
+    services.webhook_endpoint_delete(endpoint=endpoint)
+    messages.success(request, "Endpoint deleted.")
+    return redirect("api:webhooks")
+
+
+@require_POST
+@owner_page
+def delivery_replay(request, owner: Owner, delivery_id: int):
+    delivery = selectors.webhook_delivery_get(owner=owner, delivery_id=delivery_id)
+    services.webhook_delivery_replay(delivery=delivery)
+    messages.success(request, f"{delivery.event} queued to be sent again.")
+    return redirect("api:webhook", endpoint_id=delivery.endpoint_id)
+
+
+# --- The reference -----------------------------------------------------------------------------------------
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def docs(request, *, urlconf: str):
+    """The API reference, rendered on the server from the same OpenAPI schema /api/schema/ serves: Swagger
+    UI and Redoc load scripts from a CDN, which the Content-Security-Policy (rightly) refuses."""
+    with patched_settings(SCHEMA_SETTINGS):
+        schema = SchemaGenerator(urlconf=urlconf).get_schema(request=None, public=True)
+    operations = []
+    for path, item in schema.get("paths", {}).items():
+        for method in METHODS:
+            if method in item:
+                operation = item[method]
+                operations.append(
+                    {
+                        "method": method.upper(),
+                        "path": path,
+                        "summary": operation.get("summary", ""),
+                        "description": operation.get("description", ""),
+                        "parameters": [p for p in operation.get("parameters", []) if p.get("in") == "query"],
+                        "body": _ref_name(operation.get("requestBody", {}).get("content", {})),
+                        "responses": {
+                            code: _ref_name(r.get("content", {}))
+                            for code, r in operation.get("responses", {}).items()
+                        },
+                    }
+                )
+    components = schema.get("components", {}).get("schemas", {})
+    return render(
+        request,
+        "api/docs.html",
+        {
+            "operations": operations,
+            "components": sorted(components.items()),
+            "on_client_host": request_client(request) is not None,
+        },
+    )
+
+
+def _ref_name(content: dict) -> str:
+    return content.get("application/json", {}).get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
