@@ -228,6 +228,9 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "sweep-due-sends": {"task": "messaging.tasks.sweep_due_sends",
                         "schedule": env.float("SWEEP_INTERVAL_SECONDS", default=10.0)},
+    # Outbound webhook retries, and deliveries the broker lost (api.services.webhook_sweep_due).
+    "sweep-webhook-deliveries": {"task": "api.tasks.sweep_webhook_deliveries",
+                                 "schedule": env.float("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=30.0)},
 }
 
 # --- Security -----------------------------------------------------------------------------------------
@@ -260,7 +263,12 @@ CONTENT_SECURITY_POLICY = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+# The REST API (api/): requests per key (n/second|minute|hour|day), and whether webhooks may be delivered to
+# private and loopback addresses (always allowed when DEBUG is on; never turn this on in production: SSRF).
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/minute")
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
 
 LOGGING = {
     "version": 1,
