@@ -120,13 +120,13 @@ def contact_consent(request, contact_id: int):
     contact = contact_get(contact_id=contact_id)
     action = request.POST.get("action")
     if action == "opt_out" and not contact.opted_out:
-        contact_opt_out(contact=contact, source=ConsentEvent.Source.STAFF)
+        contact_opt_out(client=request.tenant, contact=contact, source=ConsentEvent.Source.STAFF)
         messages.success(request, "Opted out: this number gets no more texts.")
     elif action == "opt_in" and contact.opted_out:
         opt_in_form = OptInForm(request.POST)
         if not opt_in_form.is_valid():
             return _render_detail(request, contact, opt_in_form=opt_in_form, status=400)
-        contact_opt_in(contact=contact, source=ConsentEvent.Source.STAFF)
+        contact_opt_in(client=request.tenant, contact=contact, source=ConsentEvent.Source.STAFF)
         messages.success(request, "Opted in again: this number can be texted.")
     return _to_detail(contact)
 

@@ -14,6 +14,7 @@ from django.utils.timezone import localtime, now
 from accounts.models import Client, User
 from crm.models import Contact, Outcome
 from messaging.models import Conversation, Message, OutboundSend
+from messaging.services import skip_reason_text
 from telephony.models import Call
 
 from .models import CannedReply, Note
@@ -39,27 +40,6 @@ class Filter:
         (CLOSED, "Closed"), (OPTED_OUT, "Opted out"), (ALL, "All"),
     ]
     DEFAULT = OPEN
-
-
-# Why a text-back was not sent, in the words a business owner uses (messaging.services.SkipReason, and the
-# failure reasons of the ledger).
-SKIP_REASONS = {
-    "client_paused": "text-backs are paused for this business",
-    "anonymous_caller": "the caller hid their number",
-    "invalid_number": "the caller's number can't get texts",
-    "blocked": "the caller is on the block list",
-    "opted_out": "the caller has opted out of texts",
-    "unreachable": "the carrier says texts can't reach this number",
-    "landline": "the number is a landline",
-    "recently_texted": "this caller was already texted recently",
-    "active_conversation": "you're already in a conversation with this caller",
-    "no_template": "there is no active text-back template",
-    "provider_error": "the text provider refused it",
-}
-
-
-def skip_reason_text(reason: str) -> str:
-    return SKIP_REASONS.get(reason, reason.replace("_", " ") or "no reason recorded")
 
 
 def phone_display(number: str) -> str:

@@ -11,6 +11,7 @@ from django.utils.timezone import now
 
 from accounts.models import Client, User
 from crm.models import Contact, Outcome
+from crm.signals import outcome_recorded
 from messaging.models import Conversation, Message
 from messaging.services import message_queue
 
@@ -108,8 +109,9 @@ def note_add(*, conversation: Conversation, author: User, body: str) -> Note:
     return Note.objects.create(conversation=conversation, author_id=author.pk, body=body)
 
 
+@transaction.atomic
 def outcome_record(
-    *, conversation: Conversation, kind: str, user: User, value: Decimal | None = None, lost_reason: str = ""
+    *, client: Client, conversation: Conversation, kind: str, user: User, value: Decimal | None = None, lost_reason: str = ""
 ) -> Outcome:
     """Booked, won (with the job's value) or lost (with why): a new crm.Outcome row, the latest of which is
     the contact's outcome. The recovered-revenue report reads these rows."""
@@ -119,12 +121,14 @@ def outcome_record(
         raise InboxError("Say why it was lost.")
     if kind not in Outcome.Kind.values:
         raise InboxError("Unknown outcome.")
-    return Outcome.objects.create(
+    outcome = Outcome.objects.create(
         contact_id=conversation.contact_id, kind=kind,
         value=value if kind == Outcome.Kind.WON else None,
         lost_reason=lost_reason.strip()[:200] if kind == Outcome.Kind.LOST else "",
         recorded_by_id=user.pk,
     )
+    outcome_recorded.send(sender=Outcome, client=client, outcome=outcome, conversation=conversation)
+    return outcome
 
 
 def canned_reply_create(*, title: str, body: str) -> CannedReply:

@@ -172,8 +172,8 @@ def outcome(request, client, pk: int):
     form = OutcomeForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        recorded = services.outcome_record(conversation=conversation, kind=data["kind"], user=request.user,
-                                           value=data["value"], lost_reason=data["lost_reason"])
+        recorded = services.outcome_record(client=client, conversation=conversation, kind=data["kind"],
+                                           user=request.user, value=data["value"], lost_reason=data["lost_reason"])
         messages.success(request, f"Marked {recorded.get_kind_display().lower()}.")
         return _back(conversation)
     return _render_thread(request, client, conversation, status=400, outcome_form=form)

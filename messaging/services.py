@@ -26,6 +26,7 @@ from crm.models import Contact
 from crm.phone import e164_or_none, is_anonymous
 from crm.services import contact_upsert
 
+from . import signals
 from .keywords import Keyword, classify
 from .models import STATUS_RANK, ConsentEvent, Conversation, Message, OutboundSend, Template
 from .placeholders import render
@@ -64,21 +65,29 @@ class SkipReason:
     RECENTLY_TEXTED = "recently_texted"
     ACTIVE_CONVERSATION = "active_conversation"
     NO_TEMPLATE = "no_template"
+    USAGE_LIMIT = "usage_limit"
 
 
-# What each reason means, in the words the business reads in its inbox.
+# Why a text-back was not sent, in the words a business owner uses: a clause the inbox puts after "Text-back
+# not sent: ". The ledger's failure reasons ("provider_error") are here too.
 SKIP_REASONS = {
-    SkipReason.CLIENT_PAUSED: "Text-backs are paused for this business.",
-    SkipReason.ANONYMOUS: "The caller hid their number.",
-    SkipReason.INVALID_NUMBER: "The caller's number cannot receive texts.",
-    SkipReason.BLOCKED: "The caller is on the block list.",
-    SkipReason.OPTED_OUT: "The caller has opted out.",
-    SkipReason.UNREACHABLE: "The carrier says texts cannot reach this number.",
-    SkipReason.LANDLINE: "The caller's number is a landline.",
-    SkipReason.RECENTLY_TEXTED: "The caller was already texted recently.",
-    SkipReason.ACTIVE_CONVERSATION: "The caller is already in a conversation with you.",
-    SkipReason.NO_TEMPLATE: "There is no active text-back template.",
+    SkipReason.CLIENT_PAUSED: "text-backs are paused for this business",
+    SkipReason.ANONYMOUS: "the caller hid their number",
+    SkipReason.INVALID_NUMBER: "the caller's number can't get texts",
+    SkipReason.BLOCKED: "the caller is on the block list",
+    SkipReason.OPTED_OUT: "the caller has opted out of texts",
+    SkipReason.UNREACHABLE: "the carrier says texts can't reach this number",
+    SkipReason.LANDLINE: "the number is a landline",
+    SkipReason.RECENTLY_TEXTED: "this caller was already texted recently",
+    SkipReason.ACTIVE_CONVERSATION: "you're already in a conversation with this caller",
+    SkipReason.NO_TEMPLATE: "there is no active text-back template",
+    SkipReason.USAGE_LIMIT: "this month's text allowance is used up",
+    "provider_error": "the text provider refused it",
 }
+
+
+def skip_reason_text(reason: str) -> str:
+    return SKIP_REASONS.get(reason, reason.replace("_", " ") or "no reason recorded")
 
 
 # --- Scheduling --------------------------------------------------------------------------------------------
@@ -195,6 +204,7 @@ def send_deliver(*, send_id: int) -> str:
                 checked = _recheck_written(claim.send)
                 if isinstance(checked, str):
                     _finish(claim.send, OutboundSend.State.SKIPPED, reason=checked)
+                    _announce_not_sent(claim.client, claim.send, claim.message, checked)
                     return f"skipped: {checked}"
         return _hand_to_provider(claim)
 
@@ -238,6 +248,7 @@ def _claim_in_client(send: OutboundSend) -> _Claim | str:
         outcome = _prepare_text_back(send, client)
     if isinstance(outcome, str):
         _finish(send, OutboundSend.State.SKIPPED, reason=outcome)
+        _announce_not_sent(client, send, None, outcome)
         log.info("send %s skipped: %s", send.pk, outcome)
         return f"skipped: {outcome}"
     outcome.status = Message.Status.SENDING
@@ -265,7 +276,7 @@ def _recheck_written(send: OutboundSend) -> Message | str:
     if reason is None:
         return message
     Message.objects.filter(pk=message.pk).update(
-        status=Message.Status.FAILED, error_message=SKIP_REASONS[reason],
+        status=Message.Status.FAILED, error_message=skip_reason_text(reason).capitalize() + ".",
         status_changed_at=now(),
     )
     return reason
@@ -293,6 +304,10 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
     send, or the reason not to."""
     if client.status == Client.Status.PAUSED:
         return SkipReason.CLIENT_PAUSED
+    # Other apps may stop a text-back (billing: the month's allowance is used up); the first reason given wins.
+    for _receiver, veto in signals.textback_check.send(sender=OutboundSend, client=client, send=send):
+        if veto:
+            return veto
     if is_anonymous(send.to_number):
         return SkipReason.ANONYMOUS
     number = e164_or_none(send.to_number)
@@ -316,7 +331,7 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
         and conversation.messages.filter(_REACHED_CALLER, created_at__gte=window_start).exists()
     ):
         return SkipReason.ACTIVE_CONVERSATION
-    if _line_type(contact) == Contact.LineType.LANDLINE:
+    if _line_type(client, contact) == Contact.LineType.LANDLINE:
         return SkipReason.LANDLINE
 
     template = _pick_template(client=client, contact=contact, send=send)
@@ -343,7 +358,7 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
     )
 
 
-def _line_type(contact: Contact) -> str:
+def _line_type(client: Client, contact: Contact) -> str:
     """The contact's line type, looked up once and again after LINE_TYPE_TTL ("" when nobody can tell).
     A landline stays a landline (numbers are rarely ported from fixed to mobile); a lookup that fails is not
     remembered, so the next text-back asks again."""
@@ -353,6 +368,8 @@ def _line_type(contact: Contact) -> str:
     kind = get_provider().line_type(contact.phone_number)
     if kind is None:
         return contact.line_type
+    signals.line_type_looked_up.send(sender=Contact, client=client, number=contact.phone_number,
+                                     line_type=kind)
     contact.line_type = kind
     contact.line_type_checked_at = now()
     contact.save(update_fields=["line_type", "line_type_checked_at", "updated_at"])
@@ -427,10 +444,14 @@ def _record_sent(claim: _Claim, *, sid: str, status: str, segments: int | None) 
             message.segments = segments
         message.save(update_fields=["provider_sid", "status", "sent_at", "status_changed_at", "segments"])
         _finish(claim.send, OutboundSend.State.SENT)
+        signals.message_sent.send(sender=Message, client=claim.client, message=message)
+        if claim.send.kind == OutboundSend.Kind.TEXT_BACK:
+            signals.textback_sent.send(sender=OutboundSend, client=claim.client, send=claim.send, message=message)
     # A status callback that raced ahead of this write was parked in the cache; apply it now.
     early = cache.get(_early_status_key(sid))
     if early:
-        message_status_update(sid=sid, status=early["status"], error_code=early.get("error_code"))
+        message_status_update(client=claim.client, sid=sid, status=early["status"],
+                              error_code=early.get("error_code"), params=early.get("params"))
 
 
 def _record_failure(claim: _Claim, exc: ProviderError) -> str:
@@ -441,8 +462,9 @@ def _record_failure(claim: _Claim, exc: ProviderError) -> str:
                 status=Message.Status.FAILED, error_code=exc.code, error_message=str(exc)[:255],
                 status_changed_at=now(),
             )
-            reason = _mark_contact_after_error(message.to_number, exc.code) or "provider_error"
+            reason = _mark_contact_after_error(claim.client, message.to_number, exc.code) or "provider_error"
             _finish(claim.send, OutboundSend.State.FAILED, reason=reason, detail=str(exc))
+            _announce_not_sent(claim.client, claim.send, message, reason)
         log.warning("send %s failed for good: %s", claim.send.pk, exc)
         return f"failed: {reason}"
     _retry_later(claim, exc, keep_sending=exc.ambiguous)
@@ -470,6 +492,15 @@ def _retry_later(claim: _Claim, exc: ProviderError, *, keep_sending: bool) -> No
     outbound_dispatch(send=send)
 
 
+def _announce_not_sent(client: Client, send: OutboundSend, message: Message | None, reason: str) -> None:
+    """Tell the listeners that a ledger row ended without reaching the caller: a written message failed, and a
+    text-back (written or not) was skipped."""
+    if message is not None:
+        signals.message_failed.send(sender=Message, client=client, message=message, reason=reason)
+    if send.kind == OutboundSend.Kind.TEXT_BACK:
+        signals.textback_skipped.send(sender=OutboundSend, client=client, send=send, reason=reason)
+
+
 def _finish(send: OutboundSend, state: str, *, reason: str = "", detail: str = "") -> None:
     send.state = state
     send.reason = reason
@@ -477,12 +508,13 @@ def _finish(send: OutboundSend, state: str, *, reason: str = "", detail: str = "
     send.save(update_fields=["state", "reason", "detail", "updated_at"])
 
 
-def _mark_contact_after_error(number: str, code: int | None) -> str | None:
+def _mark_contact_after_error(client: Client, number: str, code: int | None) -> str | None:
     """What a permanent provider error says about the caller, recorded on the contact. Returns the reason."""
     if code in OPTED_OUT_CODES:
         contact = contact_upsert(phone_number=number)
         if contact is not None:
-            contact_opt_out(contact=contact, source=ConsentEvent.Source.PROVIDER, keyword=str(code))
+            contact_opt_out(client=client, contact=contact, source=ConsentEvent.Source.PROVIDER,
+                            keyword=str(code))
         return SkipReason.OPTED_OUT
     if code in UNREACHABLE_CODES:
         fields = {"unreachable": True}
@@ -515,20 +547,28 @@ def sweep_due_sends(*, limit: int = 500) -> int:
 # --- Receiving ---------------------------------------------------------------------------------------------
 
 
-def contact_opt_out(*, contact: Contact, source: str, keyword: str = "", message_sid: str = "") -> None:
-    Contact.objects.filter(pk=contact.pk).update(opted_out=True, updated_at=now())
+@transaction.atomic
+def contact_opt_out(*, client: Client, contact: Contact, source: str, keyword: str = "", message_sid: str = "") -> None:
+    """Record an opt-out (in the client's schema). Every STOP is kept in the history; listeners hear of it
+    only when the caller was opted in until now."""
+    changed = Contact.objects.filter(pk=contact.pk, opted_out=False).update(opted_out=True, updated_at=now())
     contact.opted_out = True
     ConsentEvent.objects.create(
         contact=contact, kind=ConsentEvent.Kind.OPT_OUT, source=source, keyword=keyword, message_sid=message_sid
     )
+    if changed:
+        signals.contact_opted_out.send(sender=Contact, client=client, contact=contact, source=source)
 
 
-def contact_opt_in(*, contact: Contact, source: str, keyword: str = "", message_sid: str = "") -> None:
-    Contact.objects.filter(pk=contact.pk).update(opted_out=False, updated_at=now())
+@transaction.atomic
+def contact_opt_in(*, client: Client, contact: Contact, source: str, keyword: str = "", message_sid: str = "") -> None:
+    changed = Contact.objects.filter(pk=contact.pk, opted_out=True).update(opted_out=False, updated_at=now())
     contact.opted_out = False
     ConsentEvent.objects.create(
         contact=contact, kind=ConsentEvent.Kind.OPT_IN, source=source, keyword=keyword, message_sid=message_sid
     )
+    if changed:
+        signals.contact_opted_in.send(sender=Contact, client=client, contact=contact, source=source)
 
 
 def keyword_reply_text(*, client: Client, keyword: Keyword) -> str:
@@ -576,11 +616,11 @@ def inbound_receive(
     if keyword == Keyword.OPT_IN and not contact.opted_out:
         keyword = None  # "Yes" from someone who never opted out is an answer to a question, not a keyword
     if keyword == Keyword.OPT_OUT:
-        contact_opt_out(contact=contact, source=ConsentEvent.Source.KEYWORD, keyword=body.strip()[:40],
-                        message_sid=sid)
+        contact_opt_out(client=client, contact=contact, source=ConsentEvent.Source.KEYWORD,
+                        keyword=body.strip()[:40], message_sid=sid)
     elif keyword == Keyword.OPT_IN:
-        contact_opt_in(contact=contact, source=ConsentEvent.Source.KEYWORD, keyword=body.strip()[:40],
-                       message_sid=sid)
+        contact_opt_in(client=client, contact=contact, source=ConsentEvent.Source.KEYWORD,
+                       keyword=body.strip()[:40], message_sid=sid)
     if keyword is not None and not answered_by_provider:
         message_queue(client=client, contact=contact, body=keyword_reply_text(client=client, keyword=keyword),
                       kind=Message.Kind.KEYWORD_REPLY)
@@ -588,6 +628,9 @@ def inbound_receive(
     if keyword is None:
         changes.update(unread_count=F("unread_count") + 1, status=Conversation.Status.OPEN)
     Conversation.objects.filter(pk=conversation.pk).update(**changes)
+    signals.message_received.send(
+        sender=Message, client=client, message=message, keyword=str(keyword) if keyword else None
+    )
     if keyword is None:
         from .tasks import notify_reply
 
@@ -606,7 +649,9 @@ def _early_status_key(sid: str) -> str:
     return f"early-status:{sid}"
 
 
-def message_status_update(*, sid: str, status: str, error_code: int | None = None) -> Message | None:
+def message_status_update(
+    *, client: Client, sid: str, status: str, error_code: int | None = None, params: dict | None = None
+) -> Message | None:
     """A status callback: move the message forward (never back); permanent errors mark the contact.
     For a sid not recorded yet (the callback raced the send's own write) the status is parked briefly."""
     mapped = {
@@ -619,7 +664,7 @@ def message_status_update(*, sid: str, status: str, error_code: int | None = Non
     with transaction.atomic():
         message = Message.objects.select_for_update().filter(provider_sid=sid).first()
         if message is None:
-            cache.set(_early_status_key(sid), {"status": status, "error_code": error_code}, 600)
+            cache.set(_early_status_key(sid), {"status": status, "error_code": error_code, "params": params}, 600)
             return None
         if STATUS_RANK.get(mapped, 0) <= STATUS_RANK.get(message.status, 0):
             return message
@@ -631,5 +676,8 @@ def message_status_update(*, sid: str, status: str, error_code: int | None = Non
             fields.append("error_code")
         message.save(update_fields=fields)
         if error_code:
-            _mark_contact_after_error(message.to_number, error_code)
+            _mark_contact_after_error(client, message.to_number, error_code)
+        signals.message_status_changed.send(
+            sender=Message, client=client, message=message, status=mapped, params=params or {}
+        )
     return message

@@ -27,5 +27,8 @@ textback_skipped = Signal()
 # A caller opted out or back in. ``contact`` (crm.Contact), ``source`` (ConsentEvent.Source).
 contact_opted_out = Signal()
 contact_opted_in = Signal()
+# Asked before a text-back is written, after the business's own pause: a receiver returning a reason (a
+# SkipReason value such as "usage_limit") stops the text-back. ``send`` (messaging.OutboundSend).
+textback_check = Signal()
 # A line-type look-up was paid for. ``number`` (E.164), ``line_type`` (Contact.LineType value).
 line_type_looked_up = Signal()

@@ -21,7 +21,7 @@ def sms_status(request, client, params):
     if raw_code and not raw_code.isdigit():
         return bad_parameter(f"ErrorCode must be a number, not {raw_code!r}")
     message_status_update(
-        sid=params["MessageSid"], status=params["MessageStatus"].strip().lower(),
-        error_code=int(raw_code) if raw_code and raw_code != "0" else None,
+        client=client, sid=params["MessageSid"], status=params["MessageStatus"].strip().lower(),
+        error_code=int(raw_code) if raw_code and raw_code != "0" else None, params=params,
     )
     return twiml(MessagingResponse())

@@ -36,6 +36,9 @@ class Call(models.Model):
     in_business_hours = models.BooleanField(null=True)
     started_at = models.DateTimeField(default=now, db_index=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When Twilio's final status callback for the call arrived."
+    )
 
     class Meta:
         ordering = ["-started_at"]

@@ -8,6 +8,7 @@ from accounts.models import Client
 from crm.services import contact_upsert
 from messaging.services import textback_schedule
 
+from . import signals
 from .models import Call
 
 # DialCallStatus values that mean nobody took the call.
@@ -24,13 +25,15 @@ def call_record(*, client: Client, call_sid: str, from_number: str, to_number: s
     contact = contact_upsert(phone_number=from_number, name=caller_name)
     try:
         with transaction.atomic():
-            return Call.objects.create(
+            call = Call.objects.create(
                 call_sid=call_sid, from_number=from_number[:32], to_number=to_number[:20],
                 caller_name=caller_name[:120], contact=contact, started_at=started,
                 in_business_hours=client.is_open_at(started),
             )
     except IntegrityError:
         return Call.objects.get(call_sid=call_sid)
+    signals.call_received.send(sender=Call, client=client, call=call)
+    return call
 
 
 @transaction.atomic
@@ -47,17 +50,19 @@ def call_mark_missed(*, client: Client, call: Call, reason: str, duration: int |
         call.duration_seconds = duration
     call.save(update_fields=["outcome", "missed_reason", "ended_at", "duration_seconds"])
     textback_schedule(client=client, call_sid=call.call_sid, caller=call.from_number, missed_at=call.ended_at)
+    signals.call_missed.send(sender=Call, client=client, call=call)
     return call
 
 
 @transaction.atomic
-def call_mark_answered(*, call: Call, duration: int | None = None) -> Call:
+def call_mark_answered(*, client: Client, call: Call, duration: int | None = None) -> Call:
     call = Call.objects.select_for_update().get(pk=call.pk)
     if call.outcome == Call.Outcome.RINGING:
         call.outcome = Call.Outcome.ANSWERED
         call.ended_at = now()
         call.duration_seconds = duration
         call.save(update_fields=["outcome", "ended_at", "duration_seconds"])
+        signals.call_answered.send(sender=Call, client=client, call=call)
     return call
 
 
@@ -76,7 +81,7 @@ def call_dial_complete(*, client: Client, call: Call, dial_status: str, dial_dur
         return call_mark_missed(client=client, call=call, reason=UNANSWERED_DIAL_STATUSES[dial_status])
     call.refresh_from_db(fields=["accepted_at"])
     if dial_status == "completed" and call.accepted_at is not None:
-        return call_mark_answered(call=call, duration=dial_duration)
+        return call_mark_answered(client=client, call=call, duration=dial_duration)
     return call_mark_missed(client=client, call=call, reason=Call.MissedReason.VOICEMAIL)
 
 
@@ -87,15 +92,19 @@ def call_status(*, client: Client, call: Call, call_status: str, duration: int |
         return call
     if duration is not None:
         Call.objects.filter(pk=call.pk, duration_seconds__isnull=True).update(duration_seconds=duration)
+    first_final = Call.objects.filter(pk=call.pk, completed_at__isnull=True).update(completed_at=now())
     call.refresh_from_db()
-    if call.outcome != Call.Outcome.RINGING:
-        return call
-    if duration is not None and duration < client.min_ring_seconds:
-        Call.objects.filter(pk=call.pk, outcome=Call.Outcome.RINGING).update(
-            outcome=Call.Outcome.ABANDONED, ended_at=now()
-        )
-        call.refresh_from_db()
-        return call
-    return call_mark_missed(client=client, call=call, reason=Call.MissedReason.HANGUP, duration=duration)
+    if call.outcome == Call.Outcome.RINGING:
+        if duration is not None and duration < client.min_ring_seconds:
+            if Call.objects.filter(pk=call.pk, outcome=Call.Outcome.RINGING).update(
+                outcome=Call.Outcome.ABANDONED, ended_at=now()
+            ):
+                call.refresh_from_db()
+                signals.call_abandoned.send(sender=Call, client=client, call=call)
+        else:
+            call = call_mark_missed(client=client, call=call, reason=Call.MissedReason.HANGUP, duration=duration)
+    if first_final:
+        signals.call_completed.send(sender=Call, client=client, call=call, duration=duration)
+    return call
 
 

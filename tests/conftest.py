@@ -1,5 +1,6 @@
 import pytest
 from django.db import connection
+from django.dispatch import Signal
 from django.test import Client as HttpClient
 
 from . import personas as personas_module
@@ -125,3 +126,31 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture
+def heard():
+    """Every domain signal (telephony, messaging, crm) sent during the test, as (name, kwargs) in order;
+    heard.named("call_missed") → the kwargs of each time it was sent."""
+    from crm import signals as crm_signals
+    from messaging import signals as messaging_signals
+    from telephony import signals as telephony_signals
+
+    class Heard(list):
+        def named(self, name: str) -> list[dict]:
+            return [kwargs for heard_name, kwargs in self if heard_name == name]
+
+    log = Heard()
+    connected = []
+    for module in (telephony_signals, messaging_signals, crm_signals):
+        for name, signal in vars(module).items():
+            if isinstance(signal, Signal) and name != "textback_check":
+
+                def receiver(sender, signal, _name=name, **kwargs):
+                    log.append((_name, kwargs))
+
+                signal.connect(receiver, weak=False)
+                connected.append((signal, receiver))
+    yield log
+    for signal, receiver in connected:
+        signal.disconnect(receiver)

@@ -67,7 +67,7 @@ def test_the_detail_takes_the_same_queries_for_a_short_or_long_history(web, pers
             acme.text(pat, f"text {n}", inbound=bool(n % 2), ago=timedelta(minutes=n))
             acme.outcome(pat, ago=timedelta(minutes=n))
         with schema_context(personas.acme.schema_name):
-            contact_opt_out(contact=pat, source=ConsentEvent.Source.KEYWORD, keyword="STOP")
+            contact_opt_out(client=personas.acme, contact=pat, source=ConsentEvent.Source.KEYWORD, keyword="STOP")
     assert counts[0] == counts[1]
 
 
@@ -123,7 +123,7 @@ def test_staff_opt_out_is_recorded_as_a_staff_consent_event(web, personas, acme,
 
 def test_staff_opt_in_needs_the_caller_asked_box(web, personas, acme, pat):
     with schema_context(personas.acme.schema_name):
-        contact_opt_out(contact=pat, source=ConsentEvent.Source.KEYWORD, keyword="STOP")
+        contact_opt_out(client=personas.acme, contact=pat, source=ConsentEvent.Source.KEYWORD, keyword="STOP")
     client = web(HOST, personas.alice)
     response = client.post(f"/contacts/{pat.pk}/consent/", {"action": "opt_in"})
     assert response.status_code == 400
@@ -136,7 +136,7 @@ def test_staff_opt_in_needs_the_caller_asked_box(web, personas, acme, pat):
 
 def test_it_shows_the_consent_history_with_how_and_when(web, personas, pat):
     with schema_context(personas.acme.schema_name):
-        contact_opt_out(contact=pat, source=ConsentEvent.Source.KEYWORD, keyword="Stop")
+        contact_opt_out(client=personas.acme, contact=pat, source=ConsentEvent.Source.KEYWORD, keyword="Stop")
     html = web(HOST, personas.alice).get(f"/contacts/{pat.pk}/").content.decode()
     assert "The caller texted “Stop”" in html
     assert "Opt in again</button>" in html and "The caller asked us to text them again" in html

@@ -607,7 +607,7 @@ def test_a_staff_reply_to_an_opted_out_caller_is_not_sent(platform, personas, tw
     assert (_row(send).state, _row(send).reason) == ("skipped", "opted_out")
     message = _message(personas.acme, send.message_id)
     assert (message.status, message.provider_sid) == ("failed", None)
-    assert message.error_message == "The caller has opted out."
+    assert message.error_message == "The caller has opted out of texts."
     assert twilio.messages == []
 
 

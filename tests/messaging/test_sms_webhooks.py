@@ -469,7 +469,7 @@ def test_a_report_for_a_message_not_recorded_yet_is_kept_and_applied_when_it_is(
 def test_an_early_error_report_marks_the_caller_once_the_send_is_recorded(platform, personas, provider):
     early_sid = "SM" + uuid.uuid4().hex
     with schema_context(personas.acme.schema_name):
-        assert message_status_update(sid=early_sid, status="undelivered", error_code=30006) is None
+        assert message_status_update(client=personas.acme, sid=early_sid, status="undelivered", error_code=30006) is None
     provider.next_sid = early_sid
     message = _text_back(personas)
     assert (message.status, message.error_code) == ("undelivered", 30006)

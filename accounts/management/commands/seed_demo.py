@@ -52,7 +52,7 @@ def add_history(client: Client) -> None:
             call = call_record(client=client, call_sid=f"CAdemo{client.pk}{number[-4:]}", from_number=number,
                                to_number=str(client.phone_number), caller_name=name)
             if outcome == "answered":
-                call_mark_answered(call=call, duration=184)
+                call_mark_answered(client=client, call=call, duration=184)
                 continue
             call_mark_missed(client=client, call=call, reason=Call.MissedReason.NO_ANSWER)
             send = OutboundSend.objects.get(client=client, key=f"call:{call.call_sid}")
