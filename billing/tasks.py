@@ -11,8 +11,9 @@ from django.utils.timezone import now
 from accounts.models import Agency, AgencyMembership, ClientMembership
 
 from . import services
-from .models import AgencyBilling, ClientPrice, UsageWarning
+from .models import AgencyBilling, ClientPrice, Statement, UsageWarning
 from .months import current_month, previous_month
+from .payments import payment_gateway
 from .selectors import agency_time_zone
 
 log = logging.getLogger(__name__)
@@ -98,10 +99,14 @@ def usage_warnings_send_pending() -> int:
 
 @shared_task(time_limit=600, soft_time_limit=540, ignore_result=True)
 def statements_close_last_month() -> int:
-    """Close the month just ended for every agency, each in its own time zone (run daily: an agency whose
-    month has not ended yet is skipped until it has). Returns how many statements were stored."""
-    stored = 0
+    """Close the month just ended for every agency, each in its own time zone, and collect the platform's
+    statements when payment collection is on. Safe to run daily: a closed month is returned as stored and a
+    paid statement is not charged again. Returns how many platform statements are now paid."""
+    gateway = payment_gateway()
+    paid = 0
     for agency in Agency.objects.all():
         month = previous_month(current_month(agency_time_zone(agency=agency)))
-        stored += len(services.statements_close(agency=agency, month=month))
-    return stored
+        for statement in services.statements_close(agency=agency, month=month):
+            if gateway is not None and statement.kind == Statement.Kind.PLATFORM:
+                paid += services.statement_collect(statement=statement, gateway=gateway).paid_at is not None
+    return paid
