@@ -77,6 +77,7 @@ SPLIT_APPS_PUBLIC_MODELS = {
     # reports
     "reports.dailyrollup",
     "reports.reportemailpreference",
+    "reports.monthlyreportsent",
     # api
     "api.apikey",
     "api.idempotencyrecord",
