@@ -71,6 +71,17 @@ class ReportEmailPreference(models.Model):
         return f"{self.user_id}: {'on' if self.monthly_report else 'off'}"
 
 
+class MonthlyReportSent(models.Model):
+    """Public: that a monthly email went to a person, so a repeated or retried task never sends it twice.
+    `key` is "<user>:client:<id>:<YYYY-MM>" or "<user>:agency:<id>:<YYYY-MM>"."""
+
+    key = models.CharField(max_length=80, unique=True)
+    sent_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class ExportJob(models.Model):
     """Client schema: one export a person asked for. Small ones are made in the request; large ones by a task
     that reports its progress here and leaves the file in `content` for the download link."""

@@ -28,3 +28,49 @@ def rebuild_client_rollups(client_id: int) -> int:
     if client is None:
         return 0
     return rollup_rebuild_client(client=client)
+
+
+@shared_task(time_limit=1800, soft_time_limit=1700, ignore_result=True)
+def run_export(job_id: int) -> str:
+    """A big export, in the client's schema (the task carries it)."""
+    from django.db import connection
+
+    from .exports import export_job_run
+
+    return export_job_run(client=connection.tenant, job_id=job_id)
+
+
+@shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
+def send_monthly_reports() -> int:
+    """On the 1st: last month's email for every client's owners and every agency's people, one task each."""
+    from .emails import agencies_with_people, last_month
+
+    clients = list(Client.objects.filter(status__in=REPORTED_STATUSES))
+    for client in clients:
+        send_client_monthly_report.delay(client.pk, last_month(tz=client.timezone).isoformat())
+    agencies = list(agencies_with_people())
+    for agency in agencies:
+        send_agency_monthly_summary.delay(agency.pk, last_month(tz="UTC").isoformat())
+    return len(clients) + len(agencies)
+
+
+@shared_task(time_limit=300, soft_time_limit=270, ignore_result=True)
+def send_client_monthly_report(client_id: int, month: str) -> int:
+    from datetime import date
+
+    from .emails import monthly_email_send_client
+
+    client = Client.objects.select_related("agency").filter(pk=client_id).first()
+    return 0 if client is None else monthly_email_send_client(client=client, month=date.fromisoformat(month))
+
+
+@shared_task(time_limit=300, soft_time_limit=270, ignore_result=True)
+def send_agency_monthly_summary(agency_id: int, month: str) -> int:
+    from datetime import date
+
+    from accounts.models import Agency
+
+    from .emails import monthly_email_send_agency
+
+    agency = Agency.objects.filter(pk=agency_id).first()
+    return 0 if agency is None else monthly_email_send_agency(agency=agency, month=date.fromisoformat(month))

@@ -1,0 +1,180 @@
+"""The one-page monthly PDF an agency sends its client, in the agency's brand (its brand name and colour; never
+ours). Drawn with fpdf2: headline numbers, the funnel against the month before, and missed calls per day."""
+
+from pathlib import Path
+
+from fpdf import FPDF
+
+from accounts.models import Client
+
+from .presenters import duration, funnel_rows, money, skipped_rows
+from .selectors import Period, funnel_for_client, rollup_trend
+
+# A Unicode font when the machine has one (names with accents, "–", "≈"); the PDF core font otherwise, with
+# anything outside Latin-1 replaced.
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    hex_colour = hex_colour.lstrip("#")
+    return tuple(int(hex_colour[i : i + 2], 16) for i in (0, 2, 4))
+
+
+class _Page(FPDF):
+    def __init__(self):
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.unicode = (FONT_DIR / "DejaVuSans.ttf").exists() and (FONT_DIR / "DejaVuSans-Bold.ttf").exists()
+        if self.unicode:
+            self.add_font("Body", "", str(FONT_DIR / "DejaVuSans.ttf"))
+            self.add_font("Body", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+        self.set_auto_page_break(False)
+        self.set_margins(15, 15, 15)
+
+    def font(self, size: float, bold: bool = False) -> None:
+        self.set_font("Body" if self.unicode else "Helvetica", "B" if bold else "", size)
+
+    def text_safe(self, text: str) -> str:
+        return text if self.unicode else text.encode("latin-1", "replace").decode("latin-1")
+
+
+def monthly_pdf(*, client: Client, period: Period) -> bytes:
+    agency = client.agency
+    brand = _rgb(agency.brand_color or "#2563eb")
+    funnel = funnel_for_client(client=client, period=period)
+    before = funnel_for_client(client=client, period=period.previous())
+    pdf = _Page()
+    pdf.add_page()
+    t = pdf.text_safe
+
+    # Header band in the agency's colour.
+    pdf.set_fill_color(*brand)
+    pdf.rect(0, 0, 210, 28, style="F")
+    pdf.set_text_color(255, 255, 255)
+    pdf.set_xy(15, 7)
+    pdf.font(16, bold=True)
+    pdf.cell(0, 8, t(agency.display_name))
+    pdf.set_xy(15, 16)
+    pdf.font(10)
+    pdf.cell(0, 6, t(f"Missed-call report for {client.name} · {period.start:%B %Y}"))
+    pdf.set_text_color(17, 24, 39)
+
+    # Four headline numbers.
+    tiles = [
+        ("Missed calls", f"{funnel.missed_calls:,}"),
+        ("Text-backs sent", f"{funnel.textbacks_sent:,}"),
+        ("Reply rate", "—" if funnel.reply_rate is None else f"{funnel.reply_rate}%"),
+        ("Recovered revenue", money(funnel.recovered_revenue)),
+    ]
+    x, y, w = 15, 34, 43.5
+    for label, value in tiles:
+        pdf.set_draw_color(229, 231, 235)
+        pdf.rect(x, y, w - 2, 20)
+        pdf.set_xy(x + 2, y + 2)
+        pdf.font(8)
+        pdf.set_text_color(107, 114, 128)
+        pdf.cell(w - 6, 5, t(label))
+        pdf.set_xy(x + 2, y + 8)
+        pdf.font(14, bold=True)
+        pdf.set_text_color(*((22, 101, 52) if label == "Recovered revenue" else (17, 24, 39)))
+        pdf.cell(w - 6, 9, t(value))
+        x += w
+    pdf.set_text_color(17, 24, 39)
+
+    # The estimate, labelled as one.
+    pdf.set_xy(15, 57)
+    pdf.font(8.5)
+    if funnel.estimated_revenue is None:
+        note = (
+            f"{funnel.booked_pending} booked job(s) have no outcome yet; with an average job value set, "
+            "the report estimates what they are worth."
+        )
+    else:
+        note = (
+            f"Estimate: {funnel.booked_pending} booked job(s) without an outcome yet, at an average job value "
+            f"of {money(funnel.average_job_value)}, would be about {money(funnel.estimated_revenue)}. "
+            "Not included in recovered revenue."
+        )
+    pdf.multi_cell(180, 4.5, t(note))
+
+    # The funnel against the month before.
+    pdf.set_xy(15, 68)
+    pdf.font(11, bold=True)
+    pdf.cell(0, 6, t(f"The month against {period.previous().start:%B %Y}"))
+    rows = funnel_rows(funnel, before)
+    y = 76
+    pdf.font(8, bold=True)
+    pdf.set_fill_color(243, 244, 246)
+    for text, x, width, align in (
+        ("", 15, 90, "L"),
+        ("This month", 105, 30, "R"),
+        ("Before", 135, 30, "R"),
+        ("Change", 165, 30, "R"),
+    ):
+        pdf.set_xy(x, y)
+        pdf.cell(width, 6, t(text), align=align, fill=True)
+    y += 6
+    for row in rows:
+        pdf.set_xy(15, y)
+        pdf.font(8.5)
+        pdf.cell(90, 5.6, t(row["label"]))
+        pdf.cell(30, 5.6, t(str(row["value"])), align="R")
+        pdf.set_text_color(107, 114, 128)
+        pdf.cell(30, 5.6, t(str(row["before"])), align="R")
+        colour = {"better": (22, 101, 52), "worse": (185, 28, 28)}.get(row["direction"], (107, 114, 128))
+        pdf.set_text_color(*colour)
+        pdf.cell(30, 5.6, t(row["change"]), align="R")
+        pdf.set_text_color(17, 24, 39)
+        pdf.set_draw_color(229, 231, 235)
+        pdf.line(15, y + 5.6, 195, y + 5.6)
+        y += 5.6
+
+    # Missed calls and text-backs per day.
+    y += 6
+    pdf.set_xy(15, y)
+    pdf.font(11, bold=True)
+    pdf.cell(0, 6, t("Missed calls (grey) and text-backs sent (colour), day by day"))
+    y += 8
+    trend = rollup_trend(client_ids=[client.pk], period=period, bucket="day")
+    chart_h, chart_w = 45, 180
+    peak = max([1] + [max(p.numbers.missed_calls, p.numbers.textbacks_sent) for p in trend])
+    slot = chart_w / max(1, len(trend))
+    pdf.set_draw_color(229, 231, 235)
+    pdf.line(15, y + chart_h, 195, y + chart_h)
+    pdf.font(6)
+    pdf.set_text_color(107, 114, 128)
+    pdf.set_xy(15, y - 3)
+    pdf.cell(20, 3, t(f"max {peak}"))
+    for i, point in enumerate(trend):
+        bx = 15 + i * slot + slot * 0.1
+        bw = slot * 0.4
+        for j, (value, colour) in enumerate(
+            ((point.numbers.missed_calls, (156, 163, 175)), (point.numbers.textbacks_sent, brand))
+        ):
+            h = chart_h * value / peak
+            if h:
+                pdf.set_fill_color(*colour)
+                pdf.rect(bx + j * bw, y + chart_h - h, bw, h, style="F")
+        if i % 5 == 0:
+            pdf.set_xy(15 + i * slot, y + chart_h + 1)
+            pdf.cell(slot * 3, 3, t(point.start.strftime("%-d")))
+    y += chart_h + 8
+
+    # Why text-backs were skipped, and the reply times.
+    pdf.set_text_color(17, 24, 39)
+    pdf.set_xy(15, y)
+    pdf.font(8.5)
+    skipped = ", ".join(f"{label}: {n}" for label, n in skipped_rows(funnel.skipped_reasons)) or "none"
+    pdf.multi_cell(
+        180,
+        4.5,
+        t(
+            f"Text-backs skipped: {skipped}. Time to first staff reply: median "
+            f"{duration(funnel.first_reply_median_seconds)}, 90th percentile {duration(funnel.first_reply_p90_seconds)}."
+        ),
+    )
+    pdf.set_xy(15, 285)
+    pdf.font(7)
+    pdf.set_text_color(107, 114, 128)
+    contact = f" · {agency.support_email}" if agency.support_email else ""
+    pdf.cell(0, 4, t(f"Prepared by {agency.display_name}{contact} · days in {client.timezone}"))
+    return bytes(pdf.output())

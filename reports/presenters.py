@@ -1,0 +1,160 @@
+"""How report numbers read: durations, money, the change from the period before, skip reasons in words."""
+
+from decimal import Decimal
+
+
+def duration(seconds: int | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def money(value: Decimal | None) -> str:
+    return "—" if value is None else f"${value:,.2f}"
+
+
+def _change(current, previous, *, lower_is_better: bool = False) -> tuple[str, str]:
+    """The change from the previous period as text and a class (up/down/same), better or worse by colour."""
+    if current is None or previous is None:
+        return "", "same"
+    if current == previous:
+        return "no change", "same"
+    if not previous:
+        return "new", "better" if (current > previous) != lower_is_better else "worse"
+    pct = (Decimal(current) - Decimal(previous)) * 100 / Decimal(previous)
+    better = (pct > 0) != lower_is_better
+    return f"{'+' if pct > 0 else '−'}{abs(pct):.0f}%", "better" if better else "worse"
+
+
+def _row(label, current, previous, shown, shown_before, *, lower_is_better=False, note=""):
+    change, direction = _change(current, previous, lower_is_better=lower_is_better)
+    return {
+        "label": label,
+        "value": shown,
+        "before": shown_before,
+        "change": change,
+        "direction": direction,
+        "note": note,
+    }
+
+
+def funnel_rows(now, before) -> list[dict]:
+    """The funnel, each number beside the previous period's. `now`/`before`: a Funnel or RollupNumbers."""
+    pct = lambda v: "—" if v is None else f"{v}%"  # noqa: E731
+    rows = [
+        _row("Calls", now.calls, before.calls, f"{now.calls:,}", f"{before.calls:,}"),
+        _row(
+            "Missed calls",
+            now.missed_calls,
+            before.missed_calls,
+            f"{now.missed_calls:,}",
+            f"{before.missed_calls:,}",
+            lower_is_better=True,
+        ),
+        _row(
+            "Text-backs sent",
+            now.textbacks_sent,
+            before.textbacks_sent,
+            f"{now.textbacks_sent:,}",
+            f"{before.textbacks_sent:,}",
+        ),
+        _row(
+            "Text-backs skipped",
+            now.textbacks_skipped,
+            before.textbacks_skipped,
+            f"{now.textbacks_skipped:,}",
+            f"{before.textbacks_skipped:,}",
+            lower_is_better=True,
+        ),
+        _row("Replies", now.replies, before.replies, f"{now.replies:,}", f"{before.replies:,}"),
+        _row(
+            "Reply rate",
+            now.reply_rate,
+            before.reply_rate,
+            pct(now.reply_rate),
+            pct(before.reply_rate),
+            note="replies per text-back sent",
+        ),
+        _row(
+            "Answered by staff",
+            now.answered_by_staff,
+            before.answered_by_staff,
+            f"{now.answered_by_staff:,}",
+            f"{before.answered_by_staff:,}",
+        ),
+    ]
+    if hasattr(now, "first_reply_median_seconds"):
+        rows += [
+            _row(
+                "Time to first staff reply (median)",
+                now.first_reply_median_seconds,
+                before.first_reply_median_seconds,
+                duration(now.first_reply_median_seconds),
+                duration(before.first_reply_median_seconds),
+                lower_is_better=True,
+            ),
+            _row(
+                "Time to first staff reply (90th percentile)",
+                now.first_reply_p90_seconds,
+                before.first_reply_p90_seconds,
+                duration(now.first_reply_p90_seconds),
+                duration(before.first_reply_p90_seconds),
+                lower_is_better=True,
+            ),
+        ]
+    rows += [
+        _row("Booked", now.booked, before.booked, f"{now.booked:,}", f"{before.booked:,}"),
+        _row("Won", now.won, before.won, f"{now.won:,}", f"{before.won:,}"),
+        _row(
+            "Recovered revenue",
+            now.recovered_revenue,
+            before.recovered_revenue,
+            money(now.recovered_revenue),
+            money(before.recovered_revenue),
+            note="the value of won jobs",
+        ),
+        _row(
+            "Opt-outs",
+            now.opt_outs,
+            before.opt_outs,
+            f"{now.opt_outs:,}",
+            f"{before.opt_outs:,}",
+            lower_is_better=True,
+        ),
+        _row(
+            "Delivery failures",
+            now.delivery_failures,
+            before.delivery_failures,
+            f"{now.delivery_failures:,}",
+            f"{before.delivery_failures:,}",
+            lower_is_better=True,
+        ),
+    ]
+    return rows
+
+
+SKIP_LABELS = {
+    "client_paused": "Text-backs paused",
+    "anonymous_caller": "Caller hid their number",
+    "invalid_number": "Number cannot receive texts",
+    "blocked": "On the block list",
+    "opted_out": "Opted out",
+    "unreachable": "Carrier says unreachable",
+    "landline": "Landline",
+    "recently_texted": "Texted recently",
+    "active_conversation": "Already in a conversation",
+    "no_template": "No active template",
+    "provider_error": "Refused by the carrier",
+}
+
+
+def skipped_rows(reasons: dict[str, int]) -> list[tuple[str, int]]:
+    return [
+        (SKIP_LABELS.get(reason, reason.replace("_", " ").capitalize()), n) for reason, n in reasons.items()
+    ]

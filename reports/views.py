@@ -1,0 +1,200 @@
+"""The report pages. On a client's host: that client's report (its people and its agency's staff; the host logs
+out anyone else). On the agency's host: the roll-up across the agency's clients, clients ranked by recovered
+revenue, and any one client's report for the agency's people. A client of another agency is a 404, exactly like
+one that does not exist."""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.models import Agency, Client
+from accounts.selectors import agencies_of_user, request_client
+
+from . import selectors
+from .charts import Series, bar_chart, legend
+from .forms import PeriodForm
+from .presenters import funnel_rows, money, skipped_rows
+from .selectors import Period
+
+# --- Access -------------------------------------------------------------------------------------------------
+
+
+def client_report_view(view):
+    """Logged in on a client's host (HostMembershipMiddleware has already turned away anyone who does not
+    belong there), with times in the client's zone."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        client = request_client(request)
+        if client is None:
+            raise Http404("This page lives on a client's host.")
+        with timezone.override(client.timezone):
+            return view(request, client, *args, **kwargs)
+
+    return wrapper
+
+
+def agency_view(view):
+    """Logged in on the agency's host, as a person of at least one agency served there."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request_client(request) is not None:
+            raise Http404("This page lives on the agency's host.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _agencies(request):
+    agencies = agencies_of_user(request.user)
+    if getattr(request, "agency", None) is not None:
+        agencies = agencies.filter(pk=request.agency.pk)
+    return agencies
+
+
+def agency_for_request(request) -> Agency:
+    """The agency whose roll-up to show: ?agency=<slug> among the person's own, else their first; 404 if none."""
+    agencies = _agencies(request).order_by("name")
+    wanted = request.GET.get("agency")
+    agency = agencies.filter(slug=wanted).first() if wanted else agencies.first()
+    if agency is None:
+        raise Http404("No such agency here.")
+    return agency
+
+
+def client_for_agency_staff(request, slug: str) -> Client:
+    """The one way the agency's pages find a client: among the person's agencies' clients, or 404."""
+    client = Client.objects.select_related("agency").filter(slug=slug, agency__in=_agencies(request)).first()
+    if client is None or client.status not in (Client.Status.LIVE, Client.Status.PAUSED):
+        raise Http404("No such client.")
+    return client
+
+
+def trend_charts(trend) -> list[dict]:
+    labels = [point.label for point in trend]
+    activity = [
+        Series("Missed calls", "s1", [p.numbers.missed_calls for p in trend]),
+        Series("Text-backs sent", "s2", [p.numbers.textbacks_sent for p in trend]),
+        Series("Replies", "s3", [p.numbers.replies for p in trend]),
+    ]
+    revenue = [Series("Recovered revenue", "s4", [p.numbers.won_value for p in trend])]
+    return [
+        {
+            "title": "Missed calls, text-backs and replies",
+            "svg": bar_chart(
+                labels=labels, series=activity, title="Missed calls, text-backs sent and replies"
+            ),
+            "legend": legend(activity),
+        },
+        {
+            "title": "Recovered revenue",
+            "svg": bar_chart(labels=labels, series=revenue, title="Recovered revenue", money=True),
+            "legend": legend(revenue),
+        },
+    ]
+
+
+def _picker(request, tz: str) -> tuple[PeriodForm, Period, str]:
+    form = PeriodForm(request.GET or None)
+    period = form.period(tz)
+    return form, period, form.chosen_bucket(period)
+
+
+# --- Pages ------------------------------------------------------------------------------------------------
+
+
+def client_report_context(request, client: Client) -> dict:
+    form, period, bucket = _picker(request, client.timezone)
+    funnel = selectors.funnel_for_client(client=client, period=period)
+    before = selectors.funnel_for_client(client=client, period=period.previous())
+    hours = selectors.missed_by_hour(client=client, period=period)
+    hour_series = [Series("Missed calls", "s1", hours)]
+    split = [Series("Missed calls", "s1", [funnel.missed_in_hours, funnel.missed_after_hours])]
+    return {
+        "client": client,
+        "form": form,
+        "period": period,
+        "previous": period.previous(),
+        "bucket": bucket,
+        "funnel": funnel,
+        "rows": funnel_rows(funnel, before),
+        "skipped": skipped_rows(funnel.skipped_reasons),
+        "estimate": money(funnel.estimated_revenue),
+        "average_job_value": money(funnel.average_job_value),
+        "charts": trend_charts(selectors.rollup_trend(client_ids=[client.pk], period=period, bucket=bucket)),
+        "hours_chart": bar_chart(
+            labels=[f"{h:02d}" for h in range(24)],
+            series=hour_series,
+            title="Missed calls by hour of day",
+            height=180,
+        ),
+        "split_chart": bar_chart(
+            labels=["Business hours", "After hours"],
+            series=split,
+            title="Missed calls in and after business hours",
+            height=180,
+            width=320,
+        ),
+        "query": request.GET.urlencode(),
+    }
+
+
+@client_report_view
+def client_report(request, client):
+    context = client_report_context(request, client)
+    context["exports"] = True
+    return render(request, "reports/client_report.html", context)
+
+
+@agency_view
+def agency_client_report(request, slug):
+    client = client_for_agency_staff(request, slug)
+    with timezone.override(client.timezone):
+        context = client_report_context(request, client)
+        context["agency_view"] = True
+        return render(request, "reports/client_report.html", context)
+
+
+@agency_view
+def agency_report(request):
+    agency = agency_for_request(request)
+    form, period, bucket = _picker(request, "UTC")
+    clients = list(selectors.agency_clients(agency=agency))
+    ids = [c.pk for c in clients]
+    previous = period.previous()
+    totals = selectors.rollup_totals(client_ids=ids, start=period.start, end=period.end)
+    before = selectors.rollup_totals(client_ids=ids, start=previous.start, end=previous.end)
+    ranking = selectors.rollup_client_ranking(agency=agency, start=period.start, end=period.end)
+    context = {
+        "agency": agency,
+        "agencies": _agencies(request).order_by("name"),
+        "form": form,
+        "period": period,
+        "previous": previous,
+        "totals": totals,
+        "rows": funnel_rows(totals, before),
+        "skipped": skipped_rows(
+            selectors.rollup_skipped_reasons(client_ids=ids, start=period.start, end=period.end)
+        ),
+        "ranking": [
+            {
+                "client": r.client,
+                "numbers": r.numbers,
+                "estimate": money(
+                    None
+                    if r.client.average_job_value is None
+                    else r.client.average_job_value * r.numbers.booked_pending
+                ),
+            }
+            for r in ranking
+        ],
+        "charts": trend_charts(selectors.rollup_trend(client_ids=ids, period=period, bucket=bucket)),
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "reports/agency_report.html", context)

@@ -1,0 +1,123 @@
+"""The report pages: who may see which, and that they show the known history's numbers.
+
+Client host /reports/: the client's people and its agency's staff; anyone else is logged out by the host and
+sent to log in. Agency host /reports/: the agency's people see their clients only; another agency's client is a
+404 like a missing one."""
+
+import re
+
+import pytest
+
+from reports.rollups import rollup_rebuild_client
+
+pytestmark = pytest.mark.django_db
+
+ACME = "acme.localhost"
+PERIOD = "?preset=custom&start=2026-10-31&end=2026-11-02"
+ALLOWED_ON_ACME = ["alice", "bob", "nina", "nate", "oscar"]
+TURNED_AWAY_FROM_ACME = ["dave", "erin", "sara", "charlie"]
+
+
+@pytest.fixture
+def rolled_up(history):
+    for client in (history.acme, history.bolt, history.cedar):
+        rollup_rebuild_client(client=client)
+    return history
+
+
+def _text(response) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
+
+
+@pytest.mark.parametrize("who", ALLOWED_ON_ACME)
+def test_the_clients_people_and_agency_staff_see_the_report(web, personas, who):
+    response = web(ACME, getattr(personas, who)).get("/reports/")
+    assert response.status_code == 200
+    assert "Recovered revenue · Acme Plumbing" in response.content.decode()
+
+
+@pytest.mark.parametrize("who", [*TURNED_AWAY_FROM_ACME, None])
+@pytest.mark.parametrize("path", ["/reports/", "/reports/export/calls.csv", "/reports/monthly.pdf"])
+def test_strangers_and_anonymous_are_sent_to_log_in(web, personas, who, path):
+    response = web(ACME, getattr(personas, who) if who else None).get(path)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=/reports/")
+
+
+def test_the_report_shows_the_known_history(web, rolled_up):
+    text = _text(web(ACME, rolled_up.alice).get("/reports/" + PERIOD))
+    assert "Missed calls 8" in text and "Text-backs sent 5" in text
+    assert "Reply rate 60.0%" in text and "Recovered revenue $1,650.50" in text
+    assert "Time to first staff reply (median) 10 min" in text
+    assert "Time to first staff reply (90th percentile) 26 min" in text
+    # The estimate is there, and said to be one.
+    assert "1 booked job without an outcome yet × $300.00 average job value ≈ $300.00" in text
+    assert "This is an estimate, not counted in recovered revenue" in text
+    assert "Landline 1" in text and "Caller hid their number 1" in text and "On the block list 1" in text
+    assert "3 in business hours, 5 after hours" in text
+    # The period before (28–30 Oct) had Friday's answered call only.
+    assert "Calls 9 1 +800%" in text
+
+
+def test_the_charts_are_svg_without_inline_style_or_script(web, rolled_up):
+    html = web(ACME, rolled_up.alice).get("/reports/" + PERIOD + "&bucket=day").content.decode()
+    assert html.count('<svg class="chart"') == 4
+    assert "<title>2 Nov: Recovered revenue $1,650.50</title>" in html
+    assert "<title>31 Oct: Missed calls 2</title>" in html
+    assert " style=" not in html and "<script" not in html
+
+
+def test_a_bad_period_is_explained_and_this_month_shown(web, personas):
+    response = web(ACME, personas.alice).get("/reports/?preset=custom&start=2026-11-05&end=2026-11-01")
+    assert response.status_code == 200
+    assert "The period ends before it starts. Showing this month instead." in _text(response)
+    response = web(ACME, personas.alice).get("/reports/?preset=custom&start=2026-11-05")
+    assert "A custom period needs a start and an end date." in _text(response)
+    assert web(ACME, personas.alice).get("/reports/?preset=nonsense&start=garbage").status_code == 200
+
+
+# --- The agency's host ------------------------------------------------------------------------------------
+
+
+def test_agency_rollup_ranks_its_clients_by_recovered_revenue(web, rolled_up):
+    text = _text(
+        web("localhost", rolled_up.nate).get("/reports/?preset=custom&start=2026-11-01&end=2026-11-30")
+    )
+    assert "Recovered revenue · Northwind Marketing" in text
+    assert re.search(r"1 Acme Plumbing .*\$1,650\.50 \$300\.00 2 Bolt Electric .*\$99\.99", text)
+    assert "Cedar Roofing" not in text and "5,000" not in text
+    assert "Recovered revenue $1,750.49" in text
+
+
+@pytest.mark.parametrize("who", ["nina", "nate", "oscar"])
+def test_agency_staff_open_a_clients_report(web, rolled_up, who):
+    response = web("localhost", getattr(rolled_up, who)).get("/reports/clients/acme/" + PERIOD)
+    assert response.status_code == 200
+    assert "Recovered revenue $1,650.50" in _text(response)
+
+
+@pytest.mark.parametrize("path", ["/reports/clients/acme/", "/reports/clients/acme/monthly.pdf"])
+def test_another_agencys_client_is_404(web, personas, path):
+    assert web("localhost", personas.sara).get(path).status_code == 404
+    assert web("localhost", personas.nina).get("/reports/clients/no-such-client/").status_code == 404
+
+
+def test_sara_sees_only_her_agency(web, rolled_up):
+    text = _text(
+        web("localhost", rolled_up.sara).get("/reports/?preset=custom&start=2026-11-01&end=2026-11-30")
+    )
+    assert "Southpeak Digital" in text and "Cedar Roofing" in text and "Acme Plumbing" not in text
+    assert web("localhost", rolled_up.sara).get("/reports/?agency=northwind").status_code == 404
+
+
+@pytest.mark.parametrize("who", ["alice", "dave", "erin", "charlie", None])
+def test_client_people_and_strangers_get_no_agency_report(web, personas, who):
+    response = web("localhost", getattr(personas, who) if who else None).get("/reports/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_the_agency_report_is_not_on_a_clients_host(web, personas):
+    assert web(ACME, personas.nina).get("/reports/clients/acme/").status_code == 404
+
+
+def test_exports_are_on_the_clients_own_host_only(web, personas):
+    assert web("localhost", personas.nina).get("/reports/export/calls.csv").status_code == 404
