@@ -11,7 +11,7 @@ import phonenumbers
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils.timezone import localtime, now
 
-from accounts.models import Client, User
+from accounts.models import Client, ClientMembership, User
 from crm.models import Contact, Outcome
 from messaging.models import Conversation, Message, OutboundSend
 from messaging.services import skip_reason_text
@@ -84,10 +84,13 @@ def relative_time(moment: datetime, *, at: datetime | None = None) -> str:
 
 
 def client_assignable_users(*, client: Client) -> list[User]:
-    """Who a conversation can be given to: the client's own people and the staff of its agency."""
+    """Who a conversation can be given to: the client's own people (not read-only staff, who cannot answer)
+    and the staff of its agency."""
+    answering = Q(client_memberships__client=client,
+                  client_memberships__role__in=[ClientMembership.Role.OWNER, ClientMembership.Role.STAFF])
     return list(
         User.objects.filter(is_active=True)
-        .filter(Q(client_memberships__client=client) | Q(agency_memberships__agency_id=client.agency_id))
+        .filter(answering | Q(agency_memberships__agency_id=client.agency_id))
         .distinct()
         .order_by("name", "email")
     )

@@ -121,7 +121,8 @@ def _render_thread(request, client, conversation, *, status: int = 200, **forms)
 @inbox_view
 def thread(request, client, pk: int):
     conversation = _conversation(pk)
-    services.conversation_mark_read(conversation=conversation)  # seeing it is reading it, polls included
+    if not request.read_only:  # an observer reading it must not hide it from the people who answer
+        services.conversation_mark_read(conversation=conversation)  # seeing it is reading it, polls included
     if _polling(request):
         context = {
             "conversation": conversation,

@@ -154,3 +154,14 @@ def heard():
     yield log
     for signal, receiver in connected:
         signal.disconnect(receiver)
+
+
+@pytest.fixture
+def reader(personas):
+    """rita: read-only staff of acme, who may look at everything there and change nothing."""
+    from accounts.models import ClientMembership
+    from accounts.services import user_get_or_create
+
+    rita = user_get_or_create(email="rita@acme.test", password=personas_module.PASSWORD, name="Rita")
+    ClientMembership.objects.create(user=rita, client=personas.acme, role=ClientMembership.Role.READONLY)
+    return rita

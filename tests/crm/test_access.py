@@ -1,7 +1,6 @@
 """Who may open the contacts pages: members of the client and its agency's staff; everyone else is sent to log
-in, and a contact of another client is a 404 even for someone who may see both clients.
-
-Read-only staff are not tested: the role does not exist yet (ClientMembership.Role has owner and staff only)."""
+in, and a contact of another client is a 404 even for someone who may see both clients. Read-only staff see
+every page and change nothing."""
 
 import pytest
 
@@ -73,3 +72,21 @@ def test_a_contact_of_another_client_is_not_found_even_for_an_agency_admin_of_bo
 
 def test_the_contacts_pages_are_not_served_on_the_platform_host(web, personas):
     assert web("localhost", personas.nina).get("/contacts/").status_code == 404
+
+
+def test_read_only_staff_see_every_page_and_change_nothing(web, personas, urls, reader):
+    contact, paths = urls
+    client = web(HOST, reader)
+    for path in paths:
+        assert client.get(path).status_code == 200, path
+    html = client.get(f"/contacts/{contact.pk}/").content.decode()
+    assert "Pat Caller" in html and "Save</button>" not in html and "Block</button>" not in html
+    posts = [
+        (f"/contacts/{contact.pk}/edit/", {"name": "Someone Else", "email": "", "tags": "", "notes": ""}),
+        (f"/contacts/{contact.pk}/block/", {"blocked": "1"}),
+        (f"/contacts/{contact.pk}/consent/", {"action": "opt_out"}),
+    ]
+    for path, data in posts:
+        assert client.post(path, data).status_code == 403, path
+    contact.refresh_from_db()
+    assert (contact.name, contact.is_blocked, contact.opted_out) == ("Pat Caller", False, False)

@@ -72,7 +72,7 @@ def test_the_detail_takes_the_same_queries_for_a_short_or_long_history(web, pers
 
 
 # Two search_path switches, domain, session, user, membership; contact, calls, texts, outcomes, consent.
-DETAIL_QUERIES = 11
+DETAIL_QUERIES = 12  # 11, and one to ask whether the viewer is read-only
 
 
 def test_it_saves_name_email_tags_and_notes(web, personas, acme, pat):

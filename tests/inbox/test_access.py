@@ -1,12 +1,12 @@
 """Who may use the inbox of a client's host: its people and its agency's staff. Everyone else is sent to log
-in (the host logs them out), and another client's conversation does not exist here.
-
-"Read-only staff" is not a role in the model yet (ClientMembership has owner and staff), so it has no case."""
+in (the host logs them out), and another client's conversation does not exist here. Read-only staff read
+everything and change nothing."""
 
 import pytest
 from django_tenants.utils import schema_context
 
-from inbox.models import CannedReply
+from inbox.models import CannedReply, Note
+from inbox.selectors import client_assignable_users
 from messaging.models import Conversation, Message
 
 from .conftest import add_conversation
@@ -92,3 +92,45 @@ def test_the_platform_host_has_no_inbox(web, personas):
 
 def test_a_missing_conversation_is_404(web, personas):
     assert web(HOST, personas.alice).get("/inbox/999999999/").status_code == 404
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_read_only_staff_read_every_page(web, personas, conversation, reader, page):
+    response = web(HOST, reader).get(page.format(id=conversation.pk))
+    assert response.status_code == 200
+    assert 'name="csrfmiddlewaretoken"' not in response.content.decode().split("</header>")[1]
+
+
+def test_read_only_staff_see_the_thread_without_a_reply_box_and_leave_it_unread(web, personas, conversation, reader):
+    html = web(HOST, reader).get(f"/inbox/{conversation.pk}/").content.decode()
+    assert "Need a plumber" in html
+    assert "Your access is read-only" in html
+    assert "Send</button>" not in html and "Add note" not in html
+    with schema_context(personas.acme.schema_name):
+        assert Conversation.objects.get(pk=conversation.pk).unread_count == 1
+
+
+def test_read_only_staff_cannot_act_and_are_told_why(web, personas, conversation, reader):
+    browser = web(HOST, reader)
+    for action, data in ACTIONS:
+        response = browser.post(f"/inbox/{conversation.pk}/{action}/", data)
+        assert response.status_code == 403, action
+        assert "read-only" in response.content.decode()
+    assert browser.post("/inbox/canned/", {"title": "Hi", "body": "Hello"}).status_code == 403
+    with schema_context(personas.acme.schema_name):
+        assert not Message.objects.filter(direction="out").exists()
+        assert not Note.objects.exists() and not CannedReply.objects.exists()
+        fresh = Conversation.objects.get(pk=conversation.pk)
+        assert (fresh.status, fresh.unread_count, fresh.snoozed_until) == ("open", 1, None)
+    # Logging out is the one thing they may post.
+    assert browser.post("/accounts/logout/").status_code == 302
+
+
+def test_read_only_staff_are_not_offered_conversations_to_answer(personas, reader):
+    assert reader not in client_assignable_users(client=personas.acme)
+    assert personas.bob in client_assignable_users(client=personas.acme)
+
+
+def test_a_read_only_member_of_one_client_is_a_stranger_on_another(web, personas, reader):
+    response = web("bolt.localhost", reader).get("/inbox/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")

@@ -102,7 +102,7 @@ def test_the_thread_costs_the_same_queries_however_long(web, personas, django_as
     # SET search_path ×2, domain, session, user, membership; the conversation, marking it read; messages,
     # calls, their ledger rows, notes, outcomes, the people they name; canned replies; the people it can be
     # assigned to, the latest outcome, the unread count for the title
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(19):  # 18, and one to ask whether the viewer is read-only
         response = browser.get(url(conversation))
     assert response.content.decode().count("note ") == how_many
 
