@@ -178,7 +178,8 @@ def api_exception_handler(exc, context):
         code = "invalid"
     else:
         message = str(response.data.get("detail", exc)) if isinstance(response.data, dict) else str(exc)
-        code = getattr(exc, "default_code", "error")
+        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
+        code = codes if isinstance(codes, str) else getattr(exc, "default_code", "error")
         if isinstance(exc, exceptions.NotFound):
             message = "Not found."
     response.data = {"error": {"code": code, "message": message, "fields": fields}}

@@ -154,12 +154,14 @@ class MessageSendSerializer(serializers.Serializer):
     to = phone_field(required=False, help_text="The number of an existing contact; or give `contact_id`.")
     body = serializers.CharField(max_length=1600, trim_whitespace=True)
 
+    def validate_to(self, value: str) -> str:
+        return valid_phone(value)
+
     def validate(self, attrs):
         if ("contact_id" in attrs) == ("to" in attrs):
             raise serializers.ValidationError("Give either contact_id or to.")
         if "to" in attrs:
-            number = valid_phone(attrs["to"])
-            contact = Contact.objects.filter(phone_number=number).first()
+            contact = Contact.objects.filter(phone_number=attrs["to"]).first()
             if contact is None:
                 # Texting a number that never called or texted the business is cold outreach: not ours to send.
                 raise serializers.ValidationError(

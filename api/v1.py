@@ -220,6 +220,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiV
         data = serializer.validated_data
         try:
             recorded = inbox.outcome_record(
+                client=self.client,
                 conversation=conversation,
                 kind=data["kind"],
                 user=request.user,
