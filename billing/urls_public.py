@@ -1,4 +1,21 @@
 """The billing app's pages on the platform host (and agencies' own domains), mounted by config/urls_public.py."""
 
+from django.urls import path
+
+from . import converters, views  # noqa: F401 - converters registers <month:…> and <fmt:…>
+
 app_name = "billing"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("<slug:agency>/<month:month>/", views.agency_statement, name="agency-statement"),
+    path("<slug:agency>/<month:month>.<fmt:fmt>", views.agency_statement, name="agency-statement-file"),
+    path("<slug:agency>/clients/<slug:client>/price/", views.client_price, name="client-price"),
+    path(
+        "<slug:agency>/clients/<slug:client>/<month:month>/", views.client_statement, name="client-statement"
+    ),
+    path(
+        "<slug:agency>/clients/<slug:client>/<month:month>.<fmt:fmt>",
+        views.client_statement,
+        name="client-statement-file",
+    ),
+]
