@@ -1,17 +1,44 @@
 from django.conf import settings
 
+from .models import Agency
 from .selectors import request_client
 
 PLATFORM_NAME = "Textback"
+DEFAULT_BRAND_COLOR = "#2563eb"
+
+
+def agency_of_request(request) -> Agency | None:
+    """The agency whose brand this host wears: the client's agency on a client's host, the agency on its own
+    domain; None on the platform host."""
+    client = request_client(request)
+    return client.agency if client is not None else getattr(request, "agency", None)
 
 
 def brand(request):
     """The brand a page carries: on a client's host and an agency's domain, the agency's, never ours."""
+    from .views import brand_version
+
     client = request_client(request)
-    agency = client.agency if client is not None else getattr(request, "agency", None)
+    agency = agency_of_request(request)
     return {
         "brand_name": agency.display_name if agency else PLATFORM_NAME,
-        "brand_color": agency.brand_color if agency else "#2563eb",
+        "brand_color": agency.brand_color if agency else DEFAULT_BRAND_COLOR,
+        "brand_version": brand_version(agency),
+        "brand_has_logo": bool(agency and agency.logo_content_type),
+        "brand_support_email": agency.support_email if agency else "",
+        "brand_support_phone": agency.support_phone if agency else "",
         "current_client": client,
         "base_domain": settings.BASE_DOMAIN,
+        "other_clients": lambda: _other_clients(request, client),
     }
+
+
+def _other_clients(request, client) -> list:
+    """On a client's host, the other clients this person belongs to (an owner of several businesses switches
+    between them). Called by the template only where the switcher is shown."""
+    from .selectors import clients_of_member
+
+    user = getattr(request, "user", None)
+    if client is None or user is None or not user.is_authenticated:
+        return []
+    return list(clients_of_member(user).exclude(pk=client.pk))

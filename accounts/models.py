@@ -107,6 +107,12 @@ class Agency(models.Model):
         max_length=7, default="#2563eb", validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use #RRGGBB.")]
     )
     support_email = models.EmailField(blank=True)
+    support_phone = PhoneNumberField(blank=True, help_text="Shown to the agency's clients for help.")
+    # The logo is kept in the database and served from our own host (/brand/logo): the CSP admits images from
+    # 'self' only, and an agency's logo must not depend on a third party's host staying up.
+    logo = models.BinaryField(null=True, blank=True, editable=True)
+    logo_content_type = models.CharField(max_length=20, blank=True)
+    logo_updated_at = models.DateTimeField(null=True, blank=True)
     custom_domain = models.CharField(
         max_length=253, unique=True, null=True, blank=True,
         help_text="The agency's own host for its dashboard, e.g. app.youragency.com.",
@@ -136,6 +142,7 @@ class Client(TenantMixin):
         FAILED = "failed", "Provisioning failed"
         LIVE = "live", "Live"
         PAUSED = "paused", "Paused"
+        ARCHIVED = "archived", "Offboarded"  # no host, no number, no webhooks; the schema is kept
 
     class Industry(models.TextChoices):
         PLUMBING = "plumbing", "Plumbing"
@@ -194,6 +201,10 @@ class Client(TenantMixin):
         max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)],
         help_text="What a typical job is worth; reports use it to estimate booked jobs that have no value yet.",
     )
+    # Stamped by the Twilio webhooks at most once a minute (accounts.services.client_webhook_seen): the
+    # dashboard's "last webhook received", which tells an agency a number is not pointed at us.
+    last_webhook_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
 
     class Meta:
@@ -255,3 +266,59 @@ class ClientMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.get_role_display()} of {self.client}"
+
+
+class Invitation(models.Model):
+    """An email invitation to join an agency (admin, staff) or a client (owner, staff, read-only staff).
+
+    The link carries a random token; only its SHA-256 is stored, so a database leak hands out no logins."""
+
+    email = models.EmailField()
+    agency = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations")
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=10)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(agency__isnull=False, client__isnull=True)
+                | models.Q(agency__isnull=True, client__isnull=False),
+                name="invitation_to_agency_or_client",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.agency or self.client} ({self.role})"
+
+
+class AuditEntry(models.Model):
+    """What agency people did to clients and to their team: who, when, which client. Agency admins read it."""
+
+    class Action(models.TextChoices):
+        OPEN_CLIENT = "open_client", "Opened the client's app"
+        PAUSE = "pause", "Paused text-backs"
+        RESUME = "resume", "Resumed text-backs"
+        OFFBOARD = "offboard", "Offboarded"
+        INVITE = "invite", "Invited"
+        REMOVE_MEMBER = "remove_member", "Removed from the team"
+        BRAND = "brand", "Changed the brand"
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="audit_entries")
+    actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    detail = models.CharField(max_length=255, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["agency", "-created_at"], name="audit_agency_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.client or ''}"

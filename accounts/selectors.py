@@ -1,6 +1,7 @@
 """Reads about who may go where. Every host-level access decision goes through user_may_use_host."""
 
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
 
 from .models import Agency, AgencyMembership, Client, ClientMembership, User
 
@@ -46,3 +47,60 @@ def agencies_of_user(user: User):
     if user.is_superuser:
         return Agency.objects.all()
     return Agency.objects.filter(memberships__user=user).distinct()
+
+
+def agencies_on_host(request: HttpRequest):
+    """The agencies whose pages this person may see on this host: their own, narrowed to the agency whose
+    domain this is."""
+    agencies = agencies_of_user(request.user)
+    if getattr(request, "agency", None) is not None:
+        agencies = agencies.filter(pk=request.agency.pk)
+    return agencies
+
+
+def agency_role(user: User, agency: Agency) -> str | None:
+    """admin, staff, or None. Platform operators count as admins of every agency."""
+    if user.is_superuser:
+        return AgencyMembership.Role.ADMIN
+    membership = AgencyMembership.objects.filter(user=user, agency=agency).only("role").first()
+    return membership.role if membership else None
+
+
+def agency_for_user(request: HttpRequest, slug: str, *, admin: bool = False) -> Agency:
+    """The one way agency pages find their agency: 404 for a stranger exactly as for a missing agency, and
+    PermissionDenied for agency staff on an admin-only page."""
+    agency = agencies_on_host(request).filter(slug=slug).first()
+    if agency is None or request_client(request) is not None:
+        raise Http404("No such agency")
+    if admin and agency_role(request.user, agency) != AgencyMembership.Role.ADMIN:
+        raise PermissionDenied("Only the agency's admins may do this.")
+    return agency
+
+
+def client_for_agency_user(request: HttpRequest, pk: int, *, admin: bool = False) -> Client:
+    """A client of one of this person's agencies, seen from the agency's host; 404 otherwise."""
+    client = (
+        Client.objects.select_related("agency").filter(pk=pk, agency__in=agencies_on_host(request)).first()
+        if request_client(request) is None else None
+    )
+    if client is None:
+        raise Http404("No such client")
+    if admin and agency_role(request.user, client.agency) != AgencyMembership.Role.ADMIN:
+        raise PermissionDenied("Only the agency's admins may do this.")
+    return client
+
+
+def client_role(user: User, client: Client) -> str | None:
+    """How this person may act in a client's app: "agency" (its agency's people and operators manage it like an
+    owner), a ClientMembership role, or None."""
+    if user.is_superuser or AgencyMembership.objects.filter(user=user, agency_id=client.agency_id).exists():
+        return "agency"
+    membership = ClientMembership.objects.filter(user=user, client=client).only("role").first()
+    return membership.role if membership else None
+
+
+def clients_of_member(user: User):
+    """Every live or paused client this person belongs to directly (owners and staff, not via an agency)."""
+    return Client.objects.filter(
+        memberships__user=user, status__in=[Client.Status.LIVE, Client.Status.PAUSED]
+    ).order_by("name")

@@ -1,16 +1,24 @@
 """Writes: agencies, clients, people. Keyword-only, typed, named <entity>_<action> (see shared/STYLE.md)."""
 
+import hashlib
 import logging
+import secrets
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import EmailValidator
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from .hours import HoursError, parse_hours
-from .models import Agency, AgencyMembership, Client, ClientMembership, Domain, User
+from .models import Agency, AgencyMembership, AuditEntry, Client, ClientMembership, Domain, Invitation, User
 from .schemas import client_schema_create, client_schema_drop
 
 log = logging.getLogger(__name__)
@@ -122,3 +130,296 @@ def client_url(client: Client) -> str:
     public = urlsplit(settings.PUBLIC_BASE_URL)
     port = f":{public.port}" if public.port else ""
     return f"{public.scheme}://{client.host}{port}/"
+
+
+# --- Webhook heartbeat ------------------------------------------------------------------------------------
+
+WEBHOOK_STAMP_SECONDS = 60
+
+
+def client_webhook_seen(*, client: Client) -> None:
+    """Record that Twilio reached us for this client, at most one UPDATE a minute per client: webhooks are the
+    hottest path we have, and the dashboard only needs to know "recently" from "never" or "days ago"."""
+    if cache.add(f"webhook-seen:{client.pk}", 1, timeout=WEBHOOK_STAMP_SECONDS):
+        Client.objects.filter(pk=client.pk).update(last_webhook_at=timezone.now())
+
+
+# --- Audit log --------------------------------------------------------------------------------------------
+
+
+def audit_record(
+    *, agency: Agency, actor: User | None, action: str, client: Client | None = None, detail: str = "",
+    ip_address: str | None = None,
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        agency=agency, actor=actor, action=action, client=client, detail=detail[:255], ip_address=ip_address
+    )
+
+
+# --- Pausing and offboarding -------------------------------------------------------------------------------
+
+
+class ClientStateError(ValueError):
+    """The client is not in a state this change applies to; the message says why."""
+
+
+@transaction.atomic
+def client_pause(*, client: Client, actor: User, ip_address: str | None = None) -> Client:
+    """Stop text-backs for this client (messaging re-checks the status at send time, so texts already queued
+    are skipped too). Calls still ring through to the business."""
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    if client.status != Client.Status.LIVE:
+        raise ClientStateError(f"Only a live client can be paused; {client.name} is {client.get_status_display()}.")
+    client.status = Client.Status.PAUSED
+    client.save(update_fields=["status"])
+    audit_record(agency=client.agency, actor=actor, action=AuditEntry.Action.PAUSE, client=client,
+                 ip_address=ip_address)
+    return client
+
+
+@transaction.atomic
+def client_resume(*, client: Client, actor: User, ip_address: str | None = None) -> Client:
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    if client.status != Client.Status.PAUSED:
+        raise ClientStateError(f"Only a paused client can be resumed; {client.name} is {client.get_status_display()}.")
+    client.status = Client.Status.LIVE
+    client.save(update_fields=["status"])
+    audit_record(agency=client.agency, actor=actor, action=AuditEntry.Action.RESUME, client=client,
+                 ip_address=ip_address)
+    return client
+
+
+@transaction.atomic
+def client_offboard(*, client: Client, actor: User, confirmation: str, ip_address: str | None = None) -> Client:
+    """Archive a client: its host and webhooks answer 404 from now on, its number no longer routes here (so it
+    can be given to another client), its people lose access. Its schema and every row in it are kept: nothing
+    is deleted, and the operator can still export or restore it. The typed confirmation must be the client's
+    slug, exactly."""
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    if client.status == Client.Status.ARCHIVED:
+        raise ClientStateError(f"{client.name} is already offboarded.")
+    if confirmation.strip() != client.slug:
+        raise ValidationError({"confirmation": f"Type {client.slug} exactly to offboard {client.name}."})
+    released = client.phone_number
+    client.status = Client.Status.ARCHIVED
+    client.archived_at = timezone.now()
+    client.phone_number = None
+    client.save(update_fields=["status", "archived_at", "phone_number"])
+    audit_record(
+        agency=client.agency, actor=actor, action=AuditEntry.Action.OFFBOARD, client=client,
+        detail=f"number {released} released from routing" if released else "no number", ip_address=ip_address,
+    )
+    return client
+
+
+# --- Brand --------------------------------------------------------------------------------------------------
+
+LOGO_MAX_BYTES = 256 * 1024
+# Raster images only: an SVG can carry script, and we serve logos from our own origin.
+LOGO_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
+
+
+def logo_content_type(data: bytes) -> str:
+    """The image type of an uploaded logo by its first bytes, or ValidationError."""
+    if len(data) > LOGO_MAX_BYTES:
+        raise ValidationError({"logo": f"The logo must be at most {LOGO_MAX_BYTES // 1024} KB."})
+    for signature, content_type in LOGO_SIGNATURES.items():
+        if data.startswith(signature) and (content_type != "image/webp" or data[8:12] == b"WEBP"):
+            return content_type
+    raise ValidationError({"logo": "Upload a PNG, JPEG or WebP image."})
+
+
+@transaction.atomic
+def agency_brand_update(
+    *, agency: Agency, actor: User, brand_name: str, brand_color: str, support_email: str, support_phone: str,
+    custom_domain: str | None, logo: bytes | None = None, remove_logo: bool = False,
+) -> Agency:
+    agency = Agency.objects.select_for_update().get(pk=agency.pk)
+    agency.brand_name = brand_name.strip()
+    agency.brand_color = brand_color.strip().lower()
+    agency.support_email = support_email.strip().lower()
+    agency.support_phone = support_phone or ""
+    agency.custom_domain = (custom_domain or "").strip().lower() or None
+    if logo is not None:
+        agency.logo_content_type = logo_content_type(logo)
+        agency.logo = logo
+        agency.logo_updated_at = timezone.now()
+    elif remove_logo:
+        agency.logo, agency.logo_content_type, agency.logo_updated_at = None, "", timezone.now()
+    if agency.custom_domain and (
+        agency.custom_domain in settings.PLATFORM_HOSTS
+        or agency.custom_domain.endswith("." + settings.BASE_DOMAIN)
+    ):
+        raise ValidationError({"custom_domain": "Use a domain of your own, not one of the platform's hosts."})
+    agency.full_clean()
+    agency.save()
+    audit_record(agency=agency, actor=actor, action=AuditEntry.Action.BRAND)
+    return agency
+
+
+def brand_from_email(agency: Agency | None) -> str:
+    """The From: of mail sent on an agency's behalf: its brand's name, never the platform's."""
+    address = settings.DEFAULT_FROM_EMAIL.rsplit("<", 1)[-1].rstrip(">").strip()
+    if agency is None:
+        return settings.DEFAULT_FROM_EMAIL
+    name = agency.display_name.replace('"', "").replace("\n", " ")
+    return f'"{name}" <{address}>'
+
+
+def agency_url(agency: Agency) -> str:
+    """Where an agency's people log in: its own domain when it has one, else the platform host."""
+    public = urlsplit(settings.PUBLIC_BASE_URL)
+    if agency.custom_domain:
+        port = f":{public.port}" if public.port else ""
+        return f"{public.scheme}://{agency.custom_domain}{port}/"
+    return f"{settings.PUBLIC_BASE_URL}/"
+
+
+# --- Invitations and team -----------------------------------------------------------------------------------
+
+INVITATION_DAYS = 7
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_create(
+    *, email: str, role: str, invited_by: User, agency: Agency | None = None, client: Client | None = None,
+) -> tuple[Invitation, str]:
+    """Invite someone to an agency or a client; returns the invitation and the one-time token for its link.
+    The caller sends the email (invitation_send) once this has committed."""
+    email = User.objects.normalize_email(email.strip()).lower()
+    try:
+        EmailValidator()(email)
+    except ValidationError:
+        raise ValidationError({"email": "Enter a valid email address."}) from None
+    if agency is not None:
+        if role not in AgencyMembership.Role.values:
+            raise ValidationError({"role": "Choose admin or staff."})
+        if AgencyMembership.objects.filter(agency=agency, user__email=email).exists():
+            raise ValidationError({"email": f"{email} is already on the team."})
+    else:
+        if role not in ClientMembership.Role.values:
+            raise ValidationError({"role": "Choose owner, staff or read-only staff."})
+        if ClientMembership.objects.filter(client=client, user__email=email).exists():
+            raise ValidationError({"email": f"{email} already has access to {client.name}."})
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        email=email, role=role, agency=agency, client=client, invited_by=invited_by,
+        token_hash=_token_hash(token), expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
+    )
+    owner = agency or client.agency
+    audit_record(agency=owner, actor=invited_by, action=AuditEntry.Action.INVITE, client=client,
+                 detail=f"{email} as {role}")
+    return invitation, token
+
+
+def invitation_url(invitation: Invitation, token: str) -> str:
+    base = client_url(invitation.client) if invitation.client_id else agency_url(invitation.agency)
+    return f"{base}accounts/invitation/{token}/"
+
+
+def invitation_send(*, invitation: Invitation, token: str) -> None:
+    """The invitation email, in the agency's brand."""
+    agency = invitation.agency or invitation.client.agency
+    where = invitation.client.name if invitation.client_id else agency.display_name
+    context = {
+        "invitation": invitation, "url": invitation_url(invitation, token), "where": where,
+        "brand_name": agency.display_name, "agency": agency,
+        "inviter": invitation.invited_by.name or invitation.invited_by.email if invitation.invited_by else "",
+    }
+    send_mail(
+        subject=f"You are invited to {where} on {agency.display_name}",
+        message=render_to_string("registration/invitation_email.txt", context),
+        from_email=brand_from_email(agency),
+        recipient_list=[invitation.email],
+    )
+
+
+def invitation_find(*, token: str) -> Invitation | None:
+    """The open invitation this token belongs to, or None (unknown, used or expired: all look the same)."""
+    return (
+        Invitation.objects.select_related("agency", "client__agency")
+        .filter(token_hash=_token_hash(token), accepted_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+    )
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, password: str | None, name: str = "") -> User:
+    """Join the team the invitation names. A new person chooses a password; someone who already has an
+    account keeps theirs (password is then ignored). Raises ValidationError for a weak password."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is not None:
+        raise ValidationError("This invitation has already been used.")
+    user = User.objects.filter(email=invitation.email).first()
+    if user is None:
+        user = User(email=invitation.email, name=name.strip())
+        try:
+            validate_password(password or "", user)
+        except ValidationError as exc:
+            raise ValidationError({"password1": exc.messages}) from None
+        user.set_password(password)
+        user.save()
+    if invitation.agency_id:
+        AgencyMembership.objects.get_or_create(user=user, agency=invitation.agency,
+                                               defaults={"role": invitation.role})
+    else:
+        ClientMembership.objects.get_or_create(user=user, client=invitation.client,
+                                               defaults={"role": invitation.role})
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    return user
+
+
+@transaction.atomic
+def agency_member_remove(*, membership: AgencyMembership, actor: User) -> None:
+    """Take someone off an agency's team. The last admin stays: an agency nobody can manage is stuck."""
+    if membership.role == AgencyMembership.Role.ADMIN and not AgencyMembership.objects.filter(
+        agency_id=membership.agency_id, role=AgencyMembership.Role.ADMIN
+    ).exclude(pk=membership.pk).exists():
+        raise ClientStateError("The agency's last admin cannot be removed; make someone else admin first.")
+    audit_record(agency=membership.agency, actor=actor, action=AuditEntry.Action.REMOVE_MEMBER,
+                 detail=membership.user.email)
+    membership.delete()
+
+
+@transaction.atomic
+def client_member_remove(*, membership: ClientMembership, actor: User) -> None:
+    if membership.role == ClientMembership.Role.OWNER and not ClientMembership.objects.filter(
+        client_id=membership.client_id, role=ClientMembership.Role.OWNER
+    ).exclude(pk=membership.pk).exists():
+        raise ClientStateError("The business's last owner cannot be removed.")
+    audit_record(agency=membership.client.agency, actor=actor, action=AuditEntry.Action.REMOVE_MEMBER,
+                 client=membership.client, detail=membership.user.email)
+    membership.delete()
+
+
+# --- Moving between hosts -------------------------------------------------------------------------------------
+# Sessions are per host (no shared cookie domain), so going from the agency dashboard into a client's app, or
+# from one client to another, hands the person over with a signed, single-use token that lives a minute.
+
+HANDOFF_SALT = "accounts.handoff"
+HANDOFF_SECONDS = 60
+
+
+def handoff_token_create(*, user: User, client: Client) -> str:
+    return signing.dumps({"u": user.pk, "c": client.pk, "n": secrets.token_urlsafe(12)}, salt=HANDOFF_SALT)
+
+
+def handoff_token_use(*, token: str, client: Client) -> User | None:
+    """The person a token hands over to this client, once; None if the token is bad, old, used, for another
+    client, or for someone who may no longer enter it."""
+    from .selectors import user_may_enter_client
+
+    try:
+        data = signing.loads(token, salt=HANDOFF_SALT, max_age=HANDOFF_SECONDS)
+    except signing.BadSignature:
+        return None
+    if data.get("c") != client.pk or not cache.add(f"handoff:{data.get('n')}", 1, timeout=HANDOFF_SECONDS * 2):
+        return None
+    user = User.objects.filter(pk=data.get("u"), is_active=True).first()
+    if user is None or not user_may_enter_client(user, client):
+        return None
+    return user

@@ -1,27 +1,259 @@
-from django.contrib.auth.decorators import login_required
-from django.db.models import Count
-from django.shortcuts import render
+"""Pages every host has: the home page (the agency dashboard on an agency's host, the client's home on a
+client's), logging in, invitations, password resets, moving between hosts, and the brand's stylesheet and logo."""
 
-from .models import Client
-from .selectors import agencies_of_user, request_client
-from .services import client_url
+import hashlib
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from .context_processors import DEFAULT_BRAND_COLOR, agency_of_request
+from .dashboard import SORTS, Stage, dashboard_clients, dashboard_rows
+from .forms import HostPasswordResetForm, InvitationAcceptForm, ThrottledAuthenticationForm
+from .models import Agency, AgencyMembership
+from .selectors import agencies_on_host, agency_role, clients_of_member, request_client
+from .services import (
+    brand_from_email,
+    client_url,
+    handoff_token_create,
+    handoff_token_use,
+    invitation_accept,
+    invitation_find,
+)
+
+PAGE_SIZE = 100
 
 
 @login_required
 def home(request):
-    """The landing page after login: on a client's host, the client's home; elsewhere, the agency's
-    list of its clients."""
+    """The landing page after login: on a client's host, the client's home; elsewhere, the agency dashboard."""
     client = request_client(request)
     if client is not None:
         return render(request, "accounts/client_home.html", {"client": client})
-    agencies = agencies_of_user(request.user)
-    if request.agency is not None:
-        agencies = agencies.filter(pk=request.agency.pk)
-    clients = (
-        Client.objects.filter(agency__in=agencies)
-        .select_related("agency")
-        .annotate(member_count=Count("memberships"))
-        .order_by("agency__name", "name")
+    return _dashboard(request)
+
+
+def _dashboard(request):
+    agencies = agencies_on_host(request)
+    stage = request.GET.get("status", "")
+    search = request.GET.get("q", "")[:100]
+    sort = request.GET.get("sort", "name")
+    if sort not in SORTS:
+        sort = "name"
+    direction = request.GET.get("dir", "")
+    descending = {"asc": False, "desc": True}.get(direction)
+    rows = dashboard_rows(
+        clients=dashboard_clients(agencies=agencies, stage=stage, search=search),
+        sort=sort,
+        descending=descending,
     )
-    rows = [(client, client_url(client)) for client in clients]
-    return render(request, "accounts/agency_home.html", {"agencies": agencies, "rows": rows})
+    if request.GET.get("health") == "warnings":
+        rows = [row for row in rows if row.warnings]
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    agency_list = list(agencies)
+    admin_of = {a.pk for a in agency_list if agency_role(request.user, a) == AgencyMembership.Role.ADMIN}
+    return render(
+        request,
+        "accounts/agency_home.html",
+        {
+            "agencies": [(agency, agency.pk in admin_of) for agency in agency_list],
+            "show_agency": len(agency_list) > 1,
+            "page": page,
+            "rows": [(row, client_url(row.client)) for row in page.object_list],
+            "total": len(rows),
+            "stage": stage,
+            "search": search,
+            "sort": sort,
+            "descending": page and _descending(sort, descending),
+            "stages": list(Stage.LABELS.items()),
+            "sort_links": _sort_links(request, sort, descending),
+            "health": request.GET.get("health", ""),
+        },
+    )
+
+
+def _descending(sort: str, descending: bool | None) -> bool:
+    from .dashboard import SORT_DESCENDING_BY_DEFAULT
+
+    return sort in SORT_DESCENDING_BY_DEFAULT if descending is None else descending
+
+
+def _sort_links(request, current: str, descending: bool | None) -> dict[str, str]:
+    """For each column, the query string that sorts by it (again: the other way round)."""
+    links = {}
+    for name in SORTS:
+        query = request.GET.copy()
+        query.pop("page", None)
+        query["sort"] = name
+        if name == current:
+            query["dir"] = "asc" if _descending(current, descending) else "desc"
+        else:
+            query.pop("dir", None)
+        links[name] = "?" + query.urlencode()
+    return links
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login with failed-login throttling; on a client's host people land in the inbox."""
+
+    authentication_form = ThrottledAuthenticationForm
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self):
+        if request_client(self.request) is not None:
+            return reverse("inbox:list")
+        return super().get_default_redirect_url()
+
+
+def _email_context(request) -> dict:
+    agency = agency_of_request(request)
+    client = request_client(request)
+    return {"brand_name": agency.display_name if agency else "Textback", "agency": agency, "client": client}
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """The reset mail is sent in the brand of the host it was asked for on, from that brand's name."""
+
+    form_class = HostPasswordResetForm
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+    success_url = reverse_lazy("password_reset_done")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_valid(self, form):
+        self.extra_email_context = _email_context(self.request)
+        self.from_email = brand_from_email(agency_of_request(self.request))
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    success_url = reverse_lazy("password_reset_complete")
+
+
+def invitation(request, token: str):
+    """Accept an invitation: a new person picks a name and password; an existing one confirms. Either way they
+    are then logged in on the host they were invited to."""
+    found = invitation_find(token=token)
+    client = request_client(request)
+    # An invitation is used on the host it was sent for: a client's on that client's host, an agency's on an
+    # agency host (never a client's).
+    if (
+        found is None
+        or (found.client_id or None) != (client.pk if client else None)
+        or (found.agency_id and getattr(request, "agency", None) not in (None, found.agency))
+    ):
+        return render(request, "registration/invitation_invalid.html", status=404)
+    from .models import User
+
+    existing = User.objects.filter(email=found.email).first()
+    form = None if existing else InvitationAcceptForm(User(email=found.email), request.POST or None)
+    if request.method == "POST" and (form is None or form.is_valid()):
+        try:
+            user = invitation_accept(
+                invitation=found,
+                password=form.cleaned_data["new_password1"] if form else None,
+                name=form.cleaned_data.get("name", "") if form else "",
+            )
+        except ValidationError as exc:
+            if form is None:
+                raise Http404 from None
+            form.add_error(None, exc)
+        else:
+            login(request, user, backend="accounts.backends.HostMembershipBackend")
+            messages.success(
+                request, f"Welcome to {found.client.name if found.client_id else found.agency.display_name}."
+            )
+            return redirect(reverse("inbox:list") if client else "home")
+    return render(
+        request,
+        "registration/invitation.html",
+        {
+            "invitation": found,
+            "form": form,
+            "existing": existing,
+            "where": found.client.name if found.client_id else found.agency.display_name,
+        },
+    )
+
+
+@require_GET
+def enter(request, token: str):
+    """Arrive on a client's host from the agency dashboard or another client, logged in by a handoff token."""
+    client = request_client(request)
+    user = handoff_token_use(token=token, client=client) if client else None
+    if user is None:
+        messages.error(request, "That link has expired. Log in, or open the client again from the dashboard.")
+        return redirect("login")
+    login(request, user, backend="accounts.backends.HostMembershipBackend")
+    return redirect("inbox:list")
+
+
+@login_required
+@require_POST
+def switch_client(request, pk: int):
+    """An owner or staff member of several clients goes to another of them, without logging in again."""
+    target = clients_of_member(request.user).filter(pk=pk).first()
+    if target is None or request_client(request) is None:
+        raise Http404("No such client")
+    return HttpResponseRedirect(
+        f"{client_url(target)}accounts/enter/{handoff_token_create(user=request.user, client=target)}/"
+    )
+
+
+def _brand_of(request) -> Agency | None:
+    """The host's agency; on the platform host, the one named (brand pages preview a logo there). Logos and
+    colours are public: every login page shows them."""
+    agency = agency_of_request(request)
+    if agency is None and request_client(request) is None and request.GET.get("agency"):
+        agency = Agency.objects.filter(slug=request.GET["agency"]).first()
+    return agency
+
+
+@require_GET
+def brand_css(request):
+    """The colours of the host's brand as CSS custom properties (the CSP forbids inline styles). The URL in
+    the page carries a version, so this can be cached for long."""
+    agency = _brand_of(request)
+    color = agency.brand_color if agency else DEFAULT_BRAND_COLOR
+    css = f":root {{ --brand: {color}; --brand-ink: {_ink_on(color)}; }}\n"
+    response = HttpResponse(css, content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+def _ink_on(color: str) -> str:
+    """Black or white text, whichever reads better on this background (WCAG relative luminance)."""
+    channels = []
+    for i in (1, 3, 5):
+        c = int(color[i : i + 2], 16) / 255
+        channels.append(c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
+    luminance = 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+    return "#111827" if luminance > 0.4 else "#ffffff"
+
+
+@require_GET
+def brand_logo(request):
+    agency = _brand_of(request)
+    if agency is None or not agency.logo:
+        raise Http404("No logo")
+    response = HttpResponse(bytes(agency.logo), content_type=agency.logo_content_type)
+    response["Cache-Control"] = "public, max-age=86400"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+def brand_version(agency: Agency | None) -> str:
+    """Changes whenever what brand.css or the logo would serve changes."""
+    if agency is None:
+        return "0"
+    seed = f"{agency.brand_color}|{agency.logo_updated_at}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:10]

@@ -1,0 +1,220 @@
+"""The agency's pages on its host (the platform host or its own domain): acting on a client (pause, resume,
+offboard, open its app), the team, the brand and the audit log.
+
+Every client is found through selectors.client_for_agency_user and every agency through
+selectors.agency_for_user: someone from another agency gets the same 404 as for a row that does not exist.
+Agency staff may pause, resume and open clients; admins also offboard, manage the team and the brand, and
+read the audit log."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .forms import AgencyInviteForm, BrandForm, OffboardForm
+from .models import AgencyMembership, AuditEntry, Invitation
+from .selectors import agency_for_user, client_for_agency_user
+from .services import (
+    ClientStateError,
+    agency_brand_update,
+    agency_member_remove,
+    audit_record,
+    client_offboard,
+    client_pause,
+    client_resume,
+    client_url,
+    handoff_token_create,
+    invitation_create,
+    invitation_send,
+)
+
+AUDIT_PAGE = 200
+
+
+def _ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+@login_required
+@require_POST
+def client_pause_view(request, pk: int):
+    client = client_for_agency_user(request, pk)
+    try:
+        client_pause(client=client, actor=request.user, ip_address=_ip(request))
+    except ClientStateError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{client.name} is paused: no text-backs go out until you resume it.")
+    return redirect("home")
+
+
+@login_required
+@require_POST
+def client_resume_view(request, pk: int):
+    client = client_for_agency_user(request, pk)
+    try:
+        client_resume(client=client, actor=request.user, ip_address=_ip(request))
+    except ClientStateError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{client.name} is live again.")
+    return redirect("home")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def client_offboard_view(request, pk: int):
+    client = client_for_agency_user(request, pk, admin=True)
+    form = OffboardForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            client_offboard(
+                client=client,
+                actor=request.user,
+                confirmation=form.cleaned_data["confirmation"],
+                ip_address=_ip(request),
+            )
+        except ValidationError as exc:
+            form.add_error("confirmation", exc.message_dict.get("confirmation", exc.messages))
+        except ClientStateError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request, f"{client.name} is offboarded. Its data is kept; its number no longer routes here."
+            )
+            return redirect("home")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/client_offboard.html", {"client": client, "form": form}, status=status)
+
+
+@login_required
+@require_POST
+def client_open_view(request, pk: int):
+    """Agency people enter a client's app; the audit log keeps who, when and which client."""
+    client = client_for_agency_user(request, pk)
+    if client.status not in (client.Status.LIVE, client.Status.PAUSED):
+        messages.error(
+            request, f"{client.name} has no app to open: it is {client.get_status_display().lower()}."
+        )
+        return redirect("home")
+    audit_record(
+        agency=client.agency,
+        actor=request.user,
+        action=AuditEntry.Action.OPEN_CLIENT,
+        client=client,
+        ip_address=_ip(request),
+    )
+    token = handoff_token_create(user=request.user, client=client)
+    return HttpResponseRedirect(f"{client_url(client)}accounts/enter/{token}/")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def team(request, slug: str):
+    agency = agency_for_user(request, slug, admin=True)
+    form = AgencyInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                invitation, token = invitation_create(
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
+                    invited_by=request.user,
+                    agency=agency,
+                )
+                transaction.on_commit(lambda: invitation_send(invitation=invitation, token=token))
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            messages.success(request, f"Invitation sent to {invitation.email}.")
+            return redirect("agency:team", slug=agency.slug)
+    members = AgencyMembership.objects.filter(agency=agency).select_related("user").order_by("user__email")
+    pending = Invitation.objects.filter(agency=agency, accepted_at__isnull=True).order_by("-created_at")
+    return render(
+        request,
+        "accounts/agency_team.html",
+        {
+            "agency": agency,
+            "members": members,
+            "pending": pending,
+            "form": form,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def team_remove(request, slug: str, pk: int):
+    agency = agency_for_user(request, slug, admin=True)
+    membership = get_object_or_404(
+        AgencyMembership.objects.select_related("user", "agency"), pk=pk, agency=agency
+    )
+    try:
+        agency_member_remove(membership=membership, actor=request.user)
+    except ClientStateError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{membership.user.email} is no longer on the team.")
+    return redirect("agency:team", slug=agency.slug)
+
+
+@login_required
+@require_POST
+def invitation_revoke(request, slug: str, pk: int):
+    agency = agency_for_user(request, slug, admin=True)
+    get_object_or_404(Invitation, pk=pk, agency=agency, accepted_at__isnull=True).delete()
+    messages.success(request, "Invitation withdrawn.")
+    return redirect("agency:team", slug=agency.slug)
+
+
+@login_required
+def audit_log(request, slug: str):
+    agency = agency_for_user(request, slug, admin=True)
+    entries = AuditEntry.objects.filter(agency=agency).select_related("actor", "client")[:AUDIT_PAGE]
+    return render(request, "accounts/agency_audit.html", {"agency": agency, "entries": entries})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def brand(request, slug: str):
+    agency = agency_for_user(request, slug, admin=True)
+    initial = {
+        "brand_name": agency.brand_name,
+        "brand_color": agency.brand_color,
+        "support_email": agency.support_email,
+        "support_phone": agency.support_phone,
+        "custom_domain": agency.custom_domain or "",
+    }
+    form = BrandForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        upload = data.get("logo")
+        try:
+            agency_brand_update(
+                agency=agency,
+                actor=request.user,
+                brand_name=data["brand_name"],
+                brand_color=data["brand_color"],
+                support_email=data["support_email"],
+                support_phone=data["support_phone"] or "",
+                custom_domain=data["custom_domain"],
+                logo=upload.read() if upload else None,
+                remove_logo=data["remove_logo"],
+            )
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            messages.success(request, "Brand saved. Your clients' pages and emails carry it from now on.")
+            return redirect("agency:brand", slug=agency.slug)
+    return render(
+        request,
+        "accounts/agency_brand.html",
+        {"agency": agency, "form": form},
+        status=400 if form.errors else 200,
+    )

@@ -1,0 +1,146 @@
+"""Reads for the agency dashboard: every client of the agency with this month's numbers and what needs a look.
+
+A constant number of queries however many clients there are: the clients (one query), then the public daily
+roll-ups (reports.selectors, one query per window). Nothing here enters a client's schema, so 1,000 clients
+cost what 10 do, give or take the rows."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from reports.selectors import RollupNumbers, rollup_by_client, rollup_month_by_client, today_in
+
+from .models import Agency, Client
+
+# A warning is worth raising only once there is enough traffic for a rate to mean something.
+RATE_MIN_SENT = 20
+HIGH_OPT_OUT_RATE = Decimal("0.05")
+HIGH_FAILURE_RATE = Decimal("0.10")
+QUIET_DAYS = 7
+RATE_DAYS = 30
+
+
+class Stage:
+    """What the dashboard calls a client's status: onboarding covers provisioning and a failed provisioning."""
+
+    ONBOARDING = "onboarding"
+    LIVE = "live"
+    PAUSED = "paused"
+    OFFBOARDED = "offboarded"
+
+    LABELS = {ONBOARDING: "Onboarding", LIVE: "Live", PAUSED: "Paused", OFFBOARDED: "Offboarded"}
+    STATUSES = {
+        ONBOARDING: [Client.Status.PROVISIONING, Client.Status.FAILED],
+        LIVE: [Client.Status.LIVE],
+        PAUSED: [Client.Status.PAUSED],
+        OFFBOARDED: [Client.Status.ARCHIVED],
+    }
+
+    @classmethod
+    def of(cls, client: Client) -> str:
+        return next(stage for stage, statuses in cls.STATUSES.items() if client.status in statuses)
+
+
+@dataclass
+class DashboardRow:
+    client: Client
+    month: RollupNumbers
+    stage: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def stage_label(self) -> str:
+        return Stage.LABELS[self.stage]
+
+
+SORTS = {
+    "name": lambda row: row.client.name.lower(),
+    "status": lambda row: row.stage,
+    "missed": lambda row: row.month.missed_calls,
+    "sent": lambda row: row.month.textbacks_sent,
+    "reply_rate": lambda row: row.month.reply_rate if row.month.reply_rate is not None else Decimal(-1),
+    "revenue": lambda row: row.month.recovered_revenue,
+    "webhook": lambda row: row.client.last_webhook_at or datetime.min.replace(tzinfo=UTC),
+    "warnings": lambda row: len(row.warnings),
+}
+# Numbers read best biggest first; names and statuses A to Z.
+SORT_DESCENDING_BY_DEFAULT = {"missed", "sent", "reply_rate", "revenue", "webhook", "warnings"}
+
+
+def dashboard_clients(*, agencies: QuerySet[Agency], stage: str = "", search: str = "") -> QuerySet[Client]:
+    """The clients of these agencies, narrowed by stage and a search over name, slug and number. Offboarded
+    clients only when asked for."""
+    clients = Client.objects.filter(agency__in=agencies).select_related("agency")
+    if stage in Stage.STATUSES:
+        clients = clients.filter(status__in=Stage.STATUSES[stage])
+    else:
+        clients = clients.exclude(status=Client.Status.ARCHIVED)
+    search = search.strip()
+    if search:
+        digits = "".join(ch for ch in search if ch.isdigit())
+        match = Q(name__icontains=search) | Q(slug__icontains=search)
+        if len(digits) >= 3:
+            match |= Q(phone_number__contains=digits)
+        clients = clients.filter(match)
+    return clients
+
+
+def _warnings(client: Client, recent: RollupNumbers, rates: RollupNumbers, at: datetime) -> list[str]:
+    warnings = []
+    if client.status == Client.Status.FAILED:
+        warnings.append(f"Setup failed: {client.provisioning_error or 'see the onboarding page'}")
+    if not client.phone_number:
+        warnings.append("Number not configured")
+    if (
+        client.status == Client.Status.LIVE
+        and client.created_at <= at - timedelta(days=QUIET_DAYS)
+        and recent.calls == 0
+    ):
+        warnings.append(f"No calls in {QUIET_DAYS} days")
+    if rates.textbacks_sent >= RATE_MIN_SENT:
+        if Decimal(rates.opt_outs) / rates.textbacks_sent > HIGH_OPT_OUT_RATE:
+            warnings.append(
+                f"High opt-out rate ({rates.opt_outs} of {rates.textbacks_sent} in {RATE_DAYS} days)"
+            )
+        if Decimal(rates.delivery_failures) / rates.textbacks_sent > HIGH_FAILURE_RATE:
+            warnings.append(
+                f"High failure rate ({rates.delivery_failures} of {rates.textbacks_sent} in {RATE_DAYS} days)"
+            )
+    return warnings
+
+
+def dashboard_rows(
+    *,
+    clients: QuerySet[Client],
+    sort: str = "name",
+    descending: bool | None = None,
+    at: datetime | None = None,
+) -> list[DashboardRow]:
+    """Each client with its numbers for its own current month and its health warnings, sorted."""
+    at = at or timezone.now()
+    clients = list(clients)
+    ids = [client.pk for client in clients]
+    month = rollup_month_by_client(clients=clients, at=at)
+    # The windows for warnings are in UTC days: a day either way does not change whether a week was silent.
+    today = today_in("UTC", at)
+    recent = rollup_by_client(client_ids=ids, start=today - timedelta(days=QUIET_DAYS - 1), end=today)
+    rates = rollup_by_client(client_ids=ids, start=today - timedelta(days=RATE_DAYS - 1), end=today)
+    rows = [
+        DashboardRow(
+            client=client,
+            month=month[client.pk],
+            stage=Stage.of(client),
+            warnings=_warnings(client, recent[client.pk], rates[client.pk], at),
+        )
+        for client in clients
+    ]
+    key = SORTS.get(sort, SORTS["name"])
+    if descending is None:
+        descending = sort in SORT_DESCENDING_BY_DEFAULT
+    # Ties (and the many zeros of a new agency) fall back to the name, always A to Z.
+    rows.sort(key=lambda row: row.client.name.lower())
+    rows.sort(key=key, reverse=descending)
+    return rows

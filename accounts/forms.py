@@ -1,0 +1,121 @@
+"""Forms of the agency pages, the team pages and logging in. Validation that needs the database is the
+services' job; these check shape and turn a service's ValidationError into field errors."""
+
+import hashlib
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
+from django.core.cache import cache
+from phonenumber_field.formfields import PhoneNumberField
+
+from .models import AgencyMembership, ClientMembership, User
+from .selectors import user_may_use_host
+
+# Failed logins per account and address before the form stops trying passwords for a while.
+LOGIN_FAILURE_LIMIT = 5
+LOGIN_LOCKOUT_SECONDS = 15 * 60
+
+
+def _client_ip(request) -> str:
+    return (request.META.get("REMOTE_ADDR") or "unknown") if request is not None else "unknown"
+
+
+def _failure_key(request, email: str) -> str:
+    email_hash = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    return f"login-failures:{email_hash}:{_client_ip(request)}"
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Django's login form that stops checking passwords for an email from one address after
+    LOGIN_FAILURE_LIMIT failures, for LOGIN_LOCKOUT_SECONDS. It is keyed on what was typed, whether or not the
+    account exists, so the lock-out tells a stranger nothing about which addresses are real."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "throttled": "Too many failed attempts. Wait 15 minutes and try again, or reset your password.",
+    }
+
+    def clean(self):
+        email = self.cleaned_data.get("username") or ""
+        key = _failure_key(self.request, email)
+        if email and (cache.get(key) or 0) >= LOGIN_FAILURE_LIMIT:
+            raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            if email:
+                cache.add(key, 0, timeout=LOGIN_LOCKOUT_SECONDS)
+                try:
+                    cache.incr(key)
+                except ValueError:  # expired between add and incr
+                    cache.set(key, 1, timeout=LOGIN_LOCKOUT_SECONDS)
+            raise
+        cache.delete(key)
+        return cleaned
+
+
+class HostPasswordResetForm(PasswordResetForm):
+    """Reset mail goes only to people who may log in on this host, so one client's login page cannot be used to
+    mail another client's people (the answer on the page is the same either way)."""
+
+    def __init__(self, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(*args, **kwargs)
+
+    def get_users(self, email):
+        return [user for user in super().get_users(email) if user_may_use_host(user, self.request)]
+
+
+class InvitationAcceptForm(SetPasswordForm):
+    """A new person's name and password; someone with an account already only confirms."""
+
+    name = forms.CharField(max_length=150, required=False, label="Your name")
+    field_order = ["name", "new_password1", "new_password2"]
+
+
+class AgencyInviteForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=AgencyMembership.Role.choices, initial=AgencyMembership.Role.STAFF)
+
+
+class ClientInviteForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=ClientMembership.Role.choices, initial=ClientMembership.Role.STAFF)
+
+    def __init__(self, *args, may_invite_owner: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_invite_owner:
+            self.fields["role"].choices = [
+                choice for choice in ClientMembership.Role.choices if choice[0] != ClientMembership.Role.OWNER
+            ]
+
+
+class OffboardForm(forms.Form):
+    confirmation = forms.CharField(max_length=60, label="Type the client's short name to confirm")
+
+
+class BrandForm(forms.Form):
+    brand_name = forms.CharField(max_length=120, required=False, help_text="Shown to your clients.")
+    brand_color = forms.RegexField(
+        regex=r"^#[0-9a-fA-F]{6}$",
+        max_length=7,
+        error_messages={"invalid": "Use a colour like #2563eb."},
+        widget=forms.TextInput(attrs={"type": "color"}),
+    )
+    support_email = forms.EmailField(required=False)
+    support_phone = PhoneNumberField(required=False)
+    custom_domain = forms.RegexField(
+        regex=r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+        required=False,
+        error_messages={"invalid": "Enter a host name such as app.youragency.com."},
+        help_text="Point a CNAME at the platform, then enter it here.",
+    )
+    logo = forms.FileField(required=False, help_text="PNG, JPEG or WebP, at most 256 KB.")
+    remove_logo = forms.BooleanField(required=False)
+
+    def clean_custom_domain(self):
+        return (self.cleaned_data.get("custom_domain") or "").lower()
+
+
+def user_label(user: User) -> str:
+    return f"{user.name} <{user.email}>" if user.name else user.email

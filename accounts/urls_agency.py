@@ -1,0 +1,21 @@
+"""The agency's pages, under /agency/ on the platform host and agencies' own domains."""
+
+from django.urls import path
+
+from . import agency_views
+
+app_name = "agency"
+
+urlpatterns = [
+    path("clients/<int:pk>/pause/", agency_views.client_pause_view, name="client-pause"),
+    path("clients/<int:pk>/resume/", agency_views.client_resume_view, name="client-resume"),
+    path("clients/<int:pk>/offboard/", agency_views.client_offboard_view, name="client-offboard"),
+    path("clients/<int:pk>/open/", agency_views.client_open_view, name="client-open"),
+    path("<slug:slug>/team/", agency_views.team, name="team"),
+    path("<slug:slug>/team/<int:pk>/remove/", agency_views.team_remove, name="team-remove"),
+    path(
+        "<slug:slug>/invitations/<int:pk>/revoke/", agency_views.invitation_revoke, name="invitation-revoke"
+    ),
+    path("<slug:slug>/audit/", agency_views.audit_log, name="audit"),
+    path("<slug:slug>/brand/", agency_views.brand, name="brand"),
+]
