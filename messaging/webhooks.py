@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
 from accounts.models import Client
+from accounts.services import client_webhook_seen
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ def twilio_webhook(*, required: tuple[str, ...], client_by: str):
                 what = f"number {number}"
             if client is None or client.status not in (Client.Status.LIVE, Client.Status.PAUSED):
                 return _not_found(f"No client is served at {what}")
+            client_webhook_seen(client=client)
             connection.set_tenant(client)
             try:
                 # One transaction for the whole webhook: one commit (one WAL flush) instead of one per write,
