@@ -8,6 +8,7 @@ from accounts.views import home
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
+    path("agency/", include("accounts.urls_agency")),
     path("hooks/twilio/", include("telephony.urls")),
     path("hooks/twilio/", include("messaging.urls")),
     path("api/", include("api.urls_public")),
