@@ -10,6 +10,7 @@ urlpatterns = [
     path("inbox/", include("inbox.urls")),
     path("contacts/", include("crm.urls")),
     path("settings/", client_settings, name="client-settings"),
+    path("team/", include("accounts.urls_client")),
     path("api/", include("api.urls_tenants")),
     path("reports/", include("reports.urls_tenants")),
     path("billing/", include("billing.urls_tenants")),
