@@ -11,7 +11,7 @@ def log_in(page, base: str, email: str, password: str = PASSWORD):
     page.get_by_role("button", name="Log in").click()
 
 
-def test_an_owner_logs_in_on_a_phone_and_lands_on_their_business(page_for, personas):
+def test_an_owner_logs_in_on_a_phone_and_lands_in_their_businesss_inbox(page_for, personas):
     page, base = page_for("acme.localhost")
     page.goto(f"{base}/")
     assert page.get_by_role("heading", name="Log in to Acme Plumbing").is_visible()
@@ -19,7 +19,8 @@ def test_an_owner_logs_in_on_a_phone_and_lands_on_their_business(page_for, perso
     assert fits_the_screen(page)
     screenshot(page, "login-phone")
     log_in(page, base, personas.alice.email)
-    assert page.get_by_role("heading", name="Acme Plumbing").is_visible()
+    assert page.url == f"{base}/inbox/"
+    assert page.locator(".client-name").inner_text() == "Acme Plumbing"
     assert page.get_by_text("alice@acme.test").is_visible()
     assert fits_the_screen(page)
     screenshot(page, "client-home-phone")
