@@ -41,6 +41,12 @@ class Api:
         )
 
 
+@pytest.fixture(autouse=True)
+def _webhooks_to_this_machine(settings):
+    """pytest-django runs with DEBUG off; the receivers in these tests listen on 127.0.0.1."""
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
+
+
 @pytest.fixture
 def make_key(personas):
     """make_key("acme", scope="write") → the raw secret of a new key of that client (or agency)."""

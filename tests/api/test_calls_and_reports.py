@@ -1,0 +1,135 @@
+"""Calls and a period's numbers through the API."""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django_tenants.utils import schema_context
+
+from crm.models import Contact, Outcome
+from messaging.models import Conversation, Message, OutboundSend
+from telephony.models import Call
+
+from .conftest import error_of
+
+pytestmark = pytest.mark.django_db
+
+CHICAGO = ZoneInfo("America/Chicago")
+
+
+def call(sid: str, outcome: str, at: datetime, **fields) -> Call:
+    return Call.objects.create(
+        call_sid=sid,
+        from_number="+13125550177",
+        to_number="+13125550100",
+        outcome=outcome,
+        started_at=at,
+        **fields,
+    )
+
+
+def test_calls_newest_first_and_filtered(api, personas):
+    at = datetime(2026, 3, 10, 12, tzinfo=CHICAGO)
+    with schema_context(personas.acme.schema_name):
+        call("CA1", "missed", at, missed_reason="no-answer")
+        call("CA2", "answered", at + timedelta(hours=1))
+    client = api(scope="read")
+    assert [c["call_sid"] for c in client.get("/api/v1/calls/").json()["results"]] == ["CA2", "CA1"]
+    missed = client.get("/api/v1/calls/", {"outcome": "missed"}).json()["results"]
+    assert [(c["call_sid"], c["missed_reason"]) for c in missed] == [("CA1", "no-answer")]
+    since = client.get("/api/v1/calls/", {"since": (at + timedelta(minutes=30)).isoformat()}).json()[
+        "results"
+    ]
+    assert [c["call_sid"] for c in since] == ["CA2"]
+
+
+def test_bad_call_filters_are_400(api):
+    response = api().get("/api/v1/calls/", {"outcome": "exploded", "since": "yesterday"})
+    assert response.status_code == 400
+    assert set(error_of(response)["fields"]) == {"outcome", "since"}
+
+
+def test_report_numbers_for_a_period_in_the_clients_time_zone(api, personas):
+    day = datetime(2026, 3, 10, tzinfo=CHICAGO)
+    with schema_context(personas.acme.schema_name):
+        call("CA1", "missed", day + timedelta(hours=9))
+        call("CA2", "missed", day + timedelta(hours=23, minutes=30))  # 05:30 UTC the next day: still the 10th
+        call("CA3", "answered", day + timedelta(hours=10))
+        call("CA4", "missed", day - timedelta(minutes=1))  # the 9th
+        contact = Contact.objects.create(phone_number="+13125550177")
+        conversation = Conversation.objects.create(contact=contact)
+        common = {"conversation": conversation, "from_number": "+1", "to_number": "+1"}
+        Message.objects.create(
+            direction="out",
+            kind="textback",
+            body="Sorry we missed you",
+            status="delivered",
+            created_at=day + timedelta(hours=9, minutes=1),
+            **common,
+        )
+        Message.objects.create(
+            direction="in",
+            kind="inbound",
+            body="Can you come?",
+            status="received",
+            created_at=day + timedelta(hours=9, minutes=5),
+            **common,
+        )
+        Outcome.objects.create(
+            contact=contact, kind="won", value=Decimal("400.00"), created_at=day + timedelta(hours=12)
+        )
+        Outcome.objects.create(contact=contact, kind="booked", created_at=day + timedelta(hours=11))
+    OutboundSend.objects.create(
+        client=personas.acme,
+        kind="textback",
+        key="call:CA2",
+        to_number="+1",
+        state="skipped",
+        reason="recently_texted",
+        event_at=day + timedelta(hours=23, minutes=30),
+    )
+    body = api(scope="read").get("/api/v1/reports/", {"start": "2026-03-10", "end": "2026-03-10"}).json()
+    assert body == {
+        "start": "2026-03-10",
+        "end": "2026-03-10",
+        "timezone": "America/Chicago",
+        "calls": 3,
+        "missed_calls": 2,
+        "answered_calls": 1,
+        "textbacks_sent": 1,
+        "textbacks_skipped": 1,
+        "replies": 1,
+        "conversations": 1,
+        "booked": 1,
+        "won": 1,
+        "lost": 0,
+        "won_value": "400.00",
+    }
+
+
+def test_report_defaults_to_the_last_30_days(api):
+    body = api(scope="read").get("/api/v1/reports/").json()
+    start, end = (datetime.fromisoformat(body[k]) for k in ("start", "end"))
+    assert (end - start).days == 29
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"start": "2026-03-10", "end": "2026-03-01"},
+        {"start": "2024-01-01", "end": "2026-01-01"},
+        {"start": "March"},
+    ],
+)
+def test_a_bad_period_is_400(api, params):
+    response = api().get("/api/v1/reports/", params)
+    assert response.status_code == 400
+    assert error_of(response)["fields"]
+
+
+def test_another_clients_numbers_are_not_counted(api, personas):
+    with schema_context(personas.bolt.schema_name):
+        call("CAB", "missed", datetime(2026, 3, 10, 12, tzinfo=CHICAGO))
+    body = api(scope="read").get("/api/v1/reports/", {"start": "2026-03-01", "end": "2026-03-31"}).json()
+    assert body["calls"] == 0

@@ -1,0 +1,88 @@
+"""An agency's clients through the API on the agency's host: list, create (provisioned like any new client),
+pause and resume. Another agency's clients do not exist there."""
+
+import pytest
+from django.db import connection
+
+from accounts.models import Client, ClientMembership
+
+from .conftest import PLATFORM, error_of
+
+pytestmark = pytest.mark.django_db
+
+CLIENTS = "/api/v1/clients/"
+NEW = {
+    "slug": "drip",
+    "name": "Drip Plumbing",
+    "timezone": "America/Denver",
+    "phone_number": "+17205550100",
+    "forward_to": "+17205550142",
+    "business_hours": "mon-fri 08:00-17:00",
+    "owner_email": "olive@drip.test",
+}
+
+
+def test_lists_only_the_agencys_own_clients(api):
+    slugs = {c["slug"] for c in api(PLATFORM, owner="northwind", scope="read").get(CLIENTS).json()["results"]}
+    assert slugs == {"acme", "bolt"}
+    assert api(PLATFORM, owner="southpeak").get(f"{CLIENTS}acme/").status_code == 404
+
+
+def test_create_provisions_the_client(api, personas):
+    response = api(PLATFORM, owner="northwind").post(CLIENTS, NEW)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["status"], body["host"], body["phone_number"]) == ("live", "drip.localhost", "+17205550100")
+    client = Client.objects.get(slug="drip")
+    assert client.agency == personas.northwind
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [client.schema_name]
+        )
+        assert cursor.fetchone()
+    assert ClientMembership.objects.get(client=client).user.email == "olive@drip.test"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"slug": "acme"}, "slug"),
+        ({"slug": "Not A Slug"}, "slug"),
+        ({"forward_to": None}, "forward_to"),
+        ({"business_hours": "whenever"}, "business_hours"),
+        ({"owner_email": "nope"}, "owner_email"),
+        ({"text_delay_seconds": 99999}, "text_delay_seconds"),
+    ],
+)
+def test_bad_input_is_400_naming_the_field(api, change, field):
+    response = api(PLATFORM, owner="northwind").post(CLIENTS, {**NEW, **change})
+    assert response.status_code == 400, response.content
+    assert field in error_of(response)["fields"]
+    assert not Client.objects.filter(slug="drip").exists()
+
+
+def test_pause_and_resume(api, personas):
+    agency = api(PLATFORM, owner="northwind")
+    response = agency.post(f"{CLIENTS}acme/pause/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "paused"
+    assert Client.objects.get(pk=personas.acme.pk).status == "paused"
+    assert agency.post(f"{CLIENTS}acme/resume/").json()["status"] == "live"
+
+
+def test_another_agency_cannot_pause_a_client(api, personas):
+    assert api(PLATFORM, owner="southpeak").post(f"{CLIENTS}acme/pause/").status_code == 404
+    assert Client.objects.get(pk=personas.acme.pk).status == "live"
+
+
+def test_a_read_only_agency_key_cannot_create(api):
+    assert api(PLATFORM, owner="northwind", scope="read").post(CLIENTS, NEW).status_code == 403
+
+
+def test_an_agency_key_on_another_agencys_domain_is_404(api, personas):
+    personas.southpeak.custom_domain = "app.southpeak.test"
+    personas.southpeak.save()
+    response = api("app.southpeak.test", owner="northwind").get(CLIENTS)
+    assert response.status_code == 404
+    assert api("app.southpeak.test", owner="southpeak").get(CLIENTS).status_code == 200
