@@ -1,0 +1,139 @@
+"""Acting on a client from the agency dashboard: pause, resume, offboard (typed confirmation), and opening the
+client's app, which the audit log records. Staff of another agency get 404, people of no agency are sent to log in."""
+
+import re
+
+import pytest
+from django.core.cache import cache
+
+from accounts.models import AuditEntry, Client
+from tests.webhooks import call_params, post_signed
+
+pytestmark = pytest.mark.django_db
+
+AGENCY_PEOPLE = ["nina", "nate", "oscar"]
+
+
+def status_of(client) -> str:
+    return Client.objects.get(pk=client.pk).status
+
+
+@pytest.mark.parametrize("who", AGENCY_PEOPLE)
+def test_agency_people_pause_and_resume_and_it_is_logged(web, personas, who):
+    browser = web("localhost", getattr(personas, who))
+    assert browser.post(f"/agency/clients/{personas.acme.pk}/pause/").status_code == 302
+    assert status_of(personas.acme) == Client.Status.PAUSED
+    assert browser.post(f"/agency/clients/{personas.acme.pk}/resume/").status_code == 302
+    assert status_of(personas.acme) == Client.Status.LIVE
+    actions = list(AuditEntry.objects.filter(client=personas.acme).values_list("action", "actor__email"))
+    assert actions == [("resume", getattr(personas, who).email), ("pause", getattr(personas, who).email)]
+
+
+def test_a_paused_client_says_so_on_its_pages(web, personas):
+    web("localhost", personas.nina).post(f"/agency/clients/{personas.acme.pk}/pause/")
+    for page in ["/", "/inbox/", "/settings/", "/team/"]:
+        html = web("acme.localhost", personas.alice).get(page).content.decode()
+        assert "Text-backs are paused for Acme Plumbing" in html, page
+    assert "paused" not in web("bolt.localhost", personas.dave).get("/").content.decode()
+
+
+def test_pausing_twice_is_refused_with_a_reason(web, personas):
+    nina = web("localhost", personas.nina)
+    nina.post(f"/agency/clients/{personas.acme.pk}/pause/")
+    response = nina.post(f"/agency/clients/{personas.acme.pk}/pause/", follow=True)
+    assert "Only a live client can be paused" in response.content.decode()
+
+
+@pytest.mark.parametrize("action", ["pause", "resume", "offboard", "open"])
+def test_another_agencys_staff_get_404_and_nothing_changes(web, personas, action):
+    response = web("localhost", personas.sara).post(
+        f"/agency/clients/{personas.acme.pk}/{action}/", {"confirmation": "acme"}
+    )
+    assert response.status_code == 404
+    assert status_of(personas.acme) == Client.Status.LIVE
+    assert not AuditEntry.objects.filter(client=personas.acme).exists()
+
+
+@pytest.mark.parametrize("who", ["alice", "charlie", None])
+@pytest.mark.parametrize("action", ["pause", "offboard", "open"])
+def test_client_people_and_anonymous_are_sent_to_log_in(web, personas, who, action):
+    user = getattr(personas, who) if who else None
+    response = web("localhost", user).post(
+        f"/agency/clients/{personas.acme.pk}/{action}/", {"confirmation": "acme"}
+    )
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert status_of(personas.acme) == Client.Status.LIVE
+
+
+def test_a_client_host_has_no_agency_pages(web, personas):
+    assert (
+        web("acme.localhost", personas.nina).post(f"/agency/clients/{personas.acme.pk}/pause/").status_code
+        == 404
+    )
+
+
+def test_offboarding_needs_the_typed_slug_and_an_admin(web, personas):
+    nate = web("localhost", personas.nate)
+    assert nate.get(f"/agency/clients/{personas.acme.pk}/offboard/").status_code == 403
+    nina = web("localhost", personas.nina)
+    page = nina.get(f"/agency/clients/{personas.acme.pk}/offboard/")
+    assert page.status_code == 200 and "Type <kbd>acme</kbd> to confirm" in page.content.decode()
+    response = nina.post(f"/agency/clients/{personas.acme.pk}/offboard/", {"confirmation": "Acme Plumbing"})
+    assert response.status_code == 400 and "Type acme exactly" in response.content.decode()
+    assert status_of(personas.acme) == Client.Status.LIVE
+
+
+def test_an_offboarded_client_is_gone_from_its_host_and_its_number(web, personas):
+    response = web("localhost", personas.nina).post(
+        f"/agency/clients/{personas.acme.pk}/offboard/", {"confirmation": "acme"}
+    )
+    assert response.status_code == 302
+    acme = Client.objects.get(pk=personas.acme.pk)
+    assert (acme.status, acme.phone_number, acme.archived_at is not None) == ("archived", None, True)
+    assert web("acme.localhost", personas.alice).get("/").status_code == 404
+    cache.delete(f"webhook-seen:{acme.pk}")
+    params = call_params(personas.acme, "+13125550177")  # to the number acme had
+    assert post_signed(web("localhost"), "/hooks/twilio/voice/incoming/", params).status_code == 404
+    entry = AuditEntry.objects.get(client=acme, action="offboard")
+    assert entry.actor == personas.nina and "+13125550100 released" in entry.detail
+
+
+def test_opening_a_client_hands_the_person_over_once_and_is_logged(web, personas):
+    response = web("localhost", personas.nate).post(f"/agency/clients/{personas.acme.pk}/open/")
+    assert response.status_code == 302
+    location = response["Location"]
+    assert re.fullmatch(r"http://acme\.localhost:8000/accounts/enter/[^/]+/", location)
+    entry = AuditEntry.objects.get(client=personas.acme, action="open_client")
+    assert entry.actor == personas.nate and entry.ip_address == "127.0.0.1"
+    path = location.removeprefix("http://acme.localhost:8000")
+    on_acme = web("acme.localhost")
+    arrived = on_acme.get(path)
+    assert arrived.status_code == 302 and arrived["Location"] == "/inbox/"
+    assert on_acme.get("/inbox/").status_code == 200  # logged in on acme's host now
+    again = web("acme.localhost").get(path)  # the same link a second time
+    assert again.status_code == 302 and again["Location"] == "/accounts/login/"
+
+
+def test_a_handoff_for_one_client_does_not_open_another(web, personas):
+    location = web("localhost", personas.nina).post(f"/agency/clients/{personas.acme.pk}/open/")["Location"]
+    path = location.removeprefix("http://acme.localhost:8000")
+    response = web("bolt.localhost").get(path)
+    assert response["Location"] == "/accounts/login/"
+    assert web("bolt.localhost").get("/inbox/")["Location"].startswith("/accounts/login/")
+
+
+def test_a_forged_handoff_token_is_refused(web, personas):
+    response = web("acme.localhost").get("/accounts/enter/not-a-token/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+
+
+def test_the_audit_log_is_for_the_agencys_admins(web, personas):
+    web("localhost", personas.nate).post(f"/agency/clients/{personas.acme.pk}/open/")
+    html = web("localhost", personas.nina).get("/agency/northwind/audit/").content.decode()
+    assert (
+        "nate@northwind.test" in html and "Opened the client&#x27;s app" in html and "Acme Plumbing" in html
+    )
+    assert web("localhost", personas.nate).get("/agency/northwind/audit/").status_code == 403
+    assert web("localhost", personas.sara).get("/agency/northwind/audit/").status_code == 404
+    assert web("localhost", personas.alice).get("/agency/northwind/audit/").status_code == 302
+    assert web("localhost").get("/agency/northwind/audit/").status_code == 302

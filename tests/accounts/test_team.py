@@ -1,0 +1,233 @@
+"""Teams: agency admins invite staff to the agency, owners invite their business's staff; the invitation link
+sets a password and logs the person in on the host they were invited to. Removing someone ends their access."""
+
+import re
+
+import pytest
+from django.core import mail
+
+from accounts.models import AgencyMembership, ClientMembership, Invitation, User
+from tests.personas import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "a-long-new-passphrase-42"
+
+
+@pytest.fixture(autouse=True)
+def _send_on_commit(monkeypatch):
+    """Invitations are mailed once their transaction commits; a test's transaction never does, so the callback
+    runs when it is registered."""
+    from django.db import transaction
+
+    monkeypatch.setattr(transaction, "on_commit", lambda callback, using=None, robust=False: callback())
+
+
+def link_in(message) -> str:
+    return re.search(r"http://\S+/accounts/invitation/\S+/", message.body).group(0)
+
+
+def accept(web, host: str, link: str, **data):
+    path = link.split(host + ":8000", 1)[1]
+    browser = web(host)
+    return browser, browser.post(
+        path, {"name": "New Person", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, **data}
+    )
+
+
+def test_an_agency_admin_invites_staff_who_set_a_password_and_land_on_the_dashboard(web, personas):
+    response = web("localhost", personas.nina).post(
+        "/agency/northwind/team/", {"email": "Newbie@Northwind.test", "role": "staff"}
+    )
+    assert response.status_code == 302
+    (message,) = mail.outbox
+    assert message.to == ["newbie@northwind.test"]
+    assert message.from_email == '"Northwind Marketing" <no-reply@localhost>'
+    assert "Textback" not in message.subject + message.body
+    link = link_in(message)
+    assert link.startswith("http://localhost:8000/accounts/invitation/")
+    browser, accepted = accept(web, "localhost", link)
+    assert accepted.status_code == 302 and accepted["Location"] == "/"
+    assert "Acme Plumbing" in browser.get("/").content.decode()
+    newbie = User.objects.get(email="newbie@northwind.test")
+    assert newbie.check_password(NEW_PASSWORD) and newbie.name == "New Person"
+    assert AgencyMembership.objects.get(user=newbie).role == "staff"
+    # The link is spent.
+    assert web("localhost").get(link.split(":8000", 1)[1]).status_code == 404
+
+
+def test_a_weak_password_is_refused_and_nothing_is_made(web, personas):
+    web("localhost", personas.nina).post(
+        "/agency/northwind/team/", {"email": "weak@northwind.test", "role": "staff"}
+    )
+    _, response = accept(web, "localhost", link_in(mail.outbox[0]), new_password1="123", new_password2="123")
+    assert response.status_code == 200 and "too short" in response.content.decode()
+    assert not User.objects.filter(email="weak@northwind.test").exists()
+
+
+def test_inviting_someone_already_on_the_team_says_so(web, personas):
+    response = web("localhost", personas.nina).post(
+        "/agency/northwind/team/", {"email": "nate@northwind.test", "role": "staff"}
+    )
+    assert response.status_code == 400 and "already on the team" in response.content.decode()
+    assert not mail.outbox
+
+
+def test_an_invitation_is_used_only_on_its_own_host(web, personas):
+    web("localhost", personas.nina).post(
+        "/agency/northwind/team/", {"email": "x@northwind.test", "role": "staff"}
+    )
+    path = link_in(mail.outbox[0]).split(":8000", 1)[1]
+    assert web("acme.localhost").get(path).status_code == 404
+    assert web("localhost").get(path).status_code == 200
+
+
+def test_team_pages_are_for_admins_of_that_agency(web, personas):
+    assert web("localhost", personas.nina).get("/agency/northwind/team/").status_code == 200
+    assert web("localhost", personas.oscar).get("/agency/northwind/team/").status_code == 200
+    assert web("localhost", personas.nate).get("/agency/northwind/team/").status_code == 403
+    assert (
+        web("localhost", personas.nate)
+        .post("/agency/northwind/team/", {"email": "a@b.test", "role": "admin"})
+        .status_code
+        == 403
+    )
+    assert web("localhost", personas.sara).get("/agency/northwind/team/").status_code == 404
+    assert web("localhost", personas.sara).get("/agency/no-such-agency/team/").status_code == 404
+    for who in (personas.alice, None):
+        response = web("localhost", who).get("/agency/northwind/team/")
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert not Invitation.objects.exists()
+
+
+def test_removing_agency_staff_ends_their_access(web, personas):
+    membership = AgencyMembership.objects.get(user=personas.nate)
+    assert (
+        web("localhost", personas.sara).post(f"/agency/northwind/team/{membership.pk}/remove/").status_code
+        == 404
+    )
+    nina = web("localhost", personas.nina)
+    assert nina.post(f"/agency/northwind/team/{membership.pk}/remove/").status_code == 302
+    assert not AgencyMembership.objects.filter(user=personas.nate).exists()
+    assert web("localhost", personas.nate).get("/")["Location"].startswith("/accounts/login/")
+    assert web("acme.localhost", personas.nate).get("/inbox/")["Location"].startswith("/accounts/login/")
+
+
+def test_the_last_admin_cannot_be_removed(web, personas):
+    membership = AgencyMembership.objects.get(user=personas.nina)
+    response = web("localhost", personas.oscar).post(
+        f"/agency/northwind/team/{membership.pk}/remove/", follow=True
+    )
+    assert "last admin cannot be removed" in response.content.decode()
+    assert AgencyMembership.objects.filter(pk=membership.pk).exists()
+
+
+# --- The business's own team, on its host ---
+
+
+def test_an_owner_invites_staff_in_the_agencys_brand_and_they_land_in_the_inbox(web, personas):
+    alice = web("acme.localhost", personas.alice)
+    assert alice.post("/team/", {"email": "sam@acme.test", "role": "readonly"}).status_code == 302
+    (message,) = mail.outbox
+    assert "Acme Plumbing" in message.subject and "Northwind Marketing" in message.subject
+    assert "Textback" not in message.subject + message.body + message.from_email
+    link = link_in(message)
+    assert link.startswith("http://acme.localhost:8000/accounts/invitation/")
+    browser, response = accept(web, "acme.localhost", link)
+    assert response["Location"] == "/inbox/"
+    assert browser.get("/inbox/").status_code == 200
+    assert ClientMembership.objects.get(user__email="sam@acme.test").role == "readonly"
+
+
+def test_someone_with_an_account_accepts_without_a_new_password(web, personas):
+    web("bolt.localhost", personas.dave).post("/team/", {"email": personas.alice.email, "role": "staff"})
+    path = link_in(mail.outbox[0]).split(":8000", 1)[1]
+    browser = web("bolt.localhost")
+    assert "You already have an account" in browser.get(path).content.decode()
+    assert (
+        browser.post(path, {"new_password1": "ignored-ignored", "new_password2": "ignored-ignored"})[
+            "Location"
+        ]
+        == "/inbox/"
+    )
+    assert ClientMembership.objects.filter(user=personas.alice, client=personas.bolt, role="staff").exists()
+    assert User.objects.get(pk=personas.alice.pk).check_password(PASSWORD)  # unchanged
+
+
+def test_owners_cannot_make_owners_but_their_agency_can(web, personas):
+    response = web("acme.localhost", personas.alice).post(
+        "/team/", {"email": "co@acme.test", "role": "owner"}
+    )
+    assert response.status_code == 400 and not mail.outbox
+    assert (
+        web("acme.localhost", personas.nina)
+        .post("/team/", {"email": "co@acme.test", "role": "owner"})
+        .status_code
+        == 302
+    )
+
+
+@pytest.mark.parametrize("who", ["bob", "alice", "nina"])
+def test_everyone_on_the_team_sees_it(web, personas, who):
+    html = web("acme.localhost", getattr(personas, who)).get("/team/").content.decode()
+    assert "alice@acme.test" in html and "bob@acme.test" in html and "dave@bolt.test" not in html
+
+
+def test_staff_may_not_invite_or_remove(web, personas):
+    bob = web("acme.localhost", personas.bob)
+    assert bob.post("/team/", {"email": "x@acme.test", "role": "staff"}).status_code == 403
+    alices = ClientMembership.objects.get(user=personas.alice, client=personas.acme)
+    assert bob.post(f"/team/{alices.pk}/remove/").status_code == 403
+    assert ClientMembership.objects.filter(pk=alices.pk).exists() and not Invitation.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["dave", "erin", "sara", "charlie", None])
+def test_strangers_and_anonymous_are_sent_to_log_in(web, personas, who):
+    user = getattr(personas, who) if who else None
+    browser = web("acme.localhost", user)
+    for response in (browser.get("/team/"), browser.post("/team/", {"email": "x@y.test", "role": "staff"})):
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert not Invitation.objects.exists()
+
+
+def test_an_owner_removes_staff_but_not_another_clients_people(web, personas):
+    alice = web("acme.localhost", personas.alice)
+    daves = ClientMembership.objects.get(user=personas.dave, client=personas.bolt)
+    assert alice.post(f"/team/{daves.pk}/remove/").status_code == 404
+    assert ClientMembership.objects.filter(pk=daves.pk).exists()
+    bobs = ClientMembership.objects.get(user=personas.bob, client=personas.acme)
+    assert alice.post(f"/team/{bobs.pk}/remove/").status_code == 302
+    assert web("acme.localhost", personas.bob).get("/inbox/")["Location"].startswith("/accounts/login/")
+
+
+def test_the_platform_host_has_no_client_team(web, personas):
+    assert web("localhost", personas.nina).get("/team/").status_code == 404
+
+
+# --- An owner of several businesses ---
+
+
+def test_an_owner_of_two_businesses_switches_without_logging_in_again(web, personas):
+    ClientMembership.objects.create(user=personas.alice, client=personas.bolt, role="owner")
+    on_acme = web("acme.localhost", personas.alice)
+    html = on_acme.get("/inbox/").content.decode()
+    assert "Switch business" in html and "Bolt Electric" in html
+    response = on_acme.post(f"/accounts/switch/{personas.bolt.pk}/")
+    assert response.status_code == 302
+    assert re.fullmatch(r"http://bolt\.localhost:8000/accounts/enter/[^/]+/", response["Location"])
+    on_bolt = web("bolt.localhost")
+    assert (
+        on_bolt.get(response["Location"].removeprefix("http://bolt.localhost:8000"))["Location"] == "/inbox/"
+    )
+    assert on_bolt.get("/inbox/").status_code == 200
+
+
+def test_nobody_switches_into_a_business_they_do_not_belong_to(web, personas):
+    assert "Switch business" not in web("acme.localhost", personas.alice).get("/inbox/").content.decode()
+    assert (
+        web("acme.localhost", personas.alice).post(f"/accounts/switch/{personas.bolt.pk}/").status_code == 404
+    )
+    assert (
+        web("acme.localhost", personas.alice).post(f"/accounts/switch/{personas.cedar.pk}/").status_code
+        == 404
+    )
