@@ -51,6 +51,8 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "phonenumber_field",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "billing",
     # Split apps (below): tables in both schemas, each model in its own.
     "telephony",
@@ -107,6 +109,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.HostMembershipMiddleware",
     "accounts.readonly.ReadOnlyMembershipMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
