@@ -2,7 +2,9 @@
 client's), logging in, invitations, password resets, moving between hosts, and the brand's stylesheet and logo."""
 
 import hashlib
+import time
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -12,12 +14,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .context_processors import DEFAULT_BRAND_COLOR, agency_of_request
 from .dashboard import SORTS, Stage, dashboard_clients, dashboard_rows
 from .forms import HostPasswordResetForm, InvitationAcceptForm, ThrottledAuthenticationForm
-from .models import Agency, AgencyMembership
+from .models import Agency, AgencyMembership, User
 from .selectors import agencies_on_host, agency_role, clients_of_member, request_client
 from .services import (
     brand_from_email,
@@ -26,6 +29,14 @@ from .services import (
     handoff_token_use,
     invitation_accept,
     invitation_find,
+)
+from .two_factor import (
+    totp_device_confirmed,
+    totp_device_for_setup,
+    totp_qr_data_uri,
+    totp_secret_base32,
+    totp_verify,
+    user_requires_two_factor,
 )
 
 PAGE_SIZE = 100
@@ -101,7 +112,8 @@ def _sort_links(request, current: str, descending: bool | None) -> dict[str, str
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login with failed-login throttling; on a client's host people land in the inbox."""
+    """Django's login with failed-login throttling; agency admins go on to their second factor; on a client's
+    host people land in the inbox."""
 
     authentication_form = ThrottledAuthenticationForm
     redirect_authenticated_user = True
@@ -110,6 +122,75 @@ class LoginView(auth_views.LoginView):
         if request_client(self.request) is not None:
             return reverse("inbox:list")
         return super().get_default_redirect_url()
+
+    def get_redirect_url(self):
+        # Someone who opened the bare host was sent here with next=/; the inbox is where they want to be.
+        url = super().get_redirect_url()
+        return "" if url == "/" and request_client(self.request) is not None else url
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if user_requires_two_factor(user):
+            _two_factor_pending(self.request, user, self.get_success_url())
+            return redirect("two-factor")
+        return super().form_valid(form)
+
+
+PENDING_KEY = "two_factor_pending"
+PENDING_SECONDS = 5 * 60
+
+
+def _two_factor_pending(request, user, next_url: str) -> None:
+    """Remember, in the anonymous session, who passed the password step and where they were going."""
+    request.session.cycle_key()
+    request.session[PENDING_KEY] = {"user": user.pk, "at": int(time.time()), "next": next_url}
+
+
+class TwoFactorForm(forms.Form):
+    token = forms.CharField(
+        max_length=12,
+        label="Six-digit code",
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}
+        ),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def two_factor(request):
+    """The second step for agency admins: a code from their authenticator app, set up here the first time."""
+    pending = request.session.get(PENDING_KEY) or {}
+    user = None
+    if pending and time.time() - pending.get("at", 0) < PENDING_SECONDS:
+        user = User.objects.filter(pk=pending.get("user"), is_active=True).first()
+    if user is None:
+        request.session.pop(PENDING_KEY, None)
+        messages.error(request, "Log in again to continue.")
+        return redirect("login")
+    device = totp_device_confirmed(user=user)
+    setting_up = device is None
+    if setting_up:
+        device = totp_device_for_setup(user=user)
+    form = TwoFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if totp_verify(device=device, token=form.cleaned_data["token"]):
+            del request.session[PENDING_KEY]
+            user.otp_device = device  # django_otp records the device in the session on login
+            login(request, user, backend="accounts.backends.HostMembershipBackend")
+            next_url = pending.get("next") or "/"
+            if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+                next_url = "/"
+            return HttpResponseRedirect(next_url)
+        form.add_error("token", "That code is not right. Check your phone's clock and try the current code.")
+    brand = agency_of_request(request)
+    issuer = brand.display_name if brand else "Textback"
+    context = {"form": form, "setting_up": setting_up, "email": user.email}
+    if setting_up:
+        context |= {
+            "qr": totp_qr_data_uri(device=device, issuer=issuer),
+            "secret": totp_secret_base32(device),
+        }
+    return render(request, "registration/two_factor.html", context, status=400 if form.errors else 200)
 
 
 def _email_context(request) -> dict:
@@ -152,8 +233,6 @@ def invitation(request, token: str):
         or (found.agency_id and getattr(request, "agency", None) not in (None, found.agency))
     ):
         return render(request, "registration/invitation_invalid.html", status=404)
-    from .models import User
-
     existing = User.objects.filter(email=found.email).first()
     form = None if existing else InvitationAcceptForm(User(email=found.email), request.POST or None)
     if request.method == "POST" and (form is None or form.is_valid()):
@@ -168,6 +247,9 @@ def invitation(request, token: str):
                 raise Http404 from None
             form.add_error(None, exc)
         else:
+            if user_requires_two_factor(user):
+                _two_factor_pending(request, user, reverse("home"))
+                return redirect("two-factor")
             login(request, user, backend="accounts.backends.HostMembershipBackend")
             messages.success(
                 request, f"Welcome to {found.client.name if found.client_id else found.agency.display_name}."

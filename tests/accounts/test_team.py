@@ -56,6 +56,16 @@ def test_an_agency_admin_invites_staff_who_set_a_password_and_land_on_the_dashbo
     assert web("localhost").get(link.split(":8000", 1)[1]).status_code == 404
 
 
+def test_an_invited_admin_sets_up_two_factor_before_the_first_session(web, personas):
+    web("localhost", personas.nina).post(
+        "/agency/northwind/team/", {"email": "boss@northwind.test", "role": "admin"}
+    )
+    browser, accepted = accept(web, "localhost", link_in(mail.outbox[0]))
+    assert accepted["Location"] == "/accounts/two-factor/"
+    assert browser.get("/")["Location"].startswith("/accounts/login/")
+    assert "Set up two-factor login" in browser.get("/accounts/two-factor/").content.decode()
+
+
 def test_a_weak_password_is_refused_and_nothing_is_made(web, personas):
     web("localhost", personas.nina).post(
         "/agency/northwind/team/", {"email": "weak@northwind.test", "role": "staff"}

@@ -1,0 +1,62 @@
+"""Two-factor login (TOTP, django-otp) for agency admins: they can offboard clients, change the brand and the
+team, so a stolen password alone must not be enough.
+
+It is enforced where sessions are made: the login form (accounts.views.LoginView) and accepting an admin's
+invitation hand the person to the second step instead of logging them in. An admin without an authenticator
+yet sets one up there, from a QR code, before the first session is granted."""
+
+import base64
+from urllib.parse import quote
+
+import qrcode
+import qrcode.image.svg
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .models import AgencyMembership, User
+
+DEVICE_NAME = "Authenticator app"
+
+
+def user_requires_two_factor(user: User) -> bool:
+    return AgencyMembership.objects.filter(user=user, role=AgencyMembership.Role.ADMIN).exists()
+
+
+def totp_device_confirmed(*, user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def totp_device_for_setup(*, user: User) -> TOTPDevice:
+    """The unconfirmed device whose secret the person is about to scan; the same one until confirmed, so
+    reloading the page does not invalidate a code already scanned."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    return device or TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+
+
+def totp_verify(*, device: TOTPDevice, token: str) -> bool:
+    """Check a six-digit code. django-otp slows repeated failures down per device (verify_is_allowed)."""
+    token = "".join(ch for ch in token if ch.isdigit())
+    allowed, _ = device.verify_is_allowed()
+    if not allowed or len(token) != device.digits:
+        return False
+    if not device.verify_token(token):
+        return False
+    if not device.confirmed:
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+    return True
+
+
+def totp_secret_base32(device: TOTPDevice) -> str:
+    return base64.b32encode(device.bin_key).decode().rstrip("=")
+
+
+def totp_qr_data_uri(*, device: TOTPDevice, issuer: str) -> str:
+    """The otpauth:// URL as an SVG QR code in a data: URI (the CSP admits data: images, not inline markup
+    from third parties)."""
+    label = quote(f"{issuer}:{device.user.email}")
+    url = (
+        f"otpauth://totp/{label}?secret={totp_secret_base32(device)}&issuer={quote(issuer)}"
+        f"&digits={device.digits}&period={device.step}"
+    )
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    return "data:image/svg+xml;base64," + base64.b64encode(image.to_string()).decode()
