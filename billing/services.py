@@ -46,34 +46,56 @@ class UsageTerms:
 
 
 _TERMS_SQL = """
-    SELECT COALESCE(ab.time_zone, %s), COALESCE(cp.included_segments, p.included_segments_per_client),
-           COALESCE(cp.over_limit, %s)
+    SELECT COALESCE(ab.time_zone, %(default_tz)s) AS tz,
+           COALESCE(cp.included_segments, p.included_segments_per_client) AS included,
+           COALESCE(cp.over_limit, %(default_over_limit)s) AS over_limit
     FROM public.accounts_client c
     LEFT JOIN public.billing_clientprice cp ON cp.client_id = c.id
     LEFT JOIN public.billing_agencybilling ab ON ab.agency_id = c.agency_id
     LEFT JOIN public.billing_plan p ON p.id = ab.plan_id
-    WHERE c.id = %s
+    WHERE c.id = %(client)s
 """
+
+
+_TERMS_DEFAULTS = {"default_tz": DEFAULT_TIME_ZONE, "default_over_limit": ClientPrice.OverLimit.BILL_OVERAGE}
 
 
 def usage_terms(*, client_id: int) -> UsageTerms:
     """One query, whatever schema the connection is in."""
     with connection.cursor() as cursor:
-        cursor.execute(_TERMS_SQL, [DEFAULT_TIME_ZONE, ClientPrice.OverLimit.BILL_OVERAGE, client_id])
+        cursor.execute(_TERMS_SQL, {**_TERMS_DEFAULTS, "client": client_id})
         row = cursor.fetchone()
     if row is None:
         return UsageTerms(DEFAULT_TIME_ZONE, None, ClientPrice.OverLimit.BILL_OVERAGE)
     return UsageTerms(*row)
 
 
-_INSERT_EVENT_SQL = """
+_COUNTERS = ("segments_out", "segments_in", "calls", "voice_minutes", "lookups")
+
+# One round trip for the whole of metering an event (it runs inside every webhook): the agency's time zone and
+# the client's included segments, the event (nothing more happens if it is a repeat), and the month's counters.
+# The month is the agency's local calendar month of the event's time.
+_RECORD_SQL = """
+WITH terms AS ({terms}),
+event AS (
     INSERT INTO public.billing_usageevent
         (client_id, kind, source, month, quantity, provider_price, provider_price_unit, occurred_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+    SELECT %(client)s, %(kind)s, %(source)s, date_trunc('month', %(at)s AT TIME ZONE terms.tz)::date,
+           %(delta)s, %(price)s, %(unit)s, %(at)s
+    FROM terms
     ON CONFLICT (client_id, kind, source) DO NOTHING
-    RETURNING id
+    RETURNING month
+),
+bumped AS (
+    INSERT INTO public.billing_monthlyusage AS m
+        (client_id, month, {columns}, numbers_held, provider_cost)
+    SELECT %(client)s, event.month, {values}, %(numbers)s, %(cost)s FROM event
+    ON CONFLICT (client_id, month) DO UPDATE
+        SET {kind} = m.{kind} + EXCLUDED.{kind}, provider_cost = m.provider_cost + EXCLUDED.provider_cost
+    RETURNING month, segments_out + segments_in AS segments
+)
+SELECT bumped.month, bumped.segments, terms.included FROM bumped, terms
 """
-_COUNTERS = ("segments_out", "segments_in", "calls", "voice_minutes", "lookups")
 
 
 def _bump_month(cursor, *, client: Client, month: date, kind: str, delta: int, cost: Decimal) -> int:
@@ -122,23 +144,33 @@ def usage_record(
     transaction that records the event."""
     if kind not in _COUNTERS:
         raise ValueError(f"unknown usage kind {kind!r}")
-    terms = usage_terms(client_id=client.pk)
-    at = at or now()
-    month = month_start(at, terms.time_zone)
-    # savepoint=False: the two statements join the caller's transaction (or get one) without a savepoint's
-    # round trips; ON CONFLICT already makes the repeat harmless.
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
-            _INSERT_EVENT_SQL,
-            [client.pk, kind, source, month, quantity, provider_price, provider_price_unit[:3], at],
+            _RECORD_SQL.format(
+                terms=_TERMS_SQL,
+                kind=kind,
+                columns=", ".join(_COUNTERS),
+                values=", ".join("%(delta)s" if column == kind else "0" for column in _COUNTERS),
+            ),
+            {
+                **_TERMS_DEFAULTS,
+                "client": client.pk,
+                "kind": kind,
+                "source": source,
+                "at": at or now(),
+                "delta": quantity,
+                "price": provider_price,
+                "unit": provider_price_unit[:3],
+                "numbers": 1 if client.phone_number else 0,
+                "cost": provider_price or Decimal("0"),
+            },
         )
-        if cursor.fetchone() is None:
-            return False
-        segments = _bump_month(
-            cursor, client=client, month=month, kind=kind, delta=quantity, cost=provider_price or Decimal("0")
-        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    month, segments, included = row
     if kind in _SEGMENT_KINDS:
-        _warn_if_due(client=client, month=month, segments=segments, terms=terms)
+        _warn_if_due(client=client, month=month, segments=segments, included=included)
     return True
 
 
@@ -185,16 +217,18 @@ def usage_reconcile(
             )
     if delta > 0 and kind in _SEGMENT_KINDS:
         _warn_if_due(
-            client=client, month=event.month, segments=segments, terms=usage_terms(client_id=client.pk)
+            client=client,
+            month=event.month,
+            segments=segments,
+            included=usage_terms(client_id=client.pk).included_segments,
         )
 
 
 # --- Limits and warnings -----------------------------------------------------------------------------------
 
 
-def _warn_if_due(*, client: Client, month: date, segments: int, terms: UsageTerms) -> None:
+def _warn_if_due(*, client: Client, month: date, segments: int, included: int | None) -> None:
     """Record each threshold the client has now reached, once per month, and email about it after commit."""
-    included = terms.included_segments
     if not included:
         return
     for threshold in WARNING_THRESHOLDS:
