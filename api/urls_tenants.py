@@ -1,7 +1,7 @@
 """The api app on the client's host, mounted at /api/ by config/urls_tenants.py: the REST API for a client's
 keys (and its agency's), its schema and reference, and the pages for keys and webhooks."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
 from . import v1, views
@@ -19,6 +19,7 @@ router.register("reports", v1.ReportViewSet, basename="report")
 
 urlpatterns = [
     path("v1/", include(router.urls)),
+    re_path(r"^v1/", v1.unknown_endpoint),
     path("schema/", v1.SchemaView.as_view(urlconf=URLCONF), name="schema"),
     path("docs/", views.docs, {"urlconf": URLCONF}, name="docs"),
     *pages,

@@ -5,6 +5,7 @@ an id from another client is simply not found."""
 from datetime import timedelta
 
 from django.db import transaction
+from django.http import JsonResponse
 from django.utils.timezone import localdate
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
@@ -435,6 +436,13 @@ class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
         except ClientStateError as exc:
             raise Conflict(str(exc)) from None
         return Response(s.ClientSerializer(client).data)
+
+
+def unknown_endpoint(request, *args, **kwargs) -> JsonResponse:
+    """Anything else under /api/v1/: the API's own 404, not the site's HTML page."""
+    return JsonResponse(
+        {"error": {"code": "not_found", "message": "No such endpoint.", "fields": {}}}, status=404
+    )
 
 
 # --- The schema --------------------------------------------------------------------------------------------

@@ -25,3 +25,9 @@ def test_a_bad_cursor_is_404_with_the_error_shape(api):
     response = api().get("/api/v1/contacts/", {"cursor": "garbage"})
     assert response.status_code == 404
     assert response.json()["error"]["message"]
+
+
+def test_an_unknown_endpoint_answers_in_the_apis_own_shape(api):
+    response = api().get("/api/v1/nothing-here/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
