@@ -186,7 +186,8 @@ def usage_reconcile(
     """The provider's own count (and price) of an event we counted: ours is replaced by theirs, and the
     month's counters move by the difference. Repeating it with the same figures changes nothing. An event we
     never counted is counted now, with the provider's figures."""
-    with transaction.atomic():
+    # No savepoint: a failure here fails the caller's transaction anyway (the status callback is retried whole).
+    with transaction.atomic(savepoint=False):
         event = UsageEvent.objects.select_for_update().filter(client=client, kind=kind, source=source).first()
         if event is None:
             if quantity is not None:
