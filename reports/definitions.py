@@ -14,13 +14,48 @@ tests/reports prove it.
   first staff reply runs from the caller's first reply to the first such staff reply (when staff wrote it).
 - booked, won: crm.Outcome rows recorded that day; recovered revenue: the sum of won values. Booked pending:
   booked outcomes that are still the contact's latest; the estimate is those × the client's average job value.
-- opt-outs: ConsentEvent opt-outs; delivery failures: outbound messages of any kind that ended failed or
-  undelivered, on the day they were written.
+- opt-outs: ConsentEvent opt-outs of a caller who was not opted out already (a second STOP is recorded in the
+  history but is not another opt-out); delivery failures: outbound texts of any kind that the provider or the
+  carrier failed with an error code (failed or undelivered), on the day they were written. A text our own
+  send-time check stopped (the caller opted out meanwhile) has no error code and is not a delivery failure.
 """
 
 from datetime import datetime
 
 from django.db import connection
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+
+from messaging.models import ConsentEvent, Message, OutboundSend
+
+FAILED_STATUSES = (Message.Status.FAILED, Message.Status.UNDELIVERED)
+SKIPPED_STATES = (OutboundSend.State.SKIPPED, OutboundSend.State.FAILED)
+
+
+def opt_outs(*, start: datetime, end: datetime) -> QuerySet:
+    previous = (
+        ConsentEvent.objects.filter(contact=OuterRef("contact"))
+        .filter(
+            Q(created_at__lt=OuterRef("created_at"))
+            | Q(created_at=OuterRef("created_at"), id__lt=OuterRef("id"))
+        )
+        .order_by("-created_at", "-id")
+    )
+    return (
+        ConsentEvent.objects.filter(kind=ConsentEvent.Kind.OPT_OUT, created_at__gte=start, created_at__lt=end)
+        .alias(previous_kind=Subquery(previous.values("kind")[:1]))
+        .filter(Q(previous_kind__isnull=True) | Q(previous_kind=ConsentEvent.Kind.OPT_IN))
+    )
+
+
+def delivery_failures(*, start: datetime, end: datetime) -> QuerySet:
+    return Message.objects.filter(
+        direction=Message.Direction.OUTBOUND,
+        status__in=FAILED_STATUSES,
+        error_code__isnull=False,
+        created_at__gte=start,
+        created_at__lt=end,
+    )
+
 
 # Every text-back from `start` on, with the first reply to it and the first staff answer to that reply.
 # %(start)s / %(end)s bound the text-backs; %(tz)s is the client's zone for the day a row falls on.

@@ -16,6 +16,7 @@ from messaging import signals as messaging_signals
 from messaging.models import ConsentEvent, Conversation, Message
 from telephony import signals as telephony_signals
 
+from .definitions import FAILED_STATUSES
 from .rollups import local_date, rollup_bump
 
 log = logging.getLogger(__name__)
@@ -158,19 +159,31 @@ def on_message_sent(*, client, message, **_):
         _bump(client, textback.sent_at, answered_by_staff=1)
 
 
-FAILED = {Message.Status.FAILED, Message.Status.UNDELIVERED}
+def _count_if_delivery_failure(client, message) -> None:
+    # Read back: the send path records a failure with a queryset update, so the instance may be stale.
+    failed = (
+        Message.objects.filter(
+            pk=message.pk,
+            direction=Message.Direction.OUTBOUND,
+            status__in=FAILED_STATUSES,
+            error_code__isnull=False,
+        )
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if failed is not None:
+        _bump(client, failed, delivery_failures=1)
 
 
 @_safely
 def on_message_failed(*, client, message, **_):
-    if message.direction == Message.Direction.OUTBOUND:
-        _bump(client, message.created_at, delivery_failures=1)
+    _count_if_delivery_failure(client, message)
 
 
 @_safely
 def on_message_status_changed(*, client, message, status, **_):
-    if message.direction == Message.Direction.OUTBOUND and status in FAILED:
-        _bump(client, message.created_at, delivery_failures=1)
+    if status in FAILED_STATUSES:
+        _count_if_delivery_failure(client, message)
 
 
 @_safely

@@ -20,12 +20,13 @@ from django_tenants.utils import get_public_schema_name, tenant_context
 
 from accounts.models import Client
 from crm.models import Outcome
-from messaging.models import ConsentEvent, Message, OutboundSend
+from messaging.models import OutboundSend
 from telephony.models import Call
 
-from .definitions import textback_chain_by_day
+from . import definitions
+from .definitions import SKIPPED_STATES, textback_chain_by_day
 from .models import ROLLUP_COUNTERS, DailyRollup
-from .selectors import FAILED_STATUSES, SKIPPED_STATES, later_outcome_exists
+from .selectors import later_outcome_exists
 
 LOCK_CLASS = 7261  # the advisory-lock namespace of roll-ups: (LOCK_CLASS, client id)
 EPOCH = datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))
@@ -114,21 +115,14 @@ def rollup_days_from_tables(*, client: Client, start: datetime = EPOCH, end: dat
             ("booked", "won", "won_value", "booked_pending"),
         )
         add(
-            ConsentEvent.objects.filter(
-                kind=ConsentEvent.Kind.OPT_OUT, created_at__gte=start, created_at__lt=end
-            )
+            definitions.opt_outs(start=start, end=end)
             .annotate(day=TruncDate("created_at", tzinfo=zone))
             .values("day")
             .annotate(opt_outs=Count("id")),
             ("opt_outs",),
         )
         add(
-            Message.objects.filter(
-                direction=Message.Direction.OUTBOUND,
-                status__in=FAILED_STATUSES,
-                created_at__gte=start,
-                created_at__lt=end,
-            )
+            definitions.delivery_failures(start=start, end=end)
             .annotate(day=TruncDate("created_at", tzinfo=zone))
             .values("day")
             .annotate(delivery_failures=Count("id")),

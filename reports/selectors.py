@@ -20,10 +20,11 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Agency, Client
 from crm.models import Outcome
-from messaging.models import ConsentEvent, Message, OutboundSend
+from messaging.models import OutboundSend
 from telephony.models import Call
 
-from .definitions import textback_chain_totals
+from . import definitions
+from .definitions import SKIPPED_STATES, textback_chain_totals
 from .models import ROLLUP_COUNTERS, DailyRollup
 
 # --- Periods -----------------------------------------------------------------------------------------------
@@ -162,15 +163,8 @@ def funnel_for_client(*, client: Client, period: Period) -> Funnel:
         )
         chain = textback_chain_totals(start=start, end=end)
         outcomes = _outcome_totals(start, end)
-        funnel.opt_outs = ConsentEvent.objects.filter(
-            kind=ConsentEvent.Kind.OPT_OUT, created_at__gte=start, created_at__lt=end
-        ).count()
-        funnel.delivery_failures = Message.objects.filter(
-            direction=Message.Direction.OUTBOUND,
-            status__in=FAILED_STATUSES,
-            created_at__gte=start,
-            created_at__lt=end,
-        ).count()
+        funnel.opt_outs = definitions.opt_outs(start=start, end=end).count()
+        funnel.delivery_failures = definitions.delivery_failures(start=start, end=end).count()
     skipped = (
         OutboundSend.objects.filter(
             client=client,
@@ -188,10 +182,6 @@ def funnel_for_client(*, client: Client, period: Period) -> Funnel:
         setattr(funnel, key, value)
     funnel.recovered_revenue = funnel.recovered_revenue or Decimal("0.00")
     return funnel
-
-
-FAILED_STATUSES = (Message.Status.FAILED, Message.Status.UNDELIVERED)
-SKIPPED_STATES = (OutboundSend.State.SKIPPED, OutboundSend.State.FAILED)
 
 
 def later_outcome_exists() -> Exists:

@@ -8,7 +8,9 @@ Acme Plumbing (America/Chicago; open Mon–Fri 08–12, 13–17, Sat 09–12), l
   Sat 31 Oct 09:30 CDT  call 1  missed, in hours → text-back 09:31 → reply 09:40 → staff 09:50 (10 min);
                                 booked 10:00 (won on the 2nd, so no longer pending)
   Sat 31 Oct 14:00 CDT  call 3  answered
-  Sat 31 Oct 23:30 CDT  call 2  missed, after hours → text-back 23:31 → "STOP" 23:35 (an opt-out, not a reply)
+  Sat 31 Oct 23:30 CDT  call 2  missed, after hours → text-back 23:31 → "STOP" 23:35 (an opt-out, not a reply);
+                                "STOP" again Sun 08:00 (not a second opt-out); a staff reply Mon 09:00 stopped
+                                by the send-time check (failed without an error code: not a delivery failure)
   Sun  1 Nov 01:30 CDT  call 4  missed, after hours → skipped: landline
   Sun  1 Nov 01:30 CST  call 5  missed, after hours (the second 01:30) → text-back 01:31 → reply 01:45 →
                                 staff 02:15 (30 min); booked 03:00, still pending
@@ -102,6 +104,7 @@ class Writer:
             call_sid=call.call_sid,
             created_at=sent_at - timedelta(seconds=2),
             sent_at=sent_at,
+            error_code=30003 if status == Message.Status.UNDELIVERED else None,
         )
         OutboundSend.objects.create(
             client=self.client,
@@ -168,6 +171,19 @@ class Writer:
             sent_at=at + timedelta(seconds=1),
         )
 
+    def stopped_reply(self, conversation: Conversation, at: datetime) -> Message:
+        return Message.objects.create(
+            conversation=conversation,
+            direction=Message.Direction.OUTBOUND,
+            kind=Message.Kind.REPLY,
+            body="Still interested?",
+            status=Message.Status.FAILED,
+            error_message="The caller has opted out.",
+            from_number=str(self.client.phone_number),
+            to_number=conversation.contact.phone_number,
+            created_at=at,
+        )
+
     def outcome(self, contact: Contact, kind: str, at: datetime, value: str | None = None) -> Outcome:
         return Outcome.objects.create(
             contact=contact,
@@ -195,6 +211,8 @@ def build_acme(acme) -> None:
         call2 = w.call(local(z, 2026, 10, 31, 23, 30), M, in_hours=False, contact=c2)
         w.textback(v2, call2, local(z, 2026, 10, 31, 23, 31))
         w.opt_out(v2, local(z, 2026, 10, 31, 23, 35))
+        w.opt_out(v2, local(z, 2026, 11, 1, 8, 0))  # already opted out: in the history, not a second opt-out
+        w.stopped_reply(v2, local(z, 2026, 11, 2, 9, 0))  # stopped by our own check: not a delivery failure
         c4, _ = w.caller()
         w.skipped(w.call(local(z, 2026, 11, 1, 1, 30, fold=0), M, in_hours=False, contact=c4), "landline")
         c5, v5 = w.caller()

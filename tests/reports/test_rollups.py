@@ -2,15 +2,12 @@
 in the client's zone; bumps add up exactly under concurrency; and the agency's selectors read them in one query
 whatever the number of clients."""
 
-import threading
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
 
-from reports.models import DailyRollup
 from reports.rollups import rollup_bump, rollup_rebuild_client, rollup_rows
 from reports.selectors import (
     Period,
@@ -73,42 +70,6 @@ def test_the_nightly_task_rebuilds_every_live_client(history, settings):
 def test_bump_rejects_what_is_not_a_counter(personas):
     with pytest.raises(ValueError, match="Not a roll-up counter: nonsense"):
         rollup_bump(client_id=personas.acme.pk, day=date(2026, 1, 1), nonsense=1)
-
-
-@pytest.fixture
-def clean_rollups(committed_db, personas):
-    DailyRollup.objects.filter(client=personas.acme).delete()
-    yield
-    DailyRollup.objects.filter(client=personas.acme).delete()
-
-
-def test_concurrent_bumps_add_up_exactly(personas, clean_rollups):
-    day, threads, per_thread = date(2026, 11, 1), 6, 20
-    barrier = threading.Barrier(threads)
-
-    def work():
-        try:
-            barrier.wait()
-            for _ in range(per_thread):
-                rollup_bump(
-                    client_id=personas.acme.pk,
-                    day=day,
-                    calls=1,
-                    won_value=Decimal("0.01"),
-                    skipped_reason="landline",
-                    textbacks_skipped=1,
-                )
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    row = DailyRollup.objects.get(client=personas.acme, date=day)
-    assert (row.calls, row.textbacks_skipped, row.won_value) == (120, 120, Decimal("1.20"))
-    assert row.skipped_reasons == {"landline": 120}
 
 
 # --- What the agency reads -------------------------------------------------------------------------------
