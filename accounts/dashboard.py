@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from reports.selectors import RollupNumbers, rollup_by_client, rollup_month_by_client, today_in
 
-from .models import Agency, Client
+from .models import Agency, Client, Onboarding
 
 # A warning is worth raising only once there is enough traffic for a rate to mean something.
 RATE_MIN_SENT = 20
@@ -41,7 +41,25 @@ class Stage:
 
     @classmethod
     def of(cls, client: Client) -> str:
+        if client.status in (Client.Status.LIVE, Client.Status.PAUSED) and _wizard_open(client):
+            return cls.ONBOARDING  # provisioned, but the wizard has not put it live yet
         return next(stage for stage, statuses in cls.STATUSES.items() if client.status in statuses)
+
+    @classmethod
+    def query(cls, stage: str) -> Q:
+        wizard_open = Q(onboarding__isnull=False, onboarding__completed_at__isnull=True)
+        if stage == cls.ONBOARDING:
+            return Q(status__in=cls.STATUSES[stage]) | wizard_open
+        if stage in (cls.LIVE, cls.PAUSED):
+            return Q(status__in=cls.STATUSES[stage]) & ~wizard_open
+        return Q(status__in=cls.STATUSES[stage])
+
+
+def _wizard_open(client: Client) -> bool:
+    try:
+        return client.onboarding.completed_at is None
+    except Onboarding.DoesNotExist:
+        return False
 
 
 @dataclass
@@ -73,9 +91,9 @@ SORT_DESCENDING_BY_DEFAULT = {"missed", "sent", "reply_rate", "revenue", "webhoo
 def dashboard_clients(*, agencies: QuerySet[Agency], stage: str = "", search: str = "") -> QuerySet[Client]:
     """The clients of these agencies, narrowed by stage and a search over name, slug and number. Offboarded
     clients only when asked for."""
-    clients = Client.objects.filter(agency__in=agencies).select_related("agency")
+    clients = Client.objects.filter(agency__in=agencies).select_related("agency", "onboarding")
     if stage in Stage.STATUSES:
-        clients = clients.filter(status__in=Stage.STATUSES[stage])
+        clients = clients.filter(Stage.query(stage))
     else:
         clients = clients.exclude(status=Client.Status.ARCHIVED)
     search = search.strip()

@@ -8,7 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, Set
 from django.core.cache import cache
 from phonenumber_field.formfields import PhoneNumberField
 
-from .models import AgencyMembership, ClientMembership, User
+from .models import AgencyMembership, Client, ClientMembership, User
 from .selectors import user_may_use_host
 
 # Failed logins per account and address before the form stops trying passwords for a while.
@@ -119,3 +119,56 @@ class BrandForm(forms.Form):
 
 def user_label(user: User) -> str:
     return f"{user.name} <{user.email}>" if user.name else user.email
+
+
+COMMON_TIMEZONES = [
+    ("America/New_York", "Eastern (New York)"),
+    ("America/Chicago", "Central (Chicago)"),
+    ("America/Denver", "Mountain (Denver)"),
+    ("America/Phoenix", "Arizona (Phoenix)"),
+    ("America/Los_Angeles", "Pacific (Los Angeles)"),
+    ("America/Anchorage", "Alaska (Anchorage)"),
+    ("Pacific/Honolulu", "Hawaii (Honolulu)"),
+]
+
+
+class OnboardingProfileForm(forms.Form):
+    name = forms.CharField(max_length=120, label="Business name")
+    industry = forms.ChoiceField(choices=Client.Industry.choices)
+    timezone = forms.ChoiceField(choices=COMMON_TIMEZONES, label="Time zone")
+    average_job_value = forms.DecimalField(
+        min_value=0,
+        max_digits=10,
+        decimal_places=2,
+        label="Average job value ($)",
+        help_text="What a typical job is worth: reports estimate recovered revenue with it.",
+    )
+
+
+class OnboardingHoursForm(forms.Form):
+    hours = forms.CharField(
+        label="Business hours",
+        initial="mon-fri 09:00-17:00",
+        help_text='For example "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00", "24/7" or "none".',
+    )
+
+
+class OnboardingNumberForm(forms.Form):
+    phone_number = PhoneNumberField(
+        label="Textback number", help_text="A number in your Twilio account, e.g. +13125550100."
+    )
+    call_mode = forms.ChoiceField(
+        choices=Client.CallMode.choices, widget=forms.RadioSelect, initial="forward"
+    )
+    forward_to = PhoneNumberField(required=False, label="The business's phone (forward-to)")
+
+
+class OnboardingTemplatesForm(forms.Form):
+    business_hours = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="During business hours")
+    after_hours = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="After hours")
+
+
+class OnboardingOwnerForm(forms.Form):
+    email = forms.EmailField(
+        required=False, label="Owner's email", help_text="Leave empty to invite them later."
+    )

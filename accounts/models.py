@@ -322,3 +322,28 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action} {self.client or ''}"
+
+
+class Onboarding(models.Model):
+    """An agency setting up a new client with the wizard: which step it has reached (each step is validated
+    before the next opens, and the wizard can be left and resumed), and how far the provisioning task has got.
+
+    The client counts as onboarding on the dashboard until the wizard's last step puts it live."""
+
+    STEPS = ("profile", "hours", "number", "templates", "owner", "test", "live")
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="onboardings")
+    client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="onboarding")
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    reached = models.CharField(max_length=12, default="hours", help_text="The furthest step that may be opened.")
+    progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    progress_label = models.CharField(max_length=120, blank=True)
+    templates_saved = models.BooleanField(default=False, help_text="Edited in the wizard: never overwrite.")
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return f"Onboarding of {self.client}"
+
+    def may_open(self, step: str) -> bool:
+        return self.STEPS.index(step) <= self.STEPS.index(self.reached)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import agency_views
+from . import agency_views, onboarding_views
 
 app_name = "agency"
 
@@ -18,4 +18,8 @@ urlpatterns = [
     ),
     path("<slug:slug>/audit/", agency_views.audit_log, name="audit"),
     path("<slug:slug>/brand/", agency_views.brand, name="brand"),
+    path("<slug:slug>/onboarding/new/", onboarding_views.start, name="onboarding-start"),
+    path("onboarding/<int:pk>/progress/", onboarding_views.progress, name="onboarding-progress"),
+    path("onboarding/<int:pk>/retry/", onboarding_views.retry, name="onboarding-retry"),
+    path("onboarding/<int:pk>/<str:step>/", onboarding_views.step_view, name="onboarding-step"),
 ]

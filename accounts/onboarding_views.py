@@ -1,0 +1,289 @@
+"""The onboarding wizard's pages on the agency's host (see accounts.onboarding for the steps).
+
+Each onboarding is found through its client with selectors.client_for_agency_user, so another agency's staff
+get the same 404 as for one that does not exist. Any of the agency's people may onboard a client."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from messaging.webhooks import webhook_url
+
+from . import onboarding as wizard
+from .forms import (
+    OnboardingHoursForm,
+    OnboardingNumberForm,
+    OnboardingOwnerForm,
+    OnboardingProfileForm,
+    OnboardingTemplatesForm,
+)
+from .hours import format_hours
+from .models import Client, Onboarding
+from .selectors import agency_for_user, client_for_agency_user
+
+STEP_LABELS = {
+    "profile": "Business",
+    "hours": "Hours",
+    "number": "Number",
+    "templates": "Texts",
+    "owner": "Owner",
+    "test": "Test",
+    "live": "Go live",
+}
+
+
+def _onboarding(request, pk: int) -> Onboarding:
+    onboarding = Onboarding.objects.select_related("client__agency").filter(pk=pk).first()
+    if onboarding is None:
+        raise Http404("No such onboarding")
+    client_for_agency_user(request, onboarding.client_id)  # 404 for anyone not of this client's agency
+    return onboarding
+
+
+def _errors_to_form(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _page(request, onboarding: Onboarding, step: str, context: dict, *, status: int = 200):
+    steps = [(name, STEP_LABELS[name], onboarding.may_open(name), name == step) for name in Onboarding.STEPS]
+    return render(
+        request,
+        f"onboarding/{step}.html",
+        {"onboarding": onboarding, "client": onboarding.client, "step": step, "steps": steps, **context},
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def start(request, slug: str):
+    agency = agency_for_user(request, slug)
+    form = OnboardingProfileForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            onboarding = wizard.onboarding_start(
+                agency=agency,
+                actor=request.user,
+                name=data["name"],
+                industry=data["industry"],
+                timezone_name=data["timezone"],
+                average_job_value=data["average_job_value"],
+            )
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            return redirect("agency:onboarding-step", pk=onboarding.pk, step="hours")
+    return render(
+        request,
+        "onboarding/profile.html",
+        {"agency": agency, "form": form, "step": "profile", "steps": None},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def step_view(request, pk: int, step: str):
+    onboarding = _onboarding(request, pk)
+    if step not in Onboarding.STEPS or not onboarding.may_open(step):
+        raise Http404("No such step")
+    if onboarding.completed_at:
+        messages.info(request, f"{onboarding.client.name} is already live.")
+        return redirect("home")
+    handler = {
+        "profile": _profile,
+        "hours": _hours,
+        "number": _number,
+        "templates": _templates,
+        "owner": _owner,
+        "test": _test,
+        "live": _live,
+    }[step]
+    return handler(request, onboarding)
+
+
+def _next(onboarding: Onboarding, step: str):
+    following = Onboarding.STEPS[Onboarding.STEPS.index(step) + 1]
+    return redirect("agency:onboarding-step", pk=onboarding.pk, step=following)
+
+
+def _profile(request, onboarding):
+    client = onboarding.client
+    initial = {
+        "name": client.name,
+        "industry": client.industry,
+        "timezone": client.timezone,
+        "average_job_value": client.average_job_value,
+    }
+    form = OnboardingProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            wizard.onboarding_profile_save(
+                onboarding=onboarding,
+                name=data["name"],
+                industry=data["industry"],
+                timezone_name=data["timezone"],
+                average_job_value=data["average_job_value"],
+            )
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            return _next(onboarding, "profile")
+    return _page(request, onboarding, "profile", {"form": form}, status=400 if form.errors else 200)
+
+
+def _hours(request, onboarding):
+    form = OnboardingHoursForm(
+        request.POST or None, initial={"hours": format_hours(onboarding.client.business_hours)}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            wizard.onboarding_hours_save(onboarding=onboarding, hours_text=form.cleaned_data["hours"])
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            return _next(onboarding, "hours")
+    return _page(request, onboarding, "hours", {"form": form}, status=400 if form.errors else 200)
+
+
+def _number(request, onboarding):
+    client = onboarding.client
+    initial = {
+        "phone_number": client.phone_number,
+        "call_mode": client.call_mode,
+        "forward_to": client.forward_to,
+    }
+    form = OnboardingNumberForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            wizard.onboarding_number_save(
+                onboarding=onboarding,
+                phone_number=data["phone_number"],
+                call_mode=data["call_mode"],
+                forward_to=data["forward_to"],
+            )
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            return _next(onboarding, "number")
+    number = str(client.phone_number or form["phone_number"].value() or "")
+    context = {
+        "form": form,
+        "codes": wizard.carrier_codes(number) if number else [],
+        "voice_url": webhook_url("/hooks/twilio/voice/incoming/"),
+        "sms_url": webhook_url("/hooks/twilio/sms/incoming/"),
+        "status_url": webhook_url("/hooks/twilio/sms/status/"),
+    }
+    return _page(request, onboarding, "number", context, status=400 if form.errors else 200)
+
+
+def _templates(request, onboarding):
+    client = onboarding.client
+    ready = client.status in (Client.Status.LIVE, Client.Status.PAUSED)
+    form = OnboardingTemplatesForm(
+        request.POST or None, initial=wizard.onboarding_templates(client=client) if ready else {}
+    )
+    previews = {}
+    if request.method == "POST" and form.is_valid():
+        bodies = {name: form.cleaned_data[name] for name in ("business_hours", "after_hours")}
+        previews = wizard.onboarding_template_previews(client=client, bodies=bodies)
+        if request.POST.get("action") != "preview":
+            try:
+                wizard.onboarding_templates_save(onboarding=onboarding, bodies=bodies)
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+            else:
+                return _next(onboarding, "templates")
+    elif ready and request.method == "GET":
+        previews = wizard.onboarding_template_previews(client=client, bodies=form.initial)
+    context = {"form": form, "ready": ready, "previews": previews, "sample_caller": wizard.SAMPLE_CALLER}
+    return _page(request, onboarding, "templates", context, status=400 if form.errors else 200)
+
+
+def _owner(request, onboarding):
+    form = OnboardingOwnerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            wizard.onboarding_owner_invite(
+                onboarding=onboarding, actor=request.user, email=form.cleaned_data["email"]
+            )
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            if form.cleaned_data["email"]:
+                messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            return _next(onboarding, "owner")
+    pending = onboarding.client.invitations.filter(accepted_at__isnull=True, role="owner")
+    return _page(
+        request, onboarding, "owner", {"form": form, "pending": pending}, status=400 if form.errors else 200
+    )
+
+
+def _test(request, onboarding):
+    if request.method == "POST":
+        wizard.onboarding_test_done(onboarding=onboarding)
+        return _next(onboarding, "test")
+    client = onboarding.client
+    context = {
+        "activity": wizard.onboarding_recent_activity(client=client),
+        "command": f"manage.py simulate_call --client {client.slug} --from +13125550177",
+        "public_base_url": settings.PUBLIC_BASE_URL,
+    }
+    return _page(request, onboarding, "test", context)
+
+
+def _live(request, onboarding):
+    error = None
+    if request.method == "POST":
+        try:
+            client = wizard.onboarding_complete(onboarding=onboarding)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, f"{client.name} is live: missed callers get a text from now on.")
+            return redirect(reverse("home") + f"#client-{client.pk}")
+    return _page(request, onboarding, "live", {"error": error}, status=400 if error else 200)
+
+
+@login_required
+@require_GET
+def progress(request, pk: int):
+    """What the progress bar polls."""
+    onboarding = _onboarding(request, pk)
+    client = onboarding.client
+    return JsonResponse(
+        {
+            "progress": onboarding.progress,
+            "label": onboarding.progress_label,
+            "status": client.status,
+            "error": client.provisioning_error if client.status == Client.Status.FAILED else "",
+            "ready": client.status in (Client.Status.LIVE, Client.Status.PAUSED),
+        }
+    )
+
+
+@login_required
+@require_POST
+def retry(request, pk: int):
+    onboarding = _onboarding(request, pk)
+    try:
+        wizard.onboarding_retry(onboarding=onboarding)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.info(request, "Trying again.")
+    return redirect(
+        request.POST.get("back") if request.POST.get("back", "").startswith("/agency/") else "home"
+    )
