@@ -65,26 +65,30 @@ class KeyForm(forms.Form):
     )
 
 
+NEW_KEY = "api_new_key"
+
+
 @owner_page
 def keys(request, owner: Owner):
+    """Made keys are shown once: the secret waits in the session for the redirect's GET and is gone after it
+    (a reload neither shows it again nor makes another key)."""
     form = KeyForm(request.POST or None)
-    new_key = None
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            key, new_key = services.apikey_create(
-                name=form.cleaned_data["name"],
-                scope=form.cleaned_data["scope"],
-                created_by=request.user,
-                client=owner.client,
-                agency=owner.agency,
-            )
-            form = KeyForm()
-            status = 201
-        else:
-            status = 400
+    if request.method == "POST" and form.is_valid():
+        _, raw = services.apikey_create(
+            name=form.cleaned_data["name"],
+            scope=form.cleaned_data["scope"],
+            created_by=request.user,
+            client=owner.client,
+            agency=owner.agency,
+        )
+        request.session[NEW_KEY] = raw
+        return redirect("api:keys")
+    new_key = request.session.pop(NEW_KEY, None) if request.method == "GET" else None
     context = {"owner": owner, "form": form, "new_key": new_key, "keys": selectors.apikey_list(owner=owner)}
-    return render(request, "api/keys.html", context, status=status)
+    response = render(request, "api/keys.html", context, status=400 if form.errors else 200)
+    if new_key:
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_POST
