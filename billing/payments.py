@@ -38,10 +38,13 @@ class StripeGateway:
     """Charges the agency's Stripe customer (AgencyBilling.stripe_customer_id) off-session with its default
     payment method. The statement id is the idempotency key, so a retried collection never charges twice."""
 
-    def __init__(self, secret_key: str):
+    def __init__(self, secret_key: str, *, api_base: str | None = None):
         import stripe
 
-        self._client = stripe.StripeClient(secret_key)
+        # api_base: another origin for Stripe's API (tests point it at a local fake).
+        self._client = stripe.StripeClient(
+            secret_key, base_addresses={"api": api_base} if api_base else None, max_network_retries=2
+        )
         self._stripe = stripe
 
     def collect(self, *, statement: Statement) -> str:
@@ -54,11 +57,11 @@ class StripeGateway:
             raise PaymentError("The agency has no Stripe customer on file.")
         try:
             # A PaymentIntent does not fall back to the customer's default method by itself.
-            found = self._client.customers.retrieve(customer)
-            method = (found.get("invoice_settings") or {}).get("default_payment_method")
+            found = self._client.v1.customers.retrieve(customer)
+            method = (found.to_dict().get("invoice_settings") or {}).get("default_payment_method")
             if not method:
                 raise PaymentError("The agency has no default payment method in Stripe.")
-            intent = self._client.payment_intents.create(
+            intent = self._client.v1.payment_intents.create(
                 params={
                     "amount": amount_in_cents(statement.total),
                     "currency": statement.currency.lower(),
