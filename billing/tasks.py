@@ -9,6 +9,7 @@ from django.core.mail import send_mail
 from django.utils.timezone import now
 
 from accounts.models import Agency, AgencyMembership, ClientMembership
+from accounts.services import client_url
 
 from . import services
 from .models import AgencyBilling, ClientPrice, Statement, UsageWarning
@@ -19,73 +20,80 @@ from .selectors import agency_time_zone
 log = logging.getLogger(__name__)
 
 
-def _warning_recipients(warning: UsageWarning) -> list[str]:
-    client = warning.client
+def _agency_recipients(warning: UsageWarning) -> list[str]:
+    """The agency's admins and its billing address."""
+    agency_id = warning.client.agency_id
     emails = set(
-        AgencyMembership.objects.filter(
-            agency_id=client.agency_id, role=AgencyMembership.Role.ADMIN
-        ).values_list("user__email", flat=True)
+        AgencyMembership.objects.filter(agency_id=agency_id, role=AgencyMembership.Role.ADMIN).values_list(
+            "user__email", flat=True
+        )
     )
     billing_email = (
-        AgencyBilling.objects.filter(agency_id=client.agency_id)
-        .values_list("billing_email", flat=True)
-        .first()
+        AgencyBilling.objects.filter(agency_id=agency_id).values_list("billing_email", flat=True).first()
     )
     if billing_email:
         emails.add(billing_email)
-    if ClientPrice.objects.filter(client=client, warn_owner=True).exists():
-        emails |= set(
-            ClientMembership.objects.filter(client=client, role=ClientMembership.Role.OWNER).values_list(
-                "user__email", flat=True
-            )
-        )
     return sorted(emails)
 
 
-def _warning_text(warning: UsageWarning) -> tuple[str, str]:
+def _owner_recipients(warning: UsageWarning, price: ClientPrice | None) -> list[str]:
+    if price is None or not price.warn_owner:
+        return []
+    owners = ClientMembership.objects.filter(client=warning.client, role=ClientMembership.Role.OWNER)
+    return sorted(owners.values_list("user__email", flat=True))
+
+
+def _warning_text(warning: UsageWarning, price: ClientPrice | None, *, link: str) -> tuple[str, str]:
     client = warning.client
-    policy = ClientPrice.objects.filter(client=client).values_list("over_limit", flat=True).first()
+    pauses = price is not None and price.over_limit == ClientPrice.OverLimit.PAUSE
     if warning.threshold >= 100:
         subject = (
             f"{client.name} has used all {warning.included} included SMS segments for {warning.month:%B %Y}"
         )
         then = (
             "Text-backs are paused until next month (replies from staff and opt-out answers still go out)."
-            if policy == ClientPrice.OverLimit.PAUSE
+            if pauses
             else "Texts keep going out; segments above the included ones are billed as overage."
         )
     else:
-        subject = (
-            f"{client.name} has used {warning.threshold}% of its included SMS segments "
-            f"for {warning.month:%B %Y}"
-        )
+        subject = f"{client.name} has used {warning.threshold}% of its included SMS segments for {warning.month:%B %Y}"
         then = (
             "At 100% text-backs will pause until next month."
-            if policy == ClientPrice.OverLimit.PAUSE
+            if pauses
             else "Above 100%, texts keep going out and are billed as overage."
         )
     body = (
         f"{client.name} has used {warning.segments} of its {warning.included} included SMS segments "
-        f"this month.\n\n{then}\n\nUsage and statements: {settings.PUBLIC_BASE_URL}/billing/\n"
+        f"this month.\n\n{then}\n"
     )
-    return subject, body
+    return subject, body + (f"\nUsage and statements: {link}\n" if link else "")
 
 
 @shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
 def usage_warning_send(warning_id: int) -> int:
-    """Email one usage warning, once: a repeat of the task finds it sent and does nothing."""
+    """Email one usage warning, once: a repeat of the task finds it sent and does nothing. The agency's
+    people get a link to its billing pages; the client's owners (when the agency asks for it) a link to their
+    own statement if they may see it, else none."""
     warning = services.usage_warning_mark_sent(warning_id=warning_id)
     if warning is None:
         return 0
-    recipients = _warning_recipients(warning)
-    if not recipients:
-        return 0
-    subject, body = _warning_text(warning)
+    price = ClientPrice.objects.filter(client=warning.client).first()
+    owner_link = f"{client_url(warning.client)}billing/" if price and price.owner_sees_statement else ""
+    batches = [
+        (_agency_recipients(warning), f"{settings.PUBLIC_BASE_URL}/billing/"),
+        (_owner_recipients(warning, price), owner_link),
+    ]
+    sent = 0
     try:
-        return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+        for recipients, link in batches:
+            if recipients:
+                subject, body = _warning_text(warning, price, link=link)
+                sent += send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
     except Exception:
-        UsageWarning.objects.filter(pk=warning_id).update(emailed_at=None)  # try again next time
+        if not sent:
+            UsageWarning.objects.filter(pk=warning_id).update(emailed_at=None)  # try again next time
         raise
+    return sent
 
 
 @shared_task(time_limit=120, soft_time_limit=100, ignore_result=True)

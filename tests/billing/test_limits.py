@@ -90,16 +90,29 @@ def test_no_included_segments_means_no_warnings(personas):
 
 
 def test_the_warning_email_goes_to_the_agency_and_optionally_the_owner(personas, plan, mailoutbox):
-    price_for(personas.acme, included_segments=10, warn_owner=True)
+    price_for(personas.acme, included_segments=10, warn_owner=True, owner_sees_statement=True)
     _send(personas.acme, 8)
     warning = UsageWarning.objects.get(client=personas.acme, threshold=80)
-    assert usage_warning_send(warning.pk) == 1
+    assert usage_warning_send(warning.pk) == 2
     assert usage_warning_send(warning.pk) == 0  # a repeated task sends nothing
-    [email] = mailoutbox
-    assert sorted(email.to) == ["alice@acme.test", "nina@northwind.test"]
-    assert email.subject == "Acme Plumbing has used 80% of its included SMS segments for November 2026"
-    assert "8 of its 10 included SMS segments" in email.body
-    assert "billed as overage" in email.body
+    to_agency, to_owner = mailoutbox
+    assert to_agency.to == ["nina@northwind.test"]
+    assert to_agency.subject == "Acme Plumbing has used 80% of its included SMS segments for November 2026"
+    assert "8 of its 10 included SMS segments" in to_agency.body
+    assert "billed as overage" in to_agency.body
+    assert "Usage and statements: http://localhost:8000/billing/" in to_agency.body
+    assert to_owner.to == ["alice@acme.test"]  # the owner, not the client's staff
+    assert to_owner.subject == to_agency.subject
+    assert "Usage and statements: http://acme.localhost:8000/billing/" in to_owner.body
+
+
+def test_an_owner_who_may_not_see_the_statement_is_warned_without_a_link(personas, plan, mailoutbox):
+    price_for(personas.acme, included_segments=1, warn_owner=True, owner_sees_statement=False)
+    sent_message(personas.acme, "hello")
+    usage_warning_send(UsageWarning.objects.get(client=personas.acme, threshold=100).pk)
+    to_owner = next(email for email in mailoutbox if email.to == ["alice@acme.test"])
+    assert "has used 1 of its 1 included SMS segments" in to_owner.body
+    assert "http" not in to_owner.body
 
 
 def test_without_warn_owner_only_the_agency_hears(personas, plan, mailoutbox):
@@ -116,7 +129,7 @@ def test_warnings_the_broker_never_got_are_sent_by_the_pending_sweep(personas, p
     price_for(personas.acme, included_segments=1)
     sent_message(personas.acme, "hello")
     with time_machine.travel(datetime(2026, 11, 20, 16, 0, tzinfo=CHICAGO), tick=False):
-        assert usage_warnings_send_pending() == 2
+        assert usage_warnings_send_pending() == 2  # 80% and 100%, to nina
         assert usage_warnings_send_pending() == 0
     assert len(mailoutbox) == 2
 
