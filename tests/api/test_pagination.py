@@ -31,3 +31,17 @@ def test_an_unknown_endpoint_answers_in_the_apis_own_shape(api):
     response = api().get("/api/v1/nothing-here/")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/contacts/", "/api/v1/conversations/", "/api/v1/messages/"])
+def test_a_page_costs_the_same_few_queries_however_many_rows(
+    api, personas, path, django_assert_max_num_queries
+):
+    from tests.inbox.conftest import add_conversation
+
+    for n in range(60):
+        add_conversation(personas.acme, number=f"+1312555{300 + n:04d}")
+    client = api(scope="read")
+    client.get(path)  # the key's first use records when it was used
+    with django_assert_max_num_queries(6):
+        assert len(client.get(path).json()["results"]) == 50
