@@ -275,7 +275,7 @@ def export_job_create(*, client: Client, kind: str, fmt: str, period: Period, us
         rows_total=export_row_count(kind=kind, period=period),
         requested_by_id=user_id,
     )
-    transaction.on_commit(lambda: run_export.delay(job.pk))
+    transaction.on_commit(lambda: run_export.delay(client.pk, job.pk))
     return job
 
 

@@ -31,13 +31,16 @@ def rebuild_client_rollups(client_id: int) -> int:
 
 
 @shared_task(time_limit=1800, soft_time_limit=1700, ignore_result=True)
-def run_export(job_id: int) -> str:
-    """A big export, in the client's schema (the task carries it)."""
-    from django.db import connection
+def run_export(client_id: int, job_id: int) -> str:
+    """A big export. The job lives in the client's schema, entered here from the id whatever schema the task
+    was sent from."""
+    from django_tenants.utils import tenant_context
 
     from .exports import export_job_run
 
-    return export_job_run(client=connection.tenant, job_id=job_id)
+    client = Client.objects.get(pk=client_id)
+    with tenant_context(client):
+        return export_job_run(client=client, job_id=job_id)
 
 
 @shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
