@@ -1,0 +1,112 @@
+"""An agency staff member onboards a client through the whole wizard, in a browser, against the running stack
+(the schema is provisioned by the real Celery worker), then the owner's first login from the invitation link.
+Screenshots are kept in docs/screenshots/onboarding-*.png."""
+
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from accounts.models import Client, User
+from accounts.schemas import client_schema_drop
+from accounts.services import invitation_create
+from tests.browser.conftest import DESKTOP, PHONE, fits_the_screen
+from tests.stack import wait_until
+
+from .test_login_pages import log_in
+
+DOCS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
+SLUG = "harbor-heating"
+NUMBER = "+13125550900"
+OWNER = "owner@harbor.test"
+
+
+def shot(page, name: str) -> None:
+    DOCS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(DOCS / f"onboarding-{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def cleanup(committed_db):
+    yield
+    connection.set_schema_to_public()
+    client = Client.objects.filter(slug=SLUG).first()
+    if client is not None:
+        client_schema_drop(client.schema_name)
+        client.delete()
+    User.objects.filter(email=OWNER).delete()
+
+
+def test_a_client_is_onboarded_to_live_and_its_owner_logs_in(page_for, personas, live, cleanup):
+    page, base = page_for("localhost", DESKTOP)
+    log_in(page, base, personas.nate.email)
+    page.get_by_role("link", name="Add a client").click()
+    page.get_by_label("Business name").fill("Harbor Heating")
+    page.get_by_label("Industry").select_option("hvac")
+    page.get_by_label("Time zone").select_option("America/Chicago")
+    page.get_by_label("Average job value ($)").fill("420")
+    shot(page, "1-business")
+    page.get_by_role("button", name="Create and continue").click()
+
+    # The worker provisions the schema while the agency goes on; the bar says when it is done.
+    page.get_by_role("heading", name="Business hours").wait_for()
+    wait_until(
+        lambda: page.locator(".provisioning-label").inner_text() == "Ready", timeout=30, what="provisioning"
+    )
+    assert page.locator("progress").get_attribute("value") == "100"
+    page.get_by_label("Business hours").fill("mon-fri 07:00-16:00; sat 08:00-12:00")
+    shot(page, "2-hours")
+    page.get_by_role("button", name="Save and continue").click()
+
+    page.get_by_label("Textback number").fill(NUMBER)
+    page.get_by_label("Carrier forwarding", exact=False).check()
+    page.get_by_role("button", name="Save and continue").click()
+    page.get_by_role("heading", name="The texts").wait_for()
+    page.go_back()
+    page.reload()
+    assert page.get_by_text("*923125550900").first.is_visible()  # the forwarding code for this number
+    shot(page, "3-number")
+    page.go_forward()
+
+    assert "Is your heating or AC acting up?" in page.get_by_label("During business hours").input_value()
+    assert page.get_by_text("Hi Maria, sorry we missed you at Harbor Heating!").is_visible()
+    shot(page, "4-texts")
+    page.get_by_role("button", name="Save and continue").click()
+
+    page.get_by_role("heading", name="Invite the owner").wait_for()
+    page.get_by_role("button", name="Continue").click()
+
+    page.get_by_role("heading", name="Test it").wait_for()
+    from django.core.management import call_command
+
+    call_command("simulate_call", "--client", SLUG, "--from", "+13125550177", "--base-url", live.base_url)
+    [text] = live.fake.wait_for_messages(1, timeout=15)
+    assert text["to"] == "+13125550177" and text["from"] == NUMBER
+    page.reload()
+    assert page.get_by_text("+13125550177").first.is_visible()
+    shot(page, "5-test")
+    page.get_by_role("button", name="Continue").click()
+
+    page.get_by_role("heading", name="Go live").wait_for()
+    shot(page, "6-go-live")
+    page.get_by_role("button", name="Go live").click()
+    row = page.locator(f"#client-{Client.objects.get(slug=SLUG).pk}")
+    assert "Live" in row.locator("td[data-label=Status]").inner_text()
+    shot(page, "7-dashboard")
+
+    # The owner's first login: the invitation link, a password, and the business's inbox, in the agency's brand.
+    client = Client.objects.get(slug=SLUG)
+    _, token = invitation_create(email=OWNER, role="owner", invited_by=personas.nina, client=client)
+    owner_page, owner_base = page_for(client.host, PHONE)
+    owner_page.goto(f"{owner_base}/accounts/invitation/{token}/")
+    assert owner_page.locator(".brand").inner_text() == "Northwind Marketing"
+    owner_page.get_by_label("Your name").fill("Hank Harbor")
+    owner_page.get_by_label("Choose a password").fill("harbor-owner-passphrase")
+    owner_page.get_by_label("Again").fill("harbor-owner-passphrase")
+    assert fits_the_screen(owner_page)
+    shot(owner_page, "8-owner-sets-password-phone")
+    owner_page.get_by_role("button", name="Set password and continue").click()
+    wait_until(lambda: owner_page.url == f"{owner_base}/inbox/", timeout=10, what="the inbox")
+    assert owner_page.get_by_text("Welcome to Harbor Heating.").is_visible()
+    assert fits_the_screen(owner_page)
+    shot(owner_page, "9-owner-inbox-phone")
