@@ -39,7 +39,7 @@ from .two_factor import (
     user_requires_two_factor,
 )
 
-PAGE_SIZE = 100
+PAGE_SIZE = 50
 
 
 @login_required
