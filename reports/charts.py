@@ -2,6 +2,7 @@
 Colours come from classes in static/reports/reports.css; every bar carries a <title>, so a pointer (or a screen
 reader) gets the exact number."""
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
@@ -16,21 +17,30 @@ class Series:
     values: list
 
 
-def _nice_max(value: float) -> float:
-    """The top of the axis: 1, 2, 2.5 or 5 times a power of ten, at or above the largest value."""
+def axis(value: float, *, whole: bool = True) -> tuple[float, float]:
+    """The top of the axis and the step between gridlines: a step of 1, 2, 2.5 or 5 times a power of ten, about
+    a quarter of the largest value (whole numbers only for counts), the top the first step at or above it."""
     if value <= 0:
-        return 1
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        if step * magnitude >= value:
-            return step * magnitude
-    return 10 * magnitude
+        return 1, 1
+    raw = value / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    if whole:
+        step = max(1, math.ceil(step))
+    return step * math.ceil(value / step), step
 
 
 def _fmt(value, money: bool) -> str:
     if money:
         return f"${Decimal(value):,.2f}"
     return f"{value:,}" if isinstance(value, int) else f"{value:,.0f}"
+
+
+def _tick(value: float, money: bool) -> str:
+    """Axis labels stay short: $1.5k rather than $1,500.00."""
+    if money and value >= 1000:
+        return f"${value / 1000:,.1f}k".replace(".0k", "k")
+    return f"${value:,.0f}" if money else f"{value:,.0f}"
 
 
 def bar_chart(
@@ -42,10 +52,10 @@ def bar_chart(
     width: int = 640,
     height: int = 220,
 ) -> SafeString:
-    """Grouped bars, one group per label. Labels are thinned to fit; the axis has three gridlines."""
+    """Grouped bars, one group per label. Labels are thinned to fit; gridlines at every axis step."""
     left, bottom, top, right = 48, 28, 10, 8
     plot_w, plot_h = width - left - right, height - top - bottom
-    peak = _nice_max(float(max((v for s in series for v in s.values), default=0) or 0))
+    peak, step = axis(float(max((v for s in series for v in s.values), default=0) or 0), whole=not money)
     n = max(1, len(labels))
     group_w = plot_w / n
     bar_w = max(1.0, group_w * 0.8 / max(1, len(series)))
@@ -53,13 +63,13 @@ def bar_chart(
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
     ]
-    for i in range(4):
-        y = top + plot_h - plot_h * i / 3
-        value = peak * i / 3
+    for i in range(round(peak / step) + 1):
+        value = step * i
+        y = top + plot_h - plot_h * value / peak
         parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(
             f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{escape(_fmt(value, money) if money else f'{value:,.0f}')}</text>"
+            f"{escape(_tick(value, money))}</text>"
         )
     every = max(1, round(n / 8))
     for gi, label in enumerate(labels):

@@ -139,7 +139,6 @@ def client_report_context(request, client: Client) -> dict:
             series=split,
             title="Missed calls in and after business hours",
             height=180,
-            width=320,
         ),
         "query": request.GET.urlencode(),
     }

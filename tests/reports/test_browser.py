@@ -1,0 +1,73 @@
+"""The report pages in a real browser against the running stack, on a phone and a desktop: they fit the
+screen, break no Content-Security-Policy rule (no inline style or script), and show the known history."""
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import Client
+from reports.models import DailyRollup
+from reports.rollups import rollup_rebuild_client
+from tests.browser.conftest import DESKTOP, fits_the_screen, screenshot
+from tests.browser.test_login_pages import log_in
+from tests.reports.history import build_acme, build_bolt, build_cedar
+
+PERIOD = "?preset=custom&start=2026-10-26&end=2026-11-08&bucket=day"
+
+
+@pytest.fixture
+def committed_history(live, personas):
+    Client.objects.filter(pk=personas.acme.pk).update(average_job_value="300.00")
+    build_acme(personas.acme)
+    build_bolt(personas.bolt)
+    build_cedar(personas.cedar)
+    for client in (personas.acme, personas.bolt, personas.cedar):
+        rollup_rebuild_client(client=Client.objects.get(pk=client.pk))
+    yield personas
+    Client.objects.filter(pk=personas.acme.pk).update(average_job_value=None)
+    DailyRollup.objects.filter(client__in=[personas.acme, personas.bolt, personas.cedar]).delete()
+    # The callers' rows in the client schemas are wiped by the live fixture.
+
+
+def _watch_console(page) -> list[str]:
+    """Console errors (a CSP violation is one) and failed requests; the site has no favicon yet, not ours."""
+    problems = []
+    page.on(
+        "console",
+        lambda msg: (
+            problems.append(f"{msg.text} {msg.location.get('url')}")
+            if msg.type == "error" and not msg.location.get("url", "").endswith("/favicon.ico")
+            else None
+        ),
+    )
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    return problems
+
+
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_the_client_report_in_a_browser(committed_history, page_for, device):
+    page, base = page_for("acme.localhost", None if device == "phone" else DESKTOP)
+    problems = _watch_console(page)
+    log_in(page, base, committed_history.alice.email)
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    page.goto(f"{base}/reports/{PERIOD}")
+    expect(page.get_by_role("heading", name="Recovered revenue · Acme Plumbing")).to_be_visible()
+    expect(page.locator(".stat.revenue")).to_contain_text("$1,650.50")
+    expect(page.locator(".estimate")).to_contain_text("This is an estimate")
+    assert page.locator("svg.chart").count() == 4
+    assert fits_the_screen(page)
+    screenshot(page, f"reports-client-{device}")
+    assert problems == []
+
+
+def test_the_agency_rollup_in_a_browser(committed_history, page_for):
+    page, base = page_for("localhost", DESKTOP)
+    problems = _watch_console(page)
+    log_in(page, base, committed_history.nate.email)
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    page.goto(f"{base}/reports/{PERIOD}")
+    expect(page.locator(".ranking tbody tr").first).to_contain_text("Acme Plumbing")
+    assert fits_the_screen(page)
+    screenshot(page, "reports-agency-desktop")
+    page.get_by_role("link", name="Acme Plumbing").click()
+    expect(page.get_by_role("heading", name="Recovered revenue · Acme Plumbing")).to_be_visible()
+    assert problems == []
