@@ -13,7 +13,7 @@ from messaging.signals import contact_opted_out, message_received, textback_sent
 from telephony.signals import call_missed
 
 from .models import WebhookEndpoint
-from .services import webhook_event_emit
+from .services import webhook_endpoints_for, webhook_event_emit
 
 log = logging.getLogger(__name__)
 Event = WebhookEndpoint.Event
@@ -21,8 +21,10 @@ Event = WebhookEndpoint.Event
 
 def _emit(client, event: str, data: dict) -> None:
     try:
-        with transaction.atomic():
-            webhook_event_emit(client=client, event=event, data=data)
+        endpoints = webhook_endpoints_for(client=client, event=event)  # one query, the whole cost without any
+        if endpoints:
+            with transaction.atomic():  # a savepoint: a failure here must not spoil the core's transaction
+                webhook_event_emit(client=client, event=event, data=data, endpoints=endpoints)
     except Exception:
         log.exception("could not record webhook event %s for client %s", event, getattr(client, "pk", None))
 

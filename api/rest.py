@@ -161,7 +161,7 @@ def api_exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
+        exc = exceptions.NotFound()  # the same words for a missing row and another client's one
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -180,8 +180,6 @@ def api_exception_handler(exc, context):
         message = str(response.data.get("detail", exc)) if isinstance(response.data, dict) else str(exc)
         codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
         code = codes if isinstance(codes, str) else getattr(exc, "default_code", "error")
-        if isinstance(exc, exceptions.NotFound):
-            message = "Not found."
     response.data = {"error": {"code": code, "message": message, "fields": fields}}
     return response
 

@@ -130,6 +130,9 @@ class OutcomeCreateSerializer(serializers.Serializer):
 
 
 class MessageSerializer(serializers.ModelSerializer):
+    # A plain string in the schema: as an enum it would be named "KindEnum" like the outcome's, and collide.
+    kind = serializers.CharField(read_only=True, help_text="One of: " + ", ".join(Message.Kind.values) + ".")
+
     class Meta:
         model = Message
         fields = [

@@ -177,14 +177,22 @@ REQUEST_TIMEOUT = (3.05, 10)
 RESPONSE_KEPT = 2000
 
 
-def webhook_event_emit(*, client: Client, event: str, data: dict) -> list[WebhookDelivery]:
-    """One delivery per active endpoint of the client or its agency that wants this event; each is sent when
-    the transaction that recorded the event commits. Call from inside that transaction."""
-    endpoints = list(
+def webhook_endpoints_for(*, client: Client, event: str) -> list[WebhookEndpoint]:
+    """The active endpoints of the client and of its agency that want this event."""
+    return list(
         WebhookEndpoint.objects.filter(is_active=True, events__contains=[event]).filter(
             Q(client_id=client.pk) | Q(agency_id=client.agency_id)
         )
     )
+
+
+def webhook_event_emit(
+    *, client: Client, event: str, data: dict, endpoints: list[WebhookEndpoint] | None = None
+) -> list[WebhookDelivery]:
+    """One delivery per active endpoint of the client or its agency that wants this event; each is sent when
+    the transaction that recorded the event commits. Call from inside that transaction."""
+    if endpoints is None:
+        endpoints = webhook_endpoints_for(client=client, event=event)
     if not endpoints:
         return []
     moment = now()

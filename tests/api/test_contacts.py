@@ -99,6 +99,7 @@ def test_another_clients_contact_is_not_found(api, personas):
         bolts = Contact.objects.create(phone_number="+12025550177", name="Bolt's")
     client = api()
     assert client.get(f"{CONTACTS}{bolts.pk}/").status_code == 404
+    assert client.get(f"{CONTACTS}{bolts.pk}/").json() == client.get(f"{CONTACTS}987654/").json()
     assert client.patch(f"{CONTACTS}{bolts.pk}/", {"name": "Mine now"}).status_code == 404
     with schema_context(personas.bolt.schema_name):
         assert Contact.objects.get(pk=bolts.pk).name == "Bolt's"

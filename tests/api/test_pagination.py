@@ -24,7 +24,7 @@ def test_following_next_visits_every_contact_once_newest_first(api, personas):
 def test_a_bad_cursor_is_404_with_the_error_shape(api):
     response = api().get("/api/v1/contacts/", {"cursor": "garbage"})
     assert response.status_code == 404
-    assert response.json()["error"]["message"]
+    assert response.json()["error"]["message"] == "Invalid cursor"
 
 
 def test_an_unknown_endpoint_answers_in_the_apis_own_shape(api):
