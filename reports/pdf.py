@@ -65,7 +65,7 @@ def monthly_pdf(*, client: Client, period: Period) -> bytes:
         ("Reply rate", "—" if funnel.reply_rate is None else f"{funnel.reply_rate}%"),
         ("Recovered revenue", money(funnel.recovered_revenue)),
     ]
-    x, y, w = 15, 34, 43.5
+    x, y, w = 15, 34, 45.5
     for label, value in tiles:
         pdf.set_draw_color(229, 231, 235)
         pdf.rect(x, y, w - 2, 20)

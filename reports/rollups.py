@@ -84,7 +84,8 @@ def rollup_days_from_tables(*, client: Client, start: datetime = EPOCH, end: dat
                 if row[name]:
                     days[row["day"]][name] = row[name]
 
-    with tenant_context(client):
+    with tenant_context(client), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(definitions.NO_JIT)
         add(
             Call.objects.filter(started_at__gte=start, started_at__lt=end)
             .annotate(day=TruncDate("started_at", tzinfo=zone))

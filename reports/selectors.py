@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import ExtractHour
 from django.utils.timezone import now
@@ -154,7 +155,8 @@ def funnel_for_client(*, client: Client, period: Period) -> Funnel:
     six queries whatever the period."""
     start, end = period.start_at, period.end_at
     funnel = Funnel(average_job_value=getattr(client, "average_job_value", None))
-    with tenant_context(client):
+    with tenant_context(client), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(definitions.NO_JIT)
         calls = Call.objects.filter(started_at__gte=start, started_at__lt=end).aggregate(
             calls=Count("id"),
             missed_calls=Count("id", filter=Q(outcome=Call.Outcome.MISSED)),

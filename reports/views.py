@@ -176,6 +176,7 @@ def agency_report(request):
         "form": form,
         "period": period,
         "previous": previous,
+        "bucket": bucket,
         "totals": totals,
         "rows": funnel_rows(totals, before),
         "skipped": skipped_rows(

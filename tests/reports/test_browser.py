@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from accounts.models import Client
 from reports.models import DailyRollup
 from reports.rollups import rollup_rebuild_client
-from tests.browser.conftest import DESKTOP, fits_the_screen, screenshot
+from tests.browser.conftest import DESKTOP, SCREENSHOTS, fits_the_screen, screenshot
 from tests.browser.test_login_pages import log_in
 from tests.reports.history import build_acme, build_bolt, build_cedar
 
@@ -57,6 +57,13 @@ def test_the_client_report_in_a_browser(committed_history, page_for, device):
     assert fits_the_screen(page)
     screenshot(page, f"reports-client-{device}")
     assert problems == []
+    with page.expect_download() as download:
+        page.evaluate(
+            "url => { const a = document.createElement('a'); a.href = url; a.click(); }",
+            f"{base}/reports/monthly.pdf?month=2026-11",
+        )
+    assert download.value.suggested_filename == "acme-2026-11.pdf"
+    download.value.save_as(SCREENSHOTS / "reports-monthly.pdf")  # for docs/: rendered to PNG by hand
 
 
 def test_the_agency_rollup_in_a_browser(committed_history, page_for):

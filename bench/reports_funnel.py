@@ -1,0 +1,297 @@
+"""How long the recovered-revenue report takes: one client's funnel from its own tables with many calls, the
+nightly rebuild of its roll-ups, and the agency roll-up across many clients from the public roll-ups.
+
+    DEBUG=1 .venv/bin/python bench/reports_funnel.py [--calls 1000000] [--clients 1000] [--runs 5] [--keep]
+
+Targets (issue 6): under 500 ms for the client report with 1,000,000 calls, and for the agency roll-up with
+1,000 clients. Uses DATABASE_URL; the data is made with generate_series (seconds, not hours) in a client schema
+of its own and 1,000 client rows without schemas (a roll-up never enters a schema), and removed at the end
+unless --keep. On a busy machine the numbers are indicative only.
+"""
+
+import argparse
+import time
+from datetime import date, timedelta
+
+from _common import django_setup, report, summary_ms
+
+django_setup()
+
+from django.db import connection  # noqa: E402
+from django.utils.timezone import now  # noqa: E402
+
+from accounts.models import Agency, Client  # noqa: E402
+from accounts.schemas import client_schema_drop  # noqa: E402
+from accounts.services import client_create, client_provision  # noqa: E402
+from reports.models import DailyRollup  # noqa: E402
+from reports.rollups import rollup_rebuild_client  # noqa: E402
+from reports.selectors import (  # noqa: E402
+    Period,
+    funnel_for_client,
+    missed_by_hour,
+    rollup_client_ranking,
+    rollup_month_by_client,
+    rollup_totals,
+    rollup_trend,
+    today_in,
+)
+
+AGENCY = "bench-reports"
+BIG = "bench-reports-big"
+
+
+def timed(fn, runs: int) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def cleanup() -> None:
+    agency = Agency.objects.filter(slug=AGENCY).first()
+    if agency is None:
+        return
+    DailyRollup.objects.filter(client__agency=agency).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM messaging_outboundsend WHERE client_id IN "
+            "(SELECT id FROM accounts_client WHERE agency_id = %s)",
+            [agency.pk],
+        )
+    for client in Client.objects.filter(agency=agency, slug=BIG):
+        client_schema_drop(client.schema_name)
+    Client.objects.filter(agency=agency).delete()
+    agency.delete()
+
+
+def load_big_client(agency: Agency, calls: int) -> Client:
+    """`calls` calls over the last year: 40% missed, a text-back for most of them, a third replied to, half of
+    those answered by staff, some booked and won; a tenth of the text-backs skipped."""
+    client = client_create(
+        agency=agency,
+        slug=BIG,
+        name="Bench Big",
+        timezone_name="America/Chicago",
+        phone_number="+13125558999",
+        forward_to="+13125559999",
+    )
+    client = client_provision(client=client)
+    contacts = max(1, calls // 4)
+    schema = client.schema_name
+    with connection.cursor() as cursor:
+        cursor.execute(f'SET search_path TO "{schema}", public')
+        cursor.execute(
+            "INSERT INTO crm_contact (id, phone_number, name, email, notes, tags, opted_out, is_blocked, line_type,"
+            " unreachable, created_at, updated_at)"
+            " SELECT g, '+1' || (2000000000 + g)::text, '', '', '', '{}', false, false, '', false, now(), now()"
+            " FROM generate_series(1, %s) g",
+            [contacts],
+        )
+        cursor.execute(
+            "INSERT INTO messaging_conversation (id, contact_id, status, unread_count, last_activity_at,"
+            " created_at) SELECT g, g, 'open', 0, now(), now() FROM generate_series(1, %s) g",
+            [contacts],
+        )
+        # Call g: caller (g % contacts) + 1, started somewhere in the last 365 days.
+        cursor.execute(
+            "INSERT INTO telephony_call (call_sid, from_number, to_number, caller_name, contact_id, outcome,"
+            " missed_reason, dial_status, in_business_hours, started_at)"
+            " SELECT 'CA' || g, '+1' || (2000000000 + g %% %s + 1)::text, '+13125558999', '', g %% %s + 1,"
+            "  CASE WHEN g %% 5 < 2 THEN 'missed' ELSE 'answered' END,"
+            "  CASE WHEN g %% 5 < 2 THEN 'no-answer' ELSE '' END, '', g %% 3 <> 0,"
+            "  now() - (g::float / %s * 365) * interval '1 day'"
+            " FROM generate_series(1, %s) g",
+            [contacts, contacts, calls, calls],
+        )
+        # Text-backs for 9 in 10 missed calls, a minute later.
+        cursor.execute(
+            "INSERT INTO messaging_message (conversation_id, direction, kind, body, status, from_number,"
+            " to_number, error_message, encoding, segments, call_sid, template_kind, created_at, sent_at,"
+            " status_changed_at)"
+            " SELECT c.contact_id, 'out', 'textback', 'Sorry we missed you', "
+            "  CASE WHEN c.id %% 50 = 0 THEN 'undelivered' ELSE 'delivered' END, '+13125558999', c.from_number,"
+            "  '', 'GSM-7', 1, c.call_sid, 'business_hours', c.started_at + interval '1 minute',"
+            "  c.started_at + interval '61 seconds', now()"
+            " FROM telephony_call c WHERE c.outcome = 'missed' AND c.id %% 10 <> 0",
+            [],
+        )
+        cursor.execute("UPDATE messaging_message SET error_code = 30003 WHERE status = 'undelivered'")
+        # A third of the callers reply within minutes; half of those get a staff answer.
+        cursor.execute(
+            "INSERT INTO messaging_message (conversation_id, direction, kind, body, status, from_number,"
+            " to_number, provider_sid, error_message, encoding, segments, call_sid, template_kind, created_at,"
+            " status_changed_at)"
+            " SELECT m.conversation_id, 'in', 'inbound', 'Yes please', 'received', m.to_number, m.from_number,"
+            "  'SMin' || m.id, '', 'GSM-7', 1, '', '', m.sent_at + (m.id %% 20 + 1) * interval '1 minute', now()"
+            " FROM messaging_message m WHERE m.kind = 'textback' AND m.id %% 3 = 0",
+            [],
+        )
+        cursor.execute(
+            "INSERT INTO messaging_message (conversation_id, direction, kind, body, status, from_number,"
+            " to_number, error_message, encoding, segments, call_sid, template_kind, created_at, sent_at,"
+            " status_changed_at)"
+            " SELECT m.conversation_id, 'out', 'reply', 'On our way', 'delivered', m.to_number, m.from_number,"
+            "  '', 'GSM-7', 1, '', '', m.created_at + (m.id %% 45 + 1) * interval '1 minute',"
+            "  m.created_at + (m.id %% 45 + 1) * interval '1 minute', now()"
+            " FROM messaging_message m WHERE m.kind = 'inbound' AND m.id %% 2 = 0",
+            [],
+        )
+        cursor.execute(
+            "INSERT INTO crm_outcome (contact_id, kind, value, lost_reason, created_at)"
+            " SELECT m.conversation_id, CASE WHEN m.id %% 3 = 0 THEN 'won' ELSE 'booked' END,"
+            "  CASE WHEN m.id %% 3 = 0 THEN 150 + m.id %% 900 END, '', m.created_at + interval '2 hours'"
+            " FROM messaging_message m WHERE m.kind = 'reply' AND m.id %% 4 = 0",
+            [],
+        )
+        cursor.execute(
+            "INSERT INTO public.messaging_outboundsend (client_id, kind, key, to_number, call_sid, event_at,"
+            " due_at, state, reason, detail, attempts, created_at, updated_at)"
+            " SELECT %s, 'textback', 'call:' || c.call_sid, c.from_number, c.call_sid, c.started_at, c.started_at,"
+            "  'skipped', (ARRAY['landline', 'recently_texted', 'opted_out'])[c.id %% 3 + 1], '', 0, now(), now()"
+            " FROM telephony_call c WHERE c.outcome = 'missed' AND c.id %% 10 = 0",
+            [client.pk],
+        )
+        cursor.execute("SET search_path TO public")
+        for table in (
+            "crm_contact",
+            "messaging_conversation",
+            "telephony_call",
+            "messaging_message",
+            "crm_outcome",
+        ):
+            cursor.execute(f'ANALYZE "{schema}"."{table}"')
+        cursor.execute("ANALYZE public.messaging_outboundsend")
+    return client
+
+
+def load_many_clients(agency: Agency, clients: int, days: int) -> list[Client]:
+    rows = Client.objects.bulk_create(
+        [
+            Client(
+                agency=agency,
+                slug=f"bench-r-{i}",
+                name=f"Bench client {i:04d}",
+                schema_name=f"bench_r_{i}",
+                status=Client.Status.LIVE,
+                timezone=("America/Chicago", "America/New_York", "UTC")[i % 3],
+            )
+            for i in range(clients)
+        ],
+        batch_size=1000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO reports_dailyrollup (client_id, date, calls, missed_calls, missed_after_hours,"
+            " answered_calls, textbacks_sent, textbacks_skipped, skipped_reasons, replies, answered_by_staff,"
+            " booked, won, won_value, booked_pending, opt_outs, delivery_failures, updated_at)"
+            " SELECT c.id, current_date - d, 20 + c.id %% 7, 8, 3, 12, 7, 1, '{\"landline\": 1}', 3, 2, 1,"
+            "  (c.id + d) %% 2, ((c.id + d) %% 2) * (100 + c.id %% 500), 0, 0, 0, now()"
+            " FROM accounts_client c CROSS JOIN generate_series(0, %s) d WHERE c.agency_id = %s"
+            " AND c.slug LIKE 'bench-r-%%'",
+            [days - 1, agency.pk],
+        )
+        cursor.execute("ANALYZE reports_dailyrollup")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=365, help="roll-up days per client")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="leave the data in place afterwards")
+    args = parser.parse_args()
+
+    cleanup()
+    agency = Agency.objects.create(slug=AGENCY, name="Bench Reports")
+    started = time.perf_counter()
+    big = load_big_client(agency, args.calls)
+    load_seconds = time.perf_counter() - started
+    many = load_many_clients(agency, args.clients, args.days)
+
+    today = today_in(big.timezone)
+    month = Period(start=today.replace(day=1), end=today, tz=big.timezone)
+    last_30 = Period(start=today - timedelta(days=29), end=today, tz=big.timezone)
+    year = Period(start=today - timedelta(days=364), end=today, tz=big.timezone)
+    rebuild_days = rollup_rebuild_client(client=big)  # warm, and roll-ups for the trend
+
+    def client_page(period):
+        funnel_for_client(client=big, period=period)
+        funnel_for_client(client=big, period=period.previous())
+        missed_by_hour(client=big, period=period)
+        rollup_trend(client_ids=[big.pk], period=period, bucket="day" if period.days <= 45 else "week")
+
+    first = date(today.year, today.month, 1)
+    rows = [
+        {
+            "what": "client funnel, last 30 days",
+            "scale": f"{args.calls:,} calls",
+            **summary_ms(timed(lambda: funnel_for_client(client=big, period=last_30), args.runs)),
+        },
+        {
+            "what": "client funnel, this month",
+            "scale": f"{args.calls:,} calls",
+            **summary_ms(timed(lambda: funnel_for_client(client=big, period=month), args.runs)),
+        },
+        {
+            "what": "client funnel, whole year",
+            "scale": f"{args.calls:,} calls",
+            **summary_ms(timed(lambda: funnel_for_client(client=big, period=year), args.runs)),
+        },
+        {
+            "what": "client report page data, 30 days (funnel + before + hours + trend)",
+            "scale": f"{args.calls:,} calls",
+            **summary_ms(timed(lambda: client_page(last_30), args.runs)),
+        },
+        {
+            "what": "nightly rebuild of the client's roll-ups",
+            "scale": f"{args.calls:,} calls",
+            **summary_ms(timed(lambda: rollup_rebuild_client(client=big), max(1, args.runs // 2))),
+        },
+        {
+            "what": "agency: each client's month (dashboard)",
+            "scale": f"{args.clients:,} clients",
+            **summary_ms(timed(lambda: rollup_month_by_client(clients=many), args.runs)),
+        },
+        {
+            "what": "agency: ranking by recovered revenue, month",
+            "scale": f"{args.clients:,} clients",
+            **summary_ms(
+                timed(lambda: rollup_client_ranking(agency=agency, start=first, end=today), args.runs)
+            ),
+        },
+        {
+            "what": "agency: totals over a year",
+            "scale": f"{args.clients:,} clients × {args.days} days",
+            **summary_ms(
+                timed(
+                    lambda: rollup_totals(
+                        client_ids=[c.pk for c in many], start=today - timedelta(days=364), end=today
+                    ),
+                    args.runs,
+                )
+            ),
+        },
+    ]
+    report(
+        "reports_funnel",
+        rows,
+        ["what", "scale", "n", "median_ms", "p95_ms", "min_ms", "max_ms"],
+        extra={
+            "calls": args.calls,
+            "clients": args.clients,
+            "days": args.days,
+            "load_seconds": round(load_seconds, 1),
+            "rollup_days": rebuild_days,
+            "at": now().isoformat(),
+        },
+    )
+    if not args.keep:
+        cleanup()
+
+
+if __name__ == "__main__":
+    main()
