@@ -126,10 +126,20 @@ class AgencyKeyOnly(BasePermission):
 # --- Rate limits -------------------------------------------------------------------------------------------
 
 
+def _throttle_cache():
+    """The Redis cache without the per-schema key prefix the default one adds: an agency's key is one key
+    however many of its clients' hosts it is used on, so it gets one budget."""
+    from django.core.cache.backends.redis import RedisCache
+
+    default = settings.CACHES["default"]
+    return RedisCache(default["LOCATION"], {"KEY_PREFIX": f"{default.get('KEY_PREFIX', '')}-api-throttle"})
+
+
 class PerKeyThrottle(SimpleRateThrottle):
-    """API_RATE_LIMIT requests per key (e.g. "600/minute"), counted in the Redis cache; 429 with Retry-After."""
+    """API_RATE_LIMIT requests per key (e.g. "600/minute"), counted in Redis; 429 with Retry-After."""
 
     scope = "api_key"
+    cache = _throttle_cache()
 
     def get_rate(self) -> str:
         return getattr(settings, "API_RATE_LIMIT", "600/minute")

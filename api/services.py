@@ -342,6 +342,13 @@ def webhook_delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
     return replay
 
 
+def idempotency_records_prune() -> int:
+    """Forget answers older than a day: a retry that late is a new request."""
+    from .models import IdempotencyRecord
+
+    return IdempotencyRecord.objects.filter(created_at__lt=now() - timedelta(days=1)).delete()[0]
+
+
 def webhook_sweep_due(*, limit: int = 500) -> int:
     """Queue the deliveries that are due (retries, and any the broker lost). The claim keeps a delivery
     queued twice from being sent twice."""

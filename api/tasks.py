@@ -13,4 +13,5 @@ def deliver_webhook(delivery_id: int) -> str:
 
 @shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
 def sweep_webhook_deliveries() -> int:
+    services.idempotency_records_prune()
     return services.webhook_sweep_due()

@@ -94,3 +94,18 @@ def test_an_overlong_key_is_400(client):
     response = client.post("/api/v1/contacts/", {"phone_number": "+13125550154"}, Idempotency_Key="k" * 300)
     assert response.status_code == 400
     assert "Idempotency-Key" in error_of(response)["fields"]
+
+
+def test_answers_are_forgotten_after_a_day(client, personas):
+    from datetime import timedelta
+
+    from django.utils.timezone import now
+
+    from api.models import IdempotencyRecord
+    from api.tasks import sweep_webhook_deliveries
+
+    client.post("/api/v1/contacts/", {"phone_number": "+13125550155"}, Idempotency_Key="old")
+    client.post("/api/v1/contacts/", {"phone_number": "+13125550156"}, Idempotency_Key="new")
+    IdempotencyRecord.objects.filter(idempotency_key="old").update(created_at=now() - timedelta(hours=25))
+    sweep_webhook_deliveries()
+    assert list(IdempotencyRecord.objects.values_list("idempotency_key", flat=True)) == ["new"]
