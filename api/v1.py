@@ -3,6 +3,7 @@ the core's services (crm, inbox, messaging, accounts). Everything on a client's 
 an id from another client is simply not found."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.http import JsonResponse
@@ -198,6 +199,17 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiV
             raise serializers.ValidationError({"assignee_id": [str(exc)]}) from None
         return Response(s.ConversationSerializer(conversation).data)
 
+    @extend_schema(
+        summary="Mark it read (as opening it in the inbox does)",
+        request=None,
+        responses=s.ConversationSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="read")
+    def mark_read(self, request, pk=None):
+        conversation = self.get_object()
+        inbox.conversation_mark_read(conversation=conversation)
+        return Response(s.ConversationSerializer(conversation).data)
+
     @extend_schema(summary="Close it", request=None, responses=s.ConversationSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
@@ -367,9 +379,7 @@ class ReportViewSet(ApiViewSet):
         return Response(s.ReportSerializer(numbers).data)
 
 
-def _zone(client: Client):
-    from zoneinfo import ZoneInfo
-
+def _zone(client: Client) -> ZoneInfo:
     return ZoneInfo(client.timezone)
 
 

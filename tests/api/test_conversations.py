@@ -72,6 +72,14 @@ def test_assigning_someone_from_elsewhere_is_400(api, open_one, personas):
     assert error_of(bad)["fields"] == {"assignee_id": ["This field is required."]}
 
 
+def test_mark_read(api, open_one, personas):
+    response = api().post(f"{CONVERSATIONS}{open_one.pk}/read/")
+    assert response.status_code == 200
+    assert response.json()["unread_count"] == 0
+    with schema_context(personas.acme.schema_name):
+        assert Conversation.objects.get(pk=open_one.pk).unread_count == 0
+
+
 def test_close(api, open_one, personas):
     response = api().post(f"{CONVERSATIONS}{open_one.pk}/close/")
     assert response.status_code == 200
@@ -115,7 +123,13 @@ def test_another_clients_conversation_is_not_found(api, personas):
     bolts = add_conversation(personas.bolt, name="Bolt's caller")
     client = api()
     assert client.get(f"{CONVERSATIONS}{bolts.pk}/").status_code == 404
-    for action, data in [("assign", {"assignee_id": None}), ("close", {}), ("outcome", {"kind": "booked"})]:
+    actions = [
+        ("assign", {"assignee_id": None}),
+        ("read", {}),
+        ("close", {}),
+        ("outcome", {"kind": "booked"}),
+    ]
+    for action, data in actions:
         assert client.post(f"{CONVERSATIONS}{bolts.pk}/{action}/", data).status_code == 404, action
     with schema_context(personas.bolt.schema_name):
         assert Conversation.objects.get(pk=bolts.pk).status == "open"
