@@ -121,3 +121,9 @@ def test_the_agency_report_is_not_on_a_clients_host(web, personas):
 
 def test_exports_are_on_the_clients_own_host_only(web, personas):
     assert web("localhost", personas.nina).get("/reports/export/calls.csv").status_code == 404
+
+
+def test_read_only_staff_see_the_report_and_may_export(web, personas, reader):
+    browser = web(ACME, reader)
+    assert browser.get("/reports/").status_code == 200
+    assert browser.get("/reports/export/funnel.csv").status_code == 200
