@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import EmailValidator
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -139,9 +139,23 @@ WEBHOOK_STAMP_SECONDS = 60
 
 def client_webhook_seen(*, client: Client) -> None:
     """Record that Twilio reached us for this client, at most one UPDATE a minute per client: webhooks are the
-    hottest path we have, and the dashboard only needs to know "recently" from "never" or "days ago"."""
-    if cache.add(f"webhook-seen:{client.pk}", 1, timeout=WEBHOOK_STAMP_SECONDS):
-        Client.objects.filter(pk=client.pk).update(last_webhook_at=timezone.now())
+    hottest path we have, and the dashboard only needs to know "recently" from "never" or "days ago".
+
+    Never a reason for a webhook to fail or wait: with Redis down, or the client's row locked (pausing it,
+    say), the stamp is skipped and the next webhook makes it."""
+    try:
+        if not cache.add(f"webhook-seen:{client.pk}", 1, timeout=WEBHOOK_STAMP_SECONDS):
+            return
+    except Exception:  # the cache is Redis; the call must be answered whatever it does
+        log.warning("could not reach the cache to stamp client %s's last webhook", client.pk)
+        return
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '200ms'")
+            Client.objects.filter(pk=client.pk).update(last_webhook_at=timezone.now())
+    except DatabaseError:
+        log.warning("could not stamp client %s's last webhook", client.pk)
 
 
 # --- Audit log --------------------------------------------------------------------------------------------

@@ -130,6 +130,7 @@ def test_seed_demo_makes_a_demo_with_history_and_can_run_again(personas):
 
     out = run("seed_demo")
     assert "agency@demo.test" in out and "http://acme-plumbing.localhost:8000/" in out
+    assert "staff@demo.test (staff)" in out  # the admin needs an authenticator app; staff do not
     demo = Agency.objects.get(slug="demo")
     assert set(demo.clients.values_list("slug", flat=True)) == {"acme-plumbing", "smile-dental"}
     acme = demo.clients.get(slug="acme-plumbing")

@@ -220,8 +220,9 @@ def test_the_platform_host_has_no_client_team(web, personas):
 def test_an_owner_of_two_businesses_switches_without_logging_in_again(web, personas):
     ClientMembership.objects.create(user=personas.alice, client=personas.bolt, role="owner")
     on_acme = web("acme.localhost", personas.alice)
-    html = on_acme.get("/inbox/").content.decode()
-    assert "Switch business" in html and "Bolt Electric" in html
+    html = on_acme.get("/").content.decode()
+    assert "Switch to another business" in html and "Bolt Electric" in html
+    assert "Bolt Electric" in on_acme.get("/team/").content.decode()
     response = on_acme.post(f"/accounts/switch/{personas.bolt.pk}/")
     assert response.status_code == 302
     assert re.fullmatch(r"http://bolt\.localhost:8000/accounts/enter/[^/]+/", response["Location"])
@@ -233,7 +234,7 @@ def test_an_owner_of_two_businesses_switches_without_logging_in_again(web, perso
 
 
 def test_nobody_switches_into_a_business_they_do_not_belong_to(web, personas):
-    assert "Switch business" not in web("acme.localhost", personas.alice).get("/inbox/").content.decode()
+    assert "Switch to another business" not in web("acme.localhost", personas.alice).get("/").content.decode()
     assert (
         web("acme.localhost", personas.alice).post(f"/accounts/switch/{personas.bolt.pk}/").status_code == 404
     )

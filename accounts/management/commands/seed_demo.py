@@ -6,12 +6,20 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import Agency, Client, ClientMembership, User
-from accounts.services import agency_create, client_create, client_provision, client_url, hours_from_text
+from accounts.models import Agency, AgencyMembership, Client, ClientMembership, User
+from accounts.services import (
+    agency_create,
+    client_create,
+    client_provision,
+    client_url,
+    hours_from_text,
+    user_get_or_create,
+)
 
 PASSWORD = "textback-demo"
 AGENCY = {"slug": "demo", "name": "Bright Local Marketing", "admin_email": "agency@demo.test"}
 OPERATOR = "operator@demo.test"
+AGENCY_STAFF = "staff@demo.test"
 CLIENTS = [
     {
         "slug": "acme-plumbing", "name": "Acme Plumbing", "timezone_name": "America/Chicago",
@@ -71,6 +79,9 @@ class Command(BaseCommand):
             )
             if not User.objects.filter(email=OPERATOR).exists():
                 User.objects.create_superuser(OPERATOR, PASSWORD)
+            # Agency admins log in with an authenticator app as well; staff can look around without one.
+            staff = user_get_or_create(email=AGENCY_STAFF, password=PASSWORD, name="Demo Staff")
+            AgencyMembership.objects.get_or_create(user=staff, agency=agency, defaults={"role": "staff"})
         for spec in CLIENTS:
             client = Client.objects.filter(slug=spec["slug"]).first()
             if client is None:
@@ -92,7 +103,8 @@ class Command(BaseCommand):
         lines = [
             "",
             "Textback demo is ready (password for every login below: textback-demo)",
-            f"  Agency dashboard   {platform}   {AGENCY['admin_email']}",
+            f"  Agency dashboard   {platform}   {AGENCY['admin_email']} (admin: sets up an authenticator app "
+            f"on first login), or {AGENCY_STAFF} (staff)",
             f"  Operator admin     {platform}admin/   {OPERATOR}",
         ]
         for client in agency.clients.order_by("name"):
