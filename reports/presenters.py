@@ -151,6 +151,7 @@ SKIP_LABELS = {
     "active_conversation": "Already in a conversation",
     "no_template": "No active template",
     "provider_error": "Refused by the carrier",
+    "usage_limit": "Text allowance used up",
 }
 
 

@@ -58,16 +58,18 @@ def rollup_bump(*, client_id: int, day: date, skipped_reason: str | None = None,
             "to_jsonb(COALESCE((r.skipped_reasons ->> %s::text)::int, 0) + 1))"
         )
     zeros = [name for name in _NUMERIC if name not in deltas]
+    # One statement (the webhooks count their queries): the row to insert is selected from the call that takes
+    # the shared lock, so the lock is held before the row is written.
     sql = (
         f"INSERT INTO {table} AS r (client_id, date, updated_at, skipped_reasons, {', '.join(columns + zeros)}) "
-        f"VALUES (%s, %s, now(), {reasons_value}, {', '.join(['%s'] * len(columns) + ['0'] * len(zeros))}) "
+        f"SELECT %s, %s, now(), {reasons_value}, {', '.join(['%s'] * len(columns) + ['0'] * len(zeros))} "
+        "FROM (SELECT pg_advisory_xact_lock_shared(%s, %s)) AS shared_lock "
         f"ON CONFLICT (client_id, date) DO UPDATE SET updated_at = now(), {', '.join(updates)}"
     )
-    params = [client_id, day, *params_reason, *values]
+    params = [client_id, day, *params_reason, *values, LOCK_CLASS, client_id]
     if skipped_reason is not None:
         params += [skipped_reason, skipped_reason]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [LOCK_CLASS, client_id])
         cursor.execute(sql, params)
 
 

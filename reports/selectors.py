@@ -368,7 +368,10 @@ class RankedClient:
 
 
 def agency_clients(*, agency: Agency):
-    return Client.objects.filter(agency=agency).order_by("name")
+    """The clients an agency's reports cover: live or paused (one still provisioning has no numbers yet)."""
+    return Client.objects.filter(
+        agency=agency, status__in=(Client.Status.LIVE, Client.Status.PAUSED)
+    ).order_by("name")
 
 
 def rollup_client_ranking(*, agency: Agency, start: date, end: date) -> list[RankedClient]:

@@ -2,9 +2,6 @@ import pytest
 
 from accounts.models import Client
 
-# The browser tests' fixtures (Chromium, a page on the running stack), for tests/reports/test_browser.py.
-from tests.browser.conftest import chromium, page_for  # noqa: F401
-
 from .history import build_acme, build_bolt, build_cedar
 
 

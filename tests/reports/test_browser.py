@@ -1,13 +1,15 @@
 """The report pages in a real browser against the running stack, on a phone and a desktop: they fit the
 screen, break no Content-Security-Policy rule (no inline style or script), and show the known history."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from playwright.sync_api import expect
 
 from accounts.models import Client
 from reports.models import DailyRollup
 from reports.rollups import rollup_rebuild_client
-from tests.browser.conftest import DESKTOP, SCREENSHOTS, fits_the_screen, screenshot
+from tests.browser.conftest import CHROMIUM_ARGS, DESKTOP, PHONE, SCREENSHOTS, fits_the_screen, screenshot
 from tests.browser.test_login_pages import log_in
 from tests.reports.history import build_acme, build_bolt, build_cedar
 
@@ -28,6 +30,27 @@ def committed_history(live, personas):
     # The callers' rows in the client schemas are wiped by the live fixture.
 
 
+def in_a_browser(live, host: str, device: dict, drive):
+    """Run `drive(page, base)` in a fresh Chromium, in a thread of its own: a sync Playwright cannot start in a
+    thread where another one (tests/browser's, kept for the session) is running."""
+    base = f"http://{host}:{live.base_url.rsplit(':', 1)[1]}"
+
+    def run():
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            try:
+                context = browser.new_context(**device, accept_downloads=True)
+                context.set_default_timeout(10_000)
+                return drive(context.new_page(), base)
+            finally:
+                browser.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result(timeout=120)
+
+
 def _watch_console(page) -> list[str]:
     """Console errors (a CSP violation is one) and failed requests; the site has no favicon yet, not ours."""
     problems = []
@@ -44,37 +67,41 @@ def _watch_console(page) -> list[str]:
 
 
 @pytest.mark.parametrize("device", ["phone", "desktop"])
-def test_the_client_report_in_a_browser(committed_history, page_for, device):
-    page, base = page_for("acme.localhost", None if device == "phone" else DESKTOP)
-    problems = _watch_console(page)
-    log_in(page, base, committed_history.alice.email)
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-    page.goto(f"{base}/reports/{PERIOD}")
-    expect(page.get_by_role("heading", name="Recovered revenue · Acme Plumbing")).to_be_visible()
-    expect(page.locator(".stat.revenue")).to_contain_text("$1,650.50")
-    expect(page.locator(".estimate")).to_contain_text("This is an estimate")
-    assert page.locator("svg.chart").count() == 4
-    assert fits_the_screen(page)
-    screenshot(page, f"reports-client-{device}")
-    assert problems == []
-    with page.expect_download() as download:
-        page.evaluate(
-            "url => { const a = document.createElement('a'); a.href = url; a.click(); }",
-            f"{base}/reports/monthly.pdf?month=2026-11",
-        )
-    assert download.value.suggested_filename == "acme-2026-11.pdf"
-    download.value.save_as(SCREENSHOTS / "reports-monthly.pdf")  # for docs/: rendered to PNG by hand
+def test_the_client_report_in_a_browser(live, committed_history, device):
+    def drive(page, base):
+        problems = _watch_console(page)
+        log_in(page, base, committed_history.alice.email)
+        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        page.goto(f"{base}/reports/{PERIOD}")
+        expect(page.get_by_role("heading", name="Recovered revenue · Acme Plumbing")).to_be_visible()
+        expect(page.locator(".stat.revenue")).to_contain_text("$1,650.50")
+        expect(page.locator(".estimate")).to_contain_text("This is an estimate")
+        assert page.locator("svg.chart").count() == 4
+        assert fits_the_screen(page)
+        screenshot(page, f"reports-client-{device}")
+        assert problems == []
+        with page.expect_download() as download:
+            page.evaluate(
+                "url => { const a = document.createElement('a'); a.href = url; a.click(); }",
+                f"{base}/reports/monthly.pdf?month=2026-11",
+            )
+        assert download.value.suggested_filename == "acme-2026-11.pdf"
+        download.value.save_as(SCREENSHOTS / "reports-monthly.pdf")  # for docs/: rendered to PNG by hand
+
+    in_a_browser(live, "acme.localhost", PHONE if device == "phone" else DESKTOP, drive)
 
 
-def test_the_agency_rollup_in_a_browser(committed_history, page_for):
-    page, base = page_for("localhost", DESKTOP)
-    problems = _watch_console(page)
-    log_in(page, base, committed_history.nate.email)
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-    page.goto(f"{base}/reports/{PERIOD}")
-    expect(page.locator(".ranking tbody tr").first).to_contain_text("Acme Plumbing")
-    assert fits_the_screen(page)
-    screenshot(page, "reports-agency-desktop")
-    page.get_by_role("link", name="Acme Plumbing").click()
-    expect(page.get_by_role("heading", name="Recovered revenue · Acme Plumbing")).to_be_visible()
-    assert problems == []
+def test_the_agency_rollup_in_a_browser(live, committed_history):
+    def drive(page, base):
+        problems = _watch_console(page)
+        log_in(page, base, committed_history.nate.email)
+        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        page.goto(f"{base}/reports/{PERIOD}")
+        expect(page.locator(".ranking tbody tr").first).to_contain_text("Acme Plumbing")
+        assert fits_the_screen(page)
+        screenshot(page, "reports-agency-desktop")
+        page.get_by_role("link", name="Acme Plumbing").click()
+        expect(page.get_by_role("heading", name="Recovered revenue · Acme Plumbing")).to_be_visible()
+        assert problems == []
+
+    in_a_browser(live, "localhost", DESKTOP, drive)
