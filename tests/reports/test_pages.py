@@ -127,3 +127,7 @@ def test_read_only_staff_see_the_report_and_may_export(web, personas, reader):
     browser = web(ACME, reader)
     assert browser.get("/reports/").status_code == 200
     assert browser.get("/reports/export/funnel.csv").status_code == 200
+
+
+def test_the_clients_navigation_leads_to_the_report(web, personas):
+    assert b'<a href="/reports/">Reports</a>' in web(ACME, personas.bob).get("/inbox/").content
