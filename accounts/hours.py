@@ -11,7 +11,8 @@ per line: ``2026-12-25 Christmas`` or ``2026-12-24..2026-12-26 Christmas break``
 """
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -213,3 +214,35 @@ def validate_closures(closures: Closures) -> Closures:
 def is_closed(closures: Closures, day: date) -> bool:
     text = day.isoformat()  # ISO dates compare in date order as strings
     return any(c["start"] <= text <= c["end"] for c in closures)
+
+
+def open_deadline(
+    hours: Hours, closures: Closures, zone: ZoneInfo, start: datetime, minutes: int
+) -> datetime:
+    """The moment `minutes` of open time have passed since `start`: a reply that arrives at 11 pm with a
+    15-minute response target is due 15 minutes after the business opens next morning. Open time is counted
+    in real minutes (a shift that spans a daylight-saving change is an hour shorter or longer). A business with
+    no hours at all counts every minute; one closed for over a year answers a year away."""
+    budget = timedelta(minutes=minutes)
+    if not hours:
+        return start + budget
+    utc = ZoneInfo("UTC")
+    begin = start.astimezone(utc)
+    day = start.astimezone(zone).date()
+    for _ in range(400):
+        if not is_closed(closures, day):
+            for shift_start, shift_end in hours.get(DAYS[day.weekday()], []):
+                opens = datetime.combine(day, time.fromisoformat(shift_start), zone).astimezone(utc)
+                closes = (
+                    datetime.combine(day + timedelta(days=1), time(0), zone)
+                    if shift_end == "24:00"
+                    else datetime.combine(day, time.fromisoformat(shift_end), zone)
+                ).astimezone(utc)
+                counted_from = max(opens, begin)
+                if counted_from >= closes:
+                    continue
+                if closes - counted_from >= budget:
+                    return counted_from + budget
+                budget -= closes - counted_from
+        day += timedelta(days=1)
+    return begin + timedelta(days=366)

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class InboxConfig(AppConfig):
     name = "inbox"
     verbose_name = "Staff inbox"
+
+    def ready(self) -> None:
+        from . import receivers
+
+        receivers.connect()

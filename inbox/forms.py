@@ -4,7 +4,7 @@ from django import forms
 
 from crm.models import Outcome
 
-from .models import CannedReply
+from .models import CannedReply, NotificationPreference
 from .services import Snooze
 
 
@@ -59,3 +59,19 @@ class CannedReplyForm(forms.ModelForm):
         model = CannedReply
         fields = ["title", "body"]
         widgets = {"body": forms.Textarea(attrs={"rows": 3, "data-segment-input": ""})}
+
+
+class NotificationPreferenceForm(forms.ModelForm):
+    class Meta:
+        model = NotificationPreference
+        fields = ["missed_call_email", "reply_email", "escalation_email", "text_to", "missed_call_text",
+                  "reply_text", "escalation_text"]
+        widgets = {"text_to": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel",
+                                                     "placeholder": "+1 312 555 0100"})}
+
+    def clean(self):
+        data = super().clean()
+        wants_texts = any(data.get(f"{event}_text") for event in NotificationPreference.EVENTS)
+        if wants_texts and not data.get("text_to"):
+            self.add_error("text_to", "Give the mobile number the texts should go to.")
+        return data

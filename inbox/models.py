@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.timezone import now
+from phonenumber_field.modelfields import PhoneNumberField
 
 from messaging.models import Conversation
 
@@ -34,3 +35,35 @@ class CannedReply(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class NotificationPreference(models.Model):
+    """What one person hears about at this client, and how. A person with no row gets ROLE_DEFAULTS."""
+
+    user_id = models.BigIntegerField(unique=True, help_text="accounts.User id (public schema).")
+    missed_call_email = models.BooleanField("Email me about missed calls", default=True)
+    reply_email = models.BooleanField("Email me when a caller replies", default=True)
+    escalation_email = models.BooleanField("Email me when a reply waits too long", default=True)
+    text_to = PhoneNumberField("My mobile number for alerts", blank=True)
+    missed_call_text = models.BooleanField("Text me about missed calls", default=False)
+    reply_text = models.BooleanField("Text me when a caller replies", default=False)
+    escalation_text = models.BooleanField("Text me when a reply waits too long", default=False)
+    updated_at = models.DateTimeField(default=now)
+
+    EVENTS = ("missed_call", "reply", "escalation")
+
+    def __str__(self) -> str:
+        return f"Notifications for user {self.user_id}"
+
+    def wants(self, event: str, channel: str) -> bool:
+        return getattr(self, f"{event}_{channel}") and (channel == "email" or bool(self.text_to))
+
+
+class EscalationSent(models.Model):
+    """A caller's reply that was escalated, so a repeated task escalates it once."""
+
+    message_id = models.BigIntegerField(unique=True)
+    created_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return f"Escalated message {self.message_id}"

@@ -15,7 +15,7 @@ from crm.signals import outcome_recorded
 from messaging.models import Conversation, Message
 from messaging.services import message_queue
 
-from .models import CannedReply, Note
+from .models import CannedReply, Note, NotificationPreference
 from .selectors import client_assignable_users
 
 
@@ -137,3 +137,9 @@ def canned_reply_create(*, title: str, body: str) -> CannedReply:
 
 def canned_reply_delete(*, canned_reply: CannedReply) -> None:
     canned_reply.delete()
+
+
+def notification_preference_save(*, preference: NotificationPreference) -> NotificationPreference:
+    preference.updated_at = now()
+    preference.save()
+    return preference

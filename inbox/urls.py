@@ -14,5 +14,6 @@ urlpatterns = [
     path("<int:pk>/reopen/", views.reopen, name="reopen"),
     path("<int:pk>/snooze/", views.snooze, name="snooze"),
     path("canned/", views.canned_list, name="canned"),
+    path("notifications/", views.notification_settings, name="notifications"),
     path("canned/<int:pk>/delete/", views.canned_delete, name="canned_delete"),
 ]

@@ -15,13 +15,23 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.models import ClientMembership
+from accounts.readonly import personal
 from accounts.selectors import request_client
 from crm.models import Outcome
 from messaging.models import Conversation
 from messaging.segments import segment_info
 
-from . import selectors, services
-from .forms import AssignForm, CannedReplyForm, NoteForm, OutcomeForm, ReplyForm, SnoozeForm
+from . import notifications, selectors, services
+from .forms import (
+    AssignForm,
+    CannedReplyForm,
+    NoteForm,
+    NotificationPreferenceForm,
+    OutcomeForm,
+    ReplyForm,
+    SnoozeForm,
+)
 from .models import CannedReply
 
 POLL_HEADER = "X-Inbox-Poll"  # inbox.js asks for just the part of the page that changes
@@ -247,3 +257,27 @@ def canned_delete(request, client, pk: int):
     services.canned_reply_delete(canned_reply=get_object_or_404(CannedReply, pk=pk))
     messages.success(request, "Canned reply deleted.")
     return redirect(reverse("inbox:canned"))
+
+
+# --- Notifications -----------------------------------------------------------------------------------------
+
+
+@personal
+@inbox_view
+def notification_settings(request, client):
+    """Each person's own choice of alerts at this client. Only the client's people are alerted; agency staff
+    are told so."""
+    membership = ClientMembership.objects.filter(user=request.user, client=client).first()
+    if membership is None:
+        return render(request, "inbox/notifications.html", {"client": client, "form": None,
+                                                           "page_title": f"Notifications · {client.name}"})
+    preference = notifications.preference_for(user=request.user, role=membership.role)
+    form = NotificationPreferenceForm(request.POST or None, instance=preference)
+    if request.method == "POST" and form.is_valid():
+        services.notification_preference_save(preference=form.save(commit=False))
+        messages.success(request, "Your notification choices are saved.")
+        return redirect("inbox:notifications")
+    return render(request, "inbox/notifications.html", {
+        "client": client, "form": form, "target": client.response_target_minutes,
+        "page_title": f"Notifications · {client.name}",
+    }, status=400 if form.errors else 200)

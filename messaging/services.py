@@ -631,18 +631,7 @@ def inbound_receive(
     signals.message_received.send(
         sender=Message, client=client, message=message, keyword=str(keyword) if keyword else None
     )
-    if keyword is None:
-        from .tasks import notify_reply
-
-        transaction.on_commit(lambda: _notify_safely(notify_reply, client.pk, message.pk))
     return message
-
-
-def _notify_safely(task, *args) -> None:
-    try:
-        task.apply_async(args, retry=False)
-    except Exception as exc:
-        log.warning("could not queue %s: %s", task.name, exc)
 
 
 def _early_status_key(sid: str) -> str:

@@ -1,0 +1,149 @@
+"""Telling the business's people what happened: a missed call, a caller's reply, and a reply left waiting
+longer than the client's response target (counted in business hours). Each person picks what they hear about,
+by email and by a text to their own mobile (inbox.NotificationPreference).
+
+Alerts to staff are not texts to callers: they go straight to the provider from the business's number, not
+through the send ledger (which is the caller's consent and "never twice" machinery). A repeated task must not
+alert twice, so every alert is claimed once in the cache first.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+
+from accounts.hours import open_deadline
+from accounts.models import Client, ClientMembership, User
+from accounts.services import client_url
+from messaging.models import Message
+from messaging.providers import ProviderError, get_provider
+from telephony.models import Call
+
+from .models import EscalationSent, NotificationPreference
+
+log = logging.getLogger(__name__)
+
+# What a person hears about before they choose: owners everything by email, staff calls and replies, read-only
+# staff nothing. Texts are opt-in for everyone (they need a number).
+ROLE_DEFAULTS = {
+    ClientMembership.Role.OWNER: {"missed_call_email": True, "reply_email": True, "escalation_email": True},
+    ClientMembership.Role.STAFF: {"missed_call_email": True, "reply_email": True, "escalation_email": False},
+    ClientMembership.Role.READONLY: {"missed_call_email": False, "reply_email": False, "escalation_email": False},
+}
+
+
+def preference_for(*, user: User, role: str) -> NotificationPreference:
+    """This person's choices at the current client (in its schema), or their role's defaults, unsaved."""
+    saved = NotificationPreference.objects.filter(user_id=user.pk).first()
+    return saved or NotificationPreference(user_id=user.pk, **ROLE_DEFAULTS.get(role, {}))
+
+
+@dataclass
+class Recipient:
+    user: User
+    email: bool
+    text_to: str
+
+
+def recipients(*, client: Client, event: str) -> list[Recipient]:
+    """The client's people who want to hear about `event`, and how. Run in the client's schema."""
+    memberships = list(ClientMembership.objects.filter(client=client, user__is_active=True).select_related("user"))
+    saved = {p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=[m.user_id for m in memberships])}
+    found = []
+    for membership in memberships:
+        preference = saved.get(membership.user_id) or NotificationPreference(
+            user_id=membership.user_id, **ROLE_DEFAULTS.get(membership.role, {})
+        )
+        email, text = preference.wants(event, "email"), preference.wants(event, "text")
+        if email or text:
+            found.append(Recipient(membership.user, email, str(preference.text_to) if text else ""))
+    return found
+
+
+def _once(key: str) -> bool:
+    """True the first time this alert is claimed (for a day): a task run twice alerts once."""
+    return cache.add(f"alerted:{key}", 1, 24 * 3600)
+
+
+def _alert(*, client: Client, event: str, key: str, subject: str, body: str, short: str) -> int:
+    """Email and text whoever wants `event`. Returns how many people were alerted."""
+    alerted = 0
+    for recipient in recipients(client=client, event=event):
+        if not _once(f"{client.pk}:{key}:{recipient.user.pk}"):
+            continue
+        if recipient.email:
+            send_mail(subject=subject, message=body, from_email=settings.DEFAULT_FROM_EMAIL,
+                      recipient_list=[recipient.user.email], fail_silently=True)
+        if recipient.text_to and client.phone_number:
+            try:
+                get_provider().send(from_number=str(client.phone_number), to_number=recipient.text_to,
+                                    body=short[:300], status_callback="")
+            except ProviderError as exc:
+                log.warning("could not text %s an alert: %s", recipient.user.email, exc)
+        alerted += 1
+    return alerted
+
+
+def notify_missed_call(*, client: Client, call: Call) -> int:
+    who = call.caller_name or call.from_number
+    return _alert(
+        client=client, event="missed_call", key=f"call:{call.pk}",
+        subject=f"Missed call from {who} at {client.name}",
+        body=(f"{who} called {client.name} and nobody picked up. We texted them back (unless they can't get "
+              f"texts); their reply will land in your inbox.\n\n{client_url(client)}inbox/"),
+        short=f"{client.name}: missed call from {who}. Textback texted them back.",
+    )
+
+
+def notify_reply(*, client: Client, message: Message) -> int:
+    contact = message.conversation.contact
+    link = f"{client_url(client)}inbox/{message.conversation_id}/"
+    return _alert(
+        client=client, event="reply", key=f"reply:{message.pk}",
+        subject=f"{contact.display_name} replied to {client.name}",
+        body=f"{contact.display_name} wrote:\n\n{message.body}\n\nAnswer it: {link}",
+        short=f"{client.name}: {contact.display_name} replied: {message.body[:120]} {link}",
+    )
+
+
+def reply_due_at(*, client: Client, message: Message) -> datetime:
+    """When a caller's reply becomes overdue: the client's response target, counted in its business hours."""
+    return open_deadline(client.business_hours, client.closures, ZoneInfo(client.timezone), message.created_at,
+                         client.response_target_minutes)
+
+
+def reply_is_answered(*, message: Message) -> bool:
+    """Someone at the business answered after this reply (a staff text), or closed the conversation."""
+    conversation = message.conversation
+    if conversation.status == conversation.Status.CLOSED:
+        return True
+    return Message.objects.filter(
+        conversation_id=conversation.pk, kind=Message.Kind.REPLY, created_at__gte=message.created_at
+    ).exists()
+
+
+def escalate_reply(*, client: Client, message: Message) -> int:
+    """Alert the people who want escalations that a caller's reply has waited past the response target,
+    once. The caller of this function has checked it is due."""
+    if reply_is_answered(message=message):
+        return 0
+    try:
+        with transaction.atomic():
+            EscalationSent.objects.create(message_id=message.pk)
+    except IntegrityError:
+        return 0  # escalated already
+    contact = message.conversation.contact
+    minutes = client.response_target_minutes
+    link = f"{client_url(client)}inbox/{message.conversation_id}/"
+    return _alert(
+        client=client, event="escalation", key=f"escalation:{message.pk}",
+        subject=f"{contact.display_name} has waited over {minutes} minutes for an answer",
+        body=(f"{contact.display_name} texted {client.name} and nobody has answered yet "
+              f"(your target is {minutes} minutes in business hours):\n\n{message.body}\n\nAnswer it: {link}"),
+        short=f"{client.name}: {contact.display_name} has waited {minutes}+ min for an answer. {link}",
+    )

@@ -1,0 +1,48 @@
+"""Celery tasks for telling the business's people: fetch by id, call inbox.notifications, in the client's
+schema (entered from the client id, whatever schema the task was queued from)."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils.timezone import now
+from django_tenants.utils import tenant_context
+
+from accounts.models import Client
+from messaging.models import Message
+from telephony.models import Call
+
+from . import notifications
+
+# A task waiting for a far deadline hops there in steps shorter than the broker's visibility timeout, so Redis
+# never hands the same waiting task to a second worker.
+LONGEST_WAIT = timedelta(minutes=4)
+
+
+@shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
+def notify_missed_call(client_id: int, call_id: int) -> int:
+    client = Client.objects.get(pk=client_id)
+    with tenant_context(client):
+        return notifications.notify_missed_call(client=client, call=Call.objects.get(pk=call_id))
+
+
+@shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
+def notify_reply(client_id: int, message_id: int) -> int:
+    client = Client.objects.get(pk=client_id)
+    with tenant_context(client):
+        message = Message.objects.select_related("conversation__contact").get(pk=message_id)
+        return notifications.notify_reply(client=client, message=message)
+
+
+@shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
+def escalate_reply(client_id: int, message_id: int) -> int:
+    """Escalate a caller's reply if it is still unanswered at its deadline; until then, wait in hops."""
+    client = Client.objects.get(pk=client_id)
+    with tenant_context(client):
+        message = Message.objects.select_related("conversation__contact").get(pk=message_id)
+        if notifications.reply_is_answered(message=message):
+            return 0
+        wait = notifications.reply_due_at(client=client, message=message) - now()
+        if wait > timedelta(seconds=1):
+            escalate_reply.apply_async((client_id, message_id), countdown=min(wait, LONGEST_WAIT).total_seconds())
+            return 0
+        return notifications.escalate_reply(client=client, message=message)
