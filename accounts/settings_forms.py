@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from messaging.models import Template
 
-from .hours import HoursError, format_hours, parse_hours
+from .hours import HoursError, format_closures, format_hours, parse_closures, parse_hours
 from .models import Client
 
 
@@ -33,23 +33,48 @@ class HoursField(forms.CharField):
             super().validate(value)
 
 
+class ClosuresField(forms.CharField):
+    """Holidays and closures, one a line ("2026-12-25 Christmas", "2026-12-24..2026-12-26 Christmas break"),
+    handed on in the stored form, a list of {start, end, label}."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "placeholder": "2026-12-25 Christmas"})
+
+    def prepare_value(self, value):
+        return format_closures(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        try:
+            return parse_closures(super().to_python(value) or "")
+        except HoursError as exc:
+            raise ValidationError(str(exc)[:1].upper() + str(exc)[1:] + ".", code="invalid") from None
+
+    def validate(self, value):
+        pass  # no closures is a value, not a missing one
+
+
 class ClientSettingsForm(forms.ModelForm):
     business_hours = HoursField(
         max_length=500,
         error_messages={"required": 'Write the hours, e.g. "mon-fri 09:00-17:00", "24/7" or "none".'},
         help_text='E.g. "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00", "24/7" or "none" (always closed).',
     )
+    closures = ClosuresField(
+        label="Holidays and closures", required=False, max_length=10_000,
+        help_text="One a line, in the business's time zone: a date or a range, then a name. Closed days get the "
+                  "after-hours text-back.",
+    )
 
     class Meta:
         model = Client
-        fields = ["business_hours", "timezone", "text_delay_seconds", "suppress_hours", "min_ring_seconds",
-                  "ring_timeout_seconds"]
+        fields = ["business_hours", "closures", "timezone", "text_delay_seconds", "suppress_hours",
+                  "min_ring_seconds", "ring_timeout_seconds", "response_target_minutes"]
         labels = {
             "timezone": "Time zone",
             "text_delay_seconds": "Text-back delay (seconds)",
             "suppress_hours": "Text a caller at most once every (hours)",
             "min_ring_seconds": "Minimum ring (seconds)",
             "ring_timeout_seconds": "Ring timeout (seconds)",
+            "response_target_minutes": "Answer replies within (minutes)",
         }
         help_texts = {
             "timezone": "An IANA name such as America/Chicago; business hours are in this zone.",
@@ -57,6 +82,8 @@ class ClientSettingsForm(forms.ModelForm):
             "suppress_hours": "Up to 720 (30 days).",
             "min_ring_seconds": "A caller who hangs up sooner is not texted; 0–60.",
             "ring_timeout_seconds": "How long the business's phone rings before the call counts as missed, 5–60.",
+            "response_target_minutes": "Counted in business hours; a reply left longer is escalated to whoever "
+                                       "asked for it (Inbox → Notifications).",
         }
         widgets = {"timezone": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"})}
 

@@ -43,7 +43,7 @@ def sample_context(client: Client) -> dict[str, str]:
     return placeholder_context(client=client, caller_name=SAMPLE_CALLER)
 
 
-def _preview(body: str, context: dict[str, str]) -> dict | None:
+def template_preview(body: str, context: dict[str, str]) -> dict | None:
     """The text a caller would get, and what it costs; None when the body cannot be rendered."""
     try:
         text = render_template(body, context=context)
@@ -84,7 +84,7 @@ def _template_rows(forms: list[TemplateForm], context: dict[str, str]) -> list[d
             "form": form,
             "kind": form.instance.kind,
             "label": Template.Kind(form.instance.kind).label,
-            "preview": _preview(body, context) if body else None,
+            "preview": template_preview(body, context) if body else None,
         })
     return rows
 

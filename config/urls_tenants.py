@@ -5,11 +5,14 @@ from django.urls import include, path
 from accounts.settings_views import client_settings
 from accounts.views import home
 
+from . import client_admin
+
 urlpatterns = [
     path("", home, name="home"),
     path("inbox/", include("inbox.urls")),
     path("contacts/", include("crm.urls")),
     path("settings/", client_settings, name="client-settings"),
+    path("admin/", client_admin.site.urls),
     path("team/", include("accounts.urls_client")),
     path("api/", include("api.urls_tenants")),
     path("reports/", include("reports.urls_tenants")),

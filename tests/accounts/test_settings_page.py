@@ -14,8 +14,8 @@ URL = "/settings/"
 MAY_CHANGE = ["alice", "nina", "nate", "oscar"]
 TURNED_AWAY = ["dave", "erin", "sara", "charlie"]
 KINDS = ["business_hours", "after_hours", "returning_caller"]
-SETTINGS_FIELDS = ["business_hours", "timezone", "text_delay_seconds", "suppress_hours", "min_ring_seconds",
-                   "ring_timeout_seconds"]
+SETTINGS_FIELDS = ["business_hours", "closures", "timezone", "text_delay_seconds", "suppress_hours",
+                   "min_ring_seconds", "ring_timeout_seconds", "response_target_minutes"]
 
 
 def valid_post(**overrides) -> dict:
@@ -26,6 +26,8 @@ def valid_post(**overrides) -> dict:
         "suppress_hours": "48",
         "min_ring_seconds": "3",
         "ring_timeout_seconds": "25",
+        "closures": "2026-12-25 Christmas\n2026-12-31..2027-01-01 New Year",
+        "response_target_minutes": "20",
     }
     for kind in KINDS:
         data[f"{kind}-body"] = f"Hi {{caller_name}}, {kind} at {{business_name}}."
@@ -76,6 +78,9 @@ def test_owners_agency_staff_and_operators_may_save(web, personas, who):
         "suppress_hours": 48,
         "min_ring_seconds": 3,
         "ring_timeout_seconds": 25,
+        "closures": [{"start": "2026-12-25", "end": "2026-12-25", "label": "Christmas"},
+                     {"start": "2026-12-31", "end": "2027-01-01", "label": "New Year"}],
+        "response_target_minutes": 20,
     }
     assert saved["templates"] == {
         kind: (f"Hi {{caller_name}}, {kind} at {{business_name}}.", True) for kind in KINDS
@@ -184,7 +189,23 @@ REFUSALS = {
     "ring timeout too short": ({"ring_timeout_seconds": "4"}, "greater than or equal to 5"),
     "ring timeout too long": ({"ring_timeout_seconds": "61"}, "less than or equal to 60"),
     "not a number": ({"suppress_hours": "a day"}, "Enter a whole number."),
+    "closure not a date": ({"closures": "Dec 25 Christmas"}, "is not a date; write it as YYYY-MM-DD"),
+    "closure backwards": ({"closures": "2026-12-26..2026-12-24 Oops"}, "ends before it starts"),
+    "closures overlap": ({"closures": "2026-12-24..2026-12-26 Christmas\n2026-12-26 Boxing Day"}, "overlap"),
+    "no response target": ({"response_target_minutes": "0"}, "greater than or equal to 1"),
 }
+
+
+def test_holidays_and_the_response_target_are_saved_and_shown_as_typed(web, personas):
+    browser = web(HOST, personas.alice)
+    assert browser.post(URL, valid_post()).status_code == 302
+    row = Client.objects.get(pk=personas.acme.pk)
+    assert row.closures == [
+        {"start": "2026-12-25", "end": "2026-12-25", "label": "Christmas"},
+        {"start": "2026-12-31", "end": "2027-01-01", "label": "New Year"},
+    ]
+    assert row.response_target_minutes == 20
+    assert "2026-12-31..2027-01-01 New Year" in browser.get(URL).content.decode()
 
 
 @pytest.mark.parametrize("case", REFUSALS)

@@ -340,6 +340,18 @@ def test_the_wording_follows_the_business_hours_in_the_clients_time_zone(persona
     assert _message(personas.acme, _row(send).message_id).template_kind == kind
 
 
+def test_a_holiday_gets_the_after_hours_text_and_the_next_day_does_not(personas, twilio):
+    Client.objects.filter(pk=personas.acme.pk).update(
+        closures=[{"start": "2025-07-04", "end": "2025-07-04", "label": "Independence Day"}]
+    )
+    with time_machine.travel(datetime(2025, 7, 4, 10, 0, tzinfo=CHICAGO)):  # a Friday morning, closed
+        holiday, _ = _text_back(personas.acme)
+    with time_machine.travel(datetime(2025, 7, 7, 10, 0, tzinfo=CHICAGO)):  # Monday, open again
+        monday, _ = _text_back(personas.acme, "+13125550124")
+    assert _message(personas.acme, _row(holiday).message_id).template_kind == "after_hours"
+    assert _message(personas.acme, _row(monday).message_id).template_kind == "business_hours"
+
+
 def test_each_client_reads_its_hours_in_its_own_time_zone(personas, twilio):
     # 08:30 in Chicago is 06:30 in Los Angeles: acme (08:00-12:00) is open, cedar (07:00-15:00) not yet.
     with time_machine.travel(datetime(2025, 6, 11, 8, 30, tzinfo=CHICAGO)):

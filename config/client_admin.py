@@ -1,0 +1,126 @@
+"""The Django admin on a client's host (/admin/ there): the client's own settings, text-back templates and
+canned replies, for the people who may change its settings (owners, the agency's staff, operators).
+
+It is a second AdminSite, separate from the operator's on the platform host: it runs in the client's schema,
+shows only this client's row, needs no is_staff flag, and asks accounts.settings_views.user_may_change_settings
+for every permission, so the admin and the settings page always agree on who may do what. Forms are the
+settings page's own (hours and closures in their text form, the model's validators), and each template shows
+the rendered preview with its segment count."""
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+from accounts.models import Client
+from accounts.selectors import request_client
+from accounts.settings_forms import ClientSettingsForm
+from accounts.settings_views import sample_context, template_preview, user_may_change_settings
+from inbox.models import CannedReply
+from messaging.models import Template
+from messaging.segments import segment_info
+
+
+class ClientAdminSite(admin.AdminSite):
+    site_header = "Business settings"
+    site_title = "Business settings"
+    index_title = "Settings"
+
+    def has_permission(self, request):
+        client = request_client(request)
+        return (
+            client is not None
+            and request.user.is_authenticated
+            and user_may_change_settings(request.user, client)
+        )
+
+    def login(self, request, extra_context=None):
+        # One login page for the whole host: the admin sends people to it and back. Someone logged in who may
+        # not change settings (the client's staff) is told so rather than sent round in a loop.
+        if request.user.is_authenticated:
+            raise PermissionDenied("Only the business's owners and its agency change its settings.")
+        back = request.GET.get("next") or reverse("client_admin:index")
+        return HttpResponseRedirect(f"{reverse('login')}?{urlencode({'next': back})}")
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        client = request_client(request)
+        if client is not None:
+            context["site_header"] = context["site_title"] = f"{client.name}: settings"
+        return context
+
+
+site = ClientAdminSite(name="client_admin")
+
+
+class _ThisClientsPeople:
+    """Every permission is the site's: the client's owners, its agency, operators."""
+
+    def has_module_permission(self, request):
+        return self.admin_site.has_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self.admin_site.has_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self.admin_site.has_permission(request)
+
+    def has_add_permission(self, request):
+        return self.admin_site.has_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.admin_site.has_permission(request)
+
+
+@admin.register(Client, site=site)
+class ClientSettingsAdmin(_ThisClientsPeople, admin.ModelAdmin):
+    form = ClientSettingsForm
+    fields = ClientSettingsForm.Meta.fields
+    list_display = ["name", "timezone", "response_target_minutes"]
+
+    def get_queryset(self, request):
+        # This client's row and no other: the admin's URLs carry a pk, and another client's is a 404.
+        return super().get_queryset(request).filter(pk=request_client(request).pk)
+
+    def has_add_permission(self, request):
+        return False  # clients are created by their agency
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Template, site=site)
+class TemplateAdmin(_ThisClientsPeople, admin.ModelAdmin):
+    list_display = ["kind", "is_active", "segments"]
+    fields = ["kind", "body", "is_active", "preview"]
+    readonly_fields = ["kind", "preview"]
+
+    def has_add_permission(self, request):
+        return False  # one template per kind, made with the schema
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # turn one off instead
+
+    @admin.display(description="Segments")
+    def segments(self, template):
+        return segment_info(template.body).segments
+
+    @admin.display(description="Preview")
+    def preview(self, template):
+        # The admin runs in the client's schema, and connection.tenant is the client (display methods get no
+        # request to ask).
+        shown = template_preview(template.body, sample_context(connection.tenant)) if template.pk else None
+        if shown is None:
+            return "—"
+        return format_html(
+            "{}<br><small>{} · {} segment(s); a caller's first text adds the opt-out notice: {} segment(s)</small>",
+            shown["text"], shown["encoding"], shown["segments"], shown["first_segments"],
+        )
+
+
+@admin.register(CannedReply, site=site)
+class CannedReplyAdmin(_ThisClientsPeople, admin.ModelAdmin):
+    list_display = ["title", "body"]
