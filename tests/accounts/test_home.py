@@ -46,5 +46,9 @@ def test_only_operators_reach_the_django_admin(web, personas):
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-def test_client_hosts_do_not_serve_the_operator_admin(web, personas):
-    assert web("acme.localhost", personas.oscar).get("/admin/").status_code == 404
+def test_client_hosts_serve_the_clients_admin_not_the_operators(web, personas):
+    browser = web("acme.localhost", personas.oscar)
+    html = browser.get("/admin/").content.decode()
+    assert "Acme Plumbing: settings" in html
+    assert "/admin/accounts/user/" not in html and "/admin/accounts/agency/" not in html
+    assert browser.get("/admin/accounts/user/").status_code == 404
