@@ -177,3 +177,6 @@ def reset_committed_data(schemas: list[str]) -> None:
             tables = ", ".join(f'"{schema}"."{table}"' for table in CLIENT_DATA_TABLES)
             cursor.execute(f"TRUNCATE {tables} CASCADE")
         cursor.execute("DELETE FROM public.messaging_outboundsend")
+        # What billing metered from those clients' events.
+        for table in ("billing_usagewarning", "billing_usageevent", "billing_monthlyusage"):
+            cursor.execute(f"DELETE FROM public.{table}")

@@ -236,7 +236,14 @@ CELERY_BEAT_SCHEDULE = {
     # Outbound webhook retries, and deliveries the broker lost (api.services.webhook_sweep_due).
     "sweep-webhook-deliveries": {"task": "api.tasks.sweep_webhook_deliveries",
                                  "schedule": env.float("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=30.0)},
+    # Close last month's statements once it has ended in every agency's time zone (idempotent; see billing).
+    "billing-close-last-month": {"task": "billing.tasks.statements_close_last_month", "schedule": 6 * 3600.0},
+    # Usage warnings whose task never reached the broker.
+    "billing-pending-warnings": {"task": "billing.tasks.usage_warnings_send_pending", "schedule": 300.0},
 }
+
+# Stripe collects the platform's monthly statements from agencies; billing works the same without it.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 
 # --- Security -----------------------------------------------------------------------------------------
 # Secure by default; DEBUG (local development over plain http) turns the https-only parts off.
