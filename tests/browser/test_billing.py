@@ -6,13 +6,8 @@ from decimal import Decimal
 import pytest
 
 from billing.models import AgencyBilling, ClientPrice, MonthlyUsage, Plan, Statement, UsageEvent, UsageWarning
-from tests.browser import conftest as browser
+from tests.browser.conftest import fits_the_screen, screenshot
 from tests.browser.test_login_pages import log_in
-
-# The browser tests' fixtures, used here too (a conftest's fixtures reach only its own directory).
-chromium = browser.chromium
-page_for = browser.page_for
-fits_the_screen, screenshot = browser.fits_the_screen, browser.screenshot
 
 
 def _clear() -> None:
