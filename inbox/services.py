@@ -40,7 +40,7 @@ def conversation_reply(*, client: Client, conversation: Conversation, body: str,
     body = body.strip()
     if not body:
         raise ReplyRefused("Write something to send.")
-    contact = Contact.objects.select_for_update().get(pk=conversation.contact_id)
+    contact = Contact.objects.select_for_update(no_key=True).get(pk=conversation.contact_id)
     if contact.opted_out:
         raise ReplyRefused(OPTED_OUT_REFUSAL.format(name=contact.name or contact.phone_number))
     message = message_queue(client=client, contact=contact, body=body, kind=Message.Kind.REPLY,

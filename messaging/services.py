@@ -7,6 +7,11 @@ reply), and the Celery task is enqueued only after that commits. The worker clai
 re-checks everything at send time, and records "sending" *before* calling the provider, so a worker that dies
 mid-send leaves a row that says "outcome unknown": it is reconciled against the provider's own list of sent
 messages before anything is sent again. That is how a caller never gets the same text twice.
+
+Row locks are FOR NO KEY UPDATE (select_for_update(no_key=True)): they serialise a send-time check against a
+STOP being recorded (an UPDATE of the same row) exactly as FOR UPDATE would, but do not block the key-share
+locks PostgreSQL takes on a contact whenever a call, conversation or message referencing it is written, which
+is how a worker holding a caller's row and a webhook recording their call used to deadlock.
 """
 
 import logging
@@ -264,8 +269,8 @@ def _claim_in_client(send: OutboundSend) -> _Claim | str:
 def _recheck_written(send: OutboundSend) -> Message | str:
     """Lock a written message and its caller and check, again, that it may go: the message, or the reason it
     may not (the message is then marked failed with that reason)."""
-    message = Message.objects.select_for_update().get(pk=send.message_id)
-    contact = Contact.objects.select_for_update().get(phone_number=message.to_number)
+    message = Message.objects.select_for_update(no_key=True).get(pk=send.message_id)
+    contact = Contact.objects.select_for_update(no_key=True).get(phone_number=message.to_number)
     reason = None
     if message.kind == Message.Kind.KEYWORD_REPLY:
         pass  # STOP/START/HELP answers are the one thing an opted-out caller receives
@@ -314,7 +319,7 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
     if number is None:
         return SkipReason.INVALID_NUMBER
     contact = contact_upsert(phone_number=number)
-    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    contact = Contact.objects.select_for_update(no_key=True).get(pk=contact.pk)
     barred = _barred(contact)
     if barred:
         return barred
@@ -596,7 +601,7 @@ def inbound_receive(
     if contact is None:
         log.info("inbound text %s from an unusable number %r ignored", sid, from_number)
         return None
-    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    contact = Contact.objects.select_for_update(no_key=True).get(pk=contact.pk)
     conversation = conversation_for(contact=contact)
     info = segment_info(body)
     try:
@@ -651,7 +656,7 @@ def message_status_update(
     if mapped is None:
         return None
     with transaction.atomic():
-        message = Message.objects.select_for_update().filter(provider_sid=sid).first()
+        message = Message.objects.select_for_update(no_key=True).filter(provider_sid=sid).first()
         if message is None:
             cache.set(_early_status_key(sid), {"status": status, "error_code": error_code, "params": params}, 600)
             return None

@@ -40,7 +40,7 @@ def call_record(*, client: Client, call_sid: str, from_number: str, to_number: s
 def call_mark_missed(*, client: Client, call: Call, reason: str, duration: int | None = None) -> Call:
     """Missed: in one transaction, record it and owe the caller one text-back (queued on commit).
     A call already decided stays as it was, so repeated or late webhooks change nothing."""
-    call = Call.objects.select_for_update().get(pk=call.pk)
+    call = Call.objects.select_for_update(no_key=True).get(pk=call.pk)
     if call.outcome != Call.Outcome.RINGING:
         return call
     call.outcome = Call.Outcome.MISSED
@@ -56,7 +56,7 @@ def call_mark_missed(*, client: Client, call: Call, reason: str, duration: int |
 
 @transaction.atomic
 def call_mark_answered(*, client: Client, call: Call, duration: int | None = None) -> Call:
-    call = Call.objects.select_for_update().get(pk=call.pk)
+    call = Call.objects.select_for_update(no_key=True).get(pk=call.pk)
     if call.outcome == Call.Outcome.RINGING:
         call.outcome = Call.Outcome.ANSWERED
         call.ended_at = now()
