@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils.timezone import localtime, now
 
 from accounts.models import Client, ClientMembership, User
 from crm.models import Contact, Outcome
-from messaging.models import Conversation, Message, OutboundSend
+from messaging.models import UNREAD_FIRST, Conversation, Message, OutboundSend
 from messaging.services import skip_reason_text
 from telephony.models import Call
 
@@ -141,7 +141,7 @@ def conversation_list(*, user: User, tab: str = Filter.DEFAULT, query: str = "")
     last_message = Message.objects.filter(conversation=OuterRef("pk")).order_by("-created_at", "-id")
     latest_outcome = Outcome.objects.filter(contact=OuterRef("contact_id")).order_by("-created_at", "-id")
     return conversations.annotate(
-        has_unread=Case(When(unread_count__gt=0, then=Value(1)), default=Value(0), output_field=IntegerField()),
+        has_unread=UNREAD_FIRST,
         last_body=Subquery(last_message.values("body")[:1]),
         last_direction=Subquery(last_message.values("direction")[:1]),
         outcome_kind=Subquery(latest_outcome.values("kind")[:1]),

@@ -2,11 +2,15 @@
 ledger, the one place that says what must be sent for every client (see config.routers for the split)."""
 
 from django.db import models
+from django.db.models import Case, F, IntegerField, Value, When
 from django.utils.timezone import now
 
 from crm.models import Contact
 
 from .placeholders import validate_template
+
+# 1 for a conversation with unread texts, else 0: the inbox lists those first.
+UNREAD_FIRST = Case(When(unread_count__gt=0, then=Value(1)), default=Value(0), output_field=IntegerField())
 
 
 class Conversation(models.Model):
@@ -30,6 +34,15 @@ class Conversation(models.Model):
 
     class Meta:
         ordering = ["-last_activity_at"]
+        # The inbox's order (unread first, then newest activity; inbox.selectors.conversation_list), so a page
+        # of 25 is read off an index instead of sorting every conversation of a big client. One for the tabs
+        # that filter by status (open, mine, closed …), one for "all".
+        indexes = [
+            models.Index(F("status"), UNREAD_FIRST.desc(), F("last_activity_at").desc(), F("id").desc(),
+                         name="conversation_inbox_status"),
+            models.Index(UNREAD_FIRST.desc(), F("last_activity_at").desc(), F("id").desc(),
+                         name="conversation_inbox_all"),
+        ]
 
     def __str__(self) -> str:
         return f"Conversation with {self.contact}"

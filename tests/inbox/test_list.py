@@ -122,3 +122,16 @@ def test_the_poll_answers_only_the_rows_with_the_title(web, personas):
     assert "<html" not in html
     assert 'data-title="(1) Inbox · Acme Plumbing"' in html
     assert rows(html) == ["Polly"]
+
+
+def test_a_huge_inbox_is_counted_only_so_far(web, personas, monkeypatch):
+    from inbox import selectors as inbox_selectors
+    from inbox.views import InboxPaginator
+
+    monkeypatch.setattr(InboxPaginator, "COUNT_CAP", 2)
+    monkeypatch.setattr(inbox_selectors, "PAGE_SIZE", 1)
+    for n in range(4):
+        add_conversation(personas.acme, name=f"Caller {n}", minutes_ago=n + 1)
+    html = web("acme.localhost", personas.alice).get("/inbox/?tab=all").content.decode()
+    assert "Page 1 of 3+" in html  # three pages counted, and more beyond them
+    assert "Caller 0" in html
