@@ -6,7 +6,6 @@ class ReportsConfig(AppConfig):
     verbose_name = "Recovered-revenue reports"
 
     def ready(self) -> None:
-        from . import receivers, schedule
+        from . import receivers
 
         receivers.connect()
-        schedule.install()

@@ -7,6 +7,8 @@ the variable (see ``config.env``). ``config.settings.test`` overrides only what 
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from celery.schedules import crontab
+
 from .env import env, env_choice, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -240,6 +242,11 @@ CELERY_BEAT_SCHEDULE = {
     "billing-close-last-month": {"task": "billing.tasks.statements_close_last_month", "schedule": 6 * 3600.0},
     # Usage warnings whose task never reached the broker.
     "billing-pending-warnings": {"task": "billing.tasks.usage_warnings_send_pending", "schedule": 300.0},
+    # Roll-ups rebuilt from every client's tables after midnight in the Americas, before anyone opens a dashboard.
+    "reports-rebuild-rollups": {"task": "reports.tasks.rebuild_rollups", "schedule": crontab(hour=9, minute=15)},
+    # The 1st of the month: last month is over in every time zone we serve by 14:00 UTC.
+    "reports-monthly-emails": {"task": "reports.tasks.send_monthly_reports",
+                               "schedule": crontab(day_of_month=1, hour=14, minute=0)},
 }
 
 # Stripe collects the platform's monthly statements from agencies; billing works the same without it.
