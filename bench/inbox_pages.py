@@ -2,6 +2,7 @@
 thread, and the list's live poll, with 100,000 conversations and 1,000,000 messages in one client.
 
     .venv/bin/python bench/inbox_pages.py [--conversations 100000] [--messages-each 10] [--runs 40] [--fresh]
+                                          [--only list]
 
 Uses DATABASE_URL (the development database). The client "bench-inbox" (agency "bench-agency") is made once
 and filled with SQL (generate_series), since a million rows through the ORM would take the better part of an
@@ -119,6 +120,7 @@ def main() -> None:
     parser.add_argument("--messages-each", type=int, default=10)
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--fresh", action="store_true")
+    parser.add_argument("--only", default="", help="measure only the pages whose name contains this")
     args = parser.parse_args()
 
     if args.fresh:
@@ -149,11 +151,14 @@ def main() -> None:
     }
     rows = []
     for name, path_for in pages.items():
+        if args.only not in name:
+            continue
         timed_get(browser, path_for(0))  # warm: templates compiled, plans cached
         samples = [timed_get(browser, path_for(i)) for i in range(args.runs)]
         rows.append({"page": name, **summary_ms(samples)})
-    poll = [timed_get(browser, "/inbox/", HTTP_X_INBOX_POLL="1") for _ in range(args.runs)]
-    rows.append({"page": "list: live poll", **summary_ms(poll)})
+    if args.only in "list: live poll":
+        poll = [timed_get(browser, "/inbox/", HTTP_X_INBOX_POLL="1") for _ in range(args.runs)]
+        rows.append({"page": "list: live poll", **summary_ms(poll)})
     report(
         "inbox_pages", rows, ["page", "n", "median_ms", "p95_ms", "min_ms", "max_ms"],
         extra={"conversations": args.conversations, "messages": args.conversations * args.messages_each},
