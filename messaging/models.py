@@ -2,7 +2,7 @@
 ledger, the one place that says what must be sent for every client (see config.routers for the split)."""
 
 from django.db import models
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils.timezone import now
 
 from crm.models import Contact
@@ -42,6 +42,8 @@ class Conversation(models.Model):
                          name="conversation_inbox_status"),
             models.Index(UNREAD_FIRST.desc(), F("last_activity_at").desc(), F("id").desc(),
                          name="conversation_inbox_all"),
+            # The unread count in every inbox page's title: a handful of rows, not a scan of them all.
+            models.Index(fields=["id"], condition=Q(unread_count__gt=0), name="conversation_unread"),
         ]
 
     def __str__(self) -> str:
