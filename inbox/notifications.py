@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 
 from accounts.hours import open_deadline
 from accounts.models import Client, ClientMembership, User
-from accounts.services import client_url
+from accounts.services import brand_from_email, client_url
 from messaging.models import Message
 from messaging.providers import ProviderError, get_provider
 from telephony.models import Call
@@ -77,7 +76,7 @@ def _alert(*, client: Client, event: str, key: str, subject: str, body: str, sho
         if not _once(f"{client.pk}:{key}:{recipient.user.pk}"):
             continue
         if recipient.email:
-            send_mail(subject=subject, message=body, from_email=settings.DEFAULT_FROM_EMAIL,
+            send_mail(subject=subject, message=body, from_email=brand_from_email(client.agency),
                       recipient_list=[recipient.user.email], fail_silently=True)
         if recipient.text_to and client.phone_number:
             try:
@@ -96,7 +95,7 @@ def notify_missed_call(*, client: Client, call: Call) -> int:
         subject=f"Missed call from {who} at {client.name}",
         body=(f"{who} called {client.name} and nobody picked up. We texted them back (unless they can't get "
               f"texts); their reply will land in your inbox.\n\n{client_url(client)}inbox/"),
-        short=f"{client.name}: missed call from {who}. Textback texted them back.",
+        short=f"{client.name}: missed call from {who}. We texted them back.",
     )
 
 

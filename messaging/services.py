@@ -253,7 +253,9 @@ def _claim_in_client(send: OutboundSend) -> _Claim | str:
         outcome = _prepare_text_back(send, client)
     if isinstance(outcome, str):
         _finish(send, OutboundSend.State.SKIPPED, reason=outcome)
-        _announce_not_sent(client, send, None, outcome)
+        # A written message (a staff reply, a retried text-back) stopped now has failed; listeners hear of it.
+        written = Message.objects.filter(pk=send.message_id).first() if send.message_id else None
+        _announce_not_sent(client, send, written, outcome)
         log.info("send %s skipped: %s", send.pk, outcome)
         return f"skipped: {outcome}"
     outcome.status = Message.Status.SENDING

@@ -68,6 +68,7 @@ def test_a_reply_is_emailed_to_the_owner_and_staff_by_default(web, personas, mai
     assert "replied to Acme Plumbing" in email.subject
     assert "Can you come fix a burst pipe today?" in email.body
     assert "http://acme.localhost:8000/inbox/" in email.body
+    assert email.from_email.startswith('"Northwind Marketing"')  # the agency's brand, never the platform's
 
 
 def test_a_stop_alerts_nobody(web, personas, mailoutbox, eager_tasks, django_capture_on_commit_callbacks):

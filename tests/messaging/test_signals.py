@@ -131,3 +131,17 @@ def test_an_outcome_is_announced_with_its_value(personas, heard):
     assert recorded["outcome"].value == Decimal("450.00")
     assert recorded["conversation"].pk == conversation.pk
     assert recorded["client"] == personas.acme
+
+
+def test_a_staff_reply_stopped_at_send_time_is_announced_as_failed(personas, twilio, heard):
+    with schema_context(personas.acme.schema_name):
+        contact = contact_upsert(phone_number=CALLER)
+        from messaging.services import message_queue
+
+        message = message_queue(client=personas.acme, contact=contact, body="We can come at 3", kind="reply")
+        Contact.objects.filter(pk=contact.pk).update(opted_out=True)  # a STOP arrives before the worker runs
+    send = OutboundSend.objects.get(client=personas.acme, message_id=message.pk)
+    assert send_deliver(send_id=send.pk) == "skipped: opted_out"
+    [failed] = heard.named("message_failed")
+    assert (failed["message"].pk, failed["reason"]) == (message.pk, "opted_out")
+    assert heard.named("textback_skipped") == [] and twilio.messages == []
