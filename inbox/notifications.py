@@ -65,7 +65,8 @@ def recipients(*, client: Client, event: str) -> list[Recipient]:
 
 
 def _once(key: str) -> bool:
-    """True the first time this alert is claimed (for a day): a task run twice alerts once."""
+    """True the first time this alert is claimed (for a day): a task run twice alerts once. Keys name the event
+    by Twilio's sid, which is never reused, not by a row id, which a restored or truncated table can repeat."""
     return cache.add(f"alerted:{key}", 1, 24 * 3600)
 
 
@@ -91,7 +92,7 @@ def _alert(*, client: Client, event: str, key: str, subject: str, body: str, sho
 def notify_missed_call(*, client: Client, call: Call) -> int:
     who = call.caller_name or call.from_number
     return _alert(
-        client=client, event="missed_call", key=f"call:{call.pk}",
+        client=client, event="missed_call", key=f"call:{call.call_sid}",
         subject=f"Missed call from {who} at {client.name}",
         body=(f"{who} called {client.name} and nobody picked up. We texted them back (unless they can't get "
               f"texts); their reply will land in your inbox.\n\n{client_url(client)}inbox/"),
@@ -103,7 +104,7 @@ def notify_reply(*, client: Client, message: Message) -> int:
     contact = message.conversation.contact
     link = f"{client_url(client)}inbox/{message.conversation_id}/"
     return _alert(
-        client=client, event="reply", key=f"reply:{message.pk}",
+        client=client, event="reply", key=f"reply:{message.provider_sid or message.pk}",
         subject=f"{contact.display_name} replied to {client.name}",
         body=f"{contact.display_name} wrote:\n\n{message.body}\n\nAnswer it: {link}",
         short=f"{client.name}: {contact.display_name} replied: {message.body[:120]} {link}",
@@ -140,7 +141,7 @@ def escalate_reply(*, client: Client, message: Message) -> int:
     minutes = client.response_target_minutes
     link = f"{client_url(client)}inbox/{message.conversation_id}/"
     return _alert(
-        client=client, event="escalation", key=f"escalation:{message.pk}",
+        client=client, event="escalation", key=f"escalation:{message.provider_sid or message.pk}",
         subject=f"{contact.display_name} has waited over {minutes} minutes for an answer",
         body=(f"{contact.display_name} texted {client.name} and nobody has answered yet "
               f"(your target is {minutes} minutes in business hours):\n\n{message.body}\n\nAnswer it: {link}"),
