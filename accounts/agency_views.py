@@ -9,7 +9,6 @@ read the audit log."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -28,7 +27,6 @@ from .services import (
     client_url,
     handoff_token_create,
     invitation_create,
-    invitation_send,
 )
 
 AUDIT_PAGE = 200
@@ -118,14 +116,10 @@ def team(request, slug: str):
     form = AgencyInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():
-                invitation, token = invitation_create(
-                    email=form.cleaned_data["email"],
-                    role=form.cleaned_data["role"],
-                    invited_by=request.user,
-                    agency=agency,
-                )
-                transaction.on_commit(lambda: invitation_send(invitation=invitation, token=token))
+            invitation, _ = invitation_create(
+                email=form.cleaned_data["email"], role=form.cleaned_data["role"], invited_by=request.user,
+                agency=agency,
+            )
         except ValidationError as exc:
             for name, errors in exc.message_dict.items():
                 form.add_error(name if name in form.fields else None, errors)

@@ -23,7 +23,7 @@ from messaging.services import placeholder_context
 from .hours import HoursError, parse_hours
 from .models import Agency, Client, Domain, Onboarding, User
 from .schemas import template_schema_ensure
-from .services import client_provision, invitation_create, invitation_send
+from .services import client_provision, invitation_create
 
 log = logging.getLogger(__name__)
 
@@ -295,10 +295,7 @@ def onboarding_templates_save(*, onboarding: Onboarding, bodies: dict[str, str])
 def onboarding_owner_invite(*, onboarding: Onboarding, actor: User, email: str) -> None:
     """Invite the business's owner (or skip with an empty email: the agency can do it later on the team page)."""
     if email.strip():
-        invitation, token = invitation_create(
-            email=email, role="owner", invited_by=actor, client=onboarding.client
-        )
-        transaction.on_commit(lambda: invitation_send(invitation=invitation, token=token))
+        invitation_create(email=email, role="owner", invited_by=actor, client=onboarding.client)
     _open_next(onboarding, "owner")
 
 

@@ -298,11 +298,13 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@transaction.atomic
 def invitation_create(
     *, email: str, role: str, invited_by: User, agency: Agency | None = None, client: Client | None = None,
 ) -> tuple[Invitation, str]:
     """Invite someone to an agency or a client; returns the invitation and the one-time token for its link.
-    The caller sends the email (invitation_send) once this has committed."""
+    The email (invitation_send) goes once the invitation has committed: a refused or rolled-back one sends
+    nothing."""
     email = User.objects.normalize_email(email.strip()).lower()
     try:
         EmailValidator()(email)
@@ -326,6 +328,7 @@ def invitation_create(
     owner = agency or client.agency
     audit_record(agency=owner, actor=invited_by, action=AuditEntry.Action.INVITE, client=client,
                  detail=f"{email} as {role}")
+    transaction.on_commit(lambda: invitation_send(invitation=invitation, token=token))
     return invitation, token
 
 

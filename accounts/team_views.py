@@ -7,7 +7,6 @@ membership of another client is simply not found here (404)."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from .forms import ClientInviteForm
 from .models import ClientMembership, Invitation
 from .selectors import client_role, request_client
-from .services import ClientStateError, client_member_remove, invitation_create, invitation_send
+from .services import ClientStateError, client_member_remove, invitation_create
 
 MANAGERS = {"agency", ClientMembership.Role.OWNER}
 
@@ -39,14 +38,10 @@ def client_team(request):
             raise PermissionDenied("Only the business's owners may invite people.")
         if form.is_valid():
             try:
-                with transaction.atomic():
-                    invitation, token = invitation_create(
-                        email=form.cleaned_data["email"],
-                        role=form.cleaned_data["role"],
-                        invited_by=request.user,
-                        client=client,
-                    )
-                    transaction.on_commit(lambda: invitation_send(invitation=invitation, token=token))
+                invitation, _ = invitation_create(
+                    email=form.cleaned_data["email"], role=form.cleaned_data["role"], invited_by=request.user,
+                    client=client,
+                )
             except ValidationError as exc:
                 for name, errors in exc.message_dict.items():
                     form.add_error(name if name in form.fields else None, errors)
