@@ -13,7 +13,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .forms import AgencyInviteForm, BrandForm, OffboardForm
+from .forms import AgencyInviteForm, BrandForm, OffboardForm, form_add_service_errors
 from .models import AgencyMembership, AuditEntry, Invitation
 from .selectors import agency_for_user, client_for_agency_user
 from .services import (
@@ -121,8 +121,7 @@ def team(request, slug: str):
                 agency=agency,
             )
         except ValidationError as exc:
-            for name, errors in exc.message_dict.items():
-                form.add_error(name if name in form.fields else None, errors)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("agency:team", slug=agency.slug)
@@ -201,8 +200,7 @@ def brand(request, slug: str):
                 remove_logo=data["remove_logo"],
             )
         except ValidationError as exc:
-            for name, errors in exc.message_dict.items():
-                form.add_error(name if name in form.fields else None, errors)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, "Brand saved. Your clients' pages and emails carry it from now on.")
             return redirect("agency:brand", slug=agency.slug)

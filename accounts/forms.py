@@ -6,6 +6,7 @@ import hashlib
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from phonenumber_field.formfields import PhoneNumberField
 
 from .models import AgencyMembership, Client, ClientMembership, User
@@ -14,6 +15,15 @@ from .selectors import user_may_use_host
 # Failed logins per account and address before the form stops trying passwords for a while.
 LOGIN_FAILURE_LIMIT = 5
 LOGIN_LOCKOUT_SECONDS = 15 * 60
+
+
+def form_add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form: each field's messages on that field, the rest on top."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
 
 
 def _client_ip(request) -> str:

@@ -21,6 +21,7 @@ from .forms import (
     OnboardingOwnerForm,
     OnboardingProfileForm,
     OnboardingTemplatesForm,
+    form_add_service_errors,
 )
 from .hours import format_hours
 from .models import Client, Onboarding
@@ -43,14 +44,6 @@ def _onboarding(request, pk: int) -> Onboarding:
         raise Http404("No such onboarding")
     client_for_agency_user(request, onboarding.client_id)  # 404 for anyone not of this client's agency
     return onboarding
-
-
-def _errors_to_form(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _page(request, onboarding: Onboarding, step: str, context: dict, *, status: int = 200):
@@ -80,7 +73,7 @@ def start(request, slug: str):
                 average_job_value=data["average_job_value"],
             )
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            form_add_service_errors(form, exc)
         else:
             return redirect("agency:onboarding-step", pk=onboarding.pk, step="hours")
     return render(
@@ -137,7 +130,7 @@ def _profile(request, onboarding):
                 average_job_value=data["average_job_value"],
             )
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            form_add_service_errors(form, exc)
         else:
             return _next(onboarding, "profile")
     return _page(request, onboarding, "profile", {"form": form}, status=400 if form.errors else 200)
@@ -151,7 +144,7 @@ def _hours(request, onboarding):
         try:
             wizard.onboarding_hours_save(onboarding=onboarding, hours_text=form.cleaned_data["hours"])
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            form_add_service_errors(form, exc)
         else:
             return _next(onboarding, "hours")
     return _page(request, onboarding, "hours", {"form": form}, status=400 if form.errors else 200)
@@ -175,7 +168,7 @@ def _number(request, onboarding):
                 forward_to=data["forward_to"],
             )
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            form_add_service_errors(form, exc)
         else:
             return _next(onboarding, "number")
     number = str(client.phone_number or form["phone_number"].value() or "")
@@ -203,7 +196,7 @@ def _templates(request, onboarding):
             try:
                 wizard.onboarding_templates_save(onboarding=onboarding, bodies=bodies)
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                form_add_service_errors(form, exc)
             else:
                 return _next(onboarding, "templates")
     elif ready and request.method == "GET":
@@ -220,7 +213,7 @@ def _owner(request, onboarding):
                 onboarding=onboarding, actor=request.user, email=form.cleaned_data["email"]
             )
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            form_add_service_errors(form, exc)
         else:
             if form.cleaned_data["email"]:
                 messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")

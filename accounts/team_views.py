@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .forms import ClientInviteForm
+from .forms import ClientInviteForm, form_add_service_errors
 from .models import ClientMembership, Invitation
 from .selectors import client_role, request_client
 from .services import ClientStateError, client_member_remove, invitation_create
@@ -43,8 +43,7 @@ def client_team(request):
                     client=client,
                 )
             except ValidationError as exc:
-                for name, errors in exc.message_dict.items():
-                    form.add_error(name if name in form.fields else None, errors)
+                form_add_service_errors(form, exc)
             else:
                 messages.success(request, f"Invitation sent to {invitation.email}.")
                 return redirect("client-team")
