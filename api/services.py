@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils.timezone import now
 
 from accounts.models import Agency, Client, User
+from accounts.services import client_pause, client_resume
 
 from .models import ApiKey, WebhookDelivery, WebhookEndpoint
 
@@ -81,23 +82,14 @@ def apikey_touch(*, api_key: ApiKey) -> None:
 # --- Clients (agency keys) ---------------------------------------------------------------------------------
 
 
-class ClientStateError(Exception):
-    pass
-
-
-def client_set_paused(*, client: Client, paused: bool) -> Client:
-    """Pause (no text-backs go out; the send path checks the status) or resume a live client."""
-    target, source = (
-        (Client.Status.PAUSED, Client.Status.LIVE) if paused else (Client.Status.LIVE, Client.Status.PAUSED)
-    )
-    if client.status not in (target, source):
-        raise ClientStateError(
-            f"A client that is {client.get_status_display().lower()} cannot be "
-            f"{'paused' if paused else 'resumed'}."
-        )
-    Client.objects.filter(pk=client.pk).update(status=target)
-    client.status = target
-    return client
+def client_set_paused(*, client: Client, paused: bool, actor: User) -> Client:
+    """Pause (no text-backs go out; the send path checks the status) or resume a client, through the same
+    services as the dashboard (so it is in the agency's audit log). Asking for the state it is already in
+    changes nothing; accounts.services.ClientStateError for a client that is neither live nor paused."""
+    if client.status == (Client.Status.PAUSED if paused else Client.Status.LIVE):
+        return client
+    change = client_pause if paused else client_resume
+    return change(client=client, actor=actor)
 
 
 # --- Webhook endpoints -------------------------------------------------------------------------------------

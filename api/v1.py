@@ -17,7 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts.models import Client
-from accounts.services import client_create, client_provision, hours_from_text
+from accounts.services import ClientStateError, client_create, client_provision, hours_from_text
 from crm.models import Contact
 from crm.selectors import contact_list
 from crm.services import contact_set_blocked, contact_update, contact_upsert, tags_from_text
@@ -30,7 +30,7 @@ from telephony.models import Call
 from . import serializers as s
 from .rest import AgencyKeyOnly, ApiViewSet, Conflict, Cursor, KeyScope, idempotent
 from .selectors import report_numbers
-from .services import ClientStateError, client_set_paused
+from .services import client_set_paused
 
 
 class ByActivity(Cursor):
@@ -442,7 +442,7 @@ class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
     def _set_paused(self, paused: bool) -> Response:
         client = self.get_object()
         try:
-            client = client_set_paused(client=client, paused=paused)
+            client = client_set_paused(client=client, paused=paused, actor=self.request.user)
         except ClientStateError as exc:
             raise Conflict(str(exc)) from None
         return Response(s.ClientSerializer(client).data)
