@@ -51,6 +51,17 @@ def opt_outs(*, start: datetime, end: datetime) -> QuerySet:
     )
 
 
+def skipped_textbacks(*, client, start: datetime, end: datetime) -> QuerySet:
+    """Text-backs owed for calls missed in [start, end) that did not go out (skipped, or failed for good)."""
+    return OutboundSend.objects.filter(
+        client=client,
+        kind=OutboundSend.Kind.TEXT_BACK,
+        state__in=SKIPPED_STATES,
+        event_at__gte=start,
+        event_at__lt=end,
+    )
+
+
 def delivery_failures(*, start: datetime, end: datetime) -> QuerySet:
     return Message.objects.filter(
         direction=Message.Direction.OUTBOUND,

@@ -20,11 +20,10 @@ from django_tenants.utils import get_public_schema_name, tenant_context
 
 from accounts.models import Client
 from crm.models import Outcome
-from messaging.models import OutboundSend
 from telephony.models import Call
 
 from . import definitions
-from .definitions import SKIPPED_STATES, textback_chain_by_day
+from .definitions import textback_chain_by_day
 from .models import ROLLUP_COUNTERS, DailyRollup
 from .selectors import later_outcome_exists
 
@@ -132,13 +131,7 @@ def rollup_days_from_tables(*, client: Client, start: datetime = EPOCH, end: dat
             ("delivery_failures",),
         )
     skipped = (
-        OutboundSend.objects.filter(
-            client=client,
-            kind=OutboundSend.Kind.TEXT_BACK,
-            state__in=SKIPPED_STATES,
-            event_at__gte=start,
-            event_at__lt=end,
-        )
+        definitions.skipped_textbacks(client=client, start=start, end=end)
         .annotate(day=TruncDate("event_at", tzinfo=zone))
         .values_list("day", "reason")
         .annotate(n=Count("id"))

@@ -21,11 +21,10 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Agency, Client
 from crm.models import Outcome
-from messaging.models import OutboundSend
 from telephony.models import Call
 
 from . import definitions
-from .definitions import SKIPPED_STATES, textback_chain_totals
+from .definitions import textback_chain_totals
 from .models import ROLLUP_COUNTERS, DailyRollup
 
 # --- Periods -----------------------------------------------------------------------------------------------
@@ -168,13 +167,7 @@ def funnel_for_client(*, client: Client, period: Period) -> Funnel:
         funnel.opt_outs = definitions.opt_outs(start=start, end=end).count()
         funnel.delivery_failures = definitions.delivery_failures(start=start, end=end).count()
     skipped = (
-        OutboundSend.objects.filter(
-            client=client,
-            kind=OutboundSend.Kind.TEXT_BACK,
-            state__in=SKIPPED_STATES,
-            event_at__gte=start,
-            event_at__lt=end,
-        )
+        definitions.skipped_textbacks(client=client, start=start, end=end)
         .values_list("reason")
         .annotate(n=Count("id"))
     )
