@@ -15,7 +15,7 @@ from django.utils import timezone
 from reports.models import DailyRollup
 from reports.selectors import RollupNumbers, rollup_month_by_client, today_in
 
-from .models import Agency, Client, Onboarding
+from .models import Agency, Client
 
 # A warning is worth raising only once there is enough traffic for a rate to mean something.
 RATE_MIN_SENT = 20
@@ -26,7 +26,8 @@ RATE_DAYS = 30
 
 
 class Stage:
-    """What the dashboard calls a client's status: onboarding covers provisioning and a failed provisioning."""
+    """What the dashboard calls a client's status: onboarding covers provisioning, a failed provisioning and a
+    provisioned client the wizard has not put live yet (Client.went_live_at empty)."""
 
     ONBOARDING = "onboarding"
     LIVE = "live"
@@ -43,25 +44,18 @@ class Stage:
 
     @classmethod
     def of(cls, client: Client) -> str:
-        if client.status in (Client.Status.LIVE, Client.Status.PAUSED) and _wizard_open(client):
-            return cls.ONBOARDING  # provisioned, but the wizard has not put it live yet
+        if client.is_onboarding:
+            return cls.ONBOARDING
         return next(stage for stage, statuses in cls.STATUSES.items() if client.status in statuses)
 
     @classmethod
     def query(cls, stage: str) -> Q:
-        wizard_open = Q(onboarding__isnull=False, onboarding__completed_at__isnull=True)
+        not_live_yet = Q(status__in=[Client.Status.LIVE, Client.Status.PAUSED], went_live_at__isnull=True)
         if stage == cls.ONBOARDING:
-            return Q(status__in=cls.STATUSES[stage]) | wizard_open
+            return Q(status__in=cls.STATUSES[stage]) | not_live_yet
         if stage in (cls.LIVE, cls.PAUSED):
-            return Q(status__in=cls.STATUSES[stage]) & ~wizard_open
+            return Q(status__in=cls.STATUSES[stage]) & ~not_live_yet
         return Q(status__in=cls.STATUSES[stage])
-
-
-def _wizard_open(client: Client) -> bool:
-    try:
-        return client.onboarding.completed_at is None
-    except Onboarding.DoesNotExist:
-        return False
 
 
 @dataclass
@@ -101,6 +95,7 @@ DASHBOARD_FIELDS = (
     "timezone",
     "created_at",
     "last_webhook_at",
+    "went_live_at",
     "agency__id",
     "agency__slug",
     "agency__name",
@@ -181,7 +176,8 @@ def _warnings(client: Client, health: Health, at: datetime) -> list[str]:
         warnings.append("Number not configured")
     if (
         client.status == Client.Status.LIVE
-        and client.created_at <= at - timedelta(days=QUIET_DAYS)
+        and client.went_live_at is not None
+        and client.went_live_at <= at - timedelta(days=QUIET_DAYS)
         and health.calls_recent == 0
     ):
         warnings.append(f"No calls in {QUIET_DAYS} days")

@@ -178,6 +178,12 @@ class OnboardingTemplatesForm(forms.Form):
     after_hours = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="After hours")
 
 
+class OnboardingTestNumberForm(forms.Form):
+    number = PhoneNumberField(
+        label="Test phone", help_text="Until the business goes live, only calls from its test phones get a text."
+    )
+
+
 class OnboardingOwnerForm(forms.Form):
     email = forms.EmailField(
         required=False, label="Owner's email", help_text="Leave empty to invite them later."

@@ -204,6 +204,16 @@ class Client(TenantMixin):
     # Stamped by the Twilio webhooks at most once a minute (accounts.services.client_webhook_seen): the
     # dashboard's "last webhook received", which tells an agency a number is not pointed at us.
     last_webhook_at = models.DateTimeField(null=True, blank=True)
+    # A client made with the wizard is not live until the agency says so at its last step: its host, number
+    # and webhooks work (status live or paused), but only the phones it tests with get text-backs. Kept apart
+    # from `status`, which says whether the client is served at all (the webhooks admit live and paused
+    # clients). Clients made by the command or the API go live at once (the default).
+    went_live_at = models.DateTimeField(
+        null=True, blank=True, default=now, help_text="Empty while onboarding: only test phones get texts."
+    )
+    test_numbers = models.JSONField(
+        default=list, blank=True, help_text="E.164 numbers whose calls are texted back before going live."
+    )
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
 
@@ -216,6 +226,19 @@ class Client(TenantMixin):
     @property
     def host(self) -> str:
         return f"{self.slug}.{settings.BASE_DOMAIN}"
+
+    @property
+    def is_onboarding(self) -> bool:
+        return self.status != self.Status.ARCHIVED and (
+            self.status in (self.Status.PROVISIONING, self.Status.FAILED) or self.went_live_at is None
+        )
+
+    def textback_allowed_to(self, number: str) -> bool:
+        """Whether a missed call from this number may be texted back yet: any caller once the client is live;
+        before that only its test phones (those named in the wizard's test step, and the forward-to phone)."""
+        if self.went_live_at is not None:
+            return True
+        return number in self.test_numbers or (bool(self.forward_to) and number == str(self.forward_to))
 
     def local_time(self, moment: datetime) -> datetime:
         return moment.astimezone(zoneinfo.ZoneInfo(self.timezone))

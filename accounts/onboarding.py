@@ -133,6 +133,7 @@ def onboarding_start(
         schema_name="",
         status=Client.Status.PROVISIONING,
         business_hours=parse_hours("mon-fri 09:00-17:00"),
+        went_live_at=None,
     )
     client.schema_name = Client.schema_name_for(client.slug)
     client.full_clean()
@@ -299,6 +300,23 @@ def onboarding_owner_invite(*, onboarding: Onboarding, actor: User, email: str) 
     _open_next(onboarding, "owner")
 
 
+@transaction.atomic
+def onboarding_test_number_add(*, onboarding: Onboarding, number: str) -> None:
+    """A phone the agency tests with: its missed calls are texted back before the client goes live."""
+    client = Client.objects.select_for_update().get(pk=onboarding.client_id)
+    if client.phone_number and number == str(client.phone_number):
+        raise ValidationError({"number": "Call the Textback number from another phone, not from itself."})
+    if number not in client.test_numbers:
+        client.test_numbers = [*client.test_numbers, number]
+        client.save(update_fields=["test_numbers"])
+
+
+def onboarding_test_numbers(*, client: Client) -> list[str]:
+    """Every phone whose calls are texted back while onboarding: the forward-to phone, then those added."""
+    numbers = [str(client.forward_to)] if client.forward_to else []
+    return numbers + [number for number in client.test_numbers if number not in numbers]
+
+
 def onboarding_test_done(*, onboarding: Onboarding) -> None:
     _open_next(onboarding, "test")
 
@@ -326,5 +344,8 @@ def onboarding_complete(*, onboarding: Onboarding) -> Client:
         raise ValidationError("The business has no number yet: go back to the number step.")
     if not onboarding.may_open("live"):
         raise ValidationError("Finish the earlier steps first.")
-    Onboarding.objects.filter(pk=onboarding.pk).update(completed_at=timezone.now())
+    at = timezone.now()
+    Onboarding.objects.filter(pk=onboarding.pk).update(completed_at=at)
+    client.went_live_at = at
+    client.save(update_fields=["went_live_at"])
     return client

@@ -21,6 +21,7 @@ from .forms import (
     OnboardingOwnerForm,
     OnboardingProfileForm,
     OnboardingTemplatesForm,
+    OnboardingTestNumberForm,
     form_add_service_errors,
 )
 from .hours import format_hours
@@ -225,16 +226,30 @@ def _owner(request, onboarding):
 
 
 def _test(request, onboarding):
-    if request.method == "POST":
-        wizard.onboarding_test_done(onboarding=onboarding)
-        return _next(onboarding, "test")
     client = onboarding.client
+    form = OnboardingTestNumberForm(request.POST if request.POST.get("action") == "add" else None)
+    if request.method == "POST":
+        if request.POST.get("action") != "add":
+            wizard.onboarding_test_done(onboarding=onboarding)
+            return _next(onboarding, "test")
+        if form.is_valid():
+            try:
+                wizard.onboarding_test_number_add(onboarding=onboarding, number=str(form.cleaned_data["number"]))
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                return redirect(request.path)
+        client.refresh_from_db()
+    test_numbers = wizard.onboarding_test_numbers(client=client)
+    caller = test_numbers[0] if test_numbers else "<a test phone>"
     context = {
+        "form": form,
+        "test_numbers": test_numbers,
         "activity": wizard.onboarding_recent_activity(client=client),
-        "command": f"manage.py simulate_call --client {client.slug} --from +13125550177",
+        "command": f"manage.py simulate_call --client {client.slug} --from {caller}",
         "public_base_url": settings.PUBLIC_BASE_URL,
     }
-    return _page(request, onboarding, "test", context)
+    return _page(request, onboarding, "test", context, status=400 if form.errors else 200)
 
 
 def _live(request, onboarding):

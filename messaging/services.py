@@ -61,6 +61,7 @@ class SkipReason:
     """Why a text-back was not sent; stored on the ledger row and shown to the business."""
 
     CLIENT_PAUSED = "client_paused"
+    NOT_LIVE = "not_live"
     ANONYMOUS = "anonymous_caller"
     INVALID_NUMBER = "invalid_number"
     BLOCKED = "blocked"
@@ -77,6 +78,7 @@ class SkipReason:
 # not sent: ". The ledger's failure reasons ("provider_error") are here too.
 SKIP_REASONS = {
     SkipReason.CLIENT_PAUSED: "text-backs are paused for this business",
+    SkipReason.NOT_LIVE: "the business isn't live yet (only its test phones get text-backs)",
     SkipReason.ANONYMOUS: "the caller hid their number",
     SkipReason.INVALID_NUMBER: "the caller's number can't get texts",
     SkipReason.BLOCKED: "the caller is on the block list",
@@ -311,6 +313,8 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
     send, or the reason not to."""
     if client.status == Client.Status.PAUSED:
         return SkipReason.CLIENT_PAUSED
+    if not client.textback_allowed_to(send.to_number):
+        return SkipReason.NOT_LIVE
     # Other apps may stop a text-back (billing: the month's allowance is used up); the first reason given wins.
     for _receiver, veto in signals.textback_check.send(sender=OutboundSend, client=client, send=send):
         if veto:

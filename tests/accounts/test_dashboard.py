@@ -71,8 +71,9 @@ def test_a_signed_webhook_stamps_the_last_webhook_received(web, personas):
 
 
 def test_health_warnings(web, personas):
-    Client.objects.filter(pk=personas.acme.pk).update(created_at=timezone.now() - timedelta(days=30))
-    Client.objects.filter(pk=personas.bolt.pk).update(created_at=timezone.now() - timedelta(days=30))
+    month_ago = timezone.now() - timedelta(days=30)
+    Client.objects.filter(pk=personas.acme.pk).update(created_at=month_ago, went_live_at=month_ago)
+    Client.objects.filter(pk=personas.bolt.pk).update(created_at=month_ago, went_live_at=month_ago)
     rollup(personas.bolt, days_ago=1, calls=30, textbacks_sent=25, opt_outs=3, delivery_failures=4)
     new = Client.objects.create(
         agency=personas.northwind,
