@@ -96,16 +96,21 @@ class OriginRewritingHttpClient(TwilioHttpClient):
 LINE_TYPES = {"mobile": "mobile", "landline": "landline", "fixedVoip": "voip", "nonFixedVoip": "voip"}
 
 
+def twilio_client(*, account_sid: str, auth_token: str, api_base_url: str | None, timeout: float) -> TwilioClient:
+    """twilio-python's client, sending to TWILIO_API_BASE_URL instead of Twilio when that is set."""
+    http_client = (
+        OriginRewritingHttpClient(api_base_url, timeout=timeout) if api_base_url else TwilioHttpClient(timeout=timeout)
+    )
+    return TwilioClient(account_sid, auth_token, http_client=http_client)
+
+
 class TwilioProvider(Provider):
     name = "twilio"
 
     def __init__(self, *, account_sid: str, auth_token: str, api_base_url: str | None, timeout: float):
-        http_client = (
-            OriginRewritingHttpClient(api_base_url, timeout=timeout)
-            if api_base_url
-            else TwilioHttpClient(timeout=timeout)
+        self.client = twilio_client(
+            account_sid=account_sid, auth_token=auth_token, api_base_url=api_base_url, timeout=timeout
         )
-        self.client = TwilioClient(account_sid, auth_token, http_client=http_client)
 
     def send(self, *, from_number, to_number, body, status_callback):
         try:
