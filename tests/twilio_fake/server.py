@@ -7,6 +7,12 @@ every request URL to FakeTwilio.base_url, so the fake sees the real paths:
     GET  /2010-04-01/Accounts/{AccountSid}/Messages.json        ListMessage      → 200 page, newest first
     GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json  FetchMessage     → 200 message | 404
     GET  /v2/PhoneNumbers/{PhoneNumber}                         FetchPhoneNumber → 200 lookup (lookups.twilio.com)
+    GET  /2010-04-01/Accounts/{AccountSid}/AvailablePhoneNumbers/{CountryCode}/Local.json
+                                                 ListAvailablePhoneNumberLocal → 200 page (AreaCode filter)
+    POST /2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json       CreateIncomingPhoneNumber → 201 | 400 21422
+    GET  /2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json       ListIncomingPhoneNumber   → 200 page
+    POST /2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json UpdateIncomingPhoneNumber → 200 | 404
+    DELETE (the same path)                                                 DeleteIncomingPhoneNumber → 204 | 404
 
 Every request is checked against Twilio's OpenAPI (twilio_spec_subset.json, made by extract_spec.py): unknown
 paths, methods and parameters, missing required ones and values of the wrong type are answered like Twilio
@@ -16,6 +22,8 @@ would (400/404/405 with Twilio's error JSON) and recorded in `fake.violations`.
         ...  # point the app at fake.base_url, fake.account_sid, fake.auth_token
         fake.reject("+15005550009", 21610)
         fake.fail_next(429)
+        fake.add_incoming_number("+13125550100")  # a number the account already holds
+        fake.take_number("+13125550110")  # someone else bought it between search and purchase
         [message] = fake.wait_for_messages(1)
         fake.send_status_callback(message["sid"], "delivered", post_to=live_server_url)
         fake.assert_no_violations()
@@ -79,6 +87,10 @@ ERRORS: dict[int, tuple[int, str]] = {
     21612: (400, "The 'To' phone number is not currently reachable via SMS"),
     21614: (400, "'To' number is not a valid mobile number"),
     21617: (400, "The concatenated message body exceeds the 1600 character limit"),
+    21421: (400, "PhoneNumber is invalid"),
+    21422: (400, "PhoneNumber is not available"),
+    21452: (400, "No phone numbers found in area code"),
+    21502: (400, "Invalid callback url"),
     30003: (400, "Unreachable destination handset"),
     30005: (400, "Unknown destination handset"),
     30006: (400, "Landline or unreachable carrier"),
@@ -93,7 +105,15 @@ OPERATIONS = {
     "ListMessage": "list",
     "FetchMessage": "fetch",
     "FetchPhoneNumber": "lookup",
+    "ListAvailablePhoneNumberLocal": "search",
+    "CreateIncomingPhoneNumber": "buy",
+    "ListIncomingPhoneNumber": "numbers",
+    "UpdateIncomingPhoneNumber": "configure",
+    "DeleteIncomingPhoneNumber": "release",
 }
+# How many numbers an area code offers unless set_available() says otherwise; all in 555-01xx, the range kept
+# for fiction, so a fake number never rings a real phone.
+DEFAULT_AVAILABLE_PER_AREA = 5
 
 LOOKUP_FIELDS = {
     "validation",
@@ -428,6 +448,9 @@ class FakeTwilio:
         self._script: list[list] = []  # [operation, kind, argument, remaining]
         self._rejects: dict[str, int] = {}
         self.line_types.clear()
+        self._incoming: dict[str, dict] = {}  # sid → IncomingPhoneNumber resource held by the account
+        self._taken: set[str] = set()  # numbers bought by someone else: not available
+        self._available: dict[str, list[str]] = {}  # area code → numbers offered (default: a few in 555-01xx)
 
     def reset(self) -> None:
         """Forget everything: messages, requests, violations, lookups, callbacks, scripted failures, line types.
@@ -462,6 +485,16 @@ class FakeTwilio:
         """Lookup v2 requests answered: phone_number (as in the path), fields, query, line_type, received_at."""
         with self._lock:
             return [dict(v) for v in self._lookups]
+
+    @property
+    def incoming_numbers(self) -> list[dict]:
+        """The account's phone numbers (IncomingPhoneNumber resources), oldest first."""
+        with self._lock:
+            return [dict(v) for v in self._incoming.values()]
+
+    def incoming_number(self, phone_number: str) -> dict | None:
+        with self._lock:
+            return next((dict(v) for v in self._incoming.values() if v["phone_number"] == phone_number), None)
 
     @property
     def callbacks(self) -> list[dict]:
@@ -550,14 +583,36 @@ class FakeTwilio:
         with self._lock:
             self._rejects.pop(to_number, None)
 
+    def add_incoming_number(self, phone_number: str, **fields) -> dict:
+        """Seed a number the account already holds (bought before the test); returns its resource."""
+        with self._lock:
+            return dict(self._new_incoming({"PhoneNumber": phone_number}, origin="twilio", **fields))
+
+    def take_number(self, phone_number: str) -> None:
+        """Someone else buys this number: it leaves the search results and buying it answers 21422."""
+        with self._lock:
+            self._taken.add(phone_number)
+
+    def set_available(self, area_code: str, numbers: list[str]) -> None:
+        """What a search in this area code offers ([] for none)."""
+        with self._lock:
+            self._available[str(area_code)] = list(numbers)
+
+    def _offered(self, area_code: str) -> list[str]:
+        numbers = self._available.get(area_code)
+        if numbers is None:
+            numbers = [f"+1{area_code}55501{10 + i:02d}" for i in range(DEFAULT_AVAILABLE_PER_AREA)]
+        held = {v["phone_number"] for v in self._incoming.values()}
+        return [n for n in numbers if n not in self._taken and n not in held]
+
     def set_line_type(self, number: str, line_type: str | dict) -> None:
         """Same as fake.line_types[number] = line_type (for the /_fake control endpoint)."""
         self.line_types[number] = line_type
 
     def _push(self, operation: str, kind: str, argument, count: int) -> None:
         operation = OPERATIONS.get(operation, operation)
-        if operation not in ("create", "list", "fetch", "lookup", "*"):
-            raise ValueError(f"unknown operation {operation!r}; one of create, list, fetch, lookup, *")
+        if operation not in (*OPERATIONS.values(), "*"):
+            raise ValueError(f"unknown operation {operation!r}; one of {', '.join(OPERATIONS.values())}, *")
         if count < 1:
             raise ValueError("count must be >= 1")
         with self._lock:
@@ -893,9 +948,169 @@ class FakeTwilio:
             )
         return 200, result
 
+    # ------------------------------------------------------------------ phone numbers
+
+    def _search(self, path: str, country: str, query: dict) -> tuple[int, dict]:
+        area = query.get("AreaCode", "")
+        page_size = int(query.get("PageSize") or 50)
+        with self._lock:
+            numbers = self._offered(area) if country in ("US", "CA") and area else []
+        chunk = [
+            {
+                "friendly_name": f"({n[2:5]}) {n[5:8]}-{n[8:]}",
+                "phone_number": n,
+                "lata": "358",
+                "locality": "Chicago",
+                "rate_center": "CHICAGO",
+                "latitude": 41.8781,
+                "longitude": -87.6298,
+                "region": "IL",
+                "postal_code": "60601",
+                "iso_country": country,
+                "address_requirements": "none",
+                "beta": False,
+                "capabilities": {"voice": True, "SMS": True, "MMS": True, "fax": False},
+            }
+            for n in numbers[:page_size]
+        ]
+        uri = f"{path}?{urlencode(query)}"
+        return 200, {
+            "end": max(len(chunk) - 1, 0),
+            "first_page_uri": uri,
+            "next_page_uri": None,
+            "page": 0,
+            "page_size": page_size,
+            "previous_page_uri": None,
+            "start": 0,
+            "uri": uri,
+            "available_phone_numbers": chunk,
+        }
+
+    _URL_FIELDS = ("VoiceUrl", "SmsUrl", "StatusCallback", "VoiceFallbackUrl", "SmsFallbackUrl")
+
+    def _bad_urls(self, form: dict) -> tuple[int, dict] | None:
+        for name in self._URL_FIELDS:
+            if form.get(name) and not _valid_callback_url(form[name]):
+                return 400, twilio_error(400, 21502, f"{name} is not a valid URL: {form[name]!r}")
+        return None
+
+    def _buy(self, form: dict) -> tuple[int, dict]:
+        number, area = form.get("PhoneNumber", ""), form.get("AreaCode", "")
+        if not number and not area:
+            return 400, twilio_error(400, 21421, "A PhoneNumber or an AreaCode is required")
+        if number and not E164.match(number):
+            return 400, twilio_error(400, 21421)
+        bad = self._bad_urls(form)
+        if bad:
+            return bad
+        with self._lock:
+            if not number:
+                offered = self._offered(area)
+                if not offered:
+                    return 400, twilio_error(400, 21452)
+                number = offered[0]
+            elif number not in self._offered(number[2:5]):
+                return 400, twilio_error(400, 21422)
+            return 201, dict(self._new_incoming({**form, "PhoneNumber": number}, origin="twilio"))
+
+    def _new_incoming(self, form: dict, *, origin: str, **fields) -> dict:
+        sid = "PN" + uuid.uuid4().hex
+        now = rfc2822(self.clock())
+        number = form["PhoneNumber"]
+        resource = {
+            "account_sid": self.account_sid,
+            "address_sid": None,
+            "address_requirements": "none",
+            "api_version": API_VERSION,
+            "beta": False,
+            "capabilities": {"voice": True, "sms": True, "mms": True, "fax": False},
+            "date_created": now,
+            "date_updated": now,
+            "friendly_name": form.get("FriendlyName") or f"({number[2:5]}) {number[5:8]}-{number[8:]}",
+            "identity_sid": None,
+            "phone_number": number,
+            "origin": origin,
+            "sid": sid,
+            "sms_application_sid": "",
+            "sms_fallback_method": "POST",
+            "sms_fallback_url": "",
+            "sms_method": "POST",
+            "sms_url": "",
+            "status_callback": "",
+            "status_callback_method": "POST",
+            "trunk_sid": None,
+            "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/IncomingPhoneNumbers/{sid}.json",
+            "voice_receive_mode": "voice",
+            "voice_application_sid": None,
+            "voice_caller_id_lookup": False,
+            "voice_fallback_method": "POST",
+            "voice_fallback_url": None,
+            "voice_method": "POST",
+            "voice_url": None,
+            "emergency_status": "Inactive",
+            "emergency_address_sid": None,
+            "emergency_address_status": "unregistered",
+            "bundle_sid": None,
+            "status": "in-use",
+            "type": "local",
+        }
+        resource.update(fields)
+        self._apply_number_form(resource, form)
+        self._incoming[sid] = resource
+        return resource
+
+    @staticmethod
+    def _apply_number_form(resource: dict, form: dict) -> None:
+        for name, value in form.items():
+            if name in ("PhoneNumber", "AreaCode", "AccountSid"):
+                continue
+            key = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()  # VoiceUrl → voice_url
+            if key in resource:
+                resource[key] = value
+
+    def _list_incoming(self, path: str, query: dict) -> tuple[int, dict]:
+        wanted = query.get("PhoneNumber")
+        page_size = int(query.get("PageSize") or 50)
+        with self._lock:
+            chunk = [
+                dict(v) for v in self._incoming.values() if wanted is None or v["phone_number"] == wanted
+            ][:page_size]
+        uri = f"{path}?{urlencode(query)}"
+        return 200, {
+            "end": max(len(chunk) - 1, 0),
+            "first_page_uri": uri,
+            "next_page_uri": None,
+            "page": 0,
+            "page_size": page_size,
+            "previous_page_uri": None,
+            "start": 0,
+            "uri": uri,
+            "incoming_phone_numbers": chunk,
+        }
+
+    def _configure(self, path: str, sid: str, form: dict) -> tuple[int, dict]:
+        bad = self._bad_urls(form)
+        if bad:
+            return bad
+        with self._lock:
+            resource = self._incoming.get(sid)
+            if resource is None:
+                return 404, twilio_error(404, 20404, path=path)
+            self._apply_number_form(resource, form)
+            resource["date_updated"] = rfc2822(self.clock())
+            return 200, dict(resource)
+
+    def _release(self, path: str, sid: str) -> tuple[int, dict | None]:
+        with self._lock:
+            if self._incoming.pop(sid, None) is None:
+                return 404, twilio_error(404, 20404, path=path)
+            return 204, None
+
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, object]:
         name = path[len("/_fake/") :].strip("/")
-        if method == "GET" and name in ("messages", "requests", "violations", "lookups", "callbacks"):
+        if method == "GET" and name in (
+            "messages", "requests", "violations", "lookups", "callbacks", "incoming_numbers"
+        ):
             return 200, getattr(self, name)
         if method == "POST" and name == "reset":
             self.reset()
@@ -910,6 +1125,9 @@ class FakeTwilio:
             "set_status",
             "add_message",
             "send_status_callback",
+            "add_incoming_number",
+            "take_number",
+            "set_available",
         }
         if method == "POST" and name in allowed:
             try:
@@ -1012,7 +1230,7 @@ class _Handler(BaseHTTPRequestHandler):
     # --------------------------------------------------------------
 
     def _send(self, status: int, payload, record: dict | None = None) -> None:
-        body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+        body = b"" if status == 204 else json.dumps(payload, separators=(",", ":")).encode("utf-8")
         try:
             reason = HTTPStatus(status).phrase
         except ValueError:
@@ -1111,6 +1329,16 @@ class _Handler(BaseHTTPRequestHandler):
 
         if op.operation_id == "CreateMessage":
             status, payload = fake._create(record["form"])
+        elif op.operation_id == "ListAvailablePhoneNumberLocal":
+            status, payload = fake._search(path, values["CountryCode"], record["query"])
+        elif op.operation_id == "CreateIncomingPhoneNumber":
+            status, payload = fake._buy(record["form"])
+        elif op.operation_id == "ListIncomingPhoneNumber":
+            status, payload = fake._list_incoming(path, record["query"])
+        elif op.operation_id == "UpdateIncomingPhoneNumber":
+            status, payload = fake._configure(path, values["Sid"], record["form"])
+        elif op.operation_id == "DeleteIncomingPhoneNumber":
+            status, payload = fake._release(path, values["Sid"])
         elif op.operation_id == "ListMessage":
             status, payload = fake._list(path, record["query"])
         elif op.operation_id == "FetchMessage":

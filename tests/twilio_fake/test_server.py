@@ -621,3 +621,73 @@ def test_spec_subset_is_up_to_date_with_the_shared_specs():
     assert extract_spec.OUTPUT.read_text(encoding="utf-8") == expected, (
         "run python tests/twilio_fake/extract_spec.py"
     )
+
+
+# --- Phone numbers ------------------------------------------------------------------------------------------
+
+HOOKS = {
+    "voice_url": "https://platform.test/hooks/twilio/voice/incoming/",
+    "sms_url": "https://platform.test/hooks/twilio/sms/incoming/",
+    "status_callback": "https://platform.test/hooks/twilio/voice/status/",
+}
+
+
+def test_a_number_is_searched_by_area_code_bought_configured_and_released(fake, api):
+    offered = api.available_phone_numbers("US").local.list(area_code=312, limit=3)
+    assert [n.phone_number for n in offered] == ["+13125550110", "+13125550111", "+13125550112"]
+    bought = api.incoming_phone_numbers.create(phone_number="+13125550111", voice_method="POST", **HOOKS)
+    assert (bought.phone_number, bought.voice_url, bought.status_callback) == (
+        "+13125550111", HOOKS["voice_url"], HOOKS["status_callback"]
+    )
+    assert bought.sid.startswith("PN") and len(bought.sid) == 34
+    # Bought: no longer offered, and held by the account.
+    still_offered = [n.phone_number for n in api.available_phone_numbers("US").local.list(area_code=312)]
+    assert "+13125550111" not in still_offered
+    [held] = api.incoming_phone_numbers.list(phone_number="+13125550111", limit=1)
+    assert held.sid == bought.sid
+    api.incoming_phone_numbers(bought.sid).update(sms_url="https://platform.test/other/")
+    assert fake.incoming_number("+13125550111")["sms_url"] == "https://platform.test/other/"
+    assert api.incoming_phone_numbers(bought.sid).delete() is True
+    assert fake.incoming_numbers == []
+    with pytest.raises(TwilioRestException) as gone:
+        api.incoming_phone_numbers(bought.sid).delete()
+    assert gone.value.status == 404
+    fake.assert_no_violations()
+
+
+def test_a_number_someone_else_took_is_not_available(fake, api):
+    fake.take_number("+13125550110")
+    offered = [n.phone_number for n in api.available_phone_numbers("US").local.list(area_code=312)]
+    assert "+13125550110" not in offered
+    with pytest.raises(TwilioRestException) as taken:
+        api.incoming_phone_numbers.create(phone_number="+13125550110", **HOOKS)
+    assert (taken.value.status, taken.value.code) == (400, 21422)
+    fake.set_available("907", [])
+    assert api.available_phone_numbers("US").local.list(area_code=907) == []
+    fake.assert_no_violations()
+
+
+def test_number_responses_have_exactly_the_fields_of_the_spec_schemas(fake, api):
+    created_schema = fake.spec.operation("CreateIncomingPhoneNumber").response_schemas["201"]
+    search_schema = fake.spec.operation("ListAvailablePhoneNumberLocal").response_schemas["200"]
+    list_schema = fake.spec.operation("ListIncomingPhoneNumber").response_schemas["200"]
+    base = f"/2010-04-01/Accounts/{fake.account_sid}"
+    _, searched = raw(api, "GET", f"{base}/AvailablePhoneNumbers/US/Local.json?AreaCode=312")
+    api.incoming_phone_numbers.create(phone_number="+13125550110", **HOOKS)
+    _, listed = raw(api, "GET", f"{base}/IncomingPhoneNumbers.json")
+    assert set(searched) == set(search_schema["properties"])
+    offered_fields = search_schema["properties"]["available_phone_numbers"]["items"]["properties"]
+    assert set(searched["available_phone_numbers"][0]) == set(offered_fields)
+    assert set(listed) == set(list_schema["properties"])
+    assert set(listed["incoming_phone_numbers"][0]) == set(created_schema["properties"])
+
+
+def test_number_requests_outside_the_spec_are_refused_and_recorded(fake, api):
+    base = f"/2010-04-01/Accounts/{fake.account_sid}"
+    form = {"PhoneNumber": "+13125550110", "VoiceUri": "x"}
+    status, _ = raw(api, "POST", f"{base}/IncomingPhoneNumbers.json", data=form)
+    assert status == 400
+    status, _ = raw(api, "DELETE", f"{base}/IncomingPhoneNumbers/not-a-sid.json")
+    assert status == 404
+    problems = " ".join(v["problem"] for v in fake.violations)
+    assert "Unknown form parameter 'VoiceUri'" in problems and "'Sid'" in problems
