@@ -76,7 +76,7 @@ def client_offboard_view(request, pk: int):
                 ip_address=_ip(request),
             )
         except ValidationError as exc:
-            form.add_error("confirmation", exc.message_dict.get("confirmation", exc.messages))
+            form_add_service_errors(form, exc)
         except ClientStateError as exc:
             form.add_error(None, str(exc))
         else:

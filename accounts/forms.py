@@ -2,6 +2,7 @@
 services' job; these check shape and turn a service's ValidationError into field errors."""
 
 import hashlib
+import re
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
@@ -163,14 +164,57 @@ class OnboardingHoursForm(forms.Form):
     )
 
 
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+class OnboardingNumberSearchForm(forms.Form):
+    area_code = forms.CharField(
+        max_length=3, label="Area code", widget=forms.TextInput(attrs={"inputmode": "numeric", "size": 4})
+    )
+
+
 class OnboardingNumberForm(forms.Form):
+    """A number to buy (one the search offered) or one the agency's Twilio account already holds."""
+
+    buy_number = forms.ChoiceField(required=False, widget=forms.RadioSelect, label="Buy a new number")
     phone_number = PhoneNumberField(
-        label="Textback number", help_text="A number in your Twilio account, e.g. +13125550100."
+        required=False,
+        label="Textback number",
+        help_text="Or a number your Twilio account already has, e.g. +13125550100. A number chosen to buy "
+        "above wins.",
     )
     call_mode = forms.ChoiceField(
         choices=Client.CallMode.choices, widget=forms.RadioSelect, initial="forward"
     )
     forward_to = PhoneNumberField(required=False, label="The business's phone (forward-to)")
+
+    def __init__(self, *args, offered=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [
+            (n.phone_number, f"{n.phone_number}" + (f" · {n.locality}, {n.region}" if n.region else ""))
+            for n in offered
+        ]
+        chosen = self.data.get("buy_number") if self.is_bound else None
+        if chosen and chosen not in dict(choices):
+            choices.append((chosen, chosen))  # offered by a search on an earlier page
+        if choices:
+            self.fields["buy_number"].choices = choices
+        else:
+            del self.fields["buy_number"]
+
+    def clean_buy_number(self):
+        chosen = self.cleaned_data.get("buy_number") or ""
+        if chosen and not E164.match(chosen):
+            raise forms.ValidationError("Choose one of the numbers offered.")
+        return chosen
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("buy_number") and not data.get("phone_number") and "phone_number" not in self.errors:
+            raise forms.ValidationError(
+                "Search for a number to buy and choose one, or enter a number your Twilio account already has."
+            )
+        return data
 
 
 class OnboardingTemplatesForm(forms.Form):

@@ -174,6 +174,10 @@ class Client(TenantMixin):
     phone_number = PhoneNumberField(
         unique=True, null=True, blank=True, help_text="The business's Textback number (E.164); routes calls."
     )
+    # The number at the provider (Twilio's PN… sid), once the wizard bought it or pointed an existing one at
+    # our webhooks; a number we bought is released again when the client is offboarded.
+    number_sid = models.CharField(max_length=34, blank=True)
+    number_bought = models.BooleanField(default=False)
     forward_to = PhoneNumberField(null=True, blank=True, help_text="Where calls ring in forward mode.")
     call_mode = models.CharField(max_length=10, choices=CallMode.choices, default=CallMode.FORWARD)
     ring_timeout_seconds = models.PositiveSmallIntegerField(

@@ -11,7 +11,7 @@ import re
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django_tenants.utils import schema_context
@@ -19,6 +19,7 @@ from django_tenants.utils import schema_context
 from messaging.models import Template
 from messaging.placeholders import render as render_template
 from messaging.services import placeholder_context
+from telephony.numbers import AvailableNumber, NumberError, get_numbers
 
 from .hours import HoursError, parse_hours
 from .models import Agency, Client, Domain, Onboarding, User
@@ -223,28 +224,69 @@ def onboarding_hours_save(*, onboarding: Onboarding, hours_text: str) -> None:
     _open_next(onboarding, "hours")
 
 
-@transaction.atomic
+AREA_CODE = re.compile(r"^[2-9]\d{2}$")
+
+
+def onboarding_number_search(*, area_code: str) -> list[AvailableNumber]:
+    """Local numbers the provider offers in this US area code."""
+    area_code = area_code.strip()
+    if not AREA_CODE.match(area_code):
+        raise ValidationError({"area_code": "Enter a three-digit US area code, e.g. 312."})
+    try:
+        return get_numbers().search(area_code=area_code)
+    except NumberError as exc:
+        raise ValidationError({"area_code": str(exc)}) from None
+
+
 def onboarding_number_save(
-    *, onboarding: Onboarding, phone_number: str, call_mode: str, forward_to: str | None
+    *, onboarding: Onboarding, phone_number: str, call_mode: str, forward_to: str | None, buy: bool = False
 ) -> None:
-    """An existing number of the agency's Twilio account. Its uniqueness across clients is what routes calls."""
-    client = Client.objects.select_for_update().get(pk=onboarding.client_id)
-    client.phone_number = phone_number
-    client.call_mode = call_mode
-    client.forward_to = forward_to or None
+    """Buy `phone_number` (buy=True) or take it from the agency's Twilio account, point it at our webhooks, and
+    record it with how calls are routed. Everything that can be checked here is checked before the provider is
+    asked, so a number is not bought for a form that then fails. Its uniqueness across clients routes calls."""
+    field = "buy_number" if buy else "phone_number"
+    client = Client.objects.get(pk=onboarding.client_id)
+    client.phone_number, client.call_mode, client.forward_to = phone_number, call_mode, forward_to or None
     if call_mode == Client.CallMode.FORWARD and not forward_to:
         raise ValidationError({"forward_to": "Forward mode needs the business's phone to ring (forward-to)."})
     if forward_to and str(forward_to) == str(phone_number):
         raise ValidationError({"forward_to": "The forward-to phone cannot be the Textback number itself."})
+    if Client.objects.filter(phone_number=phone_number).exclude(pk=client.pk).exists():
+        raise ValidationError({field: "Another client already uses this number."})
     try:
-        client.full_clean()
+        client.full_clean(exclude=["phone_number"])
     except ValidationError as exc:
-        errors = exc.message_dict
-        if "phone_number" in errors and "already exists" in " ".join(errors["phone_number"]):
-            errors["phone_number"] = ["Another client already uses this number."]
-        raise ValidationError(errors) from None
-    client.save(update_fields=["phone_number", "call_mode", "forward_to"])
-    _open_next(onboarding, "number")
+        raise ValidationError(exc.message_dict) from None
+
+    previous = Client.objects.values("phone_number", "number_sid", "number_bought").get(pk=client.pk)
+    if str(previous["phone_number"] or "") == str(phone_number) and previous["number_sid"]:
+        held_sid, bought = previous["number_sid"], previous["number_bought"]  # already ours and pointed at us
+    else:
+        numbers = get_numbers()
+        try:
+            held = numbers.buy(phone_number=str(phone_number)) if buy else numbers.adopt(phone_number=str(phone_number))
+        except NumberError as exc:
+            raise ValidationError({field: str(exc)}) from None
+        held_sid, bought = held.sid, buy
+        if previous["number_bought"] and previous["number_sid"]:
+            _release_replaced(previous["number_sid"])
+    try:
+        with transaction.atomic():
+            Client.objects.filter(pk=client.pk).update(
+                phone_number=phone_number, call_mode=call_mode, forward_to=forward_to or None,
+                number_sid=held_sid, number_bought=bought,
+            )
+            _open_next(onboarding, "number")
+    except IntegrityError:
+        raise ValidationError({field: "Another client already uses this number."}) from None
+
+
+def _release_replaced(sid: str) -> None:
+    """The agency chose another number after buying one: give the first one back (or say so in the log)."""
+    try:
+        get_numbers().release(sid=sid)
+    except NumberError as exc:
+        log.warning("could not release replaced number %s: %s", sid, exc)
 
 
 def onboarding_template_previews(*, client: Client, bodies: dict[str, str]) -> dict[str, str | None]:

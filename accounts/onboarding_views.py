@@ -12,12 +12,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from messaging.webhooks import webhook_url
+from telephony.numbers import webhook_urls
 
 from . import onboarding as wizard
 from .forms import (
     OnboardingHoursForm,
     OnboardingNumberForm,
+    OnboardingNumberSearchForm,
     OnboardingOwnerForm,
     OnboardingProfileForm,
     OnboardingTemplatesForm,
@@ -153,34 +154,49 @@ def _hours(request, onboarding):
 
 def _number(request, onboarding):
     client = onboarding.client
+    search = OnboardingNumberSearchForm(request.GET if "area_code" in request.GET else None)
+    offered = []
+    if search.is_bound and search.is_valid():
+        try:
+            offered = wizard.onboarding_number_search(area_code=search.cleaned_data["area_code"])
+        except ValidationError as exc:
+            form_add_service_errors(search, exc)
+        else:
+            if not offered:
+                search.add_error("area_code", "No numbers are offered in that area code right now: try a nearby one.")
     initial = {
         "phone_number": client.phone_number,
         "call_mode": client.call_mode,
         "forward_to": client.forward_to,
     }
-    form = OnboardingNumberForm(request.POST or None, initial=initial)
+    form = OnboardingNumberForm(request.POST or None, initial=initial, offered=offered)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        buy = bool(data.get("buy_number"))
         try:
             wizard.onboarding_number_save(
                 onboarding=onboarding,
-                phone_number=data["phone_number"],
+                phone_number=data["buy_number"] if buy else data["phone_number"],
                 call_mode=data["call_mode"],
                 forward_to=data["forward_to"],
+                buy=buy,
             )
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
             return _next(onboarding, "number")
     number = str(client.phone_number or form["phone_number"].value() or "")
+    urls = webhook_urls()
     context = {
         "form": form,
+        "search": search,
         "codes": wizard.carrier_codes(number) if number else [],
-        "voice_url": webhook_url("/hooks/twilio/voice/incoming/"),
-        "sms_url": webhook_url("/hooks/twilio/sms/incoming/"),
-        "status_url": webhook_url("/hooks/twilio/sms/status/"),
+        "voice_url": urls["voice_url"],
+        "sms_url": urls["sms_url"],
+        "status_url": urls["status_callback"],
     }
-    return _page(request, onboarding, "number", context, status=400 if form.errors else 200)
+    errors = form.errors or search.errors
+    return _page(request, onboarding, "number", context, status=400 if errors else 200)
 
 
 def _templates(request, onboarding):

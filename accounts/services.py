@@ -17,6 +17,8 @@ from django.db import DatabaseError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from telephony.numbers import NumberError, get_numbers
+
 from .hours import HoursError, parse_hours
 from .models import Agency, AgencyMembership, AuditEntry, Client, ClientMembership, Domain, Invitation, User
 from .schemas import client_schema_create, client_schema_drop
@@ -215,13 +217,22 @@ def client_offboard(*, client: Client, actor: User, confirmation: str, ip_addres
     if confirmation.strip() != client.slug:
         raise ValidationError({"confirmation": f"Type {client.slug} exactly to offboard {client.name}."})
     released = client.phone_number
+    detail = f"number {released} released from routing" if released else "no number"
+    if client.number_bought and client.number_sid:
+        # Bought for this client through the wizard: give it back, or the agency pays for it every month.
+        try:
+            get_numbers().release(sid=client.number_sid)
+        except NumberError as exc:
+            raise ValidationError(f"{exc} Nothing was changed; try again.") from None
+        detail = f"number {released} released from routing and given back to Twilio"
     client.status = Client.Status.ARCHIVED
     client.archived_at = timezone.now()
     client.phone_number = None
-    client.save(update_fields=["status", "archived_at", "phone_number"])
+    client.number_sid, client.number_bought = "", False
+    client.save(update_fields=["status", "archived_at", "phone_number", "number_sid", "number_bought"])
     audit_record(
         agency=client.agency, actor=actor, action=AuditEntry.Action.OFFBOARD, client=client,
-        detail=f"number {released} released from routing" if released else "no number", ip_address=ip_address,
+        detail=detail, ip_address=ip_address,
     )
     return client
 

@@ -17,7 +17,7 @@ from .test_login_pages import log_in
 
 DOCS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
 SLUG = "harbor-heating"
-NUMBER = "+13125550900"
+NUMBER = "+13125550111"  # the second number the fake Twilio offers in 312
 OWNER = "owner@harbor.test"
 
 
@@ -58,15 +58,22 @@ def test_a_client_is_onboarded_to_live_and_its_owner_logs_in(page_for, personas,
     shot(page, "2-hours")
     page.get_by_role("button", name="Save and continue").click()
 
-    page.get_by_label("Textback number").fill(NUMBER)
+    # Search the area code at (fake) Twilio and buy a number: it comes back pointed at our webhooks.
+    page.get_by_label("Area code").fill("312")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_label(NUMBER, exact=False).check()
     page.get_by_label("Carrier forwarding", exact=False).check()
+    shot(page, "3-number-search")
     page.get_by_role("button", name="Save and continue").click()
     page.get_by_role("heading", name="The texts").wait_for()
-    page.go_back()
-    page.reload()
-    assert page.get_by_text("*923125550900").first.is_visible()  # the forwarding code for this number
+    held = live.fake.incoming_number(NUMBER)
+    assert held["voice_url"] == f"{live.base_url}/hooks/twilio/voice/incoming/"
+    assert held["sms_url"] == f"{live.base_url}/hooks/twilio/sms/incoming/"
+    assert held["status_callback"] == f"{live.base_url}/hooks/twilio/voice/status/"
+    page.goto(page.url.replace("/templates/", "/number/"))
+    assert page.get_by_text("*923125550111").first.is_visible()  # the forwarding code for this number
     shot(page, "3-number")
-    page.go_forward()
+    page.go_back()
 
     assert "Is your heating or AC acting up?" in page.get_by_label("During business hours").input_value()
     assert page.get_by_text("Hi Maria, sorry we missed you at Harbor Heating!").is_visible()

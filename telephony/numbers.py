@@ -1,0 +1,181 @@
+"""The business's phone number at the provider: search local numbers by area code, buy one, or take one the
+agency's Twilio account already holds, and point it at our webhooks; release a bought one at offboarding.
+
+Like messaging.providers, two implementations behind one interface, chosen by TELEPHONY_PROVIDER: Twilio (its
+REST API, through messaging.providers.twilio_client, so TWILIO_API_BASE_URL applies) and a console one for
+development and the demo, which offers plausible numbers in 555-01xx (the range kept for fiction) and buys them
+by remembering nothing. Every failure is a NumberError whose message can be shown to the agency as it is."""
+
+import logging
+import re
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import requests
+from django.conf import settings
+from twilio.base.exceptions import TwilioRestException
+
+from messaging.providers import twilio_client
+
+log = logging.getLogger(__name__)
+
+SEARCH_LIMIT = 10
+
+# What the agency reads for the Twilio errors a number purchase meets most.
+TWILIO_REASONS = {
+    20003: "Twilio refused our credentials: check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.",
+    20404: "Twilio has no such number in your account.",
+    21421: "Twilio says that is not a valid phone number.",
+    21422: "That number is no longer available: search again and choose another.",
+    21452: "Twilio has no numbers in that area code right now: try a nearby one.",
+}
+
+
+class NumberError(Exception):
+    """Why a number could not be searched, bought, configured or released, in words for the agency."""
+
+
+@dataclass(frozen=True)
+class AvailableNumber:
+    phone_number: str
+    locality: str = ""
+    region: str = ""
+
+
+@dataclass(frozen=True)
+class HeldNumber:
+    """A number the account holds, pointed at our webhooks. `sid` is the provider's id (PN…)."""
+
+    phone_number: str
+    sid: str
+
+
+def webhook_urls() -> dict[str, str]:
+    """Where Twilio must send a number's calls, texts and call status (see telephony/urls.py, messaging/urls.py)."""
+    base = settings.PUBLIC_BASE_URL  # what Twilio signs its webhooks over (messaging.webhooks.webhook_url)
+    return {
+        "voice_url": f"{base}/hooks/twilio/voice/incoming/",
+        "sms_url": f"{base}/hooks/twilio/sms/incoming/",
+        "status_callback": f"{base}/hooks/twilio/voice/status/",
+    }
+
+
+class Numbers:
+    name = "abstract"
+
+    def search(self, *, area_code: str) -> list[AvailableNumber]:
+        raise NotImplementedError
+
+    def buy(self, *, phone_number: str) -> HeldNumber:
+        """Buy this number and point it at our webhooks."""
+        raise NotImplementedError
+
+    def adopt(self, *, phone_number: str) -> HeldNumber:
+        """Point a number the account already holds at our webhooks."""
+        raise NotImplementedError
+
+    def release(self, *, sid: str) -> None:
+        """Give a bought number back. A number already gone is not an error."""
+        raise NotImplementedError
+
+
+class ConsoleNumbers(Numbers):
+    name = "console"
+
+    def search(self, *, area_code):
+        return [AvailableNumber(f"+1{area_code}55501{n:02d}", "Demo City", "") for n in range(10, 15)]
+
+    def buy(self, *, phone_number):
+        log.info("console: bought %s, webhooks %s", phone_number, webhook_urls())
+        return HeldNumber(phone_number, "PN" + uuid.uuid4().hex)
+
+    def adopt(self, *, phone_number):
+        log.info("console: pointed %s at %s", phone_number, webhook_urls())
+        return HeldNumber(phone_number, "PN" + uuid.uuid4().hex)
+
+    def release(self, *, sid):
+        log.info("console: released %s", sid)
+
+
+class TwilioNumbers(Numbers):
+    name = "twilio"
+
+    def __init__(self, *, account_sid: str, auth_token: str, api_base_url: str | None, timeout: float):
+        self.client = twilio_client(
+            account_sid=account_sid, auth_token=auth_token, api_base_url=api_base_url, timeout=timeout
+        )
+
+    def search(self, *, area_code):
+        with _reasons("search for numbers"):
+            found = self.client.available_phone_numbers("US").local.list(
+                area_code=int(area_code), sms_enabled=True, voice_enabled=True, limit=SEARCH_LIMIT
+            )
+        return [AvailableNumber(n.phone_number, n.locality or "", n.region or "") for n in found]
+
+    def buy(self, *, phone_number):
+        try:
+            with _reasons("buy the number"):
+                bought = self.client.incoming_phone_numbers.create(
+                    phone_number=phone_number, **_hooks()
+                )
+        except NumberError as exc:
+            # An earlier attempt whose answer was lost may have bought it: then it is ours, not "unavailable".
+            held = self._held(phone_number) if getattr(exc.__cause__, "code", None) == 21422 else None
+            if held is None:
+                raise
+            return self._point(held)
+        return HeldNumber(bought.phone_number, bought.sid)
+
+    def adopt(self, *, phone_number):
+        held = self._held(phone_number)
+        if held is None:
+            raise NumberError(f"{phone_number} is not a number of your Twilio account.")
+        return self._point(held)
+
+    def release(self, *, sid):
+        try:
+            with _reasons("release the number"):
+                self.client.incoming_phone_numbers(sid).delete()
+        except NumberError as exc:
+            if getattr(exc.__cause__, "status", None) != 404:
+                raise
+
+    def _held(self, phone_number: str) -> HeldNumber | None:
+        with _reasons("look the number up"):
+            found = self.client.incoming_phone_numbers.list(phone_number=phone_number, limit=1)
+        return HeldNumber(found[0].phone_number, found[0].sid) if found else None
+
+    def _point(self, held: HeldNumber) -> HeldNumber:
+        with _reasons("point the number at Textback"):
+            self.client.incoming_phone_numbers(held.sid).update(**_hooks())
+        return held
+
+
+def _hooks() -> dict[str, str]:
+    return {**webhook_urls(), "voice_method": "POST", "sms_method": "POST", "status_callback_method": "POST"}
+
+
+@contextmanager
+def _reasons(doing: str):
+    """Turns what twilio-python and requests raise into a NumberError the agency can read."""
+    try:
+        yield
+    except TwilioRestException as exc:
+        said = re.sub(r"^Unable to \w+ record: ", "", str(exc.msg))  # twilio-python's prefix
+        reason = TWILIO_REASONS.get(exc.code) or f"Twilio could not {doing}: {said} (error {exc.code})."
+        raise NumberError(reason) from exc
+    except requests.RequestException as exc:
+        raise NumberError(f"Could not reach Twilio to {doing}; try again in a moment.") from exc
+
+
+def get_numbers() -> Numbers:
+    """Made afresh each time (numbers are bought rarely): settings changed by tests apply at once."""
+    if settings.TELEPHONY_PROVIDER == "twilio":
+        return TwilioNumbers(
+            account_sid=settings.TWILIO_ACCOUNT_SID,
+            auth_token=settings.TWILIO_AUTH_TOKEN,
+            api_base_url=settings.TWILIO_API_BASE_URL,
+            timeout=settings.TWILIO_TIMEOUT_SECONDS,
+        )
+    return ConsoleNumbers()
