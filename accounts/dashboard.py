@@ -96,6 +96,7 @@ DASHBOARD_FIELDS = (
     "created_at",
     "last_webhook_at",
     "went_live_at",
+    "messaging_registration",
     "agency__id",
     "agency__slug",
     "agency__name",
@@ -174,6 +175,8 @@ def _warnings(client: Client, health: Health, at: datetime) -> list[str]:
         warnings.append(f"Setup failed: {client.provisioning_error or 'see the onboarding page'}")
     if not client.number:
         warnings.append("Number not configured")
+    if client.messaging_registration == Client.Registration.PENDING:
+        warnings.append("Messaging registration pending: US carriers may filter its texts")
     if (
         client.status == Client.Status.LIVE
         and client.went_live_at is not None

@@ -187,6 +187,12 @@ class OnboardingNumberForm(forms.Form):
         choices=Client.CallMode.choices, widget=forms.RadioSelect, initial="forward"
     )
     forward_to = PhoneNumberField(required=False, label="The business's phone (forward-to)")
+    messaging_registration = forms.ChoiceField(
+        choices=Client.Registration.choices,
+        label="Messaging registration (US A2P 10DLC)",
+        help_text="A new US local number needs an approved A2P 10DLC campaign (registered in Twilio) before "
+        "carriers deliver its texts reliably. The dashboard warns while it is pending.",
+    )
 
     def __init__(self, *args, offered=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -157,6 +157,11 @@ class Client(TenantMixin):
         LANDSCAPING = "landscaping", "Landscaping"
         OTHER = "other", "Other"
 
+    class Registration(models.TextChoices):
+        NOT_NEEDED = "not_needed", "Not needed"
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+
     class CallMode(models.TextChoices):
         FORWARD = "forward", "Forward: we ring the business, then text back if nobody answers"
         CARRIER = "carrier", "Carrier forwarding: the business's carrier forwards unanswered calls to us"
@@ -179,6 +184,13 @@ class Client(TenantMixin):
     number_sid = models.CharField(max_length=34, blank=True)
     number_bought = models.BooleanField(default=False)
     forward_to = PhoneNumberField(null=True, blank=True, help_text="Where calls ring in forward mode.")
+    # US carriers filter texts from a local (10DLC) number until its A2P campaign is registered. We do not
+    # register it (the agency does, in Twilio); the agency records where it stands and the dashboard warns.
+    messaging_registration = models.CharField(
+        max_length=12, choices=Registration.choices, default=Registration.NOT_NEEDED,
+        verbose_name="Messaging registration (US A2P 10DLC)",
+        help_text="Until the number's A2P 10DLC campaign is approved, US carriers may filter its texts.",
+    )
     call_mode = models.CharField(max_length=10, choices=CallMode.choices, default=CallMode.FORWARD)
     ring_timeout_seconds = models.PositiveSmallIntegerField(
         default=20, validators=[MinValueValidator(5), MaxValueValidator(60)]

@@ -239,7 +239,13 @@ def onboarding_number_search(*, area_code: str) -> list[AvailableNumber]:
 
 
 def onboarding_number_save(
-    *, onboarding: Onboarding, phone_number: str, call_mode: str, forward_to: str | None, buy: bool = False
+    *,
+    onboarding: Onboarding,
+    phone_number: str,
+    call_mode: str,
+    forward_to: str | None,
+    messaging_registration: str = Client.Registration.NOT_NEEDED,
+    buy: bool = False,
 ) -> None:
     """Buy `phone_number` (buy=True) or take it from the agency's Twilio account, point it at our webhooks, and
     record it with how calls are routed. Everything that can be checked here is checked before the provider is
@@ -247,6 +253,7 @@ def onboarding_number_save(
     field = "buy_number" if buy else "phone_number"
     client = Client.objects.get(pk=onboarding.client_id)
     client.phone_number, client.call_mode, client.forward_to = phone_number, call_mode, forward_to or None
+    client.messaging_registration = messaging_registration
     if call_mode == Client.CallMode.FORWARD and not forward_to:
         raise ValidationError({"forward_to": "Forward mode needs the business's phone to ring (forward-to)."})
     if forward_to and str(forward_to) == str(phone_number):
@@ -274,7 +281,7 @@ def onboarding_number_save(
         with transaction.atomic():
             Client.objects.filter(pk=client.pk).update(
                 phone_number=phone_number, call_mode=call_mode, forward_to=forward_to or None,
-                number_sid=held_sid, number_bought=bought,
+                number_sid=held_sid, number_bought=bought, messaging_registration=messaging_registration,
             )
             _open_next(onboarding, "number")
     except IntegrityError:

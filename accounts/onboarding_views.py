@@ -168,6 +168,8 @@ def _number(request, onboarding):
         "phone_number": client.phone_number,
         "call_mode": client.call_mode,
         "forward_to": client.forward_to,
+        # A number bought here is a new US local number: it needs registering, unless the agency says otherwise.
+        "messaging_registration": client.messaging_registration if client.phone_number else "pending",
     }
     form = OnboardingNumberForm(request.POST or None, initial=initial, offered=offered)
     if request.method == "POST" and form.is_valid():
@@ -179,6 +181,7 @@ def _number(request, onboarding):
                 phone_number=data["buy_number"] if buy else data["phone_number"],
                 call_mode=data["call_mode"],
                 forward_to=data["forward_to"],
+                messaging_registration=data["messaging_registration"],
                 buy=buy,
             )
         except ValidationError as exc:

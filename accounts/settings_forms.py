@@ -67,7 +67,7 @@ class ClientSettingsForm(forms.ModelForm):
     class Meta:
         model = Client
         fields = ["business_hours", "closures", "timezone", "text_delay_seconds", "suppress_hours",
-                  "min_ring_seconds", "ring_timeout_seconds", "response_target_minutes"]
+                  "min_ring_seconds", "ring_timeout_seconds", "response_target_minutes", "messaging_registration"]
         labels = {
             "timezone": "Time zone",
             "text_delay_seconds": "Text-back delay (seconds)",

@@ -38,6 +38,14 @@ def user_may_change_settings(user, client: Client) -> bool:
     )
 
 
+# Fields only the agency's people (and operators) change: the owner sees them.
+AGENCY_ONLY_FIELDS = ("messaging_registration",)
+
+
+def _is_agency_person(user, client: Client) -> bool:
+    return user.is_superuser or AgencyMembership.objects.filter(user=user, agency_id=client.agency_id).exists()
+
+
 def sample_context(client: Client) -> dict[str, str]:
     """What a real text-back renders with, for a caller "Maria"."""
     return placeholder_context(client=client, caller_name=SAMPLE_CALLER)
@@ -100,8 +108,11 @@ def client_settings(request):
 
     # A fresh copy of the row: a refused form must not leave half-applied values on request.tenant.
     editable = Client.objects.select_related("agency").get(pk=client.pk)
+    agency_only = () if _is_agency_person(request.user, client) else AGENCY_ONLY_FIELDS
     if request.method == "POST":
         settings_form = ClientSettingsForm(request.POST, instance=editable)
+        for name in agency_only:
+            settings_form.fields[name].disabled = True  # what was posted for it is ignored
         template_forms = _template_forms(request.POST)
         valid = [settings_form.is_valid(), *(form.is_valid() for form in template_forms)]
         if all(valid):
@@ -114,6 +125,8 @@ def client_settings(request):
         status = 400
     else:
         settings_form = ClientSettingsForm(instance=editable)
+        for name in agency_only:
+            settings_form.fields[name].disabled = True
         template_forms = _template_forms()
         status = 200
 

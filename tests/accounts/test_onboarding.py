@@ -67,15 +67,15 @@ def test_the_whole_wizard_to_a_live_client(web, personas):
 
     taken = browser.post(
         step_url(onboarding, "number"),
-        {"phone_number": "+13125550100", "call_mode": "forward", "forward_to": "+13125550901"},
+        {"phone_number": "+13125550100", "call_mode": "forward", "forward_to": "+13125550901", "messaging_registration": "not_needed"},
     )
     assert taken.status_code == 400 and "Another client already uses this number." in taken.content.decode()
     no_phone = browser.post(
-        step_url(onboarding, "number"), {"phone_number": "+13125550900", "call_mode": "forward"}
+        step_url(onboarding, "number"), {"phone_number": "+13125550900", "call_mode": "forward", "messaging_registration": "not_needed"}
     )
     assert no_phone.status_code == 400 and "Forward mode needs" in no_phone.content.decode()
     carrier = browser.post(
-        step_url(onboarding, "number"), {"phone_number": "+13125550900", "call_mode": "carrier"}
+        step_url(onboarding, "number"), {"phone_number": "+13125550900", "call_mode": "carrier", "messaging_registration": "not_needed"}
     )
     assert carrier["Location"] == step_url(onboarding, "templates")
     page = browser.get(step_url(onboarding, "number")).content.decode()

@@ -47,7 +47,8 @@ def client_of(onboarding) -> Client:
 
 def buy(browser, onboarding, number, **extra):
     return browser.post(url(onboarding), {"buy_number": number, "call_mode": "forward",
-                                          "forward_to": "+13125550901", **extra})
+                                          "forward_to": "+13125550901", "messaging_registration": "pending",
+                                          **extra})
 
 
 def test_a_number_is_found_by_area_code_bought_and_pointed_at_us(web, personas, twilio, onboarding):
@@ -73,7 +74,7 @@ def test_a_number_is_found_by_area_code_bought_and_pointed_at_us(web, personas, 
 def test_a_number_the_account_already_holds_is_pointed_at_us(web, personas, twilio, onboarding):
     twilio.add_incoming_number("+13125550900", voice_url="https://old-app.example.com/voice")
     browser = web("localhost", personas.nate)
-    response = browser.post(url(onboarding), {"phone_number": "+1 312 555 0900", "call_mode": "carrier"})
+    response = browser.post(url(onboarding), {"phone_number": "+1 312 555 0900", "call_mode": "carrier", "messaging_registration": "not_needed"})
     assert response.status_code == 302
     held = twilio.incoming_number("+13125550900")
     assert {key: held[key] for key in HOOKS} == HOOKS
@@ -84,7 +85,7 @@ def test_a_number_the_account_already_holds_is_pointed_at_us(web, personas, twil
 
 def test_a_number_not_in_the_account_is_a_form_error(web, personas, twilio, onboarding):
     response = web("localhost", personas.nate).post(url(onboarding), {"phone_number": "+13125550900",
-                                                                       "call_mode": "carrier"})
+                                                                       "call_mode": "carrier", "messaging_registration": "not_needed"})
     assert response.status_code == 400
     assert "+13125550900 is not a number of your Twilio account." in response.content.decode()
     assert client_of(onboarding).phone_number is None and Onboarding.objects.get(pk=onboarding.pk).reached == "number"
@@ -137,7 +138,7 @@ def test_bad_search_and_empty_choice_are_form_errors_without_asking_twilio(web, 
     twilio.set_available("907", [])
     empty = browser.get(url(onboarding), {"area_code": "907"})
     assert empty.status_code == 400 and "No numbers are offered in that area code" in empty.content.decode()
-    nothing = browser.post(url(onboarding), {"call_mode": "carrier"})
+    nothing = browser.post(url(onboarding), {"call_mode": "carrier", "messaging_registration": "not_needed"})
     assert nothing.status_code == 400 and "Search for a number to buy and choose one" in nothing.content.decode()
     garbage = buy(browser, onboarding, "call me")
     assert garbage.status_code == 400 and "Choose one of the numbers offered." in garbage.content.decode()
@@ -178,7 +179,7 @@ def test_offboarding_gives_a_bought_number_back(web, personas, twilio, onboardin
 
 def test_offboarding_keeps_a_number_the_agency_brought(web, personas, twilio, onboarding):
     twilio.add_incoming_number("+13125550900")
-    web("localhost", personas.nate).post(url(onboarding), {"phone_number": "+13125550900", "call_mode": "carrier"})
+    web("localhost", personas.nate).post(url(onboarding), {"phone_number": "+13125550900", "call_mode": "carrier", "messaging_registration": "not_needed"})
     client = client_of(onboarding)
     web("localhost", personas.nina).post(f"/agency/clients/{client.pk}/offboard/", {"confirmation": client.slug})
     assert client_of(onboarding).status == "archived"

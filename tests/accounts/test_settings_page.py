@@ -28,6 +28,7 @@ def valid_post(**overrides) -> dict:
         "ring_timeout_seconds": "25",
         "closures": "2026-12-25 Christmas\n2026-12-31..2027-01-01 New Year",
         "response_target_minutes": "20",
+        "messaging_registration": "not_needed",
     }
     for kind in KINDS:
         data[f"{kind}-body"] = f"Hi {{caller_name}}, {kind} at {{business_name}}."
