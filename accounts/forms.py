@@ -154,6 +154,10 @@ class OnboardingProfileForm(forms.Form):
         label="Average job value ($)",
         help_text="What a typical job is worth: reports estimate recovered revenue with it.",
     )
+    sender_name = forms.CharField(
+        max_length=60, required=False, label="Sender name",
+        help_text="What texts are signed with ({sender_name}), e.g. “Mike at Harbor”. Empty: the business name.",
+    )
 
 
 class OnboardingHoursForm(forms.Form):

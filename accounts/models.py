@@ -172,6 +172,10 @@ class Client(TenantMixin):
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="clients")
     slug = models.SlugField(max_length=40, unique=True, validators=[slug_validator, validate_slug_not_reserved])
     name = models.CharField(max_length=120)
+    sender_name = models.CharField(
+        max_length=60, blank=True,
+        help_text="The name texts are signed with ({sender_name}), e.g. “Mike at Acme”; the business name if empty.",
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROVISIONING)
     provisioning_error = models.TextField(blank=True)
     timezone = models.CharField(max_length=64, default="America/New_York", validators=[validate_timezone])

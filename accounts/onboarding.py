@@ -121,6 +121,7 @@ def onboarding_start(
     industry: str,
     timezone_name: str,
     average_job_value: Decimal,
+    sender_name: str = "",
     slug: str = "",
 ) -> Onboarding:
     """Record the client (no number yet) and its onboarding; provisioning is enqueued when this commits."""
@@ -131,6 +132,7 @@ def onboarding_start(
         industry=industry,
         timezone=timezone_name,
         average_job_value=average_job_value,
+        sender_name=sender_name.strip(),
         schema_name="",
         status=Client.Status.PROVISIONING,
         business_hours=parse_hours("mon-fri 09:00-17:00"),
@@ -205,13 +207,19 @@ def _open_next(onboarding: Onboarding, step: str) -> None:
 
 @transaction.atomic
 def onboarding_profile_save(
-    *, onboarding: Onboarding, name: str, industry: str, timezone_name: str, average_job_value: Decimal
+    *,
+    onboarding: Onboarding,
+    name: str,
+    industry: str,
+    timezone_name: str,
+    average_job_value: Decimal,
+    sender_name: str = "",
 ) -> None:
     client = Client.objects.select_for_update().get(pk=onboarding.client_id)
     client.name, client.industry, client.timezone = name.strip(), industry, timezone_name
-    client.average_job_value = average_job_value
+    client.average_job_value, client.sender_name = average_job_value, sender_name.strip()
     client.full_clean()
-    client.save(update_fields=["name", "industry", "timezone", "average_job_value"])
+    client.save(update_fields=["name", "industry", "timezone", "average_job_value", "sender_name"])
 
 
 @transaction.atomic

@@ -73,6 +73,7 @@ def start(request, slug: str):
                 industry=data["industry"],
                 timezone_name=data["timezone"],
                 average_job_value=data["average_job_value"],
+                sender_name=data["sender_name"],
             )
         except ValidationError as exc:
             form_add_service_errors(form, exc)
@@ -119,6 +120,7 @@ def _profile(request, onboarding):
         "industry": client.industry,
         "timezone": client.timezone,
         "average_job_value": client.average_job_value,
+        "sender_name": client.sender_name,
     }
     form = OnboardingProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -130,6 +132,7 @@ def _profile(request, onboarding):
                 industry=data["industry"],
                 timezone_name=data["timezone"],
                 average_job_value=data["average_job_value"],
+                sender_name=data["sender_name"],
             )
         except ValidationError as exc:
             form_add_service_errors(form, exc)

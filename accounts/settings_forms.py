@@ -66,9 +66,10 @@ class ClientSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Client
-        fields = ["business_hours", "closures", "timezone", "text_delay_seconds", "suppress_hours",
+        fields = ["sender_name", "business_hours", "closures", "timezone", "text_delay_seconds", "suppress_hours",
                   "min_ring_seconds", "ring_timeout_seconds", "response_target_minutes", "messaging_registration"]
         labels = {
+            "sender_name": "Sender name",
             "timezone": "Time zone",
             "text_delay_seconds": "Text-back delay (seconds)",
             "suppress_hours": "Text a caller at most once every (hours)",

@@ -17,7 +17,7 @@ PLACEHOLDERS: dict[str, str] = {
     "business_phone": "The business's phone number.",
     "booking_url": "The business's online booking link; left out when it has none.",
     "agency_name": "The name of the agency that looks after the business.",
-    "sender_name": "The name of the person replying, if one is set.",
+    "sender_name": "The name the business signs its texts with (its business name unless one is set).",
 }
 # What a placeholder becomes when the context has no value for it; absent names become "".
 _FALLBACKS = {"caller_name": "there"}

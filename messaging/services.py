@@ -408,7 +408,7 @@ def placeholder_context(*, client: Client, caller_name: str) -> dict[str, str]:
         if phone else "",
         "booking_url": "",
         "agency_name": client.agency.display_name,
-        "sender_name": client.name,
+        "sender_name": client.sender_name or client.name,
     }
 
 
