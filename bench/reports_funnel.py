@@ -1,5 +1,6 @@
-"""How long the recovered-revenue report takes: one client's funnel from its own tables with many calls, the
-nightly rebuild of its roll-ups, and the agency roll-up across many clients from the public roll-ups.
+"""How long the recovered-revenue report takes: one client's report with many calls, the nightly rebuild of its
+roll-ups from its tables, and the agency roll-up across many clients. Every report reads the public roll-ups
+(reports.DailyRollup and reports.FirstStaffReply), whatever the number of calls.
 
     DEBUG=1 .venv/bin/python bench/reports_funnel.py [--calls 1000000] [--clients 1000] [--runs 5] [--keep]
 
@@ -23,18 +24,19 @@ from django.utils.timezone import now  # noqa: E402
 from accounts.models import Agency, Client  # noqa: E402
 from accounts.schemas import client_schema_drop  # noqa: E402
 from accounts.services import client_create, client_provision  # noqa: E402
-from reports.models import DailyRollup  # noqa: E402
+from billing.selectors import agency_time_zone  # noqa: E402
+from reports.models import DailyRollup, FirstStaffReply  # noqa: E402
 from reports.rollups import rollup_rebuild_client  # noqa: E402
 from reports.selectors import (  # noqa: E402
+    ROLLUP_SUMS,
     Period,
     funnel_for_client,
-    missed_by_hour,
+    funnel_for_clients,
     rollup_client_ranking,
     rollup_month_by_client,
-    rollup_totals,
-    rollup_trend,
     today_in,
 )
+from reports.views import agency_report_data, client_report_data  # noqa: E402
 
 AGENCY = "bench-reports"
 BIG = "bench-reports-big"
@@ -54,6 +56,7 @@ def cleanup() -> None:
     if agency is None:
         return
     DailyRollup.objects.filter(client__agency=agency).delete()
+    FirstStaffReply.objects.filter(client__agency=agency).delete()
     with connection.cursor() as cursor:
         cursor.execute(
             "DELETE FROM messaging_outboundsend WHERE client_id IN "
@@ -184,15 +187,25 @@ def load_many_clients(agency: Agency, clients: int, days: int) -> list[Client]:
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO reports_dailyrollup (client_id, date, calls, missed_calls, missed_after_hours,"
-            " answered_calls, textbacks_sent, textbacks_skipped, skipped_reasons, replies, answered_by_staff,"
-            " booked, won, won_value, booked_pending, opt_outs, delivery_failures, updated_at)"
-            " SELECT c.id, current_date - d, 20 + c.id %% 7, 8, 3, 12, 7, 1, '{\"landline\": 1}', 3, 2, 1,"
+            " answered_calls, textbacks_sent, textbacks_skipped, skipped_reasons, missed_hours, replies,"
+            " answered_by_staff, booked, won, won_value, booked_pending, opt_outs, delivery_failures, updated_at)"
+            " SELECT c.id, current_date - d, 20 + c.id %% 7, 8, 3, 12, 7, 1, '{\"landline\": 1}',"
+            "  (SELECT array_agg(CASE WHEN h = (c.id + d) %% 24 THEN 5 WHEN h = (c.id + d + 7) %% 24 THEN 3"
+            "   ELSE 0 END ORDER BY h) FROM generate_series(0, 23) h), 3, 2, 1,"
             "  (c.id + d) %% 2, ((c.id + d) %% 2) * (100 + c.id %% 500), 0, 0, 0, now()"
             " FROM accounts_client c CROSS JOIN generate_series(0, %s) d WHERE c.agency_id = %s"
             " AND c.slug LIKE 'bench-r-%%'",
             [days - 1, agency.pk],
         )
-        cursor.execute("ANALYZE reports_dailyrollup")
+        # Two answered text-backs a client a day, waiting 1 to 90 minutes for the first staff reply.
+        cursor.execute(
+            "INSERT INTO reports_firststaffreply (client_id, date, textback_id, wait)"
+            " SELECT c.id, current_date - d, d * 2 + k, ((c.id * 7 + d * 13 + k * 31) %% 90 + 1) * interval '1 minute'"
+            " FROM accounts_client c CROSS JOIN generate_series(0, %s) d CROSS JOIN generate_series(0, 1) k"
+            " WHERE c.agency_id = %s AND c.slug LIKE 'bench-r-%%'",
+            [days - 1, agency.pk],
+        )
+        cursor.execute("ANALYZE reports_dailyrollup; ANALYZE reports_firststaffreply")
     return rows
 
 
@@ -216,15 +229,19 @@ def main() -> None:
     month = Period(start=today.replace(day=1), end=today, tz=big.timezone)
     last_30 = Period(start=today - timedelta(days=29), end=today, tz=big.timezone)
     year = Period(start=today - timedelta(days=364), end=today, tz=big.timezone)
-    rebuild_days = rollup_rebuild_client(client=big)  # warm, and roll-ups for the trend
+    rebuild_days = rollup_rebuild_client(client=big)  # the roll-ups every report reads
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE reports_dailyrollup; ANALYZE reports_firststaffreply")
 
     def client_page(period):
-        funnel_for_client(client=big, period=period)
-        funnel_for_client(client=big, period=period.previous())
-        missed_by_hour(client=big, period=period)
-        rollup_trend(client_ids=[big.pk], period=period, bucket="day" if period.days <= 45 else "week")
+        bucket = "day" if period.days <= 45 else "week" if period.days <= 200 else "month"
+        client_report_data(client=big, period=period, bucket=bucket)
 
     first = date(today.year, today.month, 1)
+    agency_tz = agency_time_zone(agency=agency)
+    agency_today = today_in(agency_tz)
+    agency_month = Period(start=agency_today.replace(day=1), end=agency_today, tz=agency_tz)
+    agency_year = Period(start=agency_today - timedelta(days=364), end=agency_today, tz=agency_tz)
     rows = [
         {
             "what": "client funnel, last 30 days",
@@ -242,9 +259,19 @@ def main() -> None:
             **summary_ms(timed(lambda: funnel_for_client(client=big, period=year), args.runs)),
         },
         {
-            "what": "client report page data, 30 days (funnel + before + hours + trend)",
+            "what": "client report page data, this month (the default period)",
+            "scale": f"{args.calls:,} calls",
+            **summary_ms(timed(lambda: client_page(month), args.runs)),
+        },
+        {
+            "what": "client report page data, 30 days",
             "scale": f"{args.calls:,} calls",
             **summary_ms(timed(lambda: client_page(last_30), args.runs)),
+        },
+        {
+            "what": "client report page data, a year",
+            "scale": f"{args.calls:,} calls",
+            **summary_ms(timed(lambda: client_page(year), args.runs)),
         },
         {
             "what": "nightly rebuild of the client's roll-ups",
@@ -264,16 +291,38 @@ def main() -> None:
             ),
         },
         {
-            "what": "agency: totals over a year",
+            "what": "agency: sums over a year (no reasons, hours or reply times)",
             "scale": f"{args.clients:,} clients × {args.days} days",
             **summary_ms(
                 timed(
-                    lambda: rollup_totals(
+                    lambda: DailyRollup.objects.filter(
+                        client_id__in=[c.pk for c in many], date__gte=today - timedelta(days=364), date__lte=today
+                    ).aggregate(**ROLLUP_SUMS),
+                    args.runs,
+                )
+            ),
+        },
+        {
+            "what": "agency: the whole funnel over a year",
+            "scale": f"{args.clients:,} clients × {args.days} days",
+            **summary_ms(
+                timed(
+                    lambda: funnel_for_clients(
                         client_ids=[c.pk for c in many], start=today - timedelta(days=364), end=today
                     ),
                     args.runs,
                 )
             ),
+        },
+        {
+            "what": "agency report page data, this month (the default period)",
+            "scale": f"{args.clients:,} clients × {args.days} days",
+            **summary_ms(timed(lambda: agency_report_data(agency=agency, period=agency_month, bucket="day"), args.runs)),
+        },
+        {
+            "what": "agency report page data, a year",
+            "scale": f"{args.clients:,} clients × {args.days} days",
+            **summary_ms(timed(lambda: agency_report_data(agency=agency, period=agency_year, bucket="month"), args.runs)),
         },
     ]
     report(

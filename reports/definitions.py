@@ -1,17 +1,19 @@
-"""What each number of the funnel counts, written once as queries over a client's own tables. The funnel for a
-period (reports.selectors) and the nightly rebuild of the daily roll-ups (reports.rollups) both read these, so
-they cannot drift apart; the event receivers (reports.receivers) keep the roll-ups equal to them, and
-tests/reports prove it.
+"""What each number of the funnel counts, written once as queries over a client's own tables. The nightly
+rebuild of the public roll-ups (reports.rollups) reads these; the event receivers (reports.receivers) keep the
+roll-ups equal to them as events happen, and tests/reports prove it. Every report, export, email and the API
+read the roll-ups (reports.selectors), never these tables, so every number has this one definition.
 
 - calls: Call rows, on the day the call started.
-- missed calls (and after hours: in_business_hours is False), answered calls: by Call.outcome, same day.
+- missed calls (and after hours: in_business_hours is False), answered calls: by Call.outcome, same day;
+  missed calls by the hour they started at, on the client's clock.
 - text-backs sent: Message kind=textback handed to the provider (sent_at set), on the day it was sent.
 - text-backs skipped, by reason: the public ledger's text-back rows that ended skipped or failed for good, on
   the day the call was missed.
 - replies: text-backs followed by a text from the caller (an opt-out or opt-in keyword is not a reply; it counts
   as an opt-out) before the next text-back to them; on the text-back's day. Reply rate = replies / sent.
 - answered by staff: replies followed by a staff reply that went out, before the next text-back; the time to
-  first staff reply runs from the caller's first reply to the first such staff reply (when staff wrote it).
+  first staff reply runs from the caller's first reply to the first such staff reply (when staff wrote it),
+  kept per text-back in reports.FirstStaffReply for the median and 90th percentile.
 - booked, won: crm.Outcome rows recorded that day; recovered revenue: the sum of won values. Booked pending:
   booked outcomes that are still the contact's latest; the estimate is those × the client's average job value.
 - opt-outs: ConsentEvent opt-outs of a caller who was not opted out already (a second STOP is recorded in the
@@ -101,33 +103,6 @@ WITH tb AS (
 """
 
 
-def textback_chain_totals(*, start: datetime, end: datetime) -> dict:
-    """Sent, replies, answered by staff, and the median and p90 seconds to the first staff reply, for
-    text-backs sent in [start, end). Run in the client's schema."""
-    sql = (
-        _CHAIN
-        + """
-    SELECT count(*), count(replied_at), count(staff_at),
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM staff_at - replied_at))
-               FILTER (WHERE staff_at IS NOT NULL),
-           percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM staff_at - replied_at))
-               FILTER (WHERE staff_at IS NOT NULL)
-    FROM answered
-    """
-    )
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(NO_JIT)
-        cursor.execute(sql, {"start": start, "end": end})
-        sent, replies, answered, median, p90 = cursor.fetchone()
-    return {
-        "textbacks_sent": sent,
-        "replies": replies,
-        "answered_by_staff": answered,
-        "first_reply_median_seconds": None if median is None else round(float(median)),
-        "first_reply_p90_seconds": None if p90 is None else round(float(p90)),
-    }
-
-
 def textback_chain_by_day(*, start: datetime, end: datetime, tz: str) -> dict:
     """{local date: (sent, replies, answered by staff)} for text-backs sent in [start, end)."""
     sql = (
@@ -141,3 +116,19 @@ def textback_chain_by_day(*, start: datetime, end: datetime, tz: str) -> dict:
         cursor.execute(NO_JIT)
         cursor.execute(sql, {"start": start, "end": end, "tz": tz})
         return {day: (sent, replies, answered) for day, sent, replies, answered in cursor.fetchall()}
+
+
+def first_staff_replies_insert(*, client_id: int, table: str, tz: str, start: datetime, end: datetime) -> None:
+    """Write the wait for the first staff reply of every answered text-back sent in [start, end) into `table`
+    (reports.FirstStaffReply), on the text-back's local day. Run in the client's schema."""
+    sql = (
+        _CHAIN
+        + f"""
+    INSERT INTO {table} (client_id, date, textback_id, wait)
+    SELECT %(client)s, (sent_at AT TIME ZONE %(tz)s)::date, id, staff_at - replied_at
+    FROM answered WHERE staff_at IS NOT NULL
+    """
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(NO_JIT)
+        cursor.execute(sql, {"start": start, "end": end, "client": client_id, "tz": tz})

@@ -307,3 +307,11 @@ def export_job_run(*, client: Client, job_id: int) -> str:
         filename=export_filename(client=client, kind=job.kind, fmt=job.format, period=period),
     )
     return "done"
+
+
+def export_jobs_expire(*, finished_before: datetime) -> int:
+    """Delete the files of this schema's exports that finished (ready or failed) before `finished_before`. The
+    rows stay, marked expired, so that an old link says what happened instead of "not found"."""
+    return ExportJob.objects.filter(
+        state__in=(ExportJob.State.DONE, ExportJob.State.FAILED), finished_at__lt=finished_before
+    ).update(state=ExportJob.State.EXPIRED, content=None, expired_at=now())

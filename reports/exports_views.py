@@ -2,9 +2,12 @@
 monthly PDF, and turning the monthly email off. The same access rules as the report pages (reports.views)."""
 
 from datetime import date
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from . import exports
@@ -52,15 +55,31 @@ def _job(request, pk: int) -> ExportJob:
     return get_object_or_404(ExportJob.objects.defer("content"), pk=pk, requested_by_id=request.user.pk)
 
 
+def _expired(request, client, job: ExportJob) -> HttpResponse:
+    """Gone for good, and why: the page offers the same export again."""
+    context = {
+        "client": client,
+        "job": job,
+        "retention_days": settings.REPORT_EXPORT_RETENTION_DAYS,
+        "again": f"{reverse('reports:export', args=[job.kind, job.format])}?"
+        + urlencode({"preset": "custom", "start": job.start.isoformat(), "end": job.end.isoformat()}),
+    }
+    return render(request, "reports/export_expired.html", context, status=410)
+
+
 @client_report_view
 def export_status(request, client, pk):
     job = _job(request, pk)
+    if job.state == ExportJob.State.EXPIRED:
+        return _expired(request, client, job)
     return render(request, "reports/export_status.html", {"client": client, "job": job})
 
 
 @client_report_view
 def export_file(request, client, pk):
     job = _job(request, pk)
+    if job.state == ExportJob.State.EXPIRED:
+        return _expired(request, client, job)
     if job.state != ExportJob.State.DONE:
         raise Http404("This export is not ready.")
     content = ExportJob.objects.values_list("content", flat=True).get(pk=job.pk)

@@ -3,6 +3,7 @@ read without entering any client's schema, and who wants the monthly report emai
 (the file a person asked for, and how far it has got)."""
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.timezone import now
 
@@ -24,6 +25,10 @@ ROLLUP_COUNTERS = (
 )
 
 
+def no_hours() -> list[int]:
+    return [0] * 24
+
+
 class DailyRollup(models.Model):
     """One client's funnel for one day (the day in the client's time zone). Kept exact as events happen by
     reports.receivers (upserts with column = column + n, in the event's own transaction) and rebuilt from the
@@ -39,6 +44,10 @@ class DailyRollup(models.Model):
     textbacks_sent = models.PositiveIntegerField(default=0)
     textbacks_skipped = models.PositiveIntegerField(default=0)
     skipped_reasons = models.JSONField(default=dict, help_text='{"landline": 2, "opted_out": 1}')
+    # Missed calls by the hour they started at on the client's clock, [0] being 00:00–00:59: the hour-of-day
+    # chart sums these instead of reading the calls. An array, not JSON: a year of a thousand clients is summed
+    # position by position in the same query as the counters.
+    missed_hours = ArrayField(models.IntegerField(), size=24, default=no_hours)
     replies = models.PositiveIntegerField(default=0)
     answered_by_staff = models.PositiveIntegerField(default=0)
     booked = models.PositiveIntegerField(default=0)
@@ -57,6 +66,28 @@ class DailyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id} {self.date}"
+
+
+class FirstStaffReply(models.Model):
+    """One text-back whose caller replied and whose staff answered: how long the caller waited for that first
+    staff reply. Medians and percentiles cannot be summed from daily counters, so the report reads these
+    instead of the client's messages. Kept by reports.receivers when the first staff reply goes out, rebuilt
+    nightly with the roll-ups (reports.rollups), on the same local day as the text-back's answered_by_staff."""
+
+    client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="+")
+    date = models.DateField(help_text="The day the text-back was sent, in the client's time zone.")
+    textback_id = models.BigIntegerField(help_text="messaging.Message id, in the client's schema.")
+    wait = models.DurationField(help_text="From the caller's first reply to the first staff reply.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "textback_id"], name="one_first_staff_reply_per_textback")
+        ]
+        # The percentiles of a period read only this index.
+        indexes = [models.Index(fields=["client", "date"], include=["wait"], name="first_staff_reply_day")]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.date} {self.wait}"
 
 
 class ReportEmailPreference(models.Model):
@@ -84,7 +115,9 @@ class MonthlyReportSent(models.Model):
 
 class ExportJob(models.Model):
     """Client schema: one export a person asked for. Small ones are made in the request; large ones by a task
-    that reports its progress here and leaves the file in `content` for the download link."""
+    that reports its progress here and leaves the file in `content` for the download link. A finished job
+    expires after settings.REPORT_EXPORT_RETENTION_DAYS: its file is deleted and the row stays, so that the link
+    can say why it no longer works."""
 
     class Kind(models.TextChoices):
         FUNNEL = "funnel", "Funnel"
@@ -100,6 +133,7 @@ class ExportJob(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Ready"
         FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     format = models.CharField(max_length=4, choices=Format.choices)
@@ -114,6 +148,7 @@ class ExportJob(models.Model):
     requested_by_id = models.BigIntegerField(help_text="accounts.User id (public schema).")
     created_at = models.DateTimeField(default=now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -7,6 +7,7 @@ in a savepoint, logs, and leaves the difference to the nightly rebuild."""
 
 import functools
 import logging
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
@@ -17,7 +18,7 @@ from messaging.models import ConsentEvent, Conversation, Message
 from telephony import signals as telephony_signals
 
 from .definitions import FAILED_STATUSES
-from .rollups import local_date, rollup_bump
+from .rollups import first_staff_reply_record, local_date, rollup_bump
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,13 @@ def on_call_received(*, client, call, **_):
 
 @_safely
 def on_call_missed(*, client, call, **_):
-    _bump(client, call.started_at, missed_calls=1, missed_after_hours=int(call.in_business_hours is False))
+    _bump(
+        client,
+        call.started_at,
+        missed_calls=1,
+        missed_after_hours=int(call.in_business_hours is False),
+        missed_hour=call.started_at.astimezone(ZoneInfo(client.timezone)).hour,
+    )
 
 
 @_safely
@@ -155,8 +162,17 @@ def on_message_sent(*, client, message, **_):
     ).exclude(pk=message.pk)
     if next_textback is not None:
         others = others.filter(created_at__lt=next_textback)
-    if not others.exists():
+    earliest_other = others.order_by("created_at").values_list("created_at", flat=True).first()
+    if earliest_other is None:
         _bump(client, textback.sent_at, answered_by_staff=1)
+    if earliest_other is None or message.created_at < earliest_other:
+        # The wait runs to the staff reply written first, which may go out after a later one.
+        first_staff_reply_record(
+            client_id=client.pk,
+            day=local_date(textback.sent_at, client.timezone),
+            textback_id=textback.pk,
+            wait=message.created_at - replied_at,
+        )
 
 
 def _count_if_delivery_failure(client, message) -> None:

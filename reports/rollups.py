@@ -9,13 +9,13 @@ exclusive advisory lock on the client, and every bump takes the shared one: a re
 in flight to commit, and events arriving meanwhile wait for it, so no event is counted twice or lost."""
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import ExtractHour, TruncDate
 from django_tenants.utils import get_public_schema_name, tenant_context
 
 from accounts.models import Client
@@ -23,8 +23,8 @@ from crm.models import Outcome
 from telephony.models import Call
 
 from . import definitions
-from .definitions import textback_chain_by_day
-from .models import ROLLUP_COUNTERS, DailyRollup
+from .definitions import first_staff_replies_insert, textback_chain_by_day
+from .models import ROLLUP_COUNTERS, DailyRollup, FirstStaffReply, no_hours
 from .selectors import later_outcome_exists
 
 LOCK_CLASS = 7261  # the advisory-lock namespace of roll-ups: (LOCK_CLASS, client id)
@@ -37,18 +37,29 @@ def local_date(moment: datetime, tz: str) -> date:
     return moment.astimezone(ZoneInfo(tz)).date()
 
 
-def rollup_bump(*, client_id: int, day: date, skipped_reason: str | None = None, **deltas) -> None:
+def _public(model) -> str:
+    return f'"{get_public_schema_name()}"."{model._meta.db_table}"'
+
+
+def rollup_bump(
+    *,
+    client_id: int,
+    day: date,
+    skipped_reason: str | None = None,
+    missed_hour: int | None = None,
+    **deltas,
+) -> None:
     """Add `deltas` (counter name → amount, negative allowed) to the client's row for that local day, creating
-    it if needed; `skipped_reason` adds one to that reason's count too."""
+    it if needed; `skipped_reason` adds one to that reason's count, `missed_hour` (0–23, local) to that hour's."""
     unknown = set(deltas) - set(_NUMERIC)
     if unknown:
         raise ValueError(f"Not a roll-up counter: {', '.join(sorted(unknown))}")
-    table = f'"{get_public_schema_name()}"."{DailyRollup._meta.db_table}"'
     columns = list(deltas)
     values = [deltas[name] for name in columns]
     updates = [f"{name} = r.{name} + EXCLUDED.{name}" for name in columns]
     reasons_value = "'{}'::jsonb"
     params_reason: list = []
+    params_update: list = []
     if skipped_reason is not None:
         reasons_value = "jsonb_build_object(%s::text, 1)"
         params_reason = [skipped_reason]
@@ -56,20 +67,39 @@ def rollup_bump(*, client_id: int, day: date, skipped_reason: str | None = None,
             "skipped_reasons = jsonb_set(r.skipped_reasons, ARRAY[%s::text], "
             "to_jsonb(COALESCE((r.skipped_reasons ->> %s::text)::int, 0) + 1))"
         )
+        params_update += [skipped_reason, skipped_reason]
+    hours = no_hours()
+    if missed_hour is not None:
+        hours[missed_hour] = 1
+        updates.append("missed_hours[%s] = r.missed_hours[%s] + 1")  # SQL arrays count from 1
+        params_update += [missed_hour + 1, missed_hour + 1]
     zeros = [name for name in _NUMERIC if name not in deltas]
     # One statement (the webhooks count their queries): the row to insert is selected from the call that takes
     # the shared lock, so the lock is held before the row is written.
     sql = (
-        f"INSERT INTO {table} AS r (client_id, date, updated_at, skipped_reasons, {', '.join(columns + zeros)}) "
-        f"SELECT %s, %s, now(), {reasons_value}, {', '.join(['%s'] * len(columns) + ['0'] * len(zeros))} "
+        f"INSERT INTO {_public(DailyRollup)} AS r "
+        f"(client_id, date, updated_at, skipped_reasons, missed_hours, {', '.join(columns + zeros)}) "
+        f"SELECT %s, %s, now(), {reasons_value}, %s, "
+        f"{', '.join(['%s'] * len(columns) + ['0'] * len(zeros))} "
         "FROM (SELECT pg_advisory_xact_lock_shared(%s, %s)) AS shared_lock "
         f"ON CONFLICT (client_id, date) DO UPDATE SET updated_at = now(), {', '.join(updates)}"
     )
-    params = [client_id, day, *params_reason, *values, LOCK_CLASS, client_id]
-    if skipped_reason is not None:
-        params += [skipped_reason, skipped_reason]
+    params = [client_id, day, *params_reason, hours, *values, LOCK_CLASS, client_id, *params_update]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def first_staff_reply_record(*, client_id: int, day: date, textback_id: int, wait: timedelta) -> None:
+    """The caller who replied to this text-back waited `wait` for the first staff reply. One statement, under
+    the roll-ups' shared lock like a bump. Recorded again with a shorter wait (a staff reply written earlier
+    but sent later is the first one), the shorter wait stays."""
+    sql = (
+        f"INSERT INTO {_public(FirstStaffReply)} AS f (client_id, date, textback_id, wait) "
+        "SELECT %s, %s, %s, %s FROM (SELECT pg_advisory_xact_lock_shared(%s, %s)) AS shared_lock "
+        "ON CONFLICT (client_id, textback_id) DO UPDATE SET wait = LEAST(f.wait, EXCLUDED.wait)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [client_id, day, textback_id, wait, LOCK_CLASS, client_id])
 
 
 def rollup_days_from_tables(*, client: Client, start: datetime = EPOCH, end: datetime = FOREVER) -> dict:
@@ -77,7 +107,7 @@ def rollup_days_from_tables(*, client: Client, start: datetime = EPOCH, end: dat
     [start, end). The meaning of every counter is here (and in reports.definitions)."""
     tz = client.timezone
     zone = ZoneInfo(tz)
-    days: dict[date, dict] = defaultdict(lambda: {"skipped_reasons": {}})
+    days: dict[date, dict] = defaultdict(lambda: {"skipped_reasons": {}, "missed_hours": no_hours()})
 
     def add(rows, names):
         for row in rows:
@@ -101,6 +131,14 @@ def rollup_days_from_tables(*, client: Client, start: datetime = EPOCH, end: dat
             ),
             ("calls", "missed_calls", "missed_after_hours", "answered_calls"),
         )
+        missed = (
+            Call.objects.filter(outcome=Call.Outcome.MISSED, started_at__gte=start, started_at__lt=end)
+            .annotate(day=TruncDate("started_at", tzinfo=zone), hour=ExtractHour("started_at", tzinfo=zone))
+            .values_list("day", "hour")
+            .annotate(n=Count("id"))
+        )
+        for day, hour, n in missed:
+            days[day]["missed_hours"][hour] = n
         for day, (sent, replies, answered) in textback_chain_by_day(start=start, end=end, tz=tz).items():
             days[day].update(textbacks_sent=sent, replies=replies, answered_by_staff=answered)
         add(
@@ -145,10 +183,16 @@ def rollup_days_from_tables(*, client: Client, start: datetime = EPOCH, end: dat
 
 @transaction.atomic
 def rollup_rebuild_client(*, client: Client) -> int:
-    """Replace all of a client's roll-ups with what its tables say. Returns how many days it has."""
+    """Replace all of a client's roll-ups and first staff replies with what its tables say. Returns how many
+    days it has."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, client.pk])
     days = rollup_days_from_tables(client=client)
+    FirstStaffReply.objects.filter(client=client).delete()
+    with tenant_context(client):
+        first_staff_replies_insert(
+            client_id=client.pk, table=_public(FirstStaffReply), tz=client.timezone, start=EPOCH, end=FOREVER
+        )
     DailyRollup.objects.filter(client=client).delete()
     DailyRollup.objects.bulk_create(
         [
@@ -156,6 +200,7 @@ def rollup_rebuild_client(*, client: Client) -> int:
                 client=client,
                 date=day,
                 skipped_reasons=values["skipped_reasons"],
+                missed_hours=values["missed_hours"],
                 **{name: values.get(name, 0) for name in ROLLUP_COUNTERS},
                 won_value=values.get("won_value") or Decimal("0"),
             )
@@ -176,9 +221,17 @@ def rollup_rows(*, client: Client) -> dict:
         reasons = {k: v for k, v in row.skipped_reasons.items() if v}
         if reasons:
             values["skipped_reasons"] = reasons
+        hours = _hours_shown(row.missed_hours)
+        if hours:
+            values["missed_hours"] = hours
         if values:
             result[row.date] = values
     return result
+
+
+def _hours_shown(hours: list[int]) -> dict[int, int]:
+    """{hour: missed calls} for the hours that had any."""
+    return {hour: n for hour, n in enumerate(hours) if n}
 
 
 def rollup_expected(*, client: Client) -> dict:
@@ -188,6 +241,16 @@ def rollup_expected(*, client: Client) -> dict:
         clean = {name: values[name] for name in _NUMERIC if values.get(name)}
         if values["skipped_reasons"]:
             clean["skipped_reasons"] = values["skipped_reasons"]
+        if _hours_shown(values["missed_hours"]):
+            clean["missed_hours"] = _hours_shown(values["missed_hours"])
         if clean:
             result[day] = clean
     return result
+
+
+def first_staff_reply_rows(*, client: Client) -> dict:
+    """A client's first staff replies as {text-back id: (date, wait)}: what tests compare."""
+    return {
+        row.textback_id: (row.date, row.wait)
+        for row in FirstStaffReply.objects.filter(client=client).order_by("textback_id")
+    }

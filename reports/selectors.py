@@ -1,8 +1,9 @@
 """Reads for the recovered-revenue report. Keyword-only, typed.
 
-Two sources: a client's own tables (the funnel of one client for any period, exact to the second, with the
-reply-time percentiles; reports.definitions says what each number counts) and the public daily roll-ups
-(trends, and everything across clients, without entering any client's schema).
+Every number comes from the public roll-ups (reports.DailyRollup, and reports.FirstStaffReply for the reply-time
+percentiles), kept exact by events and rebuilt nightly from the client's tables as reports.definitions defines
+them: a report costs a few indexed reads of at most a few hundred rows a client, whatever the number of calls,
+and never enters a client's schema.
 
 For the agency dashboard: ``rollup_month_by_client`` gives every client's numbers for its current month
 (missed calls, texts sent, reply rate, recovered revenue) in one query, however many clients."""
@@ -13,19 +14,14 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q, Sum
-from django.db.models.functions import ExtractHour
+from django.db import connection
+from django.db.models import Aggregate, Exists, F, FloatField, OuterRef, Q, Sum
 from django.utils.timezone import now
-from django_tenants.utils import tenant_context
 
 from accounts.models import Agency, Client
 from crm.models import Outcome
-from telephony.models import Call
 
-from . import definitions
-from .definitions import textback_chain_totals
-from .models import ROLLUP_COUNTERS, DailyRollup
+from .models import ROLLUP_COUNTERS, DailyRollup, FirstStaffReply
 
 # --- Periods -----------------------------------------------------------------------------------------------
 
@@ -128,6 +124,7 @@ class Funnel:
     average_job_value: Decimal | None = None
     opt_outs: int = 0
     delivery_failures: int = 0
+    missed_by_hour: list[int] = field(default_factory=lambda: [0] * 24)
 
     @property
     def missed_in_hours(self) -> int:
@@ -150,33 +147,53 @@ class Funnel:
 
 
 def funnel_for_client(*, client: Client, period: Period) -> Funnel:
-    """The funnel of one client for one period (in the client's time zone), from the client's own tables:
-    six queries whatever the period."""
-    start, end = period.start_at, period.end_at
-    funnel = Funnel(average_job_value=getattr(client, "average_job_value", None))
-    with tenant_context(client), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(definitions.NO_JIT)
-        calls = Call.objects.filter(started_at__gte=start, started_at__lt=end).aggregate(
-            calls=Count("id"),
-            missed_calls=Count("id", filter=Q(outcome=Call.Outcome.MISSED)),
-            missed_after_hours=Count("id", filter=Q(outcome=Call.Outcome.MISSED, in_business_hours=False)),
-            answered_calls=Count("id", filter=Q(outcome=Call.Outcome.ANSWERED)),
-        )
-        chain = textback_chain_totals(start=start, end=end)
-        outcomes = _outcome_totals(start, end)
-        funnel.opt_outs = definitions.opt_outs(start=start, end=end).count()
-        funnel.delivery_failures = definitions.delivery_failures(start=start, end=end).count()
-    skipped = (
-        definitions.skipped_textbacks(client=client, start=start, end=end)
-        .values_list("reason")
-        .annotate(n=Count("id"))
-    )
-    funnel.skipped_reasons = {reason or "unknown": n for reason, n in sorted(skipped, key=lambda r: -r[1])}
-    funnel.textbacks_skipped = sum(funnel.skipped_reasons.values())
-    for key, value in {**calls, **chain, **outcomes}.items():
-        setattr(funnel, key, value)
-    funnel.recovered_revenue = funnel.recovered_revenue or Decimal("0.00")
+    """The funnel of one client for one period of its local days, from the public roll-ups (three queries,
+    whatever the period and however many calls; the client's schema is not entered)."""
+    funnel = funnel_for_clients(client_ids=[client.pk], start=period.start, end=period.end)
+    funnel.average_job_value = getattr(client, "average_job_value", None)
     return funnel
+
+
+def funnel_for_clients(*, client_ids, start: date, end: date) -> Funnel:
+    """These clients' funnel together over local days start..end (each client's days its own), from the
+    roll-ups and the first staff replies: three queries. No estimate (the average job value is a client's)."""
+    sums = DailyRollup.objects.filter(client_id__in=client_ids, date__gte=start, date__lte=end).aggregate(
+        **ROLLUP_SUMS, **HOUR_SUMS
+    )
+    numbers = RollupNumbers.from_sums(sums)
+    funnel = Funnel(**{name: getattr(numbers, name) for name in ROLLUP_COUNTERS})
+    funnel.recovered_revenue = numbers.won_value
+    funnel.missed_by_hour = [sums[name] or 0 for name in HOUR_SUMS]
+    funnel.skipped_reasons = _skipped_reasons(client_ids=client_ids, start=start, end=end)
+    waits = FirstStaffReply.objects.filter(client_id__in=client_ids, date__gte=start, date__lte=end).aggregate(
+        median=Percentile(0.5), p90=Percentile(0.9)
+    )
+    funnel.first_reply_median_seconds = None if waits["median"] is None else round(waits["median"])
+    funnel.first_reply_p90_seconds = None if waits["p90"] is None else round(waits["p90"])
+    return funnel
+
+
+class Percentile(Aggregate):
+    """percentile_cont of the seconds a caller waited for the first staff reply (FirstStaffReply.wait)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY extract(epoch FROM %(expressions)s))"
+    output_field = FloatField()
+
+    def __init__(self, fraction: float):
+        super().__init__(F("wait"), fraction=float(fraction))
+
+
+def _skipped_reasons(*, client_ids, start: date, end: date) -> dict[str, int]:
+    """Skipped text-backs by reason, most first."""
+    sql = (
+        f"SELECT key, sum(value::int) AS n FROM {DailyRollup._meta.db_table} r, jsonb_each_text(r.skipped_reasons) "
+        "WHERE r.client_id = ANY(%s) AND r.date BETWEEN %s AND %s AND r.skipped_reasons <> '{}' "
+        "GROUP BY key ORDER BY n DESC, key"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(client_ids), start, end])
+        return {reason: n for reason, n in cursor.fetchall() if n}
 
 
 def later_outcome_exists() -> Exists:
@@ -190,39 +207,11 @@ def later_outcome_exists() -> Exists:
     )
 
 
-def _outcome_totals(start: datetime, end: datetime) -> dict:
-    return (
-        Outcome.objects.filter(created_at__gte=start, created_at__lt=end)
-        .alias(superseded=later_outcome_exists())
-        .aggregate(
-            booked=Count("id", filter=Q(kind=Outcome.Kind.BOOKED)),
-            won=Count("id", filter=Q(kind=Outcome.Kind.WON)),
-            recovered_revenue=Sum("value", filter=Q(kind=Outcome.Kind.WON)),
-            booked_pending=Count("id", filter=Q(kind=Outcome.Kind.BOOKED, superseded=False)),
-        )
-    )
-
-
-def missed_by_hour(*, client: Client, period: Period) -> list[int]:
-    """Missed calls by hour of the day (0–23, the client's local time): when do they miss calls?"""
-    hours = [0] * 24
-    with tenant_context(client):
-        rows = (
-            Call.objects.filter(
-                outcome=Call.Outcome.MISSED, started_at__gte=period.start_at, started_at__lt=period.end_at
-            )
-            .annotate(hour=ExtractHour("started_at", tzinfo=ZoneInfo(client.timezone)))
-            .values_list("hour")
-            .annotate(n=Count("id"))
-        )
-        for hour, n in rows:
-            hours[hour] = n
-    return hours
-
-
 # --- From the roll-ups -------------------------------------------------------------------------------------
 
 ROLLUP_SUMS = {name: Sum(name) for name in (*ROLLUP_COUNTERS, "won_value")}
+# missed_hours[0] … [23], summed position by position.
+HOUR_SUMS = {f"missed_hour_{hour}": Sum(F(f"missed_hours__{hour}")) for hour in range(24)}
 
 
 @dataclass
@@ -261,14 +250,6 @@ class RollupNumbers:
         return (Decimal(100) * self.replies / self.textbacks_sent).quantize(Decimal("0.1"))
 
 
-def rollup_totals(*, client_ids, start: date, end: date) -> RollupNumbers:
-    """The numbers of these clients together over local days start..end (one query)."""
-    sums = DailyRollup.objects.filter(client_id__in=client_ids, date__gte=start, date__lte=end).aggregate(
-        **ROLLUP_SUMS
-    )
-    return RollupNumbers.from_sums(sums)
-
-
 def rollup_by_client(*, client_ids, start: date, end: date) -> dict[int, RollupNumbers]:
     """Every client's numbers over local days start..end, keyed by client id (one query)."""
     rows = (
@@ -299,17 +280,6 @@ def rollup_month_by_client(*, clients, at: datetime | None = None) -> dict[int, 
     for row in DailyRollup.objects.filter(condition).values("client_id").annotate(**ROLLUP_SUMS):
         result[row["client_id"]] = RollupNumbers.from_sums(row)
     return result
-
-
-def rollup_skipped_reasons(*, client_ids, start: date, end: date) -> dict[str, int]:
-    totals: dict[str, int] = defaultdict(int)
-    rows = DailyRollup.objects.filter(client_id__in=client_ids, date__gte=start, date__lte=end).exclude(
-        skipped_reasons={}
-    )
-    for reasons in rows.values_list("skipped_reasons", flat=True):
-        for reason, n in reasons.items():
-            totals[reason] += n
-    return dict(sorted(totals.items(), key=lambda item: -item[1]))
 
 
 BUCKETS = [("day", "By day"), ("week", "By week"), ("month", "By month")]

@@ -43,9 +43,31 @@ def run_export(client_id: int, job_id: int) -> str:
         return export_job_run(client=client, job_id=job_id)
 
 
+@shared_task(time_limit=600, soft_time_limit=540, ignore_result=True)
+def expire_exports() -> int:
+    """Hourly: every client's exports finished more than REPORT_EXPORT_RETENTION_DAYS ago lose their file
+    (offboarded clients' too: their schema is kept, their files need not be)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils.timezone import now
+    from django_tenants.utils import tenant_context
+
+    from .exports import export_jobs_expire
+
+    finished_before = now() - timedelta(days=settings.REPORT_EXPORT_RETENTION_DAYS)
+    expired = 0
+    for client in Client.objects.filter(status__in=(*REPORTED_STATUSES, Client.Status.ARCHIVED)):
+        with tenant_context(client):
+            expired += export_jobs_expire(finished_before=finished_before)
+    return expired
+
+
 @shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
 def send_monthly_reports() -> int:
     """On the 1st: last month's email for every client's owners and every agency's people, one task each."""
+    from billing.selectors import agency_time_zone
+
     from .emails import agencies_with_people, last_month
 
     clients = list(Client.objects.filter(status__in=REPORTED_STATUSES))
@@ -53,7 +75,7 @@ def send_monthly_reports() -> int:
         send_client_monthly_report.delay(client.pk, last_month(tz=client.timezone).isoformat())
     agencies = list(agencies_with_people())
     for agency in agencies:
-        send_agency_monthly_summary.delay(agency.pk, last_month(tz="UTC").isoformat())
+        send_agency_monthly_summary.delay(agency.pk, last_month(tz=agency_time_zone(agency=agency)).isoformat())
     return len(clients) + len(agencies)
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Agency, Client
 from accounts.selectors import agencies_of_user, request_client
+from billing.selectors import agency_time_zone
 
 from . import selectors
 from .charts import Series, bar_chart, legend
@@ -109,13 +110,37 @@ def _picker(request, tz: str) -> tuple[PeriodForm, Period, str]:
 # --- Pages ------------------------------------------------------------------------------------------------
 
 
-def client_report_context(request, client: Client) -> dict:
-    form, period, bucket = _picker(request, client.timezone)
+def when_missed_charts(funnel) -> dict:
+    """Business hours against after hours, and missed calls by hour of day."""
+    return {
+        "hours_chart": bar_chart(
+            labels=[f"{h:02d}" for h in range(24)],
+            series=[Series("Missed calls", "s1", funnel.missed_by_hour)],
+            title="Missed calls by hour of day",
+            height=180,
+        ),
+        "split_chart": bar_chart(
+            labels=["Business hours", "After hours"],
+            series=[Series("Missed calls", "s1", [funnel.missed_in_hours, funnel.missed_after_hours])],
+            title="Missed calls in and after business hours",
+            height=180,
+        ),
+    }
+
+
+def client_report_data(*, client: Client, period: Period, bucket: str) -> dict:
+    """Every number the client's report page shows (seven queries of the public roll-ups, whatever the period
+    and however many calls)."""
     funnel = selectors.funnel_for_client(client=client, period=period)
     before = selectors.funnel_for_client(client=client, period=period.previous())
-    hours = selectors.missed_by_hour(client=client, period=period)
-    hour_series = [Series("Missed calls", "s1", hours)]
-    split = [Series("Missed calls", "s1", [funnel.missed_in_hours, funnel.missed_after_hours])]
+    trend = selectors.rollup_trend(client_ids=[client.pk], period=period, bucket=bucket)
+    return {"funnel": funnel, "before": before, "trend": trend}
+
+
+def client_report_context(request, client: Client) -> dict:
+    form, period, bucket = _picker(request, client.timezone)
+    data = client_report_data(client=client, period=period, bucket=bucket)
+    funnel = data["funnel"]
     return {
         "client": client,
         "form": form,
@@ -123,23 +148,12 @@ def client_report_context(request, client: Client) -> dict:
         "previous": period.previous(),
         "bucket": bucket,
         "funnel": funnel,
-        "rows": funnel_rows(funnel, before),
+        "rows": funnel_rows(funnel, data["before"]),
         "skipped": skipped_rows(funnel.skipped_reasons),
         "estimate": money(funnel.estimated_revenue),
         "average_job_value": money(funnel.average_job_value),
-        "charts": trend_charts(selectors.rollup_trend(client_ids=[client.pk], period=period, bucket=bucket)),
-        "hours_chart": bar_chart(
-            labels=[f"{h:02d}" for h in range(24)],
-            series=hour_series,
-            title="Missed calls by hour of day",
-            height=180,
-        ),
-        "split_chart": bar_chart(
-            labels=["Business hours", "After hours"],
-            series=split,
-            title="Missed calls in and after business hours",
-            height=180,
-        ),
+        "charts": trend_charts(data["trend"]),
+        **when_missed_charts(funnel),
         "query": request.GET.urlencode(),
     }
 
@@ -160,16 +174,28 @@ def agency_client_report(request, slug):
         return render(request, "reports/client_report.html", context)
 
 
+def agency_report_data(*, agency: Agency, period: Period, bucket: str) -> dict:
+    """Every number of the agency's report: its clients ranked, their funnel together against the period
+    before, and the trend (from the public roll-ups; no client's schema is entered)."""
+    ranking = selectors.rollup_client_ranking(agency=agency, start=period.start, end=period.end)
+    ids = [r.client.pk for r in ranking]
+    previous = period.previous()
+    return {
+        "ranking": ranking,
+        "totals": selectors.funnel_for_clients(client_ids=ids, start=period.start, end=period.end),
+        "before": selectors.funnel_for_clients(client_ids=ids, start=previous.start, end=previous.end),
+        "trend": selectors.rollup_trend(client_ids=ids, period=period, bucket=bucket),
+    }
+
+
 @agency_view
 def agency_report(request):
     agency = agency_for_request(request)
-    form, period, bucket = _picker(request, "UTC")
-    clients = list(selectors.agency_clients(agency=agency))
-    ids = [c.pk for c in clients]
+    # "This month" is the agency's month, the one its bills count (billing.selectors.agency_time_zone).
+    form, period, bucket = _picker(request, agency_time_zone(agency=agency))
+    data = agency_report_data(agency=agency, period=period, bucket=bucket)
+    ranking, totals, before = data["ranking"], data["totals"], data["before"]
     previous = period.previous()
-    totals = selectors.rollup_totals(client_ids=ids, start=period.start, end=period.end)
-    before = selectors.rollup_totals(client_ids=ids, start=previous.start, end=previous.end)
-    ranking = selectors.rollup_client_ranking(agency=agency, start=period.start, end=period.end)
     context = {
         "agency": agency,
         "agencies": _agencies(request).order_by("name"),
@@ -179,9 +205,8 @@ def agency_report(request):
         "bucket": bucket,
         "totals": totals,
         "rows": funnel_rows(totals, before),
-        "skipped": skipped_rows(
-            selectors.rollup_skipped_reasons(client_ids=ids, start=period.start, end=period.end)
-        ),
+        "skipped": skipped_rows(totals.skipped_reasons),
+        **when_missed_charts(totals),
         "ranking": [
             {
                 "client": r.client,
@@ -194,7 +219,7 @@ def agency_report(request):
             }
             for r in ranking
         ],
-        "charts": trend_charts(selectors.rollup_trend(client_ids=ids, period=period, bucket=bucket)),
+        "charts": trend_charts(data["trend"]),
         "query": request.GET.urlencode(),
     }
     return render(request, "reports/agency_report.html", context)

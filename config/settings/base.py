@@ -82,6 +82,7 @@ SPLIT_APPS_PUBLIC_MODELS = {
     "reports.dailyrollup",
     "reports.reportemailpreference",
     "reports.monthlyreportsent",
+    "reports.firststaffreply",
     # api
     "api.apikey",
     "api.idempotencyrecord",
@@ -247,7 +248,15 @@ CELERY_BEAT_SCHEDULE = {
     # The 1st of the month: last month is over in every time zone we serve by 14:00 UTC.
     "reports-monthly-emails": {"task": "reports.tasks.send_monthly_reports",
                                "schedule": crontab(day_of_month=1, hour=14, minute=0)},
+    # Finished exports older than REPORT_EXPORT_RETENTION_DAYS lose their file; hourly keeps that close to N days.
+    "reports-expire-exports": {"task": "reports.tasks.expire_exports", "schedule": crontab(minute=40)},
 }
+# Big exports are files kept in the client's schema for their download link; after this many days they go.
+REPORT_EXPORT_RETENTION_DAYS = env.int("REPORT_EXPORT_RETENTION_DAYS", default=7)
+if REPORT_EXPORT_RETENTION_DAYS < 1:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("REPORT_EXPORT_RETENTION_DAYS must be a whole number of days, at least 1.")
 
 # Stripe collects the platform's monthly statements from agencies; billing works the same without it.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

@@ -274,11 +274,13 @@ ACME_DAYS = {
         "answered_by_staff": 1,
         "booked": 1,
         "opt_outs": 1,
+        "missed_hours": {9: 1, 23: 1},
     },
     "2026-11-01": {
         "calls": 3,
         "missed_calls": 3,
         "missed_after_hours": 3,
+        "missed_hours": {1: 2, 23: 1},  # both 01:30s of the night the clocks went back
         "textbacks_sent": 1,
         "textbacks_skipped": 2,
         "skipped_reasons": {"landline": 1, "anonymous_caller": 1},
@@ -291,6 +293,7 @@ ACME_DAYS = {
         "calls": 3,
         "missed_calls": 3,
         "missed_after_hours": 1,
+        "missed_hours": {10: 1, 16: 1, 23: 1},
         "textbacks_sent": 2,
         "textbacks_skipped": 1,
         "skipped_reasons": {"blocked": 1},
@@ -306,6 +309,7 @@ BOLT_DAYS = {
     "2026-11-01": {
         "calls": 1,
         "missed_calls": 1,
+        "missed_hours": {0: 1},
         "textbacks_sent": 1,
         "replies": 1,
         "won": 1,

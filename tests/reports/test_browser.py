@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import Client
-from reports.models import DailyRollup
+from reports.models import DailyRollup, FirstStaffReply
 from reports.rollups import rollup_rebuild_client
 from tests.browser.conftest import CHROMIUM_ARGS, DESKTOP, PHONE, SCREENSHOTS, fits_the_screen, screenshot
 from tests.browser.test_login_pages import log_in
@@ -26,7 +26,8 @@ def committed_history(live, personas):
         rollup_rebuild_client(client=Client.objects.get(pk=client.pk))
     yield personas
     Client.objects.filter(pk=personas.acme.pk).update(average_job_value=None)
-    DailyRollup.objects.filter(client__in=[personas.acme, personas.bolt, personas.cedar]).delete()
+    for model in (DailyRollup, FirstStaffReply):
+        model.objects.filter(client__in=[personas.acme, personas.bolt, personas.cedar]).delete()
     # The callers' rows in the client schemas are wiped by the live fixture.
 
 

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core import mail
 
+from billing.models import AgencyBilling
+
 from reports.emails import last_month, monthly_email_send_agency, monthly_email_send_client, unsubscribe_token
 from reports.rollups import rollup_rebuild_client
 from reports.tasks import send_monthly_reports
@@ -70,6 +72,9 @@ def test_a_tampered_link_is_refused(web, personas):
 
 
 def test_the_beat_task_sends_last_month_in_each_clients_zone(personas, monkeypatch):
+    AgencyBilling.objects.update_or_create(
+        agency=personas.northwind, defaults={"time_zone": "America/Los_Angeles"}
+    )
     queued = []
     from reports import tasks
 
@@ -77,7 +82,8 @@ def test_the_beat_task_sends_last_month_in_each_clients_zone(personas, monkeypat
     monkeypatch.setattr(tasks.send_agency_monthly_summary, "delay", lambda *a: queued.append(("agency", *a)))
     send_monthly_reports.apply()
     assert ("client", personas.acme.pk, last_month(tz="America/Chicago").isoformat()) in queued
-    assert ("agency", personas.northwind.pk, last_month(tz="UTC").isoformat()) in queued
+    # The agency's summary is the agency's month: the one its bills count, in its time zone.
+    assert ("agency", personas.northwind.pk, last_month(tz="America/Los_Angeles").isoformat()) in queued
     # 14:00 UTC on the 1st (when beat runs it): last month is over everywhere.
     at = datetime(2026, 12, 1, 14, 0, tzinfo=ZoneInfo("UTC"))
     assert last_month(tz="Pacific/Honolulu", at=at) == last_month(tz="Asia/Tokyo", at=at) == NOVEMBER

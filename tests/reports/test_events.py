@@ -19,8 +19,8 @@ from crm.services import contact_set_blocked, contact_upsert
 from inbox.services import conversation_reply, outcome_record
 from messaging.models import Conversation, Message, OutboundSend
 from messaging.services import send_deliver
-from reports.models import DailyRollup
-from reports.rollups import rollup_expected, rollup_rebuild_client, rollup_rows
+from reports.models import DailyRollup, FirstStaffReply
+from reports.rollups import first_staff_reply_rows, rollup_expected, rollup_rebuild_client, rollup_rows
 from telephony.services import call_mark_answered, call_record
 from tests.webhooks import call_params, post_signed, sid, sms_params
 
@@ -38,6 +38,7 @@ def at(month, day, hour, minute=0, fold=0):
 def acme(personas, twilio):
     Client.objects.filter(pk=personas.acme.pk).update(call_mode=Client.CallMode.CARRIER)
     DailyRollup.objects.filter(client=personas.acme).delete()
+    FirstStaffReply.objects.filter(client=personas.acme).delete()
     return Client.objects.get(pk=personas.acme.pk)
 
 
@@ -131,6 +132,7 @@ def test_rollups_kept_by_events_equal_rollups_rebuilt_from_the_tables(web, acme,
             "calls": 1,
             "missed_calls": 1,
             "missed_after_hours": 1,
+            "missed_hours": {23: 1},
             "textbacks_sent": 1,
             "replies": 1,
             "answered_by_staff": 1,
@@ -139,6 +141,7 @@ def test_rollups_kept_by_events_equal_rollups_rebuilt_from_the_tables(web, acme,
             "calls": 4,
             "missed_calls": 3,
             "missed_after_hours": 3,
+            "missed_hours": {1: 1, 9: 2},
             "answered_calls": 1,
             "textbacks_sent": 1,
             "textbacks_skipped": 2,
@@ -149,14 +152,46 @@ def test_rollups_kept_by_events_equal_rollups_rebuilt_from_the_tables(web, acme,
         date(2026, 11, 2): {
             "calls": 1,
             "missed_calls": 1,
+            "missed_hours": {10: 1},
             "textbacks_sent": 1,
             "delivery_failures": 1,
             "won": 1,
             "won_value": Decimal("450.00"),
         },
     }
+    # C1 replied at 00:10 to Saturday's text-back and was answered at 01:20 CDT: 70 minutes, Saturday's.
+    waits = first_staff_reply_rows(client=acme)
+    assert [(day, round(wait.total_seconds() / 60)) for day, wait in waits.values()] == [(date(2026, 10, 31), 70)]
     rollup_rebuild_client(client=acme)
     assert rollup_rows(client=acme) == kept
+    assert first_staff_reply_rows(client=acme) == waits
+
+
+def test_the_wait_runs_to_the_staff_reply_written_first_even_when_it_goes_out_second(web, acme, personas):
+    platform = web("localhost")
+    with time_machine.travel(at(11, 2, 9, 0), tick=False):
+        assert _deliver(acme, _missed_call(platform, acme, C1)) == "sent"
+    with time_machine.travel(at(11, 2, 9, 10), tick=False):
+        _text(platform, acme, C1, "Can you come today?")
+
+    def write(minute):
+        with time_machine.travel(at(11, 2, 9, minute), tick=False), schema_context(acme.schema_name):
+            reply = conversation_reply(
+                client=acme, conversation=_conversation(acme, C1), body="Yes", user=personas.alice
+            )
+        return OutboundSend.objects.get(client=acme, message_id=reply.pk).pk
+
+    first, second = write(15), write(25)
+    with time_machine.travel(at(11, 2, 9, 26), tick=False):
+        assert send_deliver(send_id=second) == "sent"
+    assert [wait.total_seconds() for _, wait in first_staff_reply_rows(client=acme).values()] == [15 * 60]
+    with time_machine.travel(at(11, 2, 9, 27), tick=False):
+        assert send_deliver(send_id=first) == "sent"
+    waits = first_staff_reply_rows(client=acme)
+    assert [wait.total_seconds() for _, wait in waits.values()] == [5 * 60]
+    assert rollup_rows(client=acme)[date(2026, 11, 2)]["answered_by_staff"] == 1
+    rollup_rebuild_client(client=acme)
+    assert first_staff_reply_rows(client=acme) == waits
 
 
 def test_a_failing_receiver_never_undoes_the_event(web, acme, monkeypatch, caplog):

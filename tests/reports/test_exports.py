@@ -4,9 +4,10 @@ exports as a job with progress and a download link for the person who asked, and
 import csv
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.utils.timezone import now
 from django_tenants.utils import schema_context
 from openpyxl import load_workbook
 
@@ -14,7 +15,7 @@ from crm.models import Contact
 from reports import exports
 from reports.models import ExportJob
 from reports.selectors import Period
-from reports.tasks import run_export
+from reports.tasks import expire_exports, run_export
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +164,63 @@ def test_monthly_pdf_is_one_page(web, history):
     assert web(ACME, history.alice).get("/reports/monthly.pdf?month=november").status_code == 400
     agency = web("localhost", history.nina).get("/reports/clients/acme/monthly.pdf?month=2026-11")
     assert agency.status_code == 200 and agency.content.startswith(b"%PDF")
+
+
+# --- Expiry ----------------------------------------------------------------------------------------------
+
+
+def _finished_job(client, user, *, state="done", days_ago: float, **fields) -> ExportJob:
+    with schema_context(client.schema_name):
+        return ExportJob.objects.create(
+            kind="calls",
+            format="csv",
+            start=date(2026, 10, 31),
+            end=date(2026, 11, 2),
+            state=state,
+            rows_total=9,
+            content=b"Started,Caller\r\n" if state == "done" else None,
+            filename="acme-calls-20261031-20261102.csv",
+            requested_by_id=user.pk,
+            finished_at=None if days_ago is None else now() - timedelta(days=days_ago),
+            **fields,
+        )
+
+
+def test_finished_exports_expire_after_the_retention_days(personas, settings):
+    settings.REPORT_EXPORT_RETENTION_DAYS = 3
+    old = _finished_job(personas.acme, personas.alice, days_ago=3.1)
+    old_failure = _finished_job(personas.acme, personas.alice, state="failed", days_ago=10)
+    recent = _finished_job(personas.acme, personas.alice, days_ago=2.9)
+    waiting = _finished_job(personas.acme, personas.alice, state="pending", days_ago=None)
+    other_client = _finished_job(personas.bolt, personas.dave, days_ago=4)
+    assert expire_exports.apply().get() == 3
+    with schema_context(personas.acme.schema_name):
+        states = {j.pk: (j.state, j.content is None) for j in ExportJob.objects.all()}
+    assert states[old.pk] == ("expired", True) and states[old_failure.pk] == ("expired", True)
+    assert states[recent.pk] == ("done", False) and states[waiting.pk] == ("pending", True)
+    with schema_context(personas.bolt.schema_name):
+        assert ExportJob.objects.get(pk=other_client.pk).state == "expired"
+    assert expire_exports.apply().get() == 0  # nothing twice
+
+
+def test_the_expiry_runs_from_the_beat_schedule():
+    from config.celery_app import app
+
+    entry = app.conf.beat_schedule["reports-expire-exports"]
+    assert entry["task"] == expire_exports.name
+
+
+def test_an_expired_exports_link_says_it_has_gone_and_offers_it_again(web, personas, settings):
+    settings.REPORT_EXPORT_RETENTION_DAYS = 7
+    job = _finished_job(personas.acme, personas.alice, days_ago=8)
+    expire_exports.apply()
+    alice = web(ACME, personas.alice)
+    for path in (f"/reports/exports/{job.pk}/download/", f"/reports/exports/{job.pk}/"):
+        response = alice.get(path)
+        assert response.status_code == 410
+        text = re.sub(r"\s+", " ", response.content.decode())
+        assert "This export has expired" in text and "Exports are kept for 7 days" in text
+        assert 'href="/reports/export/calls.csv?preset=custom&amp;start=2026-10-31&amp;end=2026-11-02"' in text
+    # Not the person who asked, or another client's host: nothing to say about it.
+    assert web(ACME, personas.bob).get(f"/reports/exports/{job.pk}/download/").status_code == 404
+    assert web("bolt.localhost", personas.dave).get(f"/reports/exports/{job.pk}/download/").status_code == 404

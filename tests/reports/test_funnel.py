@@ -1,13 +1,13 @@
-"""The funnel of one client over a period, from its own tables, checked number by number against the known
-history (tests/reports/history.py): local days in the client's zone, the night the clocks went back, replies
-that are not keywords, the estimate kept apart from recovered revenue."""
+"""The funnel of one client over a period, checked number by number against the known history
+(tests/reports/history.py, rolled up by the nightly rebuild): local days in the client's zone, the night the
+clocks went back, replies that are not keywords, the estimate kept apart from recovered revenue."""
 
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from reports.selectors import Period, funnel_for_client, missed_by_hour, period_from_preset
+from reports.selectors import Period, funnel_for_client, period_from_preset
 from tests.reports.history import CHICAGO, local
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +79,9 @@ def test_an_empty_period_has_no_rates(history):
 
 
 def test_missed_calls_by_local_hour(history):
-    hours = missed_by_hour(client=history.acme, period=Period(date(2026, 10, 31), date(2026, 11, 2), CHI))
+    hours = funnel_for_client(
+        client=history.acme, period=Period(date(2026, 10, 31), date(2026, 11, 2), CHI)
+    ).missed_by_hour
     assert sum(hours) == 8
     assert {h: n for h, n in enumerate(hours) if n} == {1: 2, 9: 1, 10: 1, 16: 1, 23: 3}
 

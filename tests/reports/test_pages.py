@@ -5,10 +5,13 @@ sent to log in. Agency host /reports/: the agency's people see their clients onl
 404 like a missing one."""
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
-from reports.rollups import rollup_rebuild_client
+from billing.models import AgencyBilling
 
 pytestmark = pytest.mark.django_db
 
@@ -16,13 +19,6 @@ ACME = "acme.localhost"
 PERIOD = "?preset=custom&start=2026-10-31&end=2026-11-02"
 ALLOWED_ON_ACME = ["alice", "bob", "nina", "nate", "oscar"]
 TURNED_AWAY_FROM_ACME = ["dave", "erin", "sara", "charlie"]
-
-
-@pytest.fixture
-def rolled_up(history):
-    for client in (history.acme, history.bolt, history.cedar):
-        rollup_rebuild_client(client=client)
-    return history
 
 
 def _text(response) -> str:
@@ -43,8 +39,8 @@ def test_strangers_and_anonymous_are_sent_to_log_in(web, personas, who, path):
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=/reports/")
 
 
-def test_the_report_shows_the_known_history(web, rolled_up):
-    text = _text(web(ACME, rolled_up.alice).get("/reports/" + PERIOD))
+def test_the_report_shows_the_known_history(web, history):
+    text = _text(web(ACME, history.alice).get("/reports/" + PERIOD))
     assert "Missed calls 8" in text and "Text-backs sent 5" in text
     assert "Reply rate 60.0%" in text and "Recovered revenue $1,650.50" in text
     assert "Time to first staff reply (median) 10 min" in text
@@ -58,8 +54,8 @@ def test_the_report_shows_the_known_history(web, rolled_up):
     assert "Calls 9 1 +800%" in text
 
 
-def test_the_charts_are_svg_without_inline_style_or_script(web, rolled_up):
-    html = web(ACME, rolled_up.alice).get("/reports/" + PERIOD + "&bucket=day").content.decode()
+def test_the_charts_are_svg_without_inline_style_or_script(web, history):
+    html = web(ACME, history.alice).get("/reports/" + PERIOD + "&bucket=day").content.decode()
     assert html.count('<svg class="chart"') == 4
     assert "<title>2 Nov: Recovered revenue $1,650.50</title>" in html
     assert "<title>31 Oct: Missed calls 2</title>" in html
@@ -78,9 +74,9 @@ def test_a_bad_period_is_explained_and_this_month_shown(web, personas):
 # --- The agency's host ------------------------------------------------------------------------------------
 
 
-def test_agency_rollup_ranks_its_clients_by_recovered_revenue(web, rolled_up):
+def test_agency_rollup_ranks_its_clients_by_recovered_revenue(web, history):
     text = _text(
-        web("localhost", rolled_up.nate).get("/reports/?preset=custom&start=2026-11-01&end=2026-11-30")
+        web("localhost", history.nate).get("/reports/?preset=custom&start=2026-11-01&end=2026-11-30")
     )
     assert "Recovered revenue · Northwind Marketing" in text
     assert re.search(r"1 Acme Plumbing .*\$1,650\.50 \$300\.00 2 Bolt Electric .*\$99\.99", text)
@@ -88,9 +84,29 @@ def test_agency_rollup_ranks_its_clients_by_recovered_revenue(web, rolled_up):
     assert "Recovered revenue $1,750.49" in text
 
 
+def test_the_agency_reports_this_month_is_the_agencys_month(web, history):
+    """The month its bills count, in the agency's time zone: at 03:00 UTC on 1 December it is still
+    30 November in Los Angeles, so "this month" is November, with November's numbers."""
+    AgencyBilling.objects.update_or_create(
+        agency=history.northwind, defaults={"time_zone": "America/Los_Angeles"}
+    )
+    with time_machine.travel(datetime(2026, 12, 1, 3, 0, tzinfo=ZoneInfo("UTC")), tick=False):
+        text = _text(web("localhost", history.nate).get("/reports/"))
+    assert "1 Nov 2026 – 30 Nov 2026" in text and "Periods are the agency's days (America/Los_Angeles)" in text
+    assert "Recovered revenue $1,750.49" in text
+
+
+def test_the_agency_report_has_the_reply_times_and_when_calls_are_missed(web, history):
+    text = _text(web("localhost", history.nate).get("/reports/" + PERIOD))
+    # Across Acme and Bolt: Acme's three answered text-backs (10, 30, 10 minutes).
+    assert "Time to first staff reply (median) 10 min" in text
+    assert "Time to first staff reply (90th percentile) 26 min" in text
+    assert "4 in business hours, 5 after hours" in text  # Bolt is open 24/7
+
+
 @pytest.mark.parametrize("who", ["nina", "nate", "oscar"])
-def test_agency_staff_open_a_clients_report(web, rolled_up, who):
-    response = web("localhost", getattr(rolled_up, who)).get("/reports/clients/acme/" + PERIOD)
+def test_agency_staff_open_a_clients_report(web, history, who):
+    response = web("localhost", getattr(history, who)).get("/reports/clients/acme/" + PERIOD)
     assert response.status_code == 200
     assert "Recovered revenue $1,650.50" in _text(response)
 
@@ -101,12 +117,12 @@ def test_another_agencys_client_is_404(web, personas, path):
     assert web("localhost", personas.nina).get("/reports/clients/no-such-client/").status_code == 404
 
 
-def test_sara_sees_only_her_agency(web, rolled_up):
+def test_sara_sees_only_her_agency(web, history):
     text = _text(
-        web("localhost", rolled_up.sara).get("/reports/?preset=custom&start=2026-11-01&end=2026-11-30")
+        web("localhost", history.sara).get("/reports/?preset=custom&start=2026-11-01&end=2026-11-30")
     )
     assert "Southpeak Digital" in text and "Cedar Roofing" in text and "Acme Plumbing" not in text
-    assert web("localhost", rolled_up.sara).get("/reports/?agency=northwind").status_code == 404
+    assert web("localhost", history.sara).get("/reports/?agency=northwind").status_code == 404
 
 
 @pytest.mark.parametrize("who", ["alice", "dave", "erin", "charlie", None])

@@ -8,14 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reports.rollups import rollup_bump, rollup_rebuild_client, rollup_rows
+from reports.rollups import first_staff_reply_rows, rollup_bump, rollup_rebuild_client, rollup_rows
 from reports.selectors import (
     Period,
+    funnel_for_clients,
     rollup_by_client,
     rollup_client_ranking,
     rollup_month_by_client,
-    rollup_skipped_reasons,
-    rollup_totals,
     rollup_trend,
 )
 from reports.tasks import rebuild_rollups
@@ -38,6 +37,13 @@ def test_rebuilt_rollups_are_the_known_days(history):
     assert rollup_rows(client=history.acme) == _days(ACME_DAYS)
     rollup_rebuild_client(client=history.bolt)
     assert rollup_rows(client=history.bolt) == _days(BOLT_DAYS)
+    # Calls 1, 5 and 8 were answered by staff 10, 30 and 10 minutes after the caller's reply; Bolt's was not.
+    assert sorted((day, wait.total_seconds()) for day, wait in first_staff_reply_rows(client=history.acme).values()) == [
+        (date(2026, 10, 31), 600),
+        (date(2026, 11, 1), 1800),
+        (date(2026, 11, 2), 600),
+    ]
+    assert first_staff_reply_rows(client=history.bolt) == {}
 
 
 def test_a_rebuild_replaces_whatever_was_there(history):
@@ -78,15 +84,14 @@ def test_bump_rejects_what_is_not_a_counter(personas):
 def test_agency_totals_are_its_clients_only(history):
     _rebuild_all(history)
     northwind = [history.acme.pk, history.bolt.pk]
-    totals = rollup_totals(client_ids=northwind, start=date(2026, 10, 31), end=date(2026, 11, 2))
+    totals = funnel_for_clients(client_ids=northwind, start=date(2026, 10, 31), end=date(2026, 11, 2))
     assert (totals.calls, totals.missed_calls, totals.textbacks_sent, totals.replies) == (10, 9, 6, 4)
-    assert totals.won_value == Decimal("1750.49")  # not cedar's $5,000: another agency's client
+    assert totals.recovered_revenue == Decimal("1750.49")  # not cedar's $5,000: another agency's client
     assert totals.reply_rate == Decimal("66.7")
-    assert rollup_skipped_reasons(client_ids=northwind, start=date(2026, 10, 31), end=date(2026, 11, 2)) == {
-        "landline": 1,
-        "anonymous_caller": 1,
-        "blocked": 1,
-    }
+    assert totals.skipped_reasons == {"landline": 1, "anonymous_caller": 1, "blocked": 1}
+    # Acme's three answered text-backs (10, 30, 10 minutes); Bolt's caller got no staff reply.
+    assert (totals.first_reply_median_seconds, totals.first_reply_p90_seconds) == (600, 1560)
+    assert {h: n for h, n in enumerate(totals.missed_by_hour) if n} == {0: 1, 1: 2, 9: 1, 10: 1, 16: 1, 23: 3}
 
 
 def test_clients_ranked_by_recovered_revenue(history):
