@@ -2,17 +2,13 @@
 webhook reads are in public, always narrowed to their owner (a client or an agency)."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Agency, Client
-from crm.models import Outcome
-from messaging.models import Message, OutboundSend
-from telephony.models import Call
+from reports.selectors import Funnel, Period, funnel_for_client
 
 from .models import ApiKey, WebhookDelivery, WebhookEndpoint
 
@@ -86,70 +82,13 @@ class ReportNumbers:
     start: date
     end: date
     timezone: str
-    calls: int
-    missed_calls: int
-    answered_calls: int
-    textbacks_sent: int
-    textbacks_skipped: int
-    replies: int
-    conversations: int
-    booked: int
-    won: int
-    lost: int
-    won_value: Decimal
-
-
-def period_bounds(*, client: Client, start: date, end: date) -> tuple[datetime, datetime]:
-    """From midnight of `start` to midnight after `end`, in the client's time zone (DST-safe)."""
-    zone = ZoneInfo(client.timezone)
-    return (
-        datetime.combine(start, time(0), tzinfo=zone),
-        datetime.combine(end + timedelta(days=1), time(0), tzinfo=zone),
-    )
+    funnel: Funnel
 
 
 def report_numbers(*, client: Client, start: date, end: date) -> ReportNumbers:
-    """Counts for a period straight from the client's own tables (five queries, whatever the period)."""
-    since, until = period_bounds(client=client, start=start, end=end)
-    calls = Call.objects.filter(started_at__gte=since, started_at__lt=until).aggregate(
-        calls=Count("id"),
-        missed=Count("id", filter=Q(outcome=Call.Outcome.MISSED)),
-        answered=Count("id", filter=Q(outcome=Call.Outcome.ANSWERED)),
-    )
-    texts = Message.objects.filter(created_at__gte=since, created_at__lt=until).aggregate(
-        sent=Count(
-            "id",
-            filter=Q(kind=Message.Kind.TEXT_BACK, status__in=[Message.Status.SENT, Message.Status.DELIVERED]),
-        ),
-        replies=Count("id", filter=Q(direction=Message.Direction.INBOUND)),
-        conversations=Count("conversation", distinct=True, filter=Q(direction=Message.Direction.INBOUND)),
-    )
-    skipped = OutboundSend.objects.filter(
-        client=client,
-        kind=OutboundSend.Kind.TEXT_BACK,
-        state=OutboundSend.State.SKIPPED,
-        event_at__gte=since,
-        event_at__lt=until,
-    ).count()
-    outcomes = Outcome.objects.filter(created_at__gte=since, created_at__lt=until).aggregate(
-        booked=Count("id", filter=Q(kind=Outcome.Kind.BOOKED)),
-        won=Count("id", filter=Q(kind=Outcome.Kind.WON)),
-        lost=Count("id", filter=Q(kind=Outcome.Kind.LOST)),
-        won_value=Sum("value", filter=Q(kind=Outcome.Kind.WON)),
-    )
+    """The funnel of local days start..end: the numbers /reports/ shows, defined once in reports (read from its
+    roll-ups; the client's tables are not scanned)."""
+    period = Period(start=start, end=end, tz=client.timezone)
     return ReportNumbers(
-        start=start,
-        end=end,
-        timezone=client.timezone,
-        calls=calls["calls"],
-        missed_calls=calls["missed"],
-        answered_calls=calls["answered"],
-        textbacks_sent=texts["sent"],
-        textbacks_skipped=skipped,
-        replies=texts["replies"],
-        conversations=texts["conversations"],
-        booked=outcomes["booked"],
-        won=outcomes["won"],
-        lost=outcomes["lost"],
-        won_value=outcomes["won_value"] or Decimal("0.00"),
+        start=start, end=end, timezone=client.timezone, funnel=funnel_for_client(client=client, period=period)
     )

@@ -211,20 +211,75 @@ class PeriodSerializer(serializers.Serializer):
 
 
 class ReportSerializer(serializers.Serializer):
+    """The numbers of the client's report at /reports/, for whole days in the client's time zone."""
+
     start = serializers.DateField()
     end = serializers.DateField()
     timezone = serializers.CharField()
-    calls = serializers.IntegerField()
-    missed_calls = serializers.IntegerField()
-    answered_calls = serializers.IntegerField()
-    textbacks_sent = serializers.IntegerField()
-    textbacks_skipped = serializers.IntegerField()
-    replies = serializers.IntegerField(help_text="Texts from callers.")
-    conversations = serializers.IntegerField(help_text="Callers who texted back at least once.")
-    booked = serializers.IntegerField()
-    won = serializers.IntegerField()
-    lost = serializers.IntegerField()
-    won_value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    calls = serializers.IntegerField(source="funnel.calls", help_text="Calls that started in the period.")
+    missed_calls = serializers.IntegerField(source="funnel.missed_calls")
+    missed_after_hours = serializers.IntegerField(
+        source="funnel.missed_after_hours", help_text="Missed calls outside business hours."
+    )
+    missed_by_hour = serializers.ListField(
+        child=serializers.IntegerField(),
+        source="funnel.missed_by_hour",
+        help_text="Missed calls by the hour they started at, 00:00–00:59 first, on the client's clock.",
+    )
+    answered_calls = serializers.IntegerField(source="funnel.answered_calls")
+    textbacks_sent = serializers.IntegerField(
+        source="funnel.textbacks_sent", help_text="Text-backs handed to the carrier, on the day they were sent."
+    )
+    textbacks_skipped = serializers.IntegerField(
+        source="funnel.textbacks_skipped",
+        help_text="Missed calls whose text-back did not go out (skipped, or failed for good).",
+    )
+    skipped_reasons = serializers.DictField(
+        child=serializers.IntegerField(), source="funnel.skipped_reasons", help_text='e.g. {"landline": 2}'
+    )
+    replies = serializers.IntegerField(
+        source="funnel.replies",
+        help_text="Text-backs the caller answered before the next text-back to them, counted on the "
+        "text-back's day. STOP, START and the other opt-out and opt-in keywords are not replies.",
+    )
+    reply_rate = serializers.DecimalField(
+        source="funnel.reply_rate",
+        max_digits=4,
+        decimal_places=1,
+        allow_null=True,
+        help_text="Replies per text-back sent, in percent; null when none was sent.",
+    )
+    answered_by_staff = serializers.IntegerField(
+        source="funnel.answered_by_staff", help_text="Replies that got a staff reply before the next text-back."
+    )
+    first_reply_median_seconds = serializers.IntegerField(
+        source="funnel.first_reply_median_seconds",
+        allow_null=True,
+        help_text="Median time from the caller's reply to the first staff reply.",
+    )
+    first_reply_p90_seconds = serializers.IntegerField(
+        source="funnel.first_reply_p90_seconds", allow_null=True, help_text="The same, 90th percentile."
+    )
+    booked = serializers.IntegerField(source="funnel.booked", help_text="Outcomes recorded as booked.")
+    won = serializers.IntegerField(source="funnel.won")
+    recovered_revenue = serializers.DecimalField(
+        source="funnel.recovered_revenue", max_digits=14, decimal_places=2, help_text="The value of won jobs."
+    )
+    booked_pending = serializers.IntegerField(
+        source="funnel.booked_pending", help_text="Booked jobs with no outcome after them yet."
+    )
+    estimated_revenue = serializers.DecimalField(
+        source="funnel.estimated_revenue",
+        max_digits=14,
+        decimal_places=2,
+        allow_null=True,
+        help_text="booked_pending × the client's average job value: an estimate, not in recovered_revenue; "
+        "null without an average job value.",
+    )
+    opt_outs = serializers.IntegerField(source="funnel.opt_outs")
+    delivery_failures = serializers.IntegerField(
+        source="funnel.delivery_failures", help_text="Texts the carrier failed with an error code."
+    )
 
 
 class ClientSerializer(serializers.ModelSerializer):

@@ -360,8 +360,8 @@ class ReportViewSet(ApiViewSet):
 
     @extend_schema(
         summary="Numbers for a period",
-        description="Calls, text-backs, replies and outcomes between two days (both included) in the "
-        "client's time zone; the last 30 days when no period is given.",
+        description="The numbers of the client's report (/reports/), with the same definitions, between two "
+        "days (both included) in the client's time zone; the last 30 days when no period is given.",
         parameters=[OpenApiParameter("start", OpenApiTypes.DATE), OpenApiParameter("end", OpenApiTypes.DATE)],
         responses=s.ReportSerializer,
     )

@@ -1,6 +1,6 @@
 """Calls and a period's numbers through the API."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -8,7 +8,9 @@ import pytest
 from django_tenants.utils import schema_context
 
 from crm.models import Contact, Outcome
-from messaging.models import Conversation, Message, OutboundSend
+from messaging.models import ConsentEvent, Conversation, Message, OutboundSend
+from reports.rollups import rollup_rebuild_client
+from reports.selectors import Period, funnel_for_client
 from telephony.models import Call
 
 from .conftest import error_of
@@ -50,10 +52,13 @@ def test_bad_call_filters_are_400(api):
     assert set(error_of(response)["fields"]) == {"outcome", "since"}
 
 
-def test_report_numbers_for_a_period_in_the_clients_time_zone(api, personas):
+def test_report_numbers_are_the_reports_in_the_clients_time_zone(api, personas):
+    """The numbers of /reports/, with its definitions: a text-back counts when it went out, a reply is a
+    text-back the caller answered (STOP is an opt-out, not a reply), skipped counts every text-back that did not
+    go out, and days are the client's."""
     day = datetime(2026, 3, 10, tzinfo=CHICAGO)
     with schema_context(personas.acme.schema_name):
-        call("CA1", "missed", day + timedelta(hours=9))
+        call("CA1", "missed", day + timedelta(hours=9), in_business_hours=True)
         call("CA2", "missed", day + timedelta(hours=23, minutes=30))  # 05:30 UTC the next day: still the 10th
         call("CA3", "answered", day + timedelta(hours=10))
         call("CA4", "missed", day - timedelta(minutes=1))  # the 9th
@@ -66,6 +71,7 @@ def test_report_numbers_for_a_period_in_the_clients_time_zone(api, personas):
             body="Sorry we missed you",
             status="delivered",
             created_at=day + timedelta(hours=9, minutes=1),
+            sent_at=day + timedelta(hours=9, minutes=1),
             **common,
         )
         Message.objects.create(
@@ -76,10 +82,48 @@ def test_report_numbers_for_a_period_in_the_clients_time_zone(api, personas):
             created_at=day + timedelta(hours=9, minutes=5),
             **common,
         )
+        Message.objects.create(
+            direction="out",
+            kind="reply",
+            body="At 3?",
+            status="delivered",
+            created_at=day + timedelta(hours=9, minutes=15),
+            sent_at=day + timedelta(hours=9, minutes=15),
+            **common,
+        )
         Outcome.objects.create(
             contact=contact, kind="won", value=Decimal("400.00"), created_at=day + timedelta(hours=12)
         )
         Outcome.objects.create(contact=contact, kind="booked", created_at=day + timedelta(hours=11))
+        # Another caller: a text-back answered only with STOP.
+        stopper = Contact.objects.create(phone_number="+13125550188")
+        thread = Conversation.objects.create(contact=stopper)
+        Message.objects.create(
+            conversation=thread,
+            direction="out",
+            kind="textback",
+            body="Sorry we missed you",
+            status="delivered",
+            from_number="+1",
+            to_number="+1",
+            created_at=day + timedelta(hours=23, minutes=31),
+            sent_at=day + timedelta(hours=23, minutes=31),
+        )
+        stop = Message.objects.create(
+            conversation=thread,
+            direction="in",
+            kind="inbound",
+            body="STOP",
+            status="received",
+            from_number="+1",
+            to_number="+1",
+            provider_sid="SMstop",
+            created_at=day + timedelta(hours=23, minutes=40),
+        )
+        ConsentEvent.objects.create(
+            contact=stopper, kind="opt_out", source="keyword", keyword="STOP", message_sid=stop.provider_sid,
+            created_at=stop.created_at,
+        )
     OutboundSend.objects.create(
         client=personas.acme,
         kind="textback",
@@ -89,6 +133,7 @@ def test_report_numbers_for_a_period_in_the_clients_time_zone(api, personas):
         reason="recently_texted",
         event_at=day + timedelta(hours=23, minutes=30),
     )
+    rollup_rebuild_client(client=personas.acme)  # what the nightly rebuild makes of rows written directly
     body = api(scope="read").get("/api/v1/reports/", {"start": "2026-03-10", "end": "2026-03-10"}).json()
     assert body == {
         "start": "2026-03-10",
@@ -96,16 +141,29 @@ def test_report_numbers_for_a_period_in_the_clients_time_zone(api, personas):
         "timezone": "America/Chicago",
         "calls": 3,
         "missed_calls": 2,
+        "missed_after_hours": 0,  # CA2's hours are not known (in_business_hours unset)
+        "missed_by_hour": [0] * 9 + [1] + [0] * 13 + [1],
         "answered_calls": 1,
-        "textbacks_sent": 1,
+        "textbacks_sent": 2,
         "textbacks_skipped": 1,
+        "skipped_reasons": {"recently_texted": 1},
         "replies": 1,
-        "conversations": 1,
+        "reply_rate": "50.0",
+        "answered_by_staff": 1,
+        "first_reply_median_seconds": 600,
+        "first_reply_p90_seconds": 600,
         "booked": 1,
         "won": 1,
-        "lost": 0,
-        "won_value": "400.00",
+        "recovered_revenue": "400.00",
+        "booked_pending": 0,  # the booking was won an hour later
+        "estimated_revenue": None,
+        "opt_outs": 1,
+        "delivery_failures": 0,
     }
+    # Exactly what the client's report page shows for the day.
+    assert funnel_for_client(
+        client=personas.acme, period=Period(date(2026, 3, 10), date(2026, 3, 10), "America/Chicago")
+    ).replies == body["replies"]
 
 
 def test_report_defaults_to_the_last_30_days(api):
@@ -131,5 +189,6 @@ def test_a_bad_period_is_400(api, params):
 def test_another_clients_numbers_are_not_counted(api, personas):
     with schema_context(personas.bolt.schema_name):
         call("CAB", "missed", datetime(2026, 3, 10, 12, tzinfo=CHICAGO))
+    rollup_rebuild_client(client=personas.bolt)
     body = api(scope="read").get("/api/v1/reports/", {"start": "2026-03-01", "end": "2026-03-31"}).json()
-    assert body["calls"] == 0
+    assert body["calls"] == 0 and body["missed_calls"] == 0
