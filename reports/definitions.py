@@ -53,6 +53,15 @@ def opt_outs(*, start: datetime, end: datetime) -> QuerySet:
     )
 
 
+def keyword_sids() -> QuerySet:
+    """The provider ids of texts that were an opt-out or opt-in keyword (STOP, START …): not replies."""
+    return (
+        ConsentEvent.objects.filter(source=ConsentEvent.Source.KEYWORD)
+        .exclude(message_sid="")
+        .values("message_sid")
+    )
+
+
 def skipped_textbacks(*, client, start: datetime, end: datetime) -> QuerySet:
     """Text-backs owed for calls missed in [start, end) that did not go out (skipped, or failed for good)."""
     return OutboundSend.objects.filter(

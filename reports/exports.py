@@ -24,6 +24,7 @@ from crm.models import Outcome
 from messaging.models import Conversation, Message, OutboundSend
 from telephony.models import Call
 
+from .definitions import keyword_sids
 from .models import ExportJob
 from .presenters import SKIP_LABELS, duration, funnel_rows
 from .selectors import Period, funnel_for_client
@@ -159,7 +160,10 @@ def _conversation_rows(client: Client, period: Period) -> tuple[list[str], Itera
         .annotate(
             first_textback=Min("messages__sent_at", filter=window & Q(messages__kind=Message.Kind.TEXT_BACK)),
             first_reply=Min(
-                "messages__created_at", filter=window & Q(messages__direction=Message.Direction.INBOUND)
+                "messages__created_at",
+                filter=window
+                & Q(messages__direction=Message.Direction.INBOUND)
+                & ~Q(messages__provider_sid__in=keyword_sids()),
             ),
             texts=Count("messages", filter=window),
             outcome_kind=Subquery(latest.values("kind")[:1]),

@@ -1,14 +1,19 @@
-"""The one-page monthly PDF an agency sends its client, in the agency's brand (its brand name and colour; never
-ours). Drawn with fpdf2: headline numbers, the funnel against the month before, and missed calls per day."""
+"""The one-page monthly PDF an agency sends its client, in the agency's brand (its brand name, colour and logo;
+never ours). Drawn with fpdf2: headline numbers, the funnel against the month before, and missed calls per day."""
 
+import io
+import logging
 from pathlib import Path
 
 from fpdf import FPDF
+from PIL import Image
 
 from accounts.models import Client
 
 from .presenters import duration, funnel_rows, money, skipped_rows
 from .selectors import Period, funnel_for_client, rollup_trend
+
+log = logging.getLogger(__name__)
 
 # A Unicode font when the machine has one (names with accents, "–", "≈"); the PDF core font otherwise, with
 # anything outside Latin-1 replaced.
@@ -37,6 +42,25 @@ class _Page(FPDF):
         return text if self.unicode else text.encode("latin-1", "replace").decode("latin-1")
 
 
+def _logo(pdf: _Page, agency) -> None:
+    """The agency's logo at the right of the header band, on white so that any logo reads on any colour, at
+    most 40 × 16 mm. A logo that cannot be drawn is left out rather than costing the report."""
+    if not agency.logo:
+        return
+    try:
+        with Image.open(io.BytesIO(bytes(agency.logo))) as image:
+            image.load()
+            logo = image.convert("RGBA") if image.mode not in ("RGB", "RGBA") else image.copy()
+        height = 16.0
+        width = min(40.0, height * logo.width / logo.height)
+        height = width * logo.height / logo.width
+        pdf.set_fill_color(255, 255, 255)
+        pdf.rect(195 - width - 2, 14 - height / 2 - 1, width + 4, height + 2, style="F")
+        pdf.image(logo, x=195 - width, y=14 - height / 2, w=width, h=height)
+    except Exception:
+        log.warning("The logo of agency %s could not be drawn in its PDF report", agency.pk, exc_info=True)
+
+
 def monthly_pdf(*, client: Client, period: Period) -> bytes:
     agency = client.agency
     brand = _rgb(agency.brand_color or "#2563eb")
@@ -57,6 +81,7 @@ def monthly_pdf(*, client: Client, period: Period) -> bytes:
     pdf.font(10)
     pdf.cell(0, 6, t(f"Missed-call report for {client.name} · {period.start:%B %Y}"))
     pdf.set_text_color(17, 24, 39)
+    _logo(pdf, agency)
 
     # Four headline numbers.
     tiles = [

@@ -17,7 +17,7 @@ from messaging import signals as messaging_signals
 from messaging.models import ConsentEvent, Conversation, Message
 from telephony import signals as telephony_signals
 
-from .definitions import FAILED_STATUSES
+from .definitions import FAILED_STATUSES, keyword_sids
 from .rollups import first_staff_reply_record, local_date, rollup_bump
 
 log = logging.getLogger(__name__)
@@ -87,19 +87,11 @@ def on_textback_skipped(*, client, send, reason=None, **_):
     )
 
 
-def _keyword_sids():
-    return (
-        ConsentEvent.objects.filter(source=ConsentEvent.Source.KEYWORD)
-        .exclude(message_sid="")
-        .values("message_sid")
-    )
-
-
 def _callers_replies(conversation_id: int):
     """Texts from the caller that count as replies: not an opt-out or opt-in keyword."""
     return Message.objects.filter(
         conversation_id=conversation_id, direction=Message.Direction.INBOUND
-    ).exclude(provider_sid__in=_keyword_sids())
+    ).exclude(provider_sid__in=keyword_sids())
 
 
 def _textback_before(conversation_id: int, moment):

@@ -10,7 +10,9 @@ import pytest
 from django.utils.timezone import now
 from django_tenants.utils import schema_context
 from openpyxl import load_workbook
+from PIL import Image
 
+from accounts.models import Agency
 from crm.models import Contact
 from reports import exports
 from reports.models import ExportJob
@@ -79,6 +81,9 @@ def test_conversations_with_outcomes(web, history):
     assert by_outcome["Won"][8] in ("450.00", "1200.50") and by_outcome["Booked"][5] == "30 min"
     assert {row[8] for row in body if row[7] == "Won"} == {"450.00", "1200.50"}
     assert len(body) == 5  # every conversation with a text in the period (call 4's and 9's callers had none)
+    # Call 2's caller only said STOP: an opt-out, not a reply, as in the funnel.
+    [stopped] = [row for row in body if row[2] == "2026-10-31 23:31:00"]
+    assert stopped[3:6] == ["", "", ""]
 
 
 def test_an_unknown_export_or_period_is_refused(web, personas):
@@ -224,3 +229,19 @@ def test_an_expired_exports_link_says_it_has_gone_and_offers_it_again(web, perso
     # Not the person who asked, or another client's host: nothing to say about it.
     assert web(ACME, personas.bob).get(f"/reports/exports/{job.pk}/download/").status_code == 404
     assert web("bolt.localhost", personas.dave).get(f"/reports/exports/{job.pk}/download/").status_code == 404
+
+
+def test_the_monthly_pdf_carries_the_agencys_logo(web, history):
+    def pdf():
+        response = web(ACME, history.alice).get("/reports/monthly.pdf?month=2026-11")
+        assert response.status_code == 200 and b"/Count 1" in response.content
+        return response.content
+
+    assert b"/Subtype /Image" not in pdf()
+    logo = io.BytesIO()
+    Image.new("RGB", (200, 80), "#0f766e").save(logo, "PNG")
+    Agency.objects.filter(pk=history.northwind.pk).update(logo=logo.getvalue(), logo_content_type="image/png")
+    assert b"/Subtype /Image" in pdf()
+    # A logo that cannot be read leaves the report without it, not without a report.
+    Agency.objects.filter(pk=history.northwind.pk).update(logo=b"\x89PNG broken")
+    assert b"/Subtype /Image" not in pdf()
