@@ -6,15 +6,20 @@ invitation hand the person to the second step instead of logging them in. An adm
 yet sets one up there, from a QR code, before the first session is granted."""
 
 import base64
+import re
 from urllib.parse import quote
 
 import qrcode
 import qrcode.image.svg
+from django.db import transaction
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import AgencyMembership, User
 
 DEVICE_NAME = "Authenticator app"
+RECOVERY_DEVICE_NAME = "Recovery codes"
+RECOVERY_CODE_COUNT = 10
 
 
 def user_requires_two_factor(user: User) -> bool:
@@ -60,3 +65,45 @@ def totp_qr_data_uri(*, device: TOTPDevice, issuer: str) -> str:
     )
     image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
     return "data:image/svg+xml;base64," + base64.b64encode(image.to_string()).decode()
+
+
+# Recovery codes: for an admin whose phone is lost. Kept as django-otp static tokens (8 base32 characters, shown
+# as abcd-efgh), made when the authenticator is set up, each usable once, all replaced when new ones are made.
+
+
+def recovery_codes_create(*, user: User) -> list[str]:
+    """New codes replacing any earlier ones. The caller shows them once; they cannot be read back."""
+    with transaction.atomic():
+        device, _ = StaticDevice.objects.get_or_create(
+            user=user, name=RECOVERY_DEVICE_NAME, defaults={"confirmed": True}
+        )
+        device.token_set.all().delete()
+        tokens = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
+        StaticToken.objects.bulk_create([StaticToken(device=device, token=token) for token in tokens])
+    return [f"{token[:4]}-{token[4:]}" for token in tokens]
+
+
+def recovery_codes_left(*, user: User) -> int:
+    return StaticToken.objects.filter(device__user=user, device__name=RECOVERY_DEVICE_NAME).count()
+
+
+def looks_like_recovery_code(text: str) -> bool:
+    return bool(re.search(r"[a-zA-Z]", text))  # TOTP codes are digits only; recovery codes are not
+
+
+def recovery_code_use(*, user: User, code: str) -> StaticDevice | None:
+    """Spend one recovery code: the device to log in with, or None. The code is deleted by the same statement
+    that finds it, so two logins racing with one code cannot both succeed; failures are throttled like TOTP."""
+    token = re.sub(r"[\s-]", "", code).lower()
+    device = StaticDevice.objects.filter(user=user, name=RECOVERY_DEVICE_NAME, confirmed=True).first()
+    if device is None or len(token) != 8:
+        return None
+    allowed, _ = device.verify_is_allowed()
+    if not allowed:
+        return None
+    deleted, _ = StaticToken.objects.filter(device=device, token=token).delete()
+    if not deleted:
+        device.throttle_increment()
+        return None
+    device.throttle_reset()
+    return device

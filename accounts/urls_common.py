@@ -9,6 +9,7 @@ from . import views
 urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/two-factor/", views.two_factor, name="two-factor"),
+    path("accounts/two-factor/recovery-codes/", views.recovery_codes, name="two-factor-recovery"),
     path("accounts/invitation/<str:token>/", views.invitation, name="invitation"),
     path("accounts/enter/<str:token>/", views.enter, name="enter"),
     path("accounts/switch/<int:pk>/", views.switch_client, name="switch-client"),

@@ -31,6 +31,10 @@ from .services import (
     invitation_find,
 )
 from .two_factor import (
+    looks_like_recovery_code,
+    recovery_code_use,
+    recovery_codes_create,
+    recovery_codes_left,
     totp_device_confirmed,
     totp_device_for_setup,
     totp_qr_data_uri,
@@ -146,10 +150,14 @@ def _two_factor_pending(request, user, next_url: str) -> None:
     request.session[PENDING_KEY] = {"user": user.pk, "at": int(time.time()), "next": next_url}
 
 
+RECOVERY_SHOW_KEY = "recovery_codes_to_show"
+
+
 class TwoFactorForm(forms.Form):
     token = forms.CharField(
         max_length=12,
         label="Six-digit code",
+        help_text="Lost your phone? Enter one of your recovery codes instead.",
         widget=forms.TextInput(
             attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}
         ),
@@ -172,16 +180,36 @@ def two_factor(request):
     if setting_up:
         device = totp_device_for_setup(user=user)
     form = TwoFactorForm(request.POST or None)
+    if setting_up:
+        form.fields["token"].help_text = ""
     if request.method == "POST" and form.is_valid():
-        if totp_verify(device=device, token=form.cleaned_data["token"]):
+        token = form.cleaned_data["token"]
+        recovery = None
+        if not setting_up and looks_like_recovery_code(token):
+            recovery = recovery_code_use(user=user, code=token)
+        if recovery is not None or totp_verify(device=device, token=token):
             del request.session[PENDING_KEY]
-            user.otp_device = device  # django_otp records the device in the session on login
+            user.otp_device = recovery or device  # django_otp records the device in the session on login
             login(request, user, backend="accounts.backends.HostMembershipBackend")
             next_url = pending.get("next") or "/"
             if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
                 next_url = "/"
+            if setting_up:
+                # Shown once, on the next page, and never again: a lost list is replaced, not read back.
+                request.session[RECOVERY_SHOW_KEY] = {"codes": recovery_codes_create(user=user), "next": next_url}
+                return redirect("two-factor-recovery")
+            if recovery is not None:
+                left = recovery_codes_left(user=user)
+                messages.warning(
+                    request,
+                    f"You logged in with a recovery code; {left} left. Make new ones from Team → Recovery codes "
+                    "if you are running out, and set your authenticator up again if your phone is lost.",
+                )
             return HttpResponseRedirect(next_url)
-        form.add_error("token", "That code is not right. Check your phone's clock and try the current code.")
+        if looks_like_recovery_code(token) and not setting_up:
+            form.add_error("token", "That recovery code is not right, or it was used already.")
+        else:
+            form.add_error("token", "That code is not right. Check your phone's clock and try the current code.")
     brand = agency_of_request(request)
     issuer = brand.display_name if brand else "Textback"
     context = {"form": form, "setting_up": setting_up, "email": user.email}
@@ -191,6 +219,25 @@ def two_factor(request):
             "secret": totp_secret_base32(device),
         }
     return render(request, "registration/two_factor.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def recovery_codes(request):
+    """An agency admin's recovery codes: shown once right after the authenticator is set up, and made anew here
+    (which voids the old ones). How many are left is all that is shown otherwise."""
+    if request_client(request) is not None or not user_requires_two_factor(request.user):
+        raise Http404("Recovery codes are for agency admins, on the agency's host.")
+    if request.method == "POST":
+        request.session[RECOVERY_SHOW_KEY] = {"codes": recovery_codes_create(user=request.user), "next": "/"}
+        return redirect("two-factor-recovery")
+    fresh = request.session.pop(RECOVERY_SHOW_KEY, None)
+    context = {
+        "codes": fresh["codes"] if fresh else None,
+        "next": fresh["next"] if fresh else "/",
+        "left": recovery_codes_left(user=request.user),
+    }
+    return render(request, "registration/recovery_codes.html", context)
 
 
 def _email_context(request) -> dict:

@@ -55,6 +55,7 @@ SHARED_APPS = [
     "phonenumber_field",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # recovery codes for agency admins
     "billing",
     # Split apps (below): tables in both schemas, each model in its own.
     "telephony",

@@ -49,7 +49,7 @@ def test_an_admin_sets_up_an_authenticator_on_first_login(web, personas):
     device.throttling_failure_count, device.throttling_failure_timestamp = 0, None
     device.save()
     done = browser.post("/accounts/two-factor/", {"token": code_for(device)})
-    assert done.status_code == 302 and done["Location"] == "/"
+    assert done.status_code == 302 and done["Location"] == "/accounts/two-factor/recovery-codes/"
     assert "Acme Plumbing" in browser.get("/").content.decode()
     assert TOTPDevice.objects.get(pk=device.pk).confirmed
 

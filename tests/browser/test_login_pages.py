@@ -44,6 +44,10 @@ def pass_two_factor(page, user):
     code = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
     page.get_by_label("Six-digit code").fill(f"{code:06d}")
     page.get_by_role("button", name="Turn on and log in").click()
+    # The recovery codes are shown once, then the admin goes on to where they were going.
+    page.get_by_role("heading", name="Recovery codes").wait_for()
+    assert page.locator(".recovery-codes li").count() == 10
+    page.get_by_role("link", name="I have saved them, continue").click()
 
 
 def test_an_agency_admin_sees_their_clients(page_for, personas):
@@ -60,6 +64,32 @@ def test_an_agency_admin_sees_their_clients(page_for, personas):
     page.get_by_role("button", name="Log out").click()
     assert page.get_by_role("heading", name="Log in").is_visible()
     TOTPDevice.objects.filter(user=personas.nina).delete()
+
+
+def test_an_admin_is_shown_recovery_codes_once_on_a_phone(page_for, personas):
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.filter(user=personas.nina).delete()
+    page, base = page_for("localhost")
+    log_in(page, base, personas.nina.email)
+    page.get_by_role("heading", name="Set up two-factor login").wait_for()
+    screenshot(page, "two-factor-setup-phone")
+    device = TOTPDevice.objects.get(user=personas.nina, confirmed=False)
+    from django_otp.oath import TOTP
+
+    code = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
+    page.get_by_label("Six-digit code").fill(f"{code:06d}")
+    page.get_by_role("button", name="Turn on and log in").click()
+    page.get_by_role("heading", name="Recovery codes").wait_for()
+    assert page.locator(".recovery-codes li").count() == 10
+    assert fits_the_screen(page)
+    screenshot(page, "two-factor-recovery-codes-phone")
+    page.reload()
+    assert page.locator(".recovery-codes li").count() == 0  # shown once
+    assert page.get_by_text("You have 10 recovery codes left.").is_visible()
+    TOTPDevice.objects.filter(user=personas.nina).delete()
+    StaticDevice.objects.filter(user=personas.nina).delete()
 
 
 def test_the_agency_home_reads_well_on_a_phone(page_for, personas):
