@@ -15,6 +15,7 @@ class Series:
     name: str
     css: str  # a class in reports.css: s1, s2, s3 …
     values: list
+    labels: list[str] | None = None  # its own bars' names when not the chart's (the period before's days)
 
 
 def axis(value: float, *, whole: bool = True) -> tuple[float, float]:
@@ -78,9 +79,11 @@ def bar_chart(
             value = s.values[gi] or 0
             h = plot_h * float(value) / peak
             x = x0 + si * bar_w
+            bar_label = s.labels[gi] if s.labels and gi < len(s.labels) else label
             parts.append(
                 f'<rect class="{s.css}" x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" '
-                f'height="{h:.1f}"><title>{escape(label)}: {escape(s.name)} {escape(_fmt(value, money))}</title></rect>'
+                f'height="{h:.1f}"><title>{escape(bar_label)}: {escape(s.name)} {escape(_fmt(value, money))}'
+                "</title></rect>"
             )
         if gi % every == 0:
             parts.append(

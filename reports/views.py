@@ -77,14 +77,25 @@ def client_for_agency_staff(request, slug: str) -> Client:
     return client
 
 
-def trend_charts(trend) -> list[dict]:
+def trend_charts(trend, before) -> list[dict]:
+    """The period's trend; recovered revenue beside the period before's, bucket by bucket (the first day, week
+    or month of each period together, and so on; a shorter period before leaves its last bars empty)."""
     labels = [point.label for point in trend]
     activity = [
         Series("Missed calls", "s1", [p.numbers.missed_calls for p in trend]),
         Series("Text-backs sent", "s2", [p.numbers.textbacks_sent for p in trend]),
         Series("Replies", "s3", [p.numbers.replies for p in trend]),
     ]
-    revenue = [Series("Recovered revenue", "s4", [p.numbers.won_value for p in trend])]
+    before = before[: len(trend)]
+    revenue = [
+        Series("Recovered revenue", "s4", [p.numbers.won_value for p in trend]),
+        Series(
+            "The period before",
+            "s5",
+            [p.numbers.won_value for p in before] + [0] * (len(trend) - len(before)),
+            labels=[p.label for p in before],
+        ),
+    ]
     return [
         {
             "title": "Missed calls, text-backs and replies",
@@ -129,12 +140,15 @@ def when_missed_charts(funnel) -> dict:
 
 
 def client_report_data(*, client: Client, period: Period, bucket: str) -> dict:
-    """Every number the client's report page shows (seven queries of the public roll-ups, whatever the period
+    """Every number the client's report page shows (eight queries of the public roll-ups, whatever the period
     and however many calls)."""
-    funnel = selectors.funnel_for_client(client=client, period=period)
-    before = selectors.funnel_for_client(client=client, period=period.previous())
-    trend = selectors.rollup_trend(client_ids=[client.pk], period=period, bucket=bucket)
-    return {"funnel": funnel, "before": before, "trend": trend}
+    previous = period.previous()
+    return {
+        "funnel": selectors.funnel_for_client(client=client, period=period),
+        "before": selectors.funnel_for_client(client=client, period=previous),
+        "trend": selectors.rollup_trend(client_ids=[client.pk], period=period, bucket=bucket),
+        "trend_before": selectors.rollup_trend(client_ids=[client.pk], period=previous, bucket=bucket),
+    }
 
 
 def client_report_context(request, client: Client) -> dict:
@@ -152,7 +166,7 @@ def client_report_context(request, client: Client) -> dict:
         "skipped": skipped_rows(funnel.skipped_reasons),
         "estimate": money(funnel.estimated_revenue),
         "average_job_value": money(funnel.average_job_value),
-        "charts": trend_charts(data["trend"]),
+        "charts": trend_charts(data["trend"], data["trend_before"]),
         **when_missed_charts(funnel),
         "query": request.GET.urlencode(),
     }
@@ -185,6 +199,7 @@ def agency_report_data(*, agency: Agency, period: Period, bucket: str) -> dict:
         "totals": selectors.funnel_for_clients(client_ids=ids, start=period.start, end=period.end),
         "before": selectors.funnel_for_clients(client_ids=ids, start=previous.start, end=previous.end),
         "trend": selectors.rollup_trend(client_ids=ids, period=period, bucket=bucket),
+        "trend_before": selectors.rollup_trend(client_ids=ids, period=previous, bucket=bucket),
     }
 
 
@@ -219,7 +234,7 @@ def agency_report(request):
             }
             for r in ranking
         ],
-        "charts": trend_charts(data["trend"]),
+        "charts": trend_charts(data["trend"], data["trend_before"]),
         "query": request.GET.urlencode(),
     }
     return render(request, "reports/agency_report.html", context)

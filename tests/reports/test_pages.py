@@ -62,6 +62,13 @@ def test_the_charts_are_svg_without_inline_style_or_script(web, history):
     assert " style=" not in html and "<script" not in html
 
 
+def test_the_revenue_chart_has_the_period_before_beside_it(web, history):
+    html = web(ACME, history.alice).get("/reports/?preset=custom&start=2026-11-03&end=2026-11-05").content.decode()
+    # 3–5 Nov against 31 Oct–2 Nov, day by day: the third bars are 5 Nov ($0) and 2 Nov ($1,650.50).
+    assert "<title>5 Nov: Recovered revenue $0.00</title>" in html
+    assert "<title>2 Nov: The period before $1,650.50</title>" in html
+
+
 def test_a_bad_period_is_explained_and_this_month_shown(web, personas):
     response = web(ACME, personas.alice).get("/reports/?preset=custom&start=2026-11-05&end=2026-11-01")
     assert response.status_code == 200
