@@ -182,6 +182,7 @@ def brand(request, slug: str):
         "support_email": agency.support_email,
         "support_phone": agency.support_phone,
         "custom_domain": agency.custom_domain or "",
+        "logo_url": agency.logo_url,
     }
     form = BrandForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -198,6 +199,7 @@ def brand(request, slug: str):
                 custom_domain=data["custom_domain"],
                 logo=upload.read() if upload else None,
                 remove_logo=data["remove_logo"],
+                logo_url=data["logo_url"],
             )
         except ValidationError as exc:
             form_add_service_errors(form, exc)

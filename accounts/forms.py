@@ -122,6 +122,10 @@ class BrandForm(forms.Form):
         help_text="Point a CNAME at the platform, then enter it here.",
     )
     logo = forms.FileField(required=False, help_text="PNG, JPEG or WebP, at most 256 KB.")
+    logo_url = forms.URLField(
+        required=False, max_length=500, assume_scheme="https", label="Or the logo's web address",
+        help_text="An https:// link to a PNG, JPEG or WebP image. We fetch it once and serve it ourselves.",
+    )
     remove_logo = forms.BooleanField(required=False)
 
     def clean_custom_domain(self):
@@ -180,7 +184,7 @@ class OnboardingNumberSearchForm(forms.Form):
 class OnboardingNumberForm(forms.Form):
     """A number to buy (one the search offered) or one the agency's Twilio account already holds."""
 
-    buy_number = forms.ChoiceField(required=False, widget=forms.RadioSelect, label="Buy a new number")
+    buy_number = forms.ChoiceField(required=False, widget=forms.RadioSelect, label="Choose a number to buy")
     phone_number = PhoneNumberField(
         required=False,
         label="Textback number",

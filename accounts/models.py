@@ -113,6 +113,9 @@ class Agency(models.Model):
     logo = models.BinaryField(null=True, blank=True, editable=True)
     logo_content_type = models.CharField(max_length=20, blank=True)
     logo_updated_at = models.DateTimeField(null=True, blank=True)
+    # Where the logo was fetched from, when the agency gave a URL rather than a file. The image itself is
+    # fetched once and kept in `logo` like an upload (same checks), for the reasons above.
+    logo_url = models.URLField(max_length=500, blank=True)
     custom_domain = models.CharField(
         max_length=253, unique=True, null=True, blank=True,
         help_text="The agency's own host for its dashboard, e.g. app.youragency.com.",

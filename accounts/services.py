@@ -1,11 +1,14 @@
 """Writes: agencies, clients, people. Keyword-only, typed, named <entity>_<action> (see shared/STYLE.md)."""
 
 import hashlib
+import ipaddress
 import logging
 import secrets
+import socket
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
@@ -254,31 +257,83 @@ def logo_content_type(data: bytes) -> str:
     raise ValidationError({"logo": "Upload a PNG, JPEG or WebP image."})
 
 
-@transaction.atomic
+LOGO_FETCH_TIMEOUT = 5.0
+
+
+def logo_fetch(url: str) -> bytes:
+    """The image at an https URL, for the brand's logo: fetched once and kept, never hot-linked (the CSP admits
+    images from 'self' only, and a client's pages must not tell a third party who looks at them). Outside
+    development only public addresses are fetched (a logo URL must not become a way into our own network),
+    redirects are not followed, and at most LOGO_MAX_BYTES are read."""
+    parts = urlsplit(url)
+    # Development fetches from its own machine over plain http too.
+    if parts.scheme not in (("https", "http") if settings.DEBUG else ("https",)) or not parts.hostname:
+        raise ValidationError({"logo_url": "Use an https:// address of the image."})
+    if not settings.DEBUG:
+        try:
+            infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+        except (socket.gaierror, UnicodeError):
+            raise ValidationError({"logo_url": f"{parts.hostname} does not resolve."}) from None
+        for info in infos:
+            address = ipaddress.ip_address(info[4][0].split("%")[0])
+            if not address.is_global or address.is_multicast:
+                raise ValidationError({"logo_url": f"{parts.hostname} is not a public address."})
+    try:
+        with requests.get(url, timeout=LOGO_FETCH_TIMEOUT, stream=True, allow_redirects=False,
+                          headers={"Accept": "image/png, image/jpeg, image/webp"}) as response:
+            if response.is_redirect:
+                raise ValidationError({"logo_url": "That address redirects; use the image's own address."})
+            if response.status_code != 200:
+                raise ValidationError({"logo_url": f"The image could not be fetched (HTTP {response.status_code})."})
+            data = b""
+            for chunk in response.iter_content(16 * 1024):
+                data += chunk
+                if len(data) > LOGO_MAX_BYTES:
+                    break
+    except requests.RequestException as exc:
+        raise ValidationError({"logo_url": f"The image could not be fetched ({type(exc).__name__})."}) from None
+    try:
+        logo_content_type(data)
+    except ValidationError as exc:
+        raise ValidationError({"logo_url": exc.message_dict["logo"]}) from None
+    return data
+
+
 def agency_brand_update(
     *, agency: Agency, actor: User, brand_name: str, brand_color: str, support_email: str, support_phone: str,
-    custom_domain: str | None, logo: bytes | None = None, remove_logo: bool = False,
+    custom_domain: str | None, logo: bytes | None = None, remove_logo: bool = False, logo_url: str = "",
 ) -> Agency:
-    agency = Agency.objects.select_for_update().get(pk=agency.pk)
-    agency.brand_name = brand_name.strip()
-    agency.brand_color = brand_color.strip().lower()
-    agency.support_email = support_email.strip().lower()
-    agency.support_phone = support_phone or ""
-    agency.custom_domain = (custom_domain or "").strip().lower() or None
-    if logo is not None:
-        agency.logo_content_type = logo_content_type(logo)
-        agency.logo = logo
-        agency.logo_updated_at = timezone.now()
-    elif remove_logo:
-        agency.logo, agency.logo_content_type, agency.logo_updated_at = None, "", timezone.now()
-    if agency.custom_domain and (
-        agency.custom_domain in settings.PLATFORM_HOSTS
-        or agency.custom_domain.endswith("." + settings.BASE_DOMAIN)
-    ):
-        raise ValidationError({"custom_domain": "Use a domain of your own, not one of the platform's hosts."})
-    agency.full_clean()
-    agency.save()
-    audit_record(agency=agency, actor=actor, action=AuditEntry.Action.BRAND)
+    """Save the brand. The logo comes as an upload, or as an https URL it is fetched from once (before the row
+    is locked: a slow image host must not hold it); an upload wins over a URL, removing wins over both."""
+    logo_url = logo_url.strip()
+    fetched = None
+    if logo is None and not remove_logo and logo_url and logo_url != agency.logo_url:
+        fetched = logo_fetch(logo_url)
+    with transaction.atomic():
+        agency = Agency.objects.select_for_update().get(pk=agency.pk)
+        agency.brand_name = brand_name.strip()
+        agency.brand_color = brand_color.strip().lower()
+        agency.support_email = support_email.strip().lower()
+        agency.support_phone = support_phone or ""
+        agency.custom_domain = (custom_domain or "").strip().lower() or None
+        if remove_logo:
+            agency.logo, agency.logo_content_type, agency.logo_url = None, "", ""
+            agency.logo_updated_at = timezone.now()
+        elif logo is not None or fetched is not None:
+            image = logo if logo is not None else fetched
+            agency.logo_content_type = logo_content_type(image)
+            agency.logo, agency.logo_updated_at = image, timezone.now()
+            agency.logo_url = "" if logo is not None else logo_url
+        else:
+            agency.logo_url = logo_url  # unchanged, or emptied: the logo stays until it is removed
+        if agency.custom_domain and (
+            agency.custom_domain in settings.PLATFORM_HOSTS
+            or agency.custom_domain.endswith("." + settings.BASE_DOMAIN)
+        ):
+            raise ValidationError({"custom_domain": "Use a domain of your own, not one of the platform's hosts."})
+        agency.full_clean()
+        agency.save()
+        audit_record(agency=agency, actor=actor, action=AuditEntry.Action.BRAND)
     return agency
 
 
