@@ -14,13 +14,29 @@ def agency_of_request(request) -> Agency | None:
     return client.agency if client is not None else getattr(request, "agency", None)
 
 
+def _agency_of_person(request) -> Agency | None:
+    """On the platform host, the one agency a logged-in person works for: its people see their own brand on
+    their dashboard there too, not the platform's. Operators, and people of several agencies, see ours."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.is_superuser:
+        return None
+    agencies = list(Agency.objects.filter(memberships__user=user)[:2])
+    return agencies[0] if len(agencies) == 1 else None
+
+
 def brand(request):
-    """The brand a page carries: on a client's host and an agency's domain, the agency's, never ours."""
+    """The brand a page carries: on a client's host and an agency's domain, the agency's, never ours; on the
+    platform host, a logged-in agency person's own agency's."""
     from .views import brand_version
 
     client = request_client(request)
     agency = agency_of_request(request)
+    # brand.css and the logo learn which agency from ?agency= where the host does not say it.
+    named = None
+    if agency is None and client is None:
+        agency = named = _agency_of_person(request)
     return {
+        "brand_query": f"&agency={named.slug}" if named else "",
         "brand_name": agency.display_name if agency else PLATFORM_NAME,
         "brand_color": agency.brand_color if agency else DEFAULT_BRAND_COLOR,
         "brand_version": brand_version(agency),

@@ -187,7 +187,7 @@ class OnboardingNumberForm(forms.Form):
     buy_number = forms.ChoiceField(required=False, widget=forms.RadioSelect, label="Choose a number to buy")
     phone_number = PhoneNumberField(
         required=False,
-        label="Textback number",
+        label="Text-back number",
         help_text="Or a number your Twilio account already has, e.g. +13125550100. A number chosen to buy "
         "above wins.",
     )

@@ -265,7 +265,7 @@ def onboarding_number_save(
     if call_mode == Client.CallMode.FORWARD and not forward_to:
         raise ValidationError({"forward_to": "Forward mode needs the business's phone to ring (forward-to)."})
     if forward_to and str(forward_to) == str(phone_number):
-        raise ValidationError({"forward_to": "The forward-to phone cannot be the Textback number itself."})
+        raise ValidationError({"forward_to": "The forward-to phone cannot be the text-back number itself."})
     if Client.objects.filter(phone_number=phone_number).exclude(pk=client.pk).exists():
         raise ValidationError({field: "Another client already uses this number."})
     try:
@@ -362,7 +362,7 @@ def onboarding_test_number_add(*, onboarding: Onboarding, number: str) -> None:
     """A phone the agency tests with: its missed calls are texted back before the client goes live."""
     client = Client.objects.select_for_update().get(pk=onboarding.client_id)
     if client.phone_number and number == str(client.phone_number):
-        raise ValidationError({"number": "Call the Textback number from another phone, not from itself."})
+        raise ValidationError({"number": "Call the text-back number from another phone, not from itself."})
     if number not in client.test_numbers:
         client.test_numbers = [*client.test_numbers, number]
         client.save(update_fields=["test_numbers"])

@@ -101,7 +101,7 @@ def client_create(
     if client.call_mode == Client.CallMode.FORWARD and not client.forward_to:
         raise ValidationError({"forward_to": "Forward mode needs the business's phone to ring (forward-to)."})
     if client.forward_to and client.forward_to == client.phone_number:
-        raise ValidationError({"forward_to": "The forward-to phone cannot be the Textback number itself."})
+        raise ValidationError({"forward_to": "The forward-to phone cannot be the text-back number itself."})
     client.save()
     Domain.objects.create(domain=client.host, tenant=client, is_primary=True)
     if owner_email:

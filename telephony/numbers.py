@@ -147,7 +147,7 @@ class TwilioNumbers(Numbers):
         return HeldNumber(found[0].phone_number, found[0].sid) if found else None
 
     def _point(self, held: HeldNumber) -> HeldNumber:
-        with _reasons("point the number at Textback"):
+        with _reasons("point the number at our webhooks"):
             self.client.incoming_phone_numbers(held.sid).update(**_hooks())
         return held
 

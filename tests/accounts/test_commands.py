@@ -84,7 +84,7 @@ def test_create_client_prints_its_host_and_stores_every_setting(personas):
         ({"--hours": "mon 09:00-12:00,11:00-13:00"}, "--hours: the shifts on mon overlap"),
         ({"--slug": "acme"}, "--slug: a client with slug “acme” already exists."),
         ({"--slug": "www"}, "--slug: “www” is reserved"),
-        ({"--forward-to": "+13035550100"}, "--forward-to: The forward-to phone cannot be the Textback number"),
+        ({"--forward-to": "+13035550100"}, "--forward-to: The forward-to phone cannot be the text-back number"),
     ],
 )
 def test_create_client_refuses_bad_input_and_writes_nothing(personas, change, message):
