@@ -306,6 +306,18 @@ def progress(request, pk: int):
 
 @login_required
 @require_POST
+def preview(request, pk: int):
+    """The texts step's live preview: each posted body as the sample caller would get it (null where it does
+    not render yet). Writes nothing."""
+    onboarding = _onboarding(request, pk)
+    form = OnboardingTemplatesForm(request.POST)
+    form.is_valid()  # an empty or too long body simply has no preview
+    bodies = {name: form.cleaned_data[name] for name in ("business_hours", "after_hours") if name in form.cleaned_data}
+    return JsonResponse(wizard.onboarding_template_previews(client=onboarding.client, bodies=bodies))
+
+
+@login_required
+@require_POST
 def retry(request, pk: int):
     onboarding = _onboarding(request, pk)
     try:

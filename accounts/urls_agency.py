@@ -21,5 +21,6 @@ urlpatterns = [
     path("<slug:slug>/onboarding/new/", onboarding_views.start, name="onboarding-start"),
     path("onboarding/<int:pk>/progress/", onboarding_views.progress, name="onboarding-progress"),
     path("onboarding/<int:pk>/retry/", onboarding_views.retry, name="onboarding-retry"),
+    path("onboarding/<int:pk>/preview/", onboarding_views.preview, name="onboarding-preview"),
     path("onboarding/<int:pk>/<str:step>/", onboarding_views.step_view, name="onboarding-step"),
 ]

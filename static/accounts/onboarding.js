@@ -25,3 +25,31 @@
   }
   window.setTimeout(poll, 500);
 })();
+
+// The texts step: the previews follow what is typed (the server renders them, as a real text would be).
+(function () {
+  "use strict";
+  const form = document.querySelector("form.texts-form[data-preview-url]");
+  if (!form) return;
+  let timer = null;
+  async function refresh() {
+    const data = new FormData(form);
+    data.set("action", "preview");
+    try {
+      const response = await fetch(form.dataset.previewUrl, { method: "POST", body: data, headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      const previews = await response.json();
+      for (const box of form.querySelectorAll("[data-preview-for]")) {
+        const text = previews[box.dataset.previewFor];
+        box.hidden = !text;
+        box.querySelector(".bubble").textContent = text || "";
+      }
+    } catch (error) {
+      // The Preview button still works without this.
+    }
+  }
+  form.addEventListener("input", function () {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(refresh, 300);
+  });
+})();
