@@ -77,6 +77,9 @@ def test_a_client_is_onboarded_to_live_and_its_owner_logs_in(page_for, personas,
 
     assert "Is your heating or AC acting up?" in page.get_by_label("During business hours").input_value()
     assert page.get_by_text("Hi Maria, sorry we missed you at Harbor Heating!").is_visible()
+    # The preview follows what is typed.
+    page.get_by_label("During business hours").fill("Hi {caller_name}, {sender_name} here: what's wrong with the heat?")
+    page.get_by_text("Hi Maria, Harbor Heating here: what's wrong with the heat?").wait_for()
     shot(page, "4-texts")
     page.get_by_role("button", name="Save and continue").click()
 
@@ -99,6 +102,13 @@ def test_a_client_is_onboarded_to_live_and_its_owner_logs_in(page_for, personas,
     page.reload()
     assert page.get_by_text("+13125550177").first.is_visible()
     shot(page, "5-test")
+    # The same steps on a phone.
+    phone, phone_base = page_for("localhost", PHONE)
+    log_in(phone, phone_base, personas.nate.email)
+    for step, query in (("number", "?area_code=312"), ("test", "")):
+        phone.goto(f"{phone_base}{page.url.split(base, 1)[1].replace('/test/', f'/{step}/')}{query}")
+        assert fits_the_screen(phone), step
+        shot(phone, f"{'3' if step == 'number' else '5'}-{step}-phone")
     page.get_by_role("button", name="Continue").click()
 
     page.get_by_role("heading", name="Go live").wait_for()
@@ -107,6 +117,10 @@ def test_a_client_is_onboarded_to_live_and_its_owner_logs_in(page_for, personas,
     row = page.locator(f"#client-{Client.objects.get(slug=SLUG).pk}")
     assert "Live" in row.locator("td[data-label=Status]").inner_text()
     shot(page, "7-dashboard")
+    phone.goto(f"{phone_base}/")
+    assert "Live" in phone.locator(f"#client-{Client.objects.get(slug=SLUG).pk}").inner_text()
+    assert fits_the_screen(phone)
+    shot(phone, "7-dashboard-phone")
 
     # The owner's first login: the invitation link, a password, and the business's inbox, in the agency's brand.
     client = Client.objects.get(slug=SLUG)
