@@ -1,6 +1,7 @@
 """Time from "create" in the onboarding wizard to a usable client: the profile is saved, the provisioning task
-runs on a real Celery worker (schema cloned from the template, industry templates written), and the client is
-live. The issue's target is under 2 s median.
+runs on a real Celery worker (schema cloned from the template, industry templates written), and the client's
+host, number and webhooks work (status live; it texts only its test phones until the agency says "go live", a
+click that is not timed here). The issue's target is under 2 s median.
 
     .venv/bin/python bench/agency_onboarding.py [--runs 7]
 
@@ -83,7 +84,7 @@ def main() -> None:
                 lambda pk=onboarding.client_id: Client.objects.get(pk=pk).status == "live",
                 timeout=60,
                 interval=0.01,
-                what="the client to go live",
+                what="the client's schema",
             )
             live = time.perf_counter() - start
             wait_until(
@@ -103,7 +104,7 @@ def main() -> None:
     report(
         "agency_onboarding",
         [
-            {"from create to": "schema live (host answers)", **summary_ms(to_live)},
+            {"from create to": "schema ready (host answers)", **summary_ms(to_live)},
             {"from create to": "templates written (progress 100 %)", **summary_ms(to_ready)},
         ],
         ["from create to", "n", "median_ms", "p95_ms", "min_ms", "max_ms"],
