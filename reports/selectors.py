@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.db.models import Aggregate, Exists, F, FloatField, OuterRef, Q, Sum
 from django.utils.timezone import now
+from django_tenants.utils import get_public_schema_name
 
 from accounts.models import Agency, Client
 from crm.models import Outcome
@@ -146,17 +147,18 @@ class Funnel:
         return (self.average_job_value * self.booked_pending).quantize(Decimal("0.01"))
 
 
-def funnel_for_client(*, client: Client, period: Period) -> Funnel:
+def funnel_for_client(*, client: Client, period: Period, reasons: bool = True) -> Funnel:
     """The funnel of one client for one period of its local days, from the public roll-ups (three queries,
     whatever the period and however many calls; the client's schema is not entered)."""
-    funnel = funnel_for_clients(client_ids=[client.pk], start=period.start, end=period.end)
+    funnel = funnel_for_clients(client_ids=[client.pk], start=period.start, end=period.end, reasons=reasons)
     funnel.average_job_value = getattr(client, "average_job_value", None)
     return funnel
 
 
-def funnel_for_clients(*, client_ids, start: date, end: date) -> Funnel:
+def funnel_for_clients(*, client_ids, start: date, end: date, reasons: bool = True) -> Funnel:
     """These clients' funnel together over local days start..end (each client's days its own), from the
-    roll-ups and the first staff replies: three queries. No estimate (the average job value is a client's)."""
+    roll-ups and the first staff replies: three queries. No estimate (the average job value is a client's).
+    reasons=False leaves skipped_reasons empty, a query less, for a comparison that does not show them."""
     sums = DailyRollup.objects.filter(client_id__in=client_ids, date__gte=start, date__lte=end).aggregate(
         **ROLLUP_SUMS, **HOUR_SUMS
     )
@@ -164,7 +166,8 @@ def funnel_for_clients(*, client_ids, start: date, end: date) -> Funnel:
     funnel = Funnel(**{name: getattr(numbers, name) for name in ROLLUP_COUNTERS})
     funnel.recovered_revenue = numbers.won_value
     funnel.missed_by_hour = [sums[name] or 0 for name in HOUR_SUMS]
-    funnel.skipped_reasons = _skipped_reasons(client_ids=client_ids, start=start, end=end)
+    if reasons:
+        funnel.skipped_reasons = _skipped_reasons(client_ids=client_ids, start=start, end=end)
     waits = FirstStaffReply.objects.filter(client_id__in=client_ids, date__gte=start, date__lte=end).aggregate(
         median=Percentile(0.5), p90=Percentile(0.9)
     )
@@ -187,7 +190,8 @@ class Percentile(Aggregate):
 def _skipped_reasons(*, client_ids, start: date, end: date) -> dict[str, int]:
     """Skipped text-backs by reason, most first."""
     sql = (
-        f"SELECT key, sum(value::int) AS n FROM {DailyRollup._meta.db_table} r, jsonb_each_text(r.skipped_reasons) "
+        f'SELECT key, sum(value::int) AS n FROM "{get_public_schema_name()}"."{DailyRollup._meta.db_table}" r, '
+        "jsonb_each_text(r.skipped_reasons) "
         "WHERE r.client_id = ANY(%s) AND r.date BETWEEN %s AND %s AND r.skipped_reasons <> '{}' "
         "GROUP BY key ORDER BY n DESC, key"
     )
@@ -302,26 +306,40 @@ def _bucket_start(day: date, bucket: str) -> date:
 
 def rollup_trend(*, client_ids, period: Period, bucket: str) -> list[TrendPoint]:
     """The period's numbers per day, week (from Monday) or month, every bucket present even when empty."""
+    return rollup_trends(client_ids=client_ids, periods=[period], bucket=bucket)[0]
+
+
+def rollup_trends(*, client_ids, periods: list[Period], bucket: str) -> list[list[TrendPoint]]:
+    """rollup_trend of each period (a period and the one before), read in one query."""
     rows = (
-        DailyRollup.objects.filter(client_id__in=client_ids, date__gte=period.start, date__lte=period.end)
+        DailyRollup.objects.filter(
+            client_id__in=client_ids,
+            date__gte=min(p.start for p in periods),
+            date__lte=max(p.end for p in periods),
+        )
         .values("date")
         .annotate(**ROLLUP_SUMS)
     )
     by_day = {row["date"]: row for row in rows}
-    buckets: dict[date, dict] = {}
-    day = period.start
-    while day <= period.end:
-        key = _bucket_start(day, bucket)
-        sums = buckets.setdefault(key, defaultdict(int))
-        for name, value in by_day.get(day, {}).items():
-            if name != "date":
-                sums[name] += value or 0
-        day += timedelta(days=1)
     fmt = {"day": "%-d %b", "week": "wk %-d %b", "month": "%b %Y"}[bucket]
-    return [
-        TrendPoint(start=key, label=key.strftime(fmt), numbers=RollupNumbers.from_sums(sums))
-        for key, sums in buckets.items()
-    ]
+    trends = []
+    for period in periods:
+        buckets: dict[date, dict] = {}
+        day = period.start
+        while day <= period.end:
+            key = _bucket_start(day, bucket)
+            sums = buckets.setdefault(key, defaultdict(int))
+            for name, value in by_day.get(day, {}).items():
+                if name != "date":
+                    sums[name] += value or 0
+            day += timedelta(days=1)
+        trends.append(
+            [
+                TrendPoint(start=key, label=key.strftime(fmt), numbers=RollupNumbers.from_sums(sums))
+                for key, sums in buckets.items()
+            ]
+        )
+    return trends
 
 
 @dataclass

@@ -140,14 +140,16 @@ def when_missed_charts(funnel) -> dict:
 
 
 def client_report_data(*, client: Client, period: Period, bucket: str) -> dict:
-    """Every number the client's report page shows (eight queries of the public roll-ups, whatever the period
+    """Every number the client's report page shows (six queries of the public roll-ups, whatever the period
     and however many calls)."""
-    previous = period.previous()
+    trend, trend_before = selectors.rollup_trends(
+        client_ids=[client.pk], periods=[period, period.previous()], bucket=bucket
+    )
     return {
         "funnel": selectors.funnel_for_client(client=client, period=period),
-        "before": selectors.funnel_for_client(client=client, period=previous),
-        "trend": selectors.rollup_trend(client_ids=[client.pk], period=period, bucket=bucket),
-        "trend_before": selectors.rollup_trend(client_ids=[client.pk], period=previous, bucket=bucket),
+        "before": selectors.funnel_for_client(client=client, period=period.previous(), reasons=False),
+        "trend": trend,
+        "trend_before": trend_before,
     }
 
 
@@ -194,12 +196,15 @@ def agency_report_data(*, agency: Agency, period: Period, bucket: str) -> dict:
     ranking = selectors.rollup_client_ranking(agency=agency, start=period.start, end=period.end)
     ids = [r.client.pk for r in ranking]
     previous = period.previous()
+    trend, trend_before = selectors.rollup_trends(client_ids=ids, periods=[period, previous], bucket=bucket)
     return {
         "ranking": ranking,
         "totals": selectors.funnel_for_clients(client_ids=ids, start=period.start, end=period.end),
-        "before": selectors.funnel_for_clients(client_ids=ids, start=previous.start, end=previous.end),
-        "trend": selectors.rollup_trend(client_ids=ids, period=period, bucket=bucket),
-        "trend_before": selectors.rollup_trend(client_ids=ids, period=previous, bucket=bucket),
+        "before": selectors.funnel_for_clients(
+            client_ids=ids, start=previous.start, end=previous.end, reasons=False
+        ),
+        "trend": trend,
+        "trend_before": trend_before,
     }
 
 

@@ -5,7 +5,7 @@ sent to log in. Agency host /reports/: the agency's people see their clients onl
 404 like a missing one."""
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -154,3 +154,18 @@ def test_read_only_staff_see_the_report_and_may_export(web, personas, reader):
 
 def test_the_clients_navigation_leads_to_the_report(web, personas):
     assert b'<a href="/reports/">Reports</a>' in web(ACME, personas.bob).get("/inbox/").content
+
+
+def test_the_clients_report_reads_only_the_rollups(history, django_assert_num_queries):
+    """However many calls: six indexed reads of the public roll-ups for any period, none of the client's
+    tables."""
+    from reports.selectors import Period
+    from reports.views import client_report_data
+
+    year = Period(date(2026, 1, 1), date(2026, 12, 31), "America/Chicago")
+    with django_assert_num_queries(6) as captured:
+        data = client_report_data(client=history.acme, period=year, bucket="month")
+    assert (data["funnel"].calls, data["funnel"].missed_calls, data["funnel"].first_reply_median_seconds) == (11, 8, 600)
+    tables = " ".join(query["sql"] for query in captured.captured_queries)
+    assert "reports_dailyrollup" in tables and "reports_firststaffreply" in tables
+    assert not any(name in tables for name in ("telephony_call", "messaging_message", "crm_outcome"))
