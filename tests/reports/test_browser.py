@@ -1,12 +1,15 @@
 """The report pages in a real browser against the running stack, on a phone and a desktop: they fit the
 screen, break no Content-Security-Policy rule (no inline style or script), and show the known history."""
 
+import io
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.utils.timezone import now
+from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from accounts.models import Client
+from accounts.models import Agency, Client
 from reports.models import DailyRollup, FirstStaffReply
 from reports.rollups import rollup_rebuild_client
 from tests.browser.conftest import CHROMIUM_ARGS, DESKTOP, PHONE, SCREENSHOTS, fits_the_screen, screenshot
@@ -16,9 +19,23 @@ from tests.reports.history import build_acme, build_bolt, build_cedar
 PERIOD = "?preset=custom&start=2026-10-26&end=2026-11-08&bucket=day"
 
 
+def _logo() -> bytes:
+    """A small two-colour mark, so the screenshots show where the agency's logo goes."""
+    image = Image.new("RGB", (240, 96), "#ffffff")
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((8, 8, 88, 88), radius=18, fill="#0f766e")
+    draw.rectangle((104, 30, 232, 66), fill="#134e4a")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 @pytest.fixture
 def committed_history(live, personas):
     Client.objects.filter(pk=personas.acme.pk).update(average_job_value="300.00")
+    Agency.objects.filter(pk=personas.northwind.pk).update(
+        logo=_logo(), logo_content_type="image/png", logo_updated_at=now()
+    )
     build_acme(personas.acme)
     build_bolt(personas.bolt)
     build_cedar(personas.cedar)
@@ -26,6 +43,7 @@ def committed_history(live, personas):
         rollup_rebuild_client(client=Client.objects.get(pk=client.pk))
     yield personas
     Client.objects.filter(pk=personas.acme.pk).update(average_job_value=None)
+    Agency.objects.filter(pk=personas.northwind.pk).update(logo=None, logo_content_type="", logo_updated_at=None)
     for model in (DailyRollup, FirstStaffReply):
         model.objects.filter(client__in=[personas.acme, personas.bolt, personas.cedar]).delete()
     # The callers' rows in the client schemas are wiped by the live fixture.
@@ -92,17 +110,19 @@ def test_the_client_report_in_a_browser(live, committed_history, device):
     in_a_browser(live, "acme.localhost", PHONE if device == "phone" else DESKTOP, drive)
 
 
-def test_the_agency_rollup_in_a_browser(live, committed_history):
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_the_agency_rollup_in_a_browser(live, committed_history, device):
     def drive(page, base):
         problems = _watch_console(page)
         log_in(page, base, committed_history.nate.email)
         expect(page.get_by_role("button", name="Log out")).to_be_visible()
         page.goto(f"{base}/reports/{PERIOD}")
         expect(page.locator(".ranking tbody tr").first).to_contain_text("Acme Plumbing")
+        assert page.locator("svg.chart").count() == 4
         assert fits_the_screen(page)
-        screenshot(page, "reports-agency-desktop")
+        screenshot(page, f"reports-agency-{device}")
         page.get_by_role("link", name="Acme Plumbing").click()
         expect(page.get_by_role("heading", name="Recovered revenue · Acme Plumbing")).to_be_visible()
         assert problems == []
 
-    in_a_browser(live, "localhost", DESKTOP, drive)
+    in_a_browser(live, "localhost", PHONE if device == "phone" else DESKTOP, drive)
