@@ -1,4 +1,6 @@
-from django.db import IntegrityError, transaction
+from django.db import transaction
+
+from config.db import insert_unless_exists
 
 from .models import Contact
 from .phone import e164_or_none
@@ -12,14 +14,25 @@ def contact_upsert(*, phone_number: str, name: str = "") -> Contact | None:
         return None
     contact = Contact.objects.filter(phone_number=number).first()
     if contact is None:
-        try:
-            with transaction.atomic():
-                contact = Contact.objects.create(phone_number=number, name=name[:120])
-        except IntegrityError:  # another request created it a moment ago
-            contact = Contact.objects.get(phone_number=number)
-    elif name and not contact.name:
+        contact = Contact(phone_number=number, name=name[:120])
+        if insert_unless_exists(contact):
+            return contact
+        contact = Contact.objects.get(phone_number=number)  # another request created it a moment ago
+    if name and not contact.name:
         contact.name = name[:120]
         contact.save(update_fields=["name", "updated_at"])
+    return contact
+
+
+def contact_locked(*, number: str) -> Contact:
+    """The contact for this E.164 number, created if missing, and locked until the transaction ends (FOR NO
+    KEY UPDATE: a STOP being recorded for the caller waits, rows that merely reference the caller do not).
+    One statement for a caller we know, two for a new one (a row this transaction inserted is its own)."""
+    contact = Contact.objects.select_for_update(no_key=True).filter(phone_number=number).first()
+    if contact is None:
+        contact = Contact(phone_number=number)
+        if not insert_unless_exists(contact):  # created a moment ago by another request, now committed
+            contact = Contact.objects.select_for_update(no_key=True).get(phone_number=number)
     return contact
 
 

@@ -1,10 +1,11 @@
 """Deciding what a call was. Runs in the client's schema (the webhooks set it)."""
 
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.timezone import now
 
 from accounts.models import Client
+from config.db import insert_unless_exists
 from crm.services import contact_upsert
 from messaging.services import textback_schedule
 
@@ -22,46 +23,57 @@ def call_record(*, client: Client, call_sid: str, from_number: str, to_number: s
     if call is not None:
         return call
     started = now()
-    contact = contact_upsert(phone_number=from_number, name=caller_name)
-    try:
-        with transaction.atomic():
-            call = Call.objects.create(
-                call_sid=call_sid, from_number=from_number[:32], to_number=to_number[:20],
-                caller_name=caller_name[:120], contact=contact, started_at=started,
-                in_business_hours=client.is_open_at(started),
-            )
-    except IntegrityError:
-        return Call.objects.get(call_sid=call_sid)
+    call = Call(
+        call_sid=call_sid, from_number=from_number[:32], to_number=to_number[:20], caller_name=caller_name[:120],
+        contact=contact_upsert(phone_number=from_number, name=caller_name), started_at=started,
+        in_business_hours=client.is_open_at(started),
+    )
+    if not insert_unless_exists(call):
+        return Call.objects.get(call_sid=call_sid)  # the same webhook, a moment ago
     signals.call_received.send(sender=Call, client=client, call=call)
     return call
 
 
-@transaction.atomic
-def call_mark_missed(*, client: Client, call: Call, reason: str, duration: int | None = None) -> Call:
+def _decide(call: Call, outcome: str, **changes) -> bool:
+    """Move a ringing call to its outcome, once: one UPDATE … WHERE outcome = 'ringing'. A webhook deciding the
+    same call at the same moment waits for this row's lock and then finds it decided, so repeated or late
+    webhooks change nothing. Returns whether this call did it (the instance is then up to date)."""
+    ended = now()
+    if not Call.objects.filter(pk=call.pk, outcome=Call.Outcome.RINGING).update(
+        outcome=outcome, ended_at=ended, **changes
+    ):
+        if "dial_status" in changes:  # decided already (by the status callback, say): still note how the dial ended
+            Call.objects.filter(pk=call.pk, dial_status="").update(dial_status=changes["dial_status"])
+        call.refresh_from_db()
+        return False
+    for name, value in changes.items():
+        setattr(call, name, value)
+    call.outcome, call.ended_at = outcome, ended
+    return True
+
+
+@transaction.atomic(savepoint=False)
+def call_mark_missed(*, client: Client, call: Call, reason: str, duration: int | None = None,
+                     dial_status: str = "") -> Call:
     """Missed: in one transaction, record it and owe the caller one text-back (queued on commit).
-    A call already decided stays as it was, so repeated or late webhooks change nothing."""
-    call = Call.objects.select_for_update(no_key=True).get(pk=call.pk)
-    if call.outcome != Call.Outcome.RINGING:
-        return call
-    call.outcome = Call.Outcome.MISSED
-    call.missed_reason = reason
-    call.ended_at = call.ended_at or now()
+    A call already decided stays as it was."""
+    changes = {"missed_reason": reason}
     if duration is not None:
-        call.duration_seconds = duration
-    call.save(update_fields=["outcome", "missed_reason", "ended_at", "duration_seconds"])
-    textback_schedule(client=client, call_sid=call.call_sid, caller=call.from_number, missed_at=call.ended_at)
-    signals.call_missed.send(sender=Call, client=client, call=call)
+        changes["duration_seconds"] = duration
+    if dial_status and not call.dial_status:
+        changes["dial_status"] = dial_status[:20]
+    if _decide(call, Call.Outcome.MISSED, **changes):
+        textback_schedule(client=client, call_sid=call.call_sid, caller=call.from_number, missed_at=call.ended_at)
+        signals.call_missed.send(sender=Call, client=client, call=call)
     return call
 
 
-@transaction.atomic
-def call_mark_answered(*, client: Client, call: Call, duration: int | None = None) -> Call:
-    call = Call.objects.select_for_update(no_key=True).get(pk=call.pk)
-    if call.outcome == Call.Outcome.RINGING:
-        call.outcome = Call.Outcome.ANSWERED
-        call.ended_at = now()
-        call.duration_seconds = duration
-        call.save(update_fields=["outcome", "ended_at", "duration_seconds"])
+@transaction.atomic(savepoint=False)
+def call_mark_answered(*, client: Client, call: Call, duration: int | None = None, dial_status: str = "") -> Call:
+    changes = {"duration_seconds": duration}
+    if dial_status and not call.dial_status:
+        changes["dial_status"] = dial_status[:20]
+    if _decide(call, Call.Outcome.ANSWERED, **changes):
         signals.call_answered.send(sender=Call, client=client, call=call)
     return call
 
@@ -76,13 +88,14 @@ def call_accept(*, parent_call_sid: str) -> bool:
 def call_dial_complete(*, client: Client, call: Call, dial_status: str, dial_duration: int | None) -> Call:
     """The <Dial> to the business ended. Answered only when a person accepted it by pressing 1: a completed
     dial without that was a voicemail or a decline picking up."""
-    Call.objects.filter(pk=call.pk, dial_status="").update(dial_status=dial_status[:20])
     if dial_status in UNANSWERED_DIAL_STATUSES:
-        return call_mark_missed(client=client, call=call, reason=UNANSWERED_DIAL_STATUSES[dial_status])
-    call.refresh_from_db(fields=["accepted_at"])
+        return call_mark_missed(client=client, call=call, reason=UNANSWERED_DIAL_STATUSES[dial_status],
+                                dial_status=dial_status)
+    if call.accepted_at is None:
+        call.refresh_from_db(fields=["accepted_at"])  # the screen-result webhook may have come since it was read
     if dial_status == "completed" and call.accepted_at is not None:
-        return call_mark_answered(client=client, call=call, duration=dial_duration)
-    return call_mark_missed(client=client, call=call, reason=Call.MissedReason.VOICEMAIL)
+        return call_mark_answered(client=client, call=call, duration=dial_duration, dial_status=dial_status)
+    return call_mark_missed(client=client, call=call, reason=Call.MissedReason.VOICEMAIL, dial_status=dial_status)
 
 
 def call_status(*, client: Client, call: Call, call_status: str, duration: int | None) -> Call:

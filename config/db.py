@@ -1,0 +1,32 @@
+"""Database helpers the apps share.
+
+The path of a missed call counts its statements (every one is a round trip to PostgreSQL, on the hottest path
+we have), so a row that may already exist is inserted in one statement rather than Django's usual
+look-up-then-create with a savepoint around the create.
+"""
+
+from django.db import models, router
+from django.db.models import sql
+from django.db.models.constants import OnConflict
+
+
+def insert_unless_exists(obj: models.Model) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, as one statement: True when this call inserted the row
+    (obj then has its pk, like after save()), False when a row with one of its unique values exists already.
+
+    Inside a transaction a conflicting row that another transaction has inserted but not committed makes this
+    wait for that transaction, exactly as a plain INSERT would; no savepoint is needed, because nothing fails.
+    Signals (pre_save, post_save) are not sent: use it for rows nothing listens to at that level."""
+    model = type(obj)
+    meta = model._meta
+    fields = [field for field in meta.local_concrete_fields if not field.generated and field is not meta.pk]
+    query = sql.InsertQuery(model, on_conflict=OnConflict.IGNORE)
+    query.insert_values(fields, [obj])
+    using = router.db_for_write(model, instance=obj)
+    rows = query.get_compiler(using=using).execute_sql([meta.pk])
+    if not rows:
+        return False
+    obj.pk = rows[0][0]
+    obj._state.adding = False
+    obj._state.db = using
+    return True
