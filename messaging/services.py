@@ -14,6 +14,7 @@ locks PostgreSQL takes on a contact whenever a call, conversation or message ref
 is how a worker holding a caller's row and a webhook recording their call used to deadlock.
 """
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,15 +22,16 @@ from datetime import datetime, timedelta
 import phonenumbers
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils.timezone import now
 from django_tenants.utils import tenant_context
 
 from accounts.models import Client
+from config.db import insert_unless_exists
 from crm.models import Contact
 from crm.phone import e164_or_none, is_anonymous
-from crm.services import contact_upsert
+from crm.services import contact_locked, contact_upsert
 
 from . import signals
 from .keywords import Keyword, classify
@@ -105,45 +107,50 @@ BROKER_BACKOFF = timedelta(seconds=5)
 _broker_down_until = None
 
 
-def outbound_dispatch(*, send: OutboundSend) -> None:
+def outbound_dispatch(*, send: OutboundSend, stamped: bool = False) -> None:
     """Hand a ledger row to the broker, to run when it is due. A broker that is down is logged, not raised:
-    the row is safe in the database and the beat sweep dispatches it once the broker is back."""
+    the row is safe in the database and the beat sweep dispatches it once the broker is back.
+
+    The row is stamped dispatched before publishing (a worker fast enough to pick the task up at once must not
+    find it locked by this very update and answer "busy", leaving the text to the sweep); `stamped` says the
+    row was written with the stamp already."""
     global _broker_down_until
     from .tasks import deliver_send
 
     if _broker_down_until is not None and now() < _broker_down_until:
+        if stamped:
+            _unstamp(send)
         return
     countdown = max(0.0, (send.due_at - now()).total_seconds())
-    # Stamped before publishing: a worker fast enough to pick the task up at once must not find the row
-    # locked by this very update (it would answer "busy" and leave the text to the sweep).
-    OutboundSend.objects.filter(pk=send.pk).update(dispatched_at=now())
+    if not stamped:
+        OutboundSend.objects.filter(pk=send.pk).update(dispatched_at=now())
     try:
         deliver_send.apply_async((send.pk,), countdown=countdown, retry=False)
     except Exception as exc:  # kombu raises many kinds; any of them means "not queued"
         _broker_down_until = now() + BROKER_BACKOFF
-        OutboundSend.objects.filter(pk=send.pk).update(dispatched_at=None)
+        _unstamp(send)
         log.warning("could not queue send %s (%s); the sweep will", send.pk, exc)
         return
     _broker_down_until = None
 
 
+def _unstamp(send: OutboundSend) -> None:
+    """Not on the broker after all: leave the row to the sweep."""
+    OutboundSend.objects.filter(pk=send.pk).update(dispatched_at=None)
+
+
 def textback_schedule(*, client: Client, call_sid: str, caller: str, missed_at: datetime) -> OutboundSend:
     """Record that this missed call is owed a text-back, once, however often the webhooks say so. Call inside
     the transaction that records the missed call; the task is queued when it commits."""
-    send, created = OutboundSend.objects.get_or_create(
-        client=client,
-        key=f"call:{call_sid}",
-        defaults={
-            "kind": OutboundSend.Kind.TEXT_BACK,
-            "to_number": caller[:32],
-            "call_sid": call_sid,
-            "event_at": missed_at,
-            "due_at": missed_at + timedelta(seconds=client.text_delay_seconds),
-        },
+    send = OutboundSend(
+        client=client, key=f"call:{call_sid}", kind=OutboundSend.Kind.TEXT_BACK, to_number=caller[:32],
+        call_sid=call_sid, event_at=missed_at, due_at=missed_at + timedelta(seconds=client.text_delay_seconds),
+        dispatched_at=now(),  # published when this commits (outbound_dispatch), so stamped in the same write
     )
-    if created:
-        transaction.on_commit(lambda: outbound_dispatch(send=send))
-    return send
+    if insert_unless_exists(send):
+        transaction.on_commit(lambda: outbound_dispatch(send=send, stamped=True))
+        return send
+    return OutboundSend.objects.get(client=client, key=send.key)
 
 
 def message_queue(
@@ -177,11 +184,9 @@ def message_queue(
 def conversation_for(*, contact: Contact) -> Conversation:
     conversation = Conversation.objects.filter(contact=contact).first()
     if conversation is None:
-        try:
-            with transaction.atomic():
-                conversation = Conversation.objects.create(contact=contact)
-        except IntegrityError:
-            conversation = Conversation.objects.get(contact=contact)
+        conversation = Conversation(contact=contact)
+        if not insert_unless_exists(conversation):
+            conversation = Conversation.objects.get(contact=contact)  # started a moment ago
     return conversation
 
 
@@ -201,7 +206,7 @@ def send_deliver(*, send_id: int) -> str:
     claim = _claim(send_id)
     if isinstance(claim, str):
         return claim
-    with tenant_context(claim.client):
+    with _in_schema_of(claim.client):
         if claim.reconcile:
             outcome = _reconcile(claim)
             if outcome is not None:
@@ -214,6 +219,14 @@ def send_deliver(*, send_id: int) -> str:
                     _announce_not_sent(claim.client, claim.send, claim.message, checked)
                     return f"skipped: {checked}"
         return _hand_to_provider(claim)
+
+
+def _in_schema_of(client: Client):
+    """tenant_context, minus its two search_path changes when the connection is in the client's schema already
+    (as deliver_send is: a task runs in the schema it was queued from)."""
+    if connection.schema_name == client.schema_name:
+        return contextlib.nullcontext()
+    return tenant_context(client)
 
 
 def _claim(send_id: int) -> _Claim | str:
@@ -230,7 +243,7 @@ def _claim(send_id: int) -> _Claim | str:
             if send.updated_at > now() - SENDING_STALE_AFTER:
                 return "in flight"
             claim = _Claim(send=send, client=send.client, reconcile=True)
-            with tenant_context(send.client):
+            with _in_schema_of(send.client):
                 claim.message = Message.objects.get(pk=send.message_id)
             send.attempts += 1
             send.save(update_fields=["attempts", "updated_at"])  # fresh again: this worker has it now
@@ -240,7 +253,7 @@ def _claim(send_id: int) -> _Claim | str:
         if send.due_at > now() + timedelta(seconds=1):
             transaction.on_commit(lambda: outbound_dispatch(send=send))
             return "not due"
-        with tenant_context(send.client):
+        with _in_schema_of(send.client):
             return _claim_in_client(send)
 
 
@@ -260,9 +273,10 @@ def _claim_in_client(send: OutboundSend) -> _Claim | str:
         _announce_not_sent(client, send, written, outcome)
         log.info("send %s skipped: %s", send.pk, outcome)
         return f"skipped: {outcome}"
-    outcome.status = Message.Status.SENDING
-    outcome.status_changed_at = now()
-    outcome.save(update_fields=["status", "status_changed_at"])
+    if outcome.status != Message.Status.SENDING:  # a written message; a new text-back is written as sending
+        outcome.status = Message.Status.SENDING
+        outcome.status_changed_at = now()
+        outcome.save(update_fields=["status", "status_changed_at"])
     send.state = OutboundSend.State.SENDING
     send.message_id = outcome.pk
     send.attempts += 1
@@ -307,10 +321,42 @@ _REACHED_CALLER = ~Q(direction=Message.Direction.OUTBOUND, status__in=[Message.S
                                                                       Message.Status.UNDELIVERED])
 
 
+def _calls():
+    """telephony.Call, reached through the contact (telephony builds on messaging, not the other way)."""
+    return Contact._meta.get_field("calls").related_model
+
+
+def _caller_with_history(number: str, send: OutboundSend, window_start: datetime) -> Contact:
+    """The caller's contact, locked (see crm.services.contact_locked), with its conversation and what the
+    text-back's checks need to know about the history, in one statement:
+    recently_texted, recent_activity (anything that reached them or came from them since window_start),
+    texted_before (any text that reached them) and returning (an earlier call, or any message)."""
+    reached = Message.objects.filter(_REACHED_CALLER, conversation__contact=OuterRef("pk"))
+    contact = (
+        Contact.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("conversation")
+        .annotate(
+            recently_texted=Exists(reached.filter(direction=Message.Direction.OUTBOUND,
+                                                  kind=Message.Kind.TEXT_BACK, created_at__gte=window_start)),
+            recent_activity=Exists(reached.filter(created_at__gte=window_start)),
+            texted_before=Exists(reached.filter(direction=Message.Direction.OUTBOUND)),
+            returning=Exists(reached) | Exists(
+                _calls().objects.filter(contact=OuterRef("pk")).exclude(call_sid=send.call_sid)
+            ),
+        )
+        .filter(phone_number=number)
+        .first()
+    )
+    if contact is None:  # a caller the call webhooks did not record (a text-back made by hand, say)
+        contact = contact_locked(number=number)
+        contact.recently_texted = contact.recent_activity = contact.texted_before = contact.returning = False
+    return contact
+
+
 def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
     """Every check a text-back must pass at send time, in the client's schema, with the contact locked (so a
     STOP being recorded right now either lands before this check or waits for it). Returns the Message to
-    send, or the reason not to."""
+    send (already marked sending), or the reason not to."""
     if client.status == Client.Status.PAUSED:
         return SkipReason.CLIENT_PAUSED
     if not client.textback_allowed_to(send.to_number):
@@ -324,34 +370,25 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
     number = e164_or_none(send.to_number)
     if number is None:
         return SkipReason.INVALID_NUMBER
-    contact = contact_upsert(phone_number=number)
-    contact = Contact.objects.select_for_update(no_key=True).get(pk=contact.pk)
+    contact = _caller_with_history(number, send, now() - timedelta(hours=client.suppress_hours))
     barred = _barred(contact)
     if barred:
         return barred
-    window_start = now() - timedelta(hours=client.suppress_hours)
-    earlier_texts = Message.objects.filter(
-        _REACHED_CALLER, conversation__contact=contact, direction=Message.Direction.OUTBOUND
-    )
-    if earlier_texts.filter(kind=Message.Kind.TEXT_BACK, created_at__gte=window_start).exists():
+    if contact.recently_texted:
         return SkipReason.RECENTLY_TEXTED
-    conversation = Conversation.objects.filter(contact=contact).first()
-    if (
-        conversation is not None
-        and conversation.status == Conversation.Status.OPEN
-        and conversation.messages.filter(_REACHED_CALLER, created_at__gte=window_start).exists()
-    ):
+    conversation = getattr(contact, "conversation", None)
+    if conversation is not None and conversation.status == Conversation.Status.OPEN and contact.recent_activity:
         return SkipReason.ACTIVE_CONVERSATION
     if _line_type(client, contact) == Contact.LineType.LANDLINE:
         return SkipReason.LANDLINE
 
-    template = _pick_template(client=client, contact=contact, send=send)
+    template = _pick_template(client=client, returning=contact.returning, send=send)
     if template is None:
         return SkipReason.NO_TEMPLATE
     body = render(template.body, context=placeholder_context(
         client=client, caller_name=contact.name.split()[0] if contact.name else ""
     ))
-    if not earlier_texts.exists() and "STOP" not in body.upper():
+    if not contact.texted_before and "STOP" not in body.upper():
         body = f"{body} {OPT_OUT_NOTICE}"
     info = segment_info(body)
     return Message.objects.create(
@@ -359,7 +396,8 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
         direction=Message.Direction.OUTBOUND,
         kind=Message.Kind.TEXT_BACK,
         body=body,
-        status=Message.Status.QUEUED,
+        status=Message.Status.SENDING,
+        status_changed_at=now(),
         from_number=str(client.phone_number),
         to_number=contact.phone_number,
         encoding=info.encoding,
@@ -387,11 +425,8 @@ def _line_type(client: Client, contact: Contact) -> str:
     return contact.line_type
 
 
-def _pick_template(*, client: Client, contact: Contact, send: OutboundSend) -> Template | None:
+def _pick_template(*, client: Client, returning: bool, send: OutboundSend) -> Template | None:
     templates = {t.kind: t for t in Template.objects.filter(is_active=True)}
-    returning = contact.calls.exclude(call_sid=send.call_sid).exists() or Message.objects.filter(
-        _REACHED_CALLER, conversation__contact=contact
-    ).exists()
     if returning and Template.Kind.RETURNING_CALLER in templates:
         return templates[Template.Kind.RETURNING_CALLER]
     kind = Template.Kind.BUSINESS_HOURS if client.is_open_at(send.event_at) else Template.Kind.AFTER_HOURS
