@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -139,7 +140,7 @@ def webhook_endpoint_create(
         errors["events"] = "Choose at least one event."
     if errors:
         raise ValidationError(errors)
-    return WebhookEndpoint.objects.create(
+    endpoint = WebhookEndpoint.objects.create(
         client=client,
         agency=agency,
         url=url,
@@ -147,15 +148,63 @@ def webhook_endpoint_create(
         secret=f"whsec_{secrets.token_hex(24)}",
         created_by=created_by,
     )
+    _endpoint_owners_changed()
+    return endpoint
 
 
 def webhook_endpoint_set_active(*, endpoint: WebhookEndpoint, active: bool) -> None:
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=active)
     endpoint.is_active = active
+    _endpoint_owners_changed()
 
 
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
     endpoint.delete()
+    _endpoint_owners_changed()
+
+
+# Every event of every client asks "does anyone want this?", and the answer is nearly always no: the clients
+# and agencies with an active endpoint are kept in the cache, stamped with a version that each change to an
+# endpoint moves on once it commits. A list computed while a change was committing carries the old version
+# and is never believed, so an endpoint is heard from as soon as it exists.
+_OWNERS_KEY = "api:endpoint-owners"
+_OWNERS_VERSION_KEY = "api:endpoint-owners-version"
+
+
+def _platform_cache():
+    return caches["platform"]
+
+
+def _endpoint_owners_changed() -> None:
+    def bump():
+        try:
+            _platform_cache().incr(_OWNERS_VERSION_KEY)
+        except ValueError:  # no version yet (or the cache was emptied)
+            _platform_cache().set(_OWNERS_VERSION_KEY, 1, timeout=None)
+
+    bump()  # this transaction's own events see the change at once,
+    transaction.on_commit(bump)  # and a list computed by others while it committed is not believed
+
+
+def endpoint_owners_forget() -> None:
+    """Drop the cached owners (tests, which make endpoints without these services and roll them back)."""
+    _platform_cache().delete_many([_OWNERS_KEY, _OWNERS_VERSION_KEY])
+
+
+def _has_endpoints(client: Client) -> bool:
+    """Whether the client or its agency has an active endpoint, mostly from the cache (one round trip)."""
+    try:
+        found = _platform_cache().get_many([_OWNERS_KEY, _OWNERS_VERSION_KEY])
+        version = found.get(_OWNERS_VERSION_KEY, 0)
+        cached = found.get(_OWNERS_KEY)
+        if cached is None or cached[0] != version:
+            owners = WebhookEndpoint.objects.filter(is_active=True).values_list("client_id", "agency_id")
+            cached = (version, {("client", c) if c else ("agency", a) for c, a in owners})
+            _platform_cache().set(_OWNERS_KEY, cached, timeout=3600)
+    except Exception:  # the cache is Redis: without it, ask the database every time
+        log.warning("endpoint owners not cached; asking the database")
+        return True
+    return ("client", client.pk) in cached[1] or ("agency", client.agency_id) in cached[1]
 
 
 # --- Events and deliveries ---------------------------------------------------------------------------------
@@ -171,6 +220,8 @@ RESPONSE_KEPT = 2000
 
 def webhook_endpoints_for(*, client: Client, event: str) -> list[WebhookEndpoint]:
     """The active endpoints of the client and of its agency that want this event."""
+    if not _has_endpoints(client):
+        return []
     return list(
         WebhookEndpoint.objects.filter(is_active=True, events__contains=[event]).filter(
             Q(client_id=client.pk) | Q(agency_id=client.agency_id)

@@ -88,6 +88,15 @@ def _empty_test_broker():
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
 
 
+@pytest.fixture(autouse=True)
+def _no_cached_endpoint_owners():
+    """api.services caches which clients have outbound webhook endpoints; tests make and roll back endpoints
+    without going through its services."""
+    from api.services import endpoint_owners_forget
+
+    endpoint_owners_forget()
+
+
 @pytest.fixture(scope="session")
 def stack(_fake_twilio_server, personas, django_db_blocker):
     """Redis, gunicorn, a Celery worker and beat on the test database (see tests/stack.py)."""

@@ -148,12 +148,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_url("REDIS_URL", default="redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.RedisCache",
         "LOCATION": REDIS_URL,
         # Every key carries the schema it was written in, so one client never reads another's entry.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "KEY_PREFIX": "textback",
-    }
+    },
+    # The same Redis, for the few entries that are the platform's and read from every schema alike.
+    "platform": {
+        "BACKEND": "config.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "textback-platform",
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------------------

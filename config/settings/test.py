@@ -16,5 +16,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = False
 # Keep test keys apart from a developer's running demo on the same Redis.
 CACHES["default"]["KEY_PREFIX"] = "textback-test"
+CACHES["platform"]["KEY_PREFIX"] = "textback-test-platform"
 # The test broker is a database of its own on the same Redis, so a demo worker never takes a test's task.
 CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL") or urlunsplit(urlsplit(REDIS_URL)._replace(path="/15"))
