@@ -1,0 +1,178 @@
+"""What one missed call costs, stage by stage, in one process: SQL statements, their server round trips, and
+CPU. The load benchmark (bench/textback_latency.py) says how fast the whole stack is; this one says where
+its work goes, quietly enough to compare two commits on a busy machine.
+
+    .venv/bin/python bench/missed_call_cost.py [--calls 300] [--clients 200] [--profile STAGE]
+
+Each call is a new caller to one of the bench clients (bench/_stack.py; forward mode, no delay): the signed
+incoming-call webhook and the dial-complete (no-answer) go through Django's whole handler and middleware
+(django.test.Client, production settings, DEBUG off), then every task they queued on the broker (Redis
+database 5) is taken off it and run here as the worker would run it (in the schema it was sent from), with
+the text going to a fake Twilio on 127.0.0.1. Statements are counted with a database execute wrapper; CPU is
+this process's (client side only: PostgreSQL's own CPU is in the load benchmark).
+
+--profile STAGE prints cProfile's top functions for that stage (incoming, dial-complete, task:<dotted name>);
+--show-sql STAGE the statements of its last run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import cProfile
+import io
+import json
+import os
+import pstats
+import statistics
+import time
+import uuid
+from collections import defaultdict
+from functools import partial
+
+import _stack
+from _common import report
+
+PUBLIC_BASE_URL = "https://hooks.bench.test"
+
+
+class Counter:
+    """A database execute wrapper: counts statements (and the time spent waiting for them)."""
+
+    def __init__(self):
+        self.statements = 0
+        self.wait = 0.0
+        self.sql: list[str] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        self.statements += 1
+        self.sql.append(sql)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.wait += time.perf_counter() - started
+
+
+def queued_tasks(redis_client) -> list[tuple[str, list, dict, str | None]]:
+    """Every task message waiting on the broker's queues, removed: (name, args, kwargs, schema)."""
+    tasks = []
+    for key in redis_client.keys("*"):
+        if redis_client.type(key) != b"list":
+            continue
+        while raw := redis_client.lpop(key):
+            message = json.loads(raw)
+            headers = message["headers"]
+            args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+            tasks.append((headers["task"], args, kwargs, headers.get("_schema_name")))
+    return tasks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--profile", default="", help="incoming, dial-complete or task:<dotted task name>")
+    parser.add_argument("--show-sql", default="", help="a stage: print the statements of its last run")
+    parser.add_argument("--redis-url", default=_stack.DEFAULT_REDIS_URL)
+    options = parser.parse_args()
+
+    from tests.twilio_fake import FakeTwilio
+
+    fake = FakeTwilio(_stack.ACCOUNT_SID, _stack.AUTH_TOKEN).start()
+    for key, value in _stack.base_env(PUBLIC_BASE_URL=PUBLIC_BASE_URL, TWILIO_API_BASE_URL=fake.base_url,
+                                      REDIS_URL=options.redis_url).items():
+        os.environ[key] = value
+    clients, _port = _stack.fresh_run(clients=options.clients, redis_url=options.redis_url, force_migrate=False)
+
+    import redis
+    from django.db import connection
+    from django.test import Client as HttpClient
+
+    from config.celery_app import app
+
+    broker = redis.Redis.from_url(options.redis_url)
+    http = HttpClient(HTTP_HOST="localhost")
+    counter = Counter()
+    stages: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    profiler = cProfile.Profile(time.process_time) if options.profile else None  # CPU, not waiting
+
+    def measured(stage: str, fn, record: bool):
+        counter.statements, counter.wait, counter.sql = 0, 0.0, []
+        profiling = profiler is not None and record and stage == options.profile
+        cpu, wall = time.process_time(), time.perf_counter()
+        if profiling:
+            profiler.enable()
+        with connection.execute_wrapper(counter):
+            result = fn()
+        if profiling:
+            profiler.disable()
+        if record:
+            row = stages[stage]
+            row["cpu_ms"].append((time.process_time() - cpu) * 1000)
+            row["wall_ms"].append((time.perf_counter() - wall) * 1000)
+            row["statements"].append(counter.statements)
+            row["db_wait_ms"].append(counter.wait * 1000)
+            last_sql[stage] = counter.sql
+        return result
+
+    def post(path: str, params: dict) -> None:
+        body, signature = _stack.signed(PUBLIC_BASE_URL, path, params)
+        response = http.post(path, data=body, content_type="application/x-www-form-urlencoded",
+                             HTTP_X_TWILIO_SIGNATURE=signature)
+        if response.status_code != 200:
+            raise SystemExit(f"{path} answered {response.status_code}: {response.content[:300]!r}")
+
+    last_sql: dict[str, list[str]] = {}
+    outcomes: dict[str, int] = defaultdict(int)
+    for n in range(options.warmup + options.calls):
+        record = n >= options.warmup
+        client = clients[n % len(clients)]
+        params = _stack.voice_params(call_sid="CA" + uuid.uuid4().hex, caller=_stack.caller_number(900000 + n),
+                                     to=str(client.phone_number))
+        measured("incoming", partial(post, "/hooks/twilio/voice/incoming/", params), record)
+        measured("dial-complete", partial(post, "/hooks/twilio/voice/dial-complete/", {
+            **params, "CallStatus": "in-progress", "DialCallStatus": "no-answer", "DialCallDuration": "0"}),
+            record)
+        for name, args, kwargs, schema in queued_tasks(broker):
+            task = app.tasks[name]
+            headers = {"_schema_name": schema} if schema else {}
+            result = measured(f"task:{name}", partial(task.apply, args, kwargs, headers=headers, throw=True),
+                              record)
+            if name.endswith("deliver_send") and record:
+                outcomes[str(result.result)] += 1
+
+    texts = len(fake.messages)
+    fake.stop()
+    rows = []
+    for stage, values in stages.items():
+        rows.append({
+            "stage": stage, "runs": len(values["cpu_ms"]),
+            "statements": round(statistics.mean(values["statements"]), 1),
+            "cpu_ms_median": round(statistics.median(values["cpu_ms"]), 2),
+            "wall_ms_median": round(statistics.median(values["wall_ms"]), 2),
+            "db_wait_ms_median": round(statistics.median(values["db_wait_ms"]), 2),
+        })
+    per_call = {
+        "statements": round(sum(r["statements"] * r["runs"] for r in rows) / options.calls, 1),
+        "cpu_ms": round(sum(statistics.mean(v["cpu_ms"]) * len(v["cpu_ms"]) for v in stages.values())
+                        / options.calls, 1),
+    }
+    rows.append({"stage": "per missed call", "runs": options.calls, "statements": per_call["statements"],
+                 "cpu_ms_median": per_call["cpu_ms"]})
+    print(f"{options.calls} missed calls over {len(clients)} clients; texts at the fake: {texts} "
+          f"(warm-up included); deliver_send returned {dict(outcomes)}; load before: {os.getloadavg()[0]:.2f}")
+    report("missed_call_cost", rows,
+           ["stage", "runs", "statements", "cpu_ms_median", "wall_ms_median", "db_wait_ms_median"],
+           extra={"calls": options.calls, "clients": len(clients), "deliver_send": dict(outcomes)})
+    for number, sql in enumerate(last_sql.get(options.show_sql, []), 1):
+        print(f"{number:3d}  {' '.join(sql.split())[:300]}")
+    if profiler is not None:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(45)
+        print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
