@@ -42,7 +42,7 @@ def user_may_change_settings(user, client: Client) -> bool:
 AGENCY_ONLY_FIELDS = ("messaging_registration",)
 
 
-def _is_agency_person(user, client: Client) -> bool:
+def user_is_agency_person(user, client: Client) -> bool:
     return user.is_superuser or AgencyMembership.objects.filter(user=user, agency_id=client.agency_id).exists()
 
 
@@ -108,7 +108,7 @@ def client_settings(request):
 
     # A fresh copy of the row: a refused form must not leave half-applied values on request.tenant.
     editable = Client.objects.select_related("agency").get(pk=client.pk)
-    agency_only = () if _is_agency_person(request.user, client) else AGENCY_ONLY_FIELDS
+    agency_only = () if user_is_agency_person(request.user, client) else AGENCY_ONLY_FIELDS
     if request.method == "POST":
         settings_form = ClientSettingsForm(request.POST, instance=editable)
         for name in agency_only:

@@ -18,7 +18,13 @@ from django.utils.http import urlencode
 from accounts.models import Client
 from accounts.selectors import request_client
 from accounts.settings_forms import ClientSettingsForm
-from accounts.settings_views import sample_context, template_preview, user_may_change_settings
+from accounts.settings_views import (
+    AGENCY_ONLY_FIELDS,
+    sample_context,
+    template_preview,
+    user_is_agency_person,
+    user_may_change_settings,
+)
 from inbox.models import CannedReply
 from messaging.models import Template
 from messaging.segments import segment_info
@@ -80,6 +86,12 @@ class ClientSettingsAdmin(_ThisClientsPeople, admin.ModelAdmin):
     form = ClientSettingsForm
     fields = ClientSettingsForm.Meta.fields
     list_display = ["name", "timezone", "response_target_minutes"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # As on the settings page: the owner sees the messaging registration, only the agency changes it.
+        if user_is_agency_person(request.user, request_client(request)):
+            return ()
+        return AGENCY_ONLY_FIELDS
 
     def get_queryset(self, request):
         # This client's row and no other: the admin's URLs carry a pk, and another client's is a 404.

@@ -22,7 +22,7 @@ def _settings_post(**overrides) -> dict:
     data = {
         "business_hours": "mon-fri 08:00-17:00", "closures": "2026-12-25 Christmas", "timezone": "America/Chicago",
         "text_delay_seconds": "0", "suppress_hours": "24", "min_ring_seconds": "5", "ring_timeout_seconds": "20",
-        "response_target_minutes": "15",
+        "response_target_minutes": "15", "messaging_registration": "not_needed",
     }
     return {**data, **overrides}
 
@@ -91,3 +91,13 @@ def test_templates_cannot_be_added_or_deleted_only_turned_off(web, personas):
     assert browser.get("/admin/messaging/template/add/").status_code == 403
     template = _template(personas.acme)
     assert browser.post(f"/admin/messaging/template/{template.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_the_owner_cannot_change_the_messaging_registration_in_the_admin(web, personas):
+    url = f"/admin/accounts/client/{personas.acme.pk}/change/"
+    page = web(HOST, personas.alice).get(url).content.decode()
+    assert "Messaging registration (US A2P 10DLC)" in page and 'name="messaging_registration"' not in page
+    assert web(HOST, personas.alice).post(url, _settings_post(messaging_registration="approved")).status_code == 302
+    assert Client.objects.get(pk=personas.acme.pk).messaging_registration == "not_needed"
+    assert web(HOST, personas.nina).post(url, _settings_post(messaging_registration="pending")).status_code == 302
+    assert Client.objects.get(pk=personas.acme.pk).messaging_registration == "pending"
