@@ -9,7 +9,6 @@ import pytest
 from django.core import mail
 
 from billing.models import AgencyBilling
-
 from reports.emails import last_month, monthly_email_send_agency, monthly_email_send_client, unsubscribe_token
 from reports.rollups import rollup_rebuild_client
 from reports.tasks import send_monthly_reports
