@@ -104,8 +104,10 @@ def twilio_client(*, account_sid: str, auth_token: str, api_base_url: str | None
         OriginRewritingHttpClient(api_base_url, timeout=timeout) if api_base_url else TwilioHttpClient(timeout=timeout)
     )
     # requests reads the environment (proxies, CA bundle, ~/.netrc) again for every request, about a
-    # millisecond of each text-back's worker time. When none of it is set, it is told not to look.
-    if not urllib.request.getproxies() and not any(map(os.environ.get, ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"))):
+    # millisecond of each text-back's worker time. Unless a proxy is set (whose no_proxy rules are per URL), the
+    # CA bundle it would find is read once, here, and it is told not to look again.
+    if not urllib.request.getproxies():
+        http_client.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         http_client.session.trust_env = False
     return TwilioClient(account_sid, auth_token, http_client=http_client)
 
