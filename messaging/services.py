@@ -15,6 +15,7 @@ is how a worker holding a caller's row and a webhook recording their call used t
 """
 
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ import phonenumbers
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 from django.utils.timezone import now
 from django_tenants.utils import tenant_context
 
@@ -321,36 +322,53 @@ _REACHED_CALLER = ~Q(direction=Message.Direction.OUTBOUND, status__in=[Message.S
                                                                       Message.Status.UNDELIVERED])
 
 
-def _calls():
-    """telephony.Call, reached through the contact (telephony builds on messaging, not the other way)."""
-    return Contact._meta.get_field("calls").related_model
+@dataclass
+class _History:
+    """What the text-back's checks need to know about the caller besides their contact row."""
+
+    conversation_id: int | None
+    conversation_open: bool
+    recently_texted: bool  # a text-back reached them since the suppression window began
+    recent_activity: bool  # anything reached them, or came from them, since then
+    texted_before: bool  # any text ever reached them
+    returning: bool  # an earlier call, or any message
 
 
-def _caller_with_history(number: str, send: OutboundSend, window_start: datetime) -> Contact:
-    """The caller's contact, locked (see crm.services.contact_locked), with its conversation and what the
-    text-back's checks need to know about the history, in one statement:
-    recently_texted, recent_activity (anything that reached them or came from them since window_start),
-    texted_before (any text that reached them) and returning (an earlier call, or any message)."""
-    reached = Message.objects.filter(_REACHED_CALLER, conversation__contact=OuterRef("pk"))
-    contact = (
-        Contact.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("conversation")
-        .annotate(
-            recently_texted=Exists(reached.filter(direction=Message.Direction.OUTBOUND,
-                                                  kind=Message.Kind.TEXT_BACK, created_at__gte=window_start)),
-            recent_activity=Exists(reached.filter(created_at__gte=window_start)),
-            texted_before=Exists(reached.filter(direction=Message.Direction.OUTBOUND)),
-            returning=Exists(reached) | Exists(
-                _calls().objects.filter(contact=OuterRef("pk")).exclude(call_sid=send.call_sid)
-            ),
-        )
-        .filter(phone_number=number)
-        .first()
+@functools.cache
+def _history_sql() -> tuple[str, int]:
+    """The one statement behind _caller_with_history (built once: it is on every text-back's path, and the
+    ORM took several milliseconds of CPU to compile its four EXISTS), and how many contact columns lead it."""
+    contact = Contact._meta
+    columns = [field.column for field in contact.concrete_fields]
+    calls = Contact._meta.get_field("calls").related_model._meta.db_table  # telephony builds on messaging
+    messages, conversations = Message._meta.db_table, Conversation._meta.db_table
+    reached = (f"FROM {messages} m WHERE m.conversation_id = v.id AND NOT (m.direction = '{Message.Direction.OUTBOUND}'"
+               f" AND m.status IN ('{Message.Status.FAILED}', '{Message.Status.UNDELIVERED}'))")
+    outbound = f"m.direction = '{Message.Direction.OUTBOUND}'"
+    sql = (
+        f"SELECT {', '.join(f'c.{column}' for column in columns)}, v.id, v.status = '{Conversation.Status.OPEN}', "
+        f"EXISTS (SELECT 1 {reached} AND {outbound} AND m.kind = '{Message.Kind.TEXT_BACK}' "
+        "AND m.created_at >= %(window)s), "
+        f"EXISTS (SELECT 1 {reached} AND m.created_at >= %(window)s), "
+        f"EXISTS (SELECT 1 {reached} AND {outbound}), "
+        f"EXISTS (SELECT 1 {reached}) OR EXISTS (SELECT 1 FROM {calls} k WHERE k.contact_id = c.id "
+        "AND k.call_sid <> %(call_sid)s) "
+        f"FROM {contact.db_table} c LEFT JOIN {conversations} v ON v.contact_id = c.id "
+        "WHERE c.phone_number = %(number)s FOR NO KEY UPDATE OF c"
     )
-    if contact is None:  # a caller the call webhooks did not record (a text-back made by hand, say)
-        contact = contact_locked(number=number)
-        contact.recently_texted = contact.recent_activity = contact.texted_before = contact.returning = False
-    return contact
+    return sql, len(columns)
+
+
+def _caller_with_history(number: str, send: OutboundSend, window_start: datetime) -> tuple[Contact, _History]:
+    """The caller's contact, locked (see crm.services.contact_locked), and its history, in one statement."""
+    sql, width = _history_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"number": number, "window": window_start, "call_sid": send.call_sid or ""})
+        row = cursor.fetchone()
+    if row is None:  # a caller the call webhooks did not record (a text-back queued by hand, say)
+        return contact_locked(number=number), _History(None, False, False, False, False, False)
+    contact = Contact.from_db(connection.alias, [f.attname for f in Contact._meta.concrete_fields], row[:width])
+    return contact, _History(*row[width:])
 
 
 def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
@@ -370,29 +388,28 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
     number = e164_or_none(send.to_number)
     if number is None:
         return SkipReason.INVALID_NUMBER
-    contact = _caller_with_history(number, send, now() - timedelta(hours=client.suppress_hours))
+    contact, history = _caller_with_history(number, send, now() - timedelta(hours=client.suppress_hours))
     barred = _barred(contact)
     if barred:
         return barred
-    if contact.recently_texted:
+    if history.recently_texted:
         return SkipReason.RECENTLY_TEXTED
-    conversation = getattr(contact, "conversation", None)
-    if conversation is not None and conversation.status == Conversation.Status.OPEN and contact.recent_activity:
+    if history.conversation_open and history.recent_activity:
         return SkipReason.ACTIVE_CONVERSATION
     if _line_type(client, contact) == Contact.LineType.LANDLINE:
         return SkipReason.LANDLINE
 
-    template = _pick_template(client=client, returning=contact.returning, send=send)
+    template = _pick_template(client=client, returning=history.returning, send=send)
     if template is None:
         return SkipReason.NO_TEMPLATE
     body = render(template.body, context=placeholder_context(
         client=client, caller_name=contact.name.split()[0] if contact.name else ""
     ))
-    if not contact.texted_before and "STOP" not in body.upper():
+    if not history.texted_before and "STOP" not in body.upper():
         body = f"{body} {OPT_OUT_NOTICE}"
     info = segment_info(body)
     return Message.objects.create(
-        conversation=conversation or conversation_for(contact=contact),
+        conversation_id=history.conversation_id or conversation_for(contact=contact).pk,
         direction=Message.Direction.OUTBOUND,
         kind=Message.Kind.TEXT_BACK,
         body=body,
