@@ -183,11 +183,14 @@ def message_queue(
 
 
 def conversation_for(*, contact: Contact) -> Conversation:
-    conversation = Conversation.objects.filter(contact=contact).first()
-    if conversation is None:
-        conversation = Conversation(contact=contact)
-        if not insert_unless_exists(conversation):
-            conversation = Conversation.objects.get(contact=contact)  # started a moment ago
+    return Conversation.objects.filter(contact=contact).first() or _conversation_start(contact)
+
+
+def _conversation_start(contact: Contact) -> Conversation:
+    """The caller's first conversation (or the one another request started a moment ago)."""
+    conversation = Conversation(contact=contact)
+    if not insert_unless_exists(conversation):
+        conversation = Conversation.objects.get(contact=contact)
     return conversation
 
 
@@ -409,7 +412,7 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
         body = f"{body} {OPT_OUT_NOTICE}"
     info = segment_info(body)
     return Message.objects.create(
-        conversation_id=history.conversation_id or conversation_for(contact=contact).pk,
+        conversation_id=history.conversation_id or _conversation_start(contact).pk,
         direction=Message.Direction.OUTBOUND,
         kind=Message.Kind.TEXT_BACK,
         body=body,
