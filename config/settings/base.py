@@ -105,6 +105,7 @@ TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["config.routers.SplitAppsRouter", "django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
+    "config.middleware.RejectNulInQueryMiddleware",
     "accounts.middleware.TextbackTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",

@@ -109,3 +109,10 @@ def test_a_malformed_body_is_400_not_500(api):
     response = api().http.post(CONTACTS, "{not json", content_type="application/json", **api().headers)
     assert response.status_code == 400
     assert error_of(response)["code"] == "parse_error"
+
+
+def test_a_search_holding_a_nul_is_a_400_with_the_reason(api):
+    """PostgreSQL cannot compare text holding a NUL; the fuzz test (test_schema.py) found it was a 500."""
+    response = api().get("/api/v1/contacts/", {"q": "{\x00x"})
+    assert response.status_code == 400
+    assert b"NUL" in response.content
