@@ -50,6 +50,7 @@ def seed(clients: int, days: int) -> tuple[Agency, User]:
             status=Client.Status.LIVE,
             phone_number=f"+1646{i:07d}",
             created_at=timezone.now() - timedelta(days=days),
+            went_live_at=timezone.now() - timedelta(days=days),
         )
         for i in range(clients)
     )
