@@ -5,7 +5,7 @@ we have), so a row that may already exist is inserted in one statement rather th
 look-up-then-create with a savepoint around the create.
 """
 
-from django.db import models, router
+from django.db import connections, models, router
 from django.db.models import sql
 from django.db.models.constants import OnConflict
 
@@ -23,10 +23,16 @@ def insert_unless_exists(obj: models.Model) -> bool:
     query = sql.InsertQuery(model, on_conflict=OnConflict.IGNORE)
     query.insert_values(fields, [obj])
     using = router.db_for_write(model, instance=obj)
-    rows = query.get_compiler(using=using).execute_sql([meta.pk])
-    if not rows:
+    compiler = query.get_compiler(using=using)
+    compiler.returning_fields = [meta.pk]
+    # Executed here rather than by compiler.execute_sql(), which expects a row back from every INSERT.
+    [(statement, params)] = compiler.as_sql()
+    with connections[using].cursor() as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    if row is None:
         return False
-    obj.pk = rows[0][0]
+    obj.pk = row[0]
     obj._state.adding = False
     obj._state.db = using
     return True
