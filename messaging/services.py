@@ -96,8 +96,30 @@ SKIP_REASONS = {
 }
 
 
+# The same reasons as a report's or an export's row label.
+SKIP_REASON_LABELS = {
+    SkipReason.CLIENT_PAUSED: "Text-backs paused",
+    SkipReason.NOT_LIVE: "Not live yet",
+    SkipReason.ANONYMOUS: "Caller hid their number",
+    SkipReason.INVALID_NUMBER: "Number cannot receive texts",
+    SkipReason.BLOCKED: "On the block list",
+    SkipReason.OPTED_OUT: "Opted out",
+    SkipReason.UNREACHABLE: "Carrier says unreachable",
+    SkipReason.LANDLINE: "Landline",
+    SkipReason.RECENTLY_TEXTED: "Texted recently",
+    SkipReason.ACTIVE_CONVERSATION: "Already in a conversation",
+    SkipReason.NO_TEMPLATE: "No active template",
+    SkipReason.USAGE_LIMIT: "Text allowance used up",
+    "provider_error": "Refused by the carrier",
+}
+
+
 def skip_reason_text(reason: str) -> str:
     return SKIP_REASONS.get(reason, reason.replace("_", " ") or "no reason recorded")
+
+
+def skip_reason_label(reason: str) -> str:
+    return SKIP_REASON_LABELS.get(reason, reason.replace("_", " ").capitalize() or "No reason recorded")
 
 
 # --- Scheduling --------------------------------------------------------------------------------------------

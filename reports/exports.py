@@ -22,11 +22,12 @@ from accounts.models import Client
 from crm.csv_io import neutralise
 from crm.models import Outcome
 from messaging.models import Conversation, Message, OutboundSend
+from messaging.services import skip_reason_label
 from telephony.models import Call
 
 from .definitions import keyword_sids
 from .models import ExportJob
-from .presenters import SKIP_LABELS, duration, funnel_rows
+from .presenters import duration, funnel_rows
 from .selectors import Period, funnel_for_client
 
 INLINE_LIMIT = 5000
@@ -71,7 +72,7 @@ def _funnel_rows(client: Client, period: Period) -> tuple[list[str], Iterator[li
     )
     for reason, n in now_.skipped_reasons.items():
         rows.append(
-            [f"Skipped: {SKIP_LABELS.get(reason, reason)}", n, before.skipped_reasons.get(reason, 0), ""]
+            [f"Skipped: {skip_reason_label(reason)}", n, before.skipped_reasons.get(reason, 0), ""]
         )
     return header, iter(rows)
 
@@ -126,7 +127,7 @@ def _call_batch(client: Client, calls: list[Call], zone: ZoneInfo) -> Iterator[l
             {True: "yes", False: "no", None: ""}[call.in_business_hours],
             call.duration_seconds,
             send.get_state_display() if send else "",
-            SKIP_LABELS.get(send.reason, send.reason) if send and send.reason else "",
+            skip_reason_label(send.reason) if send and send.reason else "",
         ]
 
 

@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+from messaging.services import skip_reason_label
+
 
 def duration(seconds: int | None) -> str:
     if seconds is None:
@@ -139,23 +141,7 @@ def funnel_rows(now, before) -> list[dict]:
     return rows
 
 
-SKIP_LABELS = {
-    "client_paused": "Text-backs paused",
-    "anonymous_caller": "Caller hid their number",
-    "invalid_number": "Number cannot receive texts",
-    "blocked": "On the block list",
-    "opted_out": "Opted out",
-    "unreachable": "Carrier says unreachable",
-    "landline": "Landline",
-    "recently_texted": "Texted recently",
-    "active_conversation": "Already in a conversation",
-    "no_template": "No active template",
-    "provider_error": "Refused by the carrier",
-    "usage_limit": "Text allowance used up",
-}
-
-
 def skipped_rows(reasons: dict[str, int]) -> list[tuple[str, int]]:
     return [
-        (SKIP_LABELS.get(reason, reason.replace("_", " ").capitalize()), n) for reason, n in reasons.items()
+        (skip_reason_label(reason), n) for reason, n in reasons.items()
     ]
