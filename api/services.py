@@ -284,7 +284,7 @@ def webhook_body(delivery: WebhookDelivery) -> bytes:
 
 
 def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:
-    """HMAC-SHA256 over "<timestamp>.<body>", hex, as the Textback-Signature header carries it."""
+    """HMAC-SHA256 over "<timestamp>.<body>", hex, as the Webhook-Signature header carries it."""
     digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     return f"sha256={digest}"
 
@@ -323,11 +323,11 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
         timestamp = str(int(now().timestamp()))
         headers = {
             "Content-Type": "application/json",
-            "User-Agent": "Textback-Webhooks/1",
-            "Textback-Event": delivery.event,
-            "Textback-Delivery": str(delivery.pk),
-            "Textback-Timestamp": timestamp,
-            "Textback-Signature": webhook_signature(secret=endpoint.secret, timestamp=timestamp, body=body),
+            "User-Agent": "Webhooks/1",  # no platform name: agencies resell this under their own brand
+            "Webhook-Event": delivery.event,
+            "Webhook-Delivery": str(delivery.pk),
+            "Webhook-Timestamp": timestamp,
+            "Webhook-Signature": webhook_signature(secret=endpoint.secret, timestamp=timestamp, body=body),
         }
         try:
             with requests.post(

@@ -203,3 +203,13 @@ def test_turning_off_and_deleting(web, personas, receiver):
     assert not WebhookEndpoint.objects.get(pk=endpoint.pk).is_active
     browser.post(f"/api/webhooks/{endpoint.pk}/delete/")
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_an_endpoints_page_on_the_clients_host_never_names_the_platform(web, personas, receiver):
+    """Agencies resell this under their own brand: the signing instructions name neutral headers."""
+    endpoint = webhook_endpoint_create(
+        url=receiver.url, events=["call.missed"], created_by=personas.alice, client=personas.acme
+    )
+    page = web(ACME, personas.alice).get(f"/api/webhooks/{endpoint.pk}/").content.decode()
+    assert "Webhook-Signature" in page
+    assert "textback" not in page.replace(receiver.url, "").lower()  # the test receiver's own URL says it

@@ -33,8 +33,8 @@ pytestmark = pytest.mark.django_db
 
 # The receiver from the README, as a customer would write it.
 def verify(secret: str, headers: dict, body: bytes, tolerance: int = 300) -> bool:
-    timestamp = headers.get("Textback-Timestamp", "")
-    signature = headers.get("Textback-Signature", "")
+    timestamp = headers.get("Webhook-Timestamp", "")
+    signature = headers.get("Webhook-Signature", "")
     if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > tolerance:
         return False  # missing, or too old: a replayed request
     expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
@@ -69,7 +69,7 @@ def test_an_opt_out_is_delivered_signed_as_the_receiver_checks_it(personas, rece
     [(headers, body)] = receiver.requests
     assert verify(endpoint.secret, headers, body)
     payload = json.loads(body)
-    assert payload["type"] == "contact.opted_out" == headers["Textback-Event"]
+    assert payload["type"] == "contact.opted_out" == headers["Webhook-Event"]
     assert payload["id"] == str(delivery.event_id)
     assert payload["client"]["slug"] == "acme"
     assert payload["data"] == {
@@ -91,7 +91,7 @@ def test_a_receiver_refuses_a_tampered_body_a_wrong_secret_or_an_old_timestamp(p
     [(headers, body)] = receiver.requests
     assert not verify(endpoint.secret, headers, body.replace(b"Carl", b"Eve!"))
     assert not verify("whsec_someone_else", headers, body)
-    assert not verify(endpoint.secret, {**headers, "Textback-Timestamp": str(int(time.time()) - 301)}, body)
+    assert not verify(endpoint.secret, {**headers, "Webhook-Timestamp": str(int(time.time()) - 301)}, body)
     with time_machine.travel(now() + timedelta(minutes=10)):
         assert not verify(endpoint.secret, headers, body)
 

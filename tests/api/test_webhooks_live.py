@@ -31,7 +31,7 @@ def test_a_stop_reaches_the_agencys_url_signed(live, personas, receiver):
         events = {}
         for headers, body in receiver.requests:
             assert verify(endpoint.secret, headers, body)
-            events[headers["Textback-Event"]] = json.loads(body)
+            events[headers["Webhook-Event"]] = json.loads(body)
         assert events["contact.opted_out"]["data"]["contact"]["phone_number"] == "+13125550188"
         assert events["message.received"]["data"]["keyword"] == "opt_out"
         assert {e["client"]["slug"] for e in events.values()} == {"acme"}
