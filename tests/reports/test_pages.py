@@ -6,6 +6,7 @@ sent to log in. Agency host /reports/: the agency's people see their clients onl
 
 import re
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -169,3 +170,36 @@ def test_the_clients_report_reads_only_the_rollups(history, django_assert_num_qu
     tables = " ".join(query["sql"] for query in captured.captured_queries)
     assert "reports_dailyrollup" in tables and "reports_firststaffreply" in tables
     assert not any(name in tables for name in ("telephony_call", "messaging_message", "crm_outcome"))
+
+
+@pytest.mark.parametrize(
+    "start, end, bucket",
+    [(date(2026, 10, 31), date(2026, 11, 2), "day"), (date(2026, 11, 1), date(2026, 11, 30), "day"),
+     (date(2026, 1, 1), date(2026, 12, 31), "month")],
+)
+def test_the_agencys_report_data_is_a_few_reads_of_the_rollups(history, django_assert_num_queries, start, end, bucket):
+    """However many clients and days: the clients and their ranking, then the funnel day by day, the skip
+    reasons and both periods' reply times (in one transaction with its SETs), none of a client's tables; the
+    same numbers as each one summed on its own (funnel_for_clients, rollup_trends)."""
+    from reports.selectors import Period, funnel_for_clients, rollup_trends
+    from reports.views import agency_report_data
+
+    period = Period(start, end, "America/Chicago")
+    previous = period.previous()
+    # two for the ranking; the funnels' transaction: its savepoint, two SETs, three reads, its release
+    with django_assert_num_queries(2 + 1 + 2 + 3 + 1) as captured:
+        data = agency_report_data(agency=history.northwind, period=period, bucket=bucket)
+    sql = " ".join(query["sql"] for query in captured.captured_queries)
+    assert not any(name in sql for name in ("telephony_call", "messaging_message", "crm_outcome"))
+    ids = [history.acme.pk, history.bolt.pk]
+    assert sorted(r.client.pk for r in data["ranking"]) == sorted(ids)
+    assert data["totals"] == funnel_for_clients(client_ids=ids, start=period.start, end=period.end)
+    before = funnel_for_clients(client_ids=ids, start=previous.start, end=previous.end, reasons=False)
+    before.missed_by_hour = [0] * 24  # not shown for the period before, so not summed
+    assert data["before"] == before
+    assert (data["trend"], data["trend_before"]) == tuple(
+        rollup_trends(client_ids=ids, periods=[period, previous], bucket=bucket)
+    )
+    if (start, end) == (date(2026, 10, 31), date(2026, 11, 2)):  # the known history, as the page shows it
+        assert data["totals"].calls == 10 and data["totals"].recovered_revenue == Decimal("1750.49")
+        assert (data["totals"].first_reply_median_seconds, data["totals"].first_reply_p90_seconds) == (600, 1560)
