@@ -686,3 +686,14 @@ def test_the_first_text_a_caller_actually_gets_says_how_to_opt_out(platform, per
         again = _miss_call(platform, personas.acme)
         assert _deliver(again) == "sent"
     assert twilio.messages_to(CALLER)[1]["body"].endswith(OPT_OUT_NOTICE)
+
+
+def test_a_text_back_is_sent_in_a_fixed_number_of_queries(personas, twilio, django_assert_max_num_queries):
+    """The budget bench/missed_call_cost.py measures for the worker (--show-sql lists them): claim, billing's
+    check, the caller and their history in one statement, the line-type look-up and its metering, templates,
+    the conversation, the message, the ledger, then the sent record and its counters. A real worker runs 19;
+    here the test's transaction adds savepoints, the caller is new, and the task starts in public."""
+    send = _schedule(personas.acme)
+    with django_assert_max_num_queries(26):
+        assert _deliver(send) == "sent"
+    assert len(twilio.messages_to(CALLER)) == 1
