@@ -193,7 +193,7 @@ def agency_client_report(request, slug):
 def agency_report_data(*, agency: Agency, period: Period, bucket: str) -> dict:
     """Every number of the agency's report: its clients ranked, their funnel together against the period
     before, and the trend (from the public roll-ups; no client's schema is entered): two queries for the
-    ranking, three (and three SETs) for the rest, whatever the period and however many clients."""
+    ranking, four (and two SETs) for the rest, whatever the period and however many clients."""
     ranking = selectors.rollup_client_ranking(agency=agency, start=period.start, end=period.end)
     funnels = selectors.agency_funnels(
         client_ids=[r.client.pk for r in ranking], period=period, previous=period.previous(), bucket=bucket
