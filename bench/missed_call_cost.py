@@ -171,6 +171,8 @@ def main() -> None:
     if profiler is not None:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(45)
+        if os.environ.get("BENCH_CALLEES"):  # e.g. BENCH_CALLEES=webhooks.py:52 — where that function's time goes
+            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_callees(os.environ["BENCH_CALLEES"])
         print(out.getvalue())
 
 
