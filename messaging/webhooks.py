@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
 from accounts.models import Client
+from accounts.selectors import client_for_webhook
 from accounts.services import client_webhook_seen
 
 log = logging.getLogger(__name__)
@@ -64,13 +65,13 @@ def twilio_webhook(*, required: tuple[str, ...], client_by: str):
                 slug = request.GET.get("c", "")
                 if not slug:
                     return _bad_request("Missing query parameter: c")
-                client = Client.objects.select_related("agency").filter(slug=slug).first()
+                client = client_for_webhook(slug=slug)
                 what = f"client {slug!r}"
             else:
                 number = params.get(client_by, "").strip()
                 if not number:
                     return _bad_request(f"Missing parameter: {client_by}")
-                client = Client.objects.select_related("agency").filter(phone_number=number).first()
+                client = client_for_webhook(number=number)
                 what = f"number {number}"
             if client is None or client.status not in (Client.Status.LIVE, Client.Status.PAUSED):
                 return _not_found(f"No client is served at {what}")
