@@ -6,6 +6,7 @@ exactly as migrated as a fresh client would be, or a clone would claim migration
 clone first checks the template against the migrations on disk and migrates it when it is behind.
 """
 
+import contextlib
 import functools
 import logging
 import re
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
-from django_tenants.utils import schema_exists
+from django_tenants.utils import schema_exists, tenant_context
 
 log = logging.getLogger(__name__)
 
@@ -176,3 +177,11 @@ def client_schema_drop(schema_name: str) -> None:
     connection.set_schema_to_public()
     with connection.cursor() as cursor:
         cursor.execute(f'DROP SCHEMA IF EXISTS "{schema_name}" CASCADE')
+
+
+def in_schema_of(client):
+    """tenant_context(client), minus its two search_path changes when the connection is in the client's schema
+    already (as a task is: tenant-schemas-celery runs it in the schema it was queued from)."""
+    if connection.schema_name == client.schema_name:
+        return contextlib.nullcontext()
+    return tenant_context(client)

@@ -3,6 +3,7 @@
 import functools
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.http import Http404, HttpRequest
 
 from .models import Agency, AgencyMembership, Client, ClientMembership, User
@@ -123,3 +124,12 @@ def client_for_webhook(*, number: str | None = None, slug: str | None = None) ->
     millisecond of CPU, as much as the rest of a webhook's own reads together. Its agency is loaded if used."""
     column, value = ("phone_number", number) if number is not None else ("slug", slug)
     return next(iter(Client.objects.raw(_client_where(column), [value])), None)
+
+
+def client_for_task(client_id: int) -> Client:
+    """The client a task was queued for: the one tenant-schemas-celery already put on the connection to choose
+    the schema (cached for CELERY_TASK_TENANT_CACHE_SECONDS), or else read."""
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Client) and tenant.pk == client_id:
+        return tenant
+    return Client.objects.get(pk=client_id)

@@ -8,6 +8,8 @@ from django.utils.timezone import now
 from django_tenants.utils import tenant_context
 
 from accounts.models import Client
+from accounts.schemas import in_schema_of
+from accounts.selectors import client_for_task
 from messaging.models import Message
 from telephony.models import Call
 
@@ -20,15 +22,15 @@ LONGEST_WAIT = timedelta(minutes=4)
 
 @shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
 def notify_missed_call(client_id: int, call_id: int) -> int:
-    client = Client.objects.get(pk=client_id)
-    with tenant_context(client):
+    client = client_for_task(client_id)
+    with in_schema_of(client):
         return notifications.notify_missed_call(client=client, call=Call.objects.get(pk=call_id))
 
 
 @shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
 def notify_reply(client_id: int, message_id: int) -> int:
-    client = Client.objects.get(pk=client_id)
-    with tenant_context(client):
+    client = client_for_task(client_id)
+    with in_schema_of(client):
         message = Message.objects.select_related("conversation__contact").get(pk=message_id)
         return notifications.notify_reply(client=client, message=message)
 

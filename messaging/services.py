@@ -14,7 +14,6 @@ locks PostgreSQL takes on a contact whenever a call, conversation or message ref
 is how a worker holding a caller's row and a webhook recording their call used to deadlock.
 """
 
-import contextlib
 import functools
 import logging
 from dataclasses import dataclass
@@ -26,9 +25,9 @@ from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils.timezone import now
-from django_tenants.utils import tenant_context
 
 from accounts.models import Client
+from accounts.schemas import in_schema_of
 from config.db import insert_unless_exists
 from crm.models import Contact
 from crm.phone import e164_or_none, is_anonymous
@@ -232,7 +231,7 @@ def send_deliver(*, send_id: int) -> str:
     claim = _claim(send_id)
     if isinstance(claim, str):
         return claim
-    with _in_schema_of(claim.client):
+    with in_schema_of(claim.client):
         if claim.reconcile:
             outcome = _reconcile(claim)
             if outcome is not None:
@@ -245,14 +244,6 @@ def send_deliver(*, send_id: int) -> str:
                     _announce_not_sent(claim.client, claim.send, claim.message, checked)
                     return f"skipped: {checked}"
         return _hand_to_provider(claim)
-
-
-def _in_schema_of(client: Client):
-    """tenant_context, minus its two search_path changes when the connection is in the client's schema already
-    (as deliver_send is: a task runs in the schema it was queued from)."""
-    if connection.schema_name == client.schema_name:
-        return contextlib.nullcontext()
-    return tenant_context(client)
 
 
 def _claim(send_id: int) -> _Claim | str:
@@ -269,7 +260,7 @@ def _claim(send_id: int) -> _Claim | str:
             if send.updated_at > now() - SENDING_STALE_AFTER:
                 return "in flight"
             claim = _Claim(send=send, client=send.client, reconcile=True)
-            with _in_schema_of(send.client):
+            with in_schema_of(send.client):
                 claim.message = Message.objects.get(pk=send.message_id)
             send.attempts += 1
             send.save(update_fields=["attempts", "updated_at"])  # fresh again: this worker has it now
@@ -279,7 +270,7 @@ def _claim(send_id: int) -> _Claim | str:
         if send.due_at > now() + timedelta(seconds=1):
             transaction.on_commit(lambda: outbound_dispatch(send=send))
             return "not due"
-        with _in_schema_of(send.client):
+        with in_schema_of(send.client):
             return _claim_in_client(send)
 
 
