@@ -154,11 +154,15 @@ def client_webhook_seen(*, client: Client) -> None:
     except Exception:  # the cache is Redis; the call must be answered whatever it does
         log.warning("could not reach the cache to stamp client %s's last webhook", client.pk)
         return
+    # One statement, outside any transaction, that skips a row someone else holds rather than waiting for it.
+    table = Client._meta.db_table
     try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL lock_timeout = '200ms'")
-            Client.objects.filter(pk=client.pk).update(last_webhook_at=timezone.now())
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET last_webhook_at = %s WHERE id = "
+                f"(SELECT id FROM {table} WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED)",
+                [timezone.now(), client.pk],
+            )
     except DatabaseError:
         log.warning("could not stamp client %s's last webhook", client.pk)
 
