@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.models import Client
+from accounts.selectors import client_for_webhook
 from config.urls_public import urlpatterns as public_urlpatterns
 
 
@@ -20,7 +20,7 @@ def bare(request):
 
 @csrf_exempt
 def lookup(request):
-    client = Client.objects.select_related("agency").filter(phone_number=request.POST.get("To", "")).first()
+    client = client_for_webhook(number=request.POST.get("To", ""))
     return HttpResponse("ok" if client else "none", content_type="text/plain")
 
 
