@@ -383,7 +383,13 @@ def _caller_with_history(number: str, send: OutboundSend, window_start: datetime
         row = cursor.fetchone()
     if row is None:  # a caller the call webhooks did not record (a text-back queued by hand, say)
         return contact_locked(number=number), _History(None, False, False, False, False, False)
-    contact = Contact.from_db(connection.alias, [f.attname for f in Contact._meta.concrete_fields], row[:width])
+    fields = Contact._meta.concrete_fields
+    values = []
+    for field, value in zip(fields, row[:width], strict=True):
+        for convert in field.get_db_converters(connection):  # what the ORM would do for a field that needs it
+            value = convert(value, field, connection)
+        values.append(value)
+    contact = Contact.from_db(connection.alias, [field.attname for field in fields], values)
     return contact, _History(*row[width:])
 
 
