@@ -98,8 +98,11 @@ class OriginRewritingHttpClient(TwilioHttpClient):
 LINE_TYPES = {"mobile": "mobile", "landline": "landline", "fixedVoip": "voip", "nonFixedVoip": "voip"}
 
 
-def twilio_client(*, account_sid: str, auth_token: str, api_base_url: str | None, timeout: float) -> TwilioClient:
-    """twilio-python's client, sending to TWILIO_API_BASE_URL instead of Twilio when that is set."""
+def twilio_client() -> TwilioClient:
+    """twilio-python's client for our account (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_TIMEOUT_SECONDS),
+    sending to TWILIO_API_BASE_URL instead of Twilio when that is set. Sending texts (TwilioProvider) and buying
+    numbers (telephony.numbers) both use it."""
+    api_base_url, timeout = settings.TWILIO_API_BASE_URL, settings.TWILIO_TIMEOUT_SECONDS
     http_client = (
         OriginRewritingHttpClient(api_base_url, timeout=timeout) if api_base_url else TwilioHttpClient(timeout=timeout)
     )
@@ -109,16 +112,14 @@ def twilio_client(*, account_sid: str, auth_token: str, api_base_url: str | None
     if not urllib.request.getproxies():
         http_client.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         http_client.session.trust_env = False
-    return TwilioClient(account_sid, auth_token, http_client=http_client)
+    return TwilioClient(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client)
 
 
 class TwilioProvider(Provider):
     name = "twilio"
 
-    def __init__(self, *, account_sid: str, auth_token: str, api_base_url: str | None, timeout: float):
-        self.client = twilio_client(
-            account_sid=account_sid, auth_token=auth_token, api_base_url=api_base_url, timeout=timeout
-        )
+    def __init__(self, client: TwilioClient):
+        self.client = client
 
     def send(self, *, from_number, to_number, body, status_callback):
         try:
@@ -170,12 +171,7 @@ def _classify(exc: TwilioRestException) -> ProviderError:
 @functools.cache
 def get_provider() -> Provider:
     if settings.TELEPHONY_PROVIDER == "twilio":
-        return TwilioProvider(
-            account_sid=settings.TWILIO_ACCOUNT_SID,
-            auth_token=settings.TWILIO_AUTH_TOKEN,
-            api_base_url=settings.TWILIO_API_BASE_URL,
-            timeout=settings.TWILIO_TIMEOUT_SECONDS,
-        )
+        return TwilioProvider(twilio_client())
     return ConsoleProvider()
 
 

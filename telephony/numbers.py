@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import requests
 from django.conf import settings
 from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client as TwilioClient
 
 from messaging.providers import twilio_client
 
@@ -101,10 +102,8 @@ class ConsoleNumbers(Numbers):
 class TwilioNumbers(Numbers):
     name = "twilio"
 
-    def __init__(self, *, account_sid: str, auth_token: str, api_base_url: str | None, timeout: float):
-        self.client = twilio_client(
-            account_sid=account_sid, auth_token=auth_token, api_base_url=api_base_url, timeout=timeout
-        )
+    def __init__(self, client: TwilioClient):
+        self.client = client
 
     def search(self, *, area_code):
         with _reasons("search for numbers"):
@@ -172,10 +171,5 @@ def _reasons(doing: str):
 def get_numbers() -> Numbers:
     """Made afresh each time (numbers are bought rarely): settings changed by tests apply at once."""
     if settings.TELEPHONY_PROVIDER == "twilio":
-        return TwilioNumbers(
-            account_sid=settings.TWILIO_ACCOUNT_SID,
-            auth_token=settings.TWILIO_AUTH_TOKEN,
-            api_base_url=settings.TWILIO_API_BASE_URL,
-            timeout=settings.TWILIO_TIMEOUT_SECONDS,
-        )
+        return TwilioNumbers(twilio_client())
     return ConsoleNumbers()
