@@ -973,18 +973,7 @@ class FakeTwilio:
             }
             for n in numbers[:page_size]
         ]
-        uri = f"{path}?{urlencode(query)}"
-        return 200, {
-            "end": max(len(chunk) - 1, 0),
-            "first_page_uri": uri,
-            "next_page_uri": None,
-            "page": 0,
-            "page_size": page_size,
-            "previous_page_uri": None,
-            "start": 0,
-            "uri": uri,
-            "available_phone_numbers": chunk,
-        }
+        return 200, _single_page(path, query, page_size, "available_phone_numbers", chunk)
 
     _URL_FIELDS = ("VoiceUrl", "SmsUrl", "StatusCallback", "VoiceFallbackUrl", "SmsFallbackUrl")
 
@@ -1075,18 +1064,7 @@ class FakeTwilio:
             chunk = [
                 dict(v) for v in self._incoming.values() if wanted is None or v["phone_number"] == wanted
             ][:page_size]
-        uri = f"{path}?{urlencode(query)}"
-        return 200, {
-            "end": max(len(chunk) - 1, 0),
-            "first_page_uri": uri,
-            "next_page_uri": None,
-            "page": 0,
-            "page_size": page_size,
-            "previous_page_uri": None,
-            "start": 0,
-            "uri": uri,
-            "incoming_phone_numbers": chunk,
-        }
+        return 200, _single_page(path, query, page_size, "incoming_phone_numbers", chunk)
 
     def _configure(self, path: str, sid: str, form: dict) -> tuple[int, dict]:
         bad = self._bad_urls(form)
@@ -1136,6 +1114,22 @@ class FakeTwilio:
             except (TypeError, ValueError, KeyError, OSError) as exc:
                 return 400, {"error": f"{type(exc).__name__}: {exc}"}
         return 404, {"error": f"no control endpoint {method} {path}"}
+
+
+def _single_page(path: str, query: dict, page_size: int, key: str, items: list[dict]) -> dict:
+    """A list answer that fits on one page, in Twilio's paging envelope (the phone-number lists never page)."""
+    uri = f"{path}?{urlencode(query)}"
+    return {
+        "end": max(len(items) - 1, 0),
+        "first_page_uri": uri,
+        "next_page_uri": None,
+        "page": 0,
+        "page_size": page_size,
+        "previous_page_uri": None,
+        "start": 0,
+        "uri": uri,
+        key: items,
+    }
 
 
 def _date_matches(msg: _Message, name: str, value: date | datetime) -> bool:
