@@ -58,22 +58,21 @@ def _page(request, onboarding: Onboarding, step: str, context: dict, *, status: 
     )
 
 
+def _profile_answers(data: dict) -> dict:
+    """The profile form's answers as the wizard's services take them (starting, and editing the step later)."""
+    return {"name": data["name"], "industry": data["industry"], "timezone_name": data["timezone"],
+            "average_job_value": data["average_job_value"], "sender_name": data["sender_name"]}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def start(request, slug: str):
     agency = agency_for_user(request, slug)
     form = OnboardingProfileForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
             onboarding = wizard.onboarding_start(
-                agency=agency,
-                actor=request.user,
-                name=data["name"],
-                industry=data["industry"],
-                timezone_name=data["timezone"],
-                average_job_value=data["average_job_value"],
-                sender_name=data["sender_name"],
+                agency=agency, actor=request.user, **_profile_answers(form.cleaned_data)
             )
         except ValidationError as exc:
             form_add_service_errors(form, exc)
@@ -124,16 +123,8 @@ def _profile(request, onboarding):
     }
     form = OnboardingProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            wizard.onboarding_profile_save(
-                onboarding=onboarding,
-                name=data["name"],
-                industry=data["industry"],
-                timezone_name=data["timezone"],
-                average_job_value=data["average_job_value"],
-                sender_name=data["sender_name"],
-            )
+            wizard.onboarding_profile_save(onboarding=onboarding, **_profile_answers(form.cleaned_data))
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
