@@ -1,6 +1,6 @@
-"""Report tables. Public (named in SPLIT_APPS_PUBLIC_MODELS): the daily roll-ups per client that agency pages
-read without entering any client's schema, and who wants the monthly report email. Client schema: export jobs
-(the file a person asked for, and how far it has got)."""
+"""Report tables. Public (named in SPLIT_APPS_PUBLIC_MODELS): the daily and monthly roll-ups per client that
+agency pages read without entering any client's schema, and who wants the monthly report email. Client schema:
+export jobs (the file a person asked for, and how far it has got)."""
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -29,14 +29,11 @@ def no_hours() -> list[int]:
     return [0] * 24
 
 
-class DailyRollup(models.Model):
-    """One client's funnel for one day (the day in the client's time zone). Kept exact as events happen by
-    reports.receivers (upserts with column = column + n, in the event's own transaction) and rebuilt from the
-    client's tables every night (reports.rollups). What a day's counter means is defined once, in
-    reports.rollups.rollup_rebuild_client: the receivers must agree with it, and the tests hold them to it."""
+class RollupCounters(models.Model):
+    """What a roll-up counts, one client's funnel over some days: DailyRollup for one local day, MonthlyRollup
+    for one local month (the sum of its days)."""
 
     client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="+")
-    date = models.DateField()
     calls = models.PositiveIntegerField(default=0)
     missed_calls = models.PositiveIntegerField(default=0)
     missed_after_hours = models.PositiveIntegerField(default=0)
@@ -61,11 +58,40 @@ class DailyRollup(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        abstract = True
+
+
+class DailyRollup(RollupCounters):
+    """One client's funnel for one day (the day in the client's time zone). Kept exact as events happen by
+    reports.receivers (upserts with column = column + n, in the event's own transaction) and rebuilt from the
+    client's tables every night (reports.rollups). What a day's counter means is defined once, in
+    reports.rollups.rollup_rebuild_client: the receivers must agree with it, and the tests hold them to it."""
+
+    date = models.DateField()
+
+    class Meta:
         constraints = [models.UniqueConstraint(fields=["client", "date"], name="one_rollup_per_client_day")]
         indexes = [models.Index(fields=["date", "client"], name="rollup_date_client")]
 
     def __str__(self) -> str:
         return f"{self.client_id} {self.date}"
+
+
+class MonthlyRollup(RollupCounters):
+    """One client's funnel for one month of its local days: always the sum of that month's DailyRollup rows
+    (every bump writes both in one statement, every rebuild of days rebuilds their months; reports.rollups).
+    A period's whole months are read here, a twelfth of the rows of a year of days, and only its first and
+    last partial months from the days (reports.selectors.rollup_spans)."""
+
+    month = models.DateField(help_text="The month's first day.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "month"], name="one_rollup_per_client_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.month:%Y-%m}"
 
 
 class FirstStaffReply(models.Model):
@@ -81,7 +107,9 @@ class FirstStaffReply(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["client", "textback_id"], name="one_first_staff_reply_per_textback")
+            models.UniqueConstraint(
+                fields=["client", "textback_id"], name="one_first_staff_reply_per_textback"
+            )
         ]
         # The percentiles of a period read only this index.
         indexes = [models.Index(fields=["client", "date"], include=["wait"], name="first_staff_reply_day")]

@@ -1,8 +1,10 @@
-"""Writing the public daily roll-ups: one counter bump per event, and the rebuild from a client's own tables.
+"""Writing the public roll-ups: one counter bump per event, and the rebuild from a client's own tables.
 
-A bump is one INSERT … ON CONFLICT DO UPDATE SET n = n + delta: PostgreSQL takes the row's lock for the update,
-so concurrent events for the same client and day add up exactly, and it runs in the event's own transaction
-(a rolled-back event leaves no count behind).
+A bump is one statement of two INSERT … ON CONFLICT DO UPDATE SET n = n + delta, the day's row and its month's:
+PostgreSQL takes each row's lock for the update, so concurrent events for the same client and day add up
+exactly, and it runs in the event's own transaction (a rolled-back event leaves no count behind). A month's row
+is always the sum of its days' rows: a bump adds the same deltas to both, and whatever replaces days rebuilds
+their months from them (monthly_rollups_rebuild).
 
 The rebuild replaces a client's rows with what its tables say (reports.definitions). While it runs it holds an
 exclusive advisory lock on the client, and every bump takes the shared one: a rebuild waits for events already
@@ -24,7 +26,7 @@ from telephony.models import Call
 
 from . import definitions
 from .definitions import first_staff_replies_insert, textback_chain_by_day
-from .models import ROLLUP_COUNTERS, DailyRollup, FirstStaffReply, no_hours
+from .models import ROLLUP_COUNTERS, DailyRollup, FirstStaffReply, MonthlyRollup, no_hours
 from .selectors import later_outcome_exists
 
 LOCK_CLASS = 7261  # the advisory-lock namespace of roll-ups: (LOCK_CLASS, client id)
@@ -49,11 +51,56 @@ def rollup_bump(
     missed_hour: int | None = None,
     **deltas,
 ) -> None:
-    """Add `deltas` (counter name → amount, negative allowed) to the client's row for that local day, creating
-    it if needed; `skipped_reason` adds one to that reason's count, `missed_hour` (0–23, local) to that hour's."""
+    """Add `deltas` (counter name → amount, negative allowed) to the client's row for that local day and to its
+    row for that day's month, creating them if needed; `skipped_reason` adds one to that reason's count,
+    `missed_hour` (0–23, local) to that hour's."""
     unknown = set(deltas) - set(_NUMERIC)
     if unknown:
         raise ValueError(f"Not a roll-up counter: {', '.join(sorted(unknown))}")
+    # One statement (the webhooks count their queries). The month's row is written first, from the call that
+    # takes the shared lock, and the day's row from the month's RETURNING: the lock is held before either row
+    # is written, and every bump locks a month's row before any of its days' rows. Two transactions bumping
+    # days of the same month (an outcome that moves a booking's pending count from one day to another, a call
+    # on one of those days) therefore queue on the month's row instead of each holding a day the other wants.
+    month_sql, month_params = _upsert(
+        MonthlyRollup,
+        "month",
+        day.replace(day=1),
+        "(SELECT pg_advisory_xact_lock_shared(%s, %s)) AS shared_lock",
+        [LOCK_CLASS, client_id],
+        client_id=client_id,
+        skipped_reason=skipped_reason,
+        missed_hour=missed_hour,
+        deltas=deltas,
+    )
+    day_sql, day_params = _upsert(
+        DailyRollup,
+        "date",
+        day,
+        "month",
+        [],
+        client_id=client_id,
+        skipped_reason=skipped_reason,
+        missed_hour=missed_hour,
+        deltas=deltas,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH month AS ({month_sql} RETURNING 1) {day_sql}", [*month_params, *day_params])
+
+
+def _upsert(
+    model,
+    key: str,
+    key_value: date,
+    source: str,
+    source_params: list,
+    *,
+    client_id: int,
+    skipped_reason: str | None,
+    missed_hour: int | None,
+    deltas: dict,
+) -> tuple[str, list]:
+    """INSERT … ON CONFLICT DO UPDATE SET n = n + delta of one roll-up row, selected FROM `source`."""
     columns = list(deltas)
     values = [deltas[name] for name in columns]
     updates = [f"{name} = r.{name} + EXCLUDED.{name}" for name in columns]
@@ -74,19 +121,16 @@ def rollup_bump(
         updates.append("missed_hours[%s] = r.missed_hours[%s] + 1")  # SQL arrays count from 1
         params_update += [missed_hour + 1, missed_hour + 1]
     zeros = [name for name in _NUMERIC if name not in deltas]
-    # One statement (the webhooks count their queries): the row to insert is selected from the call that takes
-    # the shared lock, so the lock is held before the row is written.
     sql = (
-        f"INSERT INTO {_public(DailyRollup)} AS r "
-        f"(client_id, date, updated_at, skipped_reasons, missed_hours, {', '.join(columns + zeros)}) "
+        f"INSERT INTO {_public(model)} AS r "
+        f"(client_id, {key}, updated_at, skipped_reasons, missed_hours, {', '.join(columns + zeros)}) "
         f"SELECT %s, %s, now(), {reasons_value}, %s, "
         f"{', '.join(['%s'] * len(columns) + ['0'] * len(zeros))} "
-        "FROM (SELECT pg_advisory_xact_lock_shared(%s, %s)) AS shared_lock "
-        f"ON CONFLICT (client_id, date) DO UPDATE SET updated_at = now(), {', '.join(updates)}"
+        f"FROM {source} "
+        f"ON CONFLICT (client_id, {key}) DO UPDATE SET updated_at = now(), {', '.join(updates)}"
     )
-    params = [client_id, day, *params_reason, hours, *values, LOCK_CLASS, client_id, *params_update]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    params = [client_id, key_value, *params_reason, hours, *values, *source_params, *params_update]
+    return sql, params
 
 
 def first_staff_reply_record(*, client_id: int, day: date, textback_id: int, wait: timedelta) -> None:
@@ -208,13 +252,85 @@ def rollup_rebuild_client(*, client: Client) -> int:
         ],
         batch_size=1000,
     )
+    monthly_rollups_rebuild(client_ids=[client.pk])
     return len(days)
+
+
+# The columns a month sums from its days, in MonthlyRollup's INSERT order.
+_MONTH_SUMS = ", ".join(
+    [f"sum({name})" for name in _NUMERIC]
+    + ["ARRAY[" + ", ".join(f"sum(missed_hours[{hour}])" for hour in range(1, 25)) + "]::integer[]"]
+)
+
+
+@transaction.atomic
+def monthly_rollups_rebuild(*, client_ids) -> None:
+    """Replace these clients' monthly roll-ups with the sums of their daily ones. Whatever writes days other
+    than rollup_bump (the nightly rebuild, a loader of made-up history) calls this after. It takes each
+    client's exclusive roll-up lock (already held in rollup_rebuild_client), so no bump lands in between."""
+    ids = sorted(set(client_ids))
+    daily, monthly = _public(DailyRollup), _public(MonthlyRollup)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, id) FROM unnest(%s::integer[]) AS id", [LOCK_CLASS, ids]
+        )
+        cursor.execute(f"DELETE FROM {monthly} WHERE client_id = ANY(%s)", [ids])
+        cursor.execute(
+            "WITH months AS ("
+            f"  SELECT client_id, date_trunc('month', date)::date AS month, {_MONTH_SUMS}"
+            f"  FROM {daily} WHERE client_id = ANY(%s) GROUP BY 1, 2"
+            "), reasons AS ("
+            "  SELECT client_id, month, jsonb_object_agg(key, n) AS skipped_reasons FROM ("
+            "    SELECT d.client_id, date_trunc('month', d.date)::date AS month, kv.key, sum(kv.value::integer) AS n"
+            f"    FROM {daily} d, jsonb_each_text(d.skipped_reasons) kv WHERE d.client_id = ANY(%s) GROUP BY 1, 2, 3"
+            "  ) AS r GROUP BY 1, 2"
+            ") "
+            f"INSERT INTO {monthly} (client_id, month, {', '.join(_NUMERIC)}, missed_hours, skipped_reasons, "
+            "updated_at) "
+            "SELECT m.*, COALESCE(r.skipped_reasons, '{}'::jsonb), now() "
+            "FROM months AS m LEFT JOIN reasons AS r USING (client_id, month)",
+            [ids, ids],
+        )
 
 
 def rollup_rows(*, client: Client) -> dict:
     """A client's roll-ups as {date: {counter: value}} with empty days left out: what tests compare."""
+    return _shown(DailyRollup.objects.filter(client=client).order_by("date"), "date")
+
+
+def monthly_rollup_rows(*, client: Client) -> dict:
+    """A client's monthly roll-ups as {first day of the month: {counter: value}}, rollup_rows' shape."""
+    return _shown(MonthlyRollup.objects.filter(client=client).order_by("month"), "month")
+
+
+def rollup_rows_by_month(days: dict) -> dict:
+    """rollup_rows (or rollup_expected) summed month by month: what monthly_rollup_rows must say."""
+    months: dict[date, dict] = {}
+    for day, values in sorted(days.items()):
+        month = months.setdefault(day.replace(day=1), {})
+        for name, value in values.items():
+            if isinstance(value, dict):
+                into = month.setdefault(name, {})
+                for key, n in value.items():
+                    into[key] = into.get(key, 0) + n
+            else:
+                month[name] = month.get(name, 0) + value
+    return {month: _nonzero(values) for month, values in months.items() if _nonzero(values)}
+
+
+def _nonzero(values: dict) -> dict:
     result = {}
-    for row in DailyRollup.objects.filter(client=client).order_by("date"):
+    for name, value in values.items():
+        if isinstance(value, dict):
+            value = {key: n for key, n in value.items() if n}
+        if value:
+            result[name] = value
+    return result
+
+
+def _shown(rows, key: str) -> dict:
+    result = {}
+    for row in rows:
         values = {name: getattr(row, name) for name in ROLLUP_COUNTERS if getattr(row, name)}
         if row.won_value:
             values["won_value"] = row.won_value
@@ -225,7 +341,7 @@ def rollup_rows(*, client: Client) -> dict:
         if hours:
             values["missed_hours"] = hours
         if values:
-            result[row.date] = values
+            result[getattr(row, key)] = values
     return result
 
 

@@ -81,6 +81,7 @@ SPLIT_APPS_PUBLIC_MODELS = {
     "messaging.outboundsend",
     # reports
     "reports.dailyrollup",
+    "reports.monthlyrollup",
     "reports.reportemailpreference",
     "reports.monthlyreportsent",
     "reports.firststaffreply",

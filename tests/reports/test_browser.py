@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from accounts.models import Agency, Client
-from reports.models import DailyRollup, FirstStaffReply
+from reports.models import DailyRollup, FirstStaffReply, MonthlyRollup
 from reports.rollups import rollup_rebuild_client
 from tests.browser.conftest import CHROMIUM_ARGS, DESKTOP, PHONE, SCREENSHOTS, fits_the_screen, screenshot
 from tests.browser.test_login_pages import log_in
@@ -43,8 +43,10 @@ def committed_history(live, personas):
         rollup_rebuild_client(client=Client.objects.get(pk=client.pk))
     yield personas
     Client.objects.filter(pk=personas.acme.pk).update(average_job_value=None)
-    Agency.objects.filter(pk=personas.northwind.pk).update(logo=None, logo_content_type="", logo_updated_at=None)
-    for model in (DailyRollup, FirstStaffReply):
+    Agency.objects.filter(pk=personas.northwind.pk).update(
+        logo=None, logo_content_type="", logo_updated_at=None
+    )
+    for model in (DailyRollup, MonthlyRollup, FirstStaffReply):
         model.objects.filter(client__in=[personas.acme, personas.bolt, personas.cedar]).delete()
     # The callers' rows in the client schemas are wiped by the live fixture.
 

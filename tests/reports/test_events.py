@@ -19,8 +19,15 @@ from crm.services import contact_set_blocked, contact_upsert
 from inbox.services import conversation_reply, outcome_record
 from messaging.models import Conversation, Message, OutboundSend
 from messaging.services import send_deliver
-from reports.models import DailyRollup, FirstStaffReply
-from reports.rollups import first_staff_reply_rows, rollup_expected, rollup_rebuild_client, rollup_rows
+from reports.models import DailyRollup, FirstStaffReply, MonthlyRollup
+from reports.rollups import (
+    first_staff_reply_rows,
+    monthly_rollup_rows,
+    rollup_expected,
+    rollup_rebuild_client,
+    rollup_rows,
+    rollup_rows_by_month,
+)
 from telephony.services import call_mark_answered, call_record
 from tests.webhooks import call_params, post_signed, sid, sms_params
 
@@ -37,8 +44,8 @@ def at(month, day, hour, minute=0, fold=0):
 @pytest.fixture
 def acme(personas, twilio):
     Client.objects.filter(pk=personas.acme.pk).update(call_mode=Client.CallMode.CARRIER)
-    DailyRollup.objects.filter(client=personas.acme).delete()
-    FirstStaffReply.objects.filter(client=personas.acme).delete()
+    for model in (DailyRollup, MonthlyRollup, FirstStaffReply):
+        model.objects.filter(client=personas.acme).delete()
     return Client.objects.get(pk=personas.acme.pk)
 
 
@@ -161,9 +168,17 @@ def test_rollups_kept_by_events_equal_rollups_rebuilt_from_the_tables(web, acme,
     }
     # C1 replied at 00:10 to Saturday's text-back and was answered at 01:20 CDT: 70 minutes, Saturday's.
     waits = first_staff_reply_rows(client=acme)
-    assert [(day, round(wait.total_seconds() / 60)) for day, wait in waits.values()] == [(date(2026, 10, 31), 70)]
+    assert [(day, round(wait.total_seconds() / 60)) for day, wait in waits.values()] == [
+        (date(2026, 10, 31), 70)
+    ]
+    # The months the bumps kept are their days summed: October's one day, November's two.
+    kept_months = monthly_rollup_rows(client=acme)
+    assert kept_months == rollup_rows_by_month(kept)
+    assert list(kept_months) == [date(2026, 10, 1), date(2026, 11, 1)]
+    assert kept_months[date(2026, 11, 1)]["missed_hours"] == {1: 1, 9: 2, 10: 1}
     rollup_rebuild_client(client=acme)
     assert rollup_rows(client=acme) == kept
+    assert monthly_rollup_rows(client=acme) == kept_months
     assert first_staff_reply_rows(client=acme) == waits
 
 
@@ -207,4 +222,5 @@ def test_a_failing_receiver_never_undoes_the_event(web, acme, monkeypatch, caplo
     with schema_context(acme.schema_name):
         assert Contact.objects.filter(phone_number=C1).exists()
     assert not DailyRollup.objects.filter(client=acme).exists()
+    assert not MonthlyRollup.objects.filter(client=acme).exists()
     assert "on_call_received failed" in caplog.text and "nightly rebuild will correct it" in caplog.text

@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reports.rollups import first_staff_reply_rows, rollup_bump, rollup_rebuild_client, rollup_rows
+from reports.rollups import (
+    first_staff_reply_rows,
+    monthly_rollup_rows,
+    rollup_bump,
+    rollup_rebuild_client,
+    rollup_rows,
+    rollup_rows_by_month,
+)
 from reports.selectors import (
     Period,
     funnel_for_clients,
@@ -37,8 +44,17 @@ def test_rebuilt_rollups_are_the_known_days(history):
     assert rollup_rows(client=history.acme) == _days(ACME_DAYS)
     rollup_rebuild_client(client=history.bolt)
     assert rollup_rows(client=history.bolt) == _days(BOLT_DAYS)
+    # Their months are their days summed: Acme's October (30 and 31 Oct) and November (1–3 Nov).
+    acme_months = monthly_rollup_rows(client=history.acme)
+    assert acme_months == rollup_rows_by_month(_days(ACME_DAYS))
+    assert acme_months[date(2026, 10, 1)]["calls"] == 4 and acme_months[date(2026, 11, 1)]["calls"] == 7
+    november = acme_months[date(2026, 11, 1)]
+    assert november["skipped_reasons"] == {"landline": 1, "anonymous_caller": 1, "blocked": 1}
+    assert monthly_rollup_rows(client=history.bolt) == rollup_rows_by_month(_days(BOLT_DAYS))
     # Calls 1, 5 and 8 were answered by staff 10, 30 and 10 minutes after the caller's reply; Bolt's was not.
-    assert sorted((day, wait.total_seconds()) for day, wait in first_staff_reply_rows(client=history.acme).values()) == [
+    assert sorted(
+        (day, wait.total_seconds()) for day, wait in first_staff_reply_rows(client=history.acme).values()
+    ) == [
         (date(2026, 10, 31), 600),
         (date(2026, 11, 1), 1800),
         (date(2026, 11, 2), 600),
@@ -55,9 +71,14 @@ def test_a_rebuild_replaces_whatever_was_there(history):
         skipped_reason="landline",
         textbacks_skipped=1,
     )
+    # Kept by the bumps: January 2020 has a month of its own, October's month has the 100 calls.
+    kept = monthly_rollup_rows(client=history.acme)
+    assert kept == rollup_rows_by_month(rollup_rows(client=history.acme))
+    assert kept[date(2020, 1, 1)] == {"calls": 7} and kept[date(2026, 10, 1)]["calls"] == 104
     rollup_rebuild_client(client=history.acme)
     rollup_rebuild_client(client=history.acme)
     assert rollup_rows(client=history.acme) == _days(ACME_DAYS)
+    assert monthly_rollup_rows(client=history.acme) == rollup_rows_by_month(_days(ACME_DAYS))
 
 
 def test_the_nightly_task_rebuilds_every_live_client(history, settings):
@@ -70,6 +91,7 @@ def test_the_nightly_task_rebuilds_every_live_client(history, settings):
     finally:
         app.conf.task_always_eager = False
     assert rollup_rows(client=history.acme) == _days(ACME_DAYS)
+    assert monthly_rollup_rows(client=history.acme) == rollup_rows_by_month(_days(ACME_DAYS))
     assert "reports-rebuild-rollups" in app.conf.beat_schedule
 
 
