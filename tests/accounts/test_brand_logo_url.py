@@ -1,6 +1,8 @@
 """A logo given by its web address: fetched once and served from our own host like an upload (the CSP admits
 images from 'self' only), with the same checks; outside development only https to public addresses."""
 
+import ipaddress
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,9 +17,11 @@ pytestmark = pytest.mark.django_db
 class _Images(BaseHTTPRequestHandler):
     routes: dict[str, tuple[int, dict, bytes]] = {}
     hits: list[str] = []
+    hosts: list[str] = []
 
     def do_GET(self):  # noqa: N802 - http.server's name
         self.hits.append(self.path)
+        self.hosts.append(self.headers["Host"])
         status, headers, body = self.routes.get(self.path, (404, {}, b"not here"))
         self.send_response(status)
         for name, value in headers.items():
@@ -40,6 +44,7 @@ def images(settings):
         "/huge.png": (200, {"Content-Type": "image/png"}, PNG + b"\x00" * 300_000),
         "/moved.png": (302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""),
     }, []
+    _Images.hosts = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Images)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -84,7 +89,50 @@ def test_what_is_not_a_small_image_is_a_form_error(web, personas, images, path, 
 def test_an_image_host_that_does_not_answer_is_a_form_error(web, personas, settings):
     settings.DEBUG = True
     response = set_brand(web, personas, logo_url="http://127.0.0.1:9/logo.png")  # nothing listens on 9
-    assert response.status_code == 400 and "The image could not be fetched (ConnectionError)." in response.content.decode()
+    assert response.status_code == 400 and "127.0.0.1 did not answer; check the address." in response.content.decode()
+
+
+def test_the_logo_is_fetched_from_the_address_that_was_checked(web, personas, images, monkeypatch):
+    """The name is resolved once and the image fetched from that address, with the image host still asked for
+    its own name (the next test shows why: DNS rebinding)."""
+    port = int(images.rsplit(":", 1)[1])
+    answers = iter(["127.0.0.1", "10.9.9.9"])  # the second answer would be the attacker's
+    asked = []
+
+    def getaddrinfo(host, *args, **kwargs):
+        try:
+            address = str(ipaddress.ip_address(host))  # an address "resolves" to itself, as with DNS
+        except ValueError:
+            asked.append(host)
+            address = next(answers)
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    url = f"http://logos.example.test:{port}/logo.png"
+    assert set_brand(web, personas, logo_url=url).status_code == 302
+    assert logo_of(personas) == (PNG, url)
+    assert asked == ["logos.example.test"] and _Images.hits == ["/logo.png"]
+    assert _Images.hosts == [f"logos.example.test:{port}"]  # the image host is still asked for its own name
+
+
+def test_outside_development_the_checked_public_address_is_the_one_connected_to(web, personas, settings, monkeypatch):
+    settings.DEBUG = False
+    names, connected = [], []
+    answers = iter(["93.184.215.14", "127.0.0.1"])  # public when checked, ours if asked again
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            names.append(host)
+            return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (next(answers), port))]
+        connected.append(host)  # urllib3 connecting: keep the test off the network (nothing listens on 9)
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.1", 9))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    response = set_brand(web, personas, logo_url="https://logos.example.test/logo.png")
+    assert response.status_code == 400 and "logos.example.test did not answer" in response.content.decode()
+    assert names == ["logos.example.test"] and connected == ["93.184.215.14"]
 
 
 def test_outside_development_only_https_to_public_addresses(web, personas, images, settings):
