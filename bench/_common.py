@@ -41,7 +41,7 @@ def summary_ms(samples_s: list[float]) -> dict:
 
 
 def report(name: str, rows: list[dict], columns: list[str], extra: dict | None = None) -> Path:
-    widths = [max(len(col), *(len(str(row.get(col, ""))) for row in rows)) for col in columns]
+    widths = [max([len(col), *(len(str(row.get(col, ""))) for row in rows)]) for col in columns]
     print("  ".join(col.ljust(width) for col, width in zip(columns, widths, strict=True)))
     print("  ".join("-" * width for width in widths))
     for row in rows:
@@ -64,7 +64,7 @@ def print_table(rows: list[dict], columns: list[str], title: str = "") -> None:
     """Print rows as a table (like report(), without writing anything)."""
     if title:
         print(f"\n{title}")
-    widths = [max(len(col), *(len(str(row.get(col, ""))) for row in rows)) for col in columns]
+    widths = [max([len(col), *(len(str(row.get(col, ""))) for row in rows)]) for col in columns]
     print("  ".join(col.ljust(width) for col, width in zip(columns, widths, strict=True)))
     print("  ".join("-" * width for width in widths))
     for row in rows:
