@@ -380,6 +380,25 @@ def brand_logo(request):
     return response
 
 
+# The tab icon of an agency without a logo: a speech bubble in its colour (ours on the platform host, which
+# names nobody). A browser asks for /favicon.ico on every host unless the page names an icon.
+BRAND_ICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+    '<path fill="{color}" d="M6 4h20a4 4 0 0 1 4 4v12a4 4 0 0 1-4 4H14l-7 6v-6H6a4 4 0 0 1-4-4V8a4 4 0 0 1 4-4z"/>'
+    "</svg>"
+)
+
+
+@require_GET
+def brand_icon(request):
+    agency = _brand_of(request)
+    color = agency.brand_color if agency else DEFAULT_BRAND_COLOR
+    response = HttpResponse(BRAND_ICON.format(color=color), content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
 def brand_version(agency: Agency | None) -> str:
     """Changes whenever what brand.css or the logo would serve changes."""
     if agency is None:

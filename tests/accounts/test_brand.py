@@ -78,6 +78,24 @@ def test_a_logo_is_uploaded_checked_and_served_from_our_own_host(web, personas):
     assert web("cedar.localhost").get("/brand/logo").status_code == 404
 
 
+def test_the_tab_icon_is_the_agencys_colour_then_its_logo(web, personas):
+    """Without an icon named in the page, browsers ask every host for /favicon.ico (a 404 each time)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    def icon_of(host):
+        link = re.search(r'<link rel="icon"[^>]* href="([^"]+)"', web(host).get("/accounts/login/").content.decode())
+        return link.group(1)
+
+    assert set_brand(web, personas).status_code == 302
+    icon = web("acme.localhost").get(icon_of("acme.localhost"))
+    assert icon.status_code == 200 and icon["Content-Type"] == "image/svg+xml"
+    assert 'fill="#ffcc00"' in icon.content.decode()
+    assert 'fill="#2563eb"' in web("cedar.localhost").get(icon_of("cedar.localhost")).content.decode()
+    assert set_brand(web, personas, logo=SimpleUploadedFile("logo.png", PNG, "image/png")).status_code == 302
+    assert icon_of("acme.localhost").startswith("/brand/logo?v=")
+    assert web("acme.localhost").get(icon_of("acme.localhost")).content == PNG
+
+
 def test_bad_brand_input_is_a_form_error(web, personas):
     response = set_brand(web, personas, brand_color="red", custom_domain="acme.localhost")
     html = response.content.decode()
