@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from playwright.sync_api import expect
 
 from accounts.models import Client, User
 from accounts.schemas import client_schema_drop
@@ -71,12 +72,12 @@ def test_a_client_is_onboarded_to_live_and_its_owner_logs_in(page_for, personas,
     assert held["sms_url"] == f"{live.base_url}/hooks/twilio/sms/incoming/"
     assert held["status_callback"] == f"{live.base_url}/hooks/twilio/voice/status/"
     page.goto(page.url.replace("/templates/", "/number/"))
-    assert page.get_by_text("*923125550111").first.is_visible()  # the forwarding code for this number
+    expect(page.get_by_text("*923125550111").first).to_be_visible()  # the forwarding code for this number
     shot(page, "3-number")
     page.go_back()
 
     assert "Is your heating or AC acting up?" in page.get_by_label("During business hours").input_value()
-    assert page.get_by_text("Hi Maria, sorry we missed you at Harbor Heating!").is_visible()
+    expect(page.get_by_text("Hi Maria, sorry we missed you at Harbor Heating!")).to_be_visible()
     # The preview follows what is typed.
     page.get_by_label("During business hours").fill("Hi {caller_name}, {sender_name} here: what's wrong with the heat?")
     page.get_by_text("Hi Maria, Harbor Heating here: what's wrong with the heat?").wait_for()
@@ -100,7 +101,7 @@ def test_a_client_is_onboarded_to_live_and_its_owner_logs_in(page_for, personas,
     [text] = live.fake.wait_for_messages(1, timeout=15)
     assert text["to"] == "+13125550177" and text["from"] == NUMBER
     page.reload()
-    assert page.get_by_text("+13125550177").first.is_visible()
+    expect(page.get_by_text("+13125550177").first).to_be_visible()
     shot(page, "5-test")
     # The same steps on a phone.
     phone, phone_base = page_for("localhost", PHONE)
@@ -135,6 +136,6 @@ def test_a_client_is_onboarded_to_live_and_its_owner_logs_in(page_for, personas,
     shot(owner_page, "8-owner-sets-password-phone")
     owner_page.get_by_role("button", name="Set password and continue").click()
     wait_until(lambda: owner_page.url == f"{owner_base}/inbox/", timeout=10, what="the inbox")
-    assert owner_page.get_by_text("Welcome to Harbor Heating.").is_visible()
+    expect(owner_page.get_by_text("Welcome to Harbor Heating.")).to_be_visible()
     assert fits_the_screen(owner_page)
     shot(owner_page, "9-owner-inbox-phone")

@@ -4,6 +4,7 @@ and read as a list of labelled figures."""
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from billing.models import AgencyBilling, ClientPrice, MonthlyUsage, Plan, Statement, UsageEvent, UsageWarning
 from tests.browser.conftest import fits_the_screen, screenshot
@@ -40,9 +41,9 @@ def test_an_owner_reads_their_statement_on_a_phone(page_for, personas, priced):
     page, base = page_for("acme.localhost")
     log_in(page, base, personas.alice.email)
     page.goto(f"{base}/billing/")
-    assert page.get_by_role("heading", name="Northwind Marketing statement for Acme Plumbing").is_visible()
-    assert page.get_by_text("Monthly service").is_visible()
-    assert page.get_by_text("SMS segments above the 150 included (0 used)").is_visible()
+    expect(page.get_by_role("heading", name="Northwind Marketing statement for Acme Plumbing")).to_be_visible()
+    expect(page.get_by_text("Monthly service")).to_be_visible()
+    expect(page.get_by_text("SMS segments above the 150 included (0 used)")).to_be_visible()
     assert page.locator(".billing-total").inner_text() == "99.00"
     assert fits_the_screen(page)
     screenshot(page, "billing-owner-statement-phone")
@@ -52,9 +53,9 @@ def test_agency_staff_read_usage_per_client_on_a_phone(page_for, personas, price
     page, base = page_for("localhost")
     log_in(page, base, personas.nate.email)
     page.goto(f"{base}/billing/")
-    assert page.get_by_role("heading", name="Usage and billing").is_visible()
+    expect(page.get_by_role("heading", name="Usage and billing")).to_be_visible()
     rows = page.locator("table.billing-usage tbody tr")
-    assert rows.count() == 2
+    expect(rows).to_have_count(2)
     assert "Acme Plumbing" in rows.nth(0).inner_text()
     assert fits_the_screen(page)
     screenshot(page, "billing-agency-usage-phone")

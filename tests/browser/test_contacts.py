@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import DESKTOP, fits_the_screen, screenshot
 from tests.browser.test_login_pages import log_in
 from tests.crm.conftest import Maker
@@ -33,26 +35,26 @@ def test_staff_find_a_caller_block_them_and_read_their_history_on_a_phone(page_f
     page, base = page_for("acme.localhost")
     log_in(page, base, personas.alice.email)
     page.goto(f"{base}/contacts/")
-    assert page.get_by_role("heading", name="Contacts").is_visible()
-    assert page.locator(".crm-row").count() == 4
+    expect(page.get_by_role("heading", name="Contacts")).to_be_visible()
+    expect(page.locator(".crm-row")).to_have_count(4)
     assert fits_the_screen(page)
     screenshot(page, "contacts-list-phone")
 
     page.get_by_label("Search").fill("pat jones")
     page.get_by_role("button", name="Search").click()
-    assert page.locator(".crm-row").count() == 1
+    expect(page.locator(".crm-row")).to_have_count(1)
     page.get_by_role("link", name="Pat Jones").click()
-    assert page.get_by_role("heading", name="Pat Jones").is_visible()
+    expect(page.get_by_role("heading", name="Pat Jones")).to_be_visible()
 
     page.get_by_role("button", name="Block").click()
-    assert page.get_by_text("Blocked: no text-backs will go to this number.").is_visible()
-    assert page.get_by_role("button", name="Unblock").is_visible()
+    expect(page.get_by_text("Blocked: no text-backs will go to this number.")).to_be_visible()
+    expect(page.get_by_role("button", name="Unblock")).to_be_visible()
     assert acme.get(pat.pk).is_blocked
 
     timeline = page.locator(".crm-event strong")
     assert timeline.all_inner_texts() == ["Answered call", "Won", "Text from the caller", "Text-back sent",
                                           "Missed call"]
-    assert page.get_by_text("My kitchen sink is leaking").is_visible()
+    expect(page.get_by_text("My kitchen sink is leaking")).to_be_visible()
     assert fits_the_screen(page)
     screenshot(page, "contact-detail-phone")
 
@@ -62,7 +64,7 @@ def test_the_contact_page_reads_well_on_a_desktop(page_for, personas):
     page, base = page_for("acme.localhost", DESKTOP)
     log_in(page, base, personas.alice.email)
     page.goto(f"{base}/contacts/{pat.pk}/")
-    assert page.get_by_role("heading", name="Timeline").is_visible()
+    expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
     assert fits_the_screen(page)
     screenshot(page, "contact-detail-desktop")
     page.goto(f"{base}/contacts/")

@@ -1,6 +1,7 @@
 """An owner chooses their alerts on a phone: the page fits the screen, asks for a number before texts, saves."""
 
 from django_tenants.utils import schema_context
+from playwright.sync_api import expect
 
 from inbox.models import NotificationPreference
 from tests.browser.conftest import fits_the_screen, screenshot
@@ -12,16 +13,16 @@ def test_an_owner_turns_on_reply_texts_on_a_phone(page_for, personas):
     log_in(page, base, personas.alice.email)
     page.goto(f"{base}/inbox/")
     page.get_by_role("link", name="Notifications").click()
-    assert page.get_by_role("heading", name="Notifications").is_visible()
+    expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
     assert fits_the_screen(page)
 
     page.get_by_label("Text me when a caller replies").check()
     page.get_by_role("button", name="Save").click()
-    assert page.get_by_text("Give the mobile number the texts should go to.").is_visible()
+    expect(page.get_by_text("Give the mobile number the texts should go to.")).to_be_visible()
 
     page.get_by_label("My mobile number for alerts").fill("+1 312 555 0199")
     page.get_by_role("button", name="Save").click()
-    assert page.get_by_text("Your notification choices are saved.").is_visible()
+    expect(page.get_by_text("Your notification choices are saved.")).to_be_visible()
     assert page.get_by_label("Text me when a caller replies").is_checked()
     screenshot(page, "inbox-notifications-phone")
     try:
