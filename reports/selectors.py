@@ -1,9 +1,10 @@
 """Reads for the recovered-revenue report. Keyword-only, typed.
 
-Every number comes from the public roll-ups (reports.DailyRollup, and reports.FirstStaffReply for the reply-time
-percentiles), kept exact by events and rebuilt nightly from the client's tables as reports.definitions defines
-them: a report costs a few indexed reads of at most a few hundred rows a client, whatever the number of calls,
-and never enters a client's schema.
+Every number comes from the public roll-ups (reports.DailyRollup and reports.MonthlyRollup, and
+reports.FirstStaffReply for the reply-time percentiles), kept exact by events and rebuilt nightly from the
+client's tables as reports.definitions defines them: a report costs a few indexed reads of at most a few hundred
+rows a client, whatever the number of calls, and never enters a client's schema. Sums over a period read its
+whole months from the monthly roll-ups and only the days around them from the daily ones (rollup_spans).
 
 For the agency dashboard: ``rollup_month_by_client`` gives every client's numbers for its current month
 (missed calls, texts sent, reply rate, recovered revenue) in one query, however many clients."""
@@ -23,7 +24,7 @@ from django_tenants.utils import get_public_schema_name
 from accounts.models import Agency, Client
 from crm.models import Outcome
 
-from .models import ROLLUP_COUNTERS, DailyRollup, FirstStaffReply
+from .models import ROLLUP_COUNTERS, DailyRollup, FirstStaffReply, MonthlyRollup
 
 # --- Periods -----------------------------------------------------------------------------------------------
 
@@ -160,9 +161,8 @@ def funnel_for_clients(*, client_ids, start: date, end: date, reasons: bool = Tr
     """These clients' funnel together over local days start..end (each client's days its own), from the
     roll-ups and the first staff replies: three queries. No estimate (the average job value is a client's).
     reasons=False leaves skipped_reasons empty, a query less, for a comparison that does not show them."""
-    sums = DailyRollup.objects.filter(client_id__in=client_ids, date__gte=start, date__lte=end).aggregate(
-        **ROLLUP_SUMS, **HOUR_SUMS
-    )
+    rows, params = _rollup_rows(client_ids, [(start, end)], (*ROLLUP_SUMS, "missed_hours"))
+    sums = _fetch_one(f"SELECT {_SUMS_SQL}, {_HOUR_SUMS_SQL} FROM ({rows}) AS r", params)
     funnel = _funnel_from_sums(sums)
     if reasons:
         funnel.skipped_reasons = _skipped_reasons(client_ids=client_ids, start=start, end=end)
@@ -220,14 +220,13 @@ class Percentiles(Aggregate):
 
 def _skipped_reasons(*, client_ids, start: date, end: date) -> dict[str, int]:
     """Skipped text-backs by reason, most first."""
+    rows, params = _rollup_rows(client_ids, [(start, end)], ("skipped_reasons",))
     sql = (
-        f'SELECT key, sum(value::int) AS n FROM "{get_public_schema_name()}"."{DailyRollup._meta.db_table}" r, '
-        "jsonb_each_text(r.skipped_reasons) "
-        "WHERE r.client_id = ANY(%s) AND r.date BETWEEN %s AND %s AND r.skipped_reasons <> '{}' "
-        "GROUP BY key ORDER BY n DESC, key"
+        f"SELECT key, sum(value::int) AS n FROM ({rows}) AS r, jsonb_each_text(r.skipped_reasons) "
+        "WHERE r.skipped_reasons <> '{}' GROUP BY key ORDER BY n DESC, key"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [list(client_ids), start, end])
+        cursor.execute(sql, params)
         return {reason: n for reason, n in cursor.fetchall() if n}
 
 
@@ -250,6 +249,94 @@ HOUR_SUMS = {f"missed_hour_{hour}": Sum(F(f"missed_hours__{hour}")) for hour in 
 # An agency's year of first staff replies (~730,000 at 1,000 clients) is sorted for its percentiles: in memory
 # (it fits in 32 MB) rather than in temporary files, as the default 4 MB has it. For that one transaction.
 PERCENTILE_WORK_MEM = "32MB"
+
+
+# --- Days and months -----------------------------------------------------------------------------------------
+#
+# A month's MonthlyRollup row is the sum of its DailyRollup rows, so a period's sums read its whole months from
+# the months (12 rows a client for a year instead of 365) and only the days of its partial first and last
+# months from the days. Every read of sums over a period goes through rollup_spans and _rollup_rows; a read
+# that needs the days themselves (a trend by day or week) reads DailyRollup.
+
+
+@dataclass(frozen=True)
+class RollupSpans:
+    """Where the roll-ups of days start..end are read: `days`, ranges of days (inclusive) from DailyRollup, and
+    `months`, the first days of the first and last whole months (inclusive) from MonthlyRollup, or None."""
+
+    days: tuple[tuple[date, date], ...]
+    months: tuple[date, date] | None
+
+
+def rollup_spans(start: date, end: date) -> RollupSpans:
+    """start..end as the days before its first whole month, its whole months and the days after the last one
+    (1 Jan – 23 Nov: January to October from the months, 1–23 Nov from the days; 15 Jan – 14 Feb: days only)."""
+    first_whole = start if start.day == 1 else _next_month(start)
+    after_whole = end + timedelta(days=1) if (end + timedelta(days=1)).day == 1 else end.replace(day=1)
+    if first_whole >= after_whole:
+        return RollupSpans(days=((start, end),), months=None)
+    days = []
+    if start < first_whole:
+        days.append((start, first_whole - timedelta(days=1)))
+    if after_whole <= end:
+        days.append((after_whole, end))
+    last_whole = (after_whole - timedelta(days=1)).replace(day=1)
+    return RollupSpans(days=tuple(days), months=(first_whole, last_whole))
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _rollup_rows(
+    client_ids, periods: list[tuple[date, date]], columns, *, months: bool = True
+) -> tuple[str, list]:
+    """SQL and parameters of the roll-up rows that add up to each period's sums (rollup_spans), as
+    (client_id, day, *columns): `day` is a day's date, or a whole month's first day for a month's row. The
+    periods must not overlap; every row's day lies in its own period (a whole month's first day does), so the
+    rows can be told apart by period and summed by client, day or month. months=False reads every day."""
+    ordered = sorted(periods)
+    for (_, end), (start, _) in zip(ordered, ordered[1:], strict=False):
+        if start <= end:
+            raise ValueError("Periods read together must not overlap.")
+    ids = list(client_ids)
+    selected = ", ".join(f"r.{name}" for name in columns)
+    parts, params = [], []
+    for start, end in ordered:
+        spans = rollup_spans(start, end) if months else RollupSpans(days=((start, end),), months=None)
+        for first, last in spans.days:
+            parts.append(
+                f"SELECT r.client_id, r.date AS day, {selected} FROM {_DAILY} AS r "
+                "WHERE r.client_id = ANY(%s::bigint[]) AND r.date BETWEEN %s AND %s"
+            )
+            params += [ids, first, last]
+        if spans.months is not None:
+            parts.append(
+                f"SELECT r.client_id, r.month AS day, {selected} FROM {_MONTHLY} AS r "
+                "WHERE r.client_id = ANY(%s::bigint[]) AND r.month BETWEEN %s AND %s"
+            )
+            params += [ids, *spans.months]
+    return " UNION ALL ".join(parts), params
+
+
+def _fetch_all(sql: str, params: list) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _fetch_one(sql: str, params: list) -> dict:
+    return _fetch_all(sql, params)[0]
+
+
+_DAILY = f'"{get_public_schema_name()}"."{DailyRollup._meta.db_table}"'
+_MONTHLY = f'"{get_public_schema_name()}"."{MonthlyRollup._meta.db_table}"'
+# ROLLUP_SUMS and HOUR_SUMS in SQL, over _rollup_rows' rows.
+_SUMS_SQL = ", ".join(f"sum(r.{name}) AS {name}" for name in ROLLUP_SUMS)
+_HOUR_SUMS_SQL = ", ".join(
+    f"sum(r.missed_hours[{hour + 1}]) AS {name}" for hour, name in enumerate(HOUR_SUMS)
+)
 
 
 @dataclass
@@ -290,14 +377,12 @@ class RollupNumbers:
 
 def rollup_by_client(*, client_ids, start: date, end: date) -> dict[int, RollupNumbers]:
     """Every client's numbers over local days start..end, keyed by client id (one query)."""
-    rows = (
-        DailyRollup.objects.filter(client_id__in=client_ids, date__gte=start, date__lte=end)
-        .values("client_id")
-        .annotate(**ROLLUP_SUMS)
-    )
+    rows, params = _rollup_rows(client_ids, [(start, end)], ROLLUP_SUMS)
     result = {client_id: RollupNumbers() for client_id in client_ids}
-    for row in rows:
-        result[row["client_id"]] = RollupNumbers.from_sums(row)
+    for sums in _fetch_all(
+        f"SELECT r.client_id, {_SUMS_SQL} FROM ({rows}) AS r GROUP BY r.client_id", params
+    ):
+        result[sums["client_id"]] = RollupNumbers.from_sums(sums)
     return result
 
 
@@ -345,26 +430,42 @@ def rollup_trend(*, client_ids, period: Period, bucket: str) -> list[TrendPoint]
 
 def rollup_trends(*, client_ids, periods: list[Period], bucket: str) -> list[list[TrendPoint]]:
     """rollup_trend of each period (a period and the one before), read in one query."""
-    return _trends(_rollup_days(client_ids=client_ids, periods=periods), periods=periods, bucket=bucket)
-
-
-def _rollup_days(*, client_ids, periods: list[Period], hours: Period | None = None) -> dict[date, dict]:
-    """The clients' roll-ups summed day by day over the days the periods cover, {date: sums}; with the missed
-    calls by hour of day (HOUR_SUMS) summed on the days of `hours` only. One query."""
-    hour_sums = {}
-    if hours is not None:
-        within = Q(date__gte=hours.start, date__lte=hours.end)
-        hour_sums = {name: Sum(F(f"missed_hours__{hour}"), filter=within) for hour, name in enumerate(HOUR_SUMS)}
-    rows = (
-        DailyRollup.objects.filter(
-            client_id__in=client_ids,
-            date__gte=min(p.start for p in periods),
-            date__lte=max(p.end for p in periods),
-        )
-        .values("date")
-        .annotate(**ROLLUP_SUMS, **hour_sums)
+    return _trends(
+        _rollup_days(client_ids=client_ids, periods=periods, months=bucket == "month"),
+        periods=periods,
+        bucket=bucket,
     )
-    return {row.pop("date"): row for row in rows}
+
+
+def _rollup_days(
+    *, client_ids, periods: list[Period], hours: bool = False, months: bool = False
+) -> dict[date, dict]:
+    """The clients' roll-ups summed day by day over the days the periods cover, {date: sums}, in one query; with
+    `months`, a whole month comes as one entry on its first day (rollup_spans), which is all that sums over the
+    periods and a trend by month need. `hours` adds the missed calls by hour of day (HOUR_SUMS), always read
+    from the whole months and the days around them: only their sums over a period are shown, never a day's,
+    so a month's may sit on its first day beside that day's counters (a year's hours are then 12,000 arrays
+    summed instead of 365,000)."""
+    ranges = [(p.start, p.end) for p in periods]
+    if months or not hours:
+        rows, params = _rollup_rows(
+            client_ids, ranges, (*ROLLUP_SUMS, "missed_hours") if hours else ROLLUP_SUMS, months=months
+        )
+    else:
+        # Each day's counters from the days, and beside them the hours from the months and the days around.
+        days, days_params = _rollup_rows(client_ids, ranges, ROLLUP_SUMS, months=False)
+        spans, spans_params = _rollup_rows(client_ids, ranges, ("missed_hours",))
+        no_counters = ", ".join(f"NULL AS {name}" for name in ROLLUP_SUMS)
+        rows = (
+            f"SELECT *, NULL::integer[] AS missed_hours FROM ({days}) AS d "
+            f"UNION ALL SELECT client_id, day, {no_counters}, missed_hours FROM ({spans}) AS m"
+        )
+        params = days_params + spans_params
+    sums = f"{_SUMS_SQL}, {_HOUR_SUMS_SQL}" if hours else _SUMS_SQL
+    return {
+        row.pop("day"): row
+        for row in _fetch_all(f"SELECT r.day, {sums} FROM ({rows}) AS r GROUP BY r.day", params)
+    }
 
 
 def _trends(by_day: dict[date, dict], *, periods: list[Period], bucket: str) -> list[list[TrendPoint]]:
@@ -400,16 +501,17 @@ class AgencyFunnels:
 def agency_funnels(*, client_ids, period: Period, previous: Period, bucket: str) -> AgencyFunnels:
     """The agency report's funnel of its clients together for the period (with the skip reasons and when calls
     were missed) and the period before (without: the page does not show them), and both trends: the same sums
-    as funnel_for_clients and rollup_trends, from the roll-ups read day by day (a query a period, each planned
-    for its own range of days; the days are summed here), one read of the skip reasons and one of both
-    periods' reply times: four queries in one transaction that keeps a year's sort of reply times in memory and
-    compiles nothing (JIT costs more than these queries)."""
+    as funnel_for_clients and rollup_trends, from the roll-ups read day by day, or for a trend by month whole
+    months at once (a query a period, each planned for its own range of days; the days are summed here), one
+    read of the skip reasons and one of both periods' reply times: four queries in one transaction that keeps
+    a year's sort of reply times in memory and compiles nothing (JIT costs more than these queries)."""
     periods = [period, previous]
+    months = bucket == "month"
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL work_mem = '{PERCENTILE_WORK_MEM}'")
         cursor.execute("SET LOCAL jit = off")
-        by_day = _rollup_days(client_ids=client_ids, periods=[period], hours=period)
-        by_day.update(_rollup_days(client_ids=client_ids, periods=[previous]))
+        by_day = _rollup_days(client_ids=client_ids, periods=[period], hours=True, months=months)
+        by_day.update(_rollup_days(client_ids=client_ids, periods=[previous], months=months))
         funnels = []
         for each in periods:
             sums: dict = defaultdict(int)
@@ -418,7 +520,9 @@ def agency_funnels(*, client_ids, period: Period, previous: Period, bucket: str)
                     for name, value in row.items():
                         sums[name] += value or 0
             funnels.append(_funnel_from_sums(sums))
-        funnels[0].skipped_reasons = _skipped_reasons(client_ids=client_ids, start=period.start, end=period.end)
+        funnels[0].skipped_reasons = _skipped_reasons(
+            client_ids=client_ids, start=period.start, end=period.end
+        )
         _set_reply_times(funnels, client_ids=client_ids, periods=[(p.start, p.end) for p in periods])
     trend, trend_before = _trends(by_day, periods=periods, bucket=bucket)
     return AgencyFunnels(funnel=funnels[0], before=funnels[1], trend=trend, trend_before=trend_before)
