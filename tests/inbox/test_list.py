@@ -86,6 +86,16 @@ def test_search_by_name_number_or_text(web, personas, query):
     assert rows(html) == ["Jim Jones"]
 
 
+def test_a_number_finds_the_caller_by_number_not_in_the_texts(web, personas):
+    add_conversation(personas.acme, name="Jim Jones", number="+13125550177", texts=["Pipe burst!"])
+    add_conversation(personas.acme, name="Other Olga", number="+13125550166", texts=["Call Jim on 555 0177"])
+    html = web(HOST, personas.alice).get("/inbox/", {"q": "555 0177", "tab": "all"}).content.decode()
+    assert rows(html) == ["Jim Jones"]
+    # Digits among words are text: job numbers, addresses.
+    html = web(HOST, personas.alice).get("/inbox/", {"q": "on 555 0177", "tab": "all"}).content.decode()
+    assert rows(html) == ["Other Olga"]
+
+
 def test_an_empty_search_says_so(web, personas):
     html = web(HOST, personas.alice).get("/inbox/", {"q": "nothing like this"}).content.decode()
     assert "Nothing matches “nothing like this”." in html
