@@ -4,7 +4,8 @@ Every number comes from the public roll-ups (reports.DailyRollup and reports.Mon
 reports.FirstStaffReply for the reply-time percentiles), kept exact by events and rebuilt nightly from the
 client's tables as reports.definitions defines them: a report costs a few indexed reads of at most a few hundred
 rows a client, whatever the number of calls, and never enters a client's schema. Sums over a period read its
-whole months from the monthly roll-ups and only the days around them from the daily ones (rollup_spans).
+whole months from the monthly roll-ups, and the months it covers in part from the days in it or as the month
+less the days outside it (rollup_spans).
 
 For the agency dashboard: ``rollup_month_by_client`` gives every client's numbers for its current month
 (missed calls, texts sent, reply rate, recovered revenue) in one query, however many clients."""
@@ -254,61 +255,95 @@ PERCENTILE_WORK_MEM = "32MB"
 # --- Days and months -----------------------------------------------------------------------------------------
 #
 # A month's MonthlyRollup row is the sum of its DailyRollup rows, so a period's sums read its whole months from
-# the months (12 rows a client for a year instead of 365) and only the days of its partial first and last
-# months from the days. Every read of sums over a period goes through rollup_spans and _rollup_rows; a read
-# that needs the days themselves (a trend by day or week) reads DailyRollup.
+# the months (12 rows a client for a year instead of 365), and a month it covers only in part either from its
+# days or as the month's row less the days outside the period, whichever reads fewer rows: "this month" on the
+# 23rd is the month less the 24th to the 30th, days that have no rows yet. Every read of sums over a period
+# goes through rollup_spans and _rollup_rows; a read that needs the days themselves (a trend by day or week)
+# reads DailyRollup.
 
 
 @dataclass(frozen=True)
 class RollupSpans:
-    """Where the roll-ups of days start..end are read: `days`, ranges of days (inclusive) from DailyRollup, and
-    `months`, the first days of the first and last whole months (inclusive) from MonthlyRollup, or None."""
+    """How the roll-ups of days start..end are read: `days`, ranges of days (inclusive) added from DailyRollup;
+    `months`, the first days of the first and last whole months (inclusive) added from MonthlyRollup, or None;
+    `part_months`, months covered in part, each read as (its first day, the first day of it in the period,
+    the ranges of its days outside the period): its MonthlyRollup row less those days' DailyRollup rows."""
 
-    days: tuple[tuple[date, date], ...]
-    months: tuple[date, date] | None
+    days: tuple[tuple[date, date], ...] = ()
+    months: tuple[date, date] | None = None
+    part_months: tuple[tuple[date, date, tuple[tuple[date, date], ...]], ...] = ()
 
 
-def rollup_spans(start: date, end: date) -> RollupSpans:
-    """start..end as the days before its first whole month, its whole months and the days after the last one
-    (1 Jan – 23 Nov: January to October from the months, 1–23 Nov from the days; 15 Jan – 14 Feb: days only)."""
-    first_whole = start if start.day == 1 else _next_month(start)
-    after_whole = end + timedelta(days=1) if (end + timedelta(days=1)).day == 1 else end.replace(day=1)
-    if first_whole >= after_whole:
-        return RollupSpans(days=((start, end),), months=None)
-    days = []
-    if start < first_whole:
-        days.append((start, first_whole - timedelta(days=1)))
-    if after_whole <= end:
-        days.append((after_whole, end))
-    last_whole = (after_whole - timedelta(days=1)).replace(day=1)
-    return RollupSpans(days=tuple(days), months=(first_whole, last_whole))
+def rollup_spans(start: date, end: date, *, today: date | None = None) -> RollupSpans:
+    """start..end as its whole months, and for each month it covers in part either its days in the period or
+    the month less its days outside, whichever has fewer days that can have rows (none after tomorrow, UTC,
+    `today` being the day to count from). 1 Jan – 23 Nov on the 23rd: January to November from the months,
+    less 24–30 Nov; 15 Jan – 14 Feb in the past: the days."""
+    last_with_rows = (today or now().date()) + timedelta(days=1)  # the latest local day anywhere on Earth
+
+    def rows(first: date, last: date) -> int:
+        return max(0, (min(last, last_with_rows) - first).days + 1)
+
+    days: list[tuple[date, date]] = []
+    whole: list[date] = []
+    parts = []
+    month = start.replace(day=1)
+    while month <= end:
+        month_end = _next_month(month) - timedelta(days=1)
+        first, last = max(start, month), min(end, month_end)
+        if (first, last) == (month, month_end):
+            whole.append(month)
+        else:
+            outside = tuple(
+                (a, b)
+                for a, b in ((month, first - timedelta(days=1)), (last + timedelta(days=1), month_end))
+                if a <= b
+            )
+            if 1 + sum(rows(a, b) for a, b in outside) < rows(first, last):
+                parts.append((month, first, outside))
+            elif days and days[-1][1] + timedelta(days=1) == first:
+                days[-1] = (days[-1][0], last)  # one range across the turn of a month
+            else:
+                days.append((first, last))
+        month = _next_month(month)
+    return RollupSpans(
+        days=tuple(days), months=(whole[0], whole[-1]) if whole else None, part_months=tuple(parts)
+    )
 
 
 def _next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
+# A day's roll-up taken off its month's: each column negated.
+_NEGATED = {
+    **{name: f"-r.{name}" for name in (*ROLLUP_COUNTERS, "won_value")},
+    "missed_hours": "ARRAY(SELECT -n FROM unnest(r.missed_hours) WITH ORDINALITY AS h(n, i) ORDER BY i)",
+    "skipped_reasons": "(SELECT jsonb_object_agg(key, -value::integer) FROM jsonb_each_text(r.skipped_reasons))",
+}
+
+
 def _rollup_rows(
     client_ids, periods: list[tuple[date, date]], columns, *, months: bool = True
 ) -> tuple[str, list]:
     """SQL and parameters of the roll-up rows that add up to each period's sums (rollup_spans), as
-    (client_id, day, *columns): `day` is a day's date, or a whole month's first day for a month's row. The
-    periods must not overlap; every row's day lies in its own period (a whole month's first day does), so the
-    rows can be told apart by period and summed by client, day or month. months=False reads every day."""
+    (client_id, day, *columns): `day` is a day's date, a whole month's first day for a month's row, and for a
+    month covered in part the first day of it in the period, on its row and on the rows of the days taken off
+    it. The periods must not overlap; every row's day lies in its own period and in its own month, so the rows
+    can be told apart by period and summed by client, day or month. months=False reads every day."""
     ordered = sorted(periods)
     for (_, end), (start, _) in zip(ordered, ordered[1:], strict=False):
         if start <= end:
             raise ValueError("Periods read together must not overlap.")
     ids = list(client_ids)
     selected = ", ".join(f"r.{name}" for name in columns)
+    negated = ", ".join(f"{_NEGATED[name]} AS {name}" for name in columns)
+    in_days = "WHERE r.client_id = ANY(%s::bigint[]) AND r.date BETWEEN %s AND %s"
     parts, params = [], []
     for start, end in ordered:
-        spans = rollup_spans(start, end) if months else RollupSpans(days=((start, end),), months=None)
+        spans = rollup_spans(start, end) if months else RollupSpans(days=((start, end),))
         for first, last in spans.days:
-            parts.append(
-                f"SELECT r.client_id, r.date AS day, {selected} FROM {_DAILY} AS r "
-                "WHERE r.client_id = ANY(%s::bigint[]) AND r.date BETWEEN %s AND %s"
-            )
+            parts.append(f"SELECT r.client_id, r.date AS day, {selected} FROM {_DAILY} AS r {in_days}")
             params += [ids, first, last]
         if spans.months is not None:
             parts.append(
@@ -316,6 +351,15 @@ def _rollup_rows(
                 "WHERE r.client_id = ANY(%s::bigint[]) AND r.month BETWEEN %s AND %s"
             )
             params += [ids, *spans.months]
+        for month, day, outside in spans.part_months:
+            parts.append(
+                f"SELECT r.client_id, %s::date AS day, {selected} FROM {_MONTHLY} AS r "
+                "WHERE r.client_id = ANY(%s::bigint[]) AND r.month = %s"
+            )
+            params += [day, ids, month]
+            for first, last in outside:
+                parts.append(f"SELECT r.client_id, %s::date AS day, {negated} FROM {_DAILY} AS r {in_days}")
+                params += [day, ids, first, last]
     return " UNION ALL ".join(parts), params
 
 
@@ -451,21 +495,25 @@ def _rollup_days(
         rows, params = _rollup_rows(
             client_ids, ranges, (*ROLLUP_SUMS, "missed_hours") if hours else ROLLUP_SUMS, months=months
         )
+        sums = f"{_SUMS_SQL}, {_HOUR_SUMS_SQL}" if hours else _SUMS_SQL
+        sql = f"SELECT r.day, {sums} FROM ({rows}) AS r GROUP BY r.day"
     else:
-        # Each day's counters from the days, and beside them the hours from the months and the days around.
+        # Each day's counters summed from the days, and beside them the hours summed from the months and the
+        # days around them: two groupings of their own rows (every row would otherwise carry 38 sums).
         days, days_params = _rollup_rows(client_ids, ranges, ROLLUP_SUMS, months=False)
         spans, spans_params = _rollup_rows(client_ids, ranges, ("missed_hours",))
-        no_counters = ", ".join(f"NULL AS {name}" for name in ROLLUP_SUMS)
-        rows = (
-            f"SELECT *, NULL::integer[] AS missed_hours FROM ({days}) AS d "
-            f"UNION ALL SELECT client_id, day, {no_counters}, missed_hours FROM ({spans}) AS m"
+        no_sums = ", ".join(f"NULL AS {name}" for name in ROLLUP_SUMS)
+        no_hours = ", ".join(f"NULL AS {name}" for name in HOUR_SUMS)
+        sql = (
+            f"SELECT r.day, {_SUMS_SQL}, {no_hours} FROM ({days}) AS r GROUP BY r.day "
+            f"UNION ALL SELECT r.day, {no_sums}, {_HOUR_SUMS_SQL} FROM ({spans}) AS r GROUP BY r.day"
         )
         params = days_params + spans_params
-    sums = f"{_SUMS_SQL}, {_HOUR_SUMS_SQL}" if hours else _SUMS_SQL
-    return {
-        row.pop("day"): row
-        for row in _fetch_all(f"SELECT r.day, {sums} FROM ({rows}) AS r GROUP BY r.day", params)
-    }
+    by_day: dict[date, dict] = {}
+    for row in _fetch_all(sql, params):
+        sums = by_day.setdefault(row.pop("day"), {})
+        sums.update((name, value) for name, value in row.items() if value is not None or name not in sums)
+    return by_day
 
 
 def _trends(by_day: dict[date, dict], *, periods: list[Period], bucket: str) -> list[list[TrendPoint]]:

@@ -130,44 +130,60 @@ def test_a_bump_is_one_statement_for_the_day_and_its_month(two_years, personas, 
     assert monthly_rollup_rows(client=personas.acme)[date(2030, 5, 1)] == {"replies": 1}
 
 
+TODAY = date(2026, 11, 23)
+
+
 @pytest.mark.parametrize(
     "start, end, spans",
     [
+        # A single day: its own row.
         (
             date(2026, 11, 23),
             date(2026, 11, 23),
-            RollupSpans(days=((date(2026, 11, 23), date(2026, 11, 23)),), months=None),
+            RollupSpans(days=((date(2026, 11, 23), date(2026, 11, 23)),)),
         ),
-        (
-            date(2026, 11, 1),
-            date(2026, 11, 30),
-            RollupSpans(days=(), months=(date(2026, 11, 1), date(2026, 11, 1))),
-        ),
-        (
-            date(2026, 11, 1),
-            date(2026, 11, 29),
-            RollupSpans(days=((date(2026, 11, 1), date(2026, 11, 29)),), months=None),
-        ),
-        (
-            date(2026, 1, 15),
-            date(2026, 2, 14),
-            RollupSpans(days=((date(2026, 1, 15), date(2026, 2, 14)),), months=None),
-        ),
+        # A whole month: its monthly row.
+        (date(2026, 10, 1), date(2026, 10, 31), RollupSpans(months=(date(2026, 10, 1), date(2026, 10, 1)))),
+        # This year on 23 November: January to October whole, November less the days to come (no rows yet).
         (
             date(2026, 1, 1),
-            date(2026, 11, 23),
+            TODAY,
             RollupSpans(
-                days=((date(2026, 11, 1), date(2026, 11, 23)),), months=(date(2026, 1, 1), date(2026, 10, 1))
+                months=(date(2026, 1, 1), date(2026, 10, 1)),
+                part_months=(
+                    (date(2026, 11, 1), date(2026, 11, 1), ((date(2026, 11, 24), date(2026, 11, 30)),)),
+                ),
             ),
         ),
+        # Mid-month to mid-month across a new year: December less its first nine days, January whole, 1–5 Feb.
         (
             date(2025, 12, 10),
             date(2026, 2, 5),
             RollupSpans(
-                days=((date(2025, 12, 10), date(2025, 12, 31)), (date(2026, 2, 1), date(2026, 2, 5))),
+                days=((date(2026, 2, 1), date(2026, 2, 5)),),
                 months=(date(2026, 1, 1), date(2026, 1, 1)),
+                part_months=(
+                    (date(2025, 12, 1), date(2025, 12, 10), ((date(2025, 12, 1), date(2025, 12, 9)),)),
+                ),
             ),
         ),
+        # Inside one month, most of it: the month less the days on either side.
+        (
+            date(2026, 3, 5),
+            date(2026, 3, 25),
+            RollupSpans(
+                part_months=(
+                    (
+                        date(2026, 3, 1),
+                        date(2026, 3, 5),
+                        ((date(2026, 3, 1), date(2026, 3, 4)), (date(2026, 3, 26), date(2026, 3, 31))),
+                    ),
+                )
+            ),
+        ),
+        # A few days on each side of the turn of a month: one range of days.
+        (date(2026, 1, 20), date(2026, 2, 10), RollupSpans(days=((date(2026, 1, 20), date(2026, 2, 10)),))),
+        # The last week of a month and the thirteen months after it.
         (
             date(2025, 11, 24),
             date(2026, 12, 31),
@@ -178,26 +194,44 @@ def test_a_bump_is_one_statement_for_the_day_and_its_month(two_years, personas, 
         ),
     ],
 )
-def test_a_period_splits_into_its_whole_months_and_the_days_around_them(start, end, spans):
-    assert rollup_spans(start, end) == spans
+def test_a_period_splits_into_its_whole_months_and_the_rest(start, end, spans):
+    assert rollup_spans(start, end, today=TODAY) == spans
 
 
-@given(start=st.dates(date(2000, 1, 1), date(2100, 1, 1)), length=st.integers(0, 1200))
-def test_the_spans_cover_each_day_once(start, length):
+@given(
+    start=st.dates(date(2000, 1, 1), date(2100, 1, 1)),
+    length=st.integers(0, 1200),
+    today=st.dates(date(2000, 1, 1), date(2100, 1, 1)),
+)
+def test_the_spans_count_each_day_once(start, length, today):
     end = start + timedelta(days=length)
-    spans = rollup_spans(start, end)
-    covered = [
-        first + timedelta(days=n) for first, last in spans.days for n in range((last - first).days + 1)
-    ]
+    spans = rollup_spans(start, end, today=today)
+    counted: dict[date, int] = defaultdict(int)
+
+    def count(first, last, sign=1):
+        for n in range((last - first).days + 1):
+            counted[first + timedelta(days=n)] += sign
+
+    def month_of(first):
+        return first, date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
+
+    for first, last in spans.days:
+        count(first, last)
     if spans.months is not None:
+        assert spans.months[0].day == 1 and spans.months[1].day == 1
         month = spans.months[0]
-        assert month.day == 1 and spans.months[1].day == 1
         while month <= spans.months[1]:
-            following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-            covered += [month + timedelta(days=n) for n in range((following - month).days)]
-            month = following
-    assert sorted(covered) == [start + timedelta(days=n) for n in range(length + 1)]
-    assert all(first.month == last.month or spans.months is None for first, last in spans.days)
+            count(*month_of(month))
+            month = month_of(month)[1] + timedelta(days=1)
+    for month, day, outside in spans.part_months:
+        assert month.day == 1 and start <= day <= end and day.replace(day=1) == month  # summed in its month
+        count(*month_of(month))
+        for first, last in outside:
+            assert first.replace(day=1) == month == last.replace(day=1)
+            count(first, last, -1)
+    assert {day: n for day, n in counted.items() if n} == {
+        start + timedelta(days=n): 1 for n in range(length + 1)
+    }
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -207,6 +241,7 @@ def test_the_spans_cover_each_day_once(start, length):
 @example(start=date(2025, 12, 20), length=25)  # across the new year, no whole month
 @example(start=date(2025, 11, 15), length=100)  # mid-month to mid-month, across the new year
 @example(start=date(2025, 1, 1), length=729)  # two whole years
+@example(start=date(2025, 3, 5), length=20)  # most of a month: the month less the days around
 def test_every_report_equals_its_days_summed(two_years, start, length):
     ids = two_years
     period = Period(start, start + timedelta(days=length), "UTC")
