@@ -1,6 +1,7 @@
 """How long the recovered-revenue report takes: one client's report with many calls, the nightly rebuild of its
 roll-ups from its tables, and the agency roll-up across many clients. Every report reads the public roll-ups
-(reports.DailyRollup and reports.FirstStaffReply), whatever the number of calls.
+(reports.DailyRollup, reports.MonthlyRollup for a period's whole months, and reports.FirstStaffReply),
+whatever the number of calls.
 
     DEBUG=1 .venv/bin/python bench/reports_funnel.py [--calls 1000000] [--clients 1000] [--runs 5] [--keep]
         [--reuse] [--only agency]
@@ -9,9 +10,14 @@ roll-ups from its tables, and the agency roll-up across many clients. Every repo
 loading saved; it is made afresh when there is none). --only runs the rows whose description starts with a word.
 
 Targets (issue 6): under 500 ms for the client report with 1,000,000 calls, and for the agency roll-up with
-1,000 clients. Uses DATABASE_URL; the data is made with generate_series (seconds, not hours) in a client schema
-of its own and 1,000 client rows without schemas (a roll-up never enters a schema), and removed at the end
-unless --keep. On a busy machine the numbers are indicative only.
+1,000 clients. The agency report page's rows are its presets as the picker makes them in the agency's time zone
+(this month, the last 90 days, this year: each with the period before, at the trend the page picks for it: by
+day, by week, by month), then this year by week and by day (a trend by day or week reads every day), and the
+last 365 days. `queries` counts one run's statements (SETs included). Uses DATABASE_URL; the data is made with
+generate_series (seconds, not hours) in a client schema of its own and 1,000 client rows without schemas (a
+roll-up never enters a schema), --days of roll-ups each ending today (so with the default 365 "this year"'s
+period before is mostly empty, as it is for an agency in its first year), and removed at the end unless --keep.
+On a busy machine the numbers are indicative only.
 """
 
 import argparse
@@ -24,19 +30,21 @@ from _common import django_setup, report, summary_ms
 django_setup()
 
 from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils.timezone import now  # noqa: E402
 
 from accounts.models import Agency, Client  # noqa: E402
 from accounts.schemas import client_schema_drop  # noqa: E402
 from accounts.services import client_create, client_provision  # noqa: E402
 from billing.selectors import agency_time_zone  # noqa: E402
-from reports.models import DailyRollup, FirstStaffReply  # noqa: E402
-from reports.rollups import rollup_rebuild_client  # noqa: E402
+from reports.forms import PeriodForm  # noqa: E402
+from reports.models import DailyRollup, FirstStaffReply, MonthlyRollup  # noqa: E402
+from reports.rollups import monthly_rollups_rebuild, rollup_rebuild_client  # noqa: E402
 from reports.selectors import (  # noqa: E402
-    ROLLUP_SUMS,
     Period,
     funnel_for_client,
     funnel_for_clients,
+    period_from_preset,
     rollup_client_ranking,
     rollup_month_by_client,
     today_in,
@@ -61,6 +69,7 @@ def cleanup() -> None:
     if agency is None:
         return
     DailyRollup.objects.filter(client__agency=agency).delete()
+    MonthlyRollup.objects.filter(client__agency=agency).delete()
     FirstStaffReply.objects.filter(client__agency=agency).delete()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -210,6 +219,7 @@ def load_many_clients(agency: Agency, clients: int, days: int) -> list[Client]:
             " WHERE c.agency_id = %s AND c.slug LIKE 'bench-r-%%'",
             [days - 1, agency.pk],
         )
+    monthly_rollups_rebuild(client_ids=[client.pk for client in rows])  # the days written here, by month
     return rows
 
 
@@ -249,6 +259,7 @@ def main() -> None:
     with connection.cursor() as cursor:
         # As autovacuum would leave them: index-only scans need the visibility map.
         cursor.execute("VACUUM ANALYZE reports_dailyrollup")
+        cursor.execute("VACUUM ANALYZE reports_monthlyrollup")
         cursor.execute("VACUUM ANALYZE reports_firststaffreply")
 
     def client_page(period):
@@ -257,9 +268,15 @@ def main() -> None:
 
     first = date(today.year, today.month, 1)
     agency_tz = agency_time_zone(agency=agency)
-    agency_today = today_in(agency_tz)
-    agency_month = Period(start=agency_today.replace(day=1), end=agency_today, tz=agency_tz)
-    agency_year = Period(start=agency_today - timedelta(days=364), end=agency_today, tz=agency_tz)
+
+    def agency_page(preset, bucket=None):
+        """The agency report page's numbers for a preset of the picker, at the bucket the page would choose
+        unless told."""
+        period = period_from_preset(preset=preset, tz=agency_tz)
+        bucket = bucket or PeriodForm().chosen_bucket(period)
+        return lambda: agency_report_data(agency=agency, period=period, bucket=bucket)
+
+    agency_year = period_from_preset(preset="this_year", tz=agency_tz)
     calls_scale = f"{args.calls:,} calls"
     clients_scale = f"{args.clients:,} clients"
     days_scale = f"{args.clients:,} clients × {args.days} days"
@@ -283,26 +300,34 @@ def main() -> None:
             lambda: rollup_client_ranking(agency=agency, start=first, end=today),
         ),
         (
-            "agency: sums over a year (no reasons, hours or reply times)",
+            "agency: ranking by recovered revenue, this year",
             days_scale,
-            lambda: DailyRollup.objects.filter(
-                client_id__in=ids, date__gte=today - timedelta(days=364), date__lte=today
-            ).aggregate(**ROLLUP_SUMS),
+            lambda: rollup_client_ranking(agency=agency, start=agency_year.start, end=agency_year.end),
         ),
         (
-            "agency: the whole funnel over a year",
+            "agency: the whole funnel over this year",
             days_scale,
-            lambda: funnel_for_clients(client_ids=ids, start=today - timedelta(days=364), end=today),
+            lambda: funnel_for_clients(client_ids=ids, start=agency_year.start, end=agency_year.end),
         ),
         (
-            "agency report page data, this month (the default period)",
+            "agency report page data, this month (the default period, by day)",
             days_scale,
-            lambda: agency_report_data(agency=agency, period=agency_month, bucket="day"),
+            agency_page("this_month"),
         ),
+        ("agency report page data, last 90 days (by week)", days_scale, agency_page("last_90")),
+        ("agency report page data, this year (by month)", days_scale, agency_page("this_year")),
+        ("agency report page data, this year by week", days_scale, agency_page("this_year", "week")),
+        ("agency report page data, this year by day", days_scale, agency_page("this_year", "day")),
         (
-            "agency report page data, a year",
+            "agency report page data, the last 365 days (by month)",
             days_scale,
-            lambda: agency_report_data(agency=agency, period=agency_year, bucket="month"),
+            lambda: agency_report_data(
+                agency=agency,
+                period=Period(
+                    start=today_in(agency_tz) - timedelta(days=364), end=today_in(agency_tz), tz=agency_tz
+                ),
+                bucket="month",
+            ),
         ),
     ]
     rows = []
@@ -310,11 +335,13 @@ def main() -> None:
         if not what.startswith(args.only):
             continue
         runs = max(1, args.runs // 2) if what.startswith("nightly") else args.runs
-        rows.append({"what": what, "scale": scale, **summary_ms(timed(fn, runs))})
+        with CaptureQueriesContext(connection) as queries:
+            fn()  # a first run, not timed: counts the statements (SETs included) and warms the caches
+        rows.append({"what": what, "scale": scale, "queries": len(queries), **summary_ms(timed(fn, runs))})
     report(
         "reports_funnel",
         rows,
-        ["what", "scale", "n", "median_ms", "p95_ms", "min_ms", "max_ms"],
+        ["what", "scale", "queries", "n", "median_ms", "p95_ms", "min_ms", "max_ms"],
         extra={
             "calls": args.calls,
             "clients": args.clients,
