@@ -213,8 +213,8 @@ def load_many_clients(agency: Agency, clients: int, days: int) -> list[Client]:
         )
         # Two answered text-backs a client a day, waiting 1 to 90 minutes for the first staff reply.
         cursor.execute(
-            "INSERT INTO reports_firststaffreply (client_id, date, textback_id, wait)"
-            " SELECT c.id, current_date - d, d * 2 + k, ((c.id * 7 + d * 13 + k * 31) %% 90 + 1) * interval '1 minute'"
+            "INSERT INTO reports_firststaffreply (client_id, date, textback_id, wait_seconds)"
+            " SELECT c.id, current_date - d, d * 2 + k, ((c.id * 7 + d * 13 + k * 31) %% 90 + 1) * 60"
             " FROM accounts_client c CROSS JOIN generate_series(0, %s) d CROSS JOIN generate_series(0, 1) k"
             " WHERE c.agency_id = %s AND c.slug LIKE 'bench-r-%%'",
             [days - 1, agency.pk],

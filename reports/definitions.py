@@ -133,8 +133,8 @@ def first_staff_replies_insert(*, client_id: int, table: str, tz: str, start: da
     sql = (
         _CHAIN
         + f"""
-    INSERT INTO {table} (client_id, date, textback_id, wait)
-    SELECT %(client)s, (sent_at AT TIME ZONE %(tz)s)::date, id, staff_at - replied_at
+    INSERT INTO {table} (client_id, date, textback_id, wait_seconds)
+    SELECT %(client)s, (sent_at AT TIME ZONE %(tz)s)::date, id, round(extract(epoch FROM staff_at - replied_at))
     FROM answered WHERE staff_at IS NOT NULL
     """
     )

@@ -5,6 +5,9 @@ export jobs (the file a person asked for, and how far it has got)."""
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models import BigIntegerField, F, Func, Q
+from django.db.models.functions import Mod
+from django.db.models.lookups import Exact
 from django.utils.timezone import now
 
 # The counters of a day, in the order the funnel reads. Every one is a whole number except won_value.
@@ -23,6 +26,10 @@ ROLLUP_COUNTERS = (
     "opt_outs",
     "delivery_failures",
 )
+
+
+# FirstStaffReply.in_sample: one wait in this many.
+SAMPLE_EVERY = 8
 
 
 def no_hours() -> list[int]:
@@ -103,7 +110,25 @@ class FirstStaffReply(models.Model):
     client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="+")
     date = models.DateField(help_text="The day the text-back was sent, in the client's time zone.")
     textback_id = models.BigIntegerField(help_text="messaging.Message id, in the client's schema.")
-    wait = models.DurationField(help_text="From the caller's first reply to the first staff reply.")
+    # Whole seconds, not an interval: a year of an agency's waits (1.4 million with the year before) is sorted
+    # for its percentiles straight out of the covering index below, and integers sort fastest (an interval
+    # had to be turned into seconds row by row first: about 40% of that query).
+    wait_seconds = models.IntegerField(help_text="From the caller's first reply to the first staff reply, rounded.")
+    # One wait in SAMPLE_EVERY, the same ones every time, chosen by a hash of the client and the text-back (ids
+    # alone could keep step with a client's messages and leave whole clients out). A period with more waits
+    # than reports.selectors.SAMPLE_ABOVE takes its percentiles from these.
+    in_sample = models.GeneratedField(
+        expression=Exact(
+            Mod(
+                Func(F("textback_id"), F("client_id"), function="hashint8extended", output_field=BigIntegerField()),
+                SAMPLE_EVERY,
+                output_field=BigIntegerField(),
+            ),
+            0,
+        ),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
 
     class Meta:
         constraints = [
@@ -111,11 +136,19 @@ class FirstStaffReply(models.Model):
                 fields=["client", "textback_id"], name="one_first_staff_reply_per_textback"
             )
         ]
-        # The percentiles of a period read only this index.
-        indexes = [models.Index(fields=["client", "date"], include=["wait"], name="first_staff_reply_day")]
+        # The percentiles of a period read only one of these indexes: all the waits, or the sample.
+        indexes = [
+            models.Index(fields=["client", "date"], include=["wait_seconds"], name="first_staff_reply_wait"),
+            models.Index(
+                fields=["client", "date"],
+                include=["wait_seconds"],
+                condition=Q(in_sample=True),
+                name="first_staff_reply_sample",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.client_id} {self.date} {self.wait}"
+        return f"{self.client_id} {self.date} {self.wait_seconds}s"
 
 
 class ReportEmailPreference(models.Model):

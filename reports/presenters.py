@@ -92,9 +92,11 @@ def funnel_rows(now, before) -> list[dict]:
         ),
     ]
     if hasattr(now, "first_reply_median_seconds"):
+        every = max(now.first_reply_sample_every, getattr(before, "first_reply_sample_every", 1))
+        sampled = f", from 1 in {every} replies" if every > 1 else ""
         rows += [
             _row(
-                "Time to first staff reply (median)",
+                f"Time to first staff reply (median{sampled})",
                 now.first_reply_median_seconds,
                 before.first_reply_median_seconds,
                 duration(now.first_reply_median_seconds),
@@ -102,7 +104,7 @@ def funnel_rows(now, before) -> list[dict]:
                 lower_is_better=True,
             ),
             _row(
-                "Time to first staff reply (90th percentile)",
+                f"Time to first staff reply (90th percentile{sampled})",
                 now.first_reply_p90_seconds,
                 before.first_reply_p90_seconds,
                 duration(now.first_reply_p90_seconds),

@@ -138,12 +138,12 @@ def first_staff_reply_record(*, client_id: int, day: date, textback_id: int, wai
     the roll-ups' shared lock like a bump. Recorded again with a shorter wait (a staff reply written earlier
     but sent later is the first one), the shorter wait stays."""
     sql = (
-        f"INSERT INTO {_public(FirstStaffReply)} AS f (client_id, date, textback_id, wait) "
+        f"INSERT INTO {_public(FirstStaffReply)} AS f (client_id, date, textback_id, wait_seconds) "
         "SELECT %s, %s, %s, %s FROM (SELECT pg_advisory_xact_lock_shared(%s, %s)) AS shared_lock "
-        "ON CONFLICT (client_id, textback_id) DO UPDATE SET wait = LEAST(f.wait, EXCLUDED.wait)"
+        "ON CONFLICT (client_id, textback_id) DO UPDATE SET wait_seconds = LEAST(f.wait_seconds, EXCLUDED.wait_seconds)"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [client_id, day, textback_id, wait, LOCK_CLASS, client_id])
+        cursor.execute(sql, [client_id, day, textback_id, round(wait.total_seconds()), LOCK_CLASS, client_id])
 
 
 def rollup_days_from_tables(*, client: Client, start: datetime = EPOCH, end: datetime = FOREVER) -> dict:
@@ -367,6 +367,6 @@ def rollup_expected(*, client: Client) -> dict:
 def first_staff_reply_rows(*, client: Client) -> dict:
     """A client's first staff replies as {text-back id: (date, wait)}: what tests compare."""
     return {
-        row.textback_id: (row.date, row.wait)
+        row.textback_id: (row.date, timedelta(seconds=row.wait_seconds))
         for row in FirstStaffReply.objects.filter(client=client).order_by("textback_id")
     }

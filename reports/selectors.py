@@ -25,7 +25,7 @@ from django_tenants.utils import get_public_schema_name
 from accounts.models import Agency, Client
 from crm.models import Outcome
 
-from .models import ROLLUP_COUNTERS, DailyRollup, FirstStaffReply, MonthlyRollup
+from .models import ROLLUP_COUNTERS, SAMPLE_EVERY, DailyRollup, FirstStaffReply, MonthlyRollup
 
 # --- Periods -----------------------------------------------------------------------------------------------
 
@@ -121,6 +121,8 @@ class Funnel:
     answered_by_staff: int = 0
     first_reply_median_seconds: int | None = None
     first_reply_p90_seconds: int | None = None
+    # 1 when those two are exact; SAMPLE_EVERY when they come from the sample of the waits (SAMPLE_ABOVE).
+    first_reply_sample_every: int = 1
     booked: int = 0
     won: int = 0
     recovered_revenue: Decimal = Decimal("0.00")
@@ -180,15 +182,27 @@ def _funnel_from_sums(sums: dict) -> Funnel:
     return funnel
 
 
+# Percentiles of more waits than this come from the sample (FirstStaffReply.in_sample): one in SAMPLE_EVERY,
+# which answers the same to the minute the report shows (the median of 50,000 waits or more is within a fraction
+# of a percent of the whole's) in an eighth of the time. Sorting 1.3 million waits, an agency's year and the
+# year before at 1,000 clients, took about 360 ms: most of the page. A client's report is always exact (it
+# reaches this only with over a thousand answered callers a day).
+SAMPLE_ABOVE = 400_000
+
+
 def _set_reply_times(funnels: list[Funnel], *, client_ids, periods: list[tuple[date, date]]) -> None:
     """The median and 90th percentile wait for the first staff reply of each period (start, end), into the
     funnel beside it: one query whatever the number of periods (each period's rows FILTERed out of one read of
-    the days they cover), one sort a period for both fractions."""
+    the days they cover), one sort a period for both fractions. How many waits there are is known before the
+    read: one for each answered_by_staff of the funnels' roll-ups."""
     rows = FirstStaffReply.objects.filter(
         client_id__in=client_ids,
         date__gte=min(start for start, _ in periods),
         date__lte=max(end for _, end in periods),
     )
+    sample_every = 1
+    if sum(funnel.answered_by_staff for funnel in funnels) > SAMPLE_ABOVE:
+        rows, sample_every = rows.filter(in_sample=True), SAMPLE_EVERY
     aggregates = {}
     for index, (start, end) in enumerate(periods):
         within = Q(date__gte=start, date__lte=end) if len(periods) > 1 else None
@@ -198,24 +212,22 @@ def _set_reply_times(funnels: list[Funnel], *, client_ids, periods: list[tuple[d
         median, p90 = waits[f"waits_{index}"] or (None, None)
         funnel.first_reply_median_seconds = None if median is None else round(median)
         funnel.first_reply_p90_seconds = None if p90 is None else round(p90)
+        funnel.first_reply_sample_every = sample_every
 
 
 class Percentiles(Aggregate):
     """percentile_cont at each fraction of the seconds a caller waited for the first staff reply
-    (FirstStaffReply.wait), as a list: the rows are sorted once for all the fractions. date_part gives the
-    seconds as a float8, which percentile_cont takes and sorts quickly; extract() gives a numeric (since
-    PostgreSQL 14), slower to compute and to sort, for the same result once rounded to seconds."""
+    (FirstStaffReply.wait_seconds), as a list: the rows are sorted once for all the fractions."""
 
     function = "percentile_cont"
-    template = (
-        "%(function)s(ARRAY[%(fractions)s]::float8[]) "
-        "WITHIN GROUP (ORDER BY date_part('epoch', %(expressions)s))"
-    )
+    template = "%(function)s(ARRAY[%(fractions)s]::float8[]) WITHIN GROUP (ORDER BY %(expressions)s)"
     output_field = ArrayField(FloatField())
 
     def __init__(self, *fractions: float, filter: Q | None = None):
         super().__init__(
-            F("wait"), fractions=", ".join(repr(float(fraction)) for fraction in fractions), filter=filter
+            F("wait_seconds"),
+            fractions=", ".join(repr(float(fraction)) for fraction in fractions),
+            filter=filter,
         )
 
 

@@ -75,7 +75,7 @@ def two_years(personas):
         rollup_bump(client_id=ids[1], day=day, booked_pending=-1)
     FirstStaffReply.objects.bulk_create(
         [
-            FirstStaffReply(client_id=pk, date=day, textback_id=n, wait=timedelta(seconds=60 + n * 7 % 3600))
+            FirstStaffReply(client_id=pk, date=day, textback_id=n, wait_seconds=60 + n * 7 % 3600)
             for pk in ids
             for n, day in enumerate(days[::3])
         ]
