@@ -115,6 +115,25 @@ def test_the_logo_is_fetched_from_the_address_that_was_checked(web, personas, im
     assert _Images.hosts == [f"logos.example.test:{port}"]  # the image host is still asked for its own name
 
 
+def test_an_address_that_refuses_is_passed_over_for_the_next(web, personas, images, monkeypatch):
+    """As a browser does when a name has two addresses (localhost as ::1 and 127.0.0.1, say) and one refuses."""
+    port = int(images.rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host == "logos.example.test":
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))
+                for address in ("127.0.0.2", "127.0.0.1")  # the image host listens on the second only
+            ]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    url = f"http://logos.example.test:{port}/logo.png"
+    assert set_brand(web, personas, logo_url=url).status_code == 302
+    assert logo_of(personas) == (PNG, url) and _Images.hits == ["/logo.png"]
+
+
 def test_outside_development_the_checked_public_address_is_the_one_connected_to(web, personas, settings, monkeypatch):
     settings.DEBUG = False
     names, connected = [], []
