@@ -380,8 +380,8 @@ def brand_logo(request):
     return response
 
 
-# The tab icon of an agency without a logo: a speech bubble in its colour (ours on the platform host, which
-# names nobody). A browser asks for /favicon.ico on every host unless the page names an icon.
+# The tab icon of an agency without a logo: a speech bubble in its colour (the default colour where no agency is
+# known, as on the platform host's login page). A browser asks for /favicon.ico on every host unless the page names an icon.
 BRAND_ICON = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
     '<path fill="{color}" d="M6 4h20a4 4 0 0 1 4 4v12a4 4 0 0 1-4 4H14l-7 6v-6H6a4 4 0 0 1-4-4V8a4 4 0 0 1 4-4z"/>'
