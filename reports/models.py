@@ -87,8 +87,8 @@ class DailyRollup(RollupCounters):
 class MonthlyRollup(RollupCounters):
     """One client's funnel for one month of its local days: always the sum of that month's DailyRollup rows
     (every bump writes both in one statement, every rebuild of days rebuilds their months; reports.rollups).
-    A period's whole months are read here, a twelfth of the rows of a year of days, and only its first and
-    last partial months from the days (reports.selectors.rollup_spans)."""
+    A period's whole months are read here, a twelfth of the rows of a year of days; a month it covers in part
+    is read from its days, or as this row less the days outside the period (reports.selectors.rollup_spans)."""
 
     month = models.DateField(help_text="The month's first day.")
 

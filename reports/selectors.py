@@ -257,8 +257,8 @@ def later_outcome_exists() -> Exists:
 # --- From the roll-ups -------------------------------------------------------------------------------------
 
 ROLLUP_SUMS = {name: Sum(name) for name in (*ROLLUP_COUNTERS, "won_value")}
-# missed_hours[0] … [23], summed position by position.
-HOUR_SUMS = {f"missed_hour_{hour}": Sum(F(f"missed_hours__{hour}")) for hour in range(24)}
+# The names of missed_hours[0] … [23] summed position by position (_HOUR_SUMS_SQL).
+HOUR_SUMS = tuple(f"missed_hour_{hour}" for hour in range(24))
 # An agency's year of first staff replies (~730,000 at 1,000 clients) is sorted for its percentiles: in memory
 # (it fits in 32 MB) rather than in temporary files, as the default 4 MB has it. For that one transaction.
 PERCENTILE_WORK_MEM = "32MB"
