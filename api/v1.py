@@ -281,8 +281,10 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
 
     @extend_schema(
         summary="Text a contact",
-        description="Queued through the same send path as a staff reply; it goes out in a moment. A contact "
-        "who opted out is refused with 409 (they can text START to opt back in).",
+        description="Queued through the same send path as a staff reply; it goes out in a moment. Refused with "
+        "409: `opted_out` for a number that opted out (they can text START to opt back in), `no_consent` for "
+        "a contact who never called or texted the business and whose consent is not recorded (no cold "
+        "outreach).",
         request=s.MessageSendSerializer,
         responses={202: s.MessageSerializer},
         parameters=[IDEMPOTENCY],
@@ -299,7 +301,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
                     client=self.client, conversation=conversation, body=data["body"], user=request.user
                 )
             except inbox.ReplyRefused as exc:
-                raise Conflict(str(exc), code="opted_out") from None
+                raise Conflict(str(exc), code=exc.code) from None
         return Response(s.MessageSerializer(message).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -5,6 +5,8 @@ import io
 
 from fpdf import FPDF
 
+from config.spreadsheet import neutralise
+
 from .selectors import StatementData
 
 
@@ -24,10 +26,8 @@ def statement_csv(data: StatementData) -> str:
     writer = csv.writer(out)
     writer.writerow(["description", "quantity", "unit_price", "amount", "currency"])
     for line in data.lines:
-        # A leading = + - @ would make a spreadsheet run the cell as a formula; descriptions are ours, but
-        # plan names come from the operator.
-        description = f"'{line.description}" if line.description[:1] in "=+-@" else line.description
-        writer.writerow([description, line.quantity, line.unit_price, line.amount, data.currency])
+        # Descriptions are ours, but plan names and client names come from operators and agencies.
+        writer.writerow([neutralise(line.description), line.quantity, line.unit_price, line.amount, data.currency])
     writer.writerow(["Total", "", "", data.total, data.currency])
     writer.writerow([])
     writer.writerow(

@@ -16,7 +16,8 @@ def insert_unless_exists(obj: models.Model) -> bool:
 
     Inside a transaction a conflicting row that another transaction has inserted but not committed makes this
     wait for that transaction, exactly as a plain INSERT would; no savepoint is needed, because nothing fails.
-    Signals (pre_save, post_save) are not sent: use it for rows nothing listens to at that level."""
+    Signals (pre_save, post_save) are not sent: use it for rows nothing listens to at that level. A field set to
+    an expression (e.g. crm.models.suppressed) is computed by the INSERT and read back into obj by RETURNING."""
     model = type(obj)
     meta = model._meta
     fields = [field for field in meta.local_concrete_fields if not field.generated and field is not meta.pk]
@@ -24,7 +25,8 @@ def insert_unless_exists(obj: models.Model) -> bool:
     query.insert_values(fields, [obj])
     using = router.db_for_write(model, instance=obj)
     compiler = query.get_compiler(using=using)
-    compiler.returning_fields = [meta.pk]
+    computed = [field for field in fields if hasattr(getattr(obj, field.attname), "resolve_expression")]
+    compiler.returning_fields = [meta.pk, *computed]
     # Executed here rather than by compiler.execute_sql(), which expects a row back from every INSERT.
     [(statement, params)] = compiler.as_sql()
     with connections[using].cursor() as cursor:
@@ -33,6 +35,8 @@ def insert_unless_exists(obj: models.Model) -> bool:
     if row is None:
         return False
     obj.pk = row[0]
+    for field, value in zip(computed, row[1:], strict=True):
+        setattr(obj, field.attname, value)
     obj._state.adding = False
     obj._state.db = using
     return True

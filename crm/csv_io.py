@@ -14,7 +14,9 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.timezone import now
 
-from .models import Contact
+from config.spreadsheet import FORMULA_STARTS, neutralise
+
+from .models import Contact, Suppression
 from .phone import e164_or_none
 from .services import tags_from_text
 
@@ -22,14 +24,6 @@ EXPORT_HEADER = ["phone", "name", "email", "tags", "opted_out", "blocked", "crea
 IMPORT_COLUMNS = ("phone", "name", "email", "tags")  # any other column (e.g. an export's opted_out) is ignored
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_REPORTED_ERRORS = 100
-
-# OWASP's list: a cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: str) -> str:
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
-
 
 class _Echo:
     """csv.writer wants a file; this one hands each line back so the response can stream it."""
@@ -155,12 +149,19 @@ def import_contacts(*, data: bytes) -> ImportResult:
             for start in range(0, len(numbers), 5000):  # PostgreSQL takes at most 65,535 parameters a query
                 existing.update(Contact.objects.select_for_update().in_bulk(
                     numbers[start:start + 5000], field_name="phone_number"))
+            # A number that opted out before (its contact since merged or deleted) comes back opted out.
+            fresh = [number for number in numbers if number not in existing]
+            opted_out = set()
+            for start in range(0, len(fresh), 5000):
+                opted_out.update(Suppression.objects.filter(phone_number__in=fresh[start:start + 5000])
+                                 .values_list("phone_number", flat=True))
             new, changed = [], []
             for row in rows:
                 contact = existing.get(row.phone_number)
                 if contact is None:
                     new.append(Contact(phone_number=row.phone_number, name=row.name or "",
-                                       email=row.email or "", tags=row.tags))
+                                       email=row.email or "", tags=row.tags,
+                                       opted_out=row.phone_number in opted_out))
                     continue
                 before = (contact.name, contact.email, list(contact.tags))
                 contact.name = row.name or contact.name

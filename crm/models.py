@@ -20,8 +20,8 @@ class Contact(models.Model):
     email = models.EmailField(blank=True)
     notes = models.TextField(blank=True)
     tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
-    # Compliance state, kept on the row so every send checks it with the lock it already holds. The history
-    # of how it came to be is messaging.ConsentEvent.
+    # Compliance state, kept on the row so every send checks it with the lock it already holds. It mirrors
+    # Suppression (the number's own record, which outlives this row); the history is messaging.ConsentEvent.
     opted_out = models.BooleanField(default=False)
     is_blocked = models.BooleanField(default=False, help_text="Never text-back (vendors, staff, spam).")
     line_type = models.CharField(max_length=10, choices=LineType.choices, blank=True, default="")
@@ -62,3 +62,22 @@ class Outcome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.value or ''}".strip()
+
+
+class Suppression(models.Model):
+    """A phone number that opted out of this client's texts: a fact about the number, not about a contact row,
+    so it survives merges, deletes, imports and edits of contacts. Every outbound text to a caller is checked
+    against it at send time (messaging.services); a STOP writes it, a START (or staff, when the caller asked)
+    removes it. Contact.opted_out mirrors it for lists and filters."""
+
+    phone_number = models.CharField(max_length=20, unique=True, help_text="E.164.")
+    created_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return f"{self.phone_number} opted out"
+
+
+def suppressed(number) -> models.Exists:
+    """SQL for "this number opted out", to fold into the statement that reads or writes the contact (no
+    round trip of its own). `number` is a value or an OuterRef."""
+    return models.Exists(Suppression.objects.filter(phone_number=number))

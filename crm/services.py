@@ -2,7 +2,7 @@ from django.db import transaction
 
 from config.db import insert_unless_exists
 
-from .models import Contact
+from .models import Contact, Suppression, suppressed
 from .phone import e164_or_none
 
 
@@ -14,7 +14,7 @@ def contact_upsert(*, phone_number: str, name: str = "") -> Contact | None:
         return None
     contact = Contact.objects.filter(phone_number=number).first()
     if contact is None:
-        contact = Contact(phone_number=number, name=name[:120])
+        contact = Contact(phone_number=number, name=name[:120], opted_out=suppressed(number))
         if insert_unless_exists(contact):
             return contact
         contact = Contact.objects.get(phone_number=number)  # another request created it a moment ago
@@ -27,10 +27,11 @@ def contact_upsert(*, phone_number: str, name: str = "") -> Contact | None:
 def contact_locked(*, number: str) -> Contact:
     """The contact for this E.164 number, created if missing, and locked until the transaction ends (FOR NO
     KEY UPDATE: a STOP being recorded for the caller waits, rows that merely reference the caller do not).
-    One statement for a caller we know, two for a new one (a row this transaction inserted is its own)."""
+    One statement for a caller we know, two for a new one (a row this transaction inserted is its own). A new
+    contact for a number that opted out before (its contact since merged or deleted) starts opted out."""
     contact = Contact.objects.select_for_update(no_key=True).filter(phone_number=number).first()
     if contact is None:
-        contact = Contact(phone_number=number)
+        contact = Contact(phone_number=number, opted_out=suppressed(number))
         if not insert_unless_exists(contact):  # created a moment ago by another request, now committed
             contact = Contact.objects.select_for_update(no_key=True).get(phone_number=number)
     return contact
@@ -81,7 +82,8 @@ def contact_merge(*, into: Contact, other: Contact) -> Contact:
     `into` keeps its own number (a contact has exactly one); calls, outcomes, consent history and the
     conversation's messages and notes move over. Blanks in name, email and notes are filled from `other`,
     tags are the union. Opted out or blocked on either means opted out or blocked after: the person asked
-    not to be texted, from whichever phone."""
+    not to be texted, from whichever phone. The other number's opt-out (crm.Suppression) stays: it belongs to
+    the number, and that number calling again later must not be texted."""
     # Importing the apps above crm here, not at the top: crm is the core the others build on, and only
     # this one function needs to know what they keep per contact.
     from inbox.models import Note
@@ -116,7 +118,10 @@ def contact_merge(*, into: Contact, other: Contact) -> Contact:
     if other.notes and other.notes != into.notes:
         into.notes = f"{into.notes}\n\n{other.notes}".strip()
     into.tags = into.tags + [tag for tag in other.tags if tag not in into.tags]
-    into.opted_out = into.opted_out or other.opted_out
+    into.opted_out = into.opted_out or other.opted_out or Suppression.objects.filter(
+        phone_number=other.phone_number).exists()
+    if into.opted_out:
+        Suppression.objects.bulk_create([Suppression(phone_number=into.phone_number)], ignore_conflicts=True)
     into.is_blocked = into.is_blocked or other.is_blocked
     into.created_at = min(into.created_at, other.created_at)
     other.delete()

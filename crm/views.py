@@ -9,6 +9,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -81,11 +82,14 @@ def _render_detail(request, contact, *, form=None, opt_in_form=None, status=200)
     except ValueError:  # well-formed but impossible, e.g. month 13
         before = None
     events, older = contact_timeline(contact=contact, before=before)
-    consent = list(ConsentEvent.objects.filter(contact=contact).order_by("-created_at", "-id"))
+    # The number's history, including what was recorded under a contact row since merged away or deleted.
+    consent = list(ConsentEvent.objects.filter(Q(contact=contact) | Q(phone_number=contact.phone_number))
+                   .order_by("-created_at", "-id"))
     return render(request, "crm/contact_detail.html", {
         "contact": contact, "form": form or ContactForm(instance=contact),
         "opt_in_form": opt_in_form or OptInForm(), "events": events, "before": before,
         "older": older.isoformat() if isinstance(older, datetime) else None, "consent": consent,
+        "consent_recorded": bool(consent) and consent[0].kind == ConsentEvent.Kind.OPT_IN,
     }, status=status)
 
 
@@ -122,12 +126,16 @@ def contact_consent(request, contact_id: int):
     if action == "opt_out" and not contact.opted_out:
         contact_opt_out(client=request.tenant, contact=contact, source=ConsentEvent.Source.STAFF)
         messages.success(request, "Opted out: this number gets no more texts.")
-    elif action == "opt_in" and contact.opted_out:
+    elif action == "opt_in":
+        # Opting a number back in, or recording the consent of someone who never called or texted (the only
+        # way staff and the API may text them first); either way the caller asked, and staff say so.
         opt_in_form = OptInForm(request.POST)
         if not opt_in_form.is_valid():
             return _render_detail(request, contact, opt_in_form=opt_in_form, status=400)
+        was_opted_out = contact.opted_out
         contact_opt_in(client=request.tenant, contact=contact, source=ConsentEvent.Source.STAFF)
-        messages.success(request, "Opted in again: this number can be texted.")
+        messages.success(request, "Opted in again: this number can be texted." if was_opted_out
+                         else "Consent recorded: you may text this number.")
     return _to_detail(contact)
 
 

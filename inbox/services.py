@@ -7,13 +7,15 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils.timezone import now
 
 from accounts.models import Client, User
-from crm.models import Contact, Outcome
+from crm.models import Contact, Outcome, suppressed
 from crm.signals import outcome_recorded
-from messaging.models import Conversation, Message
+from messaging.models import ConsentEvent, Conversation, Message
 from messaging.services import message_queue
+from telephony.models import Call
 
 from .models import CannedReply, Note, NotificationPreference
 from .selectors import client_assignable_users
@@ -24,25 +26,49 @@ class InboxError(Exception):
 
 
 class ReplyRefused(InboxError):
-    pass
+    def __init__(self, message: str, code: str = "invalid"):
+        super().__init__(message)
+        self.code = code  # the API's error code (409 opted_out / no_consent)
 
 
 OPTED_OUT_REFUSAL = (
     "{name} has opted out of texts (they replied STOP), so this reply was not sent. "
     "They can text START to your number to hear from you again."
 )
+NO_CONSENT_REFUSAL = (
+    "{name} has never called or texted you and has not asked to be texted, so this was not sent: texting "
+    "someone out of the blue needs their consent. Record it on their contact page once they have given it."
+)
+
+
+def _consent_known() -> dict:
+    """What the reply rules need about the caller, as annotations on the statement that locks their row: the
+    number's opt-out (crm.Suppression, which outlives contact rows), and whether they ever reached the business
+    (a call, a text) or asked to be texted (their latest consent event is an opt-in)."""
+    latest_consent = ConsentEvent.objects.filter(phone_number=OuterRef("phone_number")).order_by("-created_at", "-id")
+    return {
+        "suppressed": suppressed(OuterRef("phone_number")),
+        "reached_us": Exists(Call.objects.filter(contact_id=OuterRef("pk")))
+        | Exists(Message.objects.filter(conversation__contact_id=OuterRef("pk"), direction=Message.Direction.INBOUND)),
+        "latest_consent": Subquery(latest_consent.values("kind")[:1]),
+    }
 
 
 @transaction.atomic
 def conversation_reply(*, client: Client, conversation: Conversation, body: str, user: User) -> Message:
-    """Queue a staff reply. Refused for an opted-out caller here, before anything is written (the worker
-    would refuse it too, but staff should know now, not find a failed message later)."""
+    """Queue a staff (or API) text to the caller. Refused here, before anything is written, for a number that
+    opted out (the worker would refuse it too, but staff should know now, not find a failed message later),
+    and for someone who never called or texted the business and never gave consent: no cold outreach."""
     body = body.strip()
     if not body:
         raise ReplyRefused("Write something to send.")
-    contact = Contact.objects.select_for_update(no_key=True).get(pk=conversation.contact_id)
-    if contact.opted_out:
-        raise ReplyRefused(OPTED_OUT_REFUSAL.format(name=contact.name or contact.phone_number))
+    contact = (Contact.objects.select_for_update(no_key=True, of=("self",))
+               .annotate(**_consent_known()).get(pk=conversation.contact_id))
+    name = contact.name or contact.phone_number
+    if contact.opted_out or contact.suppressed:
+        raise ReplyRefused(OPTED_OUT_REFUSAL.format(name=name), code="opted_out")
+    if not contact.reached_us and contact.latest_consent != ConsentEvent.Kind.OPT_IN:
+        raise ReplyRefused(NO_CONSENT_REFUSAL.format(name=name), code="no_consent")
     message = message_queue(client=client, contact=contact, body=body, kind=Message.Kind.REPLY,
                             sent_by_id=user.pk)
     # Answering a caller reopens the thread and means it has been read.

@@ -127,8 +127,32 @@ class Template(models.Model):
         return self.get_kind_display()
 
 
+class ConsentEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        # Only the link to a contact row follows a merge; what was recorded never changes.
+        if set(kwargs) - {"contact", "contact_id"}:
+            raise ConsentRecordImmutable("A consent record is never changed; record a new event instead.")
+        return super().update(**kwargs)
+
+    def delete(self):
+        raise ConsentRecordImmutable("A consent record is never deleted.")
+
+    delete.queryset_only = True
+
+
+class ConsentRecordImmutable(Exception):
+    """Someone tried to change or delete consent history."""
+
+
 class ConsentEvent(models.Model):
-    """Every opt-out and opt-in of a number, with when and how: the record a carrier or court asks for."""
+    """Every opt-out and opt-in of a number, with when and how: the record a carrier or court asks for.
+
+    Insert-only. It names the number it concerns, so it outlives the contact row (the link is cleared when the
+    contact goes, and follows a merge); saving an existing event, deleting one, or updating anything but that
+    link raises ConsentRecordImmutable. The guard is in the model, not a database trigger, because client
+    schemas are cloned from a template that may hold tables, indexes and constraints only
+    (accounts.schemas refuses a template with triggers or functions), and every write here goes through the
+    ORM."""
 
     class Kind(models.TextChoices):
         OPT_OUT = "opt_out", "Opted out"
@@ -139,18 +163,30 @@ class ConsentEvent(models.Model):
         PROVIDER = "provider", "Reported by the carrier (21610)"
         STAFF = "staff", "Changed by staff"
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consent_events")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="consent_events")
+    phone_number = models.CharField(max_length=20, db_index=True, help_text="E.164: the number it concerns.")
     kind = models.CharField(max_length=8, choices=Kind.choices)
     source = models.CharField(max_length=10, choices=Source.choices)
     keyword = models.CharField(max_length=40, blank=True)
     message_sid = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=now)
 
+    objects = ConsentEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.get_source_display()})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ConsentRecordImmutable("A consent record is never changed; record a new event instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ConsentRecordImmutable("A consent record is never deleted.")
 
 
 class OutboundSend(models.Model):

@@ -29,7 +29,7 @@ from django.utils.timezone import now
 from accounts.models import Client
 from accounts.schemas import in_schema_of
 from config.db import insert_unless_exists
-from crm.models import Contact
+from crm.models import Contact, Suppression, suppressed
 from crm.phone import e164_or_none, is_anonymous
 from crm.services import contact_locked, contact_upsert
 
@@ -305,13 +305,21 @@ def _recheck_written(send: OutboundSend) -> Message | str:
     """Lock a written message and its caller and check, again, that it may go: the message, or the reason it
     may not (the message is then marked failed with that reason)."""
     message = Message.objects.select_for_update(no_key=True).get(pk=send.message_id)
-    contact = Contact.objects.select_for_update(no_key=True).get(phone_number=message.to_number)
+    # The number's opt-out is read in the same statement: it holds even when the contact row was merged away
+    # or deleted since the message was written (then there is no row to lock, only the number).
+    contact = (Contact.objects.select_for_update(no_key=True).annotate(suppressed=suppressed(message.to_number))
+               .filter(phone_number=message.to_number).first())
+    if contact is None:
+        contact = Contact(phone_number=message.to_number,
+                          opted_out=Suppression.objects.filter(phone_number=message.to_number).exists())
+        contact.suppressed = contact.opted_out
     reason = None
     if message.kind == Message.Kind.KEYWORD_REPLY:
         pass  # STOP/START/HELP answers are the one thing an opted-out caller receives
     elif message.kind == Message.Kind.TEXT_BACK:
-        reason = SkipReason.CLIENT_PAUSED if send.client.status == Client.Status.PAUSED else _barred(contact)
-    elif contact.opted_out:
+        reason = (SkipReason.CLIENT_PAUSED if send.client.status == Client.Status.PAUSED
+                  else _barred(contact, suppressed=contact.suppressed))
+    elif contact.opted_out or contact.suppressed:
         reason = SkipReason.OPTED_OUT  # a person may still answer a blocked or unreachable caller by hand
     if reason is None:
         return message
@@ -322,11 +330,12 @@ def _recheck_written(send: OutboundSend) -> Message | str:
     return reason
 
 
-def _barred(contact: Contact) -> str | None:
-    """Why this caller must not get a text-back whatever else is true, or None."""
+def _barred(contact: Contact, *, suppressed: bool) -> str | None:
+    """Why this caller must not get a text-back whatever else is true, or None. `suppressed`: the number has
+    an opt-out on record (crm.Suppression), whatever its contact row says."""
     if contact.is_blocked:
         return SkipReason.BLOCKED
-    if contact.opted_out:
+    if contact.opted_out or suppressed:
         return SkipReason.OPTED_OUT
     if contact.unreachable:
         return SkipReason.UNREACHABLE
@@ -348,6 +357,7 @@ class _History:
     recent_activity: bool  # anything reached them, or came from them, since then
     texted_before: bool  # any text ever reached them
     returning: bool  # an earlier call, or any message
+    suppressed: bool  # the number opted out (crm.Suppression), whatever became of earlier contact rows
 
 
 @functools.cache
@@ -368,7 +378,8 @@ def _history_sql() -> tuple[str, int]:
         f"EXISTS (SELECT 1 {reached} AND m.created_at >= %(window)s), "
         f"EXISTS (SELECT 1 {reached} AND {outbound}), "
         f"EXISTS (SELECT 1 {reached}) OR EXISTS (SELECT 1 FROM {calls} k WHERE k.contact_id = c.id "
-        "AND k.call_sid <> %(call_sid)s) "
+        "AND k.call_sid <> %(call_sid)s), "
+        f"EXISTS (SELECT 1 FROM {Suppression._meta.db_table} s WHERE s.phone_number = %(number)s) "
         f"FROM {contact.db_table} c LEFT JOIN {conversations} v ON v.contact_id = c.id "
         "WHERE c.phone_number = %(number)s FOR NO KEY UPDATE OF c"
     )
@@ -382,7 +393,8 @@ def _caller_with_history(number: str, send: OutboundSend, window_start: datetime
         cursor.execute(sql, {"number": number, "window": window_start, "call_sid": send.call_sid or ""})
         row = cursor.fetchone()
     if row is None:  # a caller the call webhooks did not record (a text-back queued by hand, say)
-        return contact_locked(number=number), _History(None, False, False, False, False, False)
+        contact = contact_locked(number=number)  # a new row starts opted out when the number is suppressed
+        return contact, _History(None, False, False, False, False, False, contact.opted_out)
     fields = Contact._meta.concrete_fields
     values = []
     for field, value in zip(fields, row[:width], strict=True):
@@ -411,7 +423,7 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
     if number is None:
         return SkipReason.INVALID_NUMBER
     contact, history = _caller_with_history(number, send, now() - timedelta(hours=client.suppress_hours))
-    barred = _barred(contact)
+    barred = _barred(contact, suppressed=history.suppressed)
     if barred:
         return barred
     if history.recently_texted:
@@ -634,12 +646,15 @@ def sweep_due_sends(*, limit: int = 500) -> int:
 
 @transaction.atomic
 def contact_opt_out(*, client: Client, contact: Contact, source: str, keyword: str = "", message_sid: str = "") -> None:
-    """Record an opt-out (in the client's schema). Every STOP is kept in the history; listeners hear of it
-    only when the caller was opted in until now."""
+    """Record an opt-out (in the client's schema): the number's suppression, which every send checks and which
+    outlives the contact row, and the contact's mirror of it. Every STOP is kept in the history; listeners
+    hear of it only when the caller was opted in until now."""
     changed = Contact.objects.filter(pk=contact.pk, opted_out=False).update(opted_out=True, updated_at=now())
     contact.opted_out = True
+    Suppression.objects.bulk_create([Suppression(phone_number=contact.phone_number)], ignore_conflicts=True)
     ConsentEvent.objects.create(
-        contact=contact, kind=ConsentEvent.Kind.OPT_OUT, source=source, keyword=keyword, message_sid=message_sid
+        contact=contact, phone_number=contact.phone_number, kind=ConsentEvent.Kind.OPT_OUT, source=source,
+        keyword=keyword, message_sid=message_sid,
     )
     if changed:
         signals.contact_opted_out.send(sender=Contact, client=client, contact=contact, source=source)
@@ -649,8 +664,10 @@ def contact_opt_out(*, client: Client, contact: Contact, source: str, keyword: s
 def contact_opt_in(*, client: Client, contact: Contact, source: str, keyword: str = "", message_sid: str = "") -> None:
     changed = Contact.objects.filter(pk=contact.pk, opted_out=True).update(opted_out=False, updated_at=now())
     contact.opted_out = False
+    Suppression.objects.filter(phone_number=contact.phone_number).delete()
     ConsentEvent.objects.create(
-        contact=contact, kind=ConsentEvent.Kind.OPT_IN, source=source, keyword=keyword, message_sid=message_sid
+        contact=contact, phone_number=contact.phone_number, kind=ConsentEvent.Kind.OPT_IN, source=source,
+        keyword=keyword, message_sid=message_sid,
     )
     if changed:
         signals.contact_opted_in.send(sender=Contact, client=client, contact=contact, source=source)

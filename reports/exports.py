@@ -1,7 +1,7 @@
 """Exports of a client's report: the funnel, its calls, and its conversations with their outcomes, as CSV or XLSX.
 
 Every text cell that a spreadsheet would run as a formula (starting with =, +, -, @, tab or carriage return) is
-written with a leading apostrophe (crm.csv_io.neutralise), in CSV and XLSX alike: openpyxl itself stores a
+written with a leading apostrophe (config.spreadsheet.neutralise), in CSV and XLSX alike: openpyxl itself stores a
 string starting with "=" as a formula. Numbers and dates are written as numbers and dates.
 
 Run in the client's schema. Small exports are made in the request; anything over INLINE_LIMIT rows becomes an
@@ -19,7 +19,7 @@ from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery
 from django.utils.timezone import now
 
 from accounts.models import Client
-from crm.csv_io import neutralise
+from config.spreadsheet import neutralise
 from crm.models import Outcome
 from messaging.models import Conversation, Message, OutboundSend
 from messaging.services import skip_reason_label
