@@ -286,6 +286,12 @@ X_FRAME_OPTIONS = "DENY"
 # Twilio webhooks are exempt from CSRF by their views and proven by their signature instead.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Content Security Policy (django-csp): our own scripts and styles only.
+# Forms may also lead to the clients' hosts: "Open" on the agency dashboard and the client switcher POST to their
+# own host, which answers with a redirect to <client>.<BASE_DOMAIN> (a one-time handoff), and browsers hold a
+# form's redirects to form-action too. Every such host is ours; nothing an agency controls is added here.
+_public_url = urlsplit(PUBLIC_BASE_URL)
+_client_port = f":{_public_url.port}" if _public_url.port else ""
+CLIENT_HOSTS_SOURCE = f"{_public_url.scheme}://*.{BASE_DOMAIN}{_client_port}"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -293,7 +299,7 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'"],
         "script-src": ["'self'"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
+        "form-action": ["'self'", CLIENT_HOSTS_SOURCE],
     }
 }
 
