@@ -22,17 +22,27 @@ def test_an_unanswered_call_ends_in_a_text(live, personas):
     assert "POST /hooks/twilio/voice/dial-complete/ → 200" in out
     [text] = live.fake.wait_for_messages(1, timeout=15)
     assert text["to"] == "+13125550131"
+    # It waited for the worker and shows what the caller got.
+    assert f"Text-back sent to +13125550131:\n  {text['body']}" in out
+
+
+def test_a_text_back_that_is_not_sent_says_why(live, personas):
+    out = simulate(live, "--client", "acme", "--from", "anonymous")
+    assert "No text-back: the caller hid their number." in out
+    assert live.fake.messages == []
 
 
 def test_an_answered_call_is_not_texted(live, personas):
-    simulate(live, "--client", "acme", "--from", "+13125550132", "--answered")
+    out = simulate(live, "--client", "acme", "--from", "+13125550132", "--answered")
+    assert "No text-back: the call was answered." in out
     with schema_context(personas.acme.schema_name):
         assert Call.objects.get(from_number="+13125550132").outcome == "answered"
     assert live.fake.messages == []
 
 
 def test_an_early_hang_up_is_not_texted_but_a_long_ring_is(live, personas):
-    simulate(live, "--client", "acme", "--from", "+13125550133", "--hangup-after", "2")
+    out = simulate(live, "--client", "acme", "--from", "+13125550133", "--hangup-after", "2")
+    assert "No text-back: the call was hung up early." in out
     simulate(live, "--client", "acme", "--from", "+13125550134", "--hangup-after", "15")
     [text] = live.fake.wait_for_messages(1, timeout=15)
     assert text["to"] == "+13125550134"

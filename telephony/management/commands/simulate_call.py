@@ -1,15 +1,24 @@
 """Walk a call through the real, signed voice webhooks, as Twilio would: for demos and a new client's first
-check. The server at PUBLIC_BASE_URL (or --base-url) must be running."""
+check. The server at PUBLIC_BASE_URL (or --base-url) must be running, and a worker for the text-back to go out;
+the command then waits for the text-back and prints it, or says why none was sent."""
 
+import time
 import uuid
 
 import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django_tenants.utils import tenant_context
 from twilio.request_validator import RequestValidator
 
 from accounts.models import Client
 from crm.phone import e164_or_none, is_anonymous
+from messaging.models import Message, OutboundSend
+from messaging.services import SKIP_REASONS
+from telephony.models import Call
+
+# How long past the client's text delay to wait for the worker before saying the text has not gone out yet.
+WAIT_SECONDS = 20
 
 
 def _sid(prefix: str) -> str:
@@ -26,8 +35,11 @@ class Command(BaseCommand):
         outcome.add_argument("--answered", action="store_true", help="Someone takes it (presses 1).")
         outcome.add_argument("--hangup-after", type=int, metavar="S", help="The caller hangs up after S seconds.")
         parser.add_argument("--base-url", default=settings.PUBLIC_BASE_URL)
+        parser.add_argument(
+            "--no-wait", action="store_true", help="Do not wait for the text-back to be sent or skipped."
+        )
 
-    def handle(self, *args, client, caller, answered, hangup_after, base_url, **options):
+    def handle(self, *args, client, caller, answered, hangup_after, base_url, no_wait, **options):
         target = Client.objects.filter(slug=client).first()
         if target is None:
             raise CommandError(f"--client: no client with slug “{client}”.")
@@ -66,6 +78,33 @@ class Command(BaseCommand):
             self.post("/hooks/twilio/voice/status/",
                       {**common, "CallStatus": "completed", "CallDuration": str(target.ring_timeout_seconds)})
         self.stdout.write(f"call {call_sid} from {caller} to {target.name} done")
+        if not no_wait:
+            self.stdout.write(self.textback_outcome(target, call_sid))
+
+    def textback_outcome(self, client: Client, call_sid: str) -> str:
+        """What became of the call's text-back: its text, why it was not sent, or that it is still waiting."""
+        deadline = time.monotonic() + client.text_delay_seconds + WAIT_SECONDS
+        while True:
+            send = OutboundSend.objects.filter(client=client, call_sid=call_sid).first()
+            if send is None:
+                with tenant_context(client):
+                    call = Call.objects.filter(call_sid=call_sid).first()
+                if call is not None and call.outcome in (Call.Outcome.ANSWERED, Call.Outcome.ABANDONED):
+                    return f"No text-back: the call was {call.get_outcome_display().lower()}."
+            elif send.state == OutboundSend.State.SENT:
+                with tenant_context(client):
+                    message = Message.objects.filter(pk=send.message_id).first()
+                body = message.body if message else "(the message row is gone)"
+                return f"Text-back sent to {send.to_number}:\n  {body}"
+            elif send.state in (OutboundSend.State.SKIPPED, OutboundSend.State.FAILED):
+                why = SKIP_REASONS.get(send.reason, send.reason) + (f" ({send.detail})" if send.detail else "")
+                return f"No text-back: {why}."
+            if time.monotonic() > deadline:
+                return (
+                    "The text-back has not gone out yet (is a worker running? `./run demo` starts one); "
+                    "it appears in the client's inbox when it does."
+                )
+            time.sleep(0.3)
 
     def post(self, path: str, params: dict) -> None:
         url = self.base_url + path
