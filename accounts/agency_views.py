@@ -37,9 +37,12 @@ def _ip(request) -> str | None:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def client_pause_view(request, pk: int):
+    """GET asks first (what pausing stops, and that it can be undone); POST pauses."""
     client = client_for_agency_user(request, pk)
+    if request.method == "GET":
+        return render(request, "accounts/client_pause.html", {"client": client})
     try:
         client_pause(client=client, actor=request.user, ip_address=_ip(request))
     except ClientStateError as exc:

@@ -81,7 +81,10 @@ def _dashboard(request):
             "agencies": [(agency, agency.pk in admin_of) for agency in agency_list],
             "show_agency": len(agency_list) > 1,
             "page": page,
-            "rows": [(row, client_url(row.client)) for row in page.object_list],
+            # Each row: the client's numbers, its URL, and whether this person may offboard it (admins only).
+            "rows": [
+                (row, client_url(row.client), row.client.agency_id in admin_of) for row in page.object_list
+            ],
             "total": len(rows),
             "stage": stage,
             "search": search,
