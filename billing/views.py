@@ -12,7 +12,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from accounts.selectors import agencies_of_user, request_client
+from accounts.models import ClientMembership
+from accounts.selectors import agencies_of_user, client_role, request_client
 
 from . import render as statement_render
 from . import selectors
@@ -158,7 +159,19 @@ def _client_host(view):
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        client = selectors.client_statement_access(request=request)
+        try:
+            client = selectors.client_statement_access(request=request)
+        except Http404:
+            client = request_client(request)
+            if client is None or kwargs.get("fmt", "html") != "html":
+                raise
+            # Only the client's own people are logged in on its host (HostMembershipMiddleware): tell them why
+            # there is no statement and whom to ask, instead of a bare 404 for a page the app links to.
+            return render(
+                request,
+                "billing/not_shared.html",
+                {"client": client, "is_owner": client_role(request.user, client) == ClientMembership.Role.OWNER},
+            )
         return view(request, client, *args, **kwargs)
 
     return wrapper

@@ -170,15 +170,24 @@ def test_the_owners_statement_shows_the_agencys_prices(web, personas, traffic):
     assert "Growth plan" not in html  # what the platform charges the agency is not the client's business
 
 
-def test_the_owner_gets_404_when_the_agency_does_not_allow_it(web, personas, traffic):
+def test_the_owner_is_told_when_the_agency_does_not_share_statements(web, personas, traffic):
     _allow_owner(personas.acme, False)
-    assert web("acme.localhost", personas.alice).get("/billing/").status_code == 404
+    owner = web("acme.localhost", personas.alice)
+    response = owner.get("/billing/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Northwind Marketing has not shared Acme Plumbing's statements here" in html
+    assert "Monthly service" not in html and "99.00" not in html
+    assert owner.get(f"/billing/{NOV}.csv").status_code == 404  # no file to download either
 
 
 @pytest.mark.parametrize("who", ["bob"])
 def test_client_staff_never_see_the_statement(web, personas, traffic, who):
     _allow_owner(personas.acme)
-    assert web("acme.localhost", getattr(personas, who)).get("/billing/").status_code == 404
+    staff = web("acme.localhost", getattr(personas, who))
+    html = staff.get("/billing/").content.decode()
+    assert "Statements are shown to Acme Plumbing's owners only" in html and "99.00" not in html
+    assert staff.get(f"/billing/{NOV}.pdf").status_code == 404
 
 
 @pytest.mark.parametrize("who", ["nina", "nate", "oscar"])

@@ -59,3 +59,14 @@ def test_agency_staff_read_usage_per_client_on_a_phone(page_for, personas, price
     assert "Acme Plumbing" in rows.nth(0).inner_text()
     assert fits_the_screen(page)
     screenshot(page, "billing-agency-usage-phone")
+
+
+def test_an_owner_whose_agency_shares_no_statement_is_told_so(page_for, personas, live):
+    _clear()  # no price for Acme: its agency shares nothing with the owner
+    page, base = page_for("acme.localhost")
+    log_in(page, base, personas.alice.email)
+    page.goto(f"{base}/billing/")
+    expect(page.get_by_role("heading", name="Billing")).to_be_visible()
+    expect(page.get_by_text("Northwind Marketing has not shared Acme Plumbing's statements here")).to_be_visible()
+    assert fits_the_screen(page)
+    screenshot(page, "billing-owner-not-shared-phone")
