@@ -67,7 +67,8 @@ class ClientSettingsForm(forms.ModelForm):
     class Meta:
         model = Client
         fields = ["sender_name", "business_hours", "closures", "timezone", "text_delay_seconds", "suppress_hours",
-                  "min_ring_seconds", "ring_timeout_seconds", "response_target_minutes", "messaging_registration"]
+                  "min_ring_seconds", "ring_timeout_seconds", "response_target_minutes", "average_job_value",
+                  "messaging_registration"]
         labels = {
             "sender_name": "Sender name",
             "timezone": "Time zone",
@@ -76,6 +77,8 @@ class ClientSettingsForm(forms.ModelForm):
             "min_ring_seconds": "Minimum ring (seconds)",
             "ring_timeout_seconds": "Ring timeout (seconds)",
             "response_target_minutes": "Answer replies within (minutes)",
+            # Reports show money in US dollars (reports.presenters.money), as the onboarding wizard asks for it.
+            "average_job_value": "Average job value (US $)",
         }
         help_texts = {
             "timezone": "An IANA name such as America/Chicago; business hours are in this zone.",
@@ -85,8 +88,14 @@ class ClientSettingsForm(forms.ModelForm):
             "ring_timeout_seconds": "How long the business's phone rings before the call counts as missed, 5–60.",
             "response_target_minutes": "Counted in business hours; a reply left longer is escalated to whoever "
                                        "asked for it (Inbox → Notifications).",
+            "average_job_value": "What a typical job is worth, in US dollars. Reports multiply the booked jobs that "
+                                 "have no outcome yet by it to estimate what they are worth; leave empty for no "
+                                 "estimate.",
         }
-        widgets = {"timezone": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"})}
+        widgets = {
+            "timezone": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+            "average_job_value": forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
+        }
 
 
 class TemplateForm(forms.ModelForm):

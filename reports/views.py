@@ -8,10 +8,12 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Agency, Client
 from accounts.selectors import agencies_of_user, request_client
+from accounts.services import client_url
 from billing.selectors import agency_time_zone
 
 from . import selectors
@@ -178,6 +180,8 @@ def client_report_context(request, client: Client) -> dict:
 def client_report(request, client):
     context = client_report_context(request, client)
     context["exports"] = True
+    # Where the estimate's hint sends people to set the average job value (the field's id is its anchor).
+    context["settings_url"] = f"{reverse('client-settings')}#id_average_job_value"
     return render(request, "reports/client_report.html", context)
 
 
@@ -187,6 +191,8 @@ def agency_client_report(request, slug):
     with timezone.override(client.timezone):
         context = client_report_context(request, client)
         context["agency_view"] = True
+        # The settings page lives on the client's own host (the agency's people open the client to use it).
+        context["settings_url"] = f"{client_url(client)}settings/#id_average_job_value"
         return render(request, "reports/client_report.html", context)
 
 

@@ -1,6 +1,8 @@
 """The settings page on a client's host: who may see and change it, what a save writes (all of it, in this
 client only) and what it refuses (leaving everything as it was)."""
 
+from decimal import Decimal
+
 import pytest
 from django_tenants.utils import schema_context
 
@@ -15,7 +17,7 @@ MAY_CHANGE = ["alice", "nina", "nate", "oscar"]
 TURNED_AWAY = ["dave", "erin", "sara", "charlie"]
 KINDS = ["business_hours", "after_hours", "returning_caller"]
 SETTINGS_FIELDS = ["business_hours", "closures", "timezone", "text_delay_seconds", "suppress_hours",
-                   "min_ring_seconds", "ring_timeout_seconds", "response_target_minutes"]
+                   "min_ring_seconds", "ring_timeout_seconds", "response_target_minutes", "average_job_value"]
 
 
 def valid_post(**overrides) -> dict:
@@ -28,6 +30,7 @@ def valid_post(**overrides) -> dict:
         "ring_timeout_seconds": "25",
         "closures": "2026-12-25 Christmas\n2026-12-31..2027-01-01 New Year",
         "response_target_minutes": "20",
+        "average_job_value": "275.00",
         "messaging_registration": "not_needed",
     }
     for kind in KINDS:
@@ -82,6 +85,7 @@ def test_owners_agency_staff_and_operators_may_save(web, personas, who):
         "closures": [{"start": "2026-12-25", "end": "2026-12-25", "label": "Christmas"},
                      {"start": "2026-12-31", "end": "2027-01-01", "label": "New Year"}],
         "response_target_minutes": 20,
+        "average_job_value": Decimal("275.00"),
     }
     assert saved["templates"] == {
         kind: (f"Hi {{caller_name}}, {kind} at {{business_name}}.", True) for kind in KINDS
@@ -194,6 +198,8 @@ REFUSALS = {
     "closure backwards": ({"closures": "2026-12-26..2026-12-24 Oops"}, "ends before it starts"),
     "closures overlap": ({"closures": "2026-12-24..2026-12-26 Christmas\n2026-12-26 Boxing Day"}, "overlap"),
     "no response target": ({"response_target_minutes": "0"}, "greater than or equal to 1"),
+    "negative job value": ({"average_job_value": "-5"}, "greater than or equal to 0"),
+    "job value not money": ({"average_job_value": "12.345"}, "no more than 2 decimal places"),
 }
 
 
@@ -228,3 +234,39 @@ def test_the_page_lists_every_placeholder(web, personas):
     page = web(HOST, personas.alice).get(URL).content.decode()
     for name in PLACEHOLDERS:
         assert f">{{{name}}}</abbr>" in page
+
+
+@pytest.mark.parametrize("who", ["alice", "nate"])
+def test_the_owner_and_agency_staff_set_the_average_job_value_the_reports_use(web, personas, who):
+    browser = web(HOST, getattr(personas, who))
+    try:
+        assert browser.post(URL, valid_post(average_job_value="250.50")).status_code == 302
+        assert Client.objects.get(pk=personas.acme.pk).average_job_value == Decimal("250.50")
+        assert 'name="average_job_value" value="250.50"' in browser.get(URL).content.decode()
+        assert "× $250.50 average job value" in browser.get("/reports/").content.decode()
+        # Emptied, there is no estimate, and the report's hint links to the field.
+        assert browser.post(URL, valid_post(average_job_value="")).status_code == 302
+        assert Client.objects.get(pk=personas.acme.pk).average_job_value is None
+        report = browser.get("/reports/").content.decode()
+        assert '<a href="/settings/#id_average_job_value">Set an average job value' in report
+    finally:
+        Client.objects.filter(pk=personas.acme.pk).update(average_job_value=None)
+
+
+def test_client_staff_see_the_average_job_value_but_cannot_change_it(web, personas):
+    Client.objects.filter(pk=personas.acme.pk).update(average_job_value="99.00")
+    try:
+        staff = web(HOST, personas.bob)
+        page = staff.get(URL).content.decode()
+        assert 'name="average_job_value" value="99.00"' in page
+        field = page.split('name="average_job_value"', 1)[1].split(">", 1)[0]
+        assert "disabled" in field
+        assert staff.post(URL, valid_post(average_job_value="1.00")).status_code == 403
+        assert str(Client.objects.get(pk=personas.acme.pk).average_job_value) == "99.00"
+    finally:
+        Client.objects.filter(pk=personas.acme.pk).update(average_job_value=None)
+
+
+def test_an_agency_reads_the_hint_with_a_link_to_the_clients_own_settings(web, personas):
+    page = web("localhost", personas.nate).get("/reports/clients/acme/").content.decode()
+    assert '<a href="http://acme.localhost:8000/settings/#id_average_job_value">' in page
