@@ -1,16 +1,11 @@
 """Writes: agencies, clients, people. Keyword-only, typed, named <entity>_<action> (see shared/STYLE.md)."""
 
 import hashlib
-import ipaddress
 import logging
-import os
 import secrets
-import socket
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import certifi
-import urllib3
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
@@ -22,6 +17,7 @@ from django.db import DatabaseError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from config import outbound
 from telephony.numbers import NumberError, get_numbers
 
 from .hours import HoursError, parse_hours
@@ -266,87 +262,35 @@ def logo_content_type(data: bytes) -> str:
 LOGO_FETCH_TIMEOUT = 5.0
 
 
-def _logo_addresses(host: str, port: int) -> list[str]:
-    """The addresses to fetch a logo from: the host's name is resolved once, here, and the connection goes to an
-    address that was checked. Resolving again when connecting would let a name that answered with a public
-    address first answer with one of ours next (DNS rebinding)."""
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        raise ValidationError({"logo_url": f"{host} does not resolve."}) from None
-    addresses = list(dict.fromkeys(info[4][0].split("%")[0] for info in infos))
-    if not settings.DEBUG:  # development fetches from its own machine too
-        for address in addresses:
-            parsed = ipaddress.ip_address(address)
-            if not parsed.is_global or parsed.is_multicast:
-                raise ValidationError({"logo_url": f"{host} is not a public address."})
-    return addresses
-
-
-def _logo_get(parts, address: str, port: int) -> bytes:
-    """GET the URL's path from this address, as the URL's host; at most LOGO_MAX_BYTES (and one more) are read."""
-    options = {"timeout": urllib3.Timeout(total=LOGO_FETCH_TIMEOUT), "retries": False, "maxsize": 1}
-    if parts.scheme == "https":
-        # The certificate is checked against the name in the URL, not the address connected to.
-        pool = urllib3.HTTPSConnectionPool(
-            address, port, server_hostname=parts.hostname, assert_hostname=parts.hostname,
-            cert_reqs="CERT_REQUIRED", ca_certs=os.environ.get("REQUESTS_CA_BUNDLE") or certifi.where(), **options,
-        )
-    else:
-        pool = urllib3.HTTPConnectionPool(address, port, **options)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    with pool:
-        response = pool.urlopen(
-            "GET", target, redirect=False, preload_content=False,
-            headers={"Host": parts.netloc.rpartition("@")[2], "Accept": "image/png, image/jpeg, image/webp"},
-        )
-        if response.get_redirect_location():
-            raise ValidationError({"logo_url": "That address redirects; use the image's own address."})
-        if response.status != 200:
-            raise ValidationError({"logo_url": f"The image could not be fetched (HTTP {response.status})."})
-        data = b""
-        for chunk in response.stream(16 * 1024):
-            data += chunk
-            if len(data) > LOGO_MAX_BYTES:
-                break
-        response.release_conn()
-        return data
-
-
 def logo_fetch(url: str) -> bytes:
     """The image at an https URL, for the brand's logo: fetched once and kept, never hot-linked (the CSP admits
-    images from 'self' only, and a client's pages must not tell a third party who looks at them). Outside
-    development only public addresses are fetched (a logo URL must not become a way into our own network), from
-    an address that was checked (_logo_addresses, each in turn until one answers), redirects are not followed,
-    and at most LOGO_MAX_BYTES are read."""
-    parts = urlsplit(url)
-    # Development fetches from its own machine over plain http too.
-    if parts.scheme not in (("https", "http") if settings.DEBUG else ("https",)) or not parts.hostname:
-        raise ValidationError({"logo_url": "Use an https:// address of the image."})
+    images from 'self' only, and a client's pages must not tell a third party who looks at them). Fetched
+    through config.outbound, the one door for user-given URLs: only public addresses outside development, from
+    the address that was checked, no redirects, at most LOGO_MAX_BYTES read."""
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise ValidationError({"logo_url": "Use an https:// address of the image."}) from None
-    data = None
-    for address in _logo_addresses(parts.hostname, port):
-        try:
-            data = _logo_get(parts, address, port)
-            break
-        except (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.NewConnectionError):
-            continue  # the next address, as a browser would
-        except urllib3.exceptions.TimeoutError:
-            raise ValidationError({"logo_url": f"{parts.hostname} did not answer in time."}) from None
-        except urllib3.exceptions.SSLError:
-            raise ValidationError({"logo_url": f"{parts.hostname}'s certificate could not be verified."}) from None
-        except urllib3.exceptions.HTTPError as exc:
-            raise ValidationError({"logo_url": f"The image could not be fetched ({type(exc).__name__})."}) from None
-    if data is None:
-        raise ValidationError({"logo_url": f"{parts.hostname} did not answer; check the address."})
+        answer = outbound.request(
+            "GET", url, headers={"Accept": "image/png, image/jpeg, image/webp"},
+            # Development fetches from its own machine, over plain http too.
+            schemes=("https", "http") if settings.DEBUG else ("https",), allow_private=settings.DEBUG,
+            connect_timeout=LOGO_FETCH_TIMEOUT, read_timeout=LOGO_FETCH_TIMEOUT, deadline=LOGO_FETCH_TIMEOUT,
+            max_bytes=LOGO_MAX_BYTES,
+        )
+    except outbound.OutboundRefused as exc:
+        message = str(exc)
+        if message.startswith("Use an"):
+            message = "Use an https:// address of the image."
+        raise ValidationError({"logo_url": message}) from None
+    except outbound.OutboundError as exc:
+        raise ValidationError({"logo_url": str(exc)}) from None
+    if answer.is_redirect:
+        raise ValidationError({"logo_url": "That address redirects; use the image's own address."})
+    if answer.status != 200:
+        raise ValidationError({"logo_url": f"The image could not be fetched (HTTP {answer.status})."})
     try:
-        logo_content_type(data)
+        logo_content_type(answer.body)
     except ValidationError as exc:
         raise ValidationError({"logo_url": exc.message_dict["logo"]}) from None
-    return data
+    return answer.body
 
 
 def agency_brand_update(

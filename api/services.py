@@ -3,17 +3,15 @@
 Everything the API changes in a client's data goes through the core's own services (crm, inbox, messaging,
 accounts); what is here is only what the API itself owns."""
 
+import codecs
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
-import socket
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
@@ -23,6 +21,7 @@ from django.utils.timezone import now
 
 from accounts.models import Agency, Client, User
 from accounts.services import client_pause, client_resume
+from config import outbound
 
 from .models import ApiKey, WebhookDelivery, WebhookEndpoint
 
@@ -102,7 +101,8 @@ def private_addresses_allowed() -> bool:
 
 def webhook_url_problem(url: str) -> str | None:
     """Why we will not send to this URL, or None. Outside development only https to public addresses: a
-    webhook must never become a way to reach the platform's own network (SSRF)."""
+    webhook must never become a way to reach the platform's own network (SSRF). Checked when the endpoint is
+    made, so its owner hears at once; every delivery is checked again where it connects (config.outbound)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "Use an http or https URL."
@@ -111,13 +111,11 @@ def webhook_url_problem(url: str) -> str | None:
     if parts.scheme != "https":
         return "Use an https URL."
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        return f"{parts.hostname} does not resolve."
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global or address.is_multicast:
-            return f"{parts.hostname} is a private or local address; webhooks go to the public internet only."
+        outbound.resolve(parts.hostname, parts.port or 443, allow_private=False)
+    except ValueError:  # a port that is not a number
+        return "Use an http or https URL."
+    except outbound.OutboundError as exc:
+        return str(exc)
     return None
 
 
@@ -215,6 +213,7 @@ GIVE_UP_AFTER = timedelta(days=1)
 # A claimed attempt whose worker died is tried again after this (longer than the request timeout).
 ATTEMPT_LEASE = timedelta(minutes=2)
 REQUEST_TIMEOUT = (3.05, 10)
+REQUEST_DEADLINE = 15.0  # the whole attempt, however slowly the receiver trickles its answer
 RESPONSE_KEPT = 2000
 
 
@@ -313,11 +312,9 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
     if delivery is None:
         return "not due"
     endpoint = delivery.endpoint
-    status_code, response_body, error = None, "", ""
-    problem = None if endpoint.is_active else "The endpoint is disabled."
-    problem = problem or webhook_url_problem(endpoint.url)
-    if problem:
-        error = problem
+    status_code, response_body, error, permanent = None, "", "", False
+    if not endpoint.is_active:
+        error, permanent = "The endpoint is disabled.", True
     else:
         body = webhook_body(delivery)
         timestamp = str(int(now().timestamp()))
@@ -329,24 +326,37 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
             "Webhook-Timestamp": timestamp,
             "Webhook-Signature": webhook_signature(secret=endpoint.secret, timestamp=timestamp, body=body),
         }
+        private = private_addresses_allowed()
         try:
-            with requests.post(
-                endpoint.url,
-                data=body,
-                headers=headers,
-                timeout=REQUEST_TIMEOUT,
-                allow_redirects=False,
-                stream=True,
-            ) as response:
-                status_code = response.status_code
-                response_body = response.raw.read(RESPONSE_KEPT * 2, decode_content=True).decode(
-                    response.encoding or "utf-8", errors="replace"
-                )[:RESPONSE_KEPT]
-        except requests.RequestException as exc:
-            error = f"{type(exc).__name__}: {exc}"[:255]
+            # Through the one door: resolved once, refused at connect time if private, no redirects followed.
+            answer = outbound.request(
+                "POST", endpoint.url, body=body, headers=headers,
+                schemes=("http", "https") if private else ("https",), allow_private=private,
+                connect_timeout=REQUEST_TIMEOUT[0], read_timeout=REQUEST_TIMEOUT[1], deadline=REQUEST_DEADLINE,
+                max_bytes=RESPONSE_KEPT * 2,
+            )
+        except outbound.OutboundRefused as exc:
+            error, permanent = str(exc)[:255], True
+        except outbound.OutboundError as exc:
+            error = str(exc)[:255]
+        else:
+            status_code = answer.status
+            charset = _charset(answer.headers.get("Content-Type", ""))
+            response_body = answer.body.decode(charset, errors="replace")[:RESPONSE_KEPT]
     return _record_attempt(
-        delivery, status_code=status_code, response_body=response_body, error=error, permanent=bool(problem)
+        delivery, status_code=status_code, response_body=response_body, error=error, permanent=permanent
     )
+
+
+def _charset(content_type: str) -> str:
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.strip().partition("=")
+        if name.lower() == "charset" and value:
+            try:
+                return codecs.lookup(value.strip('"')).name
+            except LookupError:
+                break
+    return "utf-8"
 
 
 def _record_attempt(

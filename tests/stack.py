@@ -167,7 +167,7 @@ class Stack:
 
 
 # Client-schema tables that hold callers' data (templates and contenttypes stay: they come with the schema).
-CLIENT_DATA_TABLES = ["crm_contact", "telephony_call", "messaging_conversation", "messaging_message",
+CLIENT_DATA_TABLES = ["crm_contact", "crm_suppression", "telephony_call", "messaging_conversation", "messaging_message",
                       "messaging_consentevent", "inbox_note", "inbox_cannedreply"]
 
 
