@@ -167,11 +167,8 @@ def _client_host(view):
                 raise
             # Only the client's own people are logged in on its host (HostMembershipMiddleware): tell them why
             # there is no statement and whom to ask, instead of a bare 404 for a page the app links to.
-            return render(
-                request,
-                "billing/not_shared.html",
-                {"client": client, "is_owner": client_role(request.user, client) == ClientMembership.Role.OWNER},
-            )
+            is_owner = client_role(request.user, client) == ClientMembership.Role.OWNER
+            return render(request, "billing/not_shared.html", {"client": client, "is_owner": is_owner})
         return view(request, client, *args, **kwargs)
 
     return wrapper

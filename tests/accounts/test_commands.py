@@ -123,9 +123,17 @@ def test_a_bad_command_exits_non_zero_with_its_message_on_stderr():
 
 
 def test_seed_demo_makes_a_demo_with_history_and_can_run_again(personas):
+    from datetime import timedelta
+
+    from django.db.models import Sum
+    from django.utils.timezone import now
     from django_tenants.utils import schema_context
 
+    from billing.models import AgencyBilling, ClientPrice, Statement
+    from crm.models import Outcome
+    from inbox.models import CannedReply
     from messaging.models import Message
+    from reports.models import DailyRollup, MonthlyRollup
     from telephony.models import Call
 
     out = run("seed_demo")
@@ -136,15 +144,48 @@ def test_seed_demo_makes_a_demo_with_history_and_can_run_again(personas):
     acme = demo.clients.get(slug="acme-plumbing")
     assert acme.status == Client.Status.LIVE
     assert ClientMembership.objects.get(client=acme, role="owner").user.check_password("textback-demo")
-    with schema_context(acme.schema_name):
-        assert Call.objects.filter(outcome="missed").count() == 3
-        assert Call.objects.filter(outcome="answered").count() == 1
-        assert Message.objects.filter(kind="textback", status="sent").count() == 3
-        assert Message.objects.filter(direction="in").count() == 2
-        counts = (Call.objects.count(), Message.objects.count())
+    assert AgencyBilling.objects.get(agency=demo).plan is not None
+    assert ClientPrice.objects.filter(client__agency=demo, owner_sees_statement=True).count() == 2
+    assert Statement.objects.filter(agency=demo, kind="client", client=acme).exists()  # a month that is over
+
+    counts = {}
+    for client in demo.clients.all():
+        with schema_context(client.schema_name):
+            calls = Call.objects.all()
+            # Ninety days of calls, at every hour a business is busy and on every weekday.
+            assert calls.filter(started_at__lt=now() - timedelta(days=85)).exists()
+            assert not calls.filter(started_at__lt=now() - timedelta(days=90)).exists()
+            assert len({client.local_time(call.started_at).weekday() for call in calls}) == 7
+            assert len({client.local_time(call.started_at).hour for call in calls}) >= 10
+            won = Outcome.objects.filter(kind="won")
+            assert won.count() >= 20 and Outcome.objects.filter(kind="lost").exists()
+            assert Outcome.objects.filter(kind="booked").count() > won.count()
+            words = " ".join(Message.objects.filter(direction="in").values_list("body", flat=True)).lower()
+            sent = Message.objects.filter(kind="textback", sent_at__isnull=False).count()
+            table = {
+                "calls": calls.count(),
+                "missed_calls": calls.filter(outcome="missed").count(),
+                "textbacks_sent": sent,
+                "won": won.count(),
+                "won_value": won.aggregate(total=Sum("value"))["total"],
+            }
+            counts[client.slug] = (calls.count(), Message.objects.count(), CannedReply.objects.count())
+        # The callers talk about the business they called.
+        if client.slug == "smile-dental":
+            assert "tooth" in words and not {"sink", "leak", "pipe", "drain"} & set(words.split())
+        else:
+            assert "sink" in words and "tooth" not in words
+        # The roll-ups the reports read are the rows' sums, by day and by month.
+        daily = DailyRollup.objects.filter(client=client).aggregate(**{name: Sum(name) for name in table})
+        monthly = MonthlyRollup.objects.filter(client=client).aggregate(**{name: Sum(name) for name in table})
+        assert daily == table and monthly == table
+        assert counts[client.slug][2] >= 4  # canned replies
+        assert client.average_job_value is not None
 
     run("seed_demo")
     assert Agency.objects.filter(slug="demo").count() == 1
     assert demo.clients.count() == 2
-    with schema_context(acme.schema_name):
-        assert (Call.objects.count(), Message.objects.count()) == counts
+    for client in demo.clients.all():
+        with schema_context(client.schema_name):
+            now_counts = (Call.objects.count(), Message.objects.count(), CannedReply.objects.count())
+            assert now_counts == counts[client.slug]

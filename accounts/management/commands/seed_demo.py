@@ -1,4 +1,5 @@
-"""A demo agency with two clients and their owners; safe to run again (it only adds what is missing)."""
+"""A demo agency with two clients, their owners, 90 days of history each (_demo_history.py) and billing;
+safe to run again (it only adds what is missing)."""
 
 from urllib.parse import urlsplit
 
@@ -6,6 +7,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from accounts.management.commands._demo_history import (
+    DENTAL,
+    PLUMBING,
+    billing_add,
+    history_add,
+    statements_add,
+)
 from accounts.models import Agency, AgencyMembership, Client, ClientMembership, User
 from accounts.services import (
     agency_create,
@@ -25,52 +33,19 @@ CLIENTS = [
         "slug": "acme-plumbing", "name": "Acme Plumbing", "timezone_name": "America/Chicago",
         "phone_number": "+13125550110", "forward_to": "+13125550111", "call_mode": "forward",
         "hours": "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00", "owner_email": "owner@acme-plumbing.test",
+        "trade": PLUMBING,
     },
     {
         "slug": "smile-dental", "name": "Smile Dental", "timezone_name": "America/Los_Angeles",
         "phone_number": "+14155550110", "forward_to": "+14155550111", "call_mode": "carrier",
         "hours": "mon-thu 07:30-16:00; fri 07:30-12:00", "owner_email": "owner@smile-dental.test",
+        "trade": DENTAL,
     },
 ]
 
 
-# (caller, name, what happened, their reply or "")
-HISTORY = [
-    ("+13125550161", "Maria Lopez", "missed", "Hi! My kitchen sink is leaking under the cabinet, can someone come today?"),
-    ("+13125550162", "", "missed", ""),
-    ("+13125550163", "Dan Whitfield", "answered", ""),
-    ("+13125550164", "", "missed", "How much do you charge for a water heater install?"),
-]
-
-
-def add_history(client: Client) -> None:
-    """A few calls and texts so the demo has something to show; only for a client with no calls yet. Uses
-    the real services (and whatever provider is configured: the console one in development)."""
-    from django_tenants.utils import tenant_context
-
-    from messaging.models import OutboundSend
-    from messaging.services import inbound_receive, send_deliver
-    from telephony.models import Call
-    from telephony.services import call_mark_answered, call_mark_missed, call_record
-
-    with tenant_context(client):
-        if Call.objects.exists():
-            return
-        for number, name, outcome, reply in HISTORY:
-            call = call_record(client=client, call_sid=f"CAdemo{client.pk}{number[-4:]}", from_number=number,
-                               to_number=str(client.phone_number), caller_name=name)
-            if outcome == "answered":
-                call_mark_answered(client=client, call=call, duration=184)
-                continue
-            call_mark_missed(client=client, call=call, reason=Call.MissedReason.NO_ANSWER)
-            send = OutboundSend.objects.get(client=client, key=f"call:{call.call_sid}")
-            send_deliver(send_id=send.pk)
-            if reply:
-                inbound_receive(client=client, sid=f"SMdemo{client.pk}{number[-4:]}", from_number=number, body=reply)
-
-
 class Command(BaseCommand):
-    help = "Create (or complete) the demo agency, its two clients, their owners and a little history."
+    help = "Create (or complete) the demo agency, its two clients, their owners and 90 days of history."
 
     def handle(self, *args, **options):
         with transaction.atomic():
@@ -82,6 +57,7 @@ class Command(BaseCommand):
             # Agency admins log in with an authenticator app as well; staff can look around without one.
             staff = user_get_or_create(email=AGENCY_STAFF, password=PASSWORD, name="Demo Staff")
             AgencyMembership.objects.get_or_create(user=staff, agency=agency, defaults={"role": "staff"})
+        clients = {}
         for spec in CLIENTS:
             client = Client.objects.filter(slug=spec["slug"]).first()
             if client is None:
@@ -89,12 +65,16 @@ class Command(BaseCommand):
                     agency=agency,
                     business_hours=hours_from_text(spec["hours"]),
                     owner_password=PASSWORD,
-                    **{key: value for key, value in spec.items() if key != "hours"},
+                    **{key: value for key, value in spec.items() if key not in ("hours", "trade")},
                 )
-            client_provision(client=client)
-            if not ClientMembership.objects.filter(client=client).exists():
+            clients[client_provision(client=client)] = spec["trade"]
+        billing_add(agency=agency, prices={client: trade.price for client, trade in clients.items()})
+        for client, trade in clients.items():
+            owner = ClientMembership.objects.filter(client=client, role="owner").first()
+            if owner is None:
                 self.stderr.write(f"{client.slug} has no owner; add one in the admin")
-            add_history(client)
+            history_add(client=client, trade=trade, owner_id=owner.user_id if owner else None)
+        statements_add(agency=agency)
         self._print_welcome(agency)
 
     def _print_welcome(self, agency: Agency) -> None:

@@ -1,6 +1,6 @@
 """Walk a call through the real, signed voice webhooks, as Twilio would: for demos and a new client's first
-check. The server at PUBLIC_BASE_URL (or --base-url) must be running, and a worker for the text-back to go out;
-the command then waits for the text-back and prints it, or says why none was sent."""
+check. The server at PUBLIC_BASE_URL (or --base-url) must be running, and a worker for the text-back to go
+out; the command then waits for the text-back and prints it, or says why none was sent."""
 
 import time
 import uuid
@@ -97,8 +97,8 @@ class Command(BaseCommand):
                 body = message.body if message else "(the message row is gone)"
                 return f"Text-back sent to {send.to_number}:\n  {body}"
             elif send.state in (OutboundSend.State.SKIPPED, OutboundSend.State.FAILED):
-                why = SKIP_REASONS.get(send.reason, send.reason) + (f" ({send.detail})" if send.detail else "")
-                return f"No text-back: {why}."
+                detail = f" ({send.detail})" if send.detail else ""
+                return f"No text-back: {SKIP_REASONS.get(send.reason, send.reason)}{detail}."
             if time.monotonic() > deadline:
                 return (
                     "The text-back has not gone out yet (is a worker running? `./run demo` starts one); "
