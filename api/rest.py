@@ -27,8 +27,8 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.viewsets import GenericViewSet
 
-from accounts.models import AgencyMembership, Client
-from accounts.selectors import request_client, user_may_enter_client
+from accounts.models import AgencyMembership, Client, ClientMembership
+from accounts.selectors import agency_role, request_client
 
 from .models import ApiKey, IdempotencyRecord
 from .services import KEY_PREFIX, apikey_touch, secret_hash
@@ -58,14 +58,28 @@ def key_fits_host(key: ApiKey, request) -> bool:
     return key.agency_id is not None and (agency is None or agency.pk == key.agency_id)
 
 
-def key_creator_still_belongs(key: ApiKey) -> bool:
-    """A key acts as the person who made it; once they have left the client or agency, it stops working."""
+# The roles whose holder may write through the API, as in the app: a client's owners and staff, its agency's
+# people (client_role "agency"), and for an agency's own key (clients, pause, resume) the agency's admins.
+_CLIENT_WRITERS = {"agency", ClientMembership.Role.OWNER, ClientMembership.Role.STAFF}
+
+
+def key_creator_still_may(key: ApiKey) -> bool:
+    """A key acts as the person who made it, with no more than they may do now: once they have left the client
+    or agency it stops working, and a write key stops when they may only read (an owner made read-only
+    staff, an agency admin made staff). Checked on every request, so a change of role applies at once."""
     user = key.created_by
     if user is None or not user.is_active:
         return False
     if key.client_id is not None:
-        return user_may_enter_client(user, key.client)
-    return user.is_superuser or AgencyMembership.objects.filter(user=user, agency_id=key.agency_id).exists()
+        # The client's own people first (one statement for them, on every request), then its agency's.
+        role = ClientMembership.objects.filter(user=user, client_id=key.client_id).values_list(
+            "role", flat=True).first()
+        if role is None and (user.is_superuser or AgencyMembership.objects.filter(
+                user=user, agency_id=key.client.agency_id).exists()):
+            role = "agency"
+        return role is not None and (not key.may_write or role in _CLIENT_WRITERS)
+    role = agency_role(user, key.agency)
+    return role is not None and (not key.may_write or role == AgencyMembership.Role.ADMIN)
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -87,9 +101,10 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("This API key has been revoked.")
         if not key_fits_host(key, request):
             raise exceptions.NotFound()
-        if not key_creator_still_belongs(key):
+        if not key_creator_still_may(key):
             raise exceptions.AuthenticationFailed(
-                "The person who made this API key no longer has access; make a new key."
+                "The person who made this API key no longer has access, or may no longer do what the key "
+                "does; make a new key."
             )
         apikey_touch(api_key=key)
         return key.created_by, key

@@ -316,5 +316,6 @@ class ClientCreateSerializer(serializers.Serializer):
         required=False, max_length=500, help_text='e.g. "mon-fri 08:00-17:00; sat 09:00-12:00", "24/7".'
     )
     owner_email = serializers.EmailField(
-        required=False, help_text="Made the client's owner (no password set)."
+        required=False,
+        help_text="Invited to be the client's owner: they get an email and become owner when they accept.",
     )

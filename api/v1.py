@@ -16,8 +16,14 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from accounts.models import Client
-from accounts.services import ClientStateError, client_create, client_provision, hours_from_text
+from accounts.models import Client, ClientMembership
+from accounts.services import (
+    ClientStateError,
+    client_create,
+    client_provision,
+    hours_from_text,
+    invitation_create,
+)
 from crm.models import Contact
 from crm.selectors import contact_list
 from crm.services import contact_set_blocked, contact_update, contact_upsert, tags_from_text
@@ -424,9 +430,13 @@ class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
             call_mode=data["call_mode"],
             text_delay_seconds=data["text_delay_seconds"],
             business_hours=hours,
-            owner_email=data.get("owner_email"),
         )
         client = client_provision(client=client)
+        if data.get("owner_email"):
+            # Invited, never made owner outright: an agency must not be able to attach someone's existing
+            # account (another agency's admin, an operator) to a business it controls without their say.
+            invitation_create(email=data["owner_email"], role=ClientMembership.Role.OWNER,
+                              invited_by=request.user, client=client)
         return Response(s.ClientSerializer(client).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Pause text-backs for a client", request=None, responses=s.ClientSerializer)

@@ -2,9 +2,10 @@
 pause and resume. Another agency's clients do not exist there."""
 
 import pytest
+from django.core import mail
 from django.db import connection
 
-from accounts.models import Client, ClientMembership
+from accounts.models import Client, ClientMembership, Invitation
 
 from .conftest import PLATFORM, error_of
 
@@ -28,8 +29,9 @@ def test_lists_only_the_agencys_own_clients(api):
     assert api(PLATFORM, owner="southpeak").get(f"{CLIENTS}acme/").status_code == 404
 
 
-def test_create_provisions_the_client(api, personas):
-    response = api(PLATFORM, owner="northwind").post(CLIENTS, NEW)
+def test_create_provisions_the_client(api, personas, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(PLATFORM, owner="northwind").post(CLIENTS, NEW)
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["status"], body["host"], body["phone_number"]) == ("live", "drip.localhost", "+17205550100")
@@ -40,7 +42,10 @@ def test_create_provisions_the_client(api, personas):
             "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [client.schema_name]
         )
         assert cursor.fetchone()
-    assert ClientMembership.objects.get(client=client).user.email == "olive@drip.test"
+    # The owner is invited (an email with a link), not made owner outright.
+    assert not ClientMembership.objects.filter(client=client).exists()
+    assert Invitation.objects.get(client=client).email == "olive@drip.test"
+    assert [m.to for m in mail.outbox] == [["olive@drip.test"]]
 
 
 @pytest.mark.parametrize(
