@@ -2,9 +2,9 @@
 
 Metering is exact under repeats: each billable event is one UsageEvent row, unique per (client, kind, source),
 inserted with ON CONFLICT DO NOTHING; only a row that was really inserted moves the month's counters, in the same
-transaction (the one the core's signal was sent from). A repeated webhook or a retried task therefore counts
+transaction (the one the core published the event in). A repeated webhook or a retried task therefore counts
 nothing twice, and a rolled-back send counts nothing at all. The SQL names the public schema because the core
-sends its signals while the connection is in the client's schema.
+publishes its events while the connection is in the client's schema.
 """
 
 import logging
@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils.timezone import now
 
 from accounts.models import Agency, Client
+from messaging import reasons
 
 from .models import (
     DEFAULT_TIME_ZONE,
@@ -31,7 +32,10 @@ from .months import month_has_ended, month_start
 log = logging.getLogger(__name__)
 
 WARNING_THRESHOLDS = (80, 100)
-USAGE_LIMIT = "usage_limit"  # the SkipReason value the send-time veto answers with
+# What the send-time veto answers with, and how the inbox and reports word it.
+USAGE_LIMIT = reasons.register(
+    "usage_limit", text="this month's text allowance is used up", label="Text allowance used up"
+)
 _SEGMENT_KINDS = {UsageKind.SEGMENTS_OUT, UsageKind.SEGMENTS_IN}
 
 
@@ -101,14 +105,17 @@ SELECT bumped.month, bumped.segments, terms.included FROM bumped, terms
 def _bump_month(cursor, *, client: Client, month: date, kind: str, delta: int, cost: Decimal) -> int:
     """Add ``delta`` to one counter of the client's month and ``cost`` to its provider cost, creating the row
     (with the number the client holds) on first use. Returns the month's segments after the change."""
-    values = ", ".join("%(delta)s" if column == kind else "0" for column in _COUNTERS)
+    # PostgreSQL checks the row INSERT proposes against the counters' CHECK (>= 0) before ON CONFLICT turns it
+    # into an UPDATE, so a negative delta (the provider counted fewer segments than we did) must not appear in
+    # VALUES: the new row gets at least 0 and the update adds the delta itself.
+    values = ", ".join("GREATEST(%(delta)s, 0)" if column == kind else "0" for column in _COUNTERS)
     cursor.execute(
         f"""
         INSERT INTO public.billing_monthlyusage AS m
             (client_id, month, {", ".join(_COUNTERS)}, numbers_held, provider_cost)
-        VALUES (%(client)s, %(month)s, {values}, %(numbers)s, %(cost)s)
+        VALUES (%(client)s, %(month)s, {values}, %(numbers)s, GREATEST(%(cost)s, 0))
         ON CONFLICT (client_id, month) DO UPDATE
-            SET {kind} = m.{kind} + EXCLUDED.{kind}, provider_cost = m.provider_cost + EXCLUDED.provider_cost
+            SET {kind} = m.{kind} + %(delta)s, provider_cost = m.provider_cost + %(cost)s
         RETURNING segments_out + segments_in
         """,
         {
