@@ -6,6 +6,4 @@ class ApiConfig(AppConfig):
     verbose_name = "REST API and outbound webhooks"
 
     def ready(self) -> None:
-        from . import receivers, rest  # noqa: F401  (rest registers the schema's auth extension)
-
-        receivers.connect()
+        from . import rest  # noqa: F401  (rest registers the schema's auth extension)

@@ -1,41 +1,36 @@
-"""The domain signals, turned into outbound webhook events. Connected in ApiConfig.ready().
+"""The domain events, turned into outbound webhook events. Subscribed through the outbox (config/subscribers.py):
+the delivery rows are written by a worker draining it, not in the webhook that recorded the event, and an event
+that rolls back never reaches the outbox. `has_endpoints` keeps a client without any endpoint from writing an
+outbox row at all (the platform cache knows, without a query)."""
 
-Each receiver runs inside the transaction that recorded the event, in the client's schema: it writes the
-delivery rows there (so an event that rolls back sends nothing) and the tasks are queued on commit. A failure
-here is logged and never breaks what the core was doing: a webhook is a courtesy, the call or text is not."""
-
-import logging
-
-from django.db import transaction
-
-from crm.signals import outcome_recorded
-from messaging.signals import contact_opted_out, message_received, textback_sent, textback_skipped
-from telephony.signals import call_missed
+from crm.events import OutcomeRecorded
+from messaging.events import ContactOptedOut, MessageReceived, TextbackSent, TextbackSkipped
+from telephony.events import CallMissed
 
 from .models import WebhookEndpoint
-from .services import webhook_endpoints_for, webhook_event_emit
+from .services import client_has_webhook_endpoints, webhook_endpoints_for, webhook_event_emit
 
-log = logging.getLogger(__name__)
 Event = WebhookEndpoint.Event
 
 
+def has_endpoints(event) -> bool:
+    return client_has_webhook_endpoints(client=event.client)
+
+
 def _emit(client, event: str, data: dict) -> None:
-    try:
-        endpoints = webhook_endpoints_for(client=client, event=event)  # one query, the whole cost without any
-        if endpoints:
-            with transaction.atomic():  # a savepoint: a failure here must not spoil the core's transaction
-                webhook_event_emit(client=client, event=event, data=data, endpoints=endpoints)
-    except Exception:
-        log.exception("could not record webhook event %s for client %s", event, getattr(client, "pk", None))
+    endpoints = webhook_endpoints_for(client=client, event=event)
+    if endpoints:
+        webhook_event_emit(client=client, event=event, data=data, endpoints=endpoints)
 
 
 def _at(moment) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def on_call_missed(sender, *, client, call, **kwargs):
+def on_call_missed(event: CallMissed) -> None:
+    call = event.call
     _emit(
-        client,
+        event.client,
         Event.CALL_MISSED,
         {
             "call": {
@@ -67,28 +62,30 @@ def _message(message) -> dict:
     }
 
 
-def on_textback_sent(sender, *, client, send, message, **kwargs):
-    _emit(client, Event.TEXTBACK_SENT, {"call_sid": send.call_sid, "message": _message(message)})
+def on_textback_sent(event: TextbackSent) -> None:
+    _emit(event.client, Event.TEXTBACK_SENT, {"call_sid": event.send.call_sid, "message": _message(event.message)})
 
 
-def on_textback_skipped(sender, *, client, send, reason, **kwargs):
+def on_textback_skipped(event: TextbackSkipped) -> None:
+    send = event.send
     _emit(
-        client,
+        event.client,
         Event.TEXTBACK_SKIPPED,
-        {"call_sid": send.call_sid, "to_number": send.to_number, "reason": reason},
+        {"call_sid": send.call_sid, "to_number": send.to_number, "reason": event.reason},
     )
 
 
-def on_message_received(sender, *, client, message, keyword=None, **kwargs):
-    _emit(client, Event.MESSAGE_RECEIVED, {"message": _message(message), "keyword": keyword})
+def on_message_received(event: MessageReceived) -> None:
+    _emit(event.client, Event.MESSAGE_RECEIVED, {"message": _message(event.message), "keyword": event.keyword})
 
 
-def on_outcome_recorded(sender, *, client, outcome, conversation=None, **kwargs):
+def on_outcome_recorded(event: OutcomeRecorded) -> None:
+    outcome = event.outcome
     _emit(
-        client,
+        event.client,
         Event.CONVERSATION_OUTCOME,
         {
-            "conversation_id": conversation.pk if conversation is not None else None,
+            "conversation_id": event.conversation_id,
             "outcome": {
                 "id": outcome.pk,
                 "contact_id": outcome.contact_id,
@@ -101,21 +98,13 @@ def on_outcome_recorded(sender, *, client, outcome, conversation=None, **kwargs)
     )
 
 
-def on_contact_opted_out(sender, *, client, contact, source, **kwargs):
+def on_contact_opted_out(event: ContactOptedOut) -> None:
+    contact = event.contact
     _emit(
-        client,
+        event.client,
         Event.CONTACT_OPTED_OUT,
         {
             "contact": {"id": contact.pk, "phone_number": contact.phone_number, "name": contact.name},
-            "source": source,
+            "source": event.source,
         },
     )
-
-
-def connect() -> None:
-    call_missed.connect(on_call_missed, dispatch_uid="api.webhooks.call_missed")
-    textback_sent.connect(on_textback_sent, dispatch_uid="api.webhooks.textback_sent")
-    textback_skipped.connect(on_textback_skipped, dispatch_uid="api.webhooks.textback_skipped")
-    message_received.connect(on_message_received, dispatch_uid="api.webhooks.message_received")
-    outcome_recorded.connect(on_outcome_recorded, dispatch_uid="api.webhooks.outcome_recorded")
-    contact_opted_out.connect(on_contact_opted_out, dispatch_uid="api.webhooks.contact_opted_out")

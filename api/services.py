@@ -189,7 +189,7 @@ def endpoint_owners_forget() -> None:
     _platform_cache().delete_many([_OWNERS_KEY, _OWNERS_VERSION_KEY])
 
 
-def _has_endpoints(client: Client) -> bool:
+def client_has_webhook_endpoints(*, client: Client) -> bool:
     """Whether the client or its agency has an active endpoint, mostly from the cache (one round trip)."""
     try:
         found = _platform_cache().get_many([_OWNERS_KEY, _OWNERS_VERSION_KEY])
@@ -219,7 +219,7 @@ RESPONSE_KEPT = 2000
 
 def webhook_endpoints_for(*, client: Client, event: str) -> list[WebhookEndpoint]:
     """The active endpoints of the client and of its agency that want this event."""
-    if not _has_endpoints(client):
+    if not client_has_webhook_endpoints(client=client):
         return []
     return list(
         WebhookEndpoint.objects.filter(is_active=True, events__contains=[event]).filter(

@@ -15,7 +15,7 @@ from django.utils.timezone import localtime, now
 from accounts.models import Client, ClientMembership, User
 from crm.models import Contact, Outcome
 from messaging.models import UNREAD_FIRST, Conversation, Message, OutboundSend
-from messaging.services import skip_reason_text
+from messaging.reasons import reason_text
 from telephony.models import Call
 
 from .models import CannedReply, Note
@@ -260,10 +260,10 @@ def _textback_event(send: OutboundSend, call: Call) -> TimelineItem | None:
     not (yet) sent is said here, with why."""
     at = call.started_at  # listed right under its call, whenever the ledger decided
     if send.state == OutboundSend.State.SKIPPED:
-        return TimelineItem("textback", at, send, text=f"Text-back not sent: {skip_reason_text(send.reason)}.",
+        return TimelineItem("textback", at, send, text=f"Text-back not sent: {reason_text(send.reason)}.",
                             extra={"tone": "skipped"})
     if send.state == OutboundSend.State.FAILED and not send.message_id:
-        return TimelineItem("textback", at, send, text=f"Text-back failed: {skip_reason_text(send.reason)}.",
+        return TimelineItem("textback", at, send, text=f"Text-back failed: {reason_text(send.reason)}.",
                             extra={"tone": "failed"})
     if send.state == OutboundSend.State.PENDING and not send.message_id:
         due = localtime(send.due_at)

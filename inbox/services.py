@@ -11,8 +11,9 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils.timezone import now
 
 from accounts.models import Client, User
+from crm.events import OutcomeRecorded
 from crm.models import Contact, Outcome, suppressed
-from crm.signals import outcome_recorded
+from events.bus import publish
 from messaging.models import ConsentEvent, Conversation, Message
 from messaging.services import message_queue
 from telephony.models import Call
@@ -153,7 +154,7 @@ def outcome_record(
         lost_reason=lost_reason.strip()[:200] if kind == Outcome.Kind.LOST else "",
         recorded_by_id=user.pk,
     )
-    outcome_recorded.send(sender=Outcome, client=client, outcome=outcome, conversation=conversation)
+    publish(OutcomeRecorded(client=client, outcome=outcome, conversation_id=conversation.pk))
     return outcome
 
 

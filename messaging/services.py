@@ -32,8 +32,9 @@ from config.db import insert_unless_exists
 from crm.models import Contact, Suppression, suppressed
 from crm.phone import e164_or_none, is_anonymous
 from crm.services import contact_locked, contact_upsert
+from events.bus import ask, publish
 
-from . import signals
+from . import events
 from .keywords import Keyword, classify
 from .models import STATUS_RANK, ConsentEvent, Conversation, Message, OutboundSend, Template
 from .placeholders import render
@@ -45,6 +46,7 @@ from .providers import (
     get_provider,
     status_callback_url,
 )
+from .reasons import SkipReason, is_known, reason_text
 from .segments import segment_info
 
 log = logging.getLogger(__name__)
@@ -57,68 +59,6 @@ SENDING_STALE_AFTER = timedelta(seconds=settings.SENDING_STALE_SECONDS)
 # A pending row handed to the broker this long ago and still pending was lost by it; the sweep re-dispatches.
 DISPATCH_STALE_AFTER = timedelta(seconds=30)
 LINE_TYPE_TTL = timedelta(days=90)
-
-
-class SkipReason:
-    """Why a text-back was not sent; stored on the ledger row and shown to the business."""
-
-    CLIENT_PAUSED = "client_paused"
-    NOT_LIVE = "not_live"
-    ANONYMOUS = "anonymous_caller"
-    INVALID_NUMBER = "invalid_number"
-    BLOCKED = "blocked"
-    OPTED_OUT = "opted_out"
-    UNREACHABLE = "unreachable"
-    LANDLINE = "landline"
-    RECENTLY_TEXTED = "recently_texted"
-    ACTIVE_CONVERSATION = "active_conversation"
-    NO_TEMPLATE = "no_template"
-    USAGE_LIMIT = "usage_limit"
-
-
-# Why a text-back was not sent, in the words a business owner uses: a clause the inbox puts after "Text-back
-# not sent: ". The ledger's failure reasons ("provider_error") are here too.
-SKIP_REASONS = {
-    SkipReason.CLIENT_PAUSED: "text-backs are paused for this business",
-    SkipReason.NOT_LIVE: "the business isn't live yet (only its test phones get text-backs)",
-    SkipReason.ANONYMOUS: "the caller hid their number",
-    SkipReason.INVALID_NUMBER: "the caller's number can't get texts",
-    SkipReason.BLOCKED: "the caller is on the block list",
-    SkipReason.OPTED_OUT: "the caller has opted out of texts",
-    SkipReason.UNREACHABLE: "the carrier says texts can't reach this number",
-    SkipReason.LANDLINE: "the number is a landline",
-    SkipReason.RECENTLY_TEXTED: "this caller was already texted recently",
-    SkipReason.ACTIVE_CONVERSATION: "you're already in a conversation with this caller",
-    SkipReason.NO_TEMPLATE: "there is no active text-back template",
-    SkipReason.USAGE_LIMIT: "this month's text allowance is used up",
-    "provider_error": "the text provider refused it",
-}
-
-
-# The same reasons as a report's or an export's row label.
-SKIP_REASON_LABELS = {
-    SkipReason.CLIENT_PAUSED: "Text-backs paused",
-    SkipReason.NOT_LIVE: "Not live yet",
-    SkipReason.ANONYMOUS: "Caller hid their number",
-    SkipReason.INVALID_NUMBER: "Number cannot receive texts",
-    SkipReason.BLOCKED: "On the block list",
-    SkipReason.OPTED_OUT: "Opted out",
-    SkipReason.UNREACHABLE: "Carrier says unreachable",
-    SkipReason.LANDLINE: "Landline",
-    SkipReason.RECENTLY_TEXTED: "Texted recently",
-    SkipReason.ACTIVE_CONVERSATION: "Already in a conversation",
-    SkipReason.NO_TEMPLATE: "No active template",
-    SkipReason.USAGE_LIMIT: "Text allowance used up",
-    "provider_error": "Refused by the carrier",
-}
-
-
-def skip_reason_text(reason: str) -> str:
-    return SKIP_REASONS.get(reason, reason.replace("_", " ") or "no reason recorded")
-
-
-def skip_reason_label(reason: str) -> str:
-    return SKIP_REASON_LABELS.get(reason, reason.replace("_", " ").capitalize() or "No reason recorded")
 
 
 # --- Scheduling --------------------------------------------------------------------------------------------
@@ -324,7 +264,7 @@ def _recheck_written(send: OutboundSend) -> Message | str:
     if reason is None:
         return message
     Message.objects.filter(pk=message.pk).update(
-        status=Message.Status.FAILED, error_message=skip_reason_text(reason).capitalize() + ".",
+        status=Message.Status.FAILED, error_message=reason_text(reason).capitalize() + ".",
         status_changed_at=now(),
     )
     return reason
@@ -414,9 +354,9 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
     if not client.textback_allowed_to(send.to_number):
         return SkipReason.NOT_LIVE
     # Other apps may stop a text-back (billing: the month's allowance is used up); the first reason given wins.
-    for _receiver, veto in signals.textback_check.send(sender=OutboundSend, client=client, send=send):
-        if veto:
-            return veto
+    veto = ask(events.TextbackCheck(client=client, send=send))
+    if veto:
+        return veto
     if is_anonymous(send.to_number):
         return SkipReason.ANONYMOUS
     number = e164_or_none(send.to_number)
@@ -468,8 +408,7 @@ def _line_type(client: Client, contact: Contact) -> str:
     kind = get_provider().line_type(contact.phone_number)
     if kind is None:
         return contact.line_type
-    signals.line_type_looked_up.send(sender=Contact, client=client, number=contact.phone_number,
-                                     line_type=kind)
+    publish(events.LineTypeLookedUp(client=client, number=contact.phone_number, line_type=kind))
     contact.line_type = kind
     contact.line_type_checked_at = now()
     contact.save(update_fields=["line_type", "line_type_checked_at", "updated_at"])
@@ -541,9 +480,9 @@ def _record_sent(claim: _Claim, *, sid: str, status: str, segments: int | None) 
             message.segments = segments
         message.save(update_fields=["provider_sid", "status", "sent_at", "status_changed_at", "segments"])
         _finish(claim.send, OutboundSend.State.SENT)
-        signals.message_sent.send(sender=Message, client=claim.client, message=message)
+        publish(events.MessageSent(client=claim.client, message=message))
         if claim.send.kind == OutboundSend.Kind.TEXT_BACK:
-            signals.textback_sent.send(sender=OutboundSend, client=claim.client, send=claim.send, message=message)
+            publish(events.TextbackSent(client=claim.client, send=claim.send, message=message))
     # A status callback that raced ahead of this write was parked in the cache; apply it now.
     early = cache.get(_early_status_key(sid))
     if early:
@@ -559,7 +498,8 @@ def _record_failure(claim: _Claim, exc: ProviderError) -> str:
                 status=Message.Status.FAILED, error_code=exc.code, error_message=str(exc)[:255],
                 status_changed_at=now(),
             )
-            reason = _mark_contact_after_error(claim.client, message.to_number, exc.code) or "provider_error"
+            reason = (_mark_contact_after_error(claim.client, message.to_number, exc.code)
+                      or SkipReason.PROVIDER_ERROR)
             _finish(claim.send, OutboundSend.State.FAILED, reason=reason, detail=str(exc))
             _announce_not_sent(claim.client, claim.send, message, reason)
         log.warning("send %s failed for good: %s", claim.send.pk, exc)
@@ -593,12 +533,14 @@ def _announce_not_sent(client: Client, send: OutboundSend, message: Message | No
     """Tell the listeners that a ledger row ended without reaching the caller: a written message failed, and a
     text-back (written or not) was skipped."""
     if message is not None:
-        signals.message_failed.send(sender=Message, client=client, message=message, reason=reason)
+        publish(events.MessageFailed(client=client, message=message, reason=reason))
     if send.kind == OutboundSend.Kind.TEXT_BACK:
-        signals.textback_skipped.send(sender=OutboundSend, client=client, send=send, reason=reason)
+        publish(events.TextbackSkipped(client=client, send=send, reason=reason))
 
 
 def _finish(send: OutboundSend, state: str, *, reason: str = "", detail: str = "") -> None:
+    if reason and not is_known(reason):
+        raise ValueError(f"{reason!r} is not a declared reason (messaging.reasons)")
     send.state = state
     send.reason = reason
     send.detail = detail[:255]
@@ -657,7 +599,7 @@ def contact_opt_out(*, client: Client, contact: Contact, source: str, keyword: s
         keyword=keyword, message_sid=message_sid,
     )
     if changed:
-        signals.contact_opted_out.send(sender=Contact, client=client, contact=contact, source=source)
+        publish(events.ContactOptedOut(client=client, contact=contact, source=source))
 
 
 @transaction.atomic
@@ -670,7 +612,7 @@ def contact_opt_in(*, client: Client, contact: Contact, source: str, keyword: st
         keyword=keyword, message_sid=message_sid,
     )
     if changed:
-        signals.contact_opted_in.send(sender=Contact, client=client, contact=contact, source=source)
+        publish(events.ContactOptedIn(client=client, contact=contact, source=source))
 
 
 def keyword_reply_text(*, client: Client, keyword: Keyword) -> str:
@@ -730,9 +672,7 @@ def inbound_receive(
     if keyword is None:
         changes.update(unread_count=F("unread_count") + 1, status=Conversation.Status.OPEN)
     Conversation.objects.filter(pk=conversation.pk).update(**changes)
-    signals.message_received.send(
-        sender=Message, client=client, message=message, keyword=str(keyword) if keyword else None
-    )
+    publish(events.MessageReceived(client=client, message=message, keyword=str(keyword) if keyword else None))
     return message
 
 
@@ -768,7 +708,5 @@ def message_status_update(
         message.save(update_fields=fields)
         if error_code:
             _mark_contact_after_error(client, message.to_number, error_code)
-        signals.message_status_changed.send(
-            sender=Message, client=client, message=message, status=mapped, params=params or {}
-        )
+        publish(events.MessageStatusChanged(client=client, message=message, status=mapped, params=params or {}))
     return message

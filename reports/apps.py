@@ -4,8 +4,3 @@ from django.apps import AppConfig
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = "Recovered-revenue reports"
-
-    def ready(self) -> None:
-        from . import receivers
-
-        receivers.connect()

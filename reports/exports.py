@@ -22,7 +22,7 @@ from accounts.models import Client
 from config.spreadsheet import neutralise
 from crm.models import Outcome
 from messaging.models import Conversation, Message, OutboundSend
-from messaging.services import skip_reason_label
+from messaging.reasons import reason_label
 from telephony.models import Call
 
 from .definitions import keyword_sids
@@ -72,7 +72,7 @@ def _funnel_rows(client: Client, period: Period) -> tuple[list[str], Iterator[li
     )
     for reason, n in now_.skipped_reasons.items():
         rows.append(
-            [f"Skipped: {skip_reason_label(reason)}", n, before.skipped_reasons.get(reason, 0), ""]
+            [f"Skipped: {reason_label(reason)}", n, before.skipped_reasons.get(reason, 0), ""]
         )
     return header, iter(rows)
 
@@ -127,7 +127,7 @@ def _call_batch(client: Client, calls: list[Call], zone: ZoneInfo) -> Iterator[l
             {True: "yes", False: "no", None: ""}[call.in_business_hours],
             call.duration_seconds,
             send.get_state_display() if send else "",
-            skip_reason_label(send.reason) if send and send.reason else "",
+            reason_label(send.reason) if send and send.reason else "",
         ]
 
 

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from messaging.services import skip_reason_label
+from messaging.reasons import reason_label
 
 
 def duration(seconds: int | None) -> str:
@@ -145,5 +145,5 @@ def funnel_rows(now, before) -> list[dict]:
 
 def skipped_rows(reasons: dict[str, int]) -> list[tuple[str, int]]:
     return [
-        (skip_reason_label(reason), n) for reason, n in reasons.items()
+        (reason_label(reason), n) for reason, n in reasons.items()
     ]

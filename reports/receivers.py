@@ -1,49 +1,26 @@
-"""Keeping the daily roll-ups exact as events happen. Connected in ReportsConfig.ready().
+"""Keeping the daily roll-ups exact as events happen. Subscribed in the event's transaction
+(config/subscribers.py), in the client's schema: each handler counts the event the way reports.definitions
+defines it, on the same local day the nightly rebuild would put it. A handler that fails is rolled back alone
+and logged by the bus, never undoing the event it heard; the nightly rebuild corrects the count."""
 
-Each receiver runs in the event's transaction and the client's schema (see the core apps' signals.py), and
-counts the event the way reports.definitions defines it, on the same local day the nightly rebuild would put
-it. A receiver that fails must never undo the event it heard (a text-back matters more than a count): it runs
-in a savepoint, logs, and leaves the difference to the nightly rebuild."""
-
-import functools
-import logging
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
-
+from crm.events import OutcomeRecorded
 from crm.models import Contact, Outcome
-from crm.signals import outcome_recorded
-from messaging import signals as messaging_signals
+from messaging.events import (
+    ContactOptedOut,
+    MessageFailed,
+    MessageReceived,
+    MessageSent,
+    MessageStatusChanged,
+    TextbackSent,
+    TextbackSkipped,
+)
 from messaging.models import ConsentEvent, Conversation, Message
-from telephony import signals as telephony_signals
+from telephony.events import CallAnswered, CallMissed, CallReceived
 
 from .definitions import FAILED_STATUSES, keyword_sids
 from .rollups import first_staff_reply_record, local_date, rollup_bump
-
-log = logging.getLogger(__name__)
-
-
-def _safely(receiver=None, *, only_if=None):
-    """Run the receiver in a savepoint, logging a failure. `only_if(**kwargs)`, checked first, keeps the events
-    the receiver ignores from costing the savepoint's two round trips (every text sent, every status callback)."""
-    if receiver is None:
-        return functools.partial(_safely, only_if=only_if)
-
-    @functools.wraps(receiver)
-    def wrapper(sender, client=None, **kwargs):
-        if client is None or (only_if is not None and not only_if(**kwargs)):
-            return
-        try:
-            with transaction.atomic():
-                receiver(client=client, **kwargs)
-        except Exception:
-            log.exception(
-                "reports: %s failed for client %s; the nightly rebuild will correct it",
-                receiver.__name__,
-                getattr(client, "pk", client),
-            )
-
-    return wrapper
 
 
 def _bump(client, moment, **deltas):
@@ -53,13 +30,12 @@ def _bump(client, moment, **deltas):
 # --- Calls ---------------------------------------------------------------------------------------------------
 
 
-@_safely
-def on_call_received(*, client, call, **_):
-    _bump(client, call.started_at, calls=1)
+def on_call_received(event: CallReceived) -> None:
+    _bump(event.client, event.call.started_at, calls=1)
 
 
-@_safely
-def on_call_missed(*, client, call, **_):
+def on_call_missed(event: CallMissed) -> None:
+    client, call = event.client, event.call
     _bump(
         client,
         call.started_at,
@@ -69,21 +45,19 @@ def on_call_missed(*, client, call, **_):
     )
 
 
-@_safely
-def on_call_answered(*, client, call, **_):
-    _bump(client, call.started_at, answered_calls=1)
+def on_call_answered(event: CallAnswered) -> None:
+    _bump(event.client, event.call.started_at, answered_calls=1)
 
 
 # --- Text-backs and the conversation after them ---------------------------------------------------------
 
 
-@_safely
-def on_textback_sent(*, client, message, **_):
-    _bump(client, message.sent_at, textbacks_sent=1)
+def on_textback_sent(event: TextbackSent) -> None:
+    _bump(event.client, event.message.sent_at, textbacks_sent=1)
 
 
-@_safely
-def on_textback_skipped(*, client, send, reason=None, **_):
+def on_textback_skipped(event: TextbackSkipped) -> None:
+    client, send, reason = event.client, event.send, event.reason
     rollup_bump(
         client_id=client.pk,
         day=local_date(send.event_at, client.timezone),
@@ -112,8 +86,8 @@ def _textback_before(conversation_id: int, moment):
     )
 
 
-@_safely
-def on_message_received(*, client, message, **_):
+def on_message_received(event: MessageReceived) -> None:
+    client, message = event.client, event.message
     if not _callers_replies(message.conversation_id).filter(pk=message.pk).exists():
         return  # a keyword
     textback = _textback_before(message.conversation_id, message.created_at)
@@ -128,8 +102,12 @@ def on_message_received(*, client, message, **_):
         _bump(client, textback.sent_at, replies=1)
 
 
-@_safely(only_if=lambda message, **_: message.kind == Message.Kind.REPLY)
-def on_message_sent(*, client, message, **_):
+def is_a_staff_reply(event: MessageSent) -> bool:
+    return event.message.kind == Message.Kind.REPLY
+
+
+def on_message_sent(event: MessageSent) -> None:
+    client, message = event.client, event.message
     # Two staff replies in one conversation going out at once must not both count as the first.
     Conversation.objects.select_for_update().filter(pk=message.conversation_id).first()
     textback = _textback_before(message.conversation_id, message.created_at)
@@ -186,32 +164,33 @@ def _count_if_delivery_failure(client, message) -> None:
         _bump(client, failed, delivery_failures=1)
 
 
-@_safely
-def on_message_failed(*, client, message, **_):
-    _count_if_delivery_failure(client, message)
+def on_message_failed(event: MessageFailed) -> None:
+    _count_if_delivery_failure(event.client, event.message)
 
 
-@_safely(only_if=lambda status, **_: status in FAILED_STATUSES)
-def on_message_status_changed(*, client, message, status, **_):
-    _count_if_delivery_failure(client, message)
+def is_a_failure(event: MessageStatusChanged) -> bool:
+    return event.status in FAILED_STATUSES
 
 
-@_safely
-def on_contact_opted_out(*, client, contact, **_):
-    event = (
-        ConsentEvent.objects.filter(contact_id=contact.pk, kind=ConsentEvent.Kind.OPT_OUT)
+def on_message_status_changed(event: MessageStatusChanged) -> None:
+    _count_if_delivery_failure(event.client, event.message)
+
+
+def on_contact_opted_out(event: ContactOptedOut) -> None:
+    consent = (
+        ConsentEvent.objects.filter(contact_id=event.contact.pk, kind=ConsentEvent.Kind.OPT_OUT)
         .order_by("-created_at", "-id")
         .first()
     )
-    if event is not None:
-        _bump(client, event.created_at, opt_outs=1)
+    if consent is not None:
+        _bump(event.client, consent.created_at, opt_outs=1)
 
 
 # --- Outcomes ------------------------------------------------------------------------------------------------
 
 
-@_safely
-def on_outcome_recorded(*, client, outcome, **_):
+def on_outcome_recorded(event: OutcomeRecorded) -> None:
+    client, outcome = event.client, event.outcome
     Contact.objects.select_for_update().filter(pk=outcome.contact_id).first()
     previous = (
         Outcome.objects.filter(contact_id=outcome.contact_id)
@@ -225,23 +204,3 @@ def on_outcome_recorded(*, client, outcome, **_):
         _bump(client, outcome.created_at, booked=1, booked_pending=1)
     elif outcome.kind == Outcome.Kind.WON:
         _bump(client, outcome.created_at, won=1, won_value=outcome.value or 0)
-
-
-CONNECTIONS = [
-    (telephony_signals.call_received, on_call_received),
-    (telephony_signals.call_missed, on_call_missed),
-    (telephony_signals.call_answered, on_call_answered),
-    (messaging_signals.textback_sent, on_textback_sent),
-    (messaging_signals.textback_skipped, on_textback_skipped),
-    (messaging_signals.message_received, on_message_received),
-    (messaging_signals.message_sent, on_message_sent),
-    (messaging_signals.message_failed, on_message_failed),
-    (messaging_signals.message_status_changed, on_message_status_changed),
-    (messaging_signals.contact_opted_out, on_contact_opted_out),
-    (outcome_recorded, on_outcome_recorded),
-]
-
-
-def connect() -> None:
-    for signal, receiver in CONNECTIONS:
-        signal.connect(receiver, dispatch_uid=f"reports.{receiver.__name__}")

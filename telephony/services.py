@@ -7,9 +7,10 @@ from django.utils.timezone import now
 from accounts.models import Client
 from config.db import insert_unless_exists
 from crm.services import contact_upsert
+from events.bus import publish
 from messaging.services import textback_schedule
 
-from . import signals
+from .events import CallAbandoned, CallAnswered, CallCompleted, CallMissed, CallReceived
 from .models import Call
 
 # DialCallStatus values that mean nobody took the call.
@@ -30,7 +31,7 @@ def call_record(*, client: Client, call_sid: str, from_number: str, to_number: s
     )
     if not insert_unless_exists(call):
         return Call.objects.get(call_sid=call_sid)  # the same webhook, a moment ago
-    signals.call_received.send(sender=Call, client=client, call=call)
+    publish(CallReceived(client=client, call=call))
     return call
 
 
@@ -64,7 +65,7 @@ def call_mark_missed(*, client: Client, call: Call, reason: str, duration: int |
         changes["dial_status"] = dial_status[:20]
     if _decide(call, Call.Outcome.MISSED, **changes):
         textback_schedule(client=client, call_sid=call.call_sid, caller=call.from_number, missed_at=call.ended_at)
-        signals.call_missed.send(sender=Call, client=client, call=call)
+        publish(CallMissed(client=client, call=call))
     return call
 
 
@@ -74,7 +75,7 @@ def call_mark_answered(*, client: Client, call: Call, duration: int | None = Non
     if dial_status and not call.dial_status:
         changes["dial_status"] = dial_status[:20]
     if _decide(call, Call.Outcome.ANSWERED, **changes):
-        signals.call_answered.send(sender=Call, client=client, call=call)
+        publish(CallAnswered(client=client, call=call))
     return call
 
 
@@ -113,11 +114,11 @@ def call_status(*, client: Client, call: Call, call_status: str, duration: int |
                 outcome=Call.Outcome.ABANDONED, ended_at=now()
             ):
                 call.refresh_from_db()
-                signals.call_abandoned.send(sender=Call, client=client, call=call)
+                publish(CallAbandoned(client=client, call=call))
         else:
             call = call_mark_missed(client=client, call=call, reason=Call.MissedReason.HANGUP, duration=duration)
     if first_final:
-        signals.call_completed.send(sender=Call, client=client, call=call, duration=duration)
+        publish(CallCompleted(client=client, call=call, duration=duration))
     return call
 
 

@@ -1,6 +1,5 @@
 import pytest
 from django.db import connection
-from django.dispatch import Signal
 from django.test import Client as HttpClient
 
 from . import personas as personas_module
@@ -139,30 +138,31 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def heard():
-    """Every domain signal (telephony, messaging, crm) sent during the test, as (name, kwargs) in order;
-    heard.named("call_missed") → the kwargs of each time it was sent."""
-    from crm import signals as crm_signals
-    from messaging import signals as messaging_signals
-    from telephony import signals as telephony_signals
+    """Every domain event published during the test (events.bus), as (name, fields) in order, the name being
+    the event's class in snake case: heard.named("call_missed") → the fields of each CallMissed published."""
+    import dataclasses
+    import re
+
+    from events import bus
 
     class Heard(list):
         def named(self, name: str) -> list[dict]:
-            return [kwargs for heard_name, kwargs in self if heard_name == name]
+            return [fields for heard_name, fields in self if heard_name == name]
 
     log = Heard()
-    connected = []
-    for module in (telephony_signals, messaging_signals, crm_signals):
-        for name, signal in vars(module).items():
-            if isinstance(signal, Signal) and name != "textback_check":
 
-                def receiver(sender, signal, _name=name, **kwargs):
-                    log.append((_name, kwargs))
+    def recorder(event_type):
+        name = re.sub(r"(?<!^)(?=[A-Z])", "_", event_type.__name__).lower()
 
-                signal.connect(receiver, weak=False)
-                connected.append((signal, receiver))
+        def record(event):
+            log.append((name, {field.name: getattr(event, field.name) for field in dataclasses.fields(event)}))
+
+        record.__qualname__ = f"heard.{name}"
+        return bus.Subscription(event_type, record, bus.Policy.IN_TRANSACTION)
+
+    bus.install(bus.subscriptions() + [recorder(event_type) for event_type in bus.EVENTS.values()], bus.vetoes())
     yield log
-    for signal, receiver in connected:
-        signal.disconnect(receiver)
+    bus.load()
 
 
 @pytest.fixture

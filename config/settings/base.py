@@ -62,6 +62,8 @@ SHARED_APPS = [
     "messaging",
     "reports",
     "api",
+    # Last: its start-up loads the subscriber table (EVENT_SUBSCRIBERS), which imports the apps above.
+    "events",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -91,6 +93,9 @@ SPLIT_APPS_PUBLIC_MODELS = {
     "api.webhookendpoint",
     "api.webhookdelivery",
 }
+
+# The one table of who hears which domain event (events.bus).
+EVENT_SUBSCRIBERS = "config.subscribers"
 
 TENANT_MODEL = "accounts.Client"
 TENANT_DOMAIN_MODEL = "accounts.Domain"
@@ -245,6 +250,9 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "sweep-due-sends": {"task": "messaging.tasks.sweep_due_sends",
                         "schedule": env.float("SWEEP_INTERVAL_SECONDS", default=10.0)},
+    # Outbox rows whose drain task the broker lost, and subscribers due again after a failure (events.outbox).
+    "drain-outbox": {"task": "events.tasks.outbox_drain",
+                     "schedule": env.float("SWEEP_INTERVAL_SECONDS", default=10.0)},
     # Outbound webhook retries, and deliveries the broker lost (api.services.webhook_sweep_due).
     "sweep-webhook-deliveries": {"task": "api.tasks.sweep_webhook_deliveries",
                                  "schedule": env.float("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=30.0)},

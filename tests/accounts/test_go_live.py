@@ -9,7 +9,8 @@ from django_tenants.utils import schema_context
 from accounts.dashboard import Stage, dashboard_clients, dashboard_rows
 from accounts.models import Agency, Client, ClientMembership, Onboarding
 from messaging.models import Message, OutboundSend
-from messaging.services import send_deliver, skip_reason_text
+from messaging.reasons import reason_text
+from messaging.services import send_deliver
 from tests.webhooks import call_params, post_signed
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,7 @@ def test_a_stranger_calling_an_onboarding_client_is_not_texted(web, personas, tw
     assert _texts_to(personas.acme, STRANGER) == []
     send = OutboundSend.objects.get(client=personas.acme, to_number=STRANGER)
     assert (send.state, send.reason) == ("skipped", "not_live")
-    assert skip_reason_text("not_live") == "the business isn't live yet (only its test phones get text-backs)"
+    assert reason_text("not_live") == "the business isn't live yet (only its test phones get text-backs)"
 
 
 def test_a_test_phone_named_in_the_test_step_is_texted(web, personas, twilio, onboarding_acme):

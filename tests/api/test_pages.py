@@ -7,6 +7,7 @@ from django_tenants.utils import schema_context
 from api.models import ApiKey, WebhookDelivery, WebhookEndpoint
 from api.services import apikey_create, webhook_endpoint_create
 from crm.models import Contact
+from events.outbox import outbox_drain
 from messaging.services import contact_opt_out
 
 from .conftest import ACME, PLATFORM, Api
@@ -136,6 +137,7 @@ def test_adding_an_endpoint_and_seeing_its_deliveries(web, personas, receiver):
     with schema_context(personas.acme.schema_name):
         contact = Contact.objects.create(phone_number="+13125550177")
         contact_opt_out(client=personas.acme, contact=contact, source="keyword")
+    outbox_drain()
     page = browser.get(response["Location"]).content.decode()
     assert endpoint.secret in page and "contact.opted_out" in page and "pending" in page
 
@@ -166,6 +168,7 @@ def test_replaying_a_delivery_from_the_page(web, personas, receiver):
             contact=Contact.objects.create(phone_number="+13125550177"),
             source="keyword",
         )
+    outbox_drain()
     delivery = WebhookDelivery.objects.get()
     response = web(ACME, personas.alice).post(f"/api/webhooks/deliveries/{delivery.pk}/replay/")
     assert response.status_code == 302
@@ -183,6 +186,7 @@ def test_someone_elses_endpoint_and_deliveries_are_not_there(web, personas, rece
             contact=Contact.objects.create(phone_number="+12025550177"),
             source="keyword",
         )
+    outbox_drain()
     delivery = WebhookDelivery.objects.get()
     browser = web(ACME, personas.alice)
     assert browser.get(f"/api/webhooks/{bolts.pk}/").status_code == 404

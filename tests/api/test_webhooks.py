@@ -1,5 +1,6 @@
-"""Outbound webhooks: each domain event becomes one signed delivery per endpoint that wants it, retried with
-growing waits for a day against a real (local) HTTP server, never sent to private addresses in production."""
+"""Outbound webhooks: each public domain event becomes, through the outbox, one signed delivery per endpoint
+that wants it, retried with growing waits for a day against a real (local) HTTP server, never sent to private
+addresses in production."""
 
 import hashlib
 import hmac
@@ -22,6 +23,7 @@ from api.services import (
     webhook_sweep_due,
 )
 from crm.models import Contact
+from events.outbox import outbox_drain
 from inbox.services import outcome_record
 from messaging.services import contact_opt_out
 from telephony.models import Call
@@ -58,6 +60,7 @@ def opt_out(personas, number="+13125550177", client="acme") -> Contact:
     with schema_context(target.schema_name):
         contact = Contact.objects.create(phone_number=number, name="Carl")
         contact_opt_out(client=target, contact=contact, source="keyword", keyword="STOP")
+    outbox_drain()  # what a worker does soon after the opt-out commits: the deliveries are written
     return contact
 
 
@@ -223,6 +226,7 @@ def test_a_missed_call_and_an_outcome_become_events(personas, receiver):
             user=personas.alice,
             value=__import__("decimal").Decimal("99.50"),
         )
+    outbox_drain()
     events = {d.event: d.payload["data"] for d in endpoint.deliveries.all()}
     assert events["call.missed"]["call"]["call_sid"] == "CA123"
     assert events["call.missed"]["call"]["missed_reason"] == "no-answer"

@@ -1,5 +1,5 @@
 """Billing's test helpers: a plan for northwind, prices for its clients, and events sent the way the core
-sends them (the domain signals, from inside the transaction that records the event, in the client's schema)."""
+publishes them (the domain events, from inside the transaction that records the event, in the client's schema)."""
 
 from decimal import Decimal
 from itertools import count
@@ -9,7 +9,8 @@ from django_tenants.utils import schema_context
 
 from billing.models import AgencyBilling, ClientPrice, MonthlyUsage, Plan, Statement, UsageEvent, UsageWarning
 from crm.services import contact_upsert
-from messaging import signals
+from events.bus import publish
+from messaging.events import MessageSent
 from messaging.models import Message
 from messaging.services import message_queue
 
@@ -66,10 +67,10 @@ def sent_message(client, body: str = "Sorry we missed your call!", *, number: st
         message.provider_sid = f"SM{next(_sids):032d}"
         message.status = Message.Status.SENT
         message.save(update_fields=["provider_sid", "status"])
-        signals.message_sent.send(sender=Message, client=client, message=message)
+        publish(MessageSent(client=client, message=message))
     return message
 
 
-def resend_signal(client, signal, **kwargs) -> None:
+def republish(client, event_type, **fields) -> None:
     with schema_context(client.schema_name):
-        signal.send(sender=Message, client=client, **kwargs)
+        publish(event_type(client=client, **fields))

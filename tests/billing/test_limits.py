@@ -11,9 +11,10 @@ from billing import receivers
 from billing.models import ClientPrice, UsageWarning
 from billing.services import USAGE_LIMIT, textback_usage_check
 from billing.tasks import usage_warning_send, usage_warnings_send_pending
-from messaging import signals as messaging_signals
+from messaging import events as messaging_events
+from messaging.events import TextbackCheck
 
-from .conftest import price_for, resend_signal, sent_message
+from .conftest import price_for, republish, sent_message
 
 pytestmark = pytest.mark.django_db
 
@@ -63,9 +64,9 @@ def test_one_text_past_both_thresholds_warns_for_both(personas, plan):
 def test_a_provider_recount_can_cross_a_threshold(personas, plan):
     price_for(personas.acme, included_segments=5)
     message = sent_message(personas.acme, "hello")
-    resend_signal(
+    republish(
         personas.acme,
-        messaging_signals.message_status_changed,
+        messaging_events.MessageStatusChanged,
         message=message,
         status="delivered",
         params={"NumSegments": "4"},
@@ -143,7 +144,7 @@ def test_pause_stops_text_backs_once_the_included_segments_are_used(personas, pl
     assert textback_usage_check(client=personas.acme) is None
     _send(personas.acme, 1)
     assert textback_usage_check(client=personas.acme) == USAGE_LIMIT
-    assert receivers.textback_check(sender=None, client=personas.acme, send=None) == USAGE_LIMIT
+    assert receivers.textback_usage_veto(TextbackCheck(client=personas.acme, send=None)) == USAGE_LIMIT
     assert textback_usage_check(client=personas.bolt) is None
 
 

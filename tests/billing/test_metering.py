@@ -11,12 +11,13 @@ from django.db import transaction
 from django_tenants.utils import schema_context
 
 from billing.models import AgencyBilling, UsageEvent
-from messaging import signals as messaging_signals
+from events.bus import publish
+from messaging import events as messaging_events
 from messaging.models import Message
-from telephony import signals as telephony_signals
+from telephony import events as telephony_events
 from telephony.models import Call
 
-from .conftest import resend_signal, sent_message, usage
+from .conftest import republish, sent_message, usage
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +41,7 @@ def test_a_sent_text_is_counted_by_its_segments(personas, plan):
 def test_a_retried_send_reporting_the_same_message_again_counts_once(personas, plan):
     message = sent_message(personas.acme, "x" * 161)
     for _ in range(3):
-        resend_signal(personas.acme, messaging_signals.message_sent, message=message)
+        republish(personas.acme, messaging_events.MessageSent, message=message)
     assert usage(personas.acme, NOV).segments_out == 2
     assert UsageEvent.objects.filter(client=personas.acme, kind="segments_out").count() == 1
 
@@ -55,9 +56,9 @@ def test_the_same_status_callback_ten_times_reconciles_to_twilios_count_and_pric
         "PriceUnit": "USD",
     }
     for _ in range(10):
-        resend_signal(
+        republish(
             personas.acme,
-            messaging_signals.message_status_changed,
+            messaging_events.MessageStatusChanged,
             message=message,
             status=Message.Status.DELIVERED,
             params=params,
@@ -69,11 +70,29 @@ def test_the_same_status_callback_ten_times_reconciles_to_twilios_count_and_pric
     assert (event.quantity, event.provider_price, event.provider_price_unit) == (3, Decimal("0.02370"), "USD")
 
 
+def test_twilio_counting_fewer_segments_than_we_did_lowers_the_count_and_the_callback_succeeds(
+    personas, plan, web
+):
+    """PostgreSQL checked the counter's CHECK (>= 0) on the row the upsert proposed, -1, before turning it into
+    an update: every such status callback failed, and Twilio's retries with it, so the text never showed
+    delivered."""
+    from tests.webhooks import post_signed
+
+    message = sent_message(personas.acme, "x" * 161)  # we counted 2
+    params = {"MessageSid": message.provider_sid, "MessageStatus": "delivered", "From": "+13125550100",
+              "To": message.to_number, "NumSegments": "1", "Price": "-0.00790", "PriceUnit": "USD"}
+    assert post_signed(web("localhost"), "/hooks/twilio/sms/status/", params).status_code == 200
+    row = usage(personas.acme, NOV)
+    assert (row.segments_out, row.provider_cost) == (1, Decimal("0.00790"))
+    with schema_context(personas.acme.schema_name):
+        assert Message.objects.get(pk=message.pk).status == Message.Status.DELIVERED
+
+
 def test_a_status_callback_without_segments_or_price_changes_nothing(personas, plan):
     message = sent_message(personas.acme, "hello")
-    resend_signal(
+    republish(
         personas.acme,
-        messaging_signals.message_status_changed,
+        messaging_events.MessageStatusChanged,
         message=message,
         status=Message.Status.SENT,
         params={"MessageStatus": "sent", "Price": "not a number"},
@@ -111,9 +130,7 @@ def test_a_received_text_is_counted_once(personas, plan):
             client=personas.acme, sid="SMin0001", from_number="+13125550177", body="Can you come today? " * 10
         )
         for _ in range(3):
-            messaging_signals.message_received.send(
-                sender=Message, client=personas.acme, message=message, keyword=None
-            )
+            publish(messaging_events.MessageReceived(client=personas.acme, message=message, keyword=None))
     assert usage(personas.acme, NOV).segments_in == 2
 
 
@@ -128,12 +145,12 @@ def test_calls_and_voice_minutes_count_once_by_the_started_minute(personas, plan
     call = _call(personas.acme, "CAbill0001")
     with schema_context(personas.acme.schema_name):
         for _ in range(2):
-            telephony_signals.call_received.send(sender=Call, client=personas.acme, call=call)
-            telephony_signals.call_completed.send(sender=Call, client=personas.acme, call=call, duration=61)
+            publish(telephony_events.CallReceived(client=personas.acme, call=call))
+            publish(telephony_events.CallCompleted(client=personas.acme, call=call, duration=61))
     short = _call(personas.acme, "CAbill0002")
     with schema_context(personas.acme.schema_name):
-        telephony_signals.call_received.send(sender=Call, client=personas.acme, call=short)
-        telephony_signals.call_completed.send(sender=Call, client=personas.acme, call=short, duration=None)
+        publish(telephony_events.CallReceived(client=personas.acme, call=short))
+        publish(telephony_events.CallCompleted(client=personas.acme, call=short, duration=None))
     row = usage(personas.acme, NOV)
     assert (row.calls, row.voice_minutes) == (2, 2)
 
@@ -141,9 +158,7 @@ def test_calls_and_voice_minutes_count_once_by_the_started_minute(personas, plan
 def test_line_type_lookups_are_counted(personas, plan):
     with schema_context(personas.acme.schema_name):
         for number in ("+13125550001", "+13125550002", "+13125550002"):
-            messaging_signals.line_type_looked_up.send(
-                sender=None, client=personas.acme, number=number, line_type="mobile"
-            )
+            publish(messaging_events.LineTypeLookedUp(client=personas.acme, number=number, line_type="mobile"))
     assert usage(personas.acme, NOV).lookups == 2
 
 
@@ -194,9 +209,9 @@ def test_a_late_callback_corrects_the_month_the_text_was_sent_in(personas, plan)
     with time_machine.travel(datetime(2026, 1, 31, 23, 59, tzinfo=CHICAGO), tick=False):
         message = sent_message(personas.acme, "hello")
     with time_machine.travel(datetime(2026, 2, 1, 0, 5, tzinfo=CHICAGO), tick=False):
-        resend_signal(
+        republish(
             personas.acme,
-            messaging_signals.message_status_changed,
+            messaging_events.MessageStatusChanged,
             message=message,
             status=Message.Status.DELIVERED,
             params={"NumSegments": "2"},

@@ -1,4 +1,4 @@
-"""Roll-ups kept up to date by the domain signals equal roll-ups rebuilt from the client's tables.
+"""Roll-ups kept up to date by the domain events equal roll-ups rebuilt from the client's tables.
 
 A history is driven through the real paths (signed Twilio webhooks for calls, texts and status callbacks, the
 send path against the fake Twilio, the inbox's services for staff replies and outcomes) at chosen moments across

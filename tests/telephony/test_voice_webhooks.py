@@ -263,7 +263,7 @@ def test_the_webhooks_of_a_missed_call_answer_in_a_fixed_number_of_queries(
     params = call_params(personas.acme, CALLER)
     # Schemas (2), the client, its last-webhook stamp at most once a minute (2), the call (look-up, contact
     # look-up and insert, call insert), and the counters the reports and billing apps keep in the same
-    # transaction (telephony.signals.call_received: a savepoint and its statement, and billing's one).
+    # transaction (CallReceived: one savepoint around the reports counter and billing's usage row).
     with django_assert_max_num_queries(13):
         post_signed(platform, "/hooks/twilio/voice/incoming/", params)
     # Schemas, the client, the call, deciding it (one UPDATE), the ledger row (one INSERT), the reports counter

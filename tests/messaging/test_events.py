@@ -1,4 +1,4 @@
-"""Texts are announced once per event to whoever counts them (reports, billing, outbound webhooks): repeated
+"""Texts are published once per event to whoever counts them (reports, billing, outbound webhooks): repeated
 webhooks and retried sends announce nothing twice, and another app may stop a text-back."""
 
 from decimal import Decimal
@@ -9,8 +9,9 @@ from django_tenants.utils import schema_context
 
 from crm.models import Contact
 from crm.services import contact_upsert
+from events import bus
 from inbox.services import outcome_record
-from messaging import signals
+from messaging.events import TextbackCheck
 from messaging.models import Message, OutboundSend
 from messaging.services import send_deliver, textback_schedule
 from tests.webhooks import post_signed, sid, sms_params
@@ -72,15 +73,15 @@ def test_a_text_back_refused_by_the_provider_for_good_is_announced_as_skipped_an
 
 
 def test_an_app_can_stop_a_text_back_with_a_reason_the_business_reads(personas, twilio, heard):
-    def over_allowance(sender, client, send, **kwargs):
-        return "usage_limit" if client == personas.acme else None
+    def over_allowance(check: TextbackCheck):
+        return "usage_limit" if check.client == personas.acme else None
 
-    signals.textback_check.connect(over_allowance)
+    bus.install(bus.subscriptions(), [bus.Veto(TextbackCheck, over_allowance)])
     try:
         send, outcome = _text_back(personas.acme)
         _, other = _text_back(personas.bolt)
     finally:
-        signals.textback_check.disconnect(over_allowance)
+        bus.load()
     assert outcome == "skipped: usage_limit"
     assert OutboundSend.objects.get(pk=send.pk).reason == "usage_limit"
     assert other == "sent"
@@ -129,7 +130,7 @@ def test_an_outcome_is_announced_with_its_value(personas, heard):
                        value=Decimal("450.00"))
     [recorded] = heard.named("outcome_recorded")
     assert recorded["outcome"].value == Decimal("450.00")
-    assert recorded["conversation"].pk == conversation.pk
+    assert recorded["conversation_id"] == conversation.pk
     assert recorded["client"] == personas.acme
 
 

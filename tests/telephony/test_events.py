@@ -1,4 +1,4 @@
-"""Calls are announced once per event to whoever counts them (reports, billing, outbound webhooks), however
+"""Calls are published once per event to whoever counts them (reports, billing, outbound webhooks), however
 often Twilio repeats itself."""
 
 import pytest

@@ -1,0 +1,79 @@
+"""Who hears what: the one table of the domain events' subscribers, and of the vetoes.
+
+The core apps (telephony, messaging, crm) declare their events in their `events.py` and publish them; the apps
+at the edge (reports, billing, inbox, api) hold the handlers; this table, above them all, is the only place
+they meet. Read it top to bottom to learn everything a missed call sets off. The policies are explained in
+events/bus.py:
+
+- IN_TRANSACTION: must commit with the event (exact counters, metered usage); a failing handler is rolled back
+  alone and logged, and the event stands.
+- ON_COMMIT: after the event's transaction commits (queuing alerts); never for a rolled-back event.
+- OUTBOX: a worker runs it from the transactional outbox, in batches; nothing of it slows the webhook.
+
+`when` keeps an event the handler does not want from costing anything (no savepoint, no outbox row).
+Loaded at start-up by the events app (settings.EVENT_SUBSCRIBERS); tests/events/test_catalogue.py walks it.
+"""
+
+from api import receivers as webhooks
+from billing import receivers as billing
+from crm.events import OutcomeRecorded
+from events.bus import Policy, Subscription, Veto
+from inbox import receivers as inbox
+from messaging.events import (
+    ContactOptedIn,
+    ContactOptedOut,
+    LineTypeLookedUp,
+    MessageFailed,
+    MessageReceived,
+    MessageSent,
+    MessageStatusChanged,
+    TextbackCheck,
+    TextbackSent,
+    TextbackSkipped,
+)
+from reports import receivers as reports
+from telephony.events import CallAbandoned, CallAnswered, CallCompleted, CallMissed, CallReceived
+
+IN_TRANSACTION, ON_COMMIT, OUTBOX = Policy.IN_TRANSACTION, Policy.ON_COMMIT, Policy.OUTBOX
+
+SUBSCRIPTIONS = [
+    # --- Calls ---
+    Subscription(CallReceived, billing.on_call_received, IN_TRANSACTION),
+    Subscription(CallReceived, reports.on_call_received, IN_TRANSACTION),
+    Subscription(CallMissed, reports.on_call_missed, IN_TRANSACTION),
+    Subscription(CallMissed, inbox.on_call_missed, ON_COMMIT),
+    Subscription(CallMissed, webhooks.on_call_missed, OUTBOX, when=webhooks.has_endpoints),
+    Subscription(CallAnswered, reports.on_call_answered, IN_TRANSACTION),
+    Subscription(CallCompleted, billing.on_call_completed, IN_TRANSACTION, when=billing.has_duration),
+    # --- Texts ---
+    Subscription(MessageSent, billing.on_message_sent, IN_TRANSACTION),
+    Subscription(MessageSent, reports.on_message_sent, IN_TRANSACTION, when=reports.is_a_staff_reply),
+    Subscription(MessageReceived, billing.on_message_received, IN_TRANSACTION),
+    Subscription(MessageReceived, reports.on_message_received, IN_TRANSACTION),
+    Subscription(MessageReceived, inbox.on_message_received, ON_COMMIT, when=inbox.is_a_reply),
+    Subscription(MessageReceived, webhooks.on_message_received, OUTBOX, when=webhooks.has_endpoints),
+    Subscription(MessageFailed, reports.on_message_failed, IN_TRANSACTION),
+    Subscription(MessageStatusChanged, billing.on_message_status_changed, IN_TRANSACTION,
+                 when=billing.carries_price),
+    Subscription(MessageStatusChanged, reports.on_message_status_changed, IN_TRANSACTION,
+                 when=reports.is_a_failure),
+    Subscription(LineTypeLookedUp, billing.on_line_type_looked_up, IN_TRANSACTION),
+    # --- Text-backs ---
+    Subscription(TextbackSent, reports.on_textback_sent, IN_TRANSACTION),
+    Subscription(TextbackSent, webhooks.on_textback_sent, OUTBOX, when=webhooks.has_endpoints),
+    Subscription(TextbackSkipped, reports.on_textback_skipped, IN_TRANSACTION),
+    Subscription(TextbackSkipped, webhooks.on_textback_skipped, OUTBOX, when=webhooks.has_endpoints),
+    # --- Consent and outcomes ---
+    Subscription(ContactOptedOut, reports.on_contact_opted_out, IN_TRANSACTION),
+    Subscription(ContactOptedOut, webhooks.on_contact_opted_out, OUTBOX, when=webhooks.has_endpoints),
+    Subscription(OutcomeRecorded, reports.on_outcome_recorded, IN_TRANSACTION),
+    Subscription(OutcomeRecorded, webhooks.on_outcome_recorded, OUTBOX, when=webhooks.has_endpoints),
+]
+
+# Events nobody hears yet, declared so that a subscriber can be added here without touching the core.
+UNHEARD = [CallAbandoned, ContactOptedIn]
+
+VETOES = [
+    # Above a client's allowance, when its agency chose to pause rather than bill the overage.
+    Veto(TextbackCheck, billing.textback_usage_veto),
+]

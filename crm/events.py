@@ -1,0 +1,16 @@
+"""What happens to contacts' business with the client (see telephony/events.py for the rules)."""
+
+from accounts.models import Client
+from events.bus import Event, event
+
+from .models import Outcome
+
+
+@event(name="conversation.outcome", public=True)
+class OutcomeRecorded(Event):
+    """An outcome (booked, won with a value, lost with a reason) was recorded. `conversation_id` is the
+    conversation it was recorded in, or None when recorded on the contact without one."""
+
+    client: Client
+    outcome: Outcome
+    conversation_id: int | None = None

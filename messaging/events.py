@@ -1,0 +1,101 @@
+"""What happens to texts: the events messaging publishes (events.bus), once per event (a repeated webhook or a
+retried task publishes nothing the second time), inside the transaction that records it and in the client's
+schema. Who hears them is in config/subscribers.py; messaging imports none of those apps."""
+
+from accounts.models import Client
+from crm.models import Contact
+from events.bus import Event, event
+
+from .models import Message, OutboundSend
+
+
+@event(name="message.received", public=True)
+class MessageReceived(Event):
+    """A text from a caller, recorded (keywords included). `keyword`: "opt_out", "opt_in", "help" or None."""
+
+    client: Client
+    message: Message
+    keyword: str | None = None
+
+
+@event(name="message.sent")
+class MessageSent(Event):
+    """The provider accepted an outbound text of any kind (message.segments is our own count)."""
+
+    client: Client
+    message: Message
+
+
+@event(name="message.failed")
+class MessageFailed(Event):
+    """An outbound text failed for good (a provider refusal, or a send-time check stopped a written reply).
+    `reason` is a reasons.Reason value."""
+
+    client: Client
+    message: Message
+    reason: str
+
+
+@event(name="message.status_changed")
+class MessageStatusChanged(Event):
+    """A status callback moved a message forward. `params`: the callback's raw form fields (NumSegments, Price,
+    PriceUnit, ErrorCode when Twilio sends them)."""
+
+    client: Client
+    message: Message
+    status: str
+    params: dict
+
+
+@event(name="textback.sent", public=True)
+class TextbackSent(Event):
+    """A missed call's text-back went out."""
+
+    client: Client
+    send: OutboundSend
+    message: Message
+
+
+@event(name="textback.skipped", public=True)
+class TextbackSkipped(Event):
+    """A missed call's text-back will not go out; `reason` is a reasons.Reason value."""
+
+    client: Client
+    send: OutboundSend
+    reason: str
+
+
+@event(name="contact.opted_out", public=True)
+class ContactOptedOut(Event):
+    """A caller opted out (they were opted in until now). `source`: a ConsentEvent.Source value."""
+
+    client: Client
+    contact: Contact
+    source: str
+
+
+@event(name="contact.opted_in")
+class ContactOptedIn(Event):
+    client: Client
+    contact: Contact
+    source: str
+
+
+@event(name="lookup.line_type")
+class LineTypeLookedUp(Event):
+    """A line-type look-up was paid for. `number` in E.164; `line_type` a Contact.LineType value."""
+
+    client: Client
+    number: str
+    line_type: str
+
+
+class TextbackCheck:
+    """The veto hook asked before a text-back is written, after the business's own pause (events.bus.ask): a
+    veto answering a reason (billing: "usage_limit") stops it. Not an event: nothing happened yet."""
+
+    __slots__ = ("client", "send")
+
+    def __init__(self, *, client: Client, send: OutboundSend):
+        self.client = client
+        self.send = send

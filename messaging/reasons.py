@@ -1,0 +1,72 @@
+"""Why a text did not go out: each reason once, with the words a business owner reads.
+
+A reason is its stored value (on `OutboundSend.reason`, in the skipped-reason counts of the roll-ups), the clause
+the inbox puts after "Text-back not sent: ", and the label of a report's or an export's row. The core's reasons
+are `SkipReason`'s members; an app at the edge that can stop a text-back (billing's allowance) registers its own
+with `register()`, next to the veto that gives it. Adding a reason is one member (or one `register`) plus the
+check that returns it: the wording cannot be forgotten, and a value nobody declared is refused on write."""
+
+import enum
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Wording:
+    text: str  # a clause: "Text-back not sent: <text>."
+    label: str  # a row label in reports and exports
+
+
+class SkipReason(enum.StrEnum):
+    """The core's reasons. Each member is its stored value and carries its wording."""
+
+    def __new__(cls, value: str, text: str, label: str):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.wording = Wording(text, label)
+        return member
+
+    CLIENT_PAUSED = "client_paused", "text-backs are paused for this business", "Text-backs paused"
+    NOT_LIVE = ("not_live", "the business isn't live yet (only its test phones get text-backs)", "Not live yet")
+    ANONYMOUS = "anonymous_caller", "the caller hid their number", "Caller hid their number"
+    INVALID_NUMBER = "invalid_number", "the caller's number can't get texts", "Number cannot receive texts"
+    BLOCKED = "blocked", "the caller is on the block list", "On the block list"
+    OPTED_OUT = "opted_out", "the caller has opted out of texts", "Opted out"
+    UNREACHABLE = "unreachable", "the carrier says texts can't reach this number", "Carrier says unreachable"
+    LANDLINE = "landline", "the number is a landline", "Landline"
+    RECENTLY_TEXTED = "recently_texted", "this caller was already texted recently", "Texted recently"
+    ACTIVE_CONVERSATION = (
+        "active_conversation", "you're already in a conversation with this caller", "Already in a conversation"
+    )
+    NO_TEMPLATE = "no_template", "there is no active text-back template", "No active template"
+    PROVIDER_ERROR = "provider_error", "the text provider refused it", "Refused by the carrier"
+
+
+_registered: dict[str, Wording] = {member.value: member.wording for member in SkipReason}
+
+
+def register(value: str, *, text: str, label: str) -> str:
+    """An edge app's own reason (a veto's answer), with its wording. Returns the value to store."""
+    wording = Wording(text, label)
+    if _registered.get(value, wording) != wording:
+        raise ValueError(f"the reason {value!r} is registered twice with different wording")
+    _registered[value] = wording
+    return value
+
+
+def is_known(value: str) -> bool:
+    return value in _registered
+
+
+def known() -> dict[str, Wording]:
+    return dict(_registered)
+
+
+def reason_text(value: str) -> str:
+    """The inbox's clause. A value stored before its reason was retired still reads as words."""
+    wording = _registered.get(value)
+    return wording.text if wording else (value.replace("_", " ") or "no reason recorded")
+
+
+def reason_label(value: str) -> str:
+    wording = _registered.get(value)
+    return wording.label if wording else (value.replace("_", " ").capitalize() or "No reason recorded")

@@ -1,0 +1,271 @@
+"""The catalogue of domain events, walked whole: every event is heard or declared unheard, every handler takes
+the event it is subscribed to, every reason has its wording, and every subscriber stays within its statement
+budget on a real missed call, reply, status callback, STOP and outcome.
+
+Then the failure policy, decided once in events.bus, proven on real events: a failing subscriber in the event's
+transaction loses only its own writes, an on-commit one never runs for a rolled-back event, and an outbox one
+runs exactly once when it succeeds and again later when it fails."""
+
+import inspect
+import logging
+import typing
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils.timezone import now
+from django_tenants.utils import schema_context
+
+from billing.models import MonthlyUsage
+from config import subscribers
+from crm.services import contact_upsert
+from events import bus
+from events.models import OutboxEvent
+from events.outbox import outbox_drain
+from inbox.services import outcome_record
+from messaging import reasons
+from messaging.models import OutboundSend
+from messaging.services import conversation_for, send_deliver
+from reports.models import DailyRollup
+from telephony.events import CallMissed, CallReceived
+from telephony.models import Call
+from tests.webhooks import call_params, post_signed, sms_params
+
+pytestmark = pytest.mark.django_db
+
+CALLER = "+13125550123"
+# Statements one subscriber may spend on one event (its savepoint is the bus's, not its own).
+SUBSCRIBER_BUDGET = 8
+
+
+@pytest.fixture
+def platform(web):
+    return web("localhost")
+
+
+def _missed_call(platform, client, caller=CALLER) -> str:
+    params = call_params(client, caller)
+    assert post_signed(platform, "/hooks/twilio/voice/incoming/", params).status_code == 200
+    assert post_signed(platform, "/hooks/twilio/voice/dial-complete/",
+                       {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"}).status_code == 200
+    return params["CallSid"]
+
+
+# --- The table ---------------------------------------------------------------------------------------------
+
+
+def test_every_event_is_heard_or_declared_unheard():
+    heard = {subscription.event for subscription in bus.subscriptions()}
+    assert set(bus.EVENTS.values()) == heard | set(subscribers.UNHEARD)
+    assert not heard & set(subscribers.UNHEARD), "an event in UNHEARD has subscribers: take it out of UNHEARD"
+
+
+def test_every_handler_takes_the_event_it_is_subscribed_to():
+    for subscription in bus.subscriptions():
+        hints = typing.get_type_hints(subscription.handler)
+        [parameter] = inspect.signature(subscription.handler).parameters
+        assert hints[parameter] is subscription.event, subscription.key
+
+
+def test_events_are_frozen_and_refuse_unknown_fields(personas):
+    with pytest.raises(TypeError):
+        CallMissed(client=personas.acme, call=None, colour="red")
+    event = CallMissed(client=personas.acme, call=None)
+    with pytest.raises(AttributeError):
+        event.call = "another"
+
+
+def test_every_reason_has_its_wording_for_the_inbox_and_the_reports():
+    known = reasons.known()
+    assert {member.value for member in reasons.SkipReason} < set(known)
+    assert "usage_limit" in known  # billing's own, registered next to its veto
+    for value, wording in known.items():
+        assert wording.text and wording.text[0].islower() and not wording.text.endswith("."), value
+        assert wording.label and wording.label[0].isupper(), value
+
+
+def test_a_reason_nobody_declared_is_refused_on_write(personas, twilio):
+    from messaging.services import _finish
+
+    send = OutboundSend.objects.create(client=personas.acme, kind=OutboundSend.Kind.TEXT_BACK, key="call:CAx",
+                                       to_number=CALLER)
+    with pytest.raises(ValueError, match="not a declared reason"):
+        _finish(send, OutboundSend.State.SKIPPED, reason="felt_like_it")
+    _finish(send, OutboundSend.State.SKIPPED, reason=reasons.SkipReason.BLOCKED)
+    assert OutboundSend.objects.get(pk=send.pk).reason == "blocked"
+
+
+def test_every_subscriber_stays_within_its_statement_budget(platform, personas, twilio, heard, settings):
+    """Each event of a whole missed call (through the real webhooks and the send path), a reply, a delivery
+    callback with a price, a STOP and a won job is handed again to each of its subscribers, one at a time,
+    counting statements; each run is rolled back."""
+    settings.TELEPHONY_PROVIDER = "twilio"
+    call_sid = _missed_call(platform, personas.acme)
+    send = OutboundSend.objects.get(client=personas.acme, key=f"call:{call_sid}")
+    assert send_deliver(send_id=send.pk) == "sent"
+    message_sid = twilio.messages[0]["sid"]
+    post_signed(platform, "/hooks/twilio/sms/status/", {
+        "MessageSid": message_sid, "MessageStatus": "delivered", "From": str(personas.acme.phone_number),
+        "To": CALLER, "NumSegments": "1", "Price": "-0.0079", "PriceUnit": "USD"})
+    post_signed(platform, "/hooks/twilio/sms/incoming/", sms_params(personas.acme, CALLER, "Leak under the sink"))
+    post_signed(platform, "/hooks/twilio/sms/incoming/", sms_params(personas.acme, CALLER, "STOP"))
+    with schema_context(personas.acme.schema_name):
+        conversation = conversation_for(contact=contact_upsert(phone_number=CALLER))
+        outcome_record(client=personas.acme, conversation=conversation, kind="won", user=personas.alice,
+                       value=Decimal("250"))
+
+    published = {name for name, _ in heard}
+    assert {"call_received", "call_missed", "textback_sent", "message_sent", "message_status_changed",
+            "message_received", "contact_opted_out", "outcome_recorded"} <= published
+    measured = set()
+    for event_type in bus.EVENTS.values():
+        snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in event_type.__name__).lstrip("_")
+        for fields in heard.named(snake):
+            event = event_type(**fields)
+            for subscription in bus.subscribers_of(event_type):
+                if subscription.when is not None and not subscription.when(event):
+                    continue
+                with schema_context(personas.acme.schema_name), CaptureQueriesContext(connection) as queries:
+                    try:
+                        with transaction.atomic():
+                            subscription.handler(event)
+                            raise _RollBack
+                    except _RollBack:
+                        pass
+                spent = len(queries) - 2  # the savepoint this test opened and rolled back
+                assert spent <= SUBSCRIBER_BUDGET, (subscription.key, spent,
+                                                    [q["sql"][:120] for q in queries.captured_queries])
+                measured.add(subscription.key)
+    assert len(measured) >= 12  # most of the table was exercised, not just a corner of it
+
+
+class _RollBack(Exception):
+    pass
+
+
+# --- The failure policy ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def table():
+    """Install the real table plus extra subscriptions for one test; the real table comes back after."""
+
+    def install(*extra, vetoes=()):
+        bus.install(bus.subscriptions() + list(extra), bus.vetoes() + list(vetoes))
+
+    yield install
+    bus.load()
+
+
+def _boom(event: CallReceived) -> None:
+    raise RuntimeError("a bug in some counter")
+
+
+def test_a_failing_subscriber_in_the_transaction_loses_only_its_own_writes(platform, personas, table, caplog):
+    table(bus.Subscription(CallReceived, _boom, bus.Policy.IN_TRANSACTION))
+    calls_before, billed_before = _rollup_calls(personas.acme), _billed_calls(personas.acme)
+    with caplog.at_level(logging.ERROR, logger="events.bus"):
+        call_sid = _missed_call(platform, personas.acme)
+    with schema_context(personas.acme.schema_name):
+        assert Call.objects.get(call_sid=call_sid).outcome == Call.Outcome.MISSED  # the event stands
+    assert OutboundSend.objects.filter(client=personas.acme, key=f"call:{call_sid}").exists()  # the caller is owed
+    assert _rollup_calls(personas.acme) == calls_before + 1  # reports
+    assert _billed_calls(personas.acme) == billed_before + 1  # billing, in the same savepoint as the bug
+    assert "a bug in some counter" in caplog.text and "_boom" in caplog.text
+
+
+def _rollup_calls(client) -> int:
+    return sum(DailyRollup.objects.filter(client=client).values_list("calls", flat=True))
+
+
+def _billed_calls(client) -> int:
+    return sum(MonthlyUsage.objects.filter(client=client).values_list("calls", flat=True))
+
+
+ran_on_commit = []
+
+
+def _remember(event: CallMissed) -> None:
+    ran_on_commit.append(event.call.call_sid)
+
+
+def test_an_on_commit_subscriber_never_hears_a_rolled_back_event(personas, table, django_capture_on_commit_callbacks):
+    from telephony.services import call_mark_missed
+
+    table(bus.Subscription(CallMissed, _remember, bus.Policy.ON_COMMIT))
+    ran_on_commit.clear()
+    with schema_context(personas.acme.schema_name):
+        kept = Call.objects.create(call_sid="CAkept", from_number=CALLER, to_number="+13125550100")
+        dropped = Call.objects.create(call_sid="CAdropped", from_number=CALLER, to_number="+13125550100")
+        with django_capture_on_commit_callbacks(execute=True):
+            with pytest.raises(RuntimeError), transaction.atomic():
+                call_mark_missed(client=personas.acme, call=dropped, reason="no-answer")
+                raise RuntimeError("the webhook failed after")
+            call_mark_missed(client=personas.acme, call=kept, reason="no-answer")
+    assert ran_on_commit == ["CAkept"]
+
+
+outbox_runs = []
+
+
+def _flaky(event: CallMissed) -> None:
+    outbox_runs.append(event.call.call_sid)
+    if len(outbox_runs) == 1:
+        raise RuntimeError("the receiver's first try fails")
+
+
+def _steady(event: CallMissed) -> None:
+    outbox_runs.append(f"steady:{event.call.call_sid}")
+
+
+def test_an_outbox_subscriber_runs_once_when_it_succeeds_and_again_when_it_failed(personas, table, time_machine):
+    from telephony.services import call_mark_missed
+
+    table(bus.Subscription(CallMissed, _flaky, bus.Policy.OUTBOX),
+          bus.Subscription(CallMissed, _steady, bus.Policy.OUTBOX))
+    outbox_runs.clear()
+    with schema_context(personas.acme.schema_name):
+        call = Call.objects.create(call_sid="CAout", from_number=CALLER, to_number="+13125550100")
+        call_mark_missed(client=personas.acme, call=call, reason="no-answer")
+    row = OutboxEvent.objects.get()
+    assert (row.name, row.client_id, row.data["call"]) == ("call.missed", personas.acme.pk, call.pk)
+    assert outbox_runs == []  # nothing ran in the event's transaction
+
+    assert outbox_drain() == 1
+    assert outbox_runs == ["CAout", "steady:CAout"]
+    row.refresh_from_db()
+    assert (row.pending, row.attempts) == ([f"{_flaky.__module__}._flaky"], 1) and "first try" in row.last_error
+    assert outbox_drain() == 0  # not due yet: it backs off
+
+    time_machine.move_to(now() + timedelta(minutes=1))
+    assert outbox_drain() == 1
+    assert outbox_runs == ["CAout", "steady:CAout", "CAout"]  # only the one that failed ran again
+    assert not OutboxEvent.objects.exists()
+
+
+def test_an_event_that_rolls_back_leaves_nothing_in_the_outbox(personas, table):
+    from telephony.services import call_mark_missed
+
+    table(bus.Subscription(CallMissed, _steady, bus.Policy.OUTBOX))
+    with schema_context(personas.acme.schema_name):
+        call = Call.objects.create(call_sid="CAgone", from_number=CALLER, to_number="+13125550100")
+        with pytest.raises(RuntimeError), transaction.atomic():
+            call_mark_missed(client=personas.acme, call=call, reason="no-answer")
+            raise RuntimeError("rolled back")
+    assert not OutboxEvent.objects.exists()
+
+
+def test_a_veto_stops_a_text_back_with_its_registered_reason(personas, twilio, table):
+    from messaging.events import TextbackCheck
+    from messaging.services import textback_schedule
+
+    reason = reasons.register("test_holiday", text="the test says no", label="Test says no")
+    table(vetoes=[bus.Veto(TextbackCheck, lambda check: reason if check.client == personas.acme else None)])
+    with schema_context(personas.acme.schema_name):
+        send = textback_schedule(client=personas.acme, call_sid="CAveto", caller=CALLER,
+                                 missed_at=now())
+    assert send_deliver(send_id=send.pk) == "skipped: test_holiday"
+    assert reasons.reason_text(OutboundSend.objects.get(pk=send.pk).reason) == "the test says no"
+    assert twilio.messages == []
