@@ -16,6 +16,7 @@ from api.models import WebhookDelivery, WebhookEndpoint
 from api.services import webhook_delivery_attempt, webhook_url_problem
 from config import outbound
 from crm.models import Contact
+from events.outbox import outbox_drain
 from messaging.services import contact_opt_out
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +73,7 @@ def _opt_out_event(personas) -> WebhookDelivery:
     with schema_context(personas.acme.schema_name):
         contact = Contact.objects.create(phone_number="+13125550177")
         contact_opt_out(client=personas.acme, contact=contact, source="keyword", keyword="STOP")
+    outbox_drain()  # a worker writes the delivery from the outbox
     return WebhookDelivery.objects.get()
 
 
