@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator
 from accounts.models import Client
 from crm.phone import e164_or_none, is_anonymous
 from messaging.models import Message, OutboundSend
-from messaging.services import SKIP_REASONS
+from messaging.reasons import reason_text
 from telephony.models import Call
 
 # How long past the client's text delay to wait for the worker before saying the text has not gone out yet.
@@ -98,7 +98,7 @@ class Command(BaseCommand):
                 return f"Text-back sent to {send.to_number}:\n  {body}"
             elif send.state in (OutboundSend.State.SKIPPED, OutboundSend.State.FAILED):
                 detail = f" ({send.detail})" if send.detail else ""
-                return f"No text-back: {SKIP_REASONS.get(send.reason, send.reason)}{detail}."
+                return f"No text-back: {reason_text(send.reason)}{detail}."
             if time.monotonic() > deadline:
                 return (
                     "The text-back has not gone out yet (is a worker running? `./run demo` starts one); "
