@@ -1,8 +1,17 @@
 """The Celery app. tenant-schemas-celery's app stamps each task with the schema it was sent from and runs the
-task in that schema, so a task enqueued inside a client's request works on that client's tables."""
+task in that schema, so a task enqueued inside a client's request works on that client's tables.
+
+Riding through faults (issue 15; tests/integration/test_faults.py proves each):
+- the broker: config/broker.py (a kombu crash on reconnecting), and the CELERY_BROKER_* settings;
+- the database: a worker process keeps its connection across tasks (CELERY_DB_REUSE_MAX), so Celery never lets
+  Django check it the way a request does. `_drop_dead_database_connections` below does, before every task,
+  at the cost of one system call, so a restarted PostgreSQL costs at most the task that found it down.
+"""
 
 import os
+import select
 
+from celery.signals import task_prerun
 from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
@@ -10,3 +19,27 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 app = CeleryApp("textback")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def _drop_dead_database_connections(**kwargs) -> None:
+    """Close a kept database connection that the server has hung up on, so the task opens a fresh one.
+
+    An idle connection has nothing to read; when PostgreSQL restarts or terminates the backend it sends a
+    FATAL message and closes the socket, which makes it readable. Checking that costs no round trip, unlike
+    Django's CONN_HEALTH_CHECKS (a SELECT 1 before every task). A connection on which a query already failed is
+    checked the way Django checks one after a request (close_if_unusable_or_obsolete)."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is None or connection.in_atomic_block:
+            continue
+        if connection.errors_occurred:
+            connection.close_if_unusable_or_obsolete()
+            continue
+        try:
+            readable, _, _ = select.select([connection.connection.fileno()], [], [], 0)
+        except (OSError, ValueError):  # the socket is already gone
+            readable = True
+        if readable:
+            connection.close()

@@ -52,7 +52,9 @@ from .segments import segment_info
 log = logging.getLogger(__name__)
 
 OPT_OUT_NOTICE = "Reply STOP to opt out."
-MAX_ATTEMPTS = 6
+# Attempts before a transient failure is final. With the backoff in _retry_later (2, 4, 8 … s, at most 300) the
+# 10th attempt comes about 8.5 minutes after the first: a provider outage of a few minutes loses no text.
+MAX_ATTEMPTS = 10
 # A row "sending" for longer than this lost its worker; the sweep reconciles it. Longer than the provider's
 # timeout, so a live attempt is never mistaken for a dead one.
 SENDING_STALE_AFTER = timedelta(seconds=settings.SENDING_STALE_SECONDS)

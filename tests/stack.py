@@ -3,6 +3,12 @@ a Celery worker and beat, all on the test database, with Twilio faked at its HTT
 
 The stack has a Redis of its own so a test can stop and restart it (a broker outage) without touching the
 Redis every other test uses. Everything it writes is committed; `committed_db` cleans up after each test.
+
+Like production (docker-compose.prod.yml: `restart: unless-stopped`, Redis with AOF on), a supervisor thread
+restarts any process that exits without being told to and counts it in `stack.restarts`, and Redis keeps its
+data across a restart. PostgreSQL is the machine's own, shared with other test runs, so it is never restarted:
+`stop_database()` does to this stack what a restart does to its clients (every connection of the stack's
+processes is terminated, new ones are refused) on the stack's own test database only.
 """
 
 import os
@@ -11,10 +17,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import closing
 from pathlib import Path
 
+import psycopg
 import redis
 import requests
 from django.conf import settings
@@ -60,6 +68,11 @@ class Stack:
         self.base_url = f"http://localhost:{self.web_port}"
         self.processes: dict[str, subprocess.Popen] = {}
         self.logs: dict[str, Path] = {}
+        self.commands: dict[str, list[str]] = {}
+        self.restarts: dict[str, int] = {}  # name → times the supervisor restarted it
+        self._lock = threading.Lock()
+        self._supervising = threading.Event()
+        self.app_name = f"textback-stack-{self.web_port}"  # PostgreSQL's application_name for its connections
         self.env = {
             **{key: value for key, value in os.environ.items() if not key.startswith(("PYTEST", "DJANGO"))},
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
@@ -75,17 +88,34 @@ class Stack:
             "SWEEP_INTERVAL_SECONDS": "1",
             "PUBLIC_BASE_URL": self.base_url,
             "PYTHONUNBUFFERED": "1",
+            "PGAPPNAME": self.app_name,
         }
 
     # --- processes ---
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
         log = Path(self.tmp.name) / f"{name}.log"
         self.logs[name] = log
-        process = subprocess.Popen(
-            args, cwd=ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.processes[name] = process
+        self.commands[name] = args
+        with log.open("ab") as output:
+            process = subprocess.Popen(
+                args, cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        with self._lock:
+            self.processes[name] = process
         return process
+
+    def _supervise(self) -> None:
+        """Restart what exits on its own (not through stop()), as `restart: unless-stopped` does."""
+        while not self._supervising.wait(0.5):
+            with self._lock:
+                exited = [name for name, process in self.processes.items() if process.poll() is not None]
+                for name in exited:
+                    code = self.processes.pop(name).returncode
+                    self.restarts[name] = self.restarts.get(name, 0) + 1
+                    with self.logs[name].open("a") as log:
+                        log.write(f"\n*** supervisor: {name} exited with {code}; restarting it ***\n")
+            for name in exited:
+                self._spawn(name, self.commands[name])
 
     def log(self, name: str) -> str:
         return self.logs[name].read_text(errors="replace") if name in self.logs else ""
@@ -100,8 +130,10 @@ class Stack:
             print(f"----- {name} log (tail; all of it in test-artifacts/{label}-{name}.log) -----\n{text[-3000:]}")
 
     def start_redis(self) -> None:
+        # Persistence as in production (docker-compose.prod.yml): the append-only file, synced every second.
         self._spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                              "--save", "", "--appendonly", "no", "--dir", self.tmp.name])
+                              "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+                              "--dir", self.tmp.name])
         client = redis.Redis(port=self.redis_port)
 
         def up():
@@ -114,6 +146,34 @@ class Stack:
 
     def stop_redis(self) -> None:
         self.stop("redis")
+
+    def restart_redis(self) -> None:
+        self.stop_redis()
+        self.start_redis()
+
+    # --- the database, as its clients see a restart ---
+    def _database_admin(self, statement: str, *params) -> None:
+        """Run a statement from the server's maintenance database (PostgreSQL refuses to bar connections to the
+        database the statement is run in)."""
+        db = connection.settings_dict
+        options = {key: value for key, value in {"host": db.get("HOST"), "port": db.get("PORT"),
+                                                   "user": db.get("USER"), "password": db.get("PASSWORD")}.items()
+                   if value}
+        with psycopg.connect(dbname="postgres", autocommit=True, **options) as admin:
+            admin.execute(statement, params or None)
+
+    def stop_database(self) -> None:
+        """Refuse new connections to the test database and terminate every one the stack's processes hold."""
+        name = connection.settings_dict["NAME"]
+        self._database_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        self._database_admin(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND application_name = %s",
+            name, self.app_name,
+        )
+
+    def start_database(self) -> None:
+        name = connection.settings_dict["NAME"]
+        self._database_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
 
     def start_web(self) -> None:
         self._spawn("web", [str(VENV_BIN / "gunicorn"), "config.wsgi:application", "--bind",
@@ -139,7 +199,8 @@ class Stack:
                              "--schedule", str(Path(self.tmp.name) / "beat-schedule")])
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
-        process = self.processes.pop(name, None)
+        with self._lock:
+            process = self.processes.pop(name, None)
         if process is None or process.poll() is not None:
             return
         os.killpg(process.pid, sig)
@@ -153,14 +214,20 @@ class Stack:
         """SIGKILL the worker and its pool at once: no warm shutdown, no acknowledgements."""
         self.stop("worker", signal.SIGKILL)
 
+    def kill_beat(self) -> None:
+        self.stop("beat", signal.SIGKILL)
+
     def start(self) -> "Stack":
+        self.start_database()  # in case a run was killed while the database was "down"
         self.start_redis()
         self.start_web()
         self.start_worker()
         self.start_beat()
+        threading.Thread(target=self._supervise, name="stack-supervisor", daemon=True).start()
         return self
 
     def close(self) -> None:
+        self._supervising.set()
         for name in list(self.processes):
             self.stop(name)
         self.tmp.cleanup()

@@ -236,13 +236,33 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
+# Riding through a broker that restarts or goes away (issue 15; tests/integration/test_faults.py):
+# kombu's Redis transport with its crash on reconnecting fixed (see config/broker.py).
+CELERY_BROKER_TRANSPORT = "config.broker:Transport"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+# Retry for ever: a worker that gives up after Celery's default 100 attempts is a worker someone must restart.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A message held unacknowledged by a worker that vanished is redelivered after this; the ledger sweep
+    # re-dispatches its send long before (DISPATCH_STALE_AFTER), and the task is idempotent.
+    "visibility_timeout": 300,
+    # A half-open socket (a restarted host, a dropped NAT entry) is found within seconds, not at the next
+    # TCP timeout; a read blocks at most 1 s (BRPOP's own timeout), so 5 s only ends dead reads.
+    "socket_timeout": 5,
+    "socket_connect_timeout": 1,
+    "socket_keepalive": True,
+    "health_check_interval": 10,
+    "retry_on_timeout": True,
+}
+# Let a send in flight finish when the broker connection drops, rather than killing it halfway (its message is
+# redelivered, and the task finds the send done); Celery 6 changes the default, so it is said here.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Fail fast when the broker is down (a webhook is waiting); the ledger sweep sends what could not be queued.
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 # Keep a worker's database connection across tasks (Celery's Django fixup otherwise closes it after every task,
 # whatever CONN_MAX_AGE says), and let tenant-schemas-celery cache the schema → client lookup it does before
 # each task. Together about a third more text-backs per second on 2 cores (bench/textback_latency.py).
+# A kept connection that PostgreSQL hung up on is dropped before the next task (config/celery_app.py).
 CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_TENANT_CACHE_SECONDS = 60
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

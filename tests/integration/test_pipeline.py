@@ -5,38 +5,14 @@ one text per missed call, whatever the network, the broker or the worker does.""
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-import requests
-from django.conf import settings
 from django_tenants.utils import schema_context
-from twilio.request_validator import RequestValidator
 
 from accounts.models import Client
 from crm.models import Contact
 from messaging.models import Message, OutboundSend
+from tests.integration.calls import CALLER, miss_a_call, post, send_row
 from tests.stack import wait_until
 from tests.webhooks import call_params, sms_params
-
-CALLER = "+13125550188"
-
-
-def post(stack, path: str, params: dict) -> requests.Response:
-    url = f"{stack.base_url}{path}"
-    signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(url, params)
-    return requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=10)
-
-
-def miss_a_call(stack, client, caller=CALLER) -> dict:
-    params = call_params(client, caller)
-    assert post(stack, "/hooks/twilio/voice/incoming/", params).status_code == 200
-    response = post(stack, "/hooks/twilio/voice/dial-complete/",
-                    {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"})
-    assert response.status_code == 200
-    return params
-
-
-def send_row(call_sid: str) -> OutboundSend:
-    return OutboundSend.objects.get(key=f"call:{call_sid}")
 
 
 def test_a_missed_call_gets_one_text_from_the_business_number(live, personas):
@@ -134,10 +110,3 @@ def test_stop_is_confirmed_once_and_nothing_more_is_sent(live, personas):
     assert send_row(params["CallSid"]).reason == "opted_out"
     assert len(fake.messages) == 2
 
-
-@pytest.fixture(autouse=True)
-def _show_logs_on_failure(request, stack):
-    yield
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        stack.save_logs(request.node.name)

@@ -447,6 +447,8 @@ class FakeTwilio:
         self._callbacks: list[dict] = []
         self._script: list[list] = []  # [operation, kind, argument, remaining]
         self._rejects: dict[str, int] = {}
+        self._slow: dict[str, float] = {}  # operation → seconds every answer takes (set_latency)
+        self._outage: dict[str, tuple[float, int]] = {}  # operation → (until, status) (fail_for)
         self.line_types.clear()
         self._incoming: dict[str, dict] = {}  # sid → IncomingPhoneNumber resource held by the account
         self._taken: set[str] = set()  # numbers bought by someone else: not available
@@ -571,6 +573,32 @@ class FakeTwilio:
         """The next `count` requests of `operation` get the connection closed without an answer; nothing
         is created."""
         self._push(operation, "drop", None, count)
+
+    def set_latency(self, seconds: float, *, operation="create") -> None:
+        """From now on every request of `operation` is processed at once (a create IS recorded) and answered
+        after `seconds`, like a slow Twilio; 0 for full speed again. For fault tests and the soak bench."""
+        operation = OPERATIONS.get(operation, operation)
+        with self._lock:
+            if seconds > 0:
+                self._slow[operation] = float(seconds)
+            else:
+                self._slow.pop(operation, None)
+
+    def fail_for(self, seconds: float, status: int = 500, *, operation="create") -> None:
+        """Every request of `operation` answers `status` (Twilio's error JSON, nothing created) for the next
+        `seconds`, as in an outage at Twilio; then it recovers by itself."""
+        operation = OPERATIONS.get(operation, operation)
+        with self._lock:
+            self._outage[operation] = (time.monotonic() + seconds, status)
+
+    def _timed_fault(self, operation: str) -> tuple[int | None, float]:
+        """(status to fail with or None, seconds to wait before answering) for a request of `operation` now."""
+        with self._lock:
+            until, status = self._outage.get(operation, (0.0, None))
+            if status is not None and time.monotonic() >= until:
+                del self._outage[operation]
+                status = None
+            return status, self._slow.get(operation, 0.0)
 
     def reject(self, to_number: str, code: int, message: str | None = None) -> None:
         """Every create to `to_number` answers 400 with Twilio error `code` (21610, 21211, 21614, 30006, …)."""
@@ -1308,7 +1336,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(status, payload, record)
             return
 
-        hang = None
+        failing, hang = fake._timed_fault(OPERATIONS.get(op.operation_id, op.operation_id))
+        wake = fake._wake
+        if failing is not None:
+            record["scripted"] = "outage"
+            self._send(failing, twilio_error(failing), record)
+            return
         action = fake._take_script(OPERATIONS.get(op.operation_id, op.operation_id))
         if action is not None:
             kind, argument = action
