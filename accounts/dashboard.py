@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import CharField, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from messaging.selectors import send_oldest_overdue
 from reports.models import DailyRollup
 from reports.selectors import RollupNumbers, rollup_month_by_client, today_in
 
@@ -223,3 +225,16 @@ def dashboard_rows(
     rows.sort(key=lambda row: row.client.name.lower())
     rows.sort(key=key, reverse=descending)
     return rows
+
+
+def late_sends_notice(user) -> str:
+    """For platform operators only: a sentence when text-backs are going out late anywhere on the platform
+    (the same measure as /healthz), so the person who can fix the worker or the broker hears of it first."""
+    if not (user.is_staff or user.is_superuser):
+        return ""
+    overdue = send_oldest_overdue()
+    if overdue is None or overdue.total_seconds() <= settings.SEND_LATE_SECONDS:
+        return ""
+    minutes = max(1, round(overdue.total_seconds() / 60))
+    return (f"Text-backs are late: the oldest one due has waited {minutes} min. "
+            "/healthz says which part is down.")

@@ -18,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .context_processors import DEFAULT_BRAND_COLOR, agency_of_request
-from .dashboard import SORTS, Stage, dashboard_clients, dashboard_rows
+from .dashboard import SORTS, Stage, dashboard_clients, dashboard_rows, late_sends_notice
 from .forms import HostPasswordResetForm, InvitationAcceptForm, ThrottledAuthenticationForm
 from .models import Agency, AgencyMembership, User
 from .selectors import agencies_on_host, agency_role, clients_of_member, request_client
@@ -93,6 +93,7 @@ def _dashboard(request):
             "stages": list(Stage.LABELS.items()),
             "sort_links": _sort_links(request, sort, descending),
             "health": request.GET.get("health", ""),
+            "late_sends": late_sends_notice(request.user),
         },
     )
 

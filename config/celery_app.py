@@ -3,6 +3,8 @@ task in that schema, so a task enqueued inside a client's request works on that 
 
 Riding through faults (issue 15; tests/integration/test_faults.py proves each):
 - the broker: config/broker.py (a kombu crash on reconnecting), and the CELERY_BROKER_* settings;
+- liveness: the worker's event loop and beat's scheduler write heartbeats (config/health.py) that /healthz and
+  the containers' healthchecks read;
 - the database: a worker process keeps its connection across tasks (CELERY_DB_REUSE_MAX), so Celery never lets
   Django check it the way a request does. `_drop_dead_database_connections` below does, before every task,
   at the cost of one system call, so a restarted PostgreSQL costs at most the task that found it down.
@@ -11,6 +13,8 @@ Riding through faults (issue 15; tests/integration/test_faults.py proves each):
 import os
 import select
 
+from celery import bootsteps
+from celery.beat import PersistentScheduler
 from celery.signals import task_prerun
 from tenant_schemas_celery.app import CeleryApp
 
@@ -19,6 +23,44 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 app = CeleryApp("textback")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class WorkerHeartbeat(bootsteps.StartStopStep):
+    """Write the worker's heartbeat from its event loop's timer: a worker whose loop stops (or that is waiting
+    for the broker to come back) stops beating, as `celery inspect ping` would stop answering."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker, **kwargs):
+        super().__init__(worker, **kwargs)
+        self.timer_entry = None
+
+    def start(self, worker):
+        from django.conf import settings
+
+        from config.health import heartbeat_write
+
+        heartbeat_write("worker", worker.hostname)
+        self.timer_entry = worker.timer.call_repeatedly(
+            settings.HEARTBEAT_SECONDS, heartbeat_write, ("worker", worker.hostname)
+        )
+
+    def stop(self, worker):
+        if self.timer_entry is not None:
+            self.timer_entry.cancel()
+
+
+app.steps["worker"].add(WorkerHeartbeat)
+
+
+class BeatScheduler(PersistentScheduler):
+    """Celery's default scheduler, writing beat's heartbeat at every tick (at least every sweep interval)."""
+
+    def tick(self, *args, **kwargs):
+        from config.health import heartbeat_write
+
+        heartbeat_write("beat", "beat")
+        return super().tick(*args, **kwargs)
 
 
 @task_prerun.connect

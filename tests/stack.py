@@ -197,6 +197,7 @@ class Stack:
     def start_beat(self) -> None:
         self._spawn("beat", [str(VENV_BIN / "celery"), "-A", "config", "beat", "--loglevel", "INFO",
                              "--schedule", str(Path(self.tmp.name) / "beat-schedule")])
+        wait_until(lambda: "beat: Starting..." in self.log("beat"), timeout=30, what="celery beat")
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         with self._lock:

@@ -257,6 +257,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # Let a send in flight finish when the broker connection drops, rather than killing it halfway (its message is
 # redelivered, and the task finds the send done); Celery 6 changes the default, so it is said here.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Beat writes a heartbeat at each tick (config/celery_app.py), as the worker does from its event loop.
+CELERY_BEAT_SCHEDULER = "config.celery_app:BeatScheduler"
+HEARTBEAT_SECONDS = env.float("HEARTBEAT_SECONDS", default=10.0)
+# /healthz and the operators' banner on the agency dashboard call sends late past this (config/health.py).
+SEND_LATE_SECONDS = env.float("SEND_LATE_SECONDS", default=60.0)
 # Fail fast when the broker is down (a webhook is waiting); the ledger sweep sends what could not be queued.
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 # Keep a worker's database connection across tasks (Celery's Django fixup otherwise closes it after every task,

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 
 import pytest
+import requests
 from django.db import connection
 
 from accounts.models import Client
@@ -31,6 +32,11 @@ WITHIN = 30.0
 def caller(n: int) -> str:
     """A caller of their own for each call: the same caller twice would be suppressed as recently texted."""
     return f"+1312555{2000 + n:04d}"
+
+
+def health(stack) -> tuple[int, dict]:
+    response = requests.get(f"{stack.base_url}/healthz", timeout=10)
+    return response.status_code, response.json()
 
 
 def texts_by_caller(fake) -> Counter:
@@ -87,11 +93,15 @@ def test_redis_stopped_for_10_seconds_no_process_exits_and_every_caller_is_texte
     held = miss_a_call(stack, delayed, caller(1))  # held unacknowledged by the worker when Redis goes
     miss_a_call(stack, personas.acme, caller(2))
     wait_for_texts(stack.fake, [caller(2)], timeout=15)
+    status, body = health(stack)
+    assert status == 200, str(body)
     stack.stop_redis()
     stopped = time.monotonic()
     during = [caller(3), caller(4)]
     for number in during:
         miss_a_call(stack, personas.acme, number)  # the webhooks still answer 200: the ledger has the send
+    status, body = health(stack)
+    assert (status, body["broker"]) == (503, "error: ConnectionError"), body  # /healthz says what is down
     time.sleep(max(0.0, 10 - (time.monotonic() - stopped)))
     stack.start_redis()
     back = time.time()
