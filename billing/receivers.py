@@ -11,6 +11,7 @@ from messaging.events import (
     MessageReceived,
     MessageSent,
     MessageStatusChanged,
+    StaffTextSent,
     TextbackCheck,
 )
 from telephony.events import CallCompleted, CallReceived
@@ -29,6 +30,12 @@ def on_message_sent(event: MessageSent) -> None:
         client=event.client, kind=UsageKind.SEGMENTS_OUT, source=_message_source(message),
         quantity=message.segments, at=message.sent_at,
     )
+
+
+def on_staff_text_sent(event: StaffTextSent) -> None:
+    """Alerts and confirmation codes to the business's people cost the same as texts to callers."""
+    services.usage_record(client=event.client, kind=UsageKind.SEGMENTS_OUT, source=f"staff-text:{event.source}",
+                          quantity=event.segments, at=event.at)
 
 
 def on_message_received(event: MessageReceived) -> None:

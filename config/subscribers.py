@@ -27,6 +27,7 @@ from messaging.events import (
     MessageReceived,
     MessageSent,
     MessageStatusChanged,
+    StaffTextSent,
     TextbackCheck,
     TextbackSent,
     TextbackSkipped,
@@ -58,6 +59,7 @@ SUBSCRIPTIONS = [
     Subscription(MessageStatusChanged, reports.on_message_status_changed, IN_TRANSACTION,
                  when=reports.is_a_failure),
     Subscription(LineTypeLookedUp, billing.on_line_type_looked_up, IN_TRANSACTION),
+    Subscription(StaffTextSent, billing.on_staff_text_sent, IN_TRANSACTION),
     # --- Text-backs ---
     Subscription(TextbackSent, reports.on_textback_sent, IN_TRANSACTION),
     Subscription(TextbackSent, webhooks.on_textback_sent, OUTBOX, when=webhooks.has_endpoints),

@@ -3,6 +3,7 @@ from decimal import Decimal
 from django import forms
 
 from crm.models import Outcome
+from messaging.services import staff_number_problem
 
 from .models import CannedReply, NotificationPreference
 from .services import Snooze
@@ -69,9 +70,22 @@ class NotificationPreferenceForm(forms.ModelForm):
         widgets = {"text_to": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel",
                                                      "placeholder": "+1 312 555 0100"})}
 
+    def clean_text_to(self):
+        number = self.cleaned_data.get("text_to")
+        problem = staff_number_problem(number=str(number)) if number else None
+        if problem:
+            raise forms.ValidationError(f"Alerts go to your own mobile only: {problem}.")
+        return number
+
     def clean(self):
         data = super().clean()
         wants_texts = any(data.get(f"{event}_text") for event in NotificationPreference.EVENTS)
         if wants_texts and not data.get("text_to"):
             self.add_error("text_to", "Give the mobile number the texts should go to.")
         return data
+
+
+class ConfirmCodeForm(forms.Form):
+    code = forms.CharField(label="The code we texted you", max_length=6, min_length=6, strip=True,
+                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code",
+                                                         "pattern": "[0-9]*"}))

@@ -48,6 +48,12 @@ class NotificationPreference(models.Model):
     missed_call_text = models.BooleanField("Text me about missed calls", default=False)
     reply_text = models.BooleanField("Text me when a caller replies", default=False)
     escalation_text = models.BooleanField("Text me when a reply waits too long", default=False)
+    # The mobile is texted only once it has proved it is this person's: we text it a code, they type it here.
+    # A changed text_to is unconfirmed again by itself (it no longer equals the confirmed one).
+    text_to_confirmed = PhoneNumberField(blank=True)
+    code_hash = models.CharField(max_length=64, blank=True)
+    code_sent_at = models.DateTimeField(null=True, blank=True)
+    code_attempts = models.PositiveSmallIntegerField(default=0)
     updated_at = models.DateTimeField(default=now)
 
     EVENTS = ("missed_call", "reply", "escalation")
@@ -55,8 +61,12 @@ class NotificationPreference(models.Model):
     def __str__(self) -> str:
         return f"Notifications for user {self.user_id}"
 
+    @property
+    def text_to_is_confirmed(self) -> bool:
+        return bool(self.text_to) and str(self.text_to) == str(self.text_to_confirmed)
+
     def wants(self, event: str, channel: str) -> bool:
-        return getattr(self, f"{event}_{channel}") and (channel == "email" or bool(self.text_to))
+        return getattr(self, f"{event}_{channel}") and (channel == "email" or self.text_to_is_confirmed)
 
 
 class EscalationSent(models.Model):

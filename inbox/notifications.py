@@ -2,9 +2,11 @@
 longer than the client's response target (counted in business hours). Each person picks what they hear about,
 by email and by a text to their own mobile (inbox.NotificationPreference).
 
-Alerts to staff are not texts to callers: they go straight to the provider from the business's number, not
-through the send ledger (which is the caller's consent and "never twice" machinery). A repeated task must not
-alert twice, so every alert is claimed once in the cache first.
+Alerts to staff are not texts to callers: they go straight to the provider from the business's number
+(messaging.services.staff_text_send, metered like any text), not through the send ledger (which is the caller's
+consent and "never twice" machinery), and only to a mobile the person confirmed with a code we texted it, never
+to a caller's or opted-out number. A repeated task must not alert twice, so every alert is claimed once in the
+cache first.
 """
 
 import logging
@@ -20,7 +22,8 @@ from accounts.hours import open_deadline
 from accounts.models import Client, ClientMembership, User
 from accounts.services import brand_from_email, client_url
 from messaging.models import Message
-from messaging.providers import ProviderError, get_provider
+from messaging.providers import ProviderError
+from messaging.services import staff_text_send
 from telephony.models import Call
 
 from .models import EscalationSent, NotificationPreference
@@ -81,8 +84,10 @@ def _alert(*, client: Client, event: str, key: str, subject: str, body: str, sho
                       recipient_list=[recipient.user.email], fail_silently=True)
         if recipient.text_to and client.phone_number:
             try:
-                get_provider().send(from_number=str(client.phone_number), to_number=recipient.text_to,
-                                    body=short[:300], status_callback="")
+                # Only a confirmed mobile is a recipient's text_to (NotificationPreference.wants); the send
+                # refuses a caller's or opted-out number and meters the text.
+                staff_text_send(client=client, to_number=recipient.text_to, body=short[:300],
+                                source=f"alert:{key}:{recipient.user.pk}")
             except ProviderError as exc:
                 log.warning("could not text %s an alert: %s", recipient.user.email, exc)
         alerted += 1

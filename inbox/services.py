@@ -2,12 +2,15 @@
 
 Keyword-only, in the client's schema. Replies go through messaging's one send path (message_queue)."""
 
+import secrets
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, F, OuterRef, Subquery
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.timezone import now
 
 from accounts.models import Client, User
@@ -15,7 +18,8 @@ from crm.events import OutcomeRecorded
 from crm.models import Contact, Outcome, suppressed
 from events.bus import publish
 from messaging.models import ConsentEvent, Conversation, Message
-from messaging.services import message_queue
+from messaging.providers import ProviderError
+from messaging.services import message_queue, staff_text_send
 from telephony.models import Call
 
 from .models import CannedReply, Note, NotificationPreference
@@ -170,3 +174,68 @@ def notification_preference_save(*, preference: NotificationPreference) -> Notif
     preference.updated_at = now()
     preference.save()
     return preference
+
+
+# --- Confirming a mobile for alerts --------------------------------------------------------------------------
+# Alert texts carry callers' names and words and cost the business money: they go only to a number that proved
+# it is the person's own by answering a code we texted it, and never to a caller's or opted-out number
+# (messaging.services.staff_number_problem, checked again at every send).
+
+CODE_LIFETIME = timedelta(minutes=10)
+CODE_RESEND_AFTER = timedelta(seconds=60)
+CODES_PER_HOUR = 5  # per person at this client: a page must not become a way to text a stranger on repeat
+CODE_ATTEMPTS = 5  # wrong guesses before the code is void
+CODE_COUNTER = "notification-codes:{user_id}"  # codes sent this hour (the cache is per client)
+
+
+def _code_hash(preference: NotificationPreference, code: str) -> str:
+    return salted_hmac("inbox.notification-number", f"{preference.user_id}:{preference.text_to}:{code}",
+                       algorithm="sha256").hexdigest()
+
+
+@transaction.atomic
+def notification_number_send_code(*, client: Client, preference: NotificationPreference) -> None:
+    """Text a fresh six-digit code to the person's mobile (metered like any text). InboxError says why not."""
+    preference = NotificationPreference.objects.select_for_update().get(pk=preference.pk)
+    if not preference.text_to:
+        raise InboxError("Save your mobile number first.")
+    if preference.text_to_is_confirmed:
+        raise InboxError("That number is confirmed already.")
+    if preference.code_sent_at and preference.code_sent_at > now() - CODE_RESEND_AFTER:
+        raise InboxError("A code is on its way; wait a minute before asking for another.")
+    counter = CODE_COUNTER.format(user_id=preference.user_id)
+    cache.add(counter, 0, timeout=3600)
+    if cache.incr(counter) > CODES_PER_HOUR:
+        raise InboxError("Too many codes this hour; try again later.")
+    code = f"{secrets.randbelow(10**6):06d}"
+    sent_at = now()
+    try:
+        sent = staff_text_send(
+            client=client, to_number=str(preference.text_to), source=f"code:{preference.user_id}:{sent_at.timestamp()}",
+            body=f"{client.name}: your code to get alerts by text is {code}. If you did not ask for it, ignore this.",
+        )
+    except ProviderError:
+        raise InboxError("The code could not be sent just now; try again in a moment.") from None
+    if not sent:
+        raise InboxError("Alerts go to your own mobile only; that number cannot get them.")
+    NotificationPreference.objects.filter(pk=preference.pk).update(
+        code_hash=_code_hash(preference, code), code_sent_at=sent_at, code_attempts=0)
+
+
+def notification_number_confirm(*, preference: NotificationPreference, code: str) -> None:
+    """The person typed the code we texted: their mobile gets alerts from now on. InboxError says why not; a
+    wrong guess is counted (and stays counted: the refusal is raised after the transaction)."""
+    with transaction.atomic():
+        preference = NotificationPreference.objects.select_for_update().get(pk=preference.pk)
+        live = (preference.code_hash and preference.code_sent_at
+                and preference.code_sent_at > now() - CODE_LIFETIME and preference.code_attempts < CODE_ATTEMPTS)
+        right = live and constant_time_compare(_code_hash(preference, code.strip()), preference.code_hash)
+        if right:
+            NotificationPreference.objects.filter(pk=preference.pk).update(
+                text_to_confirmed=preference.text_to, code_hash="", code_sent_at=None, code_attempts=0)
+        elif live:
+            NotificationPreference.objects.filter(pk=preference.pk).update(code_attempts=F("code_attempts") + 1)
+    if not live:
+        raise InboxError("That code has expired or was guessed wrong too often; ask for a new one.")
+    if not right:
+        raise InboxError("That is not the code we sent.")

@@ -15,5 +15,6 @@ urlpatterns = [
     path("<int:pk>/snooze/", views.snooze, name="snooze"),
     path("canned/", views.canned_list, name="canned"),
     path("notifications/", views.notification_settings, name="notifications"),
+    path("notifications/number/", views.notification_number, name="notification_number"),
     path("canned/<int:pk>/delete/", views.canned_delete, name="canned_delete"),
 ]

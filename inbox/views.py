@@ -27,6 +27,7 @@ from . import notifications, selectors, services
 from .forms import (
     AssignForm,
     CannedReplyForm,
+    ConfirmCodeForm,
     NoteForm,
     NotificationPreferenceForm,
     OutcomeForm,
@@ -278,6 +279,15 @@ def canned_delete(request, client, pk: int):
 # --- Notifications -----------------------------------------------------------------------------------------
 
 
+def _notifications_page(request, client, form, *, code_form=None, code_error="", status=200):
+    preference = form.instance if form is not None else None
+    return render(request, "inbox/notifications.html", {
+        "client": client, "form": form, "target": client.response_target_minutes,
+        "preference": preference, "code_form": code_form or ConfirmCodeForm(), "code_error": code_error,
+        "page_title": f"Notifications · {client.name}",
+    }, status=status)
+
+
 @personal
 @inbox_view
 def notification_settings(request, client):
@@ -285,15 +295,41 @@ def notification_settings(request, client):
     are told so."""
     membership = ClientMembership.objects.filter(user=request.user, client=client).first()
     if membership is None:
-        return render(request, "inbox/notifications.html", {"client": client, "form": None,
-                                                           "page_title": f"Notifications · {client.name}"})
+        return _notifications_page(request, client, None)
     preference = notifications.preference_for(user=request.user, role=membership.role)
     form = NotificationPreferenceForm(request.POST or None, instance=preference)
     if request.method == "POST" and form.is_valid():
-        services.notification_preference_save(preference=form.save(commit=False))
-        messages.success(request, "Your notification choices are saved.")
+        saved = services.notification_preference_save(preference=form.save(commit=False))
+        if saved.text_to and not saved.text_to_is_confirmed:
+            messages.success(request, "Saved. Texts start once you confirm your mobile: ask for a code below.")
+        else:
+            messages.success(request, "Your notification choices are saved.")
         return redirect("inbox:notifications")
-    return render(request, "inbox/notifications.html", {
-        "client": client, "form": form, "target": client.response_target_minutes,
-        "page_title": f"Notifications · {client.name}",
-    }, status=400 if form.errors else 200)
+    return _notifications_page(request, client, form, status=400 if form.errors else 200)
+
+
+@personal
+@require_POST
+@inbox_view
+def notification_number(request, client):
+    """Text a code to the person's saved mobile (action=send), or take the code back (action=confirm)."""
+    membership = ClientMembership.objects.filter(user=request.user, client=client).first()
+    if membership is None:
+        raise Http404("Only the business's own people get alerts.")
+    preference = notifications.preference_for(user=request.user, role=membership.role)
+    form = NotificationPreferenceForm(instance=preference)
+    code_form = ConfirmCodeForm(request.POST if request.POST.get("action") == "confirm" else None)
+    try:
+        if preference.pk is None:
+            raise services.InboxError("Save your mobile number first.")
+        if request.POST.get("action") == "send":
+            services.notification_number_send_code(client=client, preference=preference)
+            messages.success(request, f"We texted a code to {preference.text_to.as_national}. Type it below.")
+        elif code_form.is_valid():
+            services.notification_number_confirm(preference=preference, code=code_form.cleaned_data["code"])
+            messages.success(request, f"Confirmed: alerts will be texted to {preference.text_to.as_national}.")
+        else:
+            return _notifications_page(request, client, form, code_form=code_form, status=400)
+    except services.InboxError as exc:
+        return _notifications_page(request, client, form, code_error=str(exc), status=400)
+    return redirect("inbox:notifications")

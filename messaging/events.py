@@ -2,6 +2,8 @@
 retried task publishes nothing the second time), inside the transaction that records it and in the client's
 schema. Who hears them is in config/subscribers.py; messaging imports none of those apps."""
 
+from datetime import datetime
+
 from accounts.models import Client
 from crm.models import Contact
 from events.bus import Event, event
@@ -88,6 +90,17 @@ class LineTypeLookedUp(Event):
     client: Client
     number: str
     line_type: str
+
+
+@event(name="staff_text.sent")
+class StaffTextSent(Event):
+    """The provider accepted a text to one of the business's own people (an alert, a mobile number's
+    confirmation code): billed like any text. `source` is unique per text."""
+
+    client: Client
+    source: str
+    segments: int
+    at: datetime
 
 
 class TextbackCheck:

@@ -585,6 +585,37 @@ def sweep_due_sends(*, limit: int = 500) -> int:
     return len(rows)
 
 
+# --- Texts to the business's own people --------------------------------------------------------------------
+
+
+def staff_number_problem(*, number: str) -> str | None:
+    """Why this number must never get a staff text (an alert, a confirmation code), or None. Run in the client's
+    schema. A caller's number, or one that opted out, is not a staff member's mobile, whatever a settings page
+    says: alerts carry other callers' words, and an opted-out number gets nothing from us."""
+    if Suppression.objects.filter(phone_number=number).exists():
+        return "that number opted out of this business's texts"
+    if Contact.objects.filter(phone_number=number).exists():
+        return "that number is one of this business's callers"
+    return None
+
+
+def staff_text_send(*, client: Client, to_number: str, body: str, source: str) -> bool:
+    """Text one of the business's own people from its number. Straight to the provider, not through the send
+    ledger (that is the callers' consent and "never twice" machinery; alerts are claimed once by their sender),
+    but metered like any text (billing hears staff_text_sent). Returns False, sending nothing, for a number
+    staff_number_problem refuses; ProviderError when the provider fails."""
+    problem = staff_number_problem(number=to_number)
+    if problem:
+        log.warning("staff text %s to %s not sent: %s", source, to_number, problem)
+        return False
+    result = get_provider().send(from_number=str(client.phone_number), to_number=to_number, body=body,
+                                 status_callback="")
+    with transaction.atomic():
+        publish(events.StaffTextSent(client=client, source=source,
+                                     segments=result.segments or segment_info(body).segments, at=now()))
+    return True
+
+
 # --- Receiving ---------------------------------------------------------------------------------------------
 
 

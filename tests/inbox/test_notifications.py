@@ -81,7 +81,8 @@ def test_a_stop_alerts_nobody(web, personas, mailoutbox, eager_tasks, django_cap
 
 def test_a_missed_call_is_emailed_and_texted_as_each_person_chose(web, personas, mailoutbox, eager_tasks, twilio,
                                                                   django_capture_on_commit_callbacks):
-    _choose(personas.acme, personas.alice, missed_call_email=False, missed_call_text=True, text_to="+13125550199")
+    _choose(personas.acme, personas.alice, missed_call_email=False, missed_call_text=True, text_to="+13125550199",
+            text_to_confirmed="+13125550199")
     params = call_params(personas.acme, CALLER, CallerName="JANE DOE")
     platform = web("localhost")
     with django_capture_on_commit_callbacks(execute=True):

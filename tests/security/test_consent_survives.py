@@ -47,7 +47,7 @@ def _contact(client, number) -> Contact | None:
 
 
 def _texts_to(twilio, number) -> list[dict]:
-    return [m for m in twilio.messages if m["To"] == number]
+    return twilio.messages_to(number)
 
 
 def _assert_not_texted(send, twilio):

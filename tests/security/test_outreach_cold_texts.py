@@ -30,7 +30,7 @@ def _nothing_sent(personas, twilio, number=LEAD):
     with schema_context(personas.acme.schema_name):
         assert not Message.objects.filter(to_number=number).exists()
     assert not OutboundSend.objects.filter(client=personas.acme, to_number=number).exists()
-    assert [m for m in twilio.messages if m["To"] == number] == []
+    assert twilio.messages_to(number) == []
 
 
 def test_the_api_refuses_to_text_a_contact_it_just_created(acme_api, personas, twilio):
