@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 from tests.stack import free_port, wait_until  # noqa: E402 - the same helpers the test stack uses
 
 VENV_BIN = Path(sys.executable).parent
-BENCH_DB = "textback_bench"
+# bench/soak.py uses a database of its own (it cuts its connections off), named by BENCH_DB.
+BENCH_DB = os.environ.get("BENCH_DB", "textback_bench")
 PG_SERVER = os.environ.get("BENCH_PG_URL", "postgres://root@127.0.0.1:5432")
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
 ACCOUNT_SID = "AC" + "b" * 32
@@ -323,7 +324,7 @@ class Stack:
         def up():
             self.check_alive()
             try:
-                request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz",
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz/web",
                                                  headers={"Host": f"{host_header}:{port}"})
                 with urllib.request.urlopen(request, timeout=2) as response:
                     return response.status == 200

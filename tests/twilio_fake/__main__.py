@@ -3,7 +3,7 @@
 Prints one line, the base URL, then serves until killed (SIGINT/SIGTERM). Besides Twilio's paths it answers
 GET /_fake/messages|requests|violations|lookups|callbacks and POST /_fake/reset, plus POST /_fake/<method>
 with a JSON object of keyword arguments for fail_next, hang_next, drop_connection_next, reject, unreject,
-set_line_type, set_status, add_message and send_status_callback.
+set_line_type, set_status, add_message, send_status_callback, set_latency and fail_for.
 """
 
 import argparse

@@ -1134,6 +1134,8 @@ class FakeTwilio:
             "add_incoming_number",
             "take_number",
             "set_available",
+            "set_latency",
+            "fail_for",
         }
         if method == "POST" and name in allowed:
             try:
