@@ -16,10 +16,19 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django_tenants.utils import schema_context
 
+from crm.models import Contact, Suppression
 from messaging.models import Template
 from messaging.placeholders import render as render_template
 from messaging.services import placeholder_context
-from telephony.numbers import AvailableNumber, NumberError, get_numbers
+from telephony.models import NumberHolder
+from telephony.numbers import (
+    AvailableNumber,
+    NumberError,
+    NumberHeld,
+    get_numbers,
+    number_holder_check,
+    number_holder_record,
+)
 
 from .hours import HoursError, parse_hours
 from .models import Agency, Client, Domain, Onboarding, User
@@ -269,6 +278,10 @@ def onboarding_number_save(
     if Client.objects.filter(phone_number=phone_number).exclude(pk=client.pk).exists():
         raise ValidationError({field: "Another client already uses this number."})
     try:
+        number_holder_check(phone_number=str(phone_number), agency=client.agency)
+    except NumberHeld as exc:
+        raise ValidationError({field: str(exc)}) from None
+    try:
         client.full_clean(exclude=["phone_number"])
     except ValidationError as exc:
         raise ValidationError(exc.message_dict) from None
@@ -291,9 +304,31 @@ def onboarding_number_save(
                 phone_number=phone_number, call_mode=call_mode, forward_to=forward_to or None,
                 number_sid=held_sid, number_bought=bought, messaging_registration=messaging_registration,
             )
+            number_holder_record(phone_number=str(phone_number), agency=client.agency, client=client)
             _open_next(onboarding, "number")
     except IntegrityError:
         raise ValidationError({field: "Another client already uses this number."}) from None
+    except NumberHeld as exc:
+        raise ValidationError({field: str(exc)}) from None
+    opt_outs_follow_the_number(client=Client.objects.get(pk=client.pk))
+
+
+def opt_outs_follow_the_number(*, client: Client) -> int:
+    """A number that served another client of the agency (one offboarded, say) brings that client's opt-outs
+    along: a caller who texted STOP to this number is not texted from it again by the next business. Copied
+    into the client's schema once it exists (here, and again when it goes live); returns how many."""
+    holder = NumberHolder.objects.filter(phone_number=str(client.phone_number or ""), client=client).first()
+    if holder is None or holder.previous_client_id is None:
+        return 0
+    if client.status not in (Client.Status.LIVE, Client.Status.PAUSED):
+        return 0  # the schema is still being made; onboarding_complete copies them
+    previous = Client.objects.get(pk=holder.previous_client_id)
+    with schema_context(previous.schema_name):
+        numbers = list(Suppression.objects.values_list("phone_number", flat=True))
+    with schema_context(client.schema_name):
+        Suppression.objects.bulk_create([Suppression(phone_number=n) for n in numbers], ignore_conflicts=True)
+        Contact.objects.filter(phone_number__in=numbers, opted_out=False).update(opted_out=True)
+    return len(numbers)
 
 
 def _release_replaced(sid: str) -> None:
@@ -401,6 +436,7 @@ def onboarding_complete(*, onboarding: Onboarding) -> Client:
         raise ValidationError("The business has no number yet: go back to the number step.")
     if not onboarding.may_open("live"):
         raise ValidationError("Finish the earlier steps first.")
+    opt_outs_follow_the_number(client=client)
     at = timezone.now()
     Onboarding.objects.filter(pk=onboarding.pk).update(completed_at=at)
     client.went_live_at = at

@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from config import outbound
-from telephony.numbers import NumberError, get_numbers
+from telephony.numbers import NumberError, NumberHeld, get_numbers, number_holder_check, number_holder_record
 
 from .hours import HoursError, parse_hours
 from .models import Agency, AgencyMembership, AuditEntry, Client, ClientMembership, Domain, Invitation, User
@@ -100,7 +100,14 @@ def client_create(
         raise ValidationError({"forward_to": "Forward mode needs the business's phone to ring (forward-to)."})
     if client.forward_to and client.forward_to == client.phone_number:
         raise ValidationError({"forward_to": "The forward-to phone cannot be the text-back number itself."})
+    if client.phone_number:
+        try:
+            number_holder_check(phone_number=str(client.phone_number), agency=agency)
+        except NumberHeld as exc:
+            raise ValidationError({"phone_number": str(exc)}) from None
     client.save()
+    if client.phone_number:
+        number_holder_record(phone_number=str(client.phone_number), agency=agency, client=client)
     Domain.objects.create(domain=client.host, tenant=client, is_primary=True)
     if owner_email:
         owner = user_get_or_create(email=owner_email, password=owner_password)

@@ -1,7 +1,8 @@
-"""Calls (client schema)."""
+"""Calls (client schema), and who holds each number (public)."""
 
 from django.db import models
 from django.utils.timezone import now
+from phonenumber_field.modelfields import PhoneNumberField
 
 from crm.models import Contact
 
@@ -45,3 +46,24 @@ class Call(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_number} {self.outcome}"
+
+
+class NumberHolder(models.Model):
+    """Public schema: which agency holds each phone number of the platform's Twilio account (no agency: the
+    platform's own). Recorded when a number is bought or adopted for a client and never deleted: a client
+    offboarded releases its number from routing, but its agency keeps it (and the opt-outs of the callers who
+    texted it, which follow it to that agency's next client). Another agency, or the platform's numbers, cannot
+    be adopted or bought through the wizard or the API; an operator reassigns one in the admin."""
+
+    phone_number = PhoneNumberField(unique=True)
+    agency = models.ForeignKey("accounts.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               help_text="Empty: the platform's own number.")
+    client = models.ForeignKey("accounts.Client", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+", help_text="The client that uses it now, or did last.")
+    previous_client = models.ForeignKey("accounts.Client", null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+", help_text="Whose opt-outs came along with the number.")
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return str(self.phone_number)

@@ -14,10 +14,13 @@ from dataclasses import dataclass
 
 import requests
 from django.conf import settings
+from django.db import transaction
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client as TwilioClient
 
 from messaging.providers import twilio_client
+
+from .models import NumberHolder
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +169,40 @@ def _reasons(doing: str):
         raise NumberError(reason) from exc
     except requests.RequestException as exc:
         raise NumberError(f"Could not reach Twilio to {doing}; try again in a moment.") from exc
+
+
+# --- Who holds a number ------------------------------------------------------------------------------------
+
+
+class NumberHeld(NumberError):
+    """The number is another agency's, or the platform's own."""
+
+
+def number_holder_check(*, phone_number: str, agency) -> None:
+    """NumberHeld unless the number is this agency's or nobody's yet. Asked before the provider is: an agency
+    must not point another agency's number (or the platform's) at a client of its own and take its callers."""
+    holder = NumberHolder.objects.filter(phone_number=str(phone_number)).first()
+    if holder is None or holder.agency_id == agency.pk:
+        return
+    raise NumberHeld("That number belongs to another agency." if holder.agency_id
+                     else "That number is the platform's own and cannot be used for a client.")
+
+
+def number_holder_record(*, phone_number: str, agency, client) -> NumberHolder:
+    """The agency holds the number and `client` uses it. When it comes from another of the agency's clients
+    (say, one offboarded), that one is remembered as previous_client: its callers' opt-outs come along
+    (accounts.onboarding carries them over). NumberHeld if another agency got to it first."""
+    with transaction.atomic():
+        holder, created = NumberHolder.objects.select_for_update().get_or_create(
+            phone_number=str(phone_number), defaults={"agency": agency, "client": client})
+        if created:
+            return holder
+        if holder.agency_id != agency.pk:
+            raise NumberHeld("That number belongs to another agency.")
+        if holder.client_id != client.pk:
+            holder.previous_client_id, holder.client = holder.client_id, client
+            holder.save(update_fields=["previous_client", "client", "updated_at"])
+    return holder
 
 
 def get_numbers() -> Numbers:
