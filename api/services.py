@@ -22,6 +22,7 @@ from django.utils.timezone import now
 from accounts.models import Agency, Client, User
 from accounts.services import client_pause, client_resume
 from config import outbound
+from events.bus import public_events
 
 from .models import ApiKey, WebhookDelivery, WebhookEndpoint
 
@@ -133,9 +134,12 @@ def webhook_endpoint_create(
     problem = webhook_url_problem(url)
     if problem:
         errors["url"] = problem
-    unknown = [event for event in events if event not in WebhookEndpoint.Event.values]
-    if not events or unknown:
+    offered = {public.name for public in public_events()}
+    unknown = [event for event in events if event not in offered]
+    if not events:
         errors["events"] = "Choose at least one event."
+    elif unknown:
+        errors["events"] = f"No such event: {', '.join(sorted(unknown))}."
     if errors:
         raise ValidationError(errors)
     endpoint = WebhookEndpoint.objects.create(

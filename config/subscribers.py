@@ -10,14 +10,16 @@ events/bus.py:
 - ON_COMMIT: after the event's transaction commits (queuing alerts); never for a rolled-back event.
 - OUTBOX: a worker runs it from the transactional outbox, in batches; nothing of it slows the webhook.
 
-`when` keeps an event the handler does not want from costing anything (no savepoint, no outbox row).
+`when` keeps an event the handler does not want from costing anything (no savepoint, no outbox row). An event
+declared public (`@event(..., public=True)`) is offered to outbound webhooks by the last lines, with no other
+change: its payload is the API's (api/payloads.py).
 Loaded at start-up by the events app (settings.EVENT_SUBSCRIBERS); tests/events/test_catalogue.py walks it.
 """
 
 from api import receivers as webhooks
 from billing import receivers as billing
 from crm.events import OutcomeRecorded
-from events.bus import Policy, Subscription, Veto
+from events.bus import Policy, Subscription, Veto, public_events
 from inbox import receivers as inbox
 from messaging.events import (
     ContactOptedIn,
@@ -43,7 +45,6 @@ SUBSCRIPTIONS = [
     Subscription(CallReceived, reports.on_call_received, IN_TRANSACTION),
     Subscription(CallMissed, reports.on_call_missed, IN_TRANSACTION),
     Subscription(CallMissed, inbox.on_call_missed, ON_COMMIT),
-    Subscription(CallMissed, webhooks.on_call_missed, OUTBOX, when=webhooks.has_endpoints),
     Subscription(CallAnswered, reports.on_call_answered, IN_TRANSACTION),
     Subscription(CallCompleted, billing.on_call_completed, IN_TRANSACTION, when=billing.has_duration),
     # --- Texts ---
@@ -52,7 +53,6 @@ SUBSCRIPTIONS = [
     Subscription(MessageReceived, billing.on_message_received, IN_TRANSACTION),
     Subscription(MessageReceived, reports.on_message_received, IN_TRANSACTION),
     Subscription(MessageReceived, inbox.on_message_received, ON_COMMIT, when=inbox.is_a_reply),
-    Subscription(MessageReceived, webhooks.on_message_received, OUTBOX, when=webhooks.has_endpoints),
     Subscription(MessageFailed, reports.on_message_failed, IN_TRANSACTION),
     Subscription(MessageStatusChanged, billing.on_message_status_changed, IN_TRANSACTION,
                  when=billing.carries_price),
@@ -62,14 +62,15 @@ SUBSCRIPTIONS = [
     Subscription(StaffTextSent, billing.on_staff_text_sent, IN_TRANSACTION),
     # --- Text-backs ---
     Subscription(TextbackSent, reports.on_textback_sent, IN_TRANSACTION),
-    Subscription(TextbackSent, webhooks.on_textback_sent, OUTBOX, when=webhooks.has_endpoints),
     Subscription(TextbackSkipped, reports.on_textback_skipped, IN_TRANSACTION),
-    Subscription(TextbackSkipped, webhooks.on_textback_skipped, OUTBOX, when=webhooks.has_endpoints),
     # --- Consent and outcomes ---
     Subscription(ContactOptedOut, reports.on_contact_opted_out, IN_TRANSACTION),
-    Subscription(ContactOptedOut, webhooks.on_contact_opted_out, OUTBOX, when=webhooks.has_endpoints),
     Subscription(OutcomeRecorded, reports.on_outcome_recorded, IN_TRANSACTION),
-    Subscription(OutcomeRecorded, webhooks.on_outcome_recorded, OUTBOX, when=webhooks.has_endpoints),
+    # --- Outbound webhooks: every public event, to the endpoints that want it (payloads: api/payloads.py) ---
+    *(
+        Subscription(public, webhooks.on_public_event, OUTBOX, when=webhooks.has_endpoints)
+        for public in public_events()
+    ),
 ]
 
 # Events nobody hears yet, declared so that a subscriber can be added here without touching the core.

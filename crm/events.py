@@ -6,7 +6,7 @@ from events.bus import Event, event
 from .models import Outcome
 
 
-@event(name="conversation.outcome", public=True)
+@event(name="conversation.outcome", public=True, label="An outcome was recorded")
 class OutcomeRecorded(Event):
     """An outcome (booked, won with a value, lost with a reason) was recorded. `conversation_id` is the
     conversation it was recorded in, or None when recorded on the contact without one."""

@@ -52,14 +52,19 @@ class Policy(enum.Enum):
     OUTBOX = "outbox"
 
 
-def event(cls=None, *, name: str, public: bool = False):
+def event(cls=None, *, name: str, public: bool = False, label: str = ""):
     """Declare a domain event: `@event(name="call.missed")` over a class with annotated fields. It becomes a
-    frozen, keyword-only dataclass (unknown fields are refused), registered under its name for the outbox."""
+    frozen, keyword-only dataclass (unknown fields are refused), registered under its name for the outbox.
+    A public event is offered to outbound webhooks under its name, with `label` as its description there; its
+    payload is built by the API (api/payloads.py)."""
 
     def wrap(cls):
+        if public and not label:
+            raise ValueError(f"the public event {name!r} needs a label")
         cls = dataclasses.dataclass(frozen=True, kw_only=True)(cls)
         cls.name = name
         cls.public = public
+        cls.label = label
         if name in EVENTS and EVENTS[name] is not cls:
             raise ValueError(f"two events are named {name!r}")
         EVENTS[name] = cls
@@ -74,9 +79,15 @@ class Event:
 
     name: ClassVar[str]
     public: ClassVar[bool]
+    label: ClassVar[str]
 
 
 EVENTS: dict[str, type] = {}
+
+
+def public_events() -> list[type]:
+    """The events outbound webhooks may subscribe to, in the order they were declared."""
+    return [declared for declared in EVENTS.values() if declared.public]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,7 +99,8 @@ class Subscription:
 
     @property
     def key(self) -> str:
-        return f"{self.handler.__module__}.{self.handler.__qualname__}"
+        """Names this subscription in outbox rows: the handler and the event (one handler may hear several)."""
+        return f"{self.handler.__module__}.{self.handler.__qualname__}@{self.event.name}"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,7 +11,7 @@ from events.bus import Event, event
 from .models import Message, OutboundSend
 
 
-@event(name="message.received", public=True)
+@event(name="message.received", public=True, label="A caller texted")
 class MessageReceived(Event):
     """A text from a caller, recorded (keywords included). `keyword`: "opt_out", "opt_in", "help" or None."""
 
@@ -31,7 +31,7 @@ class MessageSent(Event):
 @event(name="message.failed")
 class MessageFailed(Event):
     """An outbound text failed for good (a provider refusal, or a send-time check stopped a written reply).
-    `reason` is a reasons.Reason value."""
+    `reason`: a messaging.reasons value."""
 
     client: Client
     message: Message
@@ -49,7 +49,7 @@ class MessageStatusChanged(Event):
     params: dict
 
 
-@event(name="textback.sent", public=True)
+@event(name="textback.sent", public=True, label="A text-back went out")
 class TextbackSent(Event):
     """A missed call's text-back went out."""
 
@@ -58,16 +58,16 @@ class TextbackSent(Event):
     message: Message
 
 
-@event(name="textback.skipped", public=True)
+@event(name="textback.skipped", public=True, label="A text-back was not sent")
 class TextbackSkipped(Event):
-    """A missed call's text-back will not go out; `reason` is a reasons.Reason value."""
+    """A missed call's text-back will not go out. `reason`: a messaging.reasons value."""
 
     client: Client
     send: OutboundSend
     reason: str
 
 
-@event(name="contact.opted_out", public=True)
+@event(name="contact.opted_out", public=True, label="A caller opted out")
 class ContactOptedOut(Event):
     """A caller opted out (they were opted in until now). `source`: a ConsentEvent.Source value."""
 
@@ -78,6 +78,8 @@ class ContactOptedOut(Event):
 
 @event(name="contact.opted_in")
 class ContactOptedIn(Event):
+    """A caller who had opted out opted back in (START). `source`: a ConsentEvent.Source value."""
+
     client: Client
     contact: Contact
     source: str

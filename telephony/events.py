@@ -15,7 +15,7 @@ class CallReceived(Event):
     call: Call
 
 
-@event(name="call.missed", public=True)
+@event(name="call.missed", public=True, label="A call was missed")
 class CallMissed(Event):
     """Nobody took it: a text-back is owed. call.missed_reason says why."""
 

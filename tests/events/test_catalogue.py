@@ -66,7 +66,7 @@ def test_every_handler_takes_the_event_it_is_subscribed_to():
     for subscription in bus.subscriptions():
         hints = typing.get_type_hints(subscription.handler)
         [parameter] = inspect.signature(subscription.handler).parameters
-        assert hints[parameter] is subscription.event, subscription.key
+        assert issubclass(subscription.event, hints[parameter]), subscription.key  # or a base, for any event
 
 
 def test_events_are_frozen_and_refuse_unknown_fields(personas):
@@ -236,7 +236,7 @@ def test_an_outbox_subscriber_runs_once_when_it_succeeds_and_again_when_it_faile
     assert outbox_drain() == 1
     assert outbox_runs == ["CAout", "steady:CAout"]
     row.refresh_from_db()
-    assert (row.pending, row.attempts) == ([f"{_flaky.__module__}._flaky"], 1) and "first try" in row.last_error
+    assert (row.pending, row.attempts) == ([f"{_flaky.__module__}._flaky@call.missed"], 1) and "first try" in row.last_error
     assert outbox_drain() == 0  # not due yet: it backs off
 
     time_machine.move_to(now() + timedelta(minutes=1))
@@ -269,3 +269,95 @@ def test_a_veto_stops_a_text_back_with_its_registered_reason(personas, twilio, t
     assert send_deliver(send_id=send.pk) == "skipped: test_holiday"
     assert reasons.reason_text(OutboundSend.objects.get(pk=send.pk).reason) == "the test says no"
     assert twilio.messages == []
+
+
+# --- Public events -----------------------------------------------------------------------------------------
+
+
+def test_every_public_event_has_a_label_and_a_payload_built_by_the_apis_serializers():
+    from api.payloads import PAYLOADS
+
+    public = bus.public_events()
+    assert {event_type.name for event_type in public} == {
+        "call.missed", "textback.sent", "textback.skipped", "message.received", "contact.opted_out",
+        "conversation.outcome",
+    }
+    assert set(PAYLOADS) == set(public)
+    for event_type in public:
+        assert event_type.label, event_type.name
+
+
+def test_every_public_event_is_delivered_with_the_rest_resources_fields(platform, personas, twilio, receiver):
+    """A real missed call, its text-back, a reply, a STOP, a won job and a skipped text-back, each delivered to
+    an endpoint that wants every public event, with the fields the REST API gives for the same objects."""
+    from api.models import WebhookDelivery
+    from api.serializers import CallSerializer, ContactSerializer, MessageSerializer, OutcomeSerializer
+    from api.services import webhook_endpoint_create
+    from crm.models import Contact, Outcome
+    from messaging.models import Message
+
+    endpoint = webhook_endpoint_create(url=receiver.url, events=[e.name for e in bus.public_events()],
+                                       created_by=personas.alice, client=personas.acme)
+    call_sid = _missed_call(platform, personas.acme)
+    send = OutboundSend.objects.get(client=personas.acme, key=f"call:{call_sid}")
+    assert send_deliver(send_id=send.pk) == "sent"
+    post_signed(platform, "/hooks/twilio/sms/incoming/", sms_params(personas.acme, CALLER, "Leak under the sink"))
+    post_signed(platform, "/hooks/twilio/sms/incoming/", sms_params(personas.acme, CALLER, "STOP"))
+    with schema_context(personas.acme.schema_name):
+        conversation = conversation_for(contact=contact_upsert(phone_number=CALLER))
+        outcome_record(client=personas.acme, conversation=conversation, kind="won", user=personas.alice,
+                       value=Decimal("250"))
+    again = _missed_call(platform, personas.acme)  # opted out now: skipped
+    assert send_deliver(send_id=OutboundSend.objects.get(key=f"call:{again}").pk) == "skipped: opted_out"
+    assert not WebhookDelivery.objects.exists()  # nothing was written in the webhooks' own transactions
+    outbox_drain()
+
+    data = {}
+    for delivery in endpoint.deliveries.order_by("id"):
+        data.setdefault(delivery.event, delivery.payload["data"])
+    assert set(data) == {e.name for e in bus.public_events()}
+    with schema_context(personas.acme.schema_name):
+        call = Call.objects.get(call_sid=call_sid)
+        textback = Message.objects.get(kind=Message.Kind.TEXT_BACK)
+        reply = Message.objects.get(body="Leak under the sink")
+        contact = Contact.objects.get(phone_number=CALLER)
+        outcome = Outcome.objects.get()
+        assert data["call.missed"]["call"] == CallSerializer(call).data
+        assert data["textback.sent"] == {"call_sid": call_sid, "message": MessageSerializer(textback).data}
+        assert data["message.received"] == {"message": MessageSerializer(reply).data, "keyword": None}
+        assert data["contact.opted_out"]["contact"]["id"] == contact.pk
+        assert set(data["contact.opted_out"]["contact"]) == set(ContactSerializer(contact).data)
+        assert data["conversation.outcome"]["outcome"] == OutcomeSerializer(outcome).data
+    assert data["textback.skipped"] == {"call_sid": again, "to_number": CALLER, "reason": "opted_out",
+                                        "reason_text": "the caller has opted out of texts"}
+
+
+def test_an_endpoint_can_only_want_events_the_catalogue_offers(personas, receiver):
+    from django.core.exceptions import ValidationError
+
+    from api.services import webhook_endpoint_create
+
+    with pytest.raises(ValidationError, match="No such event: call.answered"):
+        webhook_endpoint_create(url=receiver.url, events=["call.missed", "call.answered"],
+                                created_by=personas.alice, client=personas.acme)
+
+
+def test_the_readmes_event_table_is_the_catalogue():
+    from pathlib import Path
+
+    from events.catalogue import markdown_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start, end = "<!-- event-catalogue:start -->\n", "<!-- event-catalogue:end -->"
+    written = readme[readme.index(start) + len(start):readme.index(end)]
+    assert written == markdown_table(), "README is stale: paste `./run manage event_catalogue` between the markers"
+
+
+def test_the_openapi_schema_describes_each_public_event_as_a_webhook(web, personas):
+    response = web("acme.localhost").get("/api/schema/", {"format": "json"})
+    schema = response.json()
+    assert schema["openapi"].startswith("3.1")
+    assert set(schema["webhooks"]) == {e.name for e in bus.public_events()}
+    body = schema["webhooks"]["call.missed"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    component = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+    assert {"id", "type", "created_at", "client", "data"} <= set(component["properties"])

@@ -1,0 +1,106 @@
+"""What an outbound webhook carries for each public domain event, built by the API's own serializers, so a
+webhook's `call` has the fields of `GET /api/v1/calls/` and so on. One serializer per public event, reading the
+event's fields; the same serializers describe the webhooks in the OpenAPI schema (`webhooks`, below) and the
+README's table is made from the catalogue (`manage.py event_catalogue`). A public event without a payload here
+fails tests/events/test_catalogue.py."""
+
+from drf_spectacular.utils import OpenApiResponse, OpenApiWebhook, extend_schema
+from rest_framework import serializers
+
+from crm.events import OutcomeRecorded
+from events.bus import public_events
+from messaging.events import ContactOptedOut, MessageReceived, TextbackSent, TextbackSkipped
+from messaging.reasons import reason_text
+from telephony.events import CallMissed
+
+from .serializers import CallSerializer, ContactSerializer, MessageSerializer, OutcomeSerializer
+
+
+class CallMissedPayload(serializers.Serializer):
+    call = CallSerializer()
+
+
+class TextbackSentPayload(serializers.Serializer):
+    call_sid = serializers.CharField(source="send.call_sid")
+    message = MessageSerializer()
+
+
+class TextbackSkippedPayload(serializers.Serializer):
+    call_sid = serializers.CharField(source="send.call_sid")
+    to_number = serializers.CharField(source="send.to_number")
+    reason = serializers.CharField(help_text="Why, as a code (messaging.reasons).")
+    reason_text = serializers.SerializerMethodField(help_text="Why, in the words the inbox uses.")
+
+    def get_reason_text(self, event) -> str:
+        return reason_text(event.reason)
+
+
+class MessageReceivedPayload(serializers.Serializer):
+    message = MessageSerializer()
+    keyword = serializers.CharField(allow_null=True, help_text='"opt_out", "opt_in", "help", or null for a reply.')
+
+
+class ContactOptedOutPayload(serializers.Serializer):
+    contact = ContactSerializer()
+    source = serializers.CharField(help_text="How: keyword, staff, provider, import.")
+
+
+class OutcomeRecordedPayload(serializers.Serializer):
+    conversation_id = serializers.IntegerField(allow_null=True)
+    outcome = OutcomeSerializer()
+
+
+PAYLOADS: dict[type, type[serializers.Serializer]] = {
+    CallMissed: CallMissedPayload,
+    TextbackSent: TextbackSentPayload,
+    TextbackSkipped: TextbackSkippedPayload,
+    MessageReceived: MessageReceivedPayload,
+    ContactOptedOut: ContactOptedOutPayload,
+    OutcomeRecorded: OutcomeRecordedPayload,
+}
+
+
+def payload_for(event) -> dict:
+    return PAYLOADS[type(event)](event).data
+
+
+class _Envelope(serializers.Serializer):
+    """What every delivery's body is; `data` is the event's payload."""
+
+    id = serializers.UUIDField(help_text="The event's id: the same on a replay.")
+    type = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    client = serializers.DictField(help_text="id, slug and name of the business.")
+
+
+def _envelope(event_type) -> type[serializers.Serializer]:
+    return type(
+        f"{PAYLOADS[event_type].__name__}Webhook", (_Envelope,), {
+            "data": PAYLOADS[event_type](),
+            "__doc__": f"{event_type.label}: the `{event_type.name}` webhook.",
+            "__module__": __name__,
+        },
+    )
+
+
+def _openapi_webhook(event_type) -> OpenApiWebhook:
+    return OpenApiWebhook(
+        name=event_type.name,
+        decorator=extend_schema(
+            summary=event_type.label,
+            description="POSTed as JSON, signed with `Webhook-Timestamp` and `Webhook-Signature`; answer 2xx.",
+            request=_envelope(event_type),
+            responses={200: OpenApiResponse(description="Received.")},
+        ),
+    )
+
+
+def openapi_webhooks() -> list[str]:
+    """The `webhooks` section of the OpenAPI schema, one per public event. drf-spectacular takes them as import
+    paths, so each is made a name of this module."""
+    paths = []
+    for event_type in public_events():
+        name = "webhook_" + event_type.name.replace(".", "_")
+        globals()[name] = _openapi_webhook(event_type)
+        paths.append(f"{__name__}.{name}")
+    return paths
