@@ -9,7 +9,11 @@ import pytest
 # there ("async context"); the tests are plain synchronous code, so that guard does not apply.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts" / "screenshots"
+# `./run screenshots` sets SCREENSHOTS_DIR to docs/screenshots/: the screenshots there are these tests' own.
+SCREENSHOTS = Path(
+    os.environ.get("SCREENSHOTS_DIR")
+    or Path(__file__).resolve().parent.parent.parent / "test-artifacts" / "screenshots"
+).resolve()
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-quic", "--no-first-run"]
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
