@@ -29,8 +29,9 @@ from crm.models import Contact, Outcome, Suppression
 from inbox.models import CannedReply
 from messaging.models import ConsentEvent, Conversation, Message, OutboundSend, Template
 from messaging.placeholders import render as render_template
+from messaging.reasons import SkipReason
 from messaging.segments import segment_info
-from messaging.services import OPT_OUT_NOTICE, SkipReason, placeholder_context
+from messaging.services import OPT_OUT_NOTICE, placeholder_context
 from reports.rollups import rollup_rebuild_client
 from telephony.models import Call
 
