@@ -45,25 +45,34 @@ def history(live, personas):
     Client.objects.filter(pk=acme.pk).update(industry="", average_job_value=None)
 
 
-def _visit(page, base: str, pages: list[tuple[str, str]], device: str) -> dict[str, list[dict]]:
-    """Each (name, path): load it, photograph it, and keep what axe finds."""
-    found = {}
+def _check(page, name: str, device: str, found: dict[str, list[dict]]) -> None:
+    """Photograph the page as it is and keep what axe finds on it under its name."""
+    screenshot(page, f"{name}-{device}")
+    if violations := axe_violations(page):
+        found[name] = violations
+
+
+def _visit(page, base: str, pages: list[tuple[str, str]], device: str, found: dict[str, list[dict]]) -> None:
+    """Each (name, path): load it and check it."""
     for name, path in pages:
         response = page.goto(f"{base}{path}")
         assert response.ok, f"{name}: {response.status} at {path}"
-        screenshot(page, f"{name}-{device}")
-        found[name] = axe_violations(page)
-    return {name: violations for name, violations in found.items() if violations}
+        _check(page, name, device, found)
+
+
+def _log_in_and_visit(page_for, host: str, device: str, person, pages: list[tuple[str, str]]):
+    """The host's login page, then the person's pages; the page (still logged in) and what axe found."""
+    page, base = page_for(host, DEVICES[device])
+    found = {}
+    _visit(page, base, [(f"login-{'client' if host != 'localhost' else 'agency'}", "/")], device, found)
+    log_in(page, base, person.email)
+    _visit(page, base, pages, device, found)
+    return page, base, found
 
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_an_owners_pages(page_for, personas, history, device):
-    page, base = page_for("acme.localhost", DEVICES[device])
-    page.goto(f"{base}/")
-    login = {"login-client": axe_violations(page)}
-    screenshot(page, f"login-client-{device}")
-    log_in(page, base, personas.alice.email)
-    found = _visit(page, base, [
+    _, _, found = _log_in_and_visit(page_for, "acme.localhost", device, personas.alice, [
         ("inbox-list", "/inbox/"),
         ("inbox-thread", f"/inbox/{history['conversation']}/"),
         ("inbox-canned", "/inbox/canned/"),
@@ -74,31 +83,22 @@ def test_an_owners_pages(page_for, personas, history, device):
         ("settings", "/settings/"),
         ("team-client", "/team/"),
         ("billing-owner-statement", "/billing/"),
-    ], device)
-    found |= {name: v for name, v in login.items() if v}
+    ])
     assert not found, "\n" + describe(found)
 
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_agency_staff_pages(page_for, personas, history, device):
-    page, base = page_for("localhost", DEVICES[device])
-    page.goto(f"{base}/")
-    login = {"login-agency": axe_violations(page)}
-    screenshot(page, f"login-agency-{device}")
-    log_in(page, base, personas.nate.email)
-    found = _visit(page, base, [
+    page, base, found = _log_in_and_visit(page_for, "localhost", device, personas.nate, [
         ("agency-dashboard", "/"),
         ("agency-pause-confirm", f"/agency/clients/{personas.acme.pk}/pause/"),
         ("reports-agency", "/reports/"),
         ("billing-agency", "/billing/"),
-    ], device)
+    ])
     # What staff may not do is refused on a page of the app's own (403).
     page.goto(f"{base}/agency/clients/{personas.acme.pk}/offboard/")
     expect(page.get_by_role("heading", name="You can't do that here")).to_be_visible()
-    screenshot(page, f"error-403-{device}")
-    if violations := axe_violations(page):
-        found["error-403"] = violations
-    found |= {name: v for name, v in login.items() if v}
+    _check(page, "error-403", device, found)
     assert not found, "\n" + describe(found)
 
 
@@ -111,13 +111,14 @@ def test_an_agency_admins_pages(page_for, personas, history):
     try:
         pass_two_factor(page, personas.nina)
         expect(page.get_by_role("heading", name="Clients")).to_be_visible()
-        found = _visit(page, base, [
+        found = {}
+        _visit(page, base, [
             ("agency-team", "/agency/northwind/team/"),
             ("agency-brand", "/agency/northwind/brand/"),
             ("agency-audit", "/agency/northwind/audit/"),
             ("agency-offboard", f"/agency/clients/{personas.bolt.pk}/offboard/"),
             ("onboarding-start", "/agency/northwind/onboarding/new/"),
-        ], "desktop")
+        ], "desktop", found)
     finally:
         TOTPDevice.objects.filter(user=personas.nina).delete()
     assert not found, "\n" + describe(found)
