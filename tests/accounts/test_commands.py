@@ -132,7 +132,7 @@ def test_seed_demo_makes_a_demo_with_history_and_can_run_again(personas):
     from billing.models import AgencyBilling, ClientPrice, Statement
     from crm.models import Outcome
     from inbox.models import CannedReply
-    from messaging.models import Message
+    from messaging.models import Conversation, Message
     from reports.models import DailyRollup, MonthlyRollup
     from telephony.models import Call
 
@@ -160,6 +160,7 @@ def test_seed_demo_makes_a_demo_with_history_and_can_run_again(personas):
             won = Outcome.objects.filter(kind="won")
             assert won.count() >= 20 and Outcome.objects.filter(kind="lost").exists()
             assert Outcome.objects.filter(kind="booked").count() > won.count()
+            assert not Conversation.objects.filter(messages__isnull=True).exists()  # no empty threads
             words = " ".join(Message.objects.filter(direction="in").values_list("body", flat=True)).lower()
             sent = Message.objects.filter(kind="textback", sent_at__isnull=False).count()
             table = {

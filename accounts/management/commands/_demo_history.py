@@ -266,6 +266,7 @@ class _History:
         self.last_textback: dict[str, datetime] = {}
         self.sid = 0
         self.first_message_at: dict[int, datetime] = {}  # id(Conversation) → its first message's time
+        self.first_call_at: dict[str, datetime] = {}  # a caller's number → when they first called
         self.templates = {t.kind: t.body for t in Template.objects.filter(is_active=True)}
         self.number = str(client.phone_number)
 
@@ -319,9 +320,6 @@ class _History:
             contact.line_type, contact.line_type_checked_at = Contact.LineType.LANDLINE, self.end
         self.known[number] = contact
         self.rows.contacts.append(contact)
-        self.rows.conversations[number] = Conversation(
-            contact=contact, status=Conversation.Status.CLOSED, last_activity_at=self.end
-        )
         return contact
 
     def _call(self, at: datetime) -> None:
@@ -352,6 +350,8 @@ class _History:
         if contact and not contact.name and r.random() < 0.55:
             contact.name = f"{r.choice(FIRST_NAMES)} {r.choice(LAST_NAMES)}"
         self.rows.calls.append(call)
+        if contact:
+            self.first_call_at.setdefault(contact.phone_number, at)
         if not answered:
             self._textback(call, contact, in_hours)
 
@@ -501,7 +501,11 @@ class _History:
         info = segment_info(body)
         outbound = direction == Message.Direction.OUTBOUND
         message = Message(
-            conversation=self.rows.conversations[contact.phone_number],
+            # A caller's thread begins with the first text either way (a caller only ever skipped has none).
+            conversation=self.rows.conversations.setdefault(
+                contact.phone_number,
+                Conversation(contact=contact, status=Conversation.Status.CLOSED, last_activity_at=at),
+            ),
             direction=direction,
             kind=kind,
             body=body,
@@ -555,9 +559,9 @@ class _History:
             else:
                 conversation.closed_at = conversation.last_activity_at + timedelta(hours=2)
                 conversation.unread_count = 0
-            conversation.created_at = self.first_message_at.get(id(conversation), self.end)
+            conversation.created_at = self.first_message_at[id(conversation)]
         for contact in rows.contacts:
-            contact.created_at = rows.conversations[contact.phone_number].created_at
+            contact.created_at = self.first_call_at[contact.phone_number]
         Contact.objects.bulk_create(rows.contacts, batch_size=500)
         Conversation.objects.bulk_create(rows.conversations.values(), batch_size=500)
         for call in rows.calls:
