@@ -213,7 +213,8 @@ def _logged(subscription: Subscription, event: Event) -> Callable[[], None]:
 
 def _log_failure(subscription: Subscription, event: Event) -> None:
     client = getattr(event, "client", None)
-    log.exception("subscriber %s failed on %s for client %s (%s)", subscription.key, event.name,
+    handler = f"{subscription.handler.__module__}.{subscription.handler.__qualname__}"
+    log.exception("subscriber %s failed on %s for client %s (%s)", handler, event.name,
                   getattr(client, "pk", None), subscription.policy.value)
 
 

@@ -53,6 +53,25 @@ def _missed_call(platform, client, caller=CALLER) -> str:
     return params["CallSid"]
 
 
+def _a_callers_whole_story(platform, personas, twilio) -> str:
+    """A missed call through the real webhooks, its text-back sent, delivered (Twilio's price and segments), a
+    reply, a STOP and a won job. Returns the CallSid."""
+    call_sid = _missed_call(platform, personas.acme)
+    send = OutboundSend.objects.get(client=personas.acme, key=f"call:{call_sid}")
+    assert send_deliver(send_id=send.pk) == "sent"
+    post_signed(platform, "/hooks/twilio/sms/status/", {
+        "MessageSid": twilio.messages[0]["sid"], "MessageStatus": "delivered",
+        "From": str(personas.acme.phone_number), "To": CALLER, "NumSegments": "1", "Price": "-0.0079",
+        "PriceUnit": "USD"})
+    post_signed(platform, "/hooks/twilio/sms/incoming/", sms_params(personas.acme, CALLER, "Leak under the sink"))
+    post_signed(platform, "/hooks/twilio/sms/incoming/", sms_params(personas.acme, CALLER, "STOP"))
+    with schema_context(personas.acme.schema_name):
+        conversation = conversation_for(contact=contact_upsert(phone_number=CALLER))
+        outcome_record(client=personas.acme, conversation=conversation, kind="won", user=personas.alice,
+                       value=Decimal("250"))
+    return call_sid
+
+
 # --- The table ---------------------------------------------------------------------------------------------
 
 
@@ -97,24 +116,11 @@ def test_a_reason_nobody_declared_is_refused_on_write(personas, twilio):
     assert OutboundSend.objects.get(pk=send.pk).reason == "blocked"
 
 
-def test_every_subscriber_stays_within_its_statement_budget(platform, personas, twilio, heard, settings):
+def test_every_subscriber_stays_within_its_statement_budget(platform, personas, twilio, heard):
     """Each event of a whole missed call (through the real webhooks and the send path), a reply, a delivery
     callback with a price, a STOP and a won job is handed again to each of its subscribers, one at a time,
     counting statements; each run is rolled back."""
-    settings.TELEPHONY_PROVIDER = "twilio"
-    call_sid = _missed_call(platform, personas.acme)
-    send = OutboundSend.objects.get(client=personas.acme, key=f"call:{call_sid}")
-    assert send_deliver(send_id=send.pk) == "sent"
-    message_sid = twilio.messages[0]["sid"]
-    post_signed(platform, "/hooks/twilio/sms/status/", {
-        "MessageSid": message_sid, "MessageStatus": "delivered", "From": str(personas.acme.phone_number),
-        "To": CALLER, "NumSegments": "1", "Price": "-0.0079", "PriceUnit": "USD"})
-    post_signed(platform, "/hooks/twilio/sms/incoming/", sms_params(personas.acme, CALLER, "Leak under the sink"))
-    post_signed(platform, "/hooks/twilio/sms/incoming/", sms_params(personas.acme, CALLER, "STOP"))
-    with schema_context(personas.acme.schema_name):
-        conversation = conversation_for(contact=contact_upsert(phone_number=CALLER))
-        outcome_record(client=personas.acme, conversation=conversation, kind="won", user=personas.alice,
-                       value=Decimal("250"))
+    _a_callers_whole_story(platform, personas, twilio)
 
     published = {name for name, _ in heard}
     assert {"call_received", "call_missed", "textback_sent", "message_sent", "message_status_changed",
@@ -146,6 +152,12 @@ class _RollBack(Exception):
 
 
 # --- The failure policy ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def empty_outbox():
+    """No rows but the test's own (inside its transaction; whatever a stack test left comes back after)."""
+    OutboxEvent.objects.all().delete()
 
 
 @pytest.fixture
@@ -220,7 +232,9 @@ def _steady(event: CallMissed) -> None:
     outbox_runs.append(f"steady:{event.call.call_sid}")
 
 
-def test_an_outbox_subscriber_runs_once_when_it_succeeds_and_again_when_it_failed(personas, table, time_machine):
+def test_an_outbox_subscriber_runs_once_when_it_succeeds_and_again_when_it_failed(
+    personas, table, time_machine, empty_outbox
+):
     from telephony.services import call_mark_missed
 
     table(bus.Subscription(CallMissed, _flaky, bus.Policy.OUTBOX),
@@ -245,7 +259,7 @@ def test_an_outbox_subscriber_runs_once_when_it_succeeds_and_again_when_it_faile
     assert not OutboxEvent.objects.exists()
 
 
-def test_an_event_that_rolls_back_leaves_nothing_in_the_outbox(personas, table):
+def test_an_event_that_rolls_back_leaves_nothing_in_the_outbox(personas, table, empty_outbox):
     from telephony.services import call_mark_missed
 
     table(bus.Subscription(CallMissed, _steady, bus.Policy.OUTBOX))
@@ -287,7 +301,9 @@ def test_every_public_event_has_a_label_and_a_payload_built_by_the_apis_serializ
         assert event_type.label, event_type.name
 
 
-def test_every_public_event_is_delivered_with_the_rest_resources_fields(platform, personas, twilio, receiver):
+def test_every_public_event_is_delivered_with_the_rest_resources_fields(
+    platform, personas, twilio, receiver, empty_outbox
+):
     """A real missed call, its text-back, a reply, a STOP, a won job and a skipped text-back, each delivered to
     an endpoint that wants every public event, with the fields the REST API gives for the same objects."""
     from api.models import WebhookDelivery
@@ -298,15 +314,7 @@ def test_every_public_event_is_delivered_with_the_rest_resources_fields(platform
 
     endpoint = webhook_endpoint_create(url=receiver.url, events=[e.name for e in bus.public_events()],
                                        created_by=personas.alice, client=personas.acme)
-    call_sid = _missed_call(platform, personas.acme)
-    send = OutboundSend.objects.get(client=personas.acme, key=f"call:{call_sid}")
-    assert send_deliver(send_id=send.pk) == "sent"
-    post_signed(platform, "/hooks/twilio/sms/incoming/", sms_params(personas.acme, CALLER, "Leak under the sink"))
-    post_signed(platform, "/hooks/twilio/sms/incoming/", sms_params(personas.acme, CALLER, "STOP"))
-    with schema_context(personas.acme.schema_name):
-        conversation = conversation_for(contact=contact_upsert(phone_number=CALLER))
-        outcome_record(client=personas.acme, conversation=conversation, kind="won", user=personas.alice,
-                       value=Decimal("250"))
+    call_sid = _a_callers_whole_story(platform, personas, twilio)
     again = _missed_call(platform, personas.acme)  # opted out now: skipped
     assert send_deliver(send_id=OutboundSend.objects.get(key=f"call:{again}").pk) == "skipped: opted_out"
     assert not WebhookDelivery.objects.exists()  # nothing was written in the webhooks' own transactions
