@@ -52,6 +52,7 @@ class Policy(enum.Enum):
     OUTBOX = "outbox"
 
 
+@typing.dataclass_transform(frozen_default=True, kw_only_default=True)
 def event(cls=None, *, name: str, public: bool = False, label: str = ""):
     """Declare a domain event: `@event(name="call.missed")` over a class with annotated fields. It becomes a
     frozen, keyword-only dataclass (unknown fields are refused), registered under its name for the outbox.
