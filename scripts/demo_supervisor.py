@@ -32,7 +32,7 @@ EMAIL_END = "-" * 79  # how Django's console email backend ends each message
 # In the worker, Celery logs what a task prints, each line with its own log prefix.
 CELERY_PREFIX = re.compile(r"^\[\d{4}-\d\d-\d\d [^\]]*\] ")
 QUIET = ("sweep_due_sends", "sweep_webhook_deliveries", "sweep-due-sends", "sweep-webhook-deliveries",
-         "/healthz/web")
+         "outbox_drain", "drain-outbox", "/healthz/web")
 
 _print_lock = threading.Lock()
 
