@@ -89,6 +89,22 @@ def test_deleting_the_opted_out_contact_keeps_its_opt_out_and_its_history(platfo
     _assert_not_texted(send, twilio)
 
 
+def test_giving_another_contact_the_opted_out_number_does_not_unblock_it(platform, personas, twilio):
+    """An edit of a contact's number (the client admin) onto a number that opted out: the number is still
+    suppressed, whichever row now carries it."""
+    acme = personas.acme
+    _stop(platform, acme)
+    with schema_context(acme.schema_name):
+        Contact.objects.filter(phone_number=STOPPED).delete()
+        Contact.objects.create(phone_number=OTHER, name="Pat")
+        Contact.objects.filter(phone_number=OTHER).update(phone_number=STOPPED)
+        assert not Contact.objects.get(phone_number=STOPPED).opted_out  # the row says nothing
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        send = _missed_call(platform, acme, STOPPED)
+        assert send_deliver(send_id=send.pk) == "skipped: opted_out"
+    _assert_not_texted(send, twilio)
+
+
 def test_a_reply_queued_before_the_contact_was_merged_away_is_not_sent(web, platform, personas, twilio):
     """The message was written (a staff reply racing the STOP); then the contact row went. The worker checks the
     number, not a row that is no longer there (and does not crash looking for it)."""
