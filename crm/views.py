@@ -89,7 +89,10 @@ def _render_detail(request, contact, *, form=None, opt_in_form=None, status=200)
         "contact": contact, "form": form or ContactForm(instance=contact),
         "opt_in_form": opt_in_form or OptInForm(), "events": events, "before": before,
         "older": older.isoformat() if isinstance(older, datetime) else None, "consent": consent,
-        "consent_recorded": bool(consent) and consent[0].kind == ConsentEvent.Kind.OPT_IN,
+        # Someone who never called or texted may be texted first only once staff record that they asked (the
+        # history's latest page tells; an older call only makes the offer unnecessary, never wrong).
+        "offer_consent": not (consent and consent[0].kind == ConsentEvent.Kind.OPT_IN)
+        and not any(event.kind in ("call", "text_in") for event in events),
     }, status=status)
 
 

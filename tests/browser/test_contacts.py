@@ -69,3 +69,22 @@ def test_the_contact_page_reads_well_on_a_desktop(page_for, personas):
     screenshot(page, "contact-detail-desktop")
     page.goto(f"{base}/contacts/")
     screenshot(page, "contacts-list-desktop")
+
+
+def test_staff_record_a_new_contacts_consent_on_a_phone(page_for, personas):
+    """A contact who never called or texted (imported, or added by the API) can be texted first only once staff
+    record that they asked; the contact page offers it, and the history shows it."""
+    lead = Maker(personas.acme).contact("+13125550166", name="Lee Lead")
+    page, base = page_for("acme.localhost")
+    log_in(page, base, personas.alice.email)
+    page.goto(f"{base}/contacts/{lead.pk}/")
+    expect(page.get_by_text("can be texted first only once they have asked")).to_be_visible()
+    page.get_by_role("button", name="Record consent").click()
+    expect(page.get_by_text("Tick the box to confirm the caller asked to be texted again.")).to_be_visible()
+    page.get_by_label("The caller asked us to text them again").check()
+    page.get_by_role("button", name="Record consent").click()
+    expect(page.get_by_text("Consent recorded: you may text this number.")).to_be_visible()
+    expect(page.locator(".crm-consent").get_by_text("Opted in")).to_be_visible()
+    expect(page.get_by_role("button", name="Record consent")).to_have_count(0)
+    assert fits_the_screen(page)
+    screenshot(page, "contact-consent-phone")

@@ -206,3 +206,19 @@ def test_agency_staff_are_told_alerts_go_to_the_business(web, personas):
 def test_strangers_are_sent_to_log_in(web, personas, who):
     response = web(HOST, getattr(personas, who) if who else None).get("/inbox/notifications/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_confirming_a_mobile_is_for_the_businesss_own_people_on_its_own_host(web, personas):
+    """Agency staff get no alerts (404); a person of another client is sent to log in; nothing is written."""
+    assert web(HOST, personas.nate).post("/inbox/notifications/number/", {"action": "send"}).status_code == 404
+    response = web("bolt.localhost", personas.bob).post("/inbox/notifications/number/", {"action": "send"})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    for client in (personas.acme, personas.bolt):
+        with schema_context(client.schema_name):
+            assert not NotificationPreference.objects.exists()
+
+
+def test_a_code_cannot_be_asked_for_before_a_number_is_saved(web, personas, twilio):
+    response = web(HOST, personas.bob).post("/inbox/notifications/number/", {"action": "send"})
+    assert response.status_code == 400 and "Save your mobile number first." in response.content.decode()
+    assert twilio.messages == []
