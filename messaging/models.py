@@ -183,6 +183,8 @@ class ConsentEvent(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise ConsentRecordImmutable("A consent record is never changed; record a new event instead.")
+        if not self.phone_number and self.contact is not None:
+            self.phone_number = self.contact.phone_number  # the number it concerns, whatever becomes of the row
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

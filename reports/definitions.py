@@ -16,7 +16,7 @@ read the roll-ups (reports.selectors), never these tables, so every number has t
   kept per text-back in reports.FirstStaffReply for the median and 90th percentile.
 - booked, won: crm.Outcome rows recorded that day; recovered revenue: the sum of won values. Booked pending:
   booked outcomes that are still the contact's latest; the estimate is those × the client's average job value.
-- opt-outs: ConsentEvent opt-outs of a caller who was not opted out already (a second STOP is recorded in the
+- opt-outs: ConsentEvent opt-outs of a number that was not opted out already (a second STOP is recorded in the
   history but is not another opt-out); delivery failures: outbound texts of any kind that the provider or the
   carrier failed with an error code (failed or undelivered), on the day they were written. A text our own
   send-time check stopped (the caller opted out meanwhile) has no error code and is not a delivery failure.
@@ -39,7 +39,8 @@ SKIPPED_STATES = (OutboundSend.State.SKIPPED, OutboundSend.State.FAILED)
 
 def opt_outs(*, start: datetime, end: datetime) -> QuerySet:
     previous = (
-        ConsentEvent.objects.filter(contact=OuterRef("contact"))
+        # The number's own history: it outlives contact rows (merged, deleted, re-created).
+        ConsentEvent.objects.filter(phone_number=OuterRef("phone_number"))
         .filter(
             Q(created_at__lt=OuterRef("created_at"))
             | Q(created_at=OuterRef("created_at"), id__lt=OuterRef("id"))
