@@ -1,8 +1,6 @@
 """An agency staff member onboards a client through the whole wizard, in a browser, against the running stack
 (the schema is provisioned by the real Celery worker), then the owner's first login from the invitation link.
-Screenshots are kept in docs/screenshots/onboarding-*.png."""
-
-from pathlib import Path
+Its screenshots are docs/screenshots/onboarding-*.png when `./run screenshots` runs it."""
 
 import pytest
 from django.db import connection
@@ -11,20 +9,19 @@ from playwright.sync_api import expect
 from accounts.models import Client, User
 from accounts.schemas import client_schema_drop
 from accounts.services import invitation_create
-from tests.browser.conftest import DESKTOP, PHONE, fits_the_screen
+from tests.browser.conftest import DESKTOP, PHONE, fits_the_screen, screenshot
 from tests.stack import wait_until
 
 from .test_login_pages import log_in
 
-DOCS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
 SLUG = "harbor-heating"
 NUMBER = "+13125550111"  # the second number the fake Twilio offers in 312
 OWNER = "owner@harbor.test"
 
 
 def shot(page, name: str) -> None:
-    DOCS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS / f"onboarding-{name}.png"), full_page=True)
+    # Through conftest's screenshot(): a test run writes to test-artifacts/, only `./run screenshots` to docs/.
+    screenshot(page, f"onboarding-{name}")
 
 
 @pytest.fixture
