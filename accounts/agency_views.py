@@ -6,13 +6,19 @@ selectors.agency_for_user: someone from another agency gets the same 404 as for 
 Agency staff may pause, resume and open clients; admins also offboard, manage the team and the brand, and
 read the audit log."""
 
+import logging
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from .domains import domain_record_name, domain_record_value
 from .forms import AgencyInviteForm, BrandForm, OffboardForm, form_add_service_errors
 from .models import AgencyMembership, AuditEntry, Invitation
 from .selectors import agency_for_user, client_for_agency_user
@@ -28,8 +34,10 @@ from .services import (
     handoff_token_create,
     invitation_create,
 )
+from .tasks import verify_custom_domain
 
 AUDIT_PAGE = 200
+log = logging.getLogger(__name__)
 
 
 def _ip(request) -> str | None:
@@ -192,7 +200,7 @@ def brand(request, slug: str):
         data = form.cleaned_data
         upload = data.get("logo")
         try:
-            agency_brand_update(
+            saved = agency_brand_update(
                 agency=agency,
                 actor=request.user,
                 brand_name=data["brand_name"],
@@ -208,10 +216,36 @@ def brand(request, slug: str):
             form_add_service_errors(form, exc)
         else:
             messages.success(request, "Brand saved. Your clients' pages and emails carry it from now on.")
+            if saved.custom_domain and not saved.custom_domain_verified_at:
+                transaction.on_commit(lambda: _check_domain_soon(saved.pk))
             return redirect("agency:brand", slug=agency.slug)
     return render(
         request,
         "accounts/agency_brand.html",
-        {"agency": agency, "form": form},
+        {
+            "agency": agency,
+            "form": form,
+            "domain_record_name": domain_record_name(agency) if agency.custom_domain else "",
+            "domain_record_value": domain_record_value(agency) if agency.custom_domain else "",
+            "platform_host": urlsplit(settings.PUBLIC_BASE_URL).hostname,
+        },
         status=400 if form.errors else 200,
     )
+
+
+def _check_domain_soon(agency_pk: int) -> None:
+    try:
+        verify_custom_domain.delay(agency_pk)
+    except Exception:  # the broker is down: the periodic check (verify_pending_domains) finds the record later
+        log.warning("could not queue the domain check of agency %s", agency_pk)
+
+
+@login_required
+@require_POST
+def brand_domain_check(request, slug: str):
+    """Check the pending domain's TXT record now rather than at the next periodic check."""
+    agency = agency_for_user(request, slug, admin=True)
+    if agency.custom_domain and not agency.custom_domain_verified_at:
+        transaction.on_commit(lambda: _check_domain_soon(agency.pk))
+        messages.info(request, f"Checking {agency.custom_domain}: reload this page in a minute to see the result.")
+    return redirect("agency:brand", slug=agency.slug)

@@ -1,21 +1,19 @@
 """Forms of the agency pages, the team pages and logging in. Validation that needs the database is the
 services' job; these check shape and turn a service's ValidationError into field errors."""
 
-import hashlib
 import re
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from phonenumber_field.formfields import PhoneNumberField
 
 from .models import AgencyMembership, Client, ClientMembership, User
-from .selectors import user_may_use_host
+from .selectors import request_client, user_is_operator, user_may_use_host
+from .throttle import client_address, login_failure_record, login_success, login_throttled
+from .two_factor import second_factor_verify, totp_device_confirmed
 
-# Failed logins per account and address before the form stops trying passwords for a while.
-LOGIN_FAILURE_LIMIT = 5
-LOGIN_LOCKOUT_SECONDS = 15 * 60
+THROTTLED_MESSAGE = "Too many failed attempts. Wait 15 minutes and try again, or reset your password."
 
 
 def form_add_service_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -27,54 +25,46 @@ def form_add_service_errors(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
-def _client_ip(request) -> str:
-    return (request.META.get("REMOTE_ADDR") or "unknown") if request is not None else "unknown"
-
-
-def _failure_key(request, email: str) -> str:
-    email_hash = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-    return f"login-failures:{email_hash}:{_client_ip(request)}"
-
-
 class ThrottledAuthenticationForm(AuthenticationForm):
-    """Django's login form that stops checking passwords for an email from one address after
-    LOGIN_FAILURE_LIMIT failures, for LOGIN_LOCKOUT_SECONDS. It is keyed on what was typed, whether or not the
-    account exists, so the lock-out tells a stranger nothing about which addresses are real."""
+    """Django's login form that stops checking passwords while accounts.throttle says too many failed."""
 
     error_messages = {
         **AuthenticationForm.error_messages,
-        "throttled": "Too many failed attempts. Wait 15 minutes and try again, or reset your password.",
+        "throttled": THROTTLED_MESSAGE,
     }
 
     def clean(self):
         email = self.cleaned_data.get("username") or ""
-        key = _failure_key(self.request, email)
-        if email and (cache.get(key) or 0) >= LOGIN_FAILURE_LIMIT:
+        address = client_address(self.request)
+        if email and login_throttled(email=email, address=address):
             raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
         try:
             cleaned = super().clean()
         except forms.ValidationError:
             if email:
-                cache.add(key, 0, timeout=LOGIN_LOCKOUT_SECONDS)
-                try:
-                    cache.incr(key)
-                except ValueError:  # expired between add and incr
-                    cache.set(key, 1, timeout=LOGIN_LOCKOUT_SECONDS)
+                login_failure_record(email=email, address=address)
             raise
-        cache.delete(key)
+        login_success(email=email, address=address)
         return cleaned
 
 
 class HostPasswordResetForm(PasswordResetForm):
     """Reset mail goes only to people who may log in on this host, so one client's login page cannot be used to
-    mail another client's people (the answer on the page is the same either way)."""
+    mail another client's people (the answer on the page is the same either way).
+
+    Platform operators reset theirs on the platform host only: a client's or an agency's host is a page an
+    agency brands (and, on its own domain, controls), and an operator's account opens every agency."""
 
     def __init__(self, *args, request=None, **kwargs):
         self.request = request
         super().__init__(*args, **kwargs)
 
     def get_users(self, email):
-        return [user for user in super().get_users(email) if user_may_use_host(user, self.request)]
+        on_platform = request_client(self.request) is None and getattr(self.request, "agency", None) is None
+        return [
+            user for user in super().get_users(email)
+            if user_may_use_host(user, self.request) and (on_platform or not user_is_operator(user))
+        ]
 
 
 class InvitationAcceptForm(SetPasswordForm):
@@ -82,6 +72,42 @@ class InvitationAcceptForm(SetPasswordForm):
 
     name = forms.CharField(max_length=150, required=False, label="Your name")
     field_order = ["name", "new_password1", "new_password2"]
+
+
+class InvitationConfirmForm(forms.Form):
+    """Someone who already has an account accepts with their own password, and with their second factor when
+    they have one: the link alone never is enough, since whoever read it on the way (a mail scanner, the owner of
+    the domain it pointed to) has it too. Failures count towards the login throttle."""
+
+    password = forms.CharField(label="Your password", strip=False, widget=forms.PasswordInput)
+    code = forms.CharField(
+        required=False, max_length=12, label="Code from your authenticator app",
+        help_text="Or one of your recovery codes.",
+    )
+
+    def __init__(self, *args, user: User, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user, self.request = user, request
+        self.device = None  # the device the code was checked with, for the session
+        self.needs_code = totp_device_confirmed(user=user) is not None
+        if not self.needs_code:
+            del self.fields["code"]
+
+    def clean(self):
+        email, address = self.user.email, client_address(self.request)
+        if login_throttled(email=email, address=address):
+            raise ValidationError(THROTTLED_MESSAGE, code="throttled")
+        password = self.cleaned_data.get("password") or ""
+        if not (self.user.is_active and self.user.check_password(password)):
+            login_failure_record(email=email, address=address)
+            raise ValidationError("That is not the password of this account.", code="password")
+        if self.needs_code:
+            self.device = second_factor_verify(user=self.user, code=self.cleaned_data.get("code") or "")
+            if self.device is None:
+                login_failure_record(email=email, address=address)
+                raise ValidationError("That code is not right, or it was used already.", code="code")
+        login_success(email=email, address=address)
+        return self.cleaned_data
 
 
 class AgencyInviteForm(forms.Form):
@@ -119,7 +145,7 @@ class BrandForm(forms.Form):
         regex=r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
         required=False,
         error_messages={"invalid": "Enter a host name such as app.youragency.com."},
-        help_text="Point a CNAME at the platform, then enter it here.",
+        help_text="Enter it here, then add the DNS records shown below; it works once we have checked them.",
     )
     logo = forms.FileField(required=False, help_text="PNG, JPEG or WebP, at most 256 KB.")
     logo_url = forms.URLField(

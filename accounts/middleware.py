@@ -5,7 +5,7 @@ from django.http import Http404
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from .models import Agency, Client
-from .selectors import user_may_use_host
+from .selectors import user_is_operator, user_may_use_host
 
 
 class TextbackTenantMiddleware(TenantMainMiddleware):
@@ -14,7 +14,7 @@ class TextbackTenantMiddleware(TenantMainMiddleware):
     - ``<slug>.<BASE_DOMAIN>`` (a Domain row) → that client's schema and the client URLconf, if it is live or
       paused; a client still provisioning has no usable schema yet and answers 404 like an unknown host.
     - the platform host (BASE_DOMAIN, or the host of PUBLIC_BASE_URL) → public schema, public URLconf.
-    - an agency's own domain → public schema, public URLconf, with ``request.agency`` set.
+    - an agency's own domain, once verified → public schema, public URLconf, with ``request.agency`` set.
     - anything else → 404.
     """
 
@@ -27,7 +27,10 @@ class TextbackTenantMiddleware(TenantMainMiddleware):
 
     def no_tenant_found(self, request, hostname):
         if hostname not in settings.PLATFORM_HOSTS:
-            request.agency = Agency.objects.filter(custom_domain=hostname).first()
+            # Only a verified domain: one the agency merely typed in could be anyone's (accounts.domains).
+            request.agency = Agency.objects.filter(
+                custom_domain=hostname, custom_domain_verified_at__isnull=False
+            ).first()
             if request.agency is None:
                 raise Http404(f"No client or agency is served at {hostname}")
         connection.set_schema_to_public()
@@ -46,16 +49,21 @@ class TextbackTenantMiddleware(TenantMainMiddleware):
 
 
 class HostMembershipMiddleware:
-    """A session is only good on a host its person belongs on.
+    """A session is only good on a host its person belongs on, and an operator's only once its second factor was
+    verified (django-otp's OTPMiddleware, which runs before, says so).
 
     Sessions are per host already (no shared cookie domain); this is the second lock, so a session that
     somehow reaches another client's host (a membership revoked, a cookie copied) is simply logged out
-    there."""
+    there. Operators log in through the two-factor step everywhere (accounts.two_factor); a session of theirs
+    made any other way counts for nothing."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.user.is_authenticated and not user_may_use_host(request.user, request):
+        user = request.user
+        if user.is_authenticated and (
+            not user_may_use_host(user, request) or (user_is_operator(user) and not user.is_verified())
+        ):
             request.user = AnonymousUser()
         return self.get_response(request)

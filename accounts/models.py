@@ -116,15 +116,31 @@ class Agency(models.Model):
     # Where the logo was fetched from, when the agency gave a URL rather than a file. The image itself is
     # fetched once and kept in `logo` like an upload (same checks), for the reasons above.
     logo_url = models.URLField(max_length=500, blank=True)
-    custom_domain = models.CharField(
-        max_length=253, unique=True, null=True, blank=True,
+    # The agency's own host asks for trust we cannot give by default: its owner controls where it points, so a
+    # page served there, or a link sent to it, is in the agency's hands. It is pending until the agency proves it
+    # holds the domain with a DNS TXT record (accounts.domains); until then it serves nothing and no email links
+    # to it. Several agencies may ask for one domain; only one can hold it verified (the constraint below).
+    custom_domain = models.CharField(  # noqa: DJ001 - NULL is "none"; the many agencies without one are not alike
+        max_length=253, null=True, blank=True,
         help_text="The agency's own host for its dashboard, e.g. app.youragency.com.",
     )
+    custom_domain_token = models.CharField(
+        max_length=64, blank=True, help_text="What the domain's DNS TXT record must hold to prove it is the agency's."
+    )
+    custom_domain_verified_at = models.DateTimeField(null=True, blank=True)
+    custom_domain_checked_at = models.DateTimeField(null=True, blank=True)
+    custom_domain_check_error = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=now)
 
     class Meta:
         verbose_name_plural = "agencies"
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["custom_domain"], condition=models.Q(custom_domain_verified_at__isnull=False),
+                name="one_verified_custom_domain",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -132,6 +148,11 @@ class Agency(models.Model):
     @property
     def display_name(self) -> str:
         return self.brand_name or self.name
+
+    @property
+    def verified_domain(self) -> str | None:
+        """The custom domain, once verified; None while it is pending. The only one pages and links may use."""
+        return self.custom_domain if self.custom_domain and self.custom_domain_verified_at else None
 
 
 class Client(TenantMixin):

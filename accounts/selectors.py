@@ -15,6 +15,11 @@ def request_client(request: HttpRequest) -> Client | None:
     return tenant if isinstance(tenant, Client) else None
 
 
+def user_is_operator(user: User) -> bool:
+    """A platform operator: may use the Django admin (is_staff) or everything (is_superuser)."""
+    return user.is_staff or user.is_superuser
+
+
 def user_may_enter_client(user: User, client: Client) -> bool:
     """Members of the client, staff of the agency that owns it, and platform operators."""
     if not user.is_active:
@@ -28,10 +33,11 @@ def user_may_enter_client(user: User, client: Client) -> bool:
 
 
 def user_may_enter_agency_host(user: User, agency: Agency | None) -> bool:
-    """The platform host admits operators and any agency's people; an agency's own domain only its people."""
+    """The platform host admits operators and any agency's people; an agency's own domain only its people. Not
+    operators there: the agency decides where its domain points, so it could read what is typed into it."""
     if not user.is_active:
         return False
-    if user.is_superuser or (agency is None and user.is_staff):
+    if agency is None and user_is_operator(user):
         return True
     memberships = AgencyMembership.objects.filter(user=user)
     if agency is not None:

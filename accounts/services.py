@@ -16,10 +16,12 @@ from django.core.validators import EmailValidator
 from django.db import DatabaseError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django_otp.models import Device
 
 from config import outbound
 from telephony.numbers import NumberError, NumberHeld, get_numbers, number_holder_check, number_holder_record
 
+from .domains import domain_token_new
 from .hours import HoursError, parse_hours
 from .models import Agency, AgencyMembership, AuditEntry, Client, ClientMembership, Domain, Invitation, User
 from .schemas import client_schema_create, client_schema_drop
@@ -316,7 +318,13 @@ def agency_brand_update(
         agency.brand_color = brand_color.strip().lower()
         agency.support_email = support_email.strip().lower()
         agency.support_phone = support_phone or ""
-        agency.custom_domain = (custom_domain or "").strip().lower() or None
+        domain = (custom_domain or "").strip().lower() or None
+        if domain != agency.custom_domain:
+            # A new domain starts pending, with a token of its own (accounts.domains); the old one stops serving.
+            agency.custom_domain = domain
+            agency.custom_domain_token = domain_token_new() if domain else ""
+            agency.custom_domain_verified_at = agency.custom_domain_checked_at = None
+            agency.custom_domain_check_error = ""
         if remove_logo:
             agency.logo, agency.logo_content_type, agency.logo_url = None, "", ""
             agency.logo_updated_at = timezone.now()
@@ -348,12 +356,23 @@ def brand_from_email(agency: Agency | None) -> str:
 
 
 def agency_url(agency: Agency) -> str:
-    """Where an agency's people log in: its own domain when it has one, else the platform host."""
+    """Where an agency's people log in: its own domain once verified, else the platform host."""
     public = urlsplit(settings.PUBLIC_BASE_URL)
-    if agency.custom_domain:
+    if agency.verified_domain:
         port = f":{public.port}" if public.port else ""
-        return f"{public.scheme}://{agency.custom_domain}{port}/"
+        return f"{public.scheme}://{agency.verified_domain}{port}/"
     return f"{settings.PUBLIC_BASE_URL}/"
+
+
+def host_base_url(request) -> str:
+    """The absolute URL of the host this request came in on, for links in emails, built from what we know
+    (the client's host, the agency's verified domain, PUBLIC_BASE_URL) and never from the request's Host header,
+    which whoever sends the request writes."""
+    tenant = getattr(request, "tenant", None)
+    if isinstance(tenant, Client):
+        return client_url(tenant)
+    agency = getattr(request, "agency", None)
+    return agency_url(agency) if agency is not None else f"{settings.PUBLIC_BASE_URL}/"
 
 
 # --- Invitations and team -----------------------------------------------------------------------------------
@@ -361,7 +380,7 @@ def agency_url(agency: Agency) -> str:
 INVITATION_DAYS = 7
 
 
-def _token_hash(token: str) -> str:
+def invitation_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -390,7 +409,7 @@ def invitation_create(
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         email=email, role=role, agency=agency, client=client, invited_by=invited_by,
-        token_hash=_token_hash(token), expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
+        token_hash=invitation_token_hash(token), expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
     )
     owner = agency or client.agency
     audit_record(agency=owner, actor=invited_by, action=AuditEntry.Action.INVITE, client=client,
@@ -421,11 +440,12 @@ def invitation_send(*, invitation: Invitation, token: str) -> None:
     )
 
 
-def invitation_find(*, token: str) -> Invitation | None:
-    """The open invitation this token belongs to, or None (unknown, used or expired: all look the same)."""
+def invitation_find(*, token_hash: str) -> Invitation | None:
+    """The open invitation with this token's hash (invitation_token_hash), or None (unknown, used or expired: all
+    look the same)."""
     return (
         Invitation.objects.select_related("agency", "client__agency")
-        .filter(token_hash=_token_hash(token), accepted_at__isnull=True, expires_at__gt=timezone.now())
+        .filter(token_hash=token_hash, accepted_at__isnull=True, expires_at__gt=timezone.now())
         .first()
     )
 
@@ -433,7 +453,8 @@ def invitation_find(*, token: str) -> Invitation | None:
 @transaction.atomic
 def invitation_accept(*, invitation: Invitation, password: str | None, name: str = "") -> User:
     """Join the team the invitation names. A new person chooses a password; someone who already has an
-    account keeps theirs (password is then ignored). Raises ValidationError for a weak password."""
+    account keeps theirs (password is then ignored: the caller has checked that they typed it, see
+    accounts.forms.InvitationConfirmForm). Raises ValidationError for a weak password."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is not None:
         raise ValidationError("This invitation has already been used.")
@@ -489,7 +510,13 @@ HANDOFF_SECONDS = 60
 
 
 def handoff_token_create(*, user: User, client: Client) -> str:
-    return signing.dumps({"u": user.pk, "c": client.pk, "n": secrets.token_urlsafe(12)}, salt=HANDOFF_SALT)
+    """The token; it carries the second factor this session was verified with (django-otp's `user.otp_device`),
+    so that an operator or admin arrives verified and is not asked again on every client's host."""
+    device = getattr(user, "otp_device", None)
+    return signing.dumps(
+        {"u": user.pk, "c": client.pk, "n": secrets.token_urlsafe(12), "d": device.persistent_id if device else ""},
+        salt=HANDOFF_SALT,
+    )
 
 
 def handoff_token_use(*, token: str, client: Client) -> User | None:
@@ -506,4 +533,6 @@ def handoff_token_use(*, token: str, client: Client) -> User | None:
     user = User.objects.filter(pk=data.get("u"), is_active=True).first()
     if user is None or not user_may_enter_client(user, client):
         return None
+    device = Device.from_persistent_id(data["d"]) if data.get("d") else None
+    user.otp_device = device if device is not None and device.user_id == user.pk else None
     return user

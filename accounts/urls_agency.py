@@ -18,6 +18,7 @@ urlpatterns = [
     ),
     path("<slug:slug>/audit/", agency_views.audit_log, name="audit"),
     path("<slug:slug>/brand/", agency_views.brand, name="brand"),
+    path("<slug:slug>/brand/domain-check/", agency_views.brand_domain_check, name="brand-domain-check"),
     path("<slug:slug>/onboarding/new/", onboarding_views.start, name="onboarding-start"),
     path("onboarding/<int:pk>/progress/", onboarding_views.progress, name="onboarding-progress"),
     path("onboarding/<int:pk>/retry/", onboarding_views.retry, name="onboarding-retry"),

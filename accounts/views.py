@@ -19,22 +19,29 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from .context_processors import DEFAULT_BRAND_COLOR, agency_of_request
 from .dashboard import SORTS, Stage, dashboard_clients, dashboard_rows, late_sends_notice
-from .forms import HostPasswordResetForm, InvitationAcceptForm, ThrottledAuthenticationForm
-from .models import Agency, AgencyMembership, User
+from .forms import (
+    HostPasswordResetForm,
+    InvitationAcceptForm,
+    InvitationConfirmForm,
+    ThrottledAuthenticationForm,
+)
+from .models import Agency, AgencyMembership, Invitation, User
 from .selectors import agencies_on_host, agency_role, clients_of_member, request_client
 from .services import (
     brand_from_email,
     client_url,
     handoff_token_create,
     handoff_token_use,
+    host_base_url,
     invitation_accept,
     invitation_find,
+    invitation_token_hash,
 )
 from .two_factor import (
     looks_like_recovery_code,
-    recovery_code_use,
     recovery_codes_create,
     recovery_codes_left,
+    second_factor_verify,
     totp_device_confirmed,
     totp_device_for_setup,
     totp_qr_data_uri,
@@ -188,12 +195,13 @@ def two_factor(request):
         form.fields["token"].help_text = ""
     if request.method == "POST" and form.is_valid():
         token = form.cleaned_data["token"]
-        recovery = None
-        if not setting_up and looks_like_recovery_code(token):
-            recovery = recovery_code_use(user=user, code=token)
-        if recovery is not None or totp_verify(device=device, token=token):
+        if setting_up:
+            verified = device if totp_verify(device=device, token=token) else None
+        else:
+            verified = second_factor_verify(user=user, code=token)
+        if verified is not None:
             del request.session[PENDING_KEY]
-            user.otp_device = recovery or device  # django_otp records the device in the session on login
+            user.otp_device = verified  # django_otp records the device in the session on login
             login(request, user, backend="accounts.backends.HostMembershipBackend")
             next_url = pending.get("next") or "/"
             if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
@@ -202,7 +210,7 @@ def two_factor(request):
                 # Shown once, on the next page, and never again: a lost list is replaced, not read back.
                 request.session[RECOVERY_SHOW_KEY] = {"codes": recovery_codes_create(user=user), "next": next_url}
                 return redirect("two-factor-recovery")
-            if recovery is not None:
+            if verified != device:  # a recovery code
                 left = recovery_codes_left(user=user)
                 messages.warning(
                     request,
@@ -262,7 +270,10 @@ class PasswordResetView(auth_views.PasswordResetView):
         return {**super().get_form_kwargs(), "request": self.request}
 
     def form_valid(self, form):
-        self.extra_email_context = _email_context(self.request)
+        # The link is built on the host we know this request is for, never on its Host header (host_base_url).
+        self.extra_email_context = _email_context(self.request) | {
+            "origin": host_base_url(self.request).rstrip("/")
+        }
         self.from_email = brand_from_email(agency_of_request(self.request))
         return super().form_valid(form)
 
@@ -271,41 +282,70 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("password_reset_complete")
 
 
-def invitation(request, token: str):
-    """Accept an invitation: a new person picks a name and password; an existing one confirms. Either way they
-    are then logged in on the host they were invited to."""
-    found = invitation_find(token=token)
+# An invitation's link carries its token once: opening it keeps the token's hash in the session and sends the
+# browser on to a URL without it (as Django's password reset does), so the token is in no later request line,
+# Referer or access log. Nothing is changed by opening it: a mail scanner that fetches every link accepts nothing.
+INVITATION_KEY = "invitation"
+
+
+def _invitation_for_host(request, invitation: Invitation | None) -> Invitation | None:
+    """The invitation, if it is used on the host it was sent for: a client's on that client's host, an agency's
+    on the platform host or that agency's own domain (never a client's)."""
     client = request_client(request)
-    # An invitation is used on the host it was sent for: a client's on that client's host, an agency's on an
-    # agency host (never a client's).
     if (
-        found is None
-        or (found.client_id or None) != (client.pk if client else None)
-        or (found.agency_id and getattr(request, "agency", None) not in (None, found.agency))
+        invitation is None
+        or (invitation.client_id or None) != (client.pk if client else None)
+        or (invitation.agency_id and getattr(request, "agency", None) not in (None, invitation.agency))
     ):
+        return None
+    return invitation
+
+
+@require_http_methods(["GET", "HEAD"])
+def invitation_open(request, token: str):
+    """The link in the email: remember which invitation, in this browser's session, and go on to the form."""
+    found = _invitation_for_host(request, invitation_find(token_hash=invitation_token_hash(token)))
+    if found is None:
+        return render(request, "registration/invitation_invalid.html", status=404)
+    request.session[INVITATION_KEY] = found.token_hash
+    return redirect("invitation")
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request):
+    """Accept an invitation: a new person picks a name and password; someone who already has an account proves it
+    is theirs with their password (and second factor, if they have one). Only a POST accepts; then they are
+    logged in on the host they were invited to (or sent to set up their second factor first)."""
+    token_hash = request.session.get(INVITATION_KEY) or ""
+    found = _invitation_for_host(request, invitation_find(token_hash=token_hash) if token_hash else None)
+    if found is None:
         return render(request, "registration/invitation_invalid.html", status=404)
     existing = User.objects.filter(email=found.email).first()
-    form = None if existing else InvitationAcceptForm(User(email=found.email), request.POST or None)
-    if request.method == "POST" and (form is None or form.is_valid()):
+    if existing:
+        form = InvitationConfirmForm(request.POST or None, user=existing, request=request)
+    else:
+        form = InvitationAcceptForm(User(email=found.email), request.POST or None)
+    if request.method == "POST" and form.is_valid():
         try:
             user = invitation_accept(
                 invitation=found,
-                password=form.cleaned_data["new_password1"] if form else None,
-                name=form.cleaned_data.get("name", "") if form else "",
+                password=None if existing else form.cleaned_data["new_password1"],
+                name="" if existing else form.cleaned_data.get("name", ""),
             )
         except ValidationError as exc:
-            if form is None:
-                raise Http404 from None
             form.add_error(None, exc)
         else:
-            if user_requires_two_factor(user):
+            request.session.pop(INVITATION_KEY, None)
+            device = form.device if existing else None
+            if device is None and user_requires_two_factor(user):
                 _two_factor_pending(request, user, reverse("home"))
                 return redirect("two-factor")
+            user.otp_device = device  # django_otp records the device in the session on login
             login(request, user, backend="accounts.backends.HostMembershipBackend")
             messages.success(
                 request, f"Welcome to {found.client.name if found.client_id else found.agency.display_name}."
             )
-            return redirect(reverse("inbox:list") if client else "home")
+            return redirect(reverse("inbox:list") if found.client_id else "home")
     return render(
         request,
         "registration/invitation.html",
@@ -326,7 +366,7 @@ def enter(request, token: str):
     if user is None:
         messages.error(request, "That link has expired. Log in, or open the client again from the dashboard.")
         return redirect("login")
-    login(request, user, backend="accounts.backends.HostMembershipBackend")
+    login(request, user, backend="accounts.backends.HostMembershipBackend")  # with user.otp_device, if verified
     return redirect("inbox:list")
 
 

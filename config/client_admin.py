@@ -10,7 +10,7 @@ the rendered preview with its segment count."""
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
@@ -34,6 +34,8 @@ class ClientAdminSite(admin.AdminSite):
     site_header = "Business settings"
     site_title = "Business settings"
     index_title = "Settings"
+    # Without the "Recent actions" box: it lists the person's entries in the admin log from every site.
+    index_template = "client_admin/index.html"
 
     def has_permission(self, request):
         client = request_client(request)
@@ -63,7 +65,28 @@ site = ClientAdminSite(name="client_admin")
 
 
 class _ThisClientsPeople:
-    """Every permission is the site's: the client's owners, its agency, operators."""
+    """Every permission is the site's: the client's owners, its agency, operators.
+
+    No change history: Django's admin log is one table in the public schema, keyed by content type and object
+    id, and ids in a client's schema repeat in every other client's, so one client's history would show
+    another's changes (and who made them). Nothing is logged, and the history page is a 404."""
+
+    change_form_template = "client_admin/change_form.html"
+
+    def log_addition(self, request, obj, message):
+        return None
+
+    def log_change(self, request, obj, message):
+        return None
+
+    def log_deletion(self, request, obj, object_repr):
+        return None
+
+    def log_deletions(self, request, queryset):
+        return None
+
+    def history_view(self, request, object_id, extra_context=None):
+        raise Http404("This admin keeps no history.")
 
     def has_module_permission(self, request):
         return self.admin_site.has_permission(request)

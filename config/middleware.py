@@ -1,6 +1,65 @@
 """Middleware that belongs to no app."""
 
+import ipaddress
+from functools import cached_property
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
+
+FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_FORWARDED")
+
+
+class TrustedProxyMiddleware:
+    """Believe X-Forwarded-For and X-Forwarded-Proto only from the proxy in front of us (TRUSTED_PROXIES).
+
+    From the proxy, REMOTE_ADDR becomes the client's address: the right-most X-Forwarded-For entry that is not
+    itself a trusted proxy (entries to its left are whatever the client chose to send). From anyone else the
+    forwarding headers are dropped, so a client cannot pick the address its failed logins count against, nor
+    claim https (SECURE_PROXY_SSL_HEADER) over plain http."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    @cached_property
+    def networks(self) -> list | None:
+        if "*" in settings.TRUSTED_PROXIES:
+            return None  # every sender
+        try:
+            return [ipaddress.ip_network(value.strip(), strict=False) for value in settings.TRUSTED_PROXIES]
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"FORWARDED_ALLOW_IPS holds something that is not an address: {exc}") from None
+
+    def trusted(self, address: str) -> bool:
+        if self.networks is None:
+            return True
+        try:
+            parsed = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(parsed in network for network in self.networks)
+
+    def __call__(self, request):
+        meta = request.META
+        if settings.TRUSTED_PROXIES and self.trusted(meta.get("REMOTE_ADDR", "")):
+            hops = [hop.strip() for hop in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+            for hop in reversed(hops):
+                if not self.trusted(hop):
+                    if _is_address(hop):  # our proxy wrote it; anything else leaves the proxy's own address
+                        meta["REMOTE_ADDR"] = hop
+                    break
+        else:
+            for header in FORWARDED_HEADERS:
+                meta.pop(header, None)
+        return self.get_response(request)
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 class RejectNulInQueryMiddleware:

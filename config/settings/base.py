@@ -42,7 +42,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
 SHARED_APPS = [
     "django_tenants",
     "accounts",
-    "django.contrib.admin",
+    "config.apps.OperatorAdminConfig",  # django.contrib.admin, with the operator's site (config/operator_admin.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -112,6 +112,7 @@ TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["config.routers.SplitAppsRouter", "django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
+    "config.middleware.TrustedProxyMiddleware",
     "config.middleware.RejectNulInQueryMiddleware",
     "accounts.middleware.TextbackTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -182,6 +183,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# The Django admin lists TOTP devices and recovery codes: never show their secrets, even to operators.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Internationalisation -----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -291,6 +295,9 @@ CELERY_BEAT_SCHEDULE = {
     # The 1st of the month: last month is over in every time zone we serve by 14:00 UTC.
     "reports-monthly-emails": {"task": "reports.tasks.send_monthly_reports",
                                "schedule": crontab(day_of_month=1, hour=14, minute=0)},
+    # Agencies' own domains wait for their DNS TXT record (accounts.domains); the brand page also checks at once.
+    "accounts-verify-domains": {"task": "accounts.tasks.verify_pending_domains",
+                                "schedule": env.float("DOMAIN_CHECK_INTERVAL_SECONDS", default=600.0)},
     # Finished exports older than REPORT_EXPORT_RETENTION_DAYS lose their file; hourly keeps that close to N days.
     "reports-expire-exports": {"task": "reports.tasks.expire_exports", "schedule": crontab(minute=40)},
 }
@@ -306,7 +313,14 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 
 # --- Security -----------------------------------------------------------------------------------------
 # Secure by default; DEBUG (local development over plain http) turns the https-only parts off.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The reverse proxy (or load balancer) in front of gunicorn: the addresses, or networks, it connects from.
+# X-Forwarded-For (the client's address: login throttling, audit log) and X-Forwarded-Proto (https) are believed
+# only on requests from these (config.middleware.TrustedProxyMiddleware); from anyone else they are dropped.
+# gunicorn reads the same variable for its --forwarded-allow-ips, so one setting serves both. "*" trusts every
+# sender: only where nothing but the proxy can reach the app. Empty (the default): no proxy, nothing believed.
+TRUSTED_PROXIES = env.list("FORWARDED_ALLOW_IPS", default=[])
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
@@ -351,8 +365,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_tokens": {"()": "config.redact.RedactTokensFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # twilio logs every request with its headers at INFO: ~3 ms of worker CPU per text (bench/textback_latency.py).
-    "loggers": {"django.db.backends": {"level": "INFO"}, "twilio.http_client": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "INFO"}, "twilio.http_client": {"level": "WARNING"},
+                # Django's own handlers print request paths unfiltered: everything goes through ours instead.
+                "django": {"handlers": [], "level": "INFO", "propagate": True},
+                "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }

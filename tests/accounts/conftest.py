@@ -1,7 +1,6 @@
 import pytest
-from django.core.cache import cache
 
-from accounts.forms import _failure_key
+from accounts.throttle import login_failures_clear
 
 PERSONA_EMAILS = [
     f"{name}@{domain}.test"
@@ -19,13 +18,10 @@ PERSONA_EMAILS = [
 ]
 
 
-class _TestRequest:
-    META = {"REMOTE_ADDR": "127.0.0.1"}  # what django.test.Client sends
-
-
-def clear_login_failures(*emails: str) -> None:
+def clear_login_failures(*emails: str, address: str = "127.0.0.1") -> None:
+    """127.0.0.1 is what django.test.Client sends as REMOTE_ADDR."""
     for email in emails or PERSONA_EMAILS:
-        cache.delete(_failure_key(_TestRequest, email))
+        login_failures_clear(email=email, address=address)
 
 
 @pytest.fixture(autouse=True)

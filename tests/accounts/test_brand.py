@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 
 from accounts.models import Agency
+from accounts.tasks import verify_custom_domain
 
 pytestmark = pytest.mark.django_db
 
@@ -105,8 +106,27 @@ def test_bad_brand_input_is_a_form_error(web, personas):
     assert response.status_code == 400 and "not one of the platform" in response.content.decode()
 
 
-def test_a_custom_domain_serves_the_agencys_dashboard_in_its_brand(web, personas):
-    set_brand(web, personas, custom_domain="app.northwind.test")
+def test_a_custom_domain_serves_the_agencys_dashboard_in_its_brand_once_its_dns_record_is_found(
+    web, personas, fake_dns, monkeypatch, django_capture_on_commit_callbacks
+):
+    queued = []
+    monkeypatch.setattr("accounts.agency_views.verify_custom_domain.delay", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        set_brand(web, personas, custom_domain="app.northwind.test")
+    assert queued == [personas.northwind.pk]  # checked at once, and by the beat task after
+    agency = Agency.objects.get(pk=personas.northwind.pk)
+    page = web("localhost", personas.nina).get("/agency/northwind/brand/").content.decode()
+    assert "Pending" in page and "_textback-verification.app.northwind.test" in page
+    assert f"textback-verification={agency.custom_domain_token}" in page
+    assert web("app.northwind.test", personas.nina).get("/").status_code == 404  # pending: serves nothing
+
+    fake_dns["_textback-verification.app.northwind.test"] = [f"textback-verification={agency.custom_domain_token}"]
+    with django_capture_on_commit_callbacks(execute=True):
+        web("localhost", personas.nina).post("/agency/northwind/brand/domain-check/")
+    assert queued == [personas.northwind.pk] * 2
+    verify_custom_domain(personas.northwind.pk)  # what the worker runs
+
+    assert "Verified" in web("localhost", personas.nina).get("/agency/northwind/brand/").content.decode()
     html = web("app.northwind.test", personas.nina).get("/").content.decode()
     assert "Acme Plumbing" in html and "Northwind Growth" in html
     assert web("app.northwind.test", personas.sara).get("/")["Location"].startswith("/accounts/login/")
@@ -136,7 +156,8 @@ def test_an_owner_resets_their_password_by_email_in_the_agencys_brand(web, perso
     assert message.from_email == '"Northwind Marketing" <no-reply@localhost>'
     assert message.subject == "Reset your Northwind Marketing password"
     assert "Textback" not in message.body and "Acme Plumbing" in message.body
-    path = re.search(r"http://acme\.localhost(/accounts/password/reset/\S+/)", message.body).group(1)
+    # On the client's own host as PUBLIC_BASE_URL spells hosts (scheme, port), never as the request wrote it.
+    path = re.search(r"http://acme\.localhost:8000(/accounts/password/reset/\S+/)", message.body).group(1)
     form = browser.get(path, follow=True)
     assert form.status_code == 200 and "Choose a new password" in form.content.decode()
     done = browser.post(

@@ -1,6 +1,7 @@
 """Which host serves what: the platform, a client's own host, an agency's domain, and nothing else."""
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import Agency, Client
 from accounts.services import client_create
@@ -38,7 +39,9 @@ def test_it_answers_404_for_a_client_still_provisioning(web, personas):
 
 
 def test_it_serves_the_agency_dashboard_on_the_agencys_own_domain(web, personas):
-    Agency.objects.filter(pk=personas.northwind.pk).update(custom_domain="app.northwind.test")
+    Agency.objects.filter(pk=personas.northwind.pk).update(
+        custom_domain="app.northwind.test", custom_domain_verified_at=timezone.now()
+    )
     response = web("app.northwind.test", personas.nina).get("/")
     assert response.status_code == 200
     assert "Acme Plumbing" in response.content.decode()

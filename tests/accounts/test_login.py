@@ -34,9 +34,9 @@ def test_it_admits_members_and_refuses_everyone_else_like_a_wrong_password(web, 
     response = _login(web, host, user.email, PASSWORD)
     if who in ADMITTED[host]:
         assert response.status_code == 302
-        # Agency admins go on to their second factor (tests/accounts/test_two_factor.py); agency staff land on
-        # the dashboard; on a client's host everyone lands in the inbox.
-        if who in ("nina", "sara"):
+        # Agency admins and operators go on to their second factor (tests/accounts/test_two_factor.py); agency
+        # staff land on the dashboard; on a client's host everyone lands in the inbox.
+        if who in ("nina", "sara", "oscar"):
             assert response["Location"] == "/accounts/two-factor/"
         else:
             assert response["Location"] == ("/" if host == "localhost" else "/inbox/")

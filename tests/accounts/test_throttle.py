@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.forms import LOGIN_FAILURE_LIMIT
+from accounts.throttle import LOGIN_FAILURE_LIMIT
 from tests.personas import PASSWORD
 
 from .conftest import clear_login_failures
