@@ -26,7 +26,7 @@ from .forms import (
     ThrottledAuthenticationForm,
 )
 from .models import Agency, AgencyMembership, Invitation, User
-from .selectors import agencies_on_host, agency_role, clients_of_member, request_client
+from .selectors import agencies_on_host, agency_role, clients_of_member, request_client, user_is_operator
 from .services import (
     brand_from_email,
     client_url,
@@ -224,7 +224,7 @@ def two_factor(request):
             form.add_error("token", "That code is not right. Check your phone's clock and try the current code.")
     brand = agency_of_request(request)
     issuer = brand.display_name if brand else "Textback"
-    context = {"form": form, "setting_up": setting_up, "email": user.email}
+    context = {"form": form, "setting_up": setting_up, "email": user.email, "user_is_operator": user_is_operator(user)}
     if setting_up:
         context |= {
             "qr": totp_qr_data_uri(device=device, issuer=issuer),

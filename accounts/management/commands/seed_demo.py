@@ -85,7 +85,8 @@ class Command(BaseCommand):
             "Textback demo is ready (password for every login below: textback-demo)",
             f"  Agency dashboard   {platform}   {AGENCY['admin_email']} (admin: sets up an authenticator app "
             f"on first login), or {AGENCY_STAFF} (staff)",
-            f"  Operator admin     {platform}admin/   {OPERATOR}",
+            f"  Operator admin     {platform}admin/   {OPERATOR} (operators set up an authenticator app on "
+            "first login too: scan the QR code, or type the key it shows into any TOTP app, e.g. oathtool --totp -b KEY)",
         ]
         for client in agency.clients.order_by("name"):
             owner = client.memberships.filter(role="owner").select_related("user").first()

@@ -1,0 +1,41 @@
+"""Accepting an invitation with an account one already has, as people do it: on a phone, from the emailed link."""
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import AuditEntry, ClientMembership, Invitation
+from accounts.services import invitation_create
+from accounts.throttle import login_failures_clear
+from tests.browser.conftest import fits_the_screen, screenshot
+from tests.personas import PASSWORD
+
+
+@pytest.fixture
+def alice_invited_to_bolt(live, personas):
+    """Dave invites Alice (Acme's owner) to Bolt; committed, since the stack serves the page. Undone after."""
+    _, token = invitation_create(email=personas.alice.email, role="staff", invited_by=personas.dave,
+                                 client=personas.bolt)
+    yield token
+    ClientMembership.objects.filter(user=personas.alice, client=personas.bolt).delete()
+    Invitation.objects.filter(email=personas.alice.email, client=personas.bolt).delete()
+    AuditEntry.objects.filter(action=AuditEntry.Action.INVITE, client=personas.bolt,
+                              detail__startswith=personas.alice.email).delete()
+    login_failures_clear(email=personas.alice.email, address="127.0.0.1")
+
+
+def test_someone_with_an_account_accepts_with_their_password_on_a_phone(page_for, personas, alice_invited_to_bolt):
+    page, base = page_for("bolt.localhost")
+    page.goto(f"{base}/accounts/invitation/{alice_invited_to_bolt}/")
+    page.wait_for_url(f"{base}/accounts/invitation/")  # the token is out of the address bar (and history)
+    expect(page.get_by_role("heading", name="Join Bolt Electric")).to_be_visible()
+    assert fits_the_screen(page)
+    screenshot(page, "invitation-existing-account-phone")
+    page.get_by_label("Your password").fill("not-my-password")
+    page.get_by_role("button", name="Accept the invitation").click()
+    expect(page.get_by_role("alert")).to_contain_text("not the password")
+    assert not ClientMembership.objects.filter(user=personas.alice, client=personas.bolt).exists()
+    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_role("button", name="Accept the invitation").click()
+    page.wait_for_url(f"{base}/inbox/")
+    expect(page.get_by_text("Welcome to Bolt Electric.")).to_be_visible()
+    assert ClientMembership.objects.filter(user=personas.alice, client=personas.bolt, role="staff").exists()
