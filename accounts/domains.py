@@ -31,9 +31,9 @@ class DomainCheckError(Exception):
 def dns_txt_records(name: str) -> list[str]:
     """The TXT strings published at `name`, [] if there are none. The only place we ask DNS: tests replace it with
     a fake resolver (there is no DNS where the test suite runs)."""
-    resolver = dns.resolver.Resolver()
-    resolver.lifetime = DNS_TIMEOUT_SECONDS
     try:
+        resolver = dns.resolver.Resolver()  # the machine's resolvers (/etc/resolv.conf)
+        resolver.lifetime = DNS_TIMEOUT_SECONDS
         answer = resolver.resolve(name, "TXT")
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
         return []

@@ -459,6 +459,10 @@ def invitation_accept(*, invitation: Invitation, password: str | None, name: str
     if invitation.accepted_at is not None:
         raise ValidationError("This invitation has already been used.")
     user = User.objects.filter(email=invitation.email).first()
+    if user is not None and password is not None:
+        # The form was for a new person, and the account appeared since: accepting now would let the link alone
+        # into it. They reload and confirm with that account's password.
+        raise ValidationError("An account with this email exists now: reload the page and enter its password.")
     if user is None:
         user = User(email=invitation.email, name=name.strip())
         try:

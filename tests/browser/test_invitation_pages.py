@@ -1,13 +1,18 @@
-"""Accepting an invitation with an account one already has, as people do it: on a phone, from the emailed link."""
+"""Accepting an invitation with an account one already has, and setting up an agency's own domain, as people do
+it: on a phone."""
 
 import pytest
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
-from accounts.models import AuditEntry, ClientMembership, Invitation
+from accounts.models import Agency, AuditEntry, ClientMembership, Invitation
 from accounts.services import invitation_create
 from accounts.throttle import login_failures_clear
 from tests.browser.conftest import fits_the_screen, screenshot
 from tests.personas import PASSWORD
+
+from .test_login_pages import log_in, pass_two_factor
 
 
 @pytest.fixture
@@ -39,3 +44,32 @@ def test_someone_with_an_account_accepts_with_their_password_on_a_phone(page_for
     page.wait_for_url(f"{base}/inbox/")
     expect(page.get_by_text("Welcome to Bolt Electric.")).to_be_visible()
     assert ClientMembership.objects.filter(user=personas.alice, client=personas.bolt, role="staff").exists()
+
+
+@pytest.fixture
+def northwind_brand_restored(live, personas):
+    fields = ["brand_name", "brand_color", "support_email", "support_phone", "custom_domain", "custom_domain_token",
+              "custom_domain_verified_at", "custom_domain_checked_at", "custom_domain_check_error"]
+    before = Agency.objects.filter(pk=personas.northwind.pk).values(*fields).get()
+    yield
+    Agency.objects.filter(pk=personas.northwind.pk).update(**before)
+    TOTPDevice.objects.filter(user=personas.nina).delete()
+    StaticDevice.objects.filter(user=personas.nina).delete()
+    AuditEntry.objects.filter(agency=personas.northwind, action=AuditEntry.Action.BRAND).delete()
+
+
+def test_an_admin_is_told_how_to_prove_a_new_domain_on_a_phone(page_for, personas, northwind_brand_restored):
+    TOTPDevice.objects.filter(user=personas.nina).delete()
+    page, base = page_for("localhost")
+    log_in(page, base, personas.nina.email)
+    pass_two_factor(page, personas.nina)
+    page.goto(f"{base}/agency/northwind/brand/")
+    page.get_by_label("Custom domain").fill("app.northwind-growth-partners.test")
+    page.get_by_role("button", name="Save brand").click()
+    section = page.locator(".domain-status")
+    expect(section.get_by_text("Pending")).to_be_visible()
+    token = Agency.objects.get(pk=personas.northwind.pk).custom_domain_token
+    expect(section).to_contain_text("_textback-verification.app.northwind-growth-partners.test")
+    expect(section).to_contain_text(f"textback-verification={token}")
+    assert fits_the_screen(page)
+    screenshot(page, "brand-domain-pending-phone")

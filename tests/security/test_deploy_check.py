@@ -10,8 +10,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_manage_py_check_deploy_is_clean_with_production_settings():
+    # Production's environment, not the test run's (which carries development switches of its own).
     env = {
-        **os.environ,
+        **{name: os.environ[name] for name in ("PATH", "HOME", "DATABASE_URL", "REDIS_URL") if name in os.environ},
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
         "DEBUG": "0",
         "SECRET_KEY": "x7Rk2vQp9LmN4sTw8YhB3cFg6JdZ1aEu5oIq0WnXyPbVrMtKsHlGjDfCeAzUoQi",

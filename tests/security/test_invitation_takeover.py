@@ -5,8 +5,10 @@ factor), opening the link changes nothing, and the token leaves the URL at once.
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 
 from accounts.models import AgencyMembership, ClientMembership, Invitation
+from accounts.services import invitation_accept, user_get_or_create
 from accounts.throttle import LOGIN_FAILURE_LIMIT
 from tests.personas import PASSWORD
 
@@ -96,3 +98,23 @@ def test_guessing_the_password_on_the_invitation_form_is_throttled(web, personas
     # The same count holds on the login page of any host.
     login = web("acme.localhost").post("/accounts/login/", {"username": personas.bob.email, "password": PASSWORD})
     assert login.status_code == 200 and "Too many failed attempts" in login.content.decode()
+
+
+def test_a_new_persons_form_does_not_open_an_account_made_meanwhile(web, personas, mail_on_commit):
+    path = invite(web, personas.nina, "localhost", "/agency/northwind/team/", "late@northwind.test")
+    attacker = web("localhost")
+    attacker.get(path)
+    assert "Choose a password" in attacker.get("/accounts/invitation/").content.decode()
+    # Before the form is sent, the address gets an account of its own (another invitation, say).
+    victim = user_get_or_create(email="late@northwind.test", password="the-victims-own-passphrase")
+    response = attacker.post("/accounts/invitation/", {"name": "X", "new_password1": "attacker-passphrase-1",
+                                                       "new_password2": "attacker-passphrase-1"})
+    assert "enter its password to accept" in response.content.decode()  # the account's own password, now
+    invitation = Invitation.objects.get(email="late@northwind.test")
+    nothing_changed(attacker, invitation)
+    # And if the account appears while that very request is on its way, the service refuses too.
+    with pytest.raises(ValidationError, match="exists now"):
+        invitation_accept(invitation=invitation, password="attacker-passphrase-1", name="X")
+    victim.refresh_from_db()
+    assert victim.check_password("the-victims-own-passphrase")
+    assert not AgencyMembership.objects.filter(user=victim).exists()
