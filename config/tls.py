@@ -3,7 +3,8 @@
 Caddy (docker-compose.prod.yml, deploy/Caddyfile) obtains certificates on demand, when a browser first asks for
 a host, because clients (`<slug>.<BASE_DOMAIN>`) and agencies' own domains come and go with the data. It asks
 here first, so a stranger pointing a name at the server cannot make it request certificates for any name:
-200 for the platform host, a live or paused client's host, and an agency's own domain; 404 for anything else.
+200 for the platform host, a live or paused client's host, and an agency's own domain once verified (a pending
+one serves nothing, accounts.domains); 404 for anything else.
 """
 
 from django.conf import settings
@@ -19,6 +20,6 @@ def tls_allowed(request):
     served = (
         domain in settings.PLATFORM_HOSTS
         or Domain.objects.filter(domain=domain, tenant__status__in=[Client.Status.LIVE, Client.Status.PAUSED]).exists()
-        or Agency.objects.filter(custom_domain=domain).exists()
+        or Agency.objects.filter(custom_domain=domain, custom_domain_verified_at__isnull=False).exists()
     ) if domain else False
     return HttpResponse("ok", content_type="text/plain") if served else HttpResponseNotFound("not served here")

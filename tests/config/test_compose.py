@@ -70,6 +70,9 @@ def test_only_caddy_is_reachable_and_gunicorn_trusts_only_caddy(prod):
     assert published == {"caddy"}
     caddy_ip = prod["caddy"]["networks"]["backend"]["ipv4_address"]
     assert "--forwarded-allow-ips=" + caddy_ip in prod["web"]["command"]
+    # Django believes X-Forwarded-For/-Proto from Caddy too (and the container's own healthcheck), or every
+    # request would look like plain http and be redirected to https forever.
+    assert prod["web"]["environment"]["FORWARDED_ALLOW_IPS"].split(",") == [caddy_ip, "127.0.0.1"]
 
 
 def test_caddy_proxies_to_web_and_asks_the_app_before_getting_a_certificate(prod):

@@ -1,6 +1,7 @@
 """/tls/allowed: Caddy gets a certificate only for a host the platform serves."""
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import Agency, Client
 
@@ -11,10 +12,12 @@ def allowed(web, domain: str) -> int:
     return web("localhost").get("/tls/allowed", {"domain": domain}).status_code
 
 
-def test_it_allows_the_platform_a_live_clients_host_and_an_agencys_own_domain(web, personas):
+def test_it_allows_the_platform_a_live_clients_host_and_an_agencys_own_domain_once_verified(web, personas):
     Agency.objects.filter(pk=personas.northwind.pk).update(custom_domain="texts.northwind.test")
     assert allowed(web, "localhost") == 200
     assert allowed(web, "ACME.localhost.") == 200  # as a browser may send it
+    assert allowed(web, "texts.northwind.test") == 404  # pending: it serves nothing, so no certificate either
+    Agency.objects.filter(pk=personas.northwind.pk).update(custom_domain_verified_at=timezone.now())
     assert allowed(web, "texts.northwind.test") == 200
 
 
