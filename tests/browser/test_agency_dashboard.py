@@ -56,3 +56,22 @@ def test_pausing_a_client_asks_first(page_for, personas):
         assert Client.objects.get(pk=personas.acme.pk).status == Client.Status.PAUSED
     finally:
         Client.objects.filter(pk=personas.acme.pk).update(status=Client.Status.LIVE)
+
+
+def test_an_owner_of_two_businesses_switches_between_their_hosts(page_for, personas, live):
+    """The client switcher posts on one client's host and is redirected to the other's: the same form-action rule
+    as Open."""
+    from accounts.models import ClientMembership
+
+    membership = ClientMembership.objects.create(user=personas.alice, client=personas.bolt, role="owner")
+    try:
+        page, base = page_for("acme.localhost", DESKTOP)
+        log_in(page, base, personas.alice.email)
+        page.goto(f"{base}/team/")
+        page.get_by_text("Switch to another business").click()
+        page.get_by_role("button", name="Bolt Electric").click()
+        port = base.rsplit(":", 1)[1]
+        page.wait_for_url(f"http://bolt.localhost:{port}/inbox/")
+        expect(page.locator(".client-name")).to_have_text("Bolt Electric")
+    finally:
+        membership.delete()
