@@ -12,6 +12,7 @@ import secrets
 
 import dns.exception
 import dns.resolver
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -32,7 +33,7 @@ def dns_txt_records(name: str) -> list[str]:
     """The TXT strings published at `name`, [] if there are none. The only place we ask DNS: tests replace it with
     a fake resolver (there is no DNS where the test suite runs)."""
     try:
-        resolver = dns.resolver.Resolver()  # the machine's resolvers (/etc/resolv.conf)
+        resolver = _resolver()
         resolver.lifetime = DNS_TIMEOUT_SECONDS
         answer = resolver.resolve(name, "TXT")
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
@@ -41,6 +42,17 @@ def dns_txt_records(name: str) -> list[str]:
         raise DomainCheckError(f"DNS did not answer for {name} ({type(exc).__name__}); we will try again.") from None
     # A TXT record is one or more strings of up to 255 bytes each, meant to be read joined.
     return [b"".join(rdata.strings).decode(errors="replace") for rdata in answer]
+
+
+def _resolver() -> dns.resolver.Resolver:
+    """The machine's resolvers (/etc/resolv.conf), or those DOMAIN_DNS_SERVERS names (address or address:port)."""
+    if not settings.DOMAIN_DNS_SERVERS:
+        return dns.resolver.Resolver()
+    resolver = dns.resolver.Resolver(configure=False)
+    servers = [server.rpartition(":") if ":" in server else (server, "", "53") for server in settings.DOMAIN_DNS_SERVERS]
+    resolver.nameservers = [address for address, _, _ in servers]
+    resolver.nameserver_ports = {address: int(port) for address, _, port in servers}
+    return resolver
 
 
 def domain_record_name(agency: Agency) -> str:

@@ -64,6 +64,22 @@ def _verified_second_factor(client: HttpClient, user) -> None:
     session.save()
 
 
+@pytest.fixture(scope="session")
+def _fake_dns_server():
+    from tests.dns_fake import FakeDNS
+
+    with FakeDNS() as server:
+        yield server
+
+
+@pytest.fixture
+def live_dns(_fake_dns_server) -> dict[str, list[str]]:
+    """TXT records the running stack's worker finds (tests/dns_fake.py), by name; clean for each test."""
+    _fake_dns_server.records.clear()
+    yield _fake_dns_server.records
+    _fake_dns_server.records.clear()
+
+
 @pytest.fixture
 def fake_dns(monkeypatch) -> dict[str, list[str]]:
     """DNS TXT records by name, for accounts.domains (there is no DNS where the tests run): put a record in the
@@ -122,12 +138,14 @@ def _no_cached_endpoint_owners():
 
 
 @pytest.fixture(scope="session")
-def stack(_fake_twilio_server, personas, django_db_blocker):
+def stack(_fake_twilio_server, _fake_dns_server, personas, django_db_blocker):
     """Redis, gunicorn, a Celery worker and beat on the test database (see tests/stack.py)."""
     from tests.stack import Stack
 
     with django_db_blocker.unblock():
-        running = Stack(_fake_twilio_server).start()
+        running = Stack(_fake_twilio_server)
+        running.env["DOMAIN_DNS_SERVERS"] = _fake_dns_server.address  # the worker checks agencies' domains there
+        running.start()
     yield running
     running.close()
 

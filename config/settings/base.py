@@ -301,6 +301,9 @@ CELERY_BEAT_SCHEDULE = {
     # Finished exports older than REPORT_EXPORT_RETENTION_DAYS lose their file; hourly keeps that close to N days.
     "reports-expire-exports": {"task": "reports.tasks.expire_exports", "schedule": crontab(minute=40)},
 }
+# Which DNS resolvers check agencies' domain TXT records (accounts.domains), as address or address:port; empty: the
+# machine's own (/etc/resolv.conf). Tests point it at their fake DNS server.
+DOMAIN_DNS_SERVERS = env.list("DOMAIN_DNS_SERVERS", default=[])
 # Big exports are files kept in the client's schema for their download link; after this many days they go.
 REPORT_EXPORT_RETENTION_DAYS = env.int("REPORT_EXPORT_RETENTION_DAYS", default=7)
 if REPORT_EXPORT_RETENTION_DAYS < 1:

@@ -2,6 +2,7 @@
 it: on a phone."""
 
 import pytest
+import requests
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
@@ -11,6 +12,7 @@ from accounts.services import invitation_create
 from accounts.throttle import login_failures_clear
 from tests.browser.conftest import fits_the_screen, screenshot
 from tests.personas import PASSWORD
+from tests.stack import wait_until
 
 from .test_login_pages import log_in, pass_two_factor
 
@@ -46,6 +48,13 @@ def test_someone_with_an_account_accepts_with_their_password_on_a_phone(page_for
     assert ClientMembership.objects.filter(user=personas.alice, client=personas.bolt, role="staff").exists()
 
 
+def served_at(live, host: str) -> int:
+    """The status of the login page on this host, asked of the running web server (the browser cannot resolve
+    made-up names)."""
+    return requests.get(f"{live.base_url}/accounts/login/", headers={"Host": host}, timeout=10,
+                        allow_redirects=False).status_code
+
+
 @pytest.fixture
 def northwind_brand_restored(live, personas):
     fields = ["brand_name", "brand_color", "support_email", "support_phone", "custom_domain", "custom_domain_token",
@@ -58,7 +67,9 @@ def northwind_brand_restored(live, personas):
     AuditEntry.objects.filter(agency=personas.northwind, action=AuditEntry.Action.BRAND).delete()
 
 
-def test_an_admin_is_told_how_to_prove_a_new_domain_on_a_phone(page_for, personas, northwind_brand_restored):
+def test_an_admin_proves_a_new_domain_by_dns_on_a_phone(
+    page_for, personas, northwind_brand_restored, live_dns, live
+):
     TOTPDevice.objects.filter(user=personas.nina).delete()
     page, base = page_for("localhost")
     log_in(page, base, personas.nina.email)
@@ -73,3 +84,16 @@ def test_an_admin_is_told_how_to_prove_a_new_domain_on_a_phone(page_for, persona
     expect(section).to_contain_text(f"textback-verification={token}")
     assert fits_the_screen(page)
     screenshot(page, "brand-domain-pending-phone")
+    assert served_at(live, "app.northwind-growth-partners.test") == 404  # pending: serves nothing
+
+    # The admin adds the record at their DNS provider and asks for a check: the worker asks DNS (tests/dns_fake.py).
+    live_dns["_textback-verification.app.northwind-growth-partners.test"] = [f"textback-verification={token}"]
+    page.get_by_role("button", name="Check now").click()
+    wait_until(
+        lambda: Agency.objects.get(pk=personas.northwind.pk).custom_domain_verified_at is not None,
+        timeout=20, what="the worker to verify the domain",
+    )
+    page.reload()
+    expect(page.locator(".domain-status").get_by_text("Verified")).to_be_visible()
+    assert fits_the_screen(page)
+    assert served_at(live, "app.northwind-growth-partners.test") == 200
