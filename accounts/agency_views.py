@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -30,11 +29,10 @@ from .services import (
     client_offboard,
     client_pause,
     client_resume,
-    client_url,
-    handoff_token_create,
     invitation_create,
 )
 from .tasks import verify_custom_domain
+from .views import handoff_page
 
 AUDIT_PAGE = 200
 log = logging.getLogger(__name__)
@@ -116,8 +114,7 @@ def client_open_view(request, pk: int):
         client=client,
         ip_address=_ip(request),
     )
-    token = handoff_token_create(user=request.user, client=client)
-    return HttpResponseRedirect(f"{client_url(client)}accounts/enter/{token}/")
+    return handoff_page(request, user=request.user, client=client)
 
 
 @login_required

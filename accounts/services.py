@@ -523,6 +523,24 @@ def handoff_token_create(*, user: User, client: Client) -> str:
     )
 
 
+def handoff_origin_allowed(origin: str) -> bool:
+    """Whether a handoff POST comes from one of our own hosts: the platform host, a client's host, or an
+    agency's verified domain, on the platform's scheme and port. Browsers send Origin with every cross-site
+    POST; one without it (or "null") is refused."""
+    public = urlsplit(settings.PUBLIC_BASE_URL)
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:
+        return False
+    if not parts.hostname or parts.scheme != public.scheme or port != public.port:
+        return False
+    host = parts.hostname
+    if host == public.hostname or host.endswith(f".{settings.BASE_DOMAIN}"):
+        return True
+    return Agency.objects.filter(custom_domain=host, custom_domain_verified_at__isnull=False).exists()
+
+
 def handoff_token_use(*, token: str, client: Client) -> User | None:
     """The person a token hands over to this client, once; None if the token is bad, old, used, for another
     client, or for someone who may no longer enter it."""

@@ -12,7 +12,7 @@ urlpatterns = [
     path("accounts/two-factor/recovery-codes/", views.recovery_codes, name="two-factor-recovery"),
     path("accounts/invitation/", views.invitation, name="invitation"),
     path("accounts/invitation/<str:token>/", views.invitation_open, name="invitation-open"),
-    path("accounts/enter/<str:token>/", views.enter, name="enter"),
+    path("accounts/enter/", views.enter, name="enter"),
     path("accounts/switch/<int:pk>/", views.switch_client, name="switch-client"),
     path("accounts/password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(

@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .context_processors import DEFAULT_BRAND_COLOR, agency_of_request
@@ -30,6 +31,7 @@ from .selectors import agencies_on_host, agency_role, clients_of_member, request
 from .services import (
     brand_from_email,
     client_url,
+    handoff_origin_allowed,
     handoff_token_create,
     handoff_token_use,
     host_base_url,
@@ -358,11 +360,32 @@ def invitation(request):
     )
 
 
-@require_GET
-def enter(request, token: str):
-    """Arrive on a client's host from the agency dashboard or another client, logged in by a handoff token."""
+def handoff_page(request, *, user: User, client) -> HttpResponse:
+    """The page that carries a person to a client's host: a form POSTing a one-time token there (sent on at once
+    by static/accounts/handoff.js). A GET of any URL never logs anyone in: a link scanner or a prefetch could
+    follow one, and a token in a URL lands in logs and histories."""
+    response = render(request, "accounts/handoff.html", {
+        "client": client, "token": handoff_token_create(user=user, client=client),
+        "action": f"{client_url(client)}accounts/enter/",
+    })
+    # Under our usual "same-origin" policy a browser sends `Origin: null` with a POST to another host, and the
+    # client's host could not tell our dashboard from any other site. This page's URL holds nothing secret.
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    return response
+
+
+@csrf_exempt  # the form comes from another of our hosts, which has its own CSRF cookie; the Origin is checked
+@require_POST
+def enter(request):
+    """Arrive on a client's host from the agency dashboard or another client, logged in by a handoff token
+    POSTed from one of our own hosts."""
     client = request_client(request)
-    user = handoff_token_use(token=token, client=client) if client else None
+    if not handoff_origin_allowed(request.headers.get("Origin", "")):
+        # Another site making a browser POST someone's token here would log that browser in (login CSRF).
+        messages.error(request, "Open the business again from your dashboard.")
+        return redirect("login")
+    token = request.POST.get("token", "")
+    user = handoff_token_use(token=token, client=client) if client and token else None
     if user is None:
         messages.error(request, "That link has expired. Log in, or open the client again from the dashboard.")
         return redirect("login")
@@ -377,9 +400,7 @@ def switch_client(request, pk: int):
     target = clients_of_member(request.user).filter(pk=pk).first()
     if target is None or request_client(request) is None:
         raise Http404("No such client")
-    return HttpResponseRedirect(
-        f"{client_url(target)}accounts/enter/{handoff_token_create(user=request.user, client=target)}/"
-    )
+    return handoff_page(request, user=request.user, client=target)
 
 
 def _brand_of(request) -> Agency | None:

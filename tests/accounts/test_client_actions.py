@@ -113,32 +113,43 @@ def test_an_offboarded_client_is_gone_from_its_host_and_its_number(web, personas
     assert entry.actor == personas.nina and "+13125550100 released" in entry.detail
 
 
+def _handoff(response) -> tuple[str, str]:
+    """The page Open (or the switcher) answers with: where its form posts, and the one-time token it carries."""
+    assert response.status_code == 200
+    html = response.content.decode()
+    action = re.search(r'<form method="post" action="([^"]+)" id="handoff">', html).group(1)
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    return action, token
+
+
+def _arrive(web, host: str, token: str, origin: str = "http://localhost:8000"):
+    return web(host).post("/accounts/enter/", {"token": token}, HTTP_ORIGIN=origin)
+
+
 def test_opening_a_client_hands_the_person_over_once_and_is_logged(web, personas):
     response = web("localhost", personas.nate).post(f"/agency/clients/{personas.acme.pk}/open/")
-    assert response.status_code == 302
-    location = response["Location"]
-    assert re.fullmatch(r"http://acme\.localhost:8000/accounts/enter/[^/]+/", location)
+    action, token = _handoff(response)
+    assert action == "http://acme.localhost:8000/accounts/enter/"
+    assert token not in action  # the token is in the form's body, in no URL
     entry = this_tests_entries().get(client=personas.acme, action="open_client")
     assert entry.actor == personas.nate and entry.ip_address == "127.0.0.1"
-    path = location.removeprefix("http://acme.localhost:8000")
     on_acme = web("acme.localhost")
-    arrived = on_acme.get(path)
+    arrived = on_acme.post("/accounts/enter/", {"token": token}, HTTP_ORIGIN="http://localhost:8000")
     assert arrived.status_code == 302 and arrived["Location"] == "/inbox/"
     assert on_acme.get("/inbox/").status_code == 200  # logged in on acme's host now
-    again = web("acme.localhost").get(path)  # the same link a second time
+    again = _arrive(web, "acme.localhost", token)  # the same token a second time
     assert again.status_code == 302 and again["Location"] == "/accounts/login/"
 
 
 def test_a_handoff_for_one_client_does_not_open_another(web, personas):
-    location = web("localhost", personas.nina).post(f"/agency/clients/{personas.acme.pk}/open/")["Location"]
-    path = location.removeprefix("http://acme.localhost:8000")
-    response = web("bolt.localhost").get(path)
+    _, token = _handoff(web("localhost", personas.nina).post(f"/agency/clients/{personas.acme.pk}/open/"))
+    response = _arrive(web, "bolt.localhost", token)
     assert response["Location"] == "/accounts/login/"
     assert web("bolt.localhost").get("/inbox/")["Location"].startswith("/accounts/login/")
 
 
 def test_a_forged_handoff_token_is_refused(web, personas):
-    response = web("acme.localhost").get("/accounts/enter/not-a-token/")
+    response = _arrive(web, "acme.localhost", "not-a-token")
     assert response.status_code == 302 and response["Location"] == "/accounts/login/"
 
 

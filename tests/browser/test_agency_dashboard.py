@@ -16,8 +16,9 @@ def test_open_takes_agency_staff_into_the_clients_inbox(page_for, personas):
     page, base = page_for("localhost", DESKTOP)
     log_in(page, base, personas.nate.email)
     _row(page, personas.acme).get_by_role("button", name="Open").click()
-    # The POST answers with a redirect to the client's own host; `form-action 'self'` alone made the browser
-    # drop it and stay on the dashboard.
+    # The POST answers with a page whose form posts a one-time token to the client's own host (sent on by a
+    # script); `form-action 'self'` alone made the browser refuse to go there, and the "same-origin" referrer
+    # policy would have sent `Origin: null`, which the client's host refuses.
     port = base.rsplit(":", 1)[1]
     page.wait_for_url(f"http://acme.localhost:{port}/inbox/")
     expect(page.locator(".client-name")).to_have_text("Acme Plumbing")
@@ -59,8 +60,7 @@ def test_pausing_a_client_asks_first(page_for, personas):
 
 
 def test_an_owner_of_two_businesses_switches_between_their_hosts(page_for, personas, live):
-    """The client switcher posts on one client's host and is redirected to the other's: the same form-action rule
-    as Open."""
+    """The client switcher hands over to the other client's host the way Open does: the same form-action rule."""
     from accounts.models import ClientMembership
 
     membership = ClientMembership.objects.create(user=personas.alice, client=personas.bolt, role="owner")
