@@ -16,7 +16,7 @@ import select
 from celery import bootsteps
 from celery.beat import PersistentScheduler
 from celery.signals import task_prerun
-from tenant_schemas_celery.app import CeleryApp
+from tenant_schemas_celery.app import CeleryApp, switch_schema
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
@@ -63,7 +63,6 @@ class BeatScheduler(PersistentScheduler):
         return super().tick(*args, **kwargs)
 
 
-@task_prerun.connect
 def _drop_dead_database_connections(**kwargs) -> None:
     """Close a kept database connection that the server has hung up on, so the task opens a fresh one.
 
@@ -85,3 +84,10 @@ def _drop_dead_database_connections(**kwargs) -> None:
             readable = True
         if readable:
             connection.close()
+
+
+# Before tenant-schemas-celery's own handler, which may look the client up on that very connection: receivers run
+# in the order they were connected, and theirs was connected when their module was imported.
+task_prerun.disconnect(switch_schema, dispatch_uid="tenant_schemas_switch_schema")
+task_prerun.connect(_drop_dead_database_connections, dispatch_uid="textback_drop_dead_database_connections")
+task_prerun.connect(switch_schema, sender=None, dispatch_uid="tenant_schemas_switch_schema")
