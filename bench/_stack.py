@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -373,10 +374,7 @@ class Stack:
             self.stop(name)
         if self.keep_logs:
             return
-        for log in self.tmp.glob("*"):
-            log.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):
-            self.tmp.rmdir()
+        shutil.rmtree(self.tmp, ignore_errors=True)  # logs, and whatever a process kept there (a Redis's data)
 
     def pgids(self) -> dict[str, int]:
         return {name: process.pid for name, process in self.processes.items()}
