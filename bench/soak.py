@@ -26,7 +26,9 @@ Faults, one every `--fault-every` seconds in this order (and round again), the f
 
 Per fault (the calls made from its start until the next fault's start): missed calls (dial-complete answered
 200), refused (a webhook not answered 200: Twilio would retry or play its error; nothing was stored), texts,
-lost (a missed call with no text after the drain), duplicates (texts beyond one per caller), p50 / p99 / max of
+late (no text yet when the drain ended, but the ledger still holds the send: a backlog, typically a machine too
+busy for the rate), lost (no text and no open send in the ledger), duplicates (texts beyond one per caller),
+p50 / p99 / max of
 call → text, and "after_end_max": the worst of text − max(call, fault end), which the issue wants within 30 s.
 Results also go to bench/results/NAME.json.
 """
@@ -204,7 +206,19 @@ def drain(calls, fake_url: str, timeout: float) -> dict[str, list[float]]:
         time.sleep(2)
 
 
-def analyse(calls, texts, faults: list[Fault], started: float) -> list[dict]:
+def ledger_states(calls) -> dict[str, str]:
+    """call_sid → the state of its text-back in the ledger when the drain ended: a call with no text is "late"
+    while its send is still pending or sending (the ledger will send it), "lost" otherwise."""
+    from django.db import connection
+
+    from messaging.models import OutboundSend
+
+    connection.close()  # this process's connection was cut too, by the PostgreSQL fault
+    sids = [call.call_sid for call in calls]
+    return dict(OutboundSend.objects.filter(call_sid__in=sids).values_list("call_sid", "state"))
+
+
+def analyse(calls, texts, ledger: dict[str, str], faults: list[Fault], started: float) -> list[dict]:
     windows = [("(before the first fault)", started, 0.0, {})]
     windows += [(fault.name, fault.started, fault.ended, fault.restarts) for fault in faults if fault.started]
     rows = []
@@ -219,7 +233,10 @@ def analyse(calls, texts, faults: list[Fault], started: float) -> list[dict]:
             "missed_calls": len(missed),
             "refused": len(mine) - len(missed),
             "texts": sum(len(texts.get(call.caller, [])) for call in missed),
-            "lost": sum(1 for call in missed if call.caller not in texts),
+            "late": sum(1 for call in missed if call.caller not in texts
+                        and ledger.get(call.call_sid) in ("pending", "sending")),
+            "lost": sum(1 for call in missed if call.caller not in texts
+                        and ledger.get(call.call_sid) not in ("pending", "sending")),
             "duplicates": sum(len(texts.get(call.caller, [])) - 1 for call in missed if call.caller in texts),
             "p50_s": round(percentile(delays, 50), 2) if delays else "-",
             "p99_s": round(percentile(delays, 99), 2) if delays else "-",
@@ -283,6 +300,7 @@ def main() -> None:
         print(f"{time.strftime('%H:%M:%S')} load done; waiting for the last texts …", flush=True)
         texts = drain(calls, fake_url, args.drain_timeout)
         violations = _stack.fake_get(fake_url, "violations")
+        ledger = ledger_states(calls)
     finally:
         stop.set()
         stack.supervising.set()
@@ -291,11 +309,11 @@ def main() -> None:
         except Exception as exc:  # the results are in hand: say so and go on to them
             print(f"could not clean up the stack: {exc!r}", flush=True)
 
-    rows = analyse(calls, texts, faults, started)
-    total = {key: sum(row[key] for row in rows) for key in ("missed_calls", "refused", "texts", "lost",
+    rows = analyse(calls, texts, ledger, faults, started)
+    total = {key: sum(row[key] for row in rows) for key in ("missed_calls", "refused", "texts", "late", "lost",
                                                              "duplicates")}
-    columns = ["fault", "missed_calls", "refused", "texts", "lost", "duplicates", "p50_s", "p99_s", "max_s",
-               "after_end_max_s", "restarts"]
+    columns = ["fault", "missed_calls", "refused", "texts", "late", "lost", "duplicates", "p50_s", "p99_s",
+               "max_s", "after_end_max_s", "restarts"]
     report(args.name, rows, columns, extra={
         "what": "bench/soak.py: missed calls under the faults of issue 15, in turn",
         "args": vars(args), "machine_busy_before_cores": busy_before, "cpu_cores": cpu, "total": total,
