@@ -58,3 +58,43 @@ def _other_clients(request, client) -> list:
     if client is None or user is None or not user.is_authenticated:
         return []
     return list(clients_of_member(user).exclude(pk=client.pk))
+
+
+# The app shell's side navigation (a bottom bar on a phone): (key, label, URL name, icon). Which entry is the
+# current page is read from the URL's namespace or name, so a page deep inside a section (one contact, one
+# report export) still marks its section.
+CLIENT_NAV = [
+    ("inbox", "Inbox", "inbox:list", "inbox"),
+    ("contacts", "Contacts", "crm:index", "contacts"),
+    ("reports", "Reports", "reports:client", "reports"),
+    ("settings", "Settings", "client-settings", "settings"),
+    ("team", "Team", "client-team", "team"),
+]
+AGENCY_NAV = [
+    ("clients", "Clients", "home", "clients"),
+    ("reports", "Reports", "reports:agency", "reports"),
+    ("billing", "Billing", "billing:overview", "billing"),
+]
+SECTION_OF = {  # namespace or URL name → nav key
+    "inbox": "inbox", "crm": "contacts", "reports": "reports", "client-settings": "settings", "api": "settings",
+    "client-team": "team", "client-team-remove": "team", "billing": "billing", "agency": "clients",
+    "home": "clients",
+}
+
+
+def navigation(request) -> dict:
+    """The shell's navigation for a logged-in person: a client's sections on its host, the agency's elsewhere."""
+    from django.urls import reverse
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": []}
+    match = getattr(request, "resolver_match", None)
+    section = ""
+    if match is not None:
+        section = SECTION_OF.get(match.namespace) or SECTION_OF.get(match.url_name, "")
+    entries = CLIENT_NAV if request_client(request) is not None else AGENCY_NAV
+    nav = []
+    for key, label, name, icon in entries:
+        nav.append({"key": key, "label": label, "url": reverse(name), "icon": icon, "current": section == key})
+    return {"nav": nav}

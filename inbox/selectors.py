@@ -5,13 +5,16 @@ reached through the search path; they are fetched once per page, by id, never on
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import phonenumbers
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils.timezone import localtime, now
 
+from accounts.hours import open_deadline
 from accounts.models import Client, ClientMembership, User
 from crm.models import Contact, Outcome
 from messaging.models import UNREAD_FIRST, Conversation, Message, OutboundSend
@@ -141,13 +144,50 @@ def conversation_list(*, user: User, tab: str = Filter.DEFAULT, query: str = "")
         conversations = conversations.filter(_search(query))
     last_message = Message.objects.filter(conversation=OuterRef("pk")).order_by("-created_at", "-id")
     latest_outcome = Outcome.objects.filter(contact=OuterRef("contact_id")).order_by("-created_at", "-id")
+    latest_call = Call.objects.filter(contact=OuterRef("contact_id")).order_by("-started_at", "-id")
     return conversations.annotate(
         has_unread=UNREAD_FIRST,
         last_body=Subquery(last_message.values("body")[:1]),
         last_direction=Subquery(last_message.values("direction")[:1]),
+        last_message_at=Subquery(last_message.values("created_at")[:1]),
         outcome_kind=Subquery(latest_outcome.values("kind")[:1]),
         outcome_value=Subquery(latest_outcome.values("value")[:1]),
+        last_call_outcome=Subquery(latest_call.values("outcome")[:1]),
+        last_call_at=Subquery(latest_call.values("started_at")[:1]),
+        waiting_since=_waiting_since(),
     ).order_by("-has_unread", "-last_activity_at", "-id")
+
+
+# Before any message: what "answered at" is for a conversation staff never answered.
+NEVER = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _waiting_since() -> Subquery:
+    """When the caller's oldest text that no staff reply has answered came in (None when none is waiting): the
+    response target counts from there, as the escalation does (inbox.notifications.reply_is_answered)."""
+    answered_at = Message.objects.filter(
+        conversation=OuterRef(OuterRef("pk")), kind=Message.Kind.REPLY
+    ).order_by("-created_at").values("created_at")[:1]
+    unanswered = Message.objects.filter(
+        conversation=OuterRef("pk"), direction=Message.Direction.INBOUND,
+        created_at__gte=Coalesce(Subquery(answered_at), Value(NEVER)),
+    ).order_by("created_at")
+    return Subquery(unanswered.values("created_at")[:1])
+
+
+def tab_counts(*, user: User) -> dict[str, int]:
+    """The numbers on the list's tabs (those that are a to-do list: open, unread, mine, unassigned, snoozed) and
+    the unread total for the title, in one aggregate query. Each counts what its tab lists (conversation_list)."""
+    moment = now()
+    shown = ~_hidden_by_snooze(moment)
+    open_ = Q(status=Conversation.Status.OPEN) & shown
+    return Conversation.objects.aggregate(
+        open=Count("pk", filter=open_),
+        unread=Count("pk", filter=Q(unread_count__gt=0)),  # never hidden by a snooze: a reply wakes it
+        mine=Count("pk", filter=open_ & Q(assigned_to_id=user.pk)),
+        unassigned=Count("pk", filter=open_ & Q(assigned_to_id__isnull=True)),
+        snoozed=Count("pk", filter=_hidden_by_snooze(moment)),
+    )
 
 
 # What people type when they look for a caller by number: "555 0188", "(312) 555-0188", "+1 312 555 0188".
@@ -167,16 +207,76 @@ def _search(query: str) -> Q:
     )
 
 
-def conversation_rows(conversations, *, at: datetime | None = None) -> list[Conversation]:
-    """Decorate a page of conversation_list with what a row shows (one query for all the assignees)."""
+def conversation_rows(conversations, *, client: Client, at: datetime | None = None,
+                      people: dict[int, User] | None = None) -> list[Conversation]:
+    """Decorate a page of conversation_list with what a row shows (one query for all the assignees, none when
+    ``people`` already holds them)."""
+    at = at or now()
     conversations = list(conversations)
-    people = users_by_id(c.assigned_to_id for c in conversations)
+    known = people or {}
+    people = known | users_by_id(c.assigned_to_id for c in conversations if c.assigned_to_id not in known)
     for conversation in conversations:
         conversation.caller = contact_label(conversation.contact)
+        conversation.avatar = avatar(conversation.contact)
         conversation.when = relative_time(conversation.last_activity_at, at=at)
         conversation.assignee = user_label(people.get(conversation.assigned_to_id))
-        conversation.is_snoozed = bool(conversation.snoozed_until and conversation.snoozed_until > (at or now()))
+        conversation.is_snoozed = bool(conversation.snoozed_until and conversation.snoozed_until > at)
+        # The row leads with a missed call when that is the newest thing that happened with this caller.
+        conversation.missed_call_last = conversation.last_call_outcome == Call.Outcome.MISSED and (
+            conversation.last_message_at is None or conversation.last_call_at >= conversation.last_message_at)
+        conversation.due = reply_due(client=client, conversation=conversation, at=at)
     return conversations
+
+
+@dataclass(frozen=True)
+class Due:
+    """How long staff have left to answer a caller, against the client's response target."""
+
+    at: datetime
+    late: bool
+    label: str  # "due in 4 min", "late 12 min", "due Mon 8:15 AM"
+
+
+def reply_due(*, client: Client, conversation: Conversation, at: datetime | None = None) -> Due | None:
+    """The response target's countdown for an open conversation whose caller is waiting (``waiting_since``,
+    annotated by conversation_list or conversation_waiting_since), counted in business hours; None otherwise."""
+    since = getattr(conversation, "waiting_since", None)
+    if since is None or conversation.status != Conversation.Status.OPEN:
+        return None
+    at = at or now()
+    due = open_deadline(client.business_hours, client.closures, ZoneInfo(client.timezone), since,
+                        client.response_target_minutes)
+    return Due(at=due, late=due <= at, label=_due_label(due, at))
+
+
+def _due_label(due: datetime, at: datetime) -> str:
+    seconds = (due - at).total_seconds()
+    minutes = int(abs(seconds) // 60) + (0 if seconds < 0 else 1)  # a countdown rounds up, lateness down
+    if seconds > 0 and minutes > 12 * 60:  # after hours: when it falls due, not how long
+        return f"due {localtime(due):%a %-I:%M %p}"
+    span = f"{minutes} min" if minutes < 60 else f"{minutes // 60} h" + (f" {minutes % 60} min" if minutes % 60 else "")
+    if minutes >= 24 * 60:
+        span = f"{minutes // 1440} d"
+    return f"due in {span}" if seconds > 0 else f"late {span}"
+
+
+def waiting_since(messages: list[Message]) -> datetime | None:
+    """The same as conversation_list's ``waiting_since``, read off a thread's messages (already loaded)."""
+    answered = max((m.created_at for m in messages if m.kind == Message.Kind.REPLY), default=NEVER)
+    return min((m.created_at for m in messages
+                if m.direction == Message.Direction.INBOUND and m.created_at >= answered), default=None)
+
+
+AVATAR_TONES = 6
+
+
+def avatar(contact: Contact) -> dict:
+    """Initials ("MG" for Maria Gonzalez; none for a number) and one of six tints, the same for a caller
+    every time (picked from their number, not Python's salted hash)."""
+    words = [w for w in re.split(r"\s+", contact.name.strip()) if w[:1].isalpha()]
+    initials = (words[0][0] + (words[-1][0] if len(words) > 1 else "")).upper() if words else ""
+    digits = sum(int(d) for d in contact.phone_number if d.isdigit())
+    return {"initials": initials, "tone": digits % AVATAR_TONES + 1}
 
 
 def unread_conversation_count() -> int:

@@ -5,6 +5,7 @@ on this client's host (its people, its agency's staff, operators), and login_req
 A conversation is looked up in this client's schema only, so another client's conversation is a 404 here."""
 
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -85,26 +86,46 @@ class InboxPaginator(Paginator):
         return self.count > self.COUNT_CAP
 
 
-@inbox_view
-def conversation_list(request, client):
+def _list_params(request) -> tuple[str, str]:
+    """The list's tab and search, from the query string (the list pane keeps them while a thread is open)."""
     tab = request.GET.get("tab", selectors.Filter.DEFAULT)
     if tab not in dict(selectors.Filter.CHOICES):
         tab = selectors.Filter.DEFAULT
-    query = request.GET.get("q", "").strip()[:100]
+    return tab, request.GET.get("q", "").strip()[:100]
+
+
+def _list_context(request, client, *, tab: str, query: str, rows, open_pk: int | None = None,
+                  people: list | None = None) -> dict:
+    """What the list pane shows: the tabs with their counts (one query, which also gives the title's unread
+    count), the rows, and the tab and search carried into each row's link."""
+    counts = selectors.tab_counts(user=request.user)
+    carried = {key: value for key, value in (("tab", tab), ("q", query))
+               if value and not (key == "tab" and value == selectors.Filter.DEFAULT)}
+    return {
+        "tabs": [(value, label, counts.get(value)) for value, label in selectors.Filter.CHOICES],
+        "tab": tab,
+        "query": query,
+        "rows": selectors.conversation_rows(rows, client=client, people={p.pk: p for p in people or []}),
+        "open_pk": open_pk,
+        "list_query": f"?{urlencode(carried)}" if carried else "",
+        "unread_total": counts["unread"],
+    }
+
+
+@inbox_view
+def conversation_list(request, client):
+    tab, query = _list_params(request)
     paginator = InboxPaginator(selectors.conversation_list(user=request.user, tab=tab, query=query),
                           selectors.PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    unread = selectors.unread_conversation_count()
-    context = {
+    # The list pane beside an open thread polls this view: it says which row to mark as the one open.
+    open_pk = int(request.GET["open"]) if request.GET.get("open", "").isdigit() else None
+    context = _list_context(request, client, tab=tab, query=query, rows=page.object_list, open_pk=open_pk)
+    context.update({
         "client": client,
-        "tabs": selectors.Filter.CHOICES,
-        "tab": tab,
-        "query": query,
         "page": page,
-        "rows": selectors.conversation_rows(page.object_list),
-        "unread_total": unread,
-        "page_title": _title(unread, "Inbox", client.name),
-    }
+        "page_title": _title(context["unread_total"], "Inbox", client.name),
+    })
     template = "inbox/_list_rows.html" if _polling(request) else "inbox/list.html"
     return render(request, template, context)
 
@@ -113,18 +134,27 @@ def conversation_list(request, client):
 
 
 def _thread_context(request, client, conversation: Conversation, **forms) -> dict:
+    """The three panes: the list (its first page, for the tab the person came from), the thread, and the
+    caller's details with what staff do about them."""
     people = selectors.client_assignable_users(client=client)
     assignee = next((p for p in people if p.pk == conversation.assigned_to_id), None)
-    unread = selectors.unread_conversation_count()
+    tab, query = _list_params(request)
+    context = _list_context(
+        request, client, tab=tab, query=query, open_pk=conversation.pk, people=people,
+        rows=selectors.conversation_list(user=request.user, tab=tab, query=query)[: selectors.PAGE_SIZE],
+    )
+    unread = context["unread_total"]
     caller = selectors.contact_label(conversation.contact)
     latest_outcome = Outcome.objects.filter(contact_id=conversation.contact_id).first()
-    return {
+    return context | {
         "client": client,
         "conversation": conversation,
         "contact": conversation.contact,
         "caller": caller,
+        "avatar": selectors.avatar(conversation.contact),
         "phone": selectors.phone_display(conversation.contact.phone_number),
-        "timeline": selectors.conversation_timeline(client=client, conversation=conversation),
+        "sending_number": selectors.phone_display(str(client.phone_number)) if client.phone_number else "",
+        **_timeline_context(client, conversation),
         "canned_replies": selectors.canned_replies(),
         "assignee": assignee,
         "assignee_label": selectors.user_label(assignee) if assignee else "",
@@ -154,12 +184,19 @@ def thread(request, client, pk: int):
         context = {
             "conversation": conversation,
             "contact": conversation.contact,
-            "timeline": selectors.conversation_timeline(client=client, conversation=conversation),
+            **_timeline_context(client, conversation),
             "page_title": _title(selectors.unread_conversation_count(),
                                  selectors.contact_label(conversation.contact), client.name),
         }
         return render(request, "inbox/_timeline.html", context)
     return _render_thread(request, client, conversation)
+
+
+def _timeline_context(client, conversation: Conversation) -> dict:
+    """The thread's items, and how long is left to answer the caller (read off the same messages)."""
+    timeline = selectors.conversation_timeline(client=client, conversation=conversation)
+    conversation.waiting_since = selectors.waiting_since([i.obj for i in timeline if i.kind == "message"])
+    return {"timeline": timeline, "due": selectors.reply_due(client=client, conversation=conversation)}
 
 
 def _back(conversation: Conversation):

@@ -69,19 +69,33 @@
     box.dispatchEvent(new Event("input", { bubbles: true }));
   }
 
-  // --- Live: fetch this same URL, asking for just the changing part. -------------------------------------
-  function nearBottom() {
+  // --- Live: fetch this same URL (or the one the part names), asking for just the changing part. ---------
+  // On a desktop the thread scrolls inside its pane; on a phone the page scrolls. Either way a reader at the
+  // bottom stays at the bottom when a text arrives, and one reading back is left where they are.
+  function scrollsItself(el) {
+    var overflow = window.getComputedStyle(el).overflowY;
+    return (overflow === "auto" || overflow === "scroll") && el.scrollHeight > el.clientHeight;
+  }
+
+  function nearBottom(el) {
+    if (scrollsItself(el)) return el.scrollTop + el.clientHeight >= el.scrollHeight - 120;
     return window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 120;
+  }
+
+  function toBottom(el) {
+    if (scrollsItself(el)) el.scrollTop = el.scrollHeight;
+    else window.scrollTo(0, document.documentElement.scrollHeight);
   }
 
   function poll(target) {
     var interval = parseInt(target.getAttribute("data-poll-interval"), 10) || 5000;
+    var url = target.getAttribute("data-poll-url") || window.location.href;
     var last = target.innerHTML;
     var busy = false;
     var tick = function () {
       if (busy) return;
       busy = true;
-      fetch(window.location.href, { headers: { "X-Inbox-Poll": "1" }, credentials: "same-origin", cache: "no-store" })
+      fetch(url, { headers: { "X-Inbox-Poll": "1" }, credentials: "same-origin", cache: "no-store" })
         .then(function (response) {
           if (response.redirected || !response.ok) {
             if (response.redirected || response.status === 404) window.location.reload(); // logged out, or gone
@@ -91,11 +105,13 @@
         })
         .then(function (html) {
           if (html == null || html === last) return;
-          var stick = target.hasAttribute("data-stick-bottom") && nearBottom();
+          var stick = target.hasAttribute("data-stick-bottom") && nearBottom(target);
+          var scrolled = target.scrollTop;
           last = html;
           target.innerHTML = html;
-          setTitle(target);
-          if (stick) window.scrollTo(0, document.documentElement.scrollHeight);
+          if (!target.hasAttribute("data-poll-keep-title")) setTitle(target);
+          if (stick) toBottom(target);
+          else target.scrollTop = scrolled;
         })
         .catch(function () { /* offline for a moment: the next tick tries again */ })
         .then(function () { busy = false; });
@@ -117,11 +133,11 @@
   function start() {
     document.querySelectorAll("[data-segment-input]").forEach(wireCounter);
     document.querySelectorAll("[data-poll]").forEach(poll);
+    // A thread opens at its newest message, with the reply box in view.
     var timeline = document.querySelector("[data-stick-bottom]");
-    var reply = document.querySelector("form.reply");
-    if (timeline && reply && !window.location.hash && reply.getBoundingClientRect().bottom > window.innerHeight) {
-      reply.scrollIntoView({ block: "end" });
-    }
+    if (timeline && !window.location.hash) toBottom(timeline);
+    var open = document.querySelector(".conversation.is-open");
+    if (open && open.scrollIntoView) open.scrollIntoView({ block: "nearest" });
   }
 
   window.textbackSegmentInfo = segmentInfo; // for the browser test that checks it against the server's count

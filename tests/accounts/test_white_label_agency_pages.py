@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 def brand_of(html: str) -> str:
-    return re.search(r'<a class="brand" href="/">(?:<img[^>]*>)?([^<]*)</a>', html).group(1)
+    return re.search(r'<a class="brand" href="/">.*?<span class="brand-name">([^<]*)</span></a>', html).group(1)
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize("path", ["/", "/reports/", "/billing/"])
 def test_the_agency_host_links_its_clients_reports_and_billing(web, personas, path):
     html = web("localhost", personas.nina).get(path).content.decode()
-    nav = html.split('<nav class="nav">')[1].split("</nav>")[0]
+    nav = html.split('<nav class="shell-nav" aria-label="Main">')[1].split("</nav>")[0]
     assert 'href="/"' in nav and 'href="/reports/"' in nav and 'href="/billing/"' in nav
 
 
 def test_the_login_page_shows_no_navigation(web, personas):
-    assert '<nav class="nav">' not in web("localhost").get("/accounts/login/").content.decode()
+    assert 'aria-label="Main"' not in web("localhost").get("/accounts/login/").content.decode()

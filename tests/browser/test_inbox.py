@@ -96,8 +96,11 @@ def test_a_missed_call_becomes_a_won_job_on_a_phone(live, personas, page_for, ca
         wait_until(lambda: Message.objects.get(body=CANNED).status == "sent", timeout=10, what="the reply sent")
         assert Message.objects.get(body=CANNED).sent_by_id == personas.alice.pk
 
-    # The job is won.
-    page.get_by_placeholder("Job value $").fill("850")
+    # The job is won: on a phone the caller's details and outcome are one tap away, in place of the thread.
+    page.get_by_role("link", name="Details").click()
+    expect(page.locator(".contact-name")).to_have_text("(312) 555-0188")
+    expect(page.locator(".msg").first).to_be_hidden()
+    page.get_by_label("Job value ($)").fill("850")
     page.get_by_role("button", name="Won").click()
     expect(page.get_by_text("Marked won · $850")).to_be_visible()
     with schema_context(acme.schema_name):

@@ -145,3 +145,63 @@ def test_a_huge_inbox_is_counted_only_so_far(web, personas, monkeypatch):
     html = web("acme.localhost", personas.alice).get("/inbox/?tab=all").content.decode()
     assert "Page 1 of 3+" in html  # three pages counted, and more beyond them
     assert "Caller 0" in html
+
+
+def tab_counts(html: str) -> dict[str, int]:
+    import re
+
+    return {label: int(n) for n, label in re.findall(r'<span class="tab-count" aria-label="(\d+) ([a-z ]+)">', html)}
+
+
+def test_each_tab_counts_what_it_lists(web, personas):
+    alice, bob = personas.alice, personas.bob
+    add_conversation(personas.acme, name="Mine unread", unread=2, assigned_to_id=alice.pk)
+    add_conversation(personas.acme, name="Bob's", assigned_to_id=bob.pk)
+    add_conversation(personas.acme, name="Nobody's")
+    add_conversation(personas.acme, name="Done", status=Conversation.Status.CLOSED)
+    add_conversation(personas.acme, name="Later", snoozed_until=now() + timedelta(hours=2))
+    add_conversation(personas.acme, name="Woke up", unread=1, snoozed_until=now() + timedelta(hours=2))
+    browser = web(HOST, alice)
+    counts = tab_counts(browser.get("/inbox/").content.decode())
+    assert counts == {"open": 4, "unread": 2, "mine": 1, "unassigned": 2, "snoozed": 1}
+    for tab, count in counts.items():
+        listed = rows(browser.get("/inbox/", {"tab": tab.replace(" ", "_")}).content.decode())
+        assert len(listed) == count, tab
+
+
+def test_a_waiting_caller_shows_how_long_is_left_to_answer(web, personas):
+    """Acme answers within 15 minutes in its business hours (Mon-Fri 8-12, 1-5, Chicago)."""
+    import time_machine
+
+    with time_machine.travel("2026-12-09 16:00:00+00:00", tick=False):  # Wednesday, 10:00 in Chicago
+        add_conversation(personas.acme, name="Fresh", minutes_ago=4, unread=1)
+        add_conversation(personas.acme, name="Waited", minutes_ago=40, unread=1)
+        answered = add_conversation(personas.acme, name="Answered", minutes_ago=30)
+        with schema_context(personas.acme.schema_name):
+            answered.messages.create(direction="out", kind="reply", status="sent", body="On it",
+                                     from_number="+13125550100", to_number="+1", created_at=now())
+        html = web(HOST, personas.alice).get("/inbox/").content.decode()
+    row = {name: html[html.index(f">{name}<"):][:1500] for name in ("Fresh", "Waited", "Answered")}
+    assert '<span class="due">' in row["Fresh"] and "due in 11 min" in row["Fresh"]
+    assert '<span class="due late">' in row["Waited"] and "late 25 min" in row["Waited"]
+    assert 'class="due' not in row["Answered"].split("</li>")[0]
+
+
+def test_after_hours_the_countdown_says_when_it_falls_due(web, personas):
+    import time_machine
+
+    with time_machine.travel("2026-12-11 23:30:00+00:00", tick=False):  # Friday, 5:30 pm in Chicago
+        add_conversation(personas.acme, name="Late caller", minutes_ago=10, unread=1)
+        html = web(HOST, personas.alice).get("/inbox/").content.decode()
+    assert "due Sat 9:15 AM" in html  # Saturday 9-12: the first 15 open minutes
+
+
+def test_a_missed_call_with_nothing_after_it_leads_the_row(web, personas):
+    from telephony.models import Call
+
+    conversation = add_conversation(personas.acme, name="Caller only", minutes_ago=60)
+    with schema_context(personas.acme.schema_name):
+        Call.objects.create(call_sid="CArowmissed", from_number=conversation.contact.phone_number,
+                            to_number="+13125550100", contact=conversation.contact, outcome=Call.Outcome.MISSED)
+    html = web(HOST, personas.alice).get("/inbox/").content.decode()
+    assert '<span class="preview missed">' in html and "Missed call</span>" in html
