@@ -1,5 +1,5 @@
 """Charts drawn on the server as SVG: no chart library, no script, no inline style (the CSP allows neither).
-Colours come from classes in static/reports/reports.css; every bar carries a <title>, so a pointer (or a screen
+Colours come from classes in static/css/app.css; every bar carries a <title>, so a pointer (or a screen
 reader) gets the exact number."""
 
 import math
@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 @dataclass
 class Series:
     name: str
-    css: str  # a class in reports.css: s1, s2, s3 …
+    css: str  # a class in app.css: s1, s2, s3 …
     values: list
     labels: list[str] | None = None  # its own bars' names when not the chart's (the period before's days)
 
