@@ -18,8 +18,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from reports.charts import sparkline
+
 from .context_processors import DEFAULT_BRAND_COLOR, agency_of_request
-from .dashboard import SORTS, Stage, dashboard_clients, dashboard_rows, late_sends_notice
+from .dashboard import SORTS, Stage, dashboard_clients, dashboard_rows, dashboard_totals, late_sends_notice
 from .forms import (
     HostPasswordResetForm,
     InvitationAcceptForm,
@@ -78,6 +80,7 @@ def _dashboard(request):
         sort=sort,
         descending=descending,
     )
+    totals = dashboard_totals(rows=rows)  # before the "needs attention" filter: it is one of the totals
     if request.GET.get("health") == "warnings":
         rows = [row for row in rows if row.warnings]
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -103,6 +106,12 @@ def _dashboard(request):
             "sort_links": _sort_links(request, sort, descending),
             "health": request.GET.get("health", ""),
             "late_sends": late_sends_notice(request.user),
+            "totals": totals,
+            "sparks": {
+                "recovered": sparkline(totals.recovered_by_day, title="Recovered revenue, last 30 days"),
+                "missed": sparkline(totals.missed_by_day, title="Missed calls, last 30 days"),
+                "waiting": sparkline(totals.waiting_by_day, title="Replies without a staff answer, last 30 days"),
+            },
         },
     )
 

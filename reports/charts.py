@@ -101,3 +101,20 @@ def legend(series: list[Series]) -> SafeString:
         for s in series
     )
     return mark_safe(f'<ul class="legend">{items}</ul>')  # noqa: S308 -- names escaped above
+
+
+def sparkline(values: list, *, title: str, width: int = 120, height: int = 32) -> SafeString:
+    """A small line of a daily series, for beside a headline number: its shape, not its scale (no axis). The
+    title names it, so it is read as one image; the number beside it says the total."""
+    points = [float(v or 0) for v in values] or [0.0]
+    peak = max(points) or 1.0
+    step = width / max(1, len(points) - 1)
+    coords = [(round(i * step, 1), round(height - 2 - (v / peak) * (height - 4), 1)) for i, v in enumerate(points)]
+    line = " ".join(f"{x},{y}" for x, y in coords)
+    area = f"0,{height} {line} {coords[-1][0]},{height}"
+    svg = (
+        f'<svg class="spark" viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img">'
+        f"<title>{escape(title)}</title>"
+        f'<polygon class="area" points="{area}"/><polyline class="line" points="{line}"/></svg>'
+    )
+    return mark_safe(svg)  # noqa: S308 -- numbers we computed, and the title escaped

@@ -12,6 +12,13 @@ def _row(page, client):
     return page.locator(f"#client-{client.pk}")
 
 
+def _more(page, client):
+    """A row's one clear action is on it (Open, Continue setup); the rest are behind its menu."""
+    row = _row(page, client)
+    row.get_by_label(f"More for {client.name}").click()
+    return row
+
+
 def test_open_takes_agency_staff_into_the_clients_inbox(page_for, personas):
     page, base = page_for("localhost", DESKTOP)
     log_in(page, base, personas.nate.email)
@@ -29,6 +36,8 @@ def test_agency_staff_are_not_offered_offboarding(page_for, personas):
     log_in(page, base, personas.nate.email)
     row = _row(page, personas.acme)
     expect(row.get_by_role("button", name="Open")).to_be_visible()
+    _more(page, personas.acme)
+    expect(row.get_by_role("link", name="Pause")).to_be_visible()
     expect(row.get_by_role("link", name="Offboard")).to_have_count(0)
     # The address typed by hand is refused on a page that looks like the rest of the app and says why.
     page.goto(f"{base}/agency/clients/{personas.acme.pk}/offboard/")
@@ -42,7 +51,7 @@ def test_pausing_a_client_asks_first(page_for, personas):
     page, base = page_for("localhost")
     log_in(page, base, personas.nate.email)
     try:
-        _row(page, personas.acme).get_by_role("link", name="Pause").click()
+        _more(page, personas.acme).get_by_role("link", name="Pause").click()
         expect(page.get_by_role("heading", name="Pause Acme Plumbing?")).to_be_visible()
         assert Client.objects.get(pk=personas.acme.pk).status == Client.Status.LIVE  # nothing happened yet
         assert fits_the_screen(page)
@@ -51,7 +60,7 @@ def test_pausing_a_client_asks_first(page_for, personas):
         expect(_row(page, personas.acme).get_by_text("Live")).to_be_visible()
         assert Client.objects.get(pk=personas.acme.pk).status == Client.Status.LIVE
 
-        _row(page, personas.acme).get_by_role("link", name="Pause").click()
+        _more(page, personas.acme).get_by_role("link", name="Pause").click()
         page.get_by_role("button", name="Pause text-backs").click()
         expect(page.get_by_text("Acme Plumbing is paused")).to_be_visible()
         assert Client.objects.get(pk=personas.acme.pk).status == Client.Status.PAUSED

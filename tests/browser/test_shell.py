@@ -83,3 +83,25 @@ def test_the_account_menu_logs_out_on_a_phone(page_for, personas):
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(lambda url: "/accounts/login/" in url or url.rstrip("/") == base)
     expect(page.get_by_role("heading", name="Log in to Acme Plumbing")).to_be_visible()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_the_agency_dashboard_opens_with_the_money(page_for, personas, device):
+    page, base = page_for("localhost", DEVICES[device])
+    log_in(page, base, personas.nate.email)
+    totals = page.get_by_role("region", name="This month's totals")
+    expect(totals).to_be_in_viewport()
+    for label in ("Recovered this month", "Missed calls", "Replies waiting", "Clients needing attention"):
+        expect(totals.get_by_text(label, exact=True)).to_be_visible()
+    expect(totals.locator("svg.spark")).to_have_count(3)
+    # The money comes first: the totals sit above the list of clients.
+    assert totals.bounding_box()["y"] < page.locator("table.dash-table").bounding_box()["y"]
+    row = page.locator(f"#client-{personas.acme.pk}")
+    expect(row.get_by_role("button", name="Open")).to_be_visible()
+    expect(row.get_by_role("link", name="Pause")).to_be_hidden()  # in the row's menu
+    row.get_by_label("More for Acme Plumbing").click()
+    expect(row.get_by_role("link", name="Pause")).to_be_visible()
+    assert fits_the_screen(page)
+    screenshot(page, f"agency-dashboard-{device}")
+    page.keyboard.press("Escape")
+    expect(row.get_by_role("link", name="Pause")).to_be_hidden()
