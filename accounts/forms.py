@@ -12,6 +12,7 @@ from .models import AgencyMembership, Client, ClientMembership, User
 from .selectors import request_client, user_is_operator, user_may_use_host
 from .throttle import client_address, login_failure_record, login_success, login_throttled
 from .two_factor import second_factor_verify, totp_device_confirmed
+from .widgets import HoursWidget, TimezoneField
 
 THROTTLED_MESSAGE = "Too many failed attempts. Wait 15 minutes and try again, or reset your password."
 
@@ -162,21 +163,12 @@ def user_label(user: User) -> str:
     return f"{user.name} <{user.email}>" if user.name else user.email
 
 
-COMMON_TIMEZONES = [
-    ("America/New_York", "Eastern (New York)"),
-    ("America/Chicago", "Central (Chicago)"),
-    ("America/Denver", "Mountain (Denver)"),
-    ("America/Phoenix", "Arizona (Phoenix)"),
-    ("America/Los_Angeles", "Pacific (Los Angeles)"),
-    ("America/Anchorage", "Alaska (Anchorage)"),
-    ("Pacific/Honolulu", "Hawaii (Honolulu)"),
-]
 
 
 class OnboardingProfileForm(forms.Form):
     name = forms.CharField(max_length=120, label="Business name")
     industry = forms.ChoiceField(choices=Client.Industry.choices)
-    timezone = forms.ChoiceField(choices=COMMON_TIMEZONES, label="Time zone")
+    timezone = TimezoneField()
     average_job_value = forms.DecimalField(
         min_value=0,
         max_digits=10,
@@ -194,7 +186,8 @@ class OnboardingHoursForm(forms.Form):
     hours = forms.CharField(
         label="Business hours",
         initial="mon-fri 09:00-17:00",
-        help_text='For example "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00", "24/7" or "none".',
+        widget=HoursWidget,
+        help_text="Switch a day on and set its hours; “+ Break” splits a day in two (a lunch break).",
     )
 
 

@@ -50,10 +50,13 @@ def _onboarding(request, pk: int) -> Onboarding:
 
 def _page(request, onboarding: Onboarding, step: str, context: dict, *, status: int = 200):
     steps = [(name, STEP_LABELS[name], onboarding.may_open(name), name == step) for name in Onboarding.STEPS]
+    number = Onboarding.STEPS.index(step) + 1
     return render(
         request,
         f"onboarding/{step}.html",
-        {"onboarding": onboarding, "client": onboarding.client, "step": step, "steps": steps, **context},
+        {"onboarding": onboarding, "client": onboarding.client, "step": step, "steps": steps,
+         # The stepper's "Step 3 of 7" and its bar (a <progress>, so no inline width is needed).
+         "step_number": number, "step_count": len(Onboarding.STEPS), **context},
         status=status,
     )
 
@@ -81,7 +84,8 @@ def start(request, slug: str):
     return render(
         request,
         "onboarding/profile.html",
-        {"agency": agency, "form": form, "step": "profile", "steps": None},
+        {"agency": agency, "form": form, "step": "profile", "steps": None, "step_number": 1,
+         "step_count": len(Onboarding.STEPS)},
         status=400 if form.errors else 200,
     )
 

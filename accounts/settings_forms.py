@@ -9,11 +9,15 @@ from messaging.models import Template
 
 from .hours import HoursError, format_closures, format_hours, parse_closures, parse_hours
 from .models import Client
+from .widgets import ClosuresWidget, HoursWidget, TimezoneField
 
 
 class HoursField(forms.CharField):
-    """Business hours typed in the text form ("mon-fri 08:00-17:00; sat 09:00-12:00", "24/7", "none") and
-    handed on in the stored form, a dict of weekday → shifts."""
+    """Business hours in the text form ("mon-fri 08:00-17:00; sat 09:00-12:00", "24/7", "none"), as the seven
+    day rows post it (accounts.widgets.HoursWidget) or as typed, handed on in the stored form, a dict of
+    weekday → shifts."""
+
+    widget = HoursWidget
 
     def prepare_value(self, value):
         return format_hours(value) if isinstance(value, dict) else value
@@ -37,7 +41,7 @@ class ClosuresField(forms.CharField):
     """Holidays and closures, one a line ("2026-12-25 Christmas", "2026-12-24..2026-12-26 Christmas break"),
     handed on in the stored form, a list of {start, end, label}."""
 
-    widget = forms.Textarea(attrs={"rows": 3, "placeholder": "2026-12-25 Christmas"})
+    widget = ClosuresWidget
 
     def prepare_value(self, value):
         return format_closures(value) if isinstance(value, list) else value
@@ -55,14 +59,15 @@ class ClosuresField(forms.CharField):
 class ClientSettingsForm(forms.ModelForm):
     business_hours = HoursField(
         max_length=500,
-        error_messages={"required": 'Write the hours, e.g. "mon-fri 09:00-17:00", "24/7" or "none".'},
-        help_text='E.g. "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00", "24/7" or "none" (always closed).',
+        error_messages={"required": "Switch on the days the business is open, or leave them all off for always closed."},
+        help_text="Switch a day on and set its hours; “+ Break” splits a day in two (a lunch break).",
     )
     closures = ClosuresField(
         label="Holidays and closures", required=False, max_length=10_000,
-        help_text="One a line, in the business's time zone: a date or a range, then a name. Closed days get the "
-                  "after-hours text-back.",
+        help_text="In the business's time zone. Closed days get the after-hours text-back; fill an empty row to "
+                  "add one, empty a row to remove it.",
     )
+    timezone = TimezoneField(help_text="Business hours and reports are in this zone.")
 
     class Meta:
         model = Client
@@ -81,7 +86,6 @@ class ClientSettingsForm(forms.ModelForm):
             "average_job_value": "Average job value (US $)",
         }
         help_texts = {
-            "timezone": "An IANA name such as America/Chicago; business hours are in this zone.",
             "text_delay_seconds": "How long to wait after a missed call before texting, 0–3600.",
             "suppress_hours": "Up to 720 (30 days).",
             "min_ring_seconds": "A caller who hangs up sooner is not texted; 0–60.",
@@ -93,7 +97,6 @@ class ClientSettingsForm(forms.ModelForm):
                                  "estimate.",
         }
         widgets = {
-            "timezone": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
             "average_job_value": forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
         }
 

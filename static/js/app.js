@@ -54,3 +54,33 @@
     });
   });
 })();
+
+/* Business hours (templates/ui/hours.html): a day switched on gets usual hours to start from; "+ Break" shows
+   a second span for a split shift, "Remove" empties and hides it. Without this script both spans show. */
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    var toggle = event.target.closest("[data-hours-toggle]");
+    if (!toggle || !toggle.checked) return;
+    var times = toggle.closest("[data-hours-day]").querySelectorAll(".hours-span:first-child input[type=time]");
+    if (times.length === 2 && !times[0].value && !times[1].value) { times[0].value = "09:00"; times[1].value = "17:00"; }
+  });
+  document.addEventListener("click", function (event) {
+    var split = event.target.closest("[data-hours-split]");
+    var unsplit = event.target.closest("[data-hours-unsplit]");
+    if (!split && !unsplit) return;
+    event.preventDefault();
+    var day = (split || unsplit).closest("[data-hours-day]");
+    var second = day.querySelectorAll(".hours-second input[type=time]");
+    if (split) {
+      day.classList.add("is-split");
+      var first = day.querySelectorAll(".hours-span:first-child input[type=time]");
+      if (!second[0].value && first[1].value && first[1].value < "13:00") { second[0].value = "13:00"; second[1].value = "17:00"; }
+      second[0].focus();
+    } else {
+      second.forEach(function (input) { input.value = ""; });
+      day.classList.remove("is-split");
+      day.querySelector("[data-hours-split]").focus();
+    }
+  });
+})();

@@ -1,6 +1,7 @@
 """The settings page on a client's host: who may see and change it, what a save writes (all of it, in this
 client only) and what it refuses (leaving everything as it was)."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -55,8 +56,11 @@ def test_members_and_their_agency_see_the_settings(web, personas, who):
     response = web(HOST, getattr(personas, who)).get(URL)
     assert response.status_code == 200
     page = response.content.decode()
-    assert 'value="mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00"' in page
-    assert 'value="America/Chicago"' in page
+    # The hours as day rows: Monday's lunch break, Saturday's morning, Sunday off.
+    assert 'name="business_hours_mon_start_1" value="13:00"' in page
+    assert 'name="business_hours_sat_open" value="1" checked' in page
+    assert 'name="business_hours_sun_open" value="1" data-hours-toggle' in page
+    assert '<option value="America/Chicago" selected>' in page
     for kind in KINDS:
         assert f'name="{kind}-body"' in page and f'name="{kind}-is_active"' in page
     assert 'href="/settings/"' in page  # the nav link
@@ -66,7 +70,8 @@ def test_client_staff_see_the_settings_read_only(web, personas):
     page = web(HOST, personas.bob).get(URL).content.decode()
     assert "Save settings" not in page
     assert "only the business's owners and its agency can change them" in page
-    assert 'name="timezone" value="America/Chicago"' in page and "disabled" in page
+    assert re.search(r'<select name="timezone"[^>]* disabled', page)
+    assert re.search(r'name="business_hours_mon_start_0" value="08:00"[^>]* disabled', page)
 
 
 @pytest.mark.parametrize("who", MAY_CHANGE)
@@ -144,7 +149,8 @@ def test_unticking_active_turns_a_template_off_and_none_closes_the_business(web,
 def test_24_7_round_trips(web, personas):
     assert web(HOST, personas.alice).post(URL, valid_post(business_hours="24/7")).status_code == 302
     page = web(HOST, personas.alice).get(URL).content.decode()
-    assert 'value="24/7"' in page
+    assert 'name="business_hours_sun_start_0" value="00:00"' in page
+    assert 'name="business_hours_sun_end_0" value="23:59"' in page  # a time picker's last minute: midnight
 
 
 # --- Previews ----------------------------------------------------------------------------------------------
@@ -185,7 +191,7 @@ REFUSALS = {
     "overlapping hours": ({"business_hours": "mon 08:00-12:00,11:00-17:00"}, "The shifts on mon overlap."),
     "backwards hours": ({"business_hours": "mon 17:00-08:00"}, "ends before it starts"),
     "not a day": ({"business_hours": "someday 09:00-17:00"}, "is not a day"),
-    "empty hours": ({"business_hours": ""}, "Write the hours"),
+    "empty hours": ({"business_hours": ""}, "Switch on the days the business is open"),
     "unknown time zone": ({"timezone": "Mars/Olympus"}, "is not a time zone"),
     "delay too long": ({"text_delay_seconds": "3601"}, "less than or equal to 3600"),
     "negative delay": ({"text_delay_seconds": "-1"}, "greater than or equal to 0"),
@@ -212,7 +218,9 @@ def test_holidays_and_the_response_target_are_saved_and_shown_as_typed(web, pers
         {"start": "2026-12-31", "end": "2027-01-01", "label": "New Year"},
     ]
     assert row.response_target_minutes == 20
-    assert "2026-12-31..2027-01-01 New Year" in browser.get(URL).content.decode()
+    page = browser.get(URL).content.decode()
+    assert 'name="closures_start_1" value="2026-12-31"' in page and 'name="closures_end_1" value="2027-01-01"' in page
+    assert 'name="closures_label_1" value="New Year"' in page
 
 
 @pytest.mark.parametrize("case", REFUSALS)
@@ -270,3 +278,64 @@ def test_client_staff_see_the_average_job_value_but_cannot_change_it(web, person
 def test_an_agency_reads_the_hint_with_a_link_to_the_clients_own_settings(web, personas):
     page = web("localhost", personas.nate).get("/reports/clients/acme/").content.decode()
     assert '<a href="http://acme.localhost:8000/settings/#id_average_job_value">' in page
+
+
+# --- The controls' own posts (seven day rows, date rows) ---------------------------------------------------
+
+
+def day_rows(week: dict) -> dict:
+    """What the hours control posts: each day's switch and two spans of time pickers."""
+    data = {}
+    for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+        spans = week.get(day, [])
+        if spans:
+            data[f"business_hours_{day}_open"] = "1"
+        for i in range(2):
+            start, end = spans[i] if i < len(spans) else ("", "")
+            data[f"business_hours_{day}_start_{i}"], data[f"business_hours_{day}_end_{i}"] = start, end
+    return data
+
+
+def test_the_day_rows_save_a_split_shift_and_midnight(web, personas):
+    post = valid_post(**day_rows({"mon": [("08:00", "12:00"), ("13:00", "17:00")], "sat": [("18:00", "23:59")]}))
+    del post["business_hours"]
+    assert web(HOST, personas.alice).post(URL, post).status_code == 302
+    assert Client.objects.get(pk=personas.acme.pk).business_hours == {
+        "mon": [["08:00", "12:00"], ["13:00", "17:00"]], "sat": [["18:00", "24:00"]]}
+
+
+def test_every_day_switched_off_is_always_closed(web, personas):
+    post = valid_post(**day_rows({}))
+    del post["business_hours"]
+    assert web(HOST, personas.alice).post(URL, post).status_code == 302
+    assert Client.objects.get(pk=personas.acme.pk).business_hours == {}
+
+
+def test_a_day_switched_on_without_times_is_refused_beside_the_hours(web, personas):
+    post = valid_post(**day_rows({"tue": [("09:00", "")]}))
+    del post["business_hours"]
+    response = web(HOST, personas.alice).post(URL, post)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "is not a time" in page and 'name="business_hours_tue_start_0" value="09:00"' in page  # kept
+
+
+def test_the_date_rows_save_holidays(web, personas):
+    post = valid_post(closures_start_0="2026-07-04", closures_end_0="", closures_label_0="Independence  Day",
+                      closures_start_1="", closures_end_1="", closures_label_1="",
+                      closures_start_2="2026-12-24", closures_end_2="2026-12-26", closures_label_2="Christmas")
+    del post["closures"]
+    assert web(HOST, personas.alice).post(URL, post).status_code == 302
+    assert Client.objects.get(pk=personas.acme.pk).closures == [
+        {"start": "2026-07-04", "end": "2026-07-04", "label": "Independence Day"},
+        {"start": "2026-12-24", "end": "2026-12-26", "label": "Christmas"},
+    ]
+
+
+def test_emptying_every_date_row_removes_the_holidays(web, personas):
+    browser = web(HOST, personas.alice)
+    assert browser.post(URL, valid_post()).status_code == 302
+    post = valid_post(closures_start_0="", closures_end_0="", closures_label_0="")
+    del post["closures"]
+    assert browser.post(URL, post).status_code == 302
+    assert Client.objects.get(pk=personas.acme.pk).closures == []

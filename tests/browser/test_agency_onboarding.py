@@ -12,6 +12,7 @@ from accounts.services import invitation_create
 from tests.browser.conftest import DESKTOP, PHONE, fits_the_screen, screenshot
 from tests.stack import wait_until
 
+from .test_controls import set_hours
 from .test_login_pages import log_in
 
 SLUG = "harbor-heating"
@@ -51,8 +52,9 @@ def test_a_client_is_onboarded_to_live_and_its_owner_logs_in(page_for, personas,
     wait_until(
         lambda: page.locator(".provisioning-label").inner_text() == "Ready", timeout=30, what="provisioning"
     )
-    assert page.locator("progress").get_attribute("value") == "100"
-    page.get_by_label("Business hours").fill("mon-fri 07:00-16:00; sat 08:00-12:00")
+    assert page.locator("#provisioning-bar").get_attribute("value") == "100"
+    set_hours(page, {**{day: [("07:00", "16:00")] for day in ("mon", "tue", "wed", "thu", "fri")},
+                     "sat": [("08:00", "12:00")]})
     shot(page, "2-hours")
     page.get_by_role("button", name="Save and continue").click()
 
