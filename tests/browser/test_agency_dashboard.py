@@ -15,7 +15,7 @@ def _row(page, client):
 def _more(page, client):
     """A row's one clear action is on it (Open, Continue setup); the rest are behind its menu."""
     row = _row(page, client)
-    row.get_by_label(f"More for {client.name}").click()
+    row.locator(".menu > summary").click()
     return row
 
 
