@@ -52,7 +52,7 @@ def test_three_panes_side_by_side_on_a_desktop(page_for, personas, working_day):
     expect(maria.locator(".due")).not_to_have_class("due late")
     expect(maria.locator(".avatar")).to_have_text("MG")
     expect(page.locator(".conversation", has_text="Sam Lee").locator(".preview.missed")).to_have_text("Missed call")
-    screenshot(page, "inbox-list-desktop")
+    screenshot(page, "inbox-panes-list-desktop")
 
     maria.click()
     page.wait_for_url(f"{base}/inbox/{working_day['fresh'].pk}/")
@@ -70,7 +70,7 @@ def test_three_panes_side_by_side_on_a_desktop(page_for, personas, working_day):
     expect(reply.get_by_role("button", name="On our way")).to_be_visible()
     expect(reply).to_contain_text("From (202) 555-0100")
     expect(contact.locator(".contact-name")).to_have_text("Maria Gonzalez")
-    screenshot(page, "inbox-thread-desktop")
+    screenshot(page, "inbox-panes-thread-desktop")
     assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight")  # each pane scrolls
 
     # Answered: the countdown goes, from the thread and from the row.
@@ -90,7 +90,7 @@ def test_one_pane_at_a_time_on_a_phone(page_for, personas, working_day):
     expect(page.locator(".conversation", has_text="Dev Patel").locator(".due.late")).to_be_visible()
     expect(page.get_by_role("navigation", name="Main")).to_be_in_viewport()
     assert fits_the_screen(page)
-    screenshot(page, "inbox-list-phone")
+    screenshot(page, "inbox-panes-list-phone")
 
     page.locator(".conversation", has_text="Dev Patel").click()
     expect(page.get_by_role("heading", name="Dev Patel")).to_be_visible()
@@ -102,13 +102,13 @@ def test_one_pane_at_a_time_on_a_phone(page_for, personas, working_day):
     assert reply["y"] + reply["height"] == pytest.approx(PHONE["viewport"]["height"], abs=1)
     expect(page.locator("form.reply")).to_contain_text("From (202) 555-0100")
     assert fits_the_screen(page)
-    screenshot(page, "inbox-thread-phone-panes")
+    screenshot(page, "inbox-panes-thread-phone")
 
     page.get_by_role("link", name="Details").click()
     expect(page.locator(".pane-contact")).to_be_visible()
     expect(page.locator(".pane-thread")).to_be_hidden()
     expect(page.locator(".contact-name")).to_have_text("Dev Patel")
     assert fits_the_screen(page)
-    screenshot(page, "inbox-contact-phone")
+    screenshot(page, "inbox-panes-contact-phone")
     page.get_by_role("link", name="← Conversation").click()
     expect(page.locator(".pane-thread")).to_be_visible()

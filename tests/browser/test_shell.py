@@ -28,7 +28,6 @@ def test_every_section_of_a_business_is_one_tap_away_and_marked_when_open(page_f
         expect(nav.get_by_role("link", name=label)).to_have_attribute("aria-current", "page")
         expect(nav).to_be_in_viewport()  # the side bar, or the bar at the bottom of a phone
         assert fits_the_screen(page), f"{label} scrolls sideways on a {device}"
-        screenshot(page, f"shell-{label.lower()}-{device}")
     box = nav.bounding_box()
     if device == "phone":  # a bar along the bottom edge, as wide as the screen
         assert box["width"] == PHONE["viewport"]["width"]
@@ -44,7 +43,6 @@ def test_the_agency_sees_its_own_sections(page_for, personas, device):
     nav = main_nav(page)
     expect(nav.get_by_role("link", name="Clients")).to_have_attribute("aria-current", "page")
     assert fits_the_screen(page)
-    screenshot(page, f"shell-agency-{device}")
     nav.get_by_role("link", name="Reports").click()
     expect(nav.get_by_role("link", name="Reports")).to_have_attribute("aria-current", "page")
     expect(nav.get_by_role("link", name="Clients")).not_to_have_attribute("aria-current", "page")
@@ -102,6 +100,6 @@ def test_the_agency_dashboard_opens_with_the_money(page_for, personas, device):
     row.locator(".menu > summary").click()
     expect(row.get_by_role("link", name="Pause")).to_be_visible()
     assert fits_the_screen(page)
-    screenshot(page, f"agency-dashboard-{device}")
+    screenshot(page, f"agency-dashboard-menu-{device}")
     page.keyboard.press("Escape")
     expect(row.get_by_role("link", name="Pause")).to_be_hidden()
