@@ -147,6 +147,9 @@ def client_price(request, agency: str, client: str):
             "client": client_obj,
             "agency": agency_obj,
             "plan": plan,
+            # The agency bills its clients in its plan's currency; each amount field wears it.
+            "money_fields": ("monthly_price", "price_per_segment", "price_per_voice_minute"),
+            "currency": plan.currency if plan else "USD",
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -2,6 +2,7 @@
 statements; another agency's are a 404. Client host: the client's statement, for its agency's people always
 and for its owners only when the agency allows it; everyone else gets a 404 or is sent to log in."""
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -106,7 +107,12 @@ def test_a_month_that_does_not_exist_is_404(web, personas, traffic):
 
 def test_an_agency_admin_sets_a_clients_price(web, personas, traffic):
     browser = web(AGENCY_HOST, personas.nina)
-    assert browser.get("/billing/northwind/clients/bolt/price/").status_code == 200
+    page = browser.get("/billing/northwind/clients/bolt/price/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    for money in ("monthly_price", "price_per_segment", "price_per_voice_minute"):  # each amount wears its currency
+        assert re.search(rf'<span>\$</span><input[^>]*name="{money}"[^>]*><span>USD</span>', html), money
+    assert not re.search(r'<span>\$</span><input[^>]*name="included_segments"', html)  # a count is no money
     response = browser.post(
         "/billing/northwind/clients/bolt/price/",
         {
