@@ -263,7 +263,7 @@ def _test(request, onboarding):
         "form": form,
         "test_numbers": test_numbers,
         "activity": wizard.onboarding_recent_activity(client=client),
-        "command": f"manage.py simulate_call --client {client.slug} --from {caller}",
+        "command": f"./run manage simulate_call --client {client.slug} --from {caller}",
         "public_base_url": settings.PUBLIC_BASE_URL,
     }
     return _page(request, onboarding, "test", context, status=400 if form.errors else 200)

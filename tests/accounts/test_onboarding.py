@@ -117,7 +117,7 @@ def test_the_whole_wizard_to_a_live_client(web, personas):
     assert "No test phone yet" in test_page  # carrier mode: no forward-to phone to test with
     assert browser.post(step_url(onboarding, "test"), {"action": "add", "number": "+13125550177"}).status_code == 302
     test_page = browser.get(step_url(onboarding, "test")).content.decode()
-    assert "manage.py simulate_call --client drip-drop-plumbing --from +13125550177" in test_page
+    assert "./run manage simulate_call --client drip-drop-plumbing --from +13125550177" in test_page
     assert Client.objects.get(pk=client.pk).went_live_at is None
     assert browser.post(step_url(onboarding, "test"))["Location"] == step_url(onboarding, "live")
     live = browser.post(step_url(onboarding, "live"))
