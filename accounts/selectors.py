@@ -2,11 +2,12 @@
 
 import functools
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import Http404, HttpRequest
 
-from .models import Agency, AgencyMembership, Client, ClientMembership, User
+from .models import Agency, AgencyMembership, Client, ClientMembership, Domain, User
 
 
 def request_client(request: HttpRequest) -> Client | None:
@@ -139,3 +140,17 @@ def client_for_task(client_id: int) -> Client:
     if isinstance(tenant, Client) and tenant.pk == client_id:
         return tenant
     return Client.objects.get(pk=client_id)
+
+
+def host_served(host: str) -> bool:
+    """Whether this host name is one of ours: the platform host, a live or paused client's host, or an
+    agency's own domain once verified (a pending one serves nothing). The reverse proxy asks before getting a
+    certificate (config/tls.py), and a client's host asks before taking a hand-over posted from another host."""
+    host = host.strip().lower().rstrip(".")
+    if not host:
+        return False
+    return (
+        host in settings.PLATFORM_HOSTS
+        or Domain.objects.filter(domain=host, tenant__status__in=[Client.Status.LIVE, Client.Status.PAUSED]).exists()
+        or Agency.objects.filter(custom_domain=host, custom_domain_verified_at__isnull=False).exists()
+    )

@@ -524,9 +524,10 @@ def handoff_token_create(*, user: User, client: Client) -> str:
 
 
 def handoff_origin_allowed(origin: str) -> bool:
-    """Whether a handoff POST comes from one of our own hosts: the platform host, a client's host, or an
-    agency's verified domain, on the platform's scheme and port. Browsers send Origin with every cross-site
-    POST; one without it (or "null") is refused."""
+    """Whether a handoff POST comes from one of our own hosts (accounts.selectors.host_served), on the platform's
+    scheme and port. Browsers send Origin with every cross-site POST; one without it (or "null") is refused."""
+    from .selectors import host_served
+
     public = urlsplit(settings.PUBLIC_BASE_URL)
     try:
         parts = urlsplit(origin)
@@ -535,10 +536,7 @@ def handoff_origin_allowed(origin: str) -> bool:
         return False
     if not parts.hostname or parts.scheme != public.scheme or port != public.port:
         return False
-    host = parts.hostname
-    if host == public.hostname or host.endswith(f".{settings.BASE_DOMAIN}"):
-        return True
-    return Agency.objects.filter(custom_domain=host, custom_domain_verified_at__isnull=False).exists()
+    return host_served(parts.hostname)
 
 
 def handoff_token_use(*, token: str, client: Client) -> User | None:

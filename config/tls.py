@@ -7,19 +7,14 @@ here first, so a stranger pointing a name at the server cannot make it request c
 one serves nothing, accounts.domains); 404 for anything else.
 """
 
-from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotFound
 from django.views.decorators.cache import never_cache
 
-from accounts.models import Agency, Client, Domain
+from accounts.selectors import host_served
 
 
 @never_cache
 def tls_allowed(request):
-    domain = request.GET.get("domain", "").strip().lower().rstrip(".")
-    served = (
-        domain in settings.PLATFORM_HOSTS
-        or Domain.objects.filter(domain=domain, tenant__status__in=[Client.Status.LIVE, Client.Status.PAUSED]).exists()
-        or Agency.objects.filter(custom_domain=domain, custom_domain_verified_at__isnull=False).exists()
-    ) if domain else False
-    return HttpResponse("ok", content_type="text/plain") if served else HttpResponseNotFound("not served here")
+    if host_served(request.GET.get("domain", "")):
+        return HttpResponse("ok", content_type="text/plain")
+    return HttpResponseNotFound("not served here")
