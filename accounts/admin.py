@@ -27,8 +27,12 @@ class AgencyMembershipInline(admin.TabularInline):
 class AgencyAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "custom_domain", "custom_domain_verified_at", "created_at"]
     # Verification is the DNS record's to give (accounts.domains), not a checkbox's.
-    readonly_fields = ["custom_domain_token", "custom_domain_verified_at", "custom_domain_checked_at",
-                       "custom_domain_check_error"]
+    readonly_fields = [
+        "custom_domain_token",
+        "custom_domain_verified_at",
+        "custom_domain_checked_at",
+        "custom_domain_check_error",
+    ]
     search_fields = ["name", "slug"]
     inlines = [AgencyMembershipInline]
 

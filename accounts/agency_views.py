@@ -125,7 +125,9 @@ def team(request, slug: str):
     if request.method == "POST" and form.is_valid():
         try:
             invitation, _ = invitation_create(
-                email=form.cleaned_data["email"], role=form.cleaned_data["role"], invited_by=request.user,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                invited_by=request.user,
                 agency=agency,
             )
         except ValidationError as exc:
@@ -233,7 +235,9 @@ def brand(request, slug: str):
 def _check_domain_soon(agency_pk: int) -> None:
     try:
         verify_custom_domain.delay(agency_pk)
-    except Exception:  # the broker is down: the periodic check (verify_pending_domains) finds the record later
+    except (
+        Exception
+    ):  # the broker is down: the periodic check (verify_pending_domains) finds the record later
         log.warning("could not queue the domain check of agency %s", agency_pk)
 
 
@@ -244,5 +248,7 @@ def brand_domain_check(request, slug: str):
     agency = agency_for_user(request, slug, admin=True)
     if agency.custom_domain and not agency.custom_domain_verified_at:
         transaction.on_commit(lambda: _check_domain_soon(agency.pk))
-        messages.info(request, f"Checking {agency.custom_domain}: reload this page in a minute to see the result.")
+        messages.info(
+            request, f"Checking {agency.custom_domain}: reload this page in a minute to see the result."
+        )
     return redirect("agency:brand", slug=agency.slug)

@@ -76,8 +76,15 @@ AGENCY_NAV = [
     ("billing", "Billing", "billing:overview", "billing"),
 ]
 SECTION_OF = {  # namespace or URL name → nav key
-    "inbox": "inbox", "crm": "contacts", "reports": "reports", "client-settings": "settings", "api": "settings",
-    "client-team": "team", "client-team-remove": "team", "billing": "billing", "agency": "clients",
+    "inbox": "inbox",
+    "crm": "contacts",
+    "reports": "reports",
+    "client-settings": "settings",
+    "api": "settings",
+    "client-team": "team",
+    "client-team-remove": "team",
+    "billing": "billing",
+    "agency": "clients",
     "home": "clients",
 }
 
@@ -96,5 +103,7 @@ def navigation(request) -> dict:
     entries = CLIENT_NAV if request_client(request) is not None else AGENCY_NAV
     nav = []
     for key, label, name, icon in entries:
-        nav.append({"key": key, "label": label, "url": reverse(name), "icon": icon, "current": section == key})
+        nav.append(
+            {"key": key, "label": label, "url": reverse(name), "icon": icon, "current": section == key}
+        )
     return {"nav": nav}

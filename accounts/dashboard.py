@@ -251,14 +251,23 @@ def dashboard_totals(*, rows: list[DashboardRow], at: datetime | None = None) ->
     at = at or timezone.now()
     today = today_in("UTC", at)
     start = today - timedelta(days=SPARK_DAYS - 1)
-    days = {
-        row["date"]: row
-        for row in DailyRollup.objects.filter(client_id__in=[r.client.pk for r in rows], date__gte=start,
-                                              date__lte=today)
-        .values("date")
-        .annotate(won=Sum("won_value"), missed=Sum("missed_calls"), replies=Sum("replies"),
-                  answered=Sum("answered_by_staff"))
-    } if rows else {}
+    days = (
+        {
+            row["date"]: row
+            for row in DailyRollup.objects.filter(
+                client_id__in=[r.client.pk for r in rows], date__gte=start, date__lte=today
+            )
+            .values("date")
+            .annotate(
+                won=Sum("won_value"),
+                missed=Sum("missed_calls"),
+                replies=Sum("replies"),
+                answered=Sum("answered_by_staff"),
+            )
+        }
+        if rows
+        else {}
+    )
     series = [days.get(start + timedelta(days=i), {}) for i in range(SPARK_DAYS)]
     return DashboardTotals(
         clients=len(rows),
@@ -281,5 +290,6 @@ def late_sends_notice(user) -> str:
     if overdue is None or overdue.total_seconds() <= settings.SEND_LATE_SECONDS:
         return ""
     minutes = max(1, round(overdue.total_seconds() / 60))
-    return (f"Text-backs are late: the oldest one due has waited {minutes} min. "
-            "/healthz says which part is down.")
+    return (
+        f"Text-backs are late: the oldest one due has waited {minutes} min. /healthz says which part is down."
+    )

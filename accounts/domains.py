@@ -39,7 +39,9 @@ def dns_txt_records(name: str) -> list[str]:
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
         return []
     except dns.exception.DNSException as exc:
-        raise DomainCheckError(f"DNS did not answer for {name} ({type(exc).__name__}); we will try again.") from None
+        raise DomainCheckError(
+            f"DNS did not answer for {name} ({type(exc).__name__}); we will try again."
+        ) from None
     # A TXT record is one or more strings of up to 255 bytes each, meant to be read joined.
     return [b"".join(rdata.strings).decode(errors="replace") for rdata in answer]
 
@@ -49,7 +51,10 @@ def _resolver() -> dns.resolver.Resolver:
     if not settings.DOMAIN_DNS_SERVERS:
         return dns.resolver.Resolver()
     resolver = dns.resolver.Resolver(configure=False)
-    servers = [server.rpartition(":") if ":" in server else (server, "", "53") for server in settings.DOMAIN_DNS_SERVERS]
+    servers = [
+        server.rpartition(":") if ":" in server else (server, "", "53")
+        for server in settings.DOMAIN_DNS_SERVERS
+    ]
     resolver.nameservers = [address for address, _, _ in servers]
     resolver.nameserver_ports = {address: int(port) for address, _, port in servers}
     return resolver
@@ -92,17 +97,22 @@ def domain_verify(*, agency_id: int) -> bool:
         agency.custom_domain_checked_at = now
         agency.custom_domain_check_error = error[:255]
         if found:
-            taken = Agency.objects.filter(custom_domain=domain, custom_domain_verified_at__isnull=False).exclude(
-                pk=agency.pk
-            )
+            taken = Agency.objects.filter(
+                custom_domain=domain, custom_domain_verified_at__isnull=False
+            ).exclude(pk=agency.pk)
             if taken.exists():
                 agency.custom_domain_check_error = f"{domain} is already in use by another agency."
             else:
                 agency.custom_domain_verified_at = now
         try:
             with transaction.atomic():
-                agency.save(update_fields=["custom_domain_checked_at", "custom_domain_check_error",
-                                           "custom_domain_verified_at"])
+                agency.save(
+                    update_fields=[
+                        "custom_domain_checked_at",
+                        "custom_domain_check_error",
+                        "custom_domain_verified_at",
+                    ]
+                )
         except IntegrityError:  # another agency verified the same domain in the meantime
             return False
     if agency.custom_domain_verified_at:
@@ -113,6 +123,7 @@ def domain_verify(*, agency_id: int) -> bool:
 def domains_pending() -> list[int]:
     """The agencies whose domain still waits for its record."""
     return list(
-        Agency.objects.filter(custom_domain__isnull=False, custom_domain_verified_at__isnull=True)
-        .values_list("pk", flat=True)
+        Agency.objects.filter(
+            custom_domain__isnull=False, custom_domain_verified_at__isnull=True
+        ).values_list("pk", flat=True)
     )

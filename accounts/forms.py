@@ -63,7 +63,8 @@ class HostPasswordResetForm(PasswordResetForm):
     def get_users(self, email):
         on_platform = request_client(self.request) is None and getattr(self.request, "agency", None) is None
         return [
-            user for user in super().get_users(email)
+            user
+            for user in super().get_users(email)
             if user_may_use_host(user, self.request) and (on_platform or not user_is_operator(user))
         ]
 
@@ -82,7 +83,9 @@ class InvitationConfirmForm(forms.Form):
 
     password = forms.CharField(label="Your password", strip=False, widget=forms.PasswordInput)
     code = forms.CharField(
-        required=False, max_length=12, label="Code from your authenticator app",
+        required=False,
+        max_length=12,
+        label="Code from your authenticator app",
         help_text="Or one of your recovery codes.",
     )
 
@@ -150,7 +153,10 @@ class BrandForm(forms.Form):
     )
     logo = forms.FileField(required=False, help_text="PNG, JPEG or WebP, at most 256 KB.")
     logo_url = forms.URLField(
-        required=False, max_length=500, assume_scheme="https", label="Or the logo's web address",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label="Or the logo's web address",
         help_text="An https:// link to a PNG, JPEG or WebP image. We fetch it once and serve it ourselves.",
     )
     remove_logo = forms.BooleanField(required=False)
@@ -161,8 +167,6 @@ class BrandForm(forms.Form):
 
 def user_label(user: User) -> str:
     return f"{user.name} <{user.email}>" if user.name else user.email
-
-
 
 
 class OnboardingProfileForm(forms.Form):
@@ -177,7 +181,9 @@ class OnboardingProfileForm(forms.Form):
         help_text="What a typical job is worth: reports estimate recovered revenue with it.",
     )
     sender_name = forms.CharField(
-        max_length=60, required=False, label="Sender name",
+        max_length=60,
+        required=False,
+        label="Sender name",
         help_text="What texts are signed with ({sender_name}), e.g. “Mike at Harbor”. Empty: the business name.",
     )
 
@@ -257,7 +263,8 @@ class OnboardingTemplatesForm(forms.Form):
 
 class OnboardingTestNumberForm(forms.Form):
     number = PhoneNumberField(
-        label="Test phone", help_text="Until the business goes live, only calls from its test phones get a text."
+        label="Test phone",
+        help_text="Until the business goes live, only calls from its test phones get a text.",
     )
 
 

@@ -18,8 +18,27 @@ from .hours import HoursError, is_open, validate_closures, validate_hours
 
 # Host labels we never hand to a client: they are, or may become, the platform's own.
 RESERVED_SLUGS = frozenset(
-    {"www", "admin", "api", "app", "hooks", "static", "media", "mail", "smtp", "status", "help", "support",
-     "public", "template", "client-template", "dashboard", "login", "auth", "billing"}
+    {
+        "www",
+        "admin",
+        "api",
+        "app",
+        "hooks",
+        "static",
+        "media",
+        "mail",
+        "smtp",
+        "status",
+        "help",
+        "support",
+        "public",
+        "template",
+        "client-template",
+        "dashboard",
+        "login",
+        "auth",
+        "billing",
+    }
 )
 slug_validator = RegexValidator(
     r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$",
@@ -100,9 +119,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 class Agency(models.Model):
     """A marketing agency: our customer, who resells Textback to its clients under its own brand."""
 
-    slug = models.SlugField(max_length=40, unique=True, validators=[slug_validator, validate_slug_not_reserved])
+    slug = models.SlugField(
+        max_length=40, unique=True, validators=[slug_validator, validate_slug_not_reserved]
+    )
     name = models.CharField(max_length=120)
-    brand_name = models.CharField(max_length=120, blank=True, help_text="Shown to clients; the name if empty.")
+    brand_name = models.CharField(
+        max_length=120, blank=True, help_text="Shown to clients; the name if empty."
+    )
     brand_color = models.CharField(
         max_length=7, default="#2563eb", validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use #RRGGBB.")]
     )
@@ -121,11 +144,15 @@ class Agency(models.Model):
     # holds the domain with a DNS TXT record (accounts.domains); until then it serves nothing and no email links
     # to it. Several agencies may ask for one domain; only one can hold it verified (the constraint below).
     custom_domain = models.CharField(  # noqa: DJ001 - NULL is "none"; the many agencies without one are not alike
-        max_length=253, null=True, blank=True,
+        max_length=253,
+        null=True,
+        blank=True,
         help_text="The agency's own host for its dashboard, e.g. app.youragency.com.",
     )
     custom_domain_token = models.CharField(
-        max_length=64, blank=True, help_text="What the domain's DNS TXT record must hold to prove it is the agency's."
+        max_length=64,
+        blank=True,
+        help_text="What the domain's DNS TXT record must hold to prove it is the agency's.",
     )
     custom_domain_verified_at = models.DateTimeField(null=True, blank=True)
     custom_domain_checked_at = models.DateTimeField(null=True, blank=True)
@@ -137,7 +164,8 @@ class Agency(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["custom_domain"], condition=models.Q(custom_domain_verified_at__isnull=False),
+                fields=["custom_domain"],
+                condition=models.Q(custom_domain_verified_at__isnull=False),
                 name="one_verified_custom_domain",
             )
         ]
@@ -194,10 +222,13 @@ class Client(TenantMixin):
     auto_create_schema = False
 
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="clients")
-    slug = models.SlugField(max_length=40, unique=True, validators=[slug_validator, validate_slug_not_reserved])
+    slug = models.SlugField(
+        max_length=40, unique=True, validators=[slug_validator, validate_slug_not_reserved]
+    )
     name = models.CharField(max_length=120)
     sender_name = models.CharField(
-        max_length=60, blank=True,
+        max_length=60,
+        blank=True,
         help_text="The name texts are signed with ({sender_name}), e.g. “Mike at Acme”; the business name if empty.",
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROVISIONING)
@@ -215,7 +246,9 @@ class Client(TenantMixin):
     # US carriers filter texts from a local (10DLC) number until its A2P campaign is registered. We do not
     # register it (the agency does, in Twilio); the agency records where it stands and the dashboard warns.
     messaging_registration = models.CharField(
-        max_length=12, choices=Registration.choices, default=Registration.NOT_NEEDED,
+        max_length=12,
+        choices=Registration.choices,
+        default=Registration.NOT_NEEDED,
         verbose_name="Messaging registration (US A2P 10DLC)",
         help_text="Until the number's A2P 10DLC campaign is approved, US carriers may filter its texts.",
     )
@@ -224,12 +257,14 @@ class Client(TenantMixin):
         default=20, validators=[MinValueValidator(5), MaxValueValidator(60)]
     )
     min_ring_seconds = models.PositiveSmallIntegerField(
-        default=5, validators=[MaxValueValidator(60)],
+        default=5,
+        validators=[MaxValueValidator(60)],
         help_text="A caller who hangs up sooner is not texted (an early hang-up is not a missed call).",
     )
     text_delay_seconds = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(3600)])
     suppress_hours = models.PositiveSmallIntegerField(
-        default=24, validators=[MaxValueValidator(24 * 30)],
+        default=24,
+        validators=[MaxValueValidator(24 * 30)],
         help_text="Text a caller at most once in this many hours.",
     )
     business_hours = models.JSONField(default=dict, blank=True, validators=[validate_business_hours])
@@ -237,12 +272,17 @@ class Client(TenantMixin):
     # inclusive, in the client's time zone. Closed days count as after hours whatever business_hours says.
     closures = models.JSONField(default=list, blank=True, validators=[validate_business_closures])
     response_target_minutes = models.PositiveSmallIntegerField(
-        default=15, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
         help_text="A caller's reply waiting longer than this in business hours, unanswered, is escalated.",
     )
     industry = models.CharField(max_length=20, choices=Industry.choices, blank=True)
     average_job_value = models.DecimalField(
-        max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)],
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
         help_text="What a typical job is worth; reports use it to estimate booked jobs that have no value yet.",
     )
     # Stamped by the Twilio webhooks at most once a minute (accounts.services.client_webhook_seen): the
@@ -341,8 +381,12 @@ class Invitation(models.Model):
     The link carries a random token; only its SHA-256 is stored, so a database leak hands out no logins."""
 
     email = models.EmailField()
-    agency = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations")
-    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations")
+    agency = models.ForeignKey(
+        Agency, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations"
+    )
+    client = models.ForeignKey(
+        Client, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations"
+    )
     role = models.CharField(max_length=10)
     token_hash = models.CharField(max_length=64, unique=True)
     invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -402,7 +446,9 @@ class Onboarding(models.Model):
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="onboardings")
     client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="onboarding")
     created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    reached = models.CharField(max_length=12, default="hours", help_text="The furthest step that may be opened.")
+    reached = models.CharField(
+        max_length=12, default="hours", help_text="The furthest step that may be opened."
+    )
     progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
     progress_label = models.CharField(max_length=120, blank=True)
     templates_saved = models.BooleanField(default=False, help_text="Edited in the wizard: never overwrite.")

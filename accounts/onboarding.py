@@ -292,7 +292,11 @@ def onboarding_number_save(
     else:
         numbers = get_numbers()
         try:
-            held = numbers.buy(phone_number=str(phone_number)) if buy else numbers.adopt(phone_number=str(phone_number))
+            held = (
+                numbers.buy(phone_number=str(phone_number))
+                if buy
+                else numbers.adopt(phone_number=str(phone_number))
+            )
         except NumberError as exc:
             raise ValidationError({field: str(exc)}) from None
         held_sid, bought = held.sid, buy
@@ -301,8 +305,12 @@ def onboarding_number_save(
     try:
         with transaction.atomic():
             Client.objects.filter(pk=client.pk).update(
-                phone_number=phone_number, call_mode=call_mode, forward_to=forward_to or None,
-                number_sid=held_sid, number_bought=bought, messaging_registration=messaging_registration,
+                phone_number=phone_number,
+                call_mode=call_mode,
+                forward_to=forward_to or None,
+                number_sid=held_sid,
+                number_bought=bought,
+                messaging_registration=messaging_registration,
             )
             number_holder_record(phone_number=str(phone_number), agency=client.agency, client=client)
             _open_next(onboarding, "number")

@@ -54,17 +54,29 @@ def _page(request, onboarding: Onboarding, step: str, context: dict, *, status: 
     return render(
         request,
         f"onboarding/{step}.html",
-        {"onboarding": onboarding, "client": onboarding.client, "step": step, "steps": steps,
-         # The stepper's "Step 3 of 7" and its bar (a <progress>, so no inline width is needed).
-         "step_number": number, "step_count": len(Onboarding.STEPS), **context},
+        {
+            "onboarding": onboarding,
+            "client": onboarding.client,
+            "step": step,
+            "steps": steps,
+            # The stepper's "Step 3 of 7" and its bar (a <progress>, so no inline width is needed).
+            "step_number": number,
+            "step_count": len(Onboarding.STEPS),
+            **context,
+        },
         status=status,
     )
 
 
 def _profile_answers(data: dict) -> dict:
     """The profile form's answers as the wizard's services take them (starting, and editing the step later)."""
-    return {"name": data["name"], "industry": data["industry"], "timezone_name": data["timezone"],
-            "average_job_value": data["average_job_value"], "sender_name": data["sender_name"]}
+    return {
+        "name": data["name"],
+        "industry": data["industry"],
+        "timezone_name": data["timezone"],
+        "average_job_value": data["average_job_value"],
+        "sender_name": data["sender_name"],
+    }
 
 
 @login_required
@@ -84,8 +96,14 @@ def start(request, slug: str):
     return render(
         request,
         "onboarding/profile.html",
-        {"agency": agency, "form": form, "step": "profile", "steps": None, "step_number": 1,
-         "step_count": len(Onboarding.STEPS)},
+        {
+            "agency": agency,
+            "form": form,
+            "step": "profile",
+            "steps": None,
+            "step_number": 1,
+            "step_count": len(Onboarding.STEPS),
+        },
         status=400 if form.errors else 200,
     )
 
@@ -161,7 +179,9 @@ def _number(request, onboarding):
             form_add_service_errors(search, exc)
         else:
             if not offered:
-                search.add_error("area_code", "No numbers are offered in that area code right now: try a nearby one.")
+                search.add_error(
+                    "area_code", "No numbers are offered in that area code right now: try a nearby one."
+                )
     initial = {
         "phone_number": client.phone_number,
         "call_mode": client.call_mode,
@@ -251,7 +271,9 @@ def _test(request, onboarding):
             return _next(onboarding, "test")
         if form.is_valid():
             try:
-                wizard.onboarding_test_number_add(onboarding=onboarding, number=str(form.cleaned_data["number"]))
+                wizard.onboarding_test_number_add(
+                    onboarding=onboarding, number=str(form.cleaned_data["number"])
+                )
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
             else:
@@ -307,7 +329,11 @@ def preview(request, pk: int):
     onboarding = _onboarding(request, pk)
     form = OnboardingTemplatesForm(request.POST)
     form.is_valid()  # an empty or too long body simply has no preview
-    bodies = {name: form.cleaned_data[name] for name in ("business_hours", "after_hours") if name in form.cleaned_data}
+    bodies = {
+        name: form.cleaned_data[name]
+        for name in ("business_hours", "after_hours")
+        if name in form.cleaned_data
+    }
     return JsonResponse(wizard.onboarding_template_previews(client=onboarding.client, bodies=bodies))
 
 

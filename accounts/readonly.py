@@ -38,11 +38,17 @@ class ReadOnlyMembershipMiddleware:
     def __call__(self, request):
         client = request_client(request)
         # Lazy: a page that never asks costs no query.
-        request.read_only = SimpleLazyObject(lambda: client is not None and user_is_read_only(request.user, client))
+        request.read_only = SimpleLazyObject(
+            lambda: client is not None and user_is_read_only(request.user, client)
+        )
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if request.method in SAFE_METHODS or getattr(view_func, "personal", False) or request.path == reverse("logout"):
+        if (
+            request.method in SAFE_METHODS
+            or getattr(view_func, "personal", False)
+            or request.path == reverse("logout")
+        ):
             return None
         if request.read_only:
             return render(request, "accounts/read_only.html", {"client": request_client(request)}, status=403)

@@ -32,9 +32,7 @@ def _template_is_current(schema: str) -> bool:
     if not schema_exists(schema):
         return False
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT to_regclass(%s) IS NOT NULL", [f'"{schema}".django_migrations']
-        )
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [f'"{schema}".django_migrations'])
         if not cursor.fetchone()[0]:
             return False
         cursor.execute(f'SELECT app, name FROM "{schema}".django_migrations')
@@ -139,11 +137,17 @@ def _clone_statements(template: str, target: str) -> list[str]:
     like = "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING IDENTITY INCLUDING GENERATED INCLUDING STORAGE"
     statements = [f"CREATE SCHEMA {dst}", f"SET LOCAL search_path TO {dst}, public"]
     statements += [f'CREATE TABLE "{name}" (LIKE {src}."{name}" {like})' for name, _, _ in tables]
-    statements += [f'ALTER TABLE "{table}" ADD CONSTRAINT {name} {retarget(definition)}'
-                   for table, name, definition, kind in constraints if kind != "f"]
+    statements += [
+        f'ALTER TABLE "{table}" ADD CONSTRAINT {name} {retarget(definition)}'
+        for table, name, definition, kind in constraints
+        if kind != "f"
+    ]
     statements += [retarget(index) for index in indexes]
-    statements += [f'ALTER TABLE "{table}" ADD CONSTRAINT {name} {retarget(definition)}'
-                   for table, name, definition, kind in constraints if kind == "f"]
+    statements += [
+        f'ALTER TABLE "{table}" ADD CONSTRAINT {name} {retarget(definition)}'
+        for table, name, definition, kind in constraints
+        if kind == "f"
+    ]
     for name, columns, _ in tables:
         statements.append(
             f'INSERT INTO "{name}" ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM {src}."{name}"'

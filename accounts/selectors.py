@@ -91,7 +91,8 @@ def client_for_agency_user(request: HttpRequest, pk: int, *, admin: bool = False
     """A client of one of this person's agencies, seen from the agency's host; 404 otherwise."""
     client = (
         Client.objects.select_related("agency").filter(pk=pk, agency__in=agencies_on_host(request)).first()
-        if request_client(request) is None else None
+        if request_client(request) is None
+        else None
     )
     if client is None:
         raise Http404("No such client")
@@ -151,6 +152,8 @@ def host_served(host: str) -> bool:
         return False
     return (
         host in settings.PLATFORM_HOSTS
-        or Domain.objects.filter(domain=host, tenant__status__in=[Client.Status.LIVE, Client.Status.PAUSED]).exists()
+        or Domain.objects.filter(
+            domain=host, tenant__status__in=[Client.Status.LIVE, Client.Status.PAUSED]
+        ).exists()
         or Agency.objects.filter(custom_domain=host, custom_domain_verified_at__isnull=False).exists()
     )

@@ -178,7 +178,12 @@ def client_webhook_seen(*, client: Client) -> None:
 
 
 def audit_record(
-    *, agency: Agency, actor: User | None, action: str, client: Client | None = None, detail: str = "",
+    *,
+    agency: Agency,
+    actor: User | None,
+    action: str,
+    client: Client | None = None,
+    detail: str = "",
     ip_address: str | None = None,
 ) -> AuditEntry:
     return AuditEntry.objects.create(
@@ -199,11 +204,18 @@ def client_pause(*, client: Client, actor: User, ip_address: str | None = None) 
     are skipped too). Calls still ring through to the business."""
     client = Client.objects.select_for_update().get(pk=client.pk)
     if client.status != Client.Status.LIVE:
-        raise ClientStateError(f"Only a live client can be paused; {client.name} is {client.get_status_display()}.")
+        raise ClientStateError(
+            f"Only a live client can be paused; {client.name} is {client.get_status_display()}."
+        )
     client.status = Client.Status.PAUSED
     client.save(update_fields=["status"])
-    audit_record(agency=client.agency, actor=actor, action=AuditEntry.Action.PAUSE, client=client,
-                 ip_address=ip_address)
+    audit_record(
+        agency=client.agency,
+        actor=actor,
+        action=AuditEntry.Action.PAUSE,
+        client=client,
+        ip_address=ip_address,
+    )
     return client
 
 
@@ -211,16 +223,25 @@ def client_pause(*, client: Client, actor: User, ip_address: str | None = None) 
 def client_resume(*, client: Client, actor: User, ip_address: str | None = None) -> Client:
     client = Client.objects.select_for_update().get(pk=client.pk)
     if client.status != Client.Status.PAUSED:
-        raise ClientStateError(f"Only a paused client can be resumed; {client.name} is {client.get_status_display()}.")
+        raise ClientStateError(
+            f"Only a paused client can be resumed; {client.name} is {client.get_status_display()}."
+        )
     client.status = Client.Status.LIVE
     client.save(update_fields=["status"])
-    audit_record(agency=client.agency, actor=actor, action=AuditEntry.Action.RESUME, client=client,
-                 ip_address=ip_address)
+    audit_record(
+        agency=client.agency,
+        actor=actor,
+        action=AuditEntry.Action.RESUME,
+        client=client,
+        ip_address=ip_address,
+    )
     return client
 
 
 @transaction.atomic
-def client_offboard(*, client: Client, actor: User, confirmation: str, ip_address: str | None = None) -> Client:
+def client_offboard(
+    *, client: Client, actor: User, confirmation: str, ip_address: str | None = None
+) -> Client:
     """Archive a client: its host and webhooks answer 404 from now on, its number no longer routes here (so it
     can be given to another client), its people lose access. Its schema and every row in it are kept: nothing
     is deleted, and the operator can still export or restore it. The typed confirmation must be the client's
@@ -245,8 +266,12 @@ def client_offboard(*, client: Client, actor: User, confirmation: str, ip_addres
     client.number_sid, client.number_bought = "", False
     client.save(update_fields=["status", "archived_at", "phone_number", "number_sid", "number_bought"])
     audit_record(
-        agency=client.agency, actor=actor, action=AuditEntry.Action.OFFBOARD, client=client,
-        detail=detail, ip_address=ip_address,
+        agency=client.agency,
+        actor=actor,
+        action=AuditEntry.Action.OFFBOARD,
+        client=client,
+        detail=detail,
+        ip_address=ip_address,
     )
     return client
 
@@ -278,10 +303,15 @@ def logo_fetch(url: str) -> bytes:
     the address that was checked, no redirects, at most LOGO_MAX_BYTES read."""
     try:
         answer = outbound.request(
-            "GET", url, headers={"Accept": "image/png, image/jpeg, image/webp"},
+            "GET",
+            url,
+            headers={"Accept": "image/png, image/jpeg, image/webp"},
             # Development fetches from its own machine, over plain http too.
-            schemes=("https", "http") if settings.DEBUG else ("https",), allow_private=settings.DEBUG,
-            connect_timeout=LOGO_FETCH_TIMEOUT, read_timeout=LOGO_FETCH_TIMEOUT, deadline=LOGO_FETCH_TIMEOUT,
+            schemes=("https", "http") if settings.DEBUG else ("https",),
+            allow_private=settings.DEBUG,
+            connect_timeout=LOGO_FETCH_TIMEOUT,
+            read_timeout=LOGO_FETCH_TIMEOUT,
+            deadline=LOGO_FETCH_TIMEOUT,
             max_bytes=LOGO_MAX_BYTES,
         )
     except outbound.OutboundRefused as exc:
@@ -303,8 +333,17 @@ def logo_fetch(url: str) -> bytes:
 
 
 def agency_brand_update(
-    *, agency: Agency, actor: User, brand_name: str, brand_color: str, support_email: str, support_phone: str,
-    custom_domain: str | None, logo: bytes | None = None, remove_logo: bool = False, logo_url: str = "",
+    *,
+    agency: Agency,
+    actor: User,
+    brand_name: str,
+    brand_color: str,
+    support_email: str,
+    support_phone: str,
+    custom_domain: str | None,
+    logo: bytes | None = None,
+    remove_logo: bool = False,
+    logo_url: str = "",
 ) -> Agency:
     """Save the brand. The logo comes as an upload, or as an https URL it is fetched from once (before the row
     is locked: a slow image host must not hold it); an upload wins over a URL, removing wins over both."""
@@ -339,7 +378,9 @@ def agency_brand_update(
             agency.custom_domain in settings.PLATFORM_HOSTS
             or agency.custom_domain.endswith("." + settings.BASE_DOMAIN)
         ):
-            raise ValidationError({"custom_domain": "Use a domain of your own, not one of the platform's hosts."})
+            raise ValidationError(
+                {"custom_domain": "Use a domain of your own, not one of the platform's hosts."}
+            )
         agency.full_clean()
         agency.save()
         audit_record(agency=agency, actor=actor, action=AuditEntry.Action.BRAND)
@@ -386,7 +427,12 @@ def invitation_token_hash(token: str) -> str:
 
 @transaction.atomic
 def invitation_create(
-    *, email: str, role: str, invited_by: User, agency: Agency | None = None, client: Client | None = None,
+    *,
+    email: str,
+    role: str,
+    invited_by: User,
+    agency: Agency | None = None,
+    client: Client | None = None,
 ) -> tuple[Invitation, str]:
     """Invite someone to an agency or a client; returns the invitation and the one-time token for its link.
     The email (invitation_send) goes once the invitation has committed: a refused or rolled-back one sends
@@ -408,12 +454,22 @@ def invitation_create(
             raise ValidationError({"email": f"{email} already has access to {client.name}."})
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
-        email=email, role=role, agency=agency, client=client, invited_by=invited_by,
-        token_hash=invitation_token_hash(token), expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
+        email=email,
+        role=role,
+        agency=agency,
+        client=client,
+        invited_by=invited_by,
+        token_hash=invitation_token_hash(token),
+        expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
     )
     owner = agency or client.agency
-    audit_record(agency=owner, actor=invited_by, action=AuditEntry.Action.INVITE, client=client,
-                 detail=f"{email} as {role}")
+    audit_record(
+        agency=owner,
+        actor=invited_by,
+        action=AuditEntry.Action.INVITE,
+        client=client,
+        detail=f"{email} as {role}",
+    )
     transaction.on_commit(lambda: invitation_send(invitation=invitation, token=token))
     return invitation, token
 
@@ -428,8 +484,11 @@ def invitation_send(*, invitation: Invitation, token: str) -> None:
     agency = invitation.agency or invitation.client.agency
     where = invitation.client.name if invitation.client_id else agency.display_name
     context = {
-        "invitation": invitation, "url": invitation_url(invitation, token), "where": where,
-        "brand_name": agency.display_name, "agency": agency,
+        "invitation": invitation,
+        "url": invitation_url(invitation, token),
+        "where": where,
+        "brand_name": agency.display_name,
+        "agency": agency,
         "inviter": invitation.invited_by.name or invitation.invited_by.email if invitation.invited_by else "",
     }
     send_mail(
@@ -462,7 +521,9 @@ def invitation_accept(*, invitation: Invitation, password: str | None, name: str
     if user is not None and password is not None:
         # The form was for a new person, and the account appeared since: accepting now would let the link alone
         # into it. They reload and confirm with that account's password.
-        raise ValidationError("An account with this email exists now: reload the page and enter its password.")
+        raise ValidationError(
+            "An account with this email exists now: reload the page and enter its password."
+        )
     if user is None:
         user = User(email=invitation.email, name=name.strip())
         try:
@@ -472,11 +533,13 @@ def invitation_accept(*, invitation: Invitation, password: str | None, name: str
         user.set_password(password)
         user.save()
     if invitation.agency_id:
-        AgencyMembership.objects.get_or_create(user=user, agency=invitation.agency,
-                                               defaults={"role": invitation.role})
+        AgencyMembership.objects.get_or_create(
+            user=user, agency=invitation.agency, defaults={"role": invitation.role}
+        )
     else:
-        ClientMembership.objects.get_or_create(user=user, client=invitation.client,
-                                               defaults={"role": invitation.role})
+        ClientMembership.objects.get_or_create(
+            user=user, client=invitation.client, defaults={"role": invitation.role}
+        )
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
     return user
@@ -485,23 +548,42 @@ def invitation_accept(*, invitation: Invitation, password: str | None, name: str
 @transaction.atomic
 def agency_member_remove(*, membership: AgencyMembership, actor: User) -> None:
     """Take someone off an agency's team. The last admin stays: an agency nobody can manage is stuck."""
-    if membership.role == AgencyMembership.Role.ADMIN and not AgencyMembership.objects.filter(
-        agency_id=membership.agency_id, role=AgencyMembership.Role.ADMIN
-    ).exclude(pk=membership.pk).exists():
+    if (
+        membership.role == AgencyMembership.Role.ADMIN
+        and not AgencyMembership.objects.filter(
+            agency_id=membership.agency_id, role=AgencyMembership.Role.ADMIN
+        )
+        .exclude(pk=membership.pk)
+        .exists()
+    ):
         raise ClientStateError("The agency's last admin cannot be removed; make someone else admin first.")
-    audit_record(agency=membership.agency, actor=actor, action=AuditEntry.Action.REMOVE_MEMBER,
-                 detail=membership.user.email)
+    audit_record(
+        agency=membership.agency,
+        actor=actor,
+        action=AuditEntry.Action.REMOVE_MEMBER,
+        detail=membership.user.email,
+    )
     membership.delete()
 
 
 @transaction.atomic
 def client_member_remove(*, membership: ClientMembership, actor: User) -> None:
-    if membership.role == ClientMembership.Role.OWNER and not ClientMembership.objects.filter(
-        client_id=membership.client_id, role=ClientMembership.Role.OWNER
-    ).exclude(pk=membership.pk).exists():
+    if (
+        membership.role == ClientMembership.Role.OWNER
+        and not ClientMembership.objects.filter(
+            client_id=membership.client_id, role=ClientMembership.Role.OWNER
+        )
+        .exclude(pk=membership.pk)
+        .exists()
+    ):
         raise ClientStateError("The business's last owner cannot be removed.")
-    audit_record(agency=membership.client.agency, actor=actor, action=AuditEntry.Action.REMOVE_MEMBER,
-                 client=membership.client, detail=membership.user.email)
+    audit_record(
+        agency=membership.client.agency,
+        actor=actor,
+        action=AuditEntry.Action.REMOVE_MEMBER,
+        client=membership.client,
+        detail=membership.user.email,
+    )
     membership.delete()
 
 
@@ -518,7 +600,12 @@ def handoff_token_create(*, user: User, client: Client) -> str:
     so that an operator or admin arrives verified and is not asked again on every client's host."""
     device = getattr(user, "otp_device", None)
     return signing.dumps(
-        {"u": user.pk, "c": client.pk, "n": secrets.token_urlsafe(12), "d": device.persistent_id if device else ""},
+        {
+            "u": user.pk,
+            "c": client.pk,
+            "n": secrets.token_urlsafe(12),
+            "d": device.persistent_id if device else "",
+        },
         salt=HANDOFF_SALT,
     )
 
@@ -548,7 +635,9 @@ def handoff_token_use(*, token: str, client: Client) -> User | None:
         data = signing.loads(token, salt=HANDOFF_SALT, max_age=HANDOFF_SECONDS)
     except signing.BadSignature:
         return None
-    if data.get("c") != client.pk or not cache.add(f"handoff:{data.get('n')}", 1, timeout=HANDOFF_SECONDS * 2):
+    if data.get("c") != client.pk or not cache.add(
+        f"handoff:{data.get('n')}", 1, timeout=HANDOFF_SECONDS * 2
+    ):
         return None
     user = User.objects.filter(pk=data.get("u"), is_active=True).first()
     if user is None or not user_may_enter_client(user, client):

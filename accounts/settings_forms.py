@@ -59,21 +59,35 @@ class ClosuresField(forms.CharField):
 class ClientSettingsForm(forms.ModelForm):
     business_hours = HoursField(
         max_length=500,
-        error_messages={"required": "Switch on the days the business is open, or leave them all off for always closed."},
+        error_messages={
+            "required": "Switch on the days the business is open, or leave them all off for always closed."
+        },
         help_text="Switch a day on and set its hours; “+ Break” splits a day in two (a lunch break).",
     )
     closures = ClosuresField(
-        label="Holidays and closures", required=False, max_length=10_000,
+        label="Holidays and closures",
+        required=False,
+        max_length=10_000,
         help_text="In the business's time zone. Closed days get the after-hours text-back; fill an empty row to "
-                  "add one, empty a row to remove it.",
+        "add one, empty a row to remove it.",
     )
     timezone = TimezoneField(help_text="Business hours and reports are in this zone.")
 
     class Meta:
         model = Client
-        fields = ["sender_name", "business_hours", "closures", "timezone", "text_delay_seconds", "suppress_hours",
-                  "min_ring_seconds", "ring_timeout_seconds", "response_target_minutes", "average_job_value",
-                  "messaging_registration"]
+        fields = [
+            "sender_name",
+            "business_hours",
+            "closures",
+            "timezone",
+            "text_delay_seconds",
+            "suppress_hours",
+            "min_ring_seconds",
+            "ring_timeout_seconds",
+            "response_target_minutes",
+            "average_job_value",
+            "messaging_registration",
+        ]
         labels = {
             "sender_name": "Sender name",
             "timezone": "Time zone",
@@ -91,13 +105,15 @@ class ClientSettingsForm(forms.ModelForm):
             "min_ring_seconds": "A caller who hangs up sooner is not texted; 0–60.",
             "ring_timeout_seconds": "How long the business's phone rings before the call counts as missed, 5–60.",
             "response_target_minutes": "Counted in business hours; a reply left longer is escalated to whoever "
-                                       "asked for it (Inbox → Notifications).",
+            "asked for it (Inbox → Notifications).",
             "average_job_value": "What a typical job is worth, in US dollars. Reports multiply the booked jobs that "
-                                 "have no outcome yet by it to estimate what they are worth; leave empty for no "
-                                 "estimate.",
+            "have no outcome yet by it to estimate what they are worth; leave empty for no "
+            "estimate.",
         }
         widgets = {
-            "average_job_value": forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
+            "average_job_value": forms.NumberInput(
+                attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}
+            ),
         }
 
 

@@ -43,7 +43,9 @@ AGENCY_ONLY_FIELDS = ("messaging_registration",)
 
 
 def user_is_agency_person(user, client: Client) -> bool:
-    return user.is_superuser or AgencyMembership.objects.filter(user=user, agency_id=client.agency_id).exists()
+    return (
+        user.is_superuser or AgencyMembership.objects.filter(user=user, agency_id=client.agency_id).exists()
+    )
 
 
 def sample_context(client: Client) -> dict[str, str]:
@@ -88,12 +90,14 @@ def _template_rows(forms: list[TemplateForm], context: dict[str, str]) -> list[d
             body = form.cleaned_data.get("body") if "body" not in form.errors else None
         else:
             body = form.instance.body
-        rows.append({
-            "form": form,
-            "kind": form.instance.kind,
-            "label": Template.Kind(form.instance.kind).label,
-            "preview": template_preview(body, context) if body else None,
-        })
+        rows.append(
+            {
+                "form": form,
+                "kind": form.instance.kind,
+                "label": Template.Kind(form.instance.kind).label,
+                "preview": template_preview(body, context) if body else None,
+            }
+        )
     return rows
 
 

@@ -39,7 +39,9 @@ def client_team(request):
         if form.is_valid():
             try:
                 invitation, _ = invitation_create(
-                    email=form.cleaned_data["email"], role=form.cleaned_data["role"], invited_by=request.user,
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
+                    invited_by=request.user,
                     client=client,
                 )
             except ValidationError as exc:

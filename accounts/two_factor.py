@@ -28,9 +28,10 @@ RECOVERY_CODE_COUNT = 10
 
 def user_requires_two_factor(user: User) -> bool:
     """Platform operators and agency admins: a password alone must not open every agency, or one."""
-    return user_is_operator(user) or AgencyMembership.objects.filter(
-        user=user, role=AgencyMembership.Role.ADMIN
-    ).exists()
+    return (
+        user_is_operator(user)
+        or AgencyMembership.objects.filter(user=user, role=AgencyMembership.Role.ADMIN).exists()
+    )
 
 
 def totp_device_confirmed(*, user: User) -> TOTPDevice | None:
@@ -97,7 +98,9 @@ def recovery_code_hashes(code: str) -> list[str]:
     all 2^40 codes), cut to the column's width. One per key in SECRET_KEY_FALLBACKS as well, so codes keep
     working while a rotated key is still a fallback; the first is the one to store."""
     return [
-        salted_hmac(RECOVERY_HASH_SALT, code, secret=key, algorithm="sha256").hexdigest()[:RECOVERY_HASH_LENGTH]
+        salted_hmac(RECOVERY_HASH_SALT, code, secret=key, algorithm="sha256").hexdigest()[
+            :RECOVERY_HASH_LENGTH
+        ]
         for key in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
     ]
 

@@ -110,7 +110,9 @@ def _dashboard(request):
             "sparks": {
                 "recovered": sparkline(totals.recovered_by_day, title="Recovered revenue, last 30 days"),
                 "missed": sparkline(totals.missed_by_day, title="Missed calls, last 30 days"),
-                "waiting": sparkline(totals.waiting_by_day, title="Replies without a staff answer, last 30 days"),
+                "waiting": sparkline(
+                    totals.waiting_by_day, title="Replies without a staff answer, last 30 days"
+                ),
             },
         },
     )
@@ -219,7 +221,10 @@ def two_factor(request):
                 next_url = "/"
             if setting_up:
                 # Shown once, on the next page, and never again: a lost list is replaced, not read back.
-                request.session[RECOVERY_SHOW_KEY] = {"codes": recovery_codes_create(user=user), "next": next_url}
+                request.session[RECOVERY_SHOW_KEY] = {
+                    "codes": recovery_codes_create(user=user),
+                    "next": next_url,
+                }
                 return redirect("two-factor-recovery")
             if verified != device:  # a recovery code
                 left = recovery_codes_left(user=user)
@@ -232,10 +237,17 @@ def two_factor(request):
         if looks_like_recovery_code(token) and not setting_up:
             form.add_error("token", "That recovery code is not right, or it was used already.")
         else:
-            form.add_error("token", "That code is not right. Check your phone's clock and try the current code.")
+            form.add_error(
+                "token", "That code is not right. Check your phone's clock and try the current code."
+            )
     brand = agency_of_request(request)
     issuer = brand.display_name if brand else "Textback"
-    context = {"form": form, "setting_up": setting_up, "email": user.email, "user_is_operator": user_is_operator(user)}
+    context = {
+        "form": form,
+        "setting_up": setting_up,
+        "email": user.email,
+        "user_is_operator": user_is_operator(user),
+    }
     if setting_up:
         context |= {
             "qr": totp_qr_data_uri(device=device, issuer=issuer),
@@ -373,10 +385,15 @@ def handoff_page(request, *, user: User, client) -> HttpResponse:
     """The page that carries a person to a client's host: a form POSTing a one-time token there (sent on at once
     by static/accounts/handoff.js). A GET of any URL never logs anyone in: a link scanner or a prefetch could
     follow one, and a token in a URL lands in logs and histories."""
-    response = render(request, "accounts/handoff.html", {
-        "client": client, "token": handoff_token_create(user=user, client=client),
-        "action": f"{client_url(client)}accounts/enter/",
-    })
+    response = render(
+        request,
+        "accounts/handoff.html",
+        {
+            "client": client,
+            "token": handoff_token_create(user=user, client=client),
+            "action": f"{client_url(client)}accounts/enter/",
+        },
+    )
     # Under our usual "same-origin" policy a browser sends `Origin: null` with a POST to another host, and the
     # client's host could not tell our dashboard from any other site. This page's URL holds nothing secret.
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
@@ -398,7 +415,9 @@ def enter(request):
     if user is None:
         messages.error(request, "That link has expired. Log in, or open the client again from the dashboard.")
         return redirect("login")
-    login(request, user, backend="accounts.backends.HostMembershipBackend")  # with user.otp_device, if verified
+    login(
+        request, user, backend="accounts.backends.HostMembershipBackend"
+    )  # with user.otp_device, if verified
     return redirect("inbox:list")
 
 

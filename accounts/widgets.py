@@ -11,8 +11,9 @@ from django.template.loader import render_to_string
 
 from .hours import DAYS, HoursError, parse_closures, parse_hours
 
-DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-                     strict=True))
+DAY_NAMES = dict(
+    zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
+)
 SHIFTS_SHOWN = 2  # a day's opening hours and, for a split shift, a second span after a break
 LAST_MINUTE = "23:59"
 
@@ -52,11 +53,25 @@ class HoursWidget(forms.Widget):
         for day in DAYS:
             spans = [list(span) for span in days.get(day, [])][:SHIFTS_SHOWN]
             spans += [["", ""]] * (SHIFTS_SHOWN - len(spans))
-            rows.append({"key": day, "label": DAY_NAMES[day], "open": day in days, "spans": spans,
-                         "split": bool(spans[1][0] or spans[1][1])})
+            rows.append(
+                {
+                    "key": day,
+                    "label": DAY_NAMES[day],
+                    "open": day in days,
+                    "spans": spans,
+                    "split": bool(spans[1][0] or spans[1][1]),
+                }
+            )
         attrs = attrs or {}
-        return render_to_string("ui/hours.html", {"name": name, "rows": rows, "id": attrs.get("id", name),
-                                                  "disabled": attrs.get("disabled", False)})
+        return render_to_string(
+            "ui/hours.html",
+            {
+                "name": name,
+                "rows": rows,
+                "id": attrs.get("id", name),
+                "disabled": attrs.get("disabled", False),
+            },
+        )
 
 
 _CLAUSE = re.compile(r"^(?P<day>[a-z]{3})(?:\s+(?P<spans>\S+))?$")
@@ -77,7 +92,9 @@ def _days_of(value) -> dict[str, list]:
         match = _CLAUSE.match(clause)
         if match and match["day"] in DAYS:
             spans = (match["spans"] or "").split(",") if match["spans"] else []
-            days[match["day"]] = [[part.replace("?", "") for part in span.partition("-")[::2]] for span in spans]
+            days[match["day"]] = [
+                [part.replace("?", "") for part in span.partition("-")[::2]] for span in spans
+            ]
     return days
 
 
@@ -109,12 +126,25 @@ class ClosuresWidget(forms.Widget):
         return "\n".join(lines)
 
     def render(self, name, value, attrs=None, renderer=None):
-        rows = [{"start": c["start"], "end": c["end"] if c["end"] != c["start"] else "", "label": c.get("label", "")}
-                for c in _closures_of(value)]
+        rows = [
+            {
+                "start": c["start"],
+                "end": c["end"] if c["end"] != c["start"] else "",
+                "label": c.get("label", ""),
+            }
+            for c in _closures_of(value)
+        ]
         rows += [{"start": "", "end": "", "label": ""}] * self.SPARE_ROWS
         attrs = attrs or {}
-        return render_to_string("ui/closures.html", {"name": name, "rows": rows, "id": attrs.get("id", name),
-                                                     "disabled": attrs.get("disabled", False)})
+        return render_to_string(
+            "ui/closures.html",
+            {
+                "name": name,
+                "rows": rows,
+                "id": attrs.get("id", name),
+                "disabled": attrs.get("disabled", False),
+            },
+        )
 
 
 MAX_ROWS = 250  # more than hours.MAX_CLOSURES, so the parser, not the widget, says there are too many
@@ -166,6 +196,8 @@ class TimezoneField(forms.ChoiceField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("label", "Time zone")
-        kwargs.setdefault("error_messages", {
-            "invalid_choice": "“%(value)s” is not a time zone; use an IANA name such as America/Chicago."})
+        kwargs.setdefault(
+            "error_messages",
+            {"invalid_choice": "“%(value)s” is not a time zone; use an IANA name such as America/Chicago."},
+        )
         super().__init__(choices=timezone_choices, **kwargs)

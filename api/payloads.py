@@ -37,7 +37,9 @@ class TextbackSkippedPayload(serializers.Serializer):
 
 class MessageReceivedPayload(serializers.Serializer):
     message = MessageSerializer()
-    keyword = serializers.CharField(allow_null=True, help_text='"opt_out", "opt_in", "help", or null for a reply.')
+    keyword = serializers.CharField(
+        allow_null=True, help_text='"opt_out", "opt_in", "help", or null for a reply.'
+    )
 
 
 class ContactOptedOutPayload(serializers.Serializer):
@@ -75,7 +77,9 @@ class _Envelope(serializers.Serializer):
 
 def _envelope(event_type) -> type[serializers.Serializer]:
     return type(
-        f"{PAYLOADS[event_type].__name__}Webhook", (_Envelope,), {
+        f"{PAYLOADS[event_type].__name__}Webhook",
+        (_Envelope,),
+        {
             "data": PAYLOADS[event_type](),
             "__doc__": f"{event_type.label}: the `{event_type.name}` webhook.",
             "__module__": __name__,

@@ -16,4 +16,6 @@ def has_endpoints(event) -> bool:
 def on_public_event(event: Event) -> None:
     endpoints = webhook_endpoints_for(client=event.client, event=event.name)
     if endpoints:
-        webhook_event_emit(client=event.client, event=event.name, data=payload_for(event), endpoints=endpoints)
+        webhook_event_emit(
+            client=event.client, event=event.name, data=payload_for(event), endpoints=endpoints
+        )

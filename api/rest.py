@@ -72,10 +72,15 @@ def key_creator_still_may(key: ApiKey) -> bool:
         return False
     if key.client_id is not None:
         # The client's own people first (one statement for them, on every request), then its agency's.
-        role = ClientMembership.objects.filter(user=user, client_id=key.client_id).values_list(
-            "role", flat=True).first()
-        if role is None and (user.is_superuser or AgencyMembership.objects.filter(
-                user=user, agency_id=key.client.agency_id).exists()):
+        role = (
+            ClientMembership.objects.filter(user=user, client_id=key.client_id)
+            .values_list("role", flat=True)
+            .first()
+        )
+        if role is None and (
+            user.is_superuser
+            or AgencyMembership.objects.filter(user=user, agency_id=key.client.agency_id).exists()
+        ):
             role = "agency"
         return role is not None and (not key.may_write or role in _CLIENT_WRITERS)
     role = agency_role(user, key.agency)

@@ -228,7 +228,8 @@ class ReportSerializer(serializers.Serializer):
     )
     answered_calls = serializers.IntegerField(source="funnel.answered_calls")
     textbacks_sent = serializers.IntegerField(
-        source="funnel.textbacks_sent", help_text="Text-backs handed to the carrier, on the day they were sent."
+        source="funnel.textbacks_sent",
+        help_text="Text-backs handed to the carrier, on the day they were sent.",
     )
     textbacks_skipped = serializers.IntegerField(
         source="funnel.textbacks_skipped",
@@ -250,7 +251,8 @@ class ReportSerializer(serializers.Serializer):
         help_text="Replies per text-back sent, in percent; null when none was sent.",
     )
     answered_by_staff = serializers.IntegerField(
-        source="funnel.answered_by_staff", help_text="Replies that got a staff reply before the next text-back."
+        source="funnel.answered_by_staff",
+        help_text="Replies that got a staff reply before the next text-back.",
     )
     first_reply_median_seconds = serializers.IntegerField(
         source="funnel.first_reply_median_seconds",

@@ -334,9 +334,15 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
         try:
             # Through the one door: resolved once, refused at connect time if private, no redirects followed.
             answer = outbound.request(
-                "POST", endpoint.url, body=body, headers=headers,
-                schemes=("http", "https") if private else ("https",), allow_private=private,
-                connect_timeout=REQUEST_TIMEOUT[0], read_timeout=REQUEST_TIMEOUT[1], deadline=REQUEST_DEADLINE,
+                "POST",
+                endpoint.url,
+                body=body,
+                headers=headers,
+                schemes=("http", "https") if private else ("https",),
+                allow_private=private,
+                connect_timeout=REQUEST_TIMEOUT[0],
+                read_timeout=REQUEST_TIMEOUT[1],
+                deadline=REQUEST_DEADLINE,
                 max_bytes=RESPONSE_KEPT * 2,
             )
         except outbound.OutboundRefused as exc:

@@ -436,8 +436,12 @@ class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
         if data.get("owner_email"):
             # Invited, never made owner outright: an agency must not be able to attach someone's existing
             # account (another agency's admin, an operator) to a business it controls without their say.
-            invitation_create(email=data["owner_email"], role=ClientMembership.Role.OWNER,
-                              invited_by=request.user, client=client)
+            invitation_create(
+                email=data["owner_email"],
+                role=ClientMembership.Role.OWNER,
+                invited_by=request.user,
+                client=client,
+            )
         return Response(s.ClientSerializer(client).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Pause text-backs for a client", request=None, responses=s.ClientSerializer)

@@ -45,7 +45,9 @@ def report(name: str, rows: list[dict], columns: list[str], extra: dict | None =
     print("  ".join(col.ljust(width) for col, width in zip(columns, widths, strict=True)))
     print("  ".join("-" * width for width in widths))
     for row in rows:
-        print("  ".join(str(row.get(col, "")).ljust(width) for col, width in zip(columns, widths, strict=True)))
+        print(
+            "  ".join(str(row.get(col, "")).ljust(width) for col, width in zip(columns, widths, strict=True))
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     payload = {
@@ -68,4 +70,6 @@ def print_table(rows: list[dict], columns: list[str], title: str = "") -> None:
     print("  ".join(col.ljust(width) for col, width in zip(columns, widths, strict=True)))
     print("  ".join("-" * width for width in widths))
     for row in rows:
-        print("  ".join(str(row.get(col, "")).ljust(width) for col, width in zip(columns, widths, strict=True)))
+        print(
+            "  ".join(str(row.get(col, "")).ljust(width) for col, width in zip(columns, widths, strict=True))
+        )

@@ -85,7 +85,10 @@ def migrate(env: dict[str, str]) -> float:
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise RuntimeError(f"manage.py migrate failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
@@ -122,8 +125,10 @@ def prepare_database(*, clients: int, redis_url: str, force_migrate: bool = Fals
     needs = created or force_migrate
     if not needs:
         try:
-            schemas = [settings.TENANT_BASE_SCHEMA,
-                       *Client.objects.exclude(schema_name="public").values_list("schema_name", flat=True)]
+            schemas = [
+                settings.TENANT_BASE_SCHEMA,
+                *Client.objects.exclude(schema_name="public").values_list("schema_name", flat=True),
+            ]
             needs = migrations_pending(schemas)
         except Exception:  # no tables yet, typically
             needs = True
@@ -167,8 +172,13 @@ def ensure_clients(count: int) -> list:
         client = existing.get(slug)
         if client is None:
             client = client_create(
-                agency=agency, slug=slug, name=f"Bench Plumbing {i:03d}", timezone_name="America/Chicago",
-                phone_number=client_number(i), forward_to=f"+1312555{5000 + i:04d}", text_delay_seconds=0,
+                agency=agency,
+                slug=slug,
+                name=f"Bench Plumbing {i:03d}",
+                timezone_name="America/Chicago",
+                phone_number=client_number(i),
+                forward_to=f"+1312555{5000 + i:04d}",
+                text_delay_seconds=0,
             )
             made += 1
         if client.status != Client.Status.LIVE:
@@ -180,7 +190,9 @@ def ensure_clients(count: int) -> list:
     differs = Q()
     for name, value in wanted.items():
         differs |= ~Q(**{name: value})
-    Client.objects.filter(Q(slug__in=slugs) & differs).update(**wanted)  # only rows that differ: no dead tuples
+    Client.objects.filter(Q(slug__in=slugs) & differs).update(
+        **wanted
+    )  # only rows that differ: no dead tuples
     by_slug = {c.slug: c for c in Client.objects.filter(slug__in=slugs)}
     return [by_slug[s] for s in slugs]
 
@@ -188,8 +200,15 @@ def ensure_clients(count: int) -> list:
 # Client-schema tables that hold callers' data, children first: emptied before a run so that reruns start
 # from the same state (no "recently texted" callers, no growing tables). DELETE, not TRUNCATE: truncating
 # 200 schemas' tables makes thousands of new files and took ~7 s; deleting a few rows each takes well under 1 s.
-CLIENT_DATA_TABLES = ["inbox_note", "messaging_message", "messaging_consentevent", "crm_outcome",
-                      "messaging_conversation", "telephony_call", "crm_contact"]
+CLIENT_DATA_TABLES = [
+    "inbox_note",
+    "messaging_message",
+    "messaging_consentevent",
+    "crm_outcome",
+    "messaging_conversation",
+    "telephony_call",
+    "crm_contact",
+]
 
 
 def fresh_run(*, clients: int, redis_url: str, force_migrate: bool) -> tuple[list, int]:
@@ -213,8 +232,13 @@ def reset_client_data(clients: list) -> None:
 
     connection.set_schema_to_public()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(";".join(f'DELETE FROM "{client.schema_name}"."{table}"'
-                                for client in clients for table in CLIENT_DATA_TABLES))
+        cursor.execute(
+            ";".join(
+                f'DELETE FROM "{client.schema_name}"."{table}"'
+                for client in clients
+                for table in CLIENT_DATA_TABLES
+            )
+        )
     OutboundSend.objects.filter(client__in=clients).delete()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE)")
@@ -238,12 +262,32 @@ def caller_number(n: int) -> str:
 def voice_params(*, call_sid: str, caller: str, to: str, **extra: str) -> dict[str, str]:
     """What Twilio posts for an inbound call (the usual set of parameters, so bodies are realistically sized)."""
     return {
-        "AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", "CallSid": call_sid, "CallStatus": "ringing",
-        "Called": to, "CalledCity": "CHICAGO", "CalledCountry": "US", "CalledState": "IL", "CalledZip": "60601",
-        "Caller": caller, "CallerCity": "CHICAGO", "CallerCountry": "US", "CallerState": "IL",
-        "CallerZip": "60614", "Direction": "inbound", "From": caller, "FromCity": "CHICAGO",
-        "FromCountry": "US", "FromState": "IL", "FromZip": "60614", "To": to, "ToCity": "CHICAGO",
-        "ToCountry": "US", "ToState": "IL", "ToZip": "60601", **extra,
+        "AccountSid": ACCOUNT_SID,
+        "ApiVersion": "2010-04-01",
+        "CallSid": call_sid,
+        "CallStatus": "ringing",
+        "Called": to,
+        "CalledCity": "CHICAGO",
+        "CalledCountry": "US",
+        "CalledState": "IL",
+        "CalledZip": "60601",
+        "Caller": caller,
+        "CallerCity": "CHICAGO",
+        "CallerCountry": "US",
+        "CallerState": "IL",
+        "CallerZip": "60614",
+        "Direction": "inbound",
+        "From": caller,
+        "FromCity": "CHICAGO",
+        "FromCountry": "US",
+        "FromState": "IL",
+        "FromZip": "60614",
+        "To": to,
+        "ToCity": "CHICAGO",
+        "ToCountry": "US",
+        "ToState": "IL",
+        "ToZip": "60601",
+        **extra,
     }
 
 
@@ -277,8 +321,13 @@ class Stack:
         log = self.tmp / f"{name}.log"
         self.logs[name] = log
         process = subprocess.Popen(
-            args, cwd=ROOT, env=env or self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            args,
+            cwd=ROOT,
+            env=env or self.env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self.processes[name] = process
         return process
@@ -295,8 +344,20 @@ class Stack:
         """The fake Twilio as its own process (python -m tests.twilio_fake), so its work is not counted in
         the load generator's process. Returns its base URL."""
         port = free_port()
-        self.spawn("fake", [sys.executable, "-m", "tests.twilio_fake", "--port", str(port),
-                            "--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN])
+        self.spawn(
+            "fake",
+            [
+                sys.executable,
+                "-m",
+                "tests.twilio_fake",
+                "--port",
+                str(port),
+                "--account-sid",
+                ACCOUNT_SID,
+                "--auth-token",
+                AUTH_TOKEN,
+            ],
+        )
         url = f"http://127.0.0.1:{port}"
 
         def up():
@@ -309,13 +370,31 @@ class Stack:
         wait_until(up, timeout=20, what="the fake Twilio")
         return url
 
-    def start_web(self, *, port: int, workers: int, threads: int, worker_class: str = "gthread",
-                  env: dict[str, str] | None = None, access_log: bool = False,
-                  host_header: str = "localhost") -> None:
+    def start_web(
+        self,
+        *,
+        port: int,
+        workers: int,
+        threads: int,
+        worker_class: str = "gthread",
+        env: dict[str, str] | None = None,
+        access_log: bool = False,
+        host_header: str = "localhost",
+    ) -> None:
         """gunicorn config.wsgi on 127.0.0.1:port. worker_class "gthread" (threads per worker) or "sync" (what
         the Dockerfile runs: --workers 3, one request at a time each)."""
-        args = [str(VENV_BIN / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                "--workers", str(workers), "--worker-class", worker_class, "--backlog", "2048"]
+        args = [
+            str(VENV_BIN / "gunicorn"),
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            worker_class,
+            "--backlog",
+            "2048",
+        ]
         if worker_class == "gthread":
             args += ["--threads", str(threads), "--keep-alive", "5"]
         if access_log:
@@ -325,8 +404,9 @@ class Stack:
         def up():
             self.check_alive()
             try:
-                request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz/web",
-                                                 headers={"Host": f"{host_header}:{port}"})
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/healthz/web", headers={"Host": f"{host_header}:{port}"}
+                )
                 with urllib.request.urlopen(request, timeout=2) as response:
                     return response.status == 200
             except OSError:
@@ -334,23 +414,61 @@ class Stack:
 
         wait_until(up, timeout=60, what="gunicorn")
 
-    def start_worker(self, *, concurrency: int, pool: str = "prefork", loglevel: str = "INFO",
-                     env: dict[str, str] | None = None) -> None:
-        self.spawn("worker", [str(VENV_BIN / "celery"), "-A", "config", "worker", "--loglevel", loglevel,
-                              "--pool", pool, "--concurrency", str(concurrency),
-                              "--hostname", f"bench-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
-                              "--without-heartbeat"], env)
+    def start_worker(
+        self,
+        *,
+        concurrency: int,
+        pool: str = "prefork",
+        loglevel: str = "INFO",
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.spawn(
+            "worker",
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "config",
+                "worker",
+                "--loglevel",
+                loglevel,
+                "--pool",
+                pool,
+                "--concurrency",
+                str(concurrency),
+                "--hostname",
+                f"bench-{os.getpid()}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            env,
+        )
         # "ready." is logged at INFO; at a quieter log level, give the worker a moment instead.
         if loglevel.upper() in ("DEBUG", "INFO"):
-            wait_until(lambda: self.check_alive() or "ready." in self.log("worker"), timeout=60,
-                       what="the celery worker")
+            wait_until(
+                lambda: self.check_alive() or "ready." in self.log("worker"),
+                timeout=60,
+                what="the celery worker",
+            )
         else:
             time.sleep(5)
             self.check_alive()
 
     def start_beat(self, env: dict[str, str] | None = None) -> None:
-        self.spawn("beat", [str(VENV_BIN / "celery"), "-A", "config", "beat", "--loglevel", "INFO",
-                            "--schedule", str(self.tmp / "beat-schedule")], env)
+        self.spawn(
+            "beat",
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "config",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(self.tmp / "beat-schedule"),
+            ],
+            env,
+        )
 
     def stop(self, name: str) -> None:
         process = self.processes.pop(name, None)
@@ -374,7 +492,9 @@ class Stack:
             self.stop(name)
         if self.keep_logs:
             return
-        shutil.rmtree(self.tmp, ignore_errors=True)  # logs, and whatever a process kept there (a Redis's data)
+        shutil.rmtree(
+            self.tmp, ignore_errors=True
+        )  # logs, and whatever a process kept there (a Redis's data)
 
     def pgids(self) -> dict[str, int]:
         return {name: process.pid for name, process in self.processes.items()}
@@ -390,8 +510,12 @@ def fake_get(base_url: str, name: str):
 
 
 def fake_post(base_url: str, name: str, payload: dict | None = None):
-    request = urllib.request.Request(f"{base_url}/_fake/{name}", data=json.dumps(payload or {}).encode(),
-                                     method="POST", headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{base_url}/_fake/{name}",
+        data=json.dumps(payload or {}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -410,8 +534,8 @@ def _proc_stats() -> dict[int, tuple[int, float, str, int]]:
                 raw = handle.read()
         except OSError:
             continue
-        comm = raw[raw.index("(") + 1:raw.rindex(")")]
-        fields = raw[raw.rindex(")") + 2:].split()
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
         cpu = sum(int(value) for value in fields[11:15]) / TICKS
         out[int(entry.name)] = (int(fields[2]), cpu, comm, int(fields[1]))
     return out
@@ -437,8 +561,13 @@ class CpuMeter:
     first, so that is mostly ours), by this process, and by the whole machine; "others" is what the machine used
     beyond all of those (the kernel's own work such as loopback networking, and anyone else's processes)."""
 
-    def __init__(self, groups: dict[str, int], pid_groups: dict[str, list[int]] | None = None,
-                 this_process: str = "bench process", reaped_children: str | None = None):
+    def __init__(
+        self,
+        groups: dict[str, int],
+        pid_groups: dict[str, list[int]] | None = None,
+        this_process: str = "bench process",
+        reaped_children: str | None = None,
+    ):
         """reaped_children: a name for the CPU of this process's children that exited and were waited for in
         between (e.g. a wrk run), which no longer show in /proc."""
         self.reaped_children = reaped_children
@@ -448,8 +577,10 @@ class CpuMeter:
 
     def _snapshot(self) -> dict:
         stats = _proc_stats()
-        snap = {name: sum(row[1] for row in stats.values() if row[0] == pgid) for name, pgid in
-                self.groups.items()}
+        snap = {
+            name: sum(row[1] for row in stats.values() if row[0] == pgid)
+            for name, pgid in self.groups.items()
+        }
         for name, pids in self.pid_groups.items():
             snap[name] = sum(stats[pid][1] for pid in pids if pid in stats)
         snap["postgres"] = _postgres_cpu(stats)

@@ -38,12 +38,18 @@ def main() -> None:
         for t, (label, (trade, mode)) in enumerate(TRADES.items()):
             samples, calls, messages = [], 0, 0
             for i in range(args.runs):
-                client = client_provision(client=client_create(
-                    agency=agency, slug=f"bench-demo-{t}-{i}", name=f"Bench {label} {i}",
-                    timezone_name="America/Chicago", phone_number=f"+1312555{8100 + 10 * t + i:04d}",
-                    forward_to="+13125559999", call_mode=mode,
-                    business_hours=hours_from_text("mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00"),
-                ))
+                client = client_provision(
+                    client=client_create(
+                        agency=agency,
+                        slug=f"bench-demo-{t}-{i}",
+                        name=f"Bench {label} {i}",
+                        timezone_name="America/Chicago",
+                        phone_number=f"+1312555{8100 + 10 * t + i:04d}",
+                        forward_to="+13125559999",
+                        call_mode=mode,
+                        business_hours=hours_from_text("mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00"),
+                    )
+                )
                 start = time.perf_counter()
                 history_add(client=client, trade=trade, owner_id=None)
                 samples.append(time.perf_counter() - start)
@@ -56,7 +62,9 @@ def main() -> None:
             client.delete()
         NumberHolder.objects.filter(agency=agency).delete()  # numbers stay with an agency until it goes
         agency.delete()
-    report("demo_history", rows, ["trade", "calls", "messages", "n", "median_ms", "p95_ms", "min_ms", "max_ms"])
+    report(
+        "demo_history", rows, ["trade", "calls", "messages", "n", "median_ms", "p95_ms", "min_ms", "max_ms"]
+    )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,14 @@ def ensure_client() -> tuple[Client, object]:
     )
     client = Client.objects.filter(slug=SLUG).first()
     if client is None:
-        client = client_create(agency=agency, slug=SLUG, name="Bench Inbox Plumbing", timezone_name="America/Chicago",
-                               phone_number="+13125559900", forward_to="+13125559942")
+        client = client_create(
+            agency=agency,
+            slug=SLUG,
+            name="Bench Inbox Plumbing",
+            timezone_name="America/Chicago",
+            phone_number="+13125559900",
+            forward_to="+13125559942",
+        )
         client_provision(client=client)
         client.refresh_from_db()
     owner = user_get_or_create(email="owner@bench-inbox.test", password=None, name="Bench Owner")
@@ -50,7 +56,9 @@ def fill(client: Client, *, conversations: int, messages_each: int, owner_id: in
     """One contact, one call and one conversation per caller, `messages_each` texts each (in and out
     alternating), activity spread over 90 days; a tenth unread, a third assigned to the owner, a fifth closed."""
     with schema_context(client.schema_name), connection.cursor() as cursor:
-        cursor.execute("TRUNCATE messaging_message, messaging_conversation, telephony_call, crm_contact CASCADE")
+        cursor.execute(
+            "TRUNCATE messaging_message, messaging_conversation, telephony_call, crm_contact CASCADE"
+        )
         cursor.execute(
             """
             INSERT INTO crm_contact (id, phone_number, name, email, notes, opted_out, is_blocked, line_type,
@@ -102,8 +110,10 @@ def fill(client: Client, *, conversations: int, messages_each: int, owner_id: in
         )
         for table in ("crm_contact", "messaging_conversation"):
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", [conversations])
-        cursor.execute("ANALYZE crm_contact; ANALYZE messaging_conversation; ANALYZE messaging_message; "
-                       "ANALYZE telephony_call")
+        cursor.execute(
+            "ANALYZE crm_contact; ANALYZE messaging_conversation; ANALYZE messaging_message; "
+            "ANALYZE telephony_call"
+        )
 
 
 def timed_get(browser: HttpClient, path: str, **headers) -> float:
@@ -134,8 +144,10 @@ def main() -> None:
     if have != args.conversations:
         start = time.perf_counter()
         fill(client, conversations=args.conversations, messages_each=args.messages_each, owner_id=owner.pk)
-        print(f"filled {args.conversations:,} conversations, {args.conversations * args.messages_each:,} messages "
-              f"in {time.perf_counter() - start:.0f} s")
+        print(
+            f"filled {args.conversations:,} conversations, {args.conversations * args.messages_each:,} messages "
+            f"in {time.perf_counter() - start:.0f} s"
+        )
 
     browser = HttpClient(HTTP_HOST=client.host)
     browser.force_login(owner)
@@ -160,7 +172,9 @@ def main() -> None:
         poll = [timed_get(browser, "/inbox/", HTTP_X_INBOX_POLL="1") for _ in range(args.runs)]
         rows.append({"page": "list: live poll", **summary_ms(poll)})
     report(
-        "inbox_pages", rows, ["page", "n", "median_ms", "p95_ms", "min_ms", "max_ms"],
+        "inbox_pages",
+        rows,
+        ["page", "n", "median_ms", "p95_ms", "min_ms", "max_ms"],
         extra={"conversations": args.conversations, "messages": args.conversations * args.messages_each},
     )
 

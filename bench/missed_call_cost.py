@@ -69,7 +69,9 @@ def queued_tasks(redis_client) -> list[tuple[str, list, dict, str | None]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=30)
@@ -81,10 +83,13 @@ def main() -> None:
     from tests.twilio_fake import FakeTwilio
 
     fake = FakeTwilio(_stack.ACCOUNT_SID, _stack.AUTH_TOKEN).start()
-    for key, value in _stack.base_env(PUBLIC_BASE_URL=PUBLIC_BASE_URL, TWILIO_API_BASE_URL=fake.base_url,
-                                      REDIS_URL=options.redis_url).items():
+    for key, value in _stack.base_env(
+        PUBLIC_BASE_URL=PUBLIC_BASE_URL, TWILIO_API_BASE_URL=fake.base_url, REDIS_URL=options.redis_url
+    ).items():
         os.environ[key] = value
-    clients, _port = _stack.fresh_run(clients=options.clients, redis_url=options.redis_url, force_migrate=False)
+    clients, _port = _stack.fresh_run(
+        clients=options.clients, redis_url=options.redis_url, force_migrate=False
+    )
 
     import redis
     from django.db import connection
@@ -119,8 +124,12 @@ def main() -> None:
 
     def post(path: str, params: dict) -> None:
         body, signature = _stack.signed(PUBLIC_BASE_URL, path, params)
-        response = http.post(path, data=body, content_type="application/x-www-form-urlencoded",
-                             HTTP_X_TWILIO_SIGNATURE=signature)
+        response = http.post(
+            path,
+            data=body,
+            content_type="application/x-www-form-urlencoded",
+            HTTP_X_TWILIO_SIGNATURE=signature,
+        )
         if response.status_code != 200:
             raise SystemExit(f"{path} answered {response.status_code}: {response.content[:300]!r}")
 
@@ -129,17 +138,32 @@ def main() -> None:
     for n in range(options.warmup + options.calls):
         record = n >= options.warmup
         client = clients[n % len(clients)]
-        params = _stack.voice_params(call_sid="CA" + uuid.uuid4().hex, caller=_stack.caller_number(900000 + n),
-                                     to=str(client.phone_number))
+        params = _stack.voice_params(
+            call_sid="CA" + uuid.uuid4().hex,
+            caller=_stack.caller_number(900000 + n),
+            to=str(client.phone_number),
+        )
         measured("incoming", partial(post, "/hooks/twilio/voice/incoming/", params), record)
-        measured("dial-complete", partial(post, "/hooks/twilio/voice/dial-complete/", {
-            **params, "CallStatus": "in-progress", "DialCallStatus": "no-answer", "DialCallDuration": "0"}),
-            record)
+        measured(
+            "dial-complete",
+            partial(
+                post,
+                "/hooks/twilio/voice/dial-complete/",
+                {
+                    **params,
+                    "CallStatus": "in-progress",
+                    "DialCallStatus": "no-answer",
+                    "DialCallDuration": "0",
+                },
+            ),
+            record,
+        )
         for name, args, kwargs, schema in queued_tasks(broker):
             task = app.tasks[name]
             headers = {"_schema_name": schema} if schema else {}
-            result = measured(f"task:{name}", partial(task.apply, args, kwargs, headers=headers, throw=True),
-                              record)
+            result = measured(
+                f"task:{name}", partial(task.apply, args, kwargs, headers=headers, throw=True), record
+            )
             if name.endswith("deliver_send") and record:
                 outcomes[str(result.result)] += 1
 
@@ -147,32 +171,53 @@ def main() -> None:
     fake.stop()
     rows = []
     for stage, values in stages.items():
-        rows.append({
-            "stage": stage, "runs": len(values["cpu_ms"]),
-            "statements": round(statistics.mean(values["statements"]), 1),
-            "cpu_ms_median": round(statistics.median(values["cpu_ms"]), 2),
-            "wall_ms_median": round(statistics.median(values["wall_ms"]), 2),
-            "db_wait_ms_median": round(statistics.median(values["db_wait_ms"]), 2),
-        })
+        rows.append(
+            {
+                "stage": stage,
+                "runs": len(values["cpu_ms"]),
+                "statements": round(statistics.mean(values["statements"]), 1),
+                "cpu_ms_median": round(statistics.median(values["cpu_ms"]), 2),
+                "wall_ms_median": round(statistics.median(values["wall_ms"]), 2),
+                "db_wait_ms_median": round(statistics.median(values["db_wait_ms"]), 2),
+            }
+        )
     per_call = {
         "statements": round(sum(r["statements"] * r["runs"] for r in rows) / options.calls, 1),
-        "cpu_ms": round(sum(statistics.mean(v["cpu_ms"]) * len(v["cpu_ms"]) for v in stages.values())
-                        / options.calls, 1),
+        "cpu_ms": round(
+            sum(statistics.mean(v["cpu_ms"]) * len(v["cpu_ms"]) for v in stages.values()) / options.calls, 1
+        ),
     }
-    rows.append({"stage": "per missed call", "runs": options.calls, "statements": per_call["statements"],
-                 "cpu_ms_median": per_call["cpu_ms"]})
-    print(f"{options.calls} missed calls over {len(clients)} clients; texts at the fake: {texts} "
-          f"(warm-up included); deliver_send returned {dict(outcomes)}; load before: {os.getloadavg()[0]:.2f}")
-    report("missed_call_cost", rows,
-           ["stage", "runs", "statements", "cpu_ms_median", "wall_ms_median", "db_wait_ms_median"],
-           extra={"calls": options.calls, "clients": len(clients), "deliver_send": dict(outcomes)})
+    rows.append(
+        {
+            "stage": "per missed call",
+            "runs": options.calls,
+            "statements": per_call["statements"],
+            "cpu_ms_median": per_call["cpu_ms"],
+        }
+    )
+    print(
+        f"{options.calls} missed calls over {len(clients)} clients; texts at the fake: {texts} "
+        f"(warm-up included); deliver_send returned {dict(outcomes)}; load before: {os.getloadavg()[0]:.2f}"
+    )
+    report(
+        "missed_call_cost",
+        rows,
+        ["stage", "runs", "statements", "cpu_ms_median", "wall_ms_median", "db_wait_ms_median"],
+        extra={"calls": options.calls, "clients": len(clients), "deliver_send": dict(outcomes)},
+    )
     for number, sql in enumerate(last_sql.get(options.show_sql, []), 1):
         print(f"{number:3d}  {' '.join(sql.split())[:300]}")
     if profiler is not None:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(45)
-        if os.environ.get("BENCH_CALLEES"):  # e.g. BENCH_CALLEES=webhooks.py:52 — where that function's time goes
-            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_callees(os.environ["BENCH_CALLEES"])
+        pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(
+            45
+        )
+        if os.environ.get(
+            "BENCH_CALLEES"
+        ):  # e.g. BENCH_CALLEES=webhooks.py:52 — where that function's time goes
+            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_callees(
+                os.environ["BENCH_CALLEES"]
+            )
         print(out.getvalue())
 
 

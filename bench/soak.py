@@ -79,8 +79,24 @@ class SoakStack(_stack.Stack):
             return super().spawn(name, args, env)
 
     def start_redis(self, port: int) -> None:
-        self.spawn("redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(self.tmp)])
+        self.spawn(
+            "redis",
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--dir",
+                str(self.tmp),
+            ],
+        )
         import redis
 
         client = redis.Redis(port=port)
@@ -140,8 +156,10 @@ def inject(fault: Fault, stack: SoakStack, *, redis_port: int, fake_url: str, la
     elif fault.name == "postgres-restart":
         database_admin(f'ALTER DATABASE "{_stack.BENCH_DB}" ALLOW_CONNECTIONS false')
         try:
-            database_admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           f"WHERE datname = '{_stack.BENCH_DB}' AND application_name = '{APP_NAME}'")
+            database_admin(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{_stack.BENCH_DB}' AND application_name = '{APP_NAME}'"
+            )
             time.sleep(10)
         finally:
             database_admin(f'ALTER DATABASE "{_stack.BENCH_DB}" ALLOW_CONNECTIONS true')
@@ -165,8 +183,15 @@ def inject(fault: Fault, stack: SoakStack, *, redis_port: int, fake_url: str, la
     fault.ended = time.time()
 
 
-FAULTS = ["redis-stop", "redis-restarts", "postgres-restart", "worker-kill", "beat-kill", "twilio-500",
-          "twilio-slow"]
+FAULTS = [
+    "redis-stop",
+    "redis-restarts",
+    "postgres-restart",
+    "worker-kill",
+    "beat-kill",
+    "twilio-500",
+    "twilio-slow",
+]
 
 
 def run_faults(faults: list[Fault], *, every: float, stop: threading.Event, **kwargs) -> None:
@@ -184,8 +209,11 @@ def run_faults(faults: list[Fault], *, every: float, stop: threading.Event, **kw
             fault.ended = time.time()
         # Restarts that this fault caused show within a few seconds of it.
         stop.wait(5)
-        fault.restarts = {name: count - before.get(name, 0) for name, count in stack.restarts.items()
-                          if count != before.get(name, 0)}
+        fault.restarts = {
+            name: count - before.get(name, 0)
+            for name, count in stack.restarts.items()
+            if count != before.get(name, 0)
+        }
 
 
 def drain(calls, fake_url: str, timeout: float) -> dict[str, list[float]]:
@@ -228,22 +256,32 @@ def analyse(calls, texts, ledger: dict[str, str], faults: list[Fault], started: 
         missed = [call for call in mine if call.dc_status == 200]
         delays = sorted(texts[call.caller][0] - call.t0 for call in missed if call.caller in texts)
         after_end = [texts[call.caller][0] - max(call.t0, ended) for call in missed if call.caller in texts]
-        rows.append({
-            "fault": name,
-            "missed_calls": len(missed),
-            "refused": len(mine) - len(missed),
-            "texts": sum(len(texts.get(call.caller, [])) for call in missed),
-            "late": sum(1 for call in missed if call.caller not in texts
-                        and ledger.get(call.call_sid) in ("pending", "sending")),
-            "lost": sum(1 for call in missed if call.caller not in texts
-                        and ledger.get(call.call_sid) not in ("pending", "sending")),
-            "duplicates": sum(len(texts.get(call.caller, [])) - 1 for call in missed if call.caller in texts),
-            "p50_s": round(percentile(delays, 50), 2) if delays else "-",
-            "p99_s": round(percentile(delays, 99), 2) if delays else "-",
-            "max_s": round(delays[-1], 2) if delays else "-",
-            "after_end_max_s": round(max(after_end), 2) if after_end else "-",
-            "restarts": ", ".join(f"{k} x{v}" for k, v in sorted(restarts.items())) or "none",
-        })
+        rows.append(
+            {
+                "fault": name,
+                "missed_calls": len(missed),
+                "refused": len(mine) - len(missed),
+                "texts": sum(len(texts.get(call.caller, [])) for call in missed),
+                "late": sum(
+                    1
+                    for call in missed
+                    if call.caller not in texts and ledger.get(call.call_sid) in ("pending", "sending")
+                ),
+                "lost": sum(
+                    1
+                    for call in missed
+                    if call.caller not in texts and ledger.get(call.call_sid) not in ("pending", "sending")
+                ),
+                "duplicates": sum(
+                    len(texts.get(call.caller, [])) - 1 for call in missed if call.caller in texts
+                ),
+                "p50_s": round(percentile(delays, 50), 2) if delays else "-",
+                "p99_s": round(percentile(delays, 99), 2) if delays else "-",
+                "max_s": round(delays[-1], 2) if delays else "-",
+                "after_end_max_s": round(max(after_end), 2) if after_end else "-",
+                "restarts": ", ".join(f"{k} x{v}" for k, v in sorted(restarts.items())) or "none",
+            }
+        )
     return rows
 
 
@@ -266,8 +304,9 @@ def main() -> None:
     host = f"localhost:{port}"
     public_base_url = f"http://{host}"
     busy_before = _stack.machine_busy_cores(2.0)
-    env = _stack.base_env(REDIS_URL=redis_url, PUBLIC_BASE_URL=public_base_url, PGAPPNAME=APP_NAME,
-                          TWILIO_TIMEOUT_SECONDS="3")
+    env = _stack.base_env(
+        REDIS_URL=redis_url, PUBLIC_BASE_URL=public_base_url, PGAPPNAME=APP_NAME, TWILIO_TIMEOUT_SECONDS="3"
+    )
     stack = SoakStack(env, keep_logs=args.keep_logs)
     stop = threading.Event()
     try:
@@ -283,13 +322,26 @@ def main() -> None:
         stack.start_worker(concurrency=args.worker_concurrency)
         stack.start_beat()
         threading.Thread(target=stack.supervise, daemon=True).start()
-        print(f"{time.strftime('%H:%M:%S')} soak: {count} missed calls at {args.rate:g}/s over {len(clients)} "
-              f"clients for {args.minutes:g} min, {len(faults)} faults; machine busy before: {busy_before} "
-              f"cores", flush=True)
+        print(
+            f"{time.strftime('%H:%M:%S')} soak: {count} missed calls at {args.rate:g}/s over {len(clients)} "
+            f"clients for {args.minutes:g} min, {len(faults)} faults; machine busy before: {busy_before} "
+            f"cores",
+            flush=True,
+        )
         started = time.time()
-        injector = threading.Thread(target=run_faults, args=(faults,), kwargs=dict(
-            every=args.fault_every, stop=stop, stack=stack, redis_port=redis_port, fake_url=fake_url,
-            latency=args.latency), daemon=True)
+        injector = threading.Thread(
+            target=run_faults,
+            args=(faults,),
+            kwargs=dict(
+                every=args.fault_every,
+                stop=stop,
+                stack=stack,
+                redis_port=redis_port,
+                fake_url=fake_url,
+                latency=args.latency,
+            ),
+            daemon=True,
+        )
         injector.start()
         meter = _stack.CpuMeter(stack.pgids(), this_process="load generator")
         meter.start()
@@ -310,16 +362,38 @@ def main() -> None:
             print(f"could not clean up the stack: {exc!r}", flush=True)
 
     rows = analyse(calls, texts, ledger, faults, started)
-    total = {key: sum(row[key] for row in rows) for key in ("missed_calls", "refused", "texts", "late", "lost",
-                                                             "duplicates")}
-    columns = ["fault", "missed_calls", "refused", "texts", "late", "lost", "duplicates", "p50_s", "p99_s",
-               "max_s", "after_end_max_s", "restarts"]
-    report(args.name, rows, columns, extra={
-        "what": "bench/soak.py: missed calls under the faults of issue 15, in turn",
-        "args": vars(args), "machine_busy_before_cores": busy_before, "cpu_cores": cpu, "total": total,
-        "twilio_violations": len(violations),
-        "target": f"0 lost, 0 duplicates, every text within {TARGET_AFTER_END:g} s of its fault ending",
-    })
+    total = {
+        key: sum(row[key] for row in rows)
+        for key in ("missed_calls", "refused", "texts", "late", "lost", "duplicates")
+    }
+    columns = [
+        "fault",
+        "missed_calls",
+        "refused",
+        "texts",
+        "late",
+        "lost",
+        "duplicates",
+        "p50_s",
+        "p99_s",
+        "max_s",
+        "after_end_max_s",
+        "restarts",
+    ]
+    report(
+        args.name,
+        rows,
+        columns,
+        extra={
+            "what": "bench/soak.py: missed calls under the faults of issue 15, in turn",
+            "args": vars(args),
+            "machine_busy_before_cores": busy_before,
+            "cpu_cores": cpu,
+            "total": total,
+            "twilio_violations": len(violations),
+            "target": f"0 lost, 0 duplicates, every text within {TARGET_AFTER_END:g} s of its fault ending",
+        },
+    )
     print(f"total: {total}; Twilio API violations: {len(violations)}; CPU (cores): {cpu}")
     sys.exit(0 if total["lost"] == 0 and total["duplicates"] == 0 else 1)
 

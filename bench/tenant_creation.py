@@ -58,8 +58,12 @@ def main() -> None:
 
         def create_and_provision(slug=slug, i=i):
             client = client_create(
-                agency=agency, slug=slug, name=f"Bench {i}", timezone_name="UTC",
-                phone_number=f"+1312555{8000 + i:04d}", forward_to="+13125559999",
+                agency=agency,
+                slug=slug,
+                name=f"Bench {i}",
+                timezone_name="UTC",
+                phone_number=f"+1312555{8000 + i:04d}",
+                forward_to="+13125559999",
             )
             client_provision(client=client)
 
@@ -75,13 +79,15 @@ def main() -> None:
         {"how": "create + provision (service)", **summary_ms(create)},
     ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_tables WHERE schemaname = %s", [template_schema_ensure()]
-        )
+        cursor.execute("SELECT count(*) FROM pg_tables WHERE schemaname = %s", [template_schema_ensure()])
         tables = cursor.fetchone()[0]
     print(f"client schema: {tables} tables\n")
-    report("tenant_creation", rows, ["how", "n", "median_ms", "p95_ms", "min_ms", "max_ms"],
-           {"client_schema_tables": tables})
+    report(
+        "tenant_creation",
+        rows,
+        ["how", "n", "median_ms", "p95_ms", "min_ms", "max_ms"],
+        {"client_schema_tables": tables},
+    )
 
 
 if __name__ == "__main__":

@@ -65,16 +65,20 @@ INCOMING = "/hooks/twilio/voice/incoming/"
 DIAL_COMPLETE = "/hooks/twilio/voice/dial-complete/"
 
 
-def make_calls(count: int, first_n: int, clients: list, public_base_url: str, rng: random.Random) -> list[Call]:
+def make_calls(
+    count: int, first_n: int, clients: list, public_base_url: str, rng: random.Random
+) -> list[Call]:
     calls = []
     for n in range(first_n, first_n + count):
         client_number = str(rng.choice(clients).phone_number)
-        call = Call(n=n, client_number=client_number, caller=_stack.caller_number(n),
-                    call_sid="CA" + uuid.uuid4().hex)
+        call = Call(
+            n=n, client_number=client_number, caller=_stack.caller_number(n), call_sid="CA" + uuid.uuid4().hex
+        )
         params = _stack.voice_params(call_sid=call.call_sid, caller=call.caller, to=client_number)
         call.incoming = _stack.signed(public_base_url, INCOMING, params)
         call.dial_complete = _stack.signed(
-            public_base_url, DIAL_COMPLETE,
+            public_base_url,
+            DIAL_COMPLETE,
             {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer", "DialCallDuration": "0"},
         )
         calls.append(call)
@@ -95,9 +99,13 @@ async def drive(calls: list[Call], *, rate: float, ring_seconds: float, port: in
         started = time.perf_counter()
         try:
             async with session.post(
-                base + path, data=body,
-                headers={"Host": host, "Content-Type": "application/x-www-form-urlencoded",
-                         "X-Twilio-Signature": signature},
+                base + path,
+                data=body,
+                headers={
+                    "Host": host,
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "X-Twilio-Signature": signature,
+                },
             ) as response:
                 await response.read()
                 status = response.status
@@ -105,8 +113,9 @@ async def drive(calls: list[Call], *, rate: float, ring_seconds: float, port: in
             status = f"error:{type(exc).__name__}"
         return status, time.perf_counter() - started
 
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout, skip_auto_headers=("User-Agent",)) \
-            as session:
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, skip_auto_headers=("User-Agent",)
+    ) as session:
         loop = asyncio.get_running_loop()
         start = loop.time() + 0.2
 
@@ -149,8 +158,15 @@ def ms(values: list[float], pct: float | None = None) -> float | str:
     return round((max(values) if pct is None else percentile(values, pct)) * 1000, 1)
 
 
-def analyse(name: str, rate: float, calls: list[Call], fake_url: str, cpu: dict[str, float],
-            drain_seconds: float, all_final: bool) -> tuple[dict, dict, dict]:
+def analyse(
+    name: str,
+    rate: float,
+    calls: list[Call],
+    fake_url: str,
+    cpu: dict[str, float],
+    drain_seconds: float,
+    all_final: bool,
+) -> tuple[dict, dict, dict]:
     from messaging.models import OutboundSend
 
     messages = _stack.fake_get(fake_url, "messages")
@@ -163,15 +179,23 @@ def analyse(name: str, rate: float, calls: list[Call], fake_url: str, cpu: dict[
         if request.get("operation") == "FetchPhoneNumber":
             number = request["path"].rsplit("/", 1)[-1]
             lookups.setdefault(number, request["received_at"])
-    ledger = {row["call_sid"]: row for row in OutboundSend.objects.filter(
-        call_sid__in=[c.call_sid for c in calls]).values("call_sid", "state", "reason", "dispatched_at")}
+    ledger = {
+        row["call_sid"]: row
+        for row in OutboundSend.objects.filter(call_sid__in=[c.call_sid for c in calls]).values(
+            "call_sid", "state", "reason", "dispatched_at"
+        )
+    }
 
     latency, to_enqueued, to_lookup, lookup_to_sms = [], [], [], []
     missing = duplicates = 0
     states: dict[str, int] = {}
     for call in calls:
         row = ledger.get(call.call_sid)
-        state = "no ledger row" if row is None else row["state"] + (f" ({row['reason']})" if row["reason"] else "")
+        state = (
+            "no ledger row"
+            if row is None
+            else row["state"] + (f" ({row['reason']})" if row["reason"] else "")
+        )
         states[state] = states.get(state, 0) + 1
         if row is not None and row["dispatched_at"] is not None:
             to_enqueued.append(row["dispatched_at"].timestamp() - call.t0)
@@ -191,10 +215,20 @@ def analyse(name: str, rate: float, calls: list[Call], fake_url: str, cpu: dict[
     achieved = (n - 1) / (sent_at[-1] - sent_at[0]) if n > 1 and sent_at[-1] > sent_at[0] else float("nan")
     bad = [c for c in calls for status in (c.in_status, c.dc_status) if status != 200]
     row = {
-        "phase": name, "target/s": rate, "achieved/s": round(achieved, 1), "calls": n,
-        "texts": len(latency), "missing": missing, "dupes": duplicates, "non200": len(bad),
-        "p50_ms": ms(latency, 50), "p95_ms": ms(latency, 95), "p99_ms": ms(latency, 99), "max_ms": ms(latency),
-        "hook_p50_ms": ms([c.dc_seconds for c in calls], 50), "hook_p99_ms": ms([c.dc_seconds for c in calls], 99),
+        "phase": name,
+        "target/s": rate,
+        "achieved/s": round(achieved, 1),
+        "calls": n,
+        "texts": len(latency),
+        "missing": missing,
+        "dupes": duplicates,
+        "non200": len(bad),
+        "p50_ms": ms(latency, 50),
+        "p95_ms": ms(latency, 95),
+        "p99_ms": ms(latency, 99),
+        "max_ms": ms(latency),
+        "hook_p50_ms": ms([c.dc_seconds for c in calls], 50),
+        "hook_p99_ms": ms([c.dc_seconds for c in calls], 99),
         "in_hook_p50_ms": ms([c.in_seconds for c in calls], 50),
         "in_hook_p99_ms": ms([c.in_seconds for c in calls], 99),
         "gen_lag_p99_ms": ms([c.in_lag for c in calls], 99),
@@ -202,10 +236,15 @@ def analyse(name: str, rate: float, calls: list[Call], fake_url: str, cpu: dict[
     }
     breakdown = {
         "phase": name,
-        "enqueued_p50_ms": ms(to_enqueued, 50), "enqueued_p99_ms": ms(to_enqueued, 99),
-        "lookup_p50_ms": ms(to_lookup, 50), "lookup_p99_ms": ms(to_lookup, 99),
-        "sms_after_lookup_p50_ms": ms(lookup_to_sms, 50), "sms_after_lookup_p99_ms": ms(lookup_to_sms, 99),
-        "ledger_states": states, "drained_in_s": round(drain_seconds, 1), "all_final": all_final,
+        "enqueued_p50_ms": ms(to_enqueued, 50),
+        "enqueued_p99_ms": ms(to_enqueued, 99),
+        "lookup_p50_ms": ms(to_lookup, 50),
+        "lookup_p99_ms": ms(to_lookup, 99),
+        "sms_after_lookup_p50_ms": ms(lookup_to_sms, 50),
+        "sms_after_lookup_p99_ms": ms(lookup_to_sms, 99),
+        "ledger_states": states,
+        "drained_in_s": round(drain_seconds, 1),
+        "all_final": all_final,
         "non200_examples": sorted({str(s) for c in bad for s in (c.in_status, c.dc_status) if s != 200})[:5],
     }
     window = cpu.pop("_window", None)
@@ -223,10 +262,16 @@ def run_phase(name, rate, duration, calls, *, args, port, host, fake_url, meter)
     cpu = meter.stop()
     others = cpu["others"]
     window = time.monotonic() - started
-    per_call = {part: round(cores * window / len(calls) * 1000, 1) for part, cores in cpu.items()
-                if part not in ("machine", "others")}
-    cpu = {**{f"{part} cores": cores for part, cores in cpu.items()},
-           **{f"{part} ms/call": value for part, value in per_call.items()}, "_window": round(window, 1)}
+    per_call = {
+        part: round(cores * window / len(calls) * 1000, 1)
+        for part, cores in cpu.items()
+        if part not in ("machine", "others")
+    }
+    cpu = {
+        **{f"{part} cores": cores for part, cores in cpu.items()},
+        **{f"{part} ms/call": value for part, value in per_call.items()},
+        "_window": round(window, 1),
+    }
     row, breakdown, cpu_row = analyse(name, rate, calls, fake_url, cpu, drain, all_final)
     row["others_cores"] = others  # CPU used meanwhile by the kernel and by anyone else's processes
     return row, breakdown, cpu_row
@@ -242,64 +287,113 @@ def parse_phases(text: str) -> list[tuple[float, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--phases", default="20:15,100:10",
-                        help="comma-separated RATE:SECONDS of missed calls per second (default 20:15,100:10)")
+    parser.add_argument(
+        "--phases",
+        default="20:15,100:10",
+        help="comma-separated RATE:SECONDS of missed calls per second (default 20:15,100:10)",
+    )
     parser.add_argument("--clients", type=int, default=200)
-    parser.add_argument("--ring-seconds", type=float, default=1.0,
-                        help="from a call's incoming webhook to its dial-complete (default 1)")
+    parser.add_argument(
+        "--ring-seconds",
+        type=float,
+        default=1.0,
+        help="from a call's incoming webhook to its dial-complete (default 1)",
+    )
     parser.add_argument("--warmup-seconds", type=float, default=3.0, help="at 20 calls/s, not recorded")
-    parser.add_argument("--web-worker-class", default="sync", choices=("sync", "gthread"),
-                        help="gunicorn worker class; default as the Dockerfile ships: --workers 3, sync")
+    parser.add_argument(
+        "--web-worker-class",
+        default="sync",
+        choices=("sync", "gthread"),
+        help="gunicorn worker class; default as the Dockerfile ships: --workers 3, sync",
+    )
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--web-threads", type=int, default=4, help="threads per worker (gthread only)")
     parser.add_argument("--worker-concurrency", type=int, default=4)
     parser.add_argument("--worker-pool", default="prefork")
-    parser.add_argument("--worker-settings", default="config.settings.base",
-                        help="DJANGO_SETTINGS_MODULE of the Celery worker and beat (e.g. bench.settings_worker_reuse, "
-                             "a what-if that keeps database connections across tasks)")
-    parser.add_argument("--worker-loglevel", default="INFO",
-                        help="celery worker --loglevel (INFO as in docker-compose.yml and ./run)")
-    parser.add_argument("--redis-url", default=_stack.DEFAULT_REDIS_URL,
-                        help="broker and cache; a Redis database of its own, flushed at start and end")
+    parser.add_argument(
+        "--worker-settings",
+        default="config.settings.base",
+        help="DJANGO_SETTINGS_MODULE of the Celery worker and beat (e.g. bench.settings_worker_reuse, "
+        "a what-if that keeps database connections across tasks)",
+    )
+    parser.add_argument(
+        "--worker-loglevel",
+        default="INFO",
+        help="celery worker --loglevel (INFO as in docker-compose.yml and ./run)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=_stack.DEFAULT_REDIS_URL,
+        help="broker and cache; a Redis database of its own, flushed at start and end",
+    )
     parser.add_argument("--drain-timeout", type=float, default=120.0)
-    parser.add_argument("--wait-quiet", type=float, default=30.0,
-                        help="before each phase, wait up to this many seconds for other work on the machine to stop")
-    parser.add_argument("--migrate", action="store_true", help="run manage.py migrate even if nothing is pending")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=30.0,
+        help="before each phase, wait up to this many seconds for other work on the machine to stop",
+    )
+    parser.add_argument(
+        "--migrate", action="store_true", help="run manage.py migrate even if nothing is pending"
+    )
     parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs (path printed)")
-    parser.add_argument("--name", default="textback_latency", help="results file name (bench/results/NAME.json)")
+    parser.add_argument(
+        "--name", default="textback_latency", help="results file name (bench/results/NAME.json)"
+    )
     args = parser.parse_args()
     phases = parse_phases(args.phases)
 
-    clients, port = _stack.fresh_run(clients=args.clients, redis_url=args.redis_url, force_migrate=args.migrate)
+    clients, port = _stack.fresh_run(
+        clients=args.clients, redis_url=args.redis_url, force_migrate=args.migrate
+    )
     host = f"localhost:{port}"
     public_base_url = f"http://{host}"
     env = _stack.base_env(REDIS_URL=args.redis_url, PUBLIC_BASE_URL=public_base_url)
     stack = _stack.Stack(env, keep_logs=args.keep_logs)
     rng = random.Random(20240601)
-    web_desc = (f"config.wsgi --workers {args.web_workers} --worker-class {args.web_worker_class}"
-                + (f" --threads {args.web_threads}" if args.web_worker_class == "gthread" else ""))
+    web_desc = f"config.wsgi --workers {args.web_workers} --worker-class {args.web_worker_class}" + (
+        f" --threads {args.web_threads}" if args.web_worker_class == "gthread" else ""
+    )
     rows, breakdowns, cpu_rows = [], [], []
     try:
         fake_url = stack.start_fake()
         stack.env["TWILIO_API_BASE_URL"] = fake_url
-        stack.start_web(port=port, workers=args.web_workers, threads=args.web_threads,
-                        worker_class=args.web_worker_class)
+        stack.start_web(
+            port=port, workers=args.web_workers, threads=args.web_threads, worker_class=args.web_worker_class
+        )
         worker_env = {**stack.env, "DJANGO_SETTINGS_MODULE": args.worker_settings}
-        stack.start_worker(concurrency=args.worker_concurrency, pool=args.worker_pool,
-                           loglevel=args.worker_loglevel, env=worker_env)
+        stack.start_worker(
+            concurrency=args.worker_concurrency,
+            pool=args.worker_pool,
+            loglevel=args.worker_loglevel,
+            env=worker_env,
+        )
         stack.start_beat(env=worker_env)
-        meter = _stack.CpuMeter(stack.pgids(),
-                                {"redis": _stack.redis_server_pids(args.redis_url)}, this_process="load generator")
-        print(f"stack up: gunicorn {web_desc} on :{port}, celery {args.worker_pool} x{args.worker_concurrency} "
-              f"(--loglevel {args.worker_loglevel}), fake Twilio {fake_url}", flush=True)
+        meter = _stack.CpuMeter(
+            stack.pgids(), {"redis": _stack.redis_server_pids(args.redis_url)}, this_process="load generator"
+        )
+        print(
+            f"stack up: gunicorn {web_desc} on :{port}, celery {args.worker_pool} x{args.worker_concurrency} "
+            f"(--loglevel {args.worker_loglevel}), fake Twilio {fake_url}",
+            flush=True,
+        )
 
         next_n = 0
         if args.warmup_seconds > 0:
             count = max(1, int(20 * args.warmup_seconds))
             calls = make_calls(count, next_n, clients, public_base_url, rng)
             next_n += count
-            row, _, _ = run_phase("warm-up", 20, args.warmup_seconds, calls, args=args, port=port, host=host,
-                                  fake_url=fake_url, meter=meter)
+            row, _, _ = run_phase(
+                "warm-up",
+                20,
+                args.warmup_seconds,
+                calls,
+                args=args,
+                port=port,
+                host=host,
+                fake_url=fake_url,
+                meter=meter,
+            )
             print(f"warm-up: {row['texts']}/{row['calls']} texts, p50 {row['p50_ms']} ms", flush=True)
 
         for rate, seconds in phases:
@@ -308,16 +402,21 @@ def main() -> None:
             next_n += count
             name = f"{rate:g}/s x {seconds:g}s"
             background = _stack.wait_for_quiet_machine(args.wait_quiet)
-            print(f"phase {name}: {count} missed calls (machine busy before: {background} cores) …", flush=True)
+            print(
+                f"phase {name}: {count} missed calls (machine busy before: {background} cores) …", flush=True
+            )
             stack.check_alive()
-            row, breakdown, cpu_row = run_phase(name, rate, seconds, calls, args=args, port=port, host=host,
-                                                fake_url=fake_url, meter=meter)
+            row, breakdown, cpu_row = run_phase(
+                name, rate, seconds, calls, args=args, port=port, host=host, fake_url=fake_url, meter=meter
+            )
             row["busy_before"] = background
             rows.append(row)
             breakdowns.append(breakdown)
             cpu_rows.append(cpu_row)
-            print(f"  p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, {row['texts']}/{row['calls']} texts",
-                  flush=True)
+            print(
+                f"  p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, {row['texts']}/{row['calls']} texts",
+                flush=True,
+            )
         stack.check_alive()
         worker_log = stack.log("worker")
         worker_errors = [line for line in worker_log.splitlines() if " ERROR " in line][:5]
@@ -336,49 +435,101 @@ def main() -> None:
         print(f"logs kept in {stack.tmp}")
 
     print()
-    print_table(breakdowns, ["phase", "enqueued_p50_ms", "enqueued_p99_ms", "lookup_p50_ms", "lookup_p99_ms",
-                             "sms_after_lookup_p50_ms", "sms_after_lookup_p99_ms", "drained_in_s", "all_final"],
-                title="where the time goes (from t0: text handed to the broker; the worker's line-type lookup "
-                      "at the fake; then the SMS)")
+    print_table(
+        breakdowns,
+        [
+            "phase",
+            "enqueued_p50_ms",
+            "enqueued_p99_ms",
+            "lookup_p50_ms",
+            "lookup_p99_ms",
+            "sms_after_lookup_p50_ms",
+            "sms_after_lookup_p99_ms",
+            "drained_in_s",
+            "all_final",
+        ],
+        title="where the time goes (from t0: text handed to the broker; the worker's line-type lookup "
+        "at the fake; then the SMS)",
+    )
     parts = [key for key in cpu_rows[0] if key.endswith("cores")] if cpu_rows else []
-    print_table([{"phase": r["phase"], **{k.removesuffix(" cores"): r[k] for k in parts}} for r in cpu_rows],
-                ["phase", *[k.removesuffix(" cores") for k in parts]],
-                title="CPU used, in cores (2 on this machine), from the first webhook until every text was final")
+    print_table(
+        [{"phase": r["phase"], **{k.removesuffix(" cores"): r[k] for k in parts}} for r in cpu_rows],
+        ["phase", *[k.removesuffix(" cores") for k in parts]],
+        title="CPU used, in cores (2 on this machine), from the first webhook until every text was final",
+    )
     per = [key for key in cpu_rows[0] if key.endswith("ms/call")] if cpu_rows else []
-    print_table([{"phase": r["phase"], **{k.removesuffix(" ms/call"): r[k] for k in per}} for r in cpu_rows],
-                ["phase", *[k.removesuffix(" ms/call") for k in per]], title="CPU ms per missed call")
+    print_table(
+        [{"phase": r["phase"], **{k.removesuffix(" ms/call"): r[k] for k in per}} for r in cpu_rows],
+        ["phase", *[k.removesuffix(" ms/call") for k in per]],
+        title="CPU ms per missed call",
+    )
     for breakdown in breakdowns:
-        print(f"ledger {breakdown['phase']}: {breakdown['ledger_states']}"
-              + (f"; non-200: {breakdown['non200_examples']}" if breakdown["non200_examples"] else ""))
+        print(
+            f"ledger {breakdown['phase']}: {breakdown['ledger_states']}"
+            + (f"; non-200: {breakdown['non200_examples']}" if breakdown["non200_examples"] else "")
+        )
     noisy = [row["phase"] for row in rows if row["others_cores"] > 0.25]
     if noisy:
-        print(f"WARNING: other work used more than 0.25 cores during {', '.join(noisy)} (others_cores): those "
-              "numbers are inflated by it; rerun on a quiet machine.")
-    print(f"deliver_send results over the whole run (warm-up included): {outcomes or 'not logged'}; "
-          f"sends re-dispatched by the beat sweep: {redispatched}")
+        print(
+            f"WARNING: other work used more than 0.25 cores during {', '.join(noisy)} (others_cores): those "
+            "numbers are inflated by it; rerun on a quiet machine."
+        )
+    print(
+        f"deliver_send results over the whole run (warm-up included): {outcomes or 'not logged'}; "
+        f"sends re-dispatched by the beat sweep: {redispatched}"
+    )
     if worker_errors:
         print("worker errors (first 5):\n  " + "\n  ".join(worker_errors))
     if violations:
-        print(f"{len(violations)} requests to the fake broke Twilio's API spec, e.g. {violations[0]['problem']}")
+        print(
+            f"{len(violations)} requests to the fake broke Twilio's API spec, e.g. {violations[0]['problem']}"
+        )
     print()
-    report(args.name, rows,
-           ["phase", "achieved/s", "calls", "texts", "missing", "dupes", "non200", "p50_ms", "p95_ms", "p99_ms",
-            "max_ms", "hook_p50_ms", "hook_p99_ms", "in_hook_p50_ms", "in_hook_p99_ms", "gen_lag_p99_ms",
-            "dc_late_p99_ms", "busy_before", "others_cores"],
-           {
-               "settings": {
-                   "clients": args.clients, "ring_seconds": args.ring_seconds,
-                   "gunicorn": web_desc,
-                   "celery_worker": f"--pool {args.worker_pool} --concurrency {args.worker_concurrency} "
-                                    f"--loglevel {args.worker_loglevel}",
-                   "worker_settings": args.worker_settings,
-                   "celery_beat": True, "debug": False, "redis_url": args.redis_url,
-                   "target": "p99 < 300 ms at 100 missed calls/s",
-               },
-               "breakdown": breakdowns, "cpu": cpu_rows, "worker_errors": worker_errors,
-               "deliver_send_results": outcomes, "sweep_redispatched": redispatched,
-               "fake_twilio_spec_violations": len(violations),
-           })
+    report(
+        args.name,
+        rows,
+        [
+            "phase",
+            "achieved/s",
+            "calls",
+            "texts",
+            "missing",
+            "dupes",
+            "non200",
+            "p50_ms",
+            "p95_ms",
+            "p99_ms",
+            "max_ms",
+            "hook_p50_ms",
+            "hook_p99_ms",
+            "in_hook_p50_ms",
+            "in_hook_p99_ms",
+            "gen_lag_p99_ms",
+            "dc_late_p99_ms",
+            "busy_before",
+            "others_cores",
+        ],
+        {
+            "settings": {
+                "clients": args.clients,
+                "ring_seconds": args.ring_seconds,
+                "gunicorn": web_desc,
+                "celery_worker": f"--pool {args.worker_pool} --concurrency {args.worker_concurrency} "
+                f"--loglevel {args.worker_loglevel}",
+                "worker_settings": args.worker_settings,
+                "celery_beat": True,
+                "debug": False,
+                "redis_url": args.redis_url,
+                "target": "p99 < 300 ms at 100 missed calls/s",
+            },
+            "breakdown": breakdowns,
+            "cpu": cpu_rows,
+            "worker_errors": worker_errors,
+            "deliver_send_results": outcomes,
+            "sweep_redispatched": redispatched,
+            "fake_twilio_spec_violations": len(violations),
+        },
+    )
 
 
 if __name__ == "__main__":

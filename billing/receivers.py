@@ -27,22 +27,33 @@ def _message_source(message) -> str:
 def on_message_sent(event: MessageSent) -> None:
     message = event.message
     services.usage_record(
-        client=event.client, kind=UsageKind.SEGMENTS_OUT, source=_message_source(message),
-        quantity=message.segments, at=message.sent_at,
+        client=event.client,
+        kind=UsageKind.SEGMENTS_OUT,
+        source=_message_source(message),
+        quantity=message.segments,
+        at=message.sent_at,
     )
 
 
 def on_staff_text_sent(event: StaffTextSent) -> None:
     """Alerts and confirmation codes to the business's people cost the same as texts to callers."""
-    services.usage_record(client=event.client, kind=UsageKind.SEGMENTS_OUT, source=f"staff-text:{event.source}",
-                          quantity=event.segments, at=event.at)
+    services.usage_record(
+        client=event.client,
+        kind=UsageKind.SEGMENTS_OUT,
+        source=f"staff-text:{event.source}",
+        quantity=event.segments,
+        at=event.at,
+    )
 
 
 def on_message_received(event: MessageReceived) -> None:
     message = event.message
     services.usage_record(
-        client=event.client, kind=UsageKind.SEGMENTS_IN, source=_message_source(message),
-        quantity=message.segments, at=message.created_at,
+        client=event.client,
+        kind=UsageKind.SEGMENTS_IN,
+        source=_message_source(message),
+        quantity=message.segments,
+        at=message.created_at,
     )
 
 
@@ -60,15 +71,23 @@ def on_message_status_changed(event: MessageStatusChanged) -> None:
     if segments is None and price is None:
         return
     services.usage_reconcile(
-        client=event.client, kind=UsageKind.SEGMENTS_OUT, source=_message_source(event.message),
-        quantity=segments, provider_price=price, provider_price_unit=str(params.get("PriceUnit", "")),
+        client=event.client,
+        kind=UsageKind.SEGMENTS_OUT,
+        source=_message_source(event.message),
+        quantity=segments,
+        provider_price=price,
+        provider_price_unit=str(params.get("PriceUnit", "")),
     )
 
 
 def on_call_received(event: CallReceived) -> None:
     call = event.call
     services.usage_record(
-        client=event.client, kind=UsageKind.CALLS, source=f"call:{call.call_sid}", quantity=1, at=call.started_at
+        client=event.client,
+        kind=UsageKind.CALLS,
+        source=f"call:{call.call_sid}",
+        quantity=1,
+        at=call.started_at,
     )
 
 
@@ -80,8 +99,11 @@ def on_call_completed(event: CallCompleted) -> None:
     """Voice is billed by the started minute, as carriers bill it."""
     call = event.call
     services.usage_record(
-        client=event.client, kind=UsageKind.VOICE_MINUTES, source=f"call:{call.call_sid}",
-        quantity=math.ceil(event.duration / 60), at=call.started_at,
+        client=event.client,
+        kind=UsageKind.VOICE_MINUTES,
+        source=f"call:{call.call_sid}",
+        quantity=math.ceil(event.duration / 60),
+        at=call.started_at,
     )
 
 
@@ -89,7 +111,10 @@ def on_line_type_looked_up(event: LineTypeLookedUp) -> None:
     """The event names no id of its own; the core looks a number up at most once per 90 days, so a second
     look-up of one number in one day is the same look-up repeated."""
     services.usage_record(
-        client=event.client, kind=UsageKind.LOOKUPS, source=f"lookup:{event.number}:{now():%Y-%m-%d}", quantity=1
+        client=event.client,
+        kind=UsageKind.LOOKUPS,
+        source=f"lookup:{event.number}:{now():%Y-%m-%d}",
+        quantity=1,
     )
 
 

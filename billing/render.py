@@ -27,7 +27,9 @@ def statement_csv(data: StatementData) -> str:
     writer.writerow(["description", "quantity", "unit_price", "amount", "currency"])
     for line in data.lines:
         # Descriptions are ours, but plan names and client names come from operators and agencies.
-        writer.writerow([neutralise(line.description), line.quantity, line.unit_price, line.amount, data.currency])
+        writer.writerow(
+            [neutralise(line.description), line.quantity, line.unit_price, line.amount, data.currency]
+        )
     writer.writerow(["Total", "", "", data.total, data.currency])
     writer.writerow([])
     writer.writerow(

@@ -152,7 +152,10 @@ class TemplateAdmin(_ThisClientsPeople, admin.ModelAdmin):
             return "—"
         return format_html(
             "{}<br><small>{} · {} segment(s); a caller's first text adds the opt-out notice: {} segment(s)</small>",
-            shown["text"], shown["encoding"], shown["segments"], shown["first_segments"],
+            shown["text"],
+            shown["encoding"],
+            shown["segments"],
+            shown["first_segments"],
         )
 
 

@@ -95,7 +95,9 @@ def healthz(request):
         overdue = send_oldest_overdue()
         seconds = 0.0 if overdue is None else round(overdue.total_seconds(), 1)
         checks["oldest_due_send_seconds"] = seconds
-        checks["sends"] = "ok" if seconds <= settings.SEND_LATE_SECONDS else f"error: a send is {seconds:.0f}s late"
+        checks["sends"] = (
+            "ok" if seconds <= settings.SEND_LATE_SECONDS else f"error: a send is {seconds:.0f}s late"
+        )
     try:
         _redis(settings.CELERY_BROKER_URL).ping()
         checks["broker"] = "ok"

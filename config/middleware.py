@@ -7,7 +7,12 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
 
-FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_FORWARDED")
+FORWARDED_HEADERS = (
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_FORWARDED",
+)
 
 
 class TrustedProxyMiddleware:
@@ -28,7 +33,9 @@ class TrustedProxyMiddleware:
         try:
             return [ipaddress.ip_network(value.strip(), strict=False) for value in settings.TRUSTED_PROXIES]
         except ValueError as exc:
-            raise ImproperlyConfigured(f"FORWARDED_ALLOW_IPS holds something that is not an address: {exc}") from None
+            raise ImproperlyConfigured(
+                f"FORWARDED_ALLOW_IPS holds something that is not an address: {exc}"
+            ) from None
 
     def trusted(self, address: str) -> bool:
         if self.networks is None:
@@ -76,6 +83,7 @@ class RejectNulInQueryMiddleware:
         if "%00" in request.META.get("QUERY_STRING", "") and any(
             "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
         ):
-            return HttpResponse("Query parameters can't contain NUL characters.", status=400,
-                                content_type="text/plain")
+            return HttpResponse(
+                "Query parameters can't contain NUL characters.", status=400, content_type="text/plain"
+            )
         return self.get_response(request)

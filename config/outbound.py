@@ -60,8 +60,10 @@ def address_problem(address: str) -> str | None:
     """Why we never connect to this address, or None for a public one."""
     parsed = ipaddress.ip_address(address.split("%")[0])
     if isinstance(parsed, ipaddress.IPv6Address):
-        embedded = parsed.ipv4_mapped or parsed.sixtofour or (
-            ipaddress.IPv4Address(int(parsed) & 0xFFFFFFFF) if parsed in _NAT64 else None
+        embedded = (
+            parsed.ipv4_mapped
+            or parsed.sixtofour
+            or (ipaddress.IPv4Address(int(parsed) & 0xFFFFFFFF) if parsed in _NAT64 else None)
         )
         if embedded is not None:
             return address_problem(str(embedded))
@@ -88,8 +90,10 @@ def resolve(host: str, port: int, *, allow_private: bool) -> list[str]:
         if problem is None:
             continue
         if problem == "a cloud metadata address" or not allow_private:
-            raise OutboundRefused(f"{host} is not a public address. {address} is {problem}; we send to the public "
-                                  "internet only.")
+            raise OutboundRefused(
+                f"{host} is not a public address. {address} is {problem}; we send to the public "
+                "internet only."
+            )
     return addresses
 
 
@@ -122,7 +126,9 @@ def request(
             break
         timeout = urllib3.Timeout(connect=min(connect_timeout, remaining), read=min(read_timeout, remaining))
         try:
-            return _send(parts, address, port, method, body, headers or {}, timeout, max_bytes, started, deadline)
+            return _send(
+                parts, address, port, method, body, headers or {}, timeout, max_bytes, started, deadline
+            )
         except (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.NewConnectionError):
             continue  # the next address, as a browser would
         except urllib3.exceptions.TimeoutError:
@@ -139,15 +145,24 @@ def _send(parts, address, port, method, body, headers, timeout, max_bytes, start
     if parts.scheme == "https":
         # The certificate is checked against the name in the URL, not the address connected to.
         pool = urllib3.HTTPSConnectionPool(
-            address, port, server_hostname=parts.hostname, assert_hostname=parts.hostname,
-            cert_reqs="CERT_REQUIRED", ca_certs=os.environ.get("REQUESTS_CA_BUNDLE") or certifi.where(), **options,
+            address,
+            port,
+            server_hostname=parts.hostname,
+            assert_hostname=parts.hostname,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=os.environ.get("REQUESTS_CA_BUNDLE") or certifi.where(),
+            **options,
         )
     else:
         pool = urllib3.HTTPConnectionPool(address, port, **options)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     with pool:
         response = pool.urlopen(
-            method, target, body=body, redirect=False, preload_content=False,
+            method,
+            target,
+            body=body,
+            redirect=False,
+            preload_content=False,
             headers={"Host": parts.netloc.rpartition("@")[2], **headers},
         )
         data = b""
@@ -156,5 +171,9 @@ def _send(parts, address, port, method, body, headers, timeout, max_bytes, start
             if len(data) > max_bytes or time.monotonic() - started > deadline:
                 break
         response.release_conn()
-        return Answer(status=response.status, headers=dict(response.headers), body=data[: max_bytes + 1],
-                      address=address)
+        return Answer(
+            status=response.status,
+            headers=dict(response.headers),
+            body=data[: max_bytes + 1],
+            address=address,
+        )

@@ -54,10 +54,12 @@ SUBSCRIPTIONS = [
     Subscription(MessageReceived, reports.on_message_received, IN_TRANSACTION),
     Subscription(MessageReceived, inbox.on_message_received, ON_COMMIT, when=inbox.is_a_reply),
     Subscription(MessageFailed, reports.on_message_failed, IN_TRANSACTION),
-    Subscription(MessageStatusChanged, billing.on_message_status_changed, IN_TRANSACTION,
-                 when=billing.carries_price),
-    Subscription(MessageStatusChanged, reports.on_message_status_changed, IN_TRANSACTION,
-                 when=reports.is_a_failure),
+    Subscription(
+        MessageStatusChanged, billing.on_message_status_changed, IN_TRANSACTION, when=billing.carries_price
+    ),
+    Subscription(
+        MessageStatusChanged, reports.on_message_status_changed, IN_TRANSACTION, when=reports.is_a_failure
+    ),
     Subscription(LineTypeLookedUp, billing.on_line_type_looked_up, IN_TRANSACTION),
     Subscription(StaffTextSent, billing.on_staff_text_sent, IN_TRANSACTION),
     # --- Text-backs ---

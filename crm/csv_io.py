@@ -21,9 +21,15 @@ from .phone import e164_or_none
 from .services import tags_from_text
 
 EXPORT_HEADER = ["phone", "name", "email", "tags", "opted_out", "blocked", "created"]
-IMPORT_COLUMNS = ("phone", "name", "email", "tags")  # any other column (e.g. an export's opted_out) is ignored
+IMPORT_COLUMNS = (
+    "phone",
+    "name",
+    "email",
+    "tags",
+)  # any other column (e.g. an export's opted_out) is ignored
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_REPORTED_ERRORS = 100
+
 
 class _Echo:
     """csv.writer wants a file; this one hands each line back so the response can stream it."""
@@ -37,8 +43,12 @@ def export_rows(contacts: Iterable[Contact]) -> Iterator[str]:
     yield writer.writerow(EXPORT_HEADER)
     for contact in contacts:
         row = [
-            contact.phone_number, contact.name, contact.email, ", ".join(contact.tags),
-            "yes" if contact.opted_out else "no", "yes" if contact.is_blocked else "no",
+            contact.phone_number,
+            contact.name,
+            contact.email,
+            ", ".join(contact.tags),
+            "yes" if contact.opted_out else "no",
+            "yes" if contact.is_blocked else "no",
             contact.created_at.isoformat(timespec="seconds"),
         ]
         yield writer.writerow([neutralise(cell) for cell in row])
@@ -129,7 +139,9 @@ def parse(data: bytes) -> tuple[list[ImportRow], list[tuple[int, str]]]:
             errors.append((start, "; ".join(reasons).capitalize() + "."))
             continue
         first_line[number] = start
-        rows.append(ImportRow(line=start, phone_number=number, name=name or None, email=email or None, tags=tags))
+        rows.append(
+            ImportRow(line=start, phone_number=number, name=name or None, email=email or None, tags=tags)
+        )
     return rows, errors
 
 
@@ -147,21 +159,33 @@ def import_contacts(*, data: bytes) -> ImportResult:
             numbers = [row.phone_number for row in rows]
             existing: dict[str, Contact] = {}
             for start in range(0, len(numbers), 5000):  # PostgreSQL takes at most 65,535 parameters a query
-                existing.update(Contact.objects.select_for_update().in_bulk(
-                    numbers[start:start + 5000], field_name="phone_number"))
+                existing.update(
+                    Contact.objects.select_for_update().in_bulk(
+                        numbers[start : start + 5000], field_name="phone_number"
+                    )
+                )
             # A number that opted out before (its contact since merged or deleted) comes back opted out.
             fresh = [number for number in numbers if number not in existing]
             opted_out = set()
             for start in range(0, len(fresh), 5000):
-                opted_out.update(Suppression.objects.filter(phone_number__in=fresh[start:start + 5000])
-                                 .values_list("phone_number", flat=True))
+                opted_out.update(
+                    Suppression.objects.filter(phone_number__in=fresh[start : start + 5000]).values_list(
+                        "phone_number", flat=True
+                    )
+                )
             new, changed = [], []
             for row in rows:
                 contact = existing.get(row.phone_number)
                 if contact is None:
-                    new.append(Contact(phone_number=row.phone_number, name=row.name or "",
-                                       email=row.email or "", tags=row.tags,
-                                       opted_out=row.phone_number in opted_out))
+                    new.append(
+                        Contact(
+                            phone_number=row.phone_number,
+                            name=row.name or "",
+                            email=row.email or "",
+                            tags=row.tags,
+                            opted_out=row.phone_number in opted_out,
+                        )
+                    )
                     continue
                 before = (contact.name, contact.email, list(contact.tags))
                 contact.name = row.name or contact.name
@@ -174,6 +198,8 @@ def import_contacts(*, data: bytes) -> ImportResult:
             Contact.objects.bulk_update(changed, ["name", "email", "tags", "updated_at"], batch_size=1000)
     except IntegrityError:
         # A caller's first call created one of these numbers while we were importing.
-        return ImportResult(errors=[(0, "A contact was added while importing. Nothing was imported; try again.")])
+        return ImportResult(
+            errors=[(0, "A contact was added while importing. Nothing was imported; try again.")]
+        )
     result.created, result.updated = len(new), len(changed)
     return result

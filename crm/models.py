@@ -54,7 +54,9 @@ class Outcome(models.Model):
     kind = models.CharField(max_length=6, choices=Kind.choices)
     value = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     lost_reason = models.CharField(max_length=200, blank=True)
-    recorded_by_id = models.BigIntegerField(null=True, blank=True, help_text="accounts.User id (public schema).")
+    recorded_by_id = models.BigIntegerField(
+        null=True, blank=True, help_text="accounts.User id (public schema)."
+    )
     created_at = models.DateTimeField(default=now, db_index=True)
 
     class Meta:

@@ -5,8 +5,20 @@ from django.conf import settings
 
 # What carriers put in From when the caller hides their number, plus Twilio's placeholders for it.
 ANONYMOUS_CALLER_IDS = frozenset(
-    {"", "anonymous", "restricted", "unavailable", "unknown", "private", "blocked", "+266696687", "266696687",
-     "+7378742833", "+2562533", "+8656696"}
+    {
+        "",
+        "anonymous",
+        "restricted",
+        "unavailable",
+        "unknown",
+        "private",
+        "blocked",
+        "+266696687",
+        "266696687",
+        "+7378742833",
+        "+2562533",
+        "+8656696",
+    }
 )
 
 

@@ -21,8 +21,10 @@ def phone_display(number: str) -> str:
     except phonenumbers.NumberParseException:
         return number
     local = phonenumbers.region_code_for_number(parsed) == settings.PHONENUMBER_DEFAULT_REGION
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL if local
-                                      else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phonenumbers.format_number(
+        parsed,
+        phonenumbers.PhoneNumberFormat.NATIONAL if local else phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+    )
 
 
 def with_phone_display(contacts):
@@ -52,8 +54,9 @@ def contact_list(*, query: str = "", status: str = "", tag: str = "") -> QuerySe
     from telephony.models import Call
 
     contacts = Contact.objects.annotate(
-        last_call_at=Subquery(Call.objects.filter(contact=OuterRef("pk")).order_by("-started_at")
-                              .values("started_at")[:1])
+        last_call_at=Subquery(
+            Call.objects.filter(contact=OuterRef("pk")).order_by("-started_at").values("started_at")[:1]
+        )
     )
     query = query.strip()
     if query:
@@ -98,8 +101,9 @@ class Event:
 TIMELINE_PAGE = 50
 
 
-def contact_timeline(*, contact: Contact, before: datetime | None = None,
-                     size: int | None = None) -> tuple[list[Event], datetime | None]:
+def contact_timeline(
+    *, contact: Contact, before: datetime | None = None, size: int | None = None
+) -> tuple[list[Event], datetime | None]:
     """Every call, text and outcome of a contact, newest first: one page of `size` and the time to ask for the
     next (older) page from, or None when there is nothing older. Three queries whatever the page."""
     from messaging.models import Message
@@ -113,9 +117,9 @@ def contact_timeline(*, contact: Contact, before: datetime | None = None,
         calls, texts = calls.filter(started_at__lt=before), texts.filter(created_at__lt=before)
         outcomes = outcomes.filter(created_at__lt=before)
     # The newest `size + 1` of each kind hold the newest `size + 1` overall; the extra one says "there is more".
-    events = [_call_event(call) for call in calls.order_by("-started_at")[:size + 1]]
-    events += [_text_event(text) for text in texts.order_by("-created_at", "-id")[:size + 1]]
-    events += [_outcome_event(outcome) for outcome in outcomes.order_by("-created_at", "-id")[:size + 1]]
+    events = [_call_event(call) for call in calls.order_by("-started_at")[: size + 1]]
+    events += [_text_event(text) for text in texts.order_by("-created_at", "-id")[: size + 1]]
+    events += [_outcome_event(outcome) for outcome in outcomes.order_by("-created_at", "-id")[: size + 1]]
     events.sort(key=lambda event: event.at, reverse=True)
     page = events[:size]
     return page, (page[-1].at if len(events) > size else None)
@@ -123,7 +127,10 @@ def contact_timeline(*, contact: Contact, before: datetime | None = None,
 
 def _call_event(call) -> Event:
     title = {
-        "missed": "Missed call", "answered": "Answered call", "abandoned": "Hung up early", "ringing": "Call ringing",
+        "missed": "Missed call",
+        "answered": "Answered call",
+        "abandoned": "Hung up early",
+        "ringing": "Call ringing",
     }.get(call.outcome, "Call")
     detail = call.get_missed_reason_display() if call.missed_reason else ""
     if call.duration_seconds:
@@ -135,14 +142,25 @@ def _text_event(message) -> Event:
     if message.direction == message.Direction.INBOUND:
         return Event(at=message.created_at, kind="text_in", title="Text from the caller", detail=message.body)
     title = {"textback": "Text-back sent", "reply": "Reply sent", "keyword_reply": "Automatic reply"}.get(
-        message.kind, "Text sent")
-    return Event(at=message.created_at, kind="text_out", title=title, detail=message.body,
-                 status=message.get_status_display())
+        message.kind, "Text sent"
+    )
+    return Event(
+        at=message.created_at,
+        kind="text_out",
+        title=title,
+        detail=message.body,
+        status=message.get_status_display(),
+    )
 
 
 def _outcome_event(outcome: Outcome) -> Event:
     detail = f"${outcome.value:,.2f}" if outcome.value is not None else ""
     if outcome.lost_reason:
         detail = outcome.lost_reason
-    return Event(at=outcome.created_at, kind="outcome", title=outcome.get_kind_display(), detail=detail,
-                 status=outcome.kind)
+    return Event(
+        at=outcome.created_at,
+        kind="outcome",
+        title=outcome.get_kind_display(),
+        detail=detail,
+        status=outcome.kind,
+    )

@@ -95,15 +95,19 @@ def contact_merge(*, into: Contact, other: Contact) -> Contact:
     if into.pk == other.pk:
         raise ValueError("A contact cannot be merged into itself.")
     # Lock both rows, always in the same order, so two merges of the same pair cannot deadlock.
-    locked = {c.pk: c for c in Contact.objects.select_for_update().filter(pk__in=[into.pk, other.pk]).order_by("pk")}
+    locked = {
+        c.pk: c for c in Contact.objects.select_for_update().filter(pk__in=[into.pk, other.pk]).order_by("pk")
+    }
     into, other = locked[into.pk], locked[other.pk]
 
     Call.objects.filter(contact=other).update(contact=into)
     Outcome.objects.filter(contact=other).update(contact=into)
     ConsentEvent.objects.filter(contact=other).update(contact=into)
 
-    conversations = {c.contact_id: c for c in Conversation.objects.select_for_update().filter(
-        contact__in=[into, other]).order_by("pk")}
+    conversations = {
+        c.contact_id: c
+        for c in Conversation.objects.select_for_update().filter(contact__in=[into, other]).order_by("pk")
+    }
     kept, gone = conversations.get(into.pk), conversations.get(other.pk)
     if gone is not None and kept is None:
         Conversation.objects.filter(pk=gone.pk).update(contact=into)
@@ -118,8 +122,11 @@ def contact_merge(*, into: Contact, other: Contact) -> Contact:
     if other.notes and other.notes != into.notes:
         into.notes = f"{into.notes}\n\n{other.notes}".strip()
     into.tags = into.tags + [tag for tag in other.tags if tag not in into.tags]
-    into.opted_out = into.opted_out or other.opted_out or Suppression.objects.filter(
-        phone_number=other.phone_number).exists()
+    into.opted_out = (
+        into.opted_out
+        or other.opted_out
+        or Suppression.objects.filter(phone_number=other.phone_number).exists()
+    )
     if into.opted_out:
         Suppression.objects.bulk_create([Suppression(phone_number=into.phone_number)], ignore_conflicts=True)
     into.is_blocked = into.is_blocked or other.is_blocked

@@ -58,16 +58,25 @@ def _to_detail(contact) -> HttpResponseRedirect:
 def contact_index(request):
     form = ContactSearchForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    contacts = contact_list(query=filters.get("q", ""), status=filters.get("status", ""),
-                            tag=filters.get("tag", ""))
+    contacts = contact_list(
+        query=filters.get("q", ""), status=filters.get("status", ""), tag=filters.get("tag", "")
+    )
     page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = with_phone_display(list(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "crm/contact_list.html", {
-        "form": form, "page": page, "tags": tags_in_use(), "filters": filters,
-        "filtering": any(filters.values()), "query_string": query.urlencode(),
-    })
+    return render(
+        request,
+        "crm/contact_list.html",
+        {
+            "form": form,
+            "page": page,
+            "tags": tags_in_use(),
+            "filters": filters,
+            "filtering": any(filters.values()),
+            "query_string": query.urlencode(),
+        },
+    )
 
 
 @client_page
@@ -83,17 +92,29 @@ def _render_detail(request, contact, *, form=None, opt_in_form=None, status=200)
         before = None
     events, older = contact_timeline(contact=contact, before=before)
     # The number's history, including what was recorded under a contact row since merged away or deleted.
-    consent = list(ConsentEvent.objects.filter(Q(contact=contact) | Q(phone_number=contact.phone_number))
-                   .order_by("-created_at", "-id"))
-    return render(request, "crm/contact_detail.html", {
-        "contact": contact, "form": form or ContactForm(instance=contact),
-        "opt_in_form": opt_in_form or OptInForm(), "events": events, "before": before,
-        "older": older.isoformat() if isinstance(older, datetime) else None, "consent": consent,
-        # Someone who never called or texted may be texted first only once staff record that they asked (the
-        # history's latest page tells; an older call only makes the offer unnecessary, never wrong).
-        "offer_consent": not (consent and consent[0].kind == ConsentEvent.Kind.OPT_IN)
-        and not any(event.kind in ("call", "text_in") for event in events),
-    }, status=status)
+    consent = list(
+        ConsentEvent.objects.filter(Q(contact=contact) | Q(phone_number=contact.phone_number)).order_by(
+            "-created_at", "-id"
+        )
+    )
+    return render(
+        request,
+        "crm/contact_detail.html",
+        {
+            "contact": contact,
+            "form": form or ContactForm(instance=contact),
+            "opt_in_form": opt_in_form or OptInForm(),
+            "events": events,
+            "before": before,
+            "older": older.isoformat() if isinstance(older, datetime) else None,
+            "consent": consent,
+            # Someone who never called or texted may be texted first only once staff record that they asked (the
+            # history's latest page tells; an older call only makes the offer unnecessary, never wrong).
+            "offer_consent": not (consent and consent[0].kind == ConsentEvent.Kind.OPT_IN)
+            and not any(event.kind in ("call", "text_in") for event in events),
+        },
+        status=status,
+    )
 
 
 @client_page
@@ -105,7 +126,9 @@ def contact_edit(request, contact_id: int):
         contact.refresh_from_db()  # the form wrote its cleaned values onto the instance
         return _render_detail(request, contact, form=form, status=400)
     data = form.cleaned_data
-    contact_update(contact=contact, name=data["name"], email=data["email"], tags=data["tags"], notes=data["notes"])
+    contact_update(
+        contact=contact, name=data["name"], email=data["email"], tags=data["tags"], notes=data["notes"]
+    )
     messages.success(request, "Saved.")
     return _to_detail(contact)
 
@@ -116,8 +139,12 @@ def contact_block(request, contact_id: int):
     contact = contact_get(contact_id=contact_id)
     blocked = request.POST.get("blocked") == "1"
     contact_set_blocked(contact=contact, blocked=blocked)
-    messages.success(request, "Blocked: no text-backs will go to this number." if blocked
-                     else "Unblocked: missed calls from this number get a text-back again.")
+    messages.success(
+        request,
+        "Blocked: no text-backs will go to this number."
+        if blocked
+        else "Unblocked: missed calls from this number get a text-back again.",
+    )
     return _to_detail(contact)
 
 
@@ -137,8 +164,12 @@ def contact_consent(request, contact_id: int):
             return _render_detail(request, contact, opt_in_form=opt_in_form, status=400)
         was_opted_out = contact.opted_out
         contact_opt_in(client=request.tenant, contact=contact, source=ConsentEvent.Source.STAFF)
-        messages.success(request, "Opted in again: this number can be texted." if was_opted_out
-                         else "Consent recorded: you may text this number.")
+        messages.success(
+            request,
+            "Opted in again: this number can be texted."
+            if was_opted_out
+            else "Consent recorded: you may text this number.",
+        )
     return _to_detail(contact)
 
 
@@ -146,9 +177,15 @@ def contact_consent(request, contact_id: int):
 def contact_merge_pick(request, contact_id: int):
     contact = contact_get(contact_id=contact_id)
     query = request.GET.get("q", "")[:100]
-    return render(request, "crm/contact_merge_pick.html", {
-        "contact": contact, "q": query, "candidates": merge_candidates(contact=contact, query=query),
-    })
+    return render(
+        request,
+        "crm/contact_merge_pick.html",
+        {
+            "contact": contact,
+            "q": query,
+            "candidates": merge_candidates(contact=contact, query=query),
+        },
+    )
 
 
 @client_page
@@ -163,15 +200,20 @@ def contact_merge_confirm(request, contact_id: int, other_id: int):
         contact = contact_merge(into=contact, other=other)
         messages.success(request, f"Merged {number} into this contact.")
         return _to_detail(contact)
-    return render(request, "crm/contact_merge_confirm.html", {
-        "contact": contact, "other": other,
-        "moves": [
-            _count(other.calls.count(), "call"),
-            _count(other.conversation.messages.count() if hasattr(other, "conversation") else 0, "text"),
-            _count(other.outcomes.count(), "outcome"),
-            _count(other.consent_events.count(), "opt-out or opt-in record"),
-        ],
-    })
+    return render(
+        request,
+        "crm/contact_merge_confirm.html",
+        {
+            "contact": contact,
+            "other": other,
+            "moves": [
+                _count(other.calls.count(), "call"),
+                _count(other.conversation.messages.count() if hasattr(other, "conversation") else 0, "text"),
+                _count(other.outcomes.count(), "outcome"),
+                _count(other.consent_events.count(), "opt-out or opt-in record"),
+            ],
+        },
+    )
 
 
 def _count(n: int, noun: str) -> str:
@@ -196,9 +238,13 @@ def contact_import(request):
         # spooled it to a temporary file; a hard cap on request bodies belongs to the proxy in front.)
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > csv_io.MAX_UPLOAD_BYTES + 64 * 1024:
-            error = f"The file is too large; the limit is {filesizeformat(csv_io.MAX_UPLOAD_BYTES)}. " \
-                    "Split it into smaller files."
-            return render(request, "crm/contact_import.html", {"form": ImportForm(), "error": error}, status=400)
+            error = (
+                f"The file is too large; the limit is {filesizeformat(csv_io.MAX_UPLOAD_BYTES)}. "
+                "Split it into smaller files."
+            )
+            return render(
+                request, "crm/contact_import.html", {"form": ImportForm(), "error": error}, status=400
+            )
         form = ImportForm(request.POST, request.FILES)
         if form.is_valid():
             result = csv_io.import_contacts(data=form.cleaned_data["file"].read())

@@ -169,7 +169,10 @@ def publish(event: Event) -> None:
     if outbox:
         client = event.client
         OutboxEvent.objects.create(
-            client_id=client.pk, schema_name=client.schema_name, name=event.name, data=event_to_data(event),
+            client_id=client.pk,
+            schema_name=client.schema_name,
+            name=event.name,
+            data=event_to_data(event),
             pending=outbox,
         )
         # Drained soon after commit; the beat sweep drains whatever a broker outage left behind.
@@ -215,8 +218,13 @@ def _logged(subscription: Subscription, event: Event) -> Callable[[], None]:
 def _log_failure(subscription: Subscription, event: Event) -> None:
     client = getattr(event, "client", None)
     handler = f"{subscription.handler.__module__}.{subscription.handler.__qualname__}"
-    log.exception("subscriber %s failed on %s for client %s (%s)", handler, event.name,
-                  getattr(client, "pk", None), subscription.policy.value)
+    log.exception(
+        "subscriber %s failed on %s for client %s (%s)",
+        handler,
+        event.name,
+        getattr(client, "pk", None),
+        subscription.policy.value,
+    )
 
 
 def ask(hook: Any) -> Any:

@@ -6,8 +6,11 @@ import inspect
 
 from . import bus
 
-POLICY_WORDS = {bus.Policy.IN_TRANSACTION: "in transaction", bus.Policy.ON_COMMIT: "on commit",
-                bus.Policy.OUTBOX: "outbox"}
+POLICY_WORDS = {
+    bus.Policy.IN_TRANSACTION: "in transaction",
+    bus.Policy.ON_COMMIT: "on commit",
+    bus.Policy.OUTBOX: "outbox",
+}
 
 
 def _meaning(event_type) -> str:
@@ -33,10 +36,13 @@ def _in_path_order(event_type) -> int:
 def markdown_table() -> str:
     rows = ["| event | webhook | what happened | subscribers (policy) |", "|---|---|---|---|"]
     for event_type in sorted(bus.EVENTS.values(), key=_in_path_order):
-        subscribers = "; ".join(
-            f"{_handler(s)} ({POLICY_WORDS[s.policy]})" for s in bus.subscribers_of(event_type)
-        ) or "none yet"
+        subscribers = (
+            "; ".join(f"{_handler(s)} ({POLICY_WORDS[s.policy]})" for s in bus.subscribers_of(event_type))
+            or "none yet"
+        )
         webhook = f"`{event_type.name}`" if event_type.public else "—"
         module = event_type.__module__.split(".")[0]
-        rows.append(f"| `{module}.{event_type.__name__}` | {webhook} | {_meaning(event_type)} | {subscribers} |")
+        rows.append(
+            f"| `{module}.{event_type.__name__}` | {webhook} | {_meaning(event_type)} | {subscribers} |"
+        )
     return "\n".join(rows) + "\n"

@@ -23,7 +23,8 @@ def outbox_drain(*, limit: int = BATCH) -> int:
     connection.set_schema_to_public()
     with transaction.atomic():
         rows = list(
-            OutboxEvent.objects.select_for_update(skip_locked=True).filter(due_at__lte=now())
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(due_at__lte=now())
             .order_by("due_at", "id")[:limit]
         )
         if not rows:
@@ -40,7 +41,7 @@ def outbox_drain(*, limit: int = BATCH) -> int:
             if still:
                 row.pending = still
                 row.attempts += 1
-                row.due_at = now() + timedelta(seconds=min(3600, 5 * 2 ** row.attempts))
+                row.due_at = now() + timedelta(seconds=min(3600, 5 * 2**row.attempts))
                 retry.append(row)
             else:
                 done.append(row.pk)
@@ -49,8 +50,13 @@ def outbox_drain(*, limit: int = BATCH) -> int:
             OutboxEvent.objects.filter(pk__in=done).delete()
         for row in retry:
             if row.attempts >= GIVE_UP_AFTER:
-                log.error("outbox row %s (%s) given up after %s attempts: %s", row.pk, row.name, row.attempts,
-                          row.last_error)
+                log.error(
+                    "outbox row %s (%s) given up after %s attempts: %s",
+                    row.pk,
+                    row.name,
+                    row.attempts,
+                    row.last_error,
+                )
                 row.due_at = now() + timedelta(days=3650)  # kept for a person to look at; never run again
             row.save(update_fields=["pending", "attempts", "due_at", "last_error"])
     return len(rows)

@@ -11,14 +11,18 @@ from .services import Snooze
 
 class ReplyForm(forms.Form):
     body = forms.CharField(
-        label="Reply", max_length=1600, strip=True,
+        label="Reply",
+        max_length=1600,
+        strip=True,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Write a text…", "data-segment-input": ""}),
     )
 
 
 class NoteForm(forms.Form):
     body = forms.CharField(
-        label="Internal note", max_length=4000, strip=True,
+        label="Internal note",
+        max_length=4000,
+        strip=True,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Only your team sees this"}),
     )
 
@@ -41,8 +45,9 @@ class SnoozeForm(forms.Form):
 
 class OutcomeForm(forms.Form):
     kind = forms.ChoiceField(choices=Outcome.Kind.choices)
-    value = forms.DecimalField(label="Job value ($)", required=False, min_value=Decimal("0"), max_digits=10,
-                               decimal_places=2)
+    value = forms.DecimalField(
+        label="Job value ($)", required=False, min_value=Decimal("0"), max_digits=10, decimal_places=2
+    )
     lost_reason = forms.CharField(label="Why it was lost", required=False, max_length=200)
 
     def clean(self):
@@ -65,10 +70,20 @@ class CannedReplyForm(forms.ModelForm):
 class NotificationPreferenceForm(forms.ModelForm):
     class Meta:
         model = NotificationPreference
-        fields = ["missed_call_email", "reply_email", "escalation_email", "text_to", "missed_call_text",
-                  "reply_text", "escalation_text"]
-        widgets = {"text_to": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel",
-                                                     "placeholder": "+1 312 555 0100"})}
+        fields = [
+            "missed_call_email",
+            "reply_email",
+            "escalation_email",
+            "text_to",
+            "missed_call_text",
+            "reply_text",
+            "escalation_text",
+        ]
+        widgets = {
+            "text_to": forms.TextInput(
+                attrs={"type": "tel", "autocomplete": "tel", "placeholder": "+1 312 555 0100"}
+            )
+        }
 
     def clean_text_to(self):
         number = self.cleaned_data.get("text_to")
@@ -86,6 +101,12 @@ class NotificationPreferenceForm(forms.ModelForm):
 
 
 class ConfirmCodeForm(forms.Form):
-    code = forms.CharField(label="The code we texted you", max_length=6, min_length=6, strip=True,
-                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code",
-                                                         "pattern": "[0-9]*"}))
+    code = forms.CharField(
+        label="The code we texted you",
+        max_length=6,
+        min_length=6,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*"}
+        ),
+    )

@@ -35,7 +35,11 @@ log = logging.getLogger(__name__)
 ROLE_DEFAULTS = {
     ClientMembership.Role.OWNER: {"missed_call_email": True, "reply_email": True, "escalation_email": True},
     ClientMembership.Role.STAFF: {"missed_call_email": True, "reply_email": True, "escalation_email": False},
-    ClientMembership.Role.READONLY: {"missed_call_email": False, "reply_email": False, "escalation_email": False},
+    ClientMembership.Role.READONLY: {
+        "missed_call_email": False,
+        "reply_email": False,
+        "escalation_email": False,
+    },
 }
 
 
@@ -54,8 +58,13 @@ class Recipient:
 
 def recipients(*, client: Client, event: str) -> list[Recipient]:
     """The client's people who want to hear about `event`, and how. Run in the client's schema."""
-    memberships = list(ClientMembership.objects.filter(client=client, user__is_active=True).select_related("user"))
-    saved = {p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=[m.user_id for m in memberships])}
+    memberships = list(
+        ClientMembership.objects.filter(client=client, user__is_active=True).select_related("user")
+    )
+    saved = {
+        p.user_id: p
+        for p in NotificationPreference.objects.filter(user_id__in=[m.user_id for m in memberships])
+    }
     found = []
     for membership in memberships:
         preference = saved.get(membership.user_id) or NotificationPreference(
@@ -80,14 +89,23 @@ def _alert(*, client: Client, event: str, key: str, subject: str, body: str, sho
         if not _once(f"{client.pk}:{key}:{recipient.user.pk}"):
             continue
         if recipient.email:
-            send_mail(subject=subject, message=body, from_email=brand_from_email(client.agency),
-                      recipient_list=[recipient.user.email], fail_silently=True)
+            send_mail(
+                subject=subject,
+                message=body,
+                from_email=brand_from_email(client.agency),
+                recipient_list=[recipient.user.email],
+                fail_silently=True,
+            )
         if recipient.text_to and client.phone_number:
             try:
                 # Only a confirmed mobile is a recipient's text_to (NotificationPreference.wants); the send
                 # refuses a caller's or opted-out number and meters the text.
-                staff_text_send(client=client, to_number=recipient.text_to, body=short[:300],
-                                source=f"alert:{key}:{recipient.user.pk}")
+                staff_text_send(
+                    client=client,
+                    to_number=recipient.text_to,
+                    body=short[:300],
+                    source=f"alert:{key}:{recipient.user.pk}",
+                )
             except ProviderError as exc:
                 log.warning("could not text %s an alert: %s", recipient.user.email, exc)
         alerted += 1
@@ -97,10 +115,14 @@ def _alert(*, client: Client, event: str, key: str, subject: str, body: str, sho
 def notify_missed_call(*, client: Client, call: Call) -> int:
     who = call.caller_name or call.from_number
     return _alert(
-        client=client, event="missed_call", key=f"call:{call.call_sid}",
+        client=client,
+        event="missed_call",
+        key=f"call:{call.call_sid}",
         subject=f"Missed call from {who} at {client.name}",
-        body=(f"{who} called {client.name} and nobody picked up. We texted them back (unless they can't get "
-              f"texts); their reply will land in your inbox.\n\n{client_url(client)}inbox/"),
+        body=(
+            f"{who} called {client.name} and nobody picked up. We texted them back (unless they can't get "
+            f"texts); their reply will land in your inbox.\n\n{client_url(client)}inbox/"
+        ),
         short=f"{client.name}: missed call from {who}. We texted them back.",
     )
 
@@ -109,7 +131,9 @@ def notify_reply(*, client: Client, message: Message) -> int:
     contact = message.conversation.contact
     link = f"{client_url(client)}inbox/{message.conversation_id}/"
     return _alert(
-        client=client, event="reply", key=f"reply:{message.provider_sid or message.pk}",
+        client=client,
+        event="reply",
+        key=f"reply:{message.provider_sid or message.pk}",
         subject=f"{contact.display_name} replied to {client.name}",
         body=f"{contact.display_name} wrote:\n\n{message.body}\n\nAnswer it: {link}",
         short=f"{client.name}: {contact.display_name} replied: {message.body[:120]} {link}",
@@ -118,8 +142,13 @@ def notify_reply(*, client: Client, message: Message) -> int:
 
 def reply_due_at(*, client: Client, message: Message) -> datetime:
     """When a caller's reply becomes overdue: the client's response target, counted in its business hours."""
-    return open_deadline(client.business_hours, client.closures, ZoneInfo(client.timezone), message.created_at,
-                         client.response_target_minutes)
+    return open_deadline(
+        client.business_hours,
+        client.closures,
+        ZoneInfo(client.timezone),
+        message.created_at,
+        client.response_target_minutes,
+    )
 
 
 def reply_is_answered(*, message: Message) -> bool:
@@ -146,9 +175,13 @@ def escalate_reply(*, client: Client, message: Message) -> int:
     minutes = client.response_target_minutes
     link = f"{client_url(client)}inbox/{message.conversation_id}/"
     return _alert(
-        client=client, event="escalation", key=f"escalation:{message.provider_sid or message.pk}",
+        client=client,
+        event="escalation",
+        key=f"escalation:{message.provider_sid or message.pk}",
         subject=f"{contact.display_name} has waited over {minutes} minutes for an answer",
-        body=(f"{contact.display_name} texted {client.name} and nobody has answered yet "
-              f"(your target is {minutes} minutes in business hours):\n\n{message.body}\n\nAnswer it: {link}"),
+        body=(
+            f"{contact.display_name} texted {client.name} and nobody has answered yet "
+            f"(your target is {minutes} minutes in business hours):\n\n{message.body}\n\nAnswer it: {link}"
+        ),
         short=f"{client.name}: {contact.display_name} has waited {minutes}+ min for an answer. {link}",
     )

@@ -40,8 +40,14 @@ class Filter:
     ALL = "all"
 
     CHOICES = [
-        (OPEN, "Open"), (UNREAD, "Unread"), (MINE, "Mine"), (UNASSIGNED, "Unassigned"), (SNOOZED, "Snoozed"),
-        (CLOSED, "Closed"), (OPTED_OUT, "Opted out"), (ALL, "All"),
+        (OPEN, "Open"),
+        (UNREAD, "Unread"),
+        (MINE, "Mine"),
+        (UNASSIGNED, "Unassigned"),
+        (SNOOZED, "Snoozed"),
+        (CLOSED, "Closed"),
+        (OPTED_OUT, "Opted out"),
+        (ALL, "All"),
     ]
     DEFAULT = OPEN
 
@@ -90,8 +96,10 @@ def relative_time(moment: datetime, *, at: datetime | None = None) -> str:
 def client_assignable_users(*, client: Client) -> list[User]:
     """Who a conversation can be given to: the client's own people (not read-only staff, who cannot answer)
     and the staff of its agency."""
-    answering = Q(client_memberships__client=client,
-                  client_memberships__role__in=[ClientMembership.Role.OWNER, ClientMembership.Role.STAFF])
+    answering = Q(
+        client_memberships__client=client,
+        client_memberships__role__in=[ClientMembership.Role.OWNER, ClientMembership.Role.STAFF],
+    )
     return list(
         User.objects.filter(is_active=True)
         .filter(answering | Q(agency_memberships__agency_id=client.agency_id))
@@ -165,11 +173,14 @@ NEVER = datetime(2000, 1, 1, tzinfo=UTC)
 def _waiting_since() -> Subquery:
     """When the caller's oldest text that no staff reply has answered came in (None when none is waiting): the
     response target counts from there, as the escalation does (inbox.notifications.reply_is_answered)."""
-    answered_at = Message.objects.filter(
-        conversation=OuterRef(OuterRef("pk")), kind=Message.Kind.REPLY
-    ).order_by("-created_at").values("created_at")[:1]
+    answered_at = (
+        Message.objects.filter(conversation=OuterRef(OuterRef("pk")), kind=Message.Kind.REPLY)
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
     unanswered = Message.objects.filter(
-        conversation=OuterRef("pk"), direction=Message.Direction.INBOUND,
+        conversation=OuterRef("pk"),
+        direction=Message.Direction.INBOUND,
         created_at__gte=Coalesce(Subquery(answered_at), Value(NEVER)),
     ).order_by("created_at")
     return Subquery(unanswered.values("created_at")[:1])
@@ -207,8 +218,9 @@ def _search(query: str) -> Q:
     )
 
 
-def conversation_rows(conversations, *, client: Client, at: datetime | None = None,
-                      people: dict[int, User] | None = None) -> list[Conversation]:
+def conversation_rows(
+    conversations, *, client: Client, at: datetime | None = None, people: dict[int, User] | None = None
+) -> list[Conversation]:
     """Decorate a page of conversation_list with what a row shows (one query for all the assignees, none when
     ``people`` already holds them)."""
     at = at or now()
@@ -223,7 +235,8 @@ def conversation_rows(conversations, *, client: Client, at: datetime | None = No
         conversation.is_snoozed = bool(conversation.snoozed_until and conversation.snoozed_until > at)
         # The row leads with a missed call when that is the newest thing that happened with this caller.
         conversation.missed_call_last = conversation.last_call_outcome == Call.Outcome.MISSED and (
-            conversation.last_message_at is None or conversation.last_call_at >= conversation.last_message_at)
+            conversation.last_message_at is None or conversation.last_call_at >= conversation.last_message_at
+        )
         conversation.due = reply_due(client=client, conversation=conversation, at=at)
     return conversations
 
@@ -244,8 +257,13 @@ def reply_due(*, client: Client, conversation: Conversation, at: datetime | None
     if since is None or conversation.status != Conversation.Status.OPEN:
         return None
     at = at or now()
-    due = open_deadline(client.business_hours, client.closures, ZoneInfo(client.timezone), since,
-                        client.response_target_minutes)
+    due = open_deadline(
+        client.business_hours,
+        client.closures,
+        ZoneInfo(client.timezone),
+        since,
+        client.response_target_minutes,
+    )
     return Due(at=due, late=due <= at, label=_due_label(due, at))
 
 
@@ -254,7 +272,11 @@ def _due_label(due: datetime, at: datetime) -> str:
     minutes = int(abs(seconds) // 60) + (0 if seconds < 0 else 1)  # a countdown rounds up, lateness down
     if seconds > 0 and minutes > 12 * 60:  # after hours: when it falls due, not how long
         return f"due {localtime(due):%a %-I:%M %p}"
-    span = f"{minutes} min" if minutes < 60 else f"{minutes // 60} h" + (f" {minutes % 60} min" if minutes % 60 else "")
+    span = (
+        f"{minutes} min"
+        if minutes < 60
+        else f"{minutes // 60} h" + (f" {minutes % 60} min" if minutes % 60 else "")
+    )
     if minutes >= 24 * 60:
         span = f"{minutes // 1440} d"
     return f"due in {span}" if seconds > 0 else f"late {span}"
@@ -263,8 +285,14 @@ def _due_label(due: datetime, at: datetime) -> str:
 def waiting_since(messages: list[Message]) -> datetime | None:
     """The same as conversation_list's ``waiting_since``, read off a thread's messages (already loaded)."""
     answered = max((m.created_at for m in messages if m.kind == Message.Kind.REPLY), default=NEVER)
-    return min((m.created_at for m in messages
-                if m.direction == Message.Direction.INBOUND and m.created_at >= answered), default=None)
+    return min(
+        (
+            m.created_at
+            for m in messages
+            if m.direction == Message.Direction.INBOUND and m.created_at >= answered
+        ),
+        default=None,
+    )
 
 
 AVATAR_TONES = 6
@@ -317,7 +345,9 @@ def conversation_timeline(*, client: Client, conversation: Conversation) -> list
         sends = {
             send.call_sid: send
             for send in OutboundSend.objects.filter(
-                client=client, kind=OutboundSend.Kind.TEXT_BACK, call_sid__in=[call.call_sid for call in calls]
+                client=client,
+                kind=OutboundSend.Kind.TEXT_BACK,
+                call_sid__in=[call.call_sid for call in calls],
             )
         }
     people = users_by_id(
@@ -325,7 +355,11 @@ def conversation_timeline(*, client: Client, conversation: Conversation) -> list
     )
     items: list[TimelineItem] = []
     for message in messages:
-        items.append(TimelineItem("message", message.created_at, message, by=user_label(people.get(message.sent_by_id))))
+        items.append(
+            TimelineItem(
+                "message", message.created_at, message, by=user_label(people.get(message.sent_by_id))
+            )
+        )
     for call in calls:
         items.append(TimelineItem("call", call.started_at, call, text=_call_text(call)))
         send = sends.get(call.call_sid)
@@ -336,8 +370,11 @@ def conversation_timeline(*, client: Client, conversation: Conversation) -> list
     for note in notes:
         items.append(TimelineItem("note", note.created_at, note, by=user_label(people.get(note.author_id))))
     for outcome in outcomes:
-        items.append(TimelineItem("outcome", outcome.created_at, outcome,
-                                  by=user_label(people.get(outcome.recorded_by_id))))
+        items.append(
+            TimelineItem(
+                "outcome", outcome.created_at, outcome, by=user_label(people.get(outcome.recorded_by_id))
+            )
+        )
     order = {"call": 0, "textback": 1, "message": 2, "note": 3, "outcome": 4}
     items.sort(key=lambda item: (item.at, order[item.kind], getattr(item.obj, "pk", 0)))
     return items
@@ -348,7 +385,11 @@ def _call_text(call: Call) -> str:
         reason = call.get_missed_reason_display() if call.missed_reason else ""
         return f"Missed call · {reason.lower()}" if reason else "Missed call"
     if call.outcome == Call.Outcome.ANSWERED:
-        minutes = f" · {call.duration_seconds // 60}:{call.duration_seconds % 60:02d}" if call.duration_seconds else ""
+        minutes = (
+            f" · {call.duration_seconds // 60}:{call.duration_seconds % 60:02d}"
+            if call.duration_seconds
+            else ""
+        )
         return f"Answered call{minutes}"
     if call.outcome == Call.Outcome.ABANDONED:
         return "Call · hung up before it rang long enough; not texted"
@@ -360,15 +401,27 @@ def _textback_event(send: OutboundSend, call: Call) -> TimelineItem | None:
     not (yet) sent is said here, with why."""
     at = call.started_at  # listed right under its call, whenever the ledger decided
     if send.state == OutboundSend.State.SKIPPED:
-        return TimelineItem("textback", at, send, text=f"Text-back not sent: {reason_text(send.reason)}.",
-                            extra={"tone": "skipped"})
+        return TimelineItem(
+            "textback",
+            at,
+            send,
+            text=f"Text-back not sent: {reason_text(send.reason)}.",
+            extra={"tone": "skipped"},
+        )
     if send.state == OutboundSend.State.FAILED and not send.message_id:
-        return TimelineItem("textback", at, send, text=f"Text-back failed: {reason_text(send.reason)}.",
-                            extra={"tone": "failed"})
+        return TimelineItem(
+            "textback",
+            at,
+            send,
+            text=f"Text-back failed: {reason_text(send.reason)}.",
+            extra={"tone": "failed"},
+        )
     if send.state == OutboundSend.State.PENDING and not send.message_id:
         due = localtime(send.due_at)
         when = "in a moment" if send.due_at <= now() + timedelta(seconds=60) else f"at {due:%-I:%M %p}"
-        return TimelineItem("textback", at, send, text=f"Text-back scheduled {when}.", extra={"tone": "pending"})
+        return TimelineItem(
+            "textback", at, send, text=f"Text-back scheduled {when}.", extra={"tone": "pending"}
+        )
     return None
 
 

@@ -50,11 +50,17 @@ def _consent_known() -> dict:
     """What the reply rules need about the caller, as annotations on the statement that locks their row: the
     number's opt-out (crm.Suppression, which outlives contact rows), and whether they ever reached the business
     (a call, a text) or asked to be texted (their latest consent event is an opt-in)."""
-    latest_consent = ConsentEvent.objects.filter(phone_number=OuterRef("phone_number")).order_by("-created_at", "-id")
+    latest_consent = ConsentEvent.objects.filter(phone_number=OuterRef("phone_number")).order_by(
+        "-created_at", "-id"
+    )
     return {
         "suppressed": suppressed(OuterRef("phone_number")),
         "reached_us": Exists(Call.objects.filter(contact_id=OuterRef("pk")))
-        | Exists(Message.objects.filter(conversation__contact_id=OuterRef("pk"), direction=Message.Direction.INBOUND)),
+        | Exists(
+            Message.objects.filter(
+                conversation__contact_id=OuterRef("pk"), direction=Message.Direction.INBOUND
+            )
+        ),
         "latest_consent": Subquery(latest_consent.values("kind")[:1]),
     }
 
@@ -67,15 +73,19 @@ def conversation_reply(*, client: Client, conversation: Conversation, body: str,
     body = body.strip()
     if not body:
         raise ReplyRefused("Write something to send.")
-    contact = (Contact.objects.select_for_update(no_key=True, of=("self",))
-               .annotate(**_consent_known()).get(pk=conversation.contact_id))
+    contact = (
+        Contact.objects.select_for_update(no_key=True, of=("self",))
+        .annotate(**_consent_known())
+        .get(pk=conversation.contact_id)
+    )
     name = contact.name or contact.phone_number
     if contact.opted_out or contact.suppressed:
         raise ReplyRefused(OPTED_OUT_REFUSAL.format(name=name), code="opted_out")
     if not contact.reached_us and contact.latest_consent != ConsentEvent.Kind.OPT_IN:
         raise ReplyRefused(NO_CONSENT_REFUSAL.format(name=name), code="no_consent")
-    message = message_queue(client=client, contact=contact, body=body, kind=Message.Kind.REPLY,
-                            sent_by_id=user.pk)
+    message = message_queue(
+        client=client, contact=contact, body=body, kind=Message.Kind.REPLY, sent_by_id=user.pk
+    )
     # Answering a caller reopens the thread and means it has been read.
     Conversation.objects.filter(pk=conversation.pk).update(
         status=Conversation.Status.OPEN, closed_at=None, unread_count=0
@@ -142,7 +152,13 @@ def note_add(*, conversation: Conversation, author: User, body: str) -> Note:
 
 @transaction.atomic
 def outcome_record(
-    *, client: Client, conversation: Conversation, kind: str, user: User, value: Decimal | None = None, lost_reason: str = ""
+    *,
+    client: Client,
+    conversation: Conversation,
+    kind: str,
+    user: User,
+    value: Decimal | None = None,
+    lost_reason: str = "",
 ) -> Outcome:
     """Booked, won (with the job's value) or lost (with why): a new crm.Outcome row, the latest of which is
     the contact's outcome. The recovered-revenue report reads these rows."""
@@ -153,7 +169,8 @@ def outcome_record(
     if kind not in Outcome.Kind.values:
         raise InboxError("Unknown outcome.")
     outcome = Outcome.objects.create(
-        contact_id=conversation.contact_id, kind=kind,
+        contact_id=conversation.contact_id,
+        kind=kind,
         value=value if kind == Outcome.Kind.WON else None,
         lost_reason=lost_reason.strip()[:200] if kind == Outcome.Kind.LOST else "",
         recorded_by_id=user.pk,
@@ -189,8 +206,9 @@ CODE_COUNTER = "notification-codes:{user_id}"  # codes sent this hour (the cache
 
 
 def _code_hash(preference: NotificationPreference, code: str) -> str:
-    return salted_hmac("inbox.notification-number", f"{preference.user_id}:{preference.text_to}:{code}",
-                       algorithm="sha256").hexdigest()
+    return salted_hmac(
+        "inbox.notification-number", f"{preference.user_id}:{preference.text_to}:{code}", algorithm="sha256"
+    ).hexdigest()
 
 
 @transaction.atomic
@@ -211,7 +229,9 @@ def notification_number_send_code(*, client: Client, preference: NotificationPre
     sent_at = now()
     try:
         sent = staff_text_send(
-            client=client, to_number=str(preference.text_to), source=f"code:{preference.user_id}:{sent_at.timestamp()}",
+            client=client,
+            to_number=str(preference.text_to),
+            source=f"code:{preference.user_id}:{sent_at.timestamp()}",
             body=f"{client.name}: your code to get alerts by text is {code}. If you did not ask for it, ignore this.",
         )
     except ProviderError:
@@ -219,7 +239,8 @@ def notification_number_send_code(*, client: Client, preference: NotificationPre
     if not sent:
         raise InboxError("Alerts go to your own mobile only; that number cannot get them.")
     NotificationPreference.objects.filter(pk=preference.pk).update(
-        code_hash=_code_hash(preference, code), code_sent_at=sent_at, code_attempts=0)
+        code_hash=_code_hash(preference, code), code_sent_at=sent_at, code_attempts=0
+    )
 
 
 def notification_number_confirm(*, preference: NotificationPreference, code: str) -> None:
@@ -227,14 +248,21 @@ def notification_number_confirm(*, preference: NotificationPreference, code: str
     wrong guess is counted (and stays counted: the refusal is raised after the transaction)."""
     with transaction.atomic():
         preference = NotificationPreference.objects.select_for_update().get(pk=preference.pk)
-        live = (preference.code_hash and preference.code_sent_at
-                and preference.code_sent_at > now() - CODE_LIFETIME and preference.code_attempts < CODE_ATTEMPTS)
+        live = (
+            preference.code_hash
+            and preference.code_sent_at
+            and preference.code_sent_at > now() - CODE_LIFETIME
+            and preference.code_attempts < CODE_ATTEMPTS
+        )
         right = live and constant_time_compare(_code_hash(preference, code.strip()), preference.code_hash)
         if right:
             NotificationPreference.objects.filter(pk=preference.pk).update(
-                text_to_confirmed=preference.text_to, code_hash="", code_sent_at=None, code_attempts=0)
+                text_to_confirmed=preference.text_to, code_hash="", code_sent_at=None, code_attempts=0
+            )
         elif live:
-            NotificationPreference.objects.filter(pk=preference.pk).update(code_attempts=F("code_attempts") + 1)
+            NotificationPreference.objects.filter(pk=preference.pk).update(
+                code_attempts=F("code_attempts") + 1
+            )
     if not live:
         raise InboxError("That code has expired or was guessed wrong too often; ask for a new one.")
     if not right:

@@ -45,6 +45,8 @@ def escalate_reply(client_id: int, message_id: int) -> int:
             return 0
         wait = notifications.reply_due_at(client=client, message=message) - now()
         if wait > timedelta(seconds=1):
-            escalate_reply.apply_async((client_id, message_id), countdown=min(wait, LONGEST_WAIT).total_seconds())
+            escalate_reply.apply_async(
+                (client_id, message_id), countdown=min(wait, LONGEST_WAIT).total_seconds()
+            )
             return 0
         return notifications.escalate_reply(client=client, message=message)

@@ -94,13 +94,17 @@ def _list_params(request) -> tuple[str, str]:
     return tab, request.GET.get("q", "").strip()[:100]
 
 
-def _list_context(request, client, *, tab: str, query: str, rows, open_pk: int | None = None,
-                  people: list | None = None) -> dict:
+def _list_context(
+    request, client, *, tab: str, query: str, rows, open_pk: int | None = None, people: list | None = None
+) -> dict:
     """What the list pane shows: the tabs with their counts (one query, which also gives the title's unread
     count), the rows, and the tab and search carried into each row's link."""
     counts = selectors.tab_counts(user=request.user)
-    carried = {key: value for key, value in (("tab", tab), ("q", query))
-               if value and not (key == "tab" and value == selectors.Filter.DEFAULT)}
+    carried = {
+        key: value
+        for key, value in (("tab", tab), ("q", query))
+        if value and not (key == "tab" and value == selectors.Filter.DEFAULT)
+    }
     return {
         "tabs": [(value, label, counts.get(value)) for value, label in selectors.Filter.CHOICES],
         "tab": tab,
@@ -115,17 +119,20 @@ def _list_context(request, client, *, tab: str, query: str, rows, open_pk: int |
 @inbox_view
 def conversation_list(request, client):
     tab, query = _list_params(request)
-    paginator = InboxPaginator(selectors.conversation_list(user=request.user, tab=tab, query=query),
-                          selectors.PAGE_SIZE)
+    paginator = InboxPaginator(
+        selectors.conversation_list(user=request.user, tab=tab, query=query), selectors.PAGE_SIZE
+    )
     page = paginator.get_page(request.GET.get("page"))
     # The list pane beside an open thread polls this view: it says which row to mark as the one open.
     open_pk = int(request.GET["open"]) if request.GET.get("open", "").isdigit() else None
     context = _list_context(request, client, tab=tab, query=query, rows=page.object_list, open_pk=open_pk)
-    context.update({
-        "client": client,
-        "page": page,
-        "page_title": _title(context["unread_total"], "Inbox", client.name),
-    })
+    context.update(
+        {
+            "client": client,
+            "page": page,
+            "page_title": _title(context["unread_total"], "Inbox", client.name),
+        }
+    )
     template = "inbox/_list_rows.html" if _polling(request) else "inbox/list.html"
     return render(request, template, context)
 
@@ -140,7 +147,12 @@ def _thread_context(request, client, conversation: Conversation, **forms) -> dic
     assignee = next((p for p in people if p.pk == conversation.assigned_to_id), None)
     tab, query = _list_params(request)
     context = _list_context(
-        request, client, tab=tab, query=query, open_pk=conversation.pk, people=people,
+        request,
+        client,
+        tab=tab,
+        query=query,
+        open_pk=conversation.pk,
+        people=people,
         rows=selectors.conversation_list(user=request.user, tab=tab, query=query)[: selectors.PAGE_SIZE],
     )
     unread = context["unread_total"]
@@ -185,8 +197,11 @@ def thread(request, client, pk: int):
             "conversation": conversation,
             "contact": conversation.contact,
             **_timeline_context(client, conversation),
-            "page_title": _title(selectors.unread_conversation_count(),
-                                 selectors.contact_label(conversation.contact), client.name),
+            "page_title": _title(
+                selectors.unread_conversation_count(),
+                selectors.contact_label(conversation.contact),
+                client.name,
+            ),
         }
         return render(request, "inbox/_timeline.html", context)
     return _render_thread(request, client, conversation)
@@ -210,8 +225,9 @@ def reply(request, client, pk: int):
     form = ReplyForm(request.POST)
     if form.is_valid():
         try:
-            services.conversation_reply(client=client, conversation=conversation, body=form.cleaned_data["body"],
-                                        user=request.user)
+            services.conversation_reply(
+                client=client, conversation=conversation, body=form.cleaned_data["body"], user=request.user
+            )
         except services.ReplyRefused as exc:
             form.add_error(None, str(exc))
         else:
@@ -237,8 +253,14 @@ def outcome(request, client, pk: int):
     form = OutcomeForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        recorded = services.outcome_record(client=client, conversation=conversation, kind=data["kind"],
-                                           user=request.user, value=data["value"], lost_reason=data["lost_reason"])
+        recorded = services.outcome_record(
+            client=client,
+            conversation=conversation,
+            kind=data["kind"],
+            user=request.user,
+            value=data["value"],
+            lost_reason=data["lost_reason"],
+        )
         messages.success(request, f"Marked {recorded.get_kind_display().lower()}.")
         return _back(conversation)
     return _render_thread(request, client, conversation, status=400, outcome_form=form)
@@ -252,7 +274,9 @@ def assign(request, client, pk: int):
     if not form.is_valid():
         messages.error(request, "That person can't be assigned here.")
         return _back(conversation)
-    services.conversation_assign(client=client, conversation=conversation, assignee_id=form.cleaned_data["assignee"])
+    services.conversation_assign(
+        client=client, conversation=conversation, assignee_id=form.cleaned_data["assignee"]
+    )
     return _back(conversation)
 
 
@@ -280,11 +304,15 @@ def snooze(request, client, pk: int):
     form = SnoozeForm(request.POST)
     if not form.is_valid():
         return _back(conversation)
-    until = services.conversation_snooze(client=client, conversation=conversation, choice=form.cleaned_data["until"])
+    until = services.conversation_snooze(
+        client=client, conversation=conversation, choice=form.cleaned_data["until"]
+    )
     if until is None:
         return _back(conversation)
     local = timezone.localtime(until)
-    messages.success(request, f"Snoozed until {local:%a} {local:%-I:%M %p}; it comes back sooner if they reply.")
+    messages.success(
+        request, f"Snoozed until {local:%a} {local:%-I:%M %p}; it comes back sooner if they reply."
+    )
     return redirect(reverse("inbox:list"))
 
 
@@ -299,10 +327,17 @@ def canned_list(request, client):
         messages.success(request, "Canned reply saved.")
         return redirect(reverse("inbox:canned"))
     replies = [(reply, segment_info(reply.body)) for reply in selectors.canned_replies()]
-    return render(request, "inbox/canned.html", {
-        "client": client, "form": form, "replies": replies,
-        "page_title": _title(selectors.unread_conversation_count(), "Canned replies", client.name),
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "inbox/canned.html",
+        {
+            "client": client,
+            "form": form,
+            "replies": replies,
+            "page_title": _title(selectors.unread_conversation_count(), "Canned replies", client.name),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST
@@ -318,11 +353,20 @@ def canned_delete(request, client, pk: int):
 
 def _notifications_page(request, client, form, *, code_form=None, code_error="", status=200):
     preference = form.instance if form is not None else None
-    return render(request, "inbox/notifications.html", {
-        "client": client, "form": form, "target": client.response_target_minutes,
-        "preference": preference, "code_form": code_form or ConfirmCodeForm(), "code_error": code_error,
-        "page_title": f"Notifications · {client.name}",
-    }, status=status)
+    return render(
+        request,
+        "inbox/notifications.html",
+        {
+            "client": client,
+            "form": form,
+            "target": client.response_target_minutes,
+            "preference": preference,
+            "code_form": code_form or ConfirmCodeForm(),
+            "code_error": code_error,
+            "page_title": f"Notifications · {client.name}",
+        },
+        status=status,
+    )
 
 
 @personal
@@ -338,7 +382,9 @@ def notification_settings(request, client):
     if request.method == "POST" and form.is_valid():
         saved = services.notification_preference_save(preference=form.save(commit=False))
         if saved.text_to and not saved.text_to_is_confirmed:
-            messages.success(request, "Saved. Texts start once you confirm your mobile: ask for a code below.")
+            messages.success(
+                request, "Saved. Texts start once you confirm your mobile: ask for a code below."
+            )
         else:
             messages.success(request, "Your notification choices are saved.")
         return redirect("inbox:notifications")
@@ -364,7 +410,9 @@ def notification_number(request, client):
             messages.success(request, f"We texted a code to {preference.text_to.as_national}. Type it below.")
         elif code_form.is_valid():
             services.notification_number_confirm(preference=preference, code=code_form.cleaned_data["code"])
-            messages.success(request, f"Confirmed: alerts will be texted to {preference.text_to.as_national}.")
+            messages.success(
+                request, f"Confirmed: alerts will be texted to {preference.text_to.as_national}."
+            )
         else:
             return _notifications_page(request, client, form, code_form=code_form, status=400)
     except services.InboxError as exc:

@@ -38,10 +38,19 @@ class Conversation(models.Model):
         # of 25 is read off an index instead of sorting every conversation of a big client. One for the tabs
         # that filter by status (open, mine, closed …), one for "all".
         indexes = [
-            models.Index(F("status"), UNREAD_FIRST.desc(), F("last_activity_at").desc(), F("id").desc(),
-                         name="conversation_inbox_status"),
-            models.Index(UNREAD_FIRST.desc(), F("last_activity_at").desc(), F("id").desc(),
-                         name="conversation_inbox_all"),
+            models.Index(
+                F("status"),
+                UNREAD_FIRST.desc(),
+                F("last_activity_at").desc(),
+                F("id").desc(),
+                name="conversation_inbox_status",
+            ),
+            models.Index(
+                UNREAD_FIRST.desc(),
+                F("last_activity_at").desc(),
+                F("id").desc(),
+                name="conversation_inbox_all",
+            ),
             # The unread count in every inbox page's title: a handful of rows, not a scan of them all.
             models.Index(fields=["id"], condition=Q(unread_count__gt=0), name="conversation_unread"),
         ]
@@ -163,8 +172,9 @@ class ConsentEvent(models.Model):
         PROVIDER = "provider", "Reported by the carrier (21610)"
         STAFF = "staff", "Changed by staff"
 
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="consent_events")
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="consent_events"
+    )
     phone_number = models.CharField(max_length=20, db_index=True, help_text="E.164: the number it concerns.")
     kind = models.CharField(max_length=8, choices=Kind.choices)
     source = models.CharField(max_length=10, choices=Source.choices)
@@ -184,7 +194,9 @@ class ConsentEvent(models.Model):
         if not self._state.adding:
             raise ConsentRecordImmutable("A consent record is never changed; record a new event instead.")
         if not self.phone_number and self.contact is not None:
-            self.phone_number = self.contact.phone_number  # the number it concerns, whatever becomes of the row
+            self.phone_number = (
+                self.contact.phone_number
+            )  # the number it concerns, whatever becomes of the row
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
@@ -226,10 +238,10 @@ class OutboundSend(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["client", "key"], name="one_send_per_client_key")]
         indexes = [
-            models.Index(fields=["due_at"], name="send_due_open",
-                         condition=models.Q(state__in=["pending", "sending"])),
+            models.Index(
+                fields=["due_at"], name="send_due_open", condition=models.Q(state__in=["pending", "sending"])
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key} ({self.state})"
-

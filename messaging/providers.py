@@ -32,8 +32,15 @@ RETRY_LATER_CODES = frozenset({20429, 21611})
 
 
 class ProviderError(Exception):
-    def __init__(self, message: str, *, code: int | None = None, status: int | None = None,
-                 permanent: bool = False, ambiguous: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        status: int | None = None,
+        permanent: bool = False,
+        ambiguous: bool = False,
+    ):
         super().__init__(message)
         self.code = code
         self.status = status
@@ -54,12 +61,14 @@ class Provider:
     def send(self, *, from_number: str, to_number: str, body: str, status_callback: str) -> SentMessage:
         raise NotImplementedError
 
-    def find_sent(self, *, from_number: str, to_number: str, body: str, since: datetime) -> SentMessage | None:
+    def find_sent(
+        self, *, from_number: str, to_number: str, body: str, since: datetime
+    ) -> SentMessage | None:
         """A message with this body already accepted by the provider since `since`, if there is one."""
         raise NotImplementedError
 
     def line_type(self, number: str) -> str | None:
-        """"mobile", "landline", "voip", "other", or None when the provider cannot tell."""
+        """ "mobile", "landline", "voip", "other", or None when the provider cannot tell."""
         raise NotImplementedError
 
 
@@ -104,13 +113,17 @@ def twilio_client() -> TwilioClient:
     numbers (telephony.numbers) both use it."""
     api_base_url, timeout = settings.TWILIO_API_BASE_URL, settings.TWILIO_TIMEOUT_SECONDS
     http_client = (
-        OriginRewritingHttpClient(api_base_url, timeout=timeout) if api_base_url else TwilioHttpClient(timeout=timeout)
+        OriginRewritingHttpClient(api_base_url, timeout=timeout)
+        if api_base_url
+        else TwilioHttpClient(timeout=timeout)
     )
     # requests reads the environment (proxies, CA bundle, ~/.netrc) again for every request, about a
     # millisecond of each text-back's worker time. Unless a proxy is set (whose no_proxy rules are per URL), the
     # CA bundle it would find is read once, here, and it is told not to look again.
     if not urllib.request.getproxies():
-        http_client.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        http_client.session.verify = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        )
         http_client.session.trust_env = False
     return TwilioClient(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client)
 
@@ -177,5 +190,3 @@ def get_provider() -> Provider:
 
 def status_callback_url() -> str:
     return f"{settings.PUBLIC_BASE_URL}/hooks/twilio/sms/status/"
-
-

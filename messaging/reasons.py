@@ -26,7 +26,11 @@ class SkipReason(enum.StrEnum):
         return member
 
     CLIENT_PAUSED = "client_paused", "text-backs are paused for this business", "Text-backs paused"
-    NOT_LIVE = ("not_live", "the business isn't live yet (only its test phones get text-backs)", "Not live yet")
+    NOT_LIVE = (
+        "not_live",
+        "the business isn't live yet (only its test phones get text-backs)",
+        "Not live yet",
+    )
     ANONYMOUS = "anonymous_caller", "the caller hid their number", "Caller hid their number"
     INVALID_NUMBER = "invalid_number", "the caller's number can't get texts", "Number cannot receive texts"
     BLOCKED = "blocked", "the caller is on the block list", "On the block list"
@@ -35,7 +39,9 @@ class SkipReason(enum.StrEnum):
     LANDLINE = "landline", "the number is a landline", "Landline"
     RECENTLY_TEXTED = "recently_texted", "this caller was already texted recently", "Texted recently"
     ACTIVE_CONVERSATION = (
-        "active_conversation", "you're already in a conversation with this caller", "Already in a conversation"
+        "active_conversation",
+        "you're already in a conversation with this caller",
+        "Already in a conversation",
     )
     NO_TEMPLATE = "no_template", "there is no active text-back template", "No active template"
     PROVIDER_ERROR = "provider_error", "the text provider refused it", "Refused by the carrier"

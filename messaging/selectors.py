@@ -14,8 +14,11 @@ def send_oldest_overdue() -> timedelta | None:
     is broken (no worker, no broker, the provider down for longer than its retries). Uses the ledger's partial
     index on open rows, so it is cheap enough for a health check polled every few seconds."""
     oldest = (
-        OutboundSend.objects.filter(state__in=[OutboundSend.State.PENDING, OutboundSend.State.SENDING],
-                                    due_at__lte=now())
-        .order_by("due_at").values_list("due_at", flat=True).first()
+        OutboundSend.objects.filter(
+            state__in=[OutboundSend.State.PENDING, OutboundSend.State.SENDING], due_at__lte=now()
+        )
+        .order_by("due_at")
+        .values_list("due_at", flat=True)
+        .first()
     )
     return None if oldest is None else now() - oldest

@@ -107,8 +107,13 @@ def textback_schedule(*, client: Client, call_sid: str, caller: str, missed_at: 
     """Record that this missed call is owed a text-back, once, however often the webhooks say so. Call inside
     the transaction that records the missed call; the task is queued when it commits."""
     send = OutboundSend(
-        client=client, key=f"call:{call_sid}", kind=OutboundSend.Kind.TEXT_BACK, to_number=caller[:32],
-        call_sid=call_sid, event_at=missed_at, due_at=missed_at + timedelta(seconds=client.text_delay_seconds),
+        client=client,
+        key=f"call:{call_sid}",
+        kind=OutboundSend.Kind.TEXT_BACK,
+        to_number=caller[:32],
+        call_sid=call_sid,
+        event_at=missed_at,
+        due_at=missed_at + timedelta(seconds=client.text_delay_seconds),
         dispatched_at=now(),  # published when this commits (outbound_dispatch), so stamped in the same write
     )
     if insert_unless_exists(send):
@@ -137,8 +142,11 @@ def message_queue(
         sent_by_id=sent_by_id,
     )
     send = OutboundSend.objects.create(
-        client=client, kind=OutboundSend.Kind.MESSAGE, key=f"message:{message.pk}",
-        to_number=contact.phone_number, message_id=message.pk,
+        client=client,
+        kind=OutboundSend.Kind.MESSAGE,
+        key=f"message:{message.pk}",
+        to_number=contact.phone_number,
+        message_id=message.pk,
     )
     Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=message.created_at)
     transaction.on_commit(lambda: outbound_dispatch(send=send))
@@ -249,24 +257,34 @@ def _recheck_written(send: OutboundSend) -> Message | str:
     message = Message.objects.select_for_update(no_key=True).get(pk=send.message_id)
     # The number's opt-out is read in the same statement: it holds even when the contact row was merged away
     # or deleted since the message was written (then there is no row to lock, only the number).
-    contact = (Contact.objects.select_for_update(no_key=True).annotate(suppressed=suppressed(message.to_number))
-               .filter(phone_number=message.to_number).first())
+    contact = (
+        Contact.objects.select_for_update(no_key=True)
+        .annotate(suppressed=suppressed(message.to_number))
+        .filter(phone_number=message.to_number)
+        .first()
+    )
     if contact is None:
-        contact = Contact(phone_number=message.to_number,
-                          opted_out=Suppression.objects.filter(phone_number=message.to_number).exists())
+        contact = Contact(
+            phone_number=message.to_number,
+            opted_out=Suppression.objects.filter(phone_number=message.to_number).exists(),
+        )
         contact.suppressed = contact.opted_out
     reason = None
     if message.kind == Message.Kind.KEYWORD_REPLY:
         pass  # STOP/START/HELP answers are the one thing an opted-out caller receives
     elif message.kind == Message.Kind.TEXT_BACK:
-        reason = (SkipReason.CLIENT_PAUSED if send.client.status == Client.Status.PAUSED
-                  else _barred(contact, suppressed=contact.suppressed))
+        reason = (
+            SkipReason.CLIENT_PAUSED
+            if send.client.status == Client.Status.PAUSED
+            else _barred(contact, suppressed=contact.suppressed)
+        )
     elif contact.opted_out or contact.suppressed:
         reason = SkipReason.OPTED_OUT  # a person may still answer a blocked or unreachable caller by hand
     if reason is None:
         return message
     Message.objects.filter(pk=message.pk).update(
-        status=Message.Status.FAILED, error_message=reason_text(reason).capitalize() + ".",
+        status=Message.Status.FAILED,
+        error_message=reason_text(reason).capitalize() + ".",
         status_changed_at=now(),
     )
     return reason
@@ -285,8 +303,9 @@ def _barred(contact: Contact, *, suppressed: bool) -> str | None:
 
 
 # Outbound messages that never reached the caller do not count as having texted them.
-_REACHED_CALLER = ~Q(direction=Message.Direction.OUTBOUND, status__in=[Message.Status.FAILED,
-                                                                      Message.Status.UNDELIVERED])
+_REACHED_CALLER = ~Q(
+    direction=Message.Direction.OUTBOUND, status__in=[Message.Status.FAILED, Message.Status.UNDELIVERED]
+)
 
 
 @dataclass
@@ -310,8 +329,10 @@ def _history_sql() -> tuple[str, int]:
     columns = [field.column for field in contact.concrete_fields]
     calls = Contact._meta.get_field("calls").related_model._meta.db_table  # telephony builds on messaging
     messages, conversations = Message._meta.db_table, Conversation._meta.db_table
-    reached = (f"FROM {messages} m WHERE m.conversation_id = v.id AND NOT (m.direction = '{Message.Direction.OUTBOUND}'"
-               f" AND m.status IN ('{Message.Status.FAILED}', '{Message.Status.UNDELIVERED}'))")
+    reached = (
+        f"FROM {messages} m WHERE m.conversation_id = v.id AND NOT (m.direction = '{Message.Direction.OUTBOUND}'"
+        f" AND m.status IN ('{Message.Status.FAILED}', '{Message.Status.UNDELIVERED}'))"
+    )
     outbound = f"m.direction = '{Message.Direction.OUTBOUND}'"
     sql = (
         f"SELECT {', '.join(f'c.{column}' for column in columns)}, v.id, v.status = '{Conversation.Status.OPEN}', "
@@ -378,9 +399,12 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
     template = _pick_template(client=client, returning=history.returning, send=send)
     if template is None:
         return SkipReason.NO_TEMPLATE
-    body = render(template.body, context=placeholder_context(
-        client=client, caller_name=contact.name.split()[0] if contact.name else ""
-    ))
+    body = render(
+        template.body,
+        context=placeholder_context(
+            client=client, caller_name=contact.name.split()[0] if contact.name else ""
+        ),
+    )
     if not history.texted_before and "STOP" not in body.upper():
         body = f"{body} {OPT_OUT_NOTICE}"
     info = segment_info(body)
@@ -432,7 +456,8 @@ def placeholder_context(*, client: Client, caller_name: str) -> dict[str, str]:
         "business_name": client.name,
         "caller_name": caller_name,
         "business_phone": phonenumbers.format_number(phone, phonenumbers.PhoneNumberFormat.NATIONAL)
-        if phone else "",
+        if phone
+        else "",
         "booking_url": "",
         "agency_name": client.agency.display_name,
         "sender_name": client.sender_name or client.name,
@@ -445,7 +470,9 @@ def _reconcile(claim: _Claim) -> str | None:
     message = claim.message
     try:
         found = get_provider().find_sent(
-            from_number=message.from_number, to_number=message.to_number, body=message.body,
+            from_number=message.from_number,
+            to_number=message.to_number,
+            body=message.body,
             since=message.created_at,
         )
     except ProviderError as exc:
@@ -462,7 +489,9 @@ def _hand_to_provider(claim: _Claim) -> str:
     message = claim.message
     try:
         result = get_provider().send(
-            from_number=message.from_number, to_number=message.to_number, body=message.body,
+            from_number=message.from_number,
+            to_number=message.to_number,
+            body=message.body,
             status_callback=status_callback_url(),
         )
     except ProviderError as exc:
@@ -488,8 +517,13 @@ def _record_sent(claim: _Claim, *, sid: str, status: str, segments: int | None) 
     # A status callback that raced ahead of this write was parked in the cache; apply it now.
     early = cache.get(_early_status_key(sid))
     if early:
-        message_status_update(client=claim.client, sid=sid, status=early["status"],
-                              error_code=early.get("error_code"), params=early.get("params"))
+        message_status_update(
+            client=claim.client,
+            sid=sid,
+            status=early["status"],
+            error_code=early.get("error_code"),
+            params=early.get("params"),
+        )
 
 
 def _record_failure(claim: _Claim, exc: ProviderError) -> str:
@@ -497,11 +531,15 @@ def _record_failure(claim: _Claim, exc: ProviderError) -> str:
     if exc.permanent or claim.send.attempts >= MAX_ATTEMPTS:
         with transaction.atomic():
             Message.objects.filter(pk=message.pk).update(
-                status=Message.Status.FAILED, error_code=exc.code, error_message=str(exc)[:255],
+                status=Message.Status.FAILED,
+                error_code=exc.code,
+                error_message=str(exc)[:255],
                 status_changed_at=now(),
             )
-            reason = (_mark_contact_after_error(claim.client, message.to_number, exc.code)
-                      or SkipReason.PROVIDER_ERROR)
+            reason = (
+                _mark_contact_after_error(claim.client, message.to_number, exc.code)
+                or SkipReason.PROVIDER_ERROR
+            )
             _finish(claim.send, OutboundSend.State.FAILED, reason=reason, detail=str(exc))
             _announce_not_sent(claim.client, claim.send, message, reason)
         log.warning("send %s failed for good: %s", claim.send.pk, exc)
@@ -514,17 +552,20 @@ def _retry_later(claim: _Claim, exc: ProviderError, *, keep_sending: bool) -> No
     """Transient failure: back off and try again. An ambiguous one stays "sending", so the next attempt
     reconciles before it resends; a clean one (the provider answered with an error) goes back to pending."""
     send = claim.send
-    delay = timedelta(seconds=min(300, 2 ** send.attempts))
+    delay = timedelta(seconds=min(300, 2**send.attempts))
     state = OutboundSend.State.SENDING if keep_sending else OutboundSend.State.PENDING
     with transaction.atomic():
         if not keep_sending:
-            Message.objects.filter(pk=claim.message.pk).update(status=Message.Status.QUEUED, status_changed_at=now())
+            Message.objects.filter(pk=claim.message.pk).update(
+                status=Message.Status.QUEUED, status_changed_at=now()
+            )
         # A "sending" row is dated as already stale, so the retry (or the sweep) reconciles it at once
         # instead of taking it for an attempt still in flight.
         OutboundSend.objects.filter(pk=send.pk).update(
-            state=state, due_at=now() + delay, detail=str(exc)[:255], updated_at=now() - (
-                SENDING_STALE_AFTER if keep_sending else timedelta(0)
-            ),
+            state=state,
+            due_at=now() + delay,
+            detail=str(exc)[:255],
+            updated_at=now() - (SENDING_STALE_AFTER if keep_sending else timedelta(0)),
         )
     send.refresh_from_db()
     log.info("send %s: %s; retrying in %ss", send.pk, exc, delay.total_seconds())
@@ -554,8 +595,9 @@ def _mark_contact_after_error(client: Client, number: str, code: int | None) -> 
     if code in OPTED_OUT_CODES:
         contact = contact_upsert(phone_number=number)
         if contact is not None:
-            contact_opt_out(client=client, contact=contact, source=ConsentEvent.Source.PROVIDER,
-                            keyword=str(code))
+            contact_opt_out(
+                client=client, contact=contact, source=ConsentEvent.Source.PROVIDER, keyword=str(code)
+            )
         return SkipReason.OPTED_OUT
     if code in UNREACHABLE_CODES:
         fields = {"unreachable": True}
@@ -608,11 +650,18 @@ def staff_text_send(*, client: Client, to_number: str, body: str, source: str) -
     if problem:
         log.warning("staff text %s to %s not sent: %s", source, to_number, problem)
         return False
-    result = get_provider().send(from_number=str(client.phone_number), to_number=to_number, body=body,
-                                 status_callback="")
+    result = get_provider().send(
+        from_number=str(client.phone_number), to_number=to_number, body=body, status_callback=""
+    )
     with transaction.atomic():
-        publish(events.StaffTextSent(client=client, source=source,
-                                     segments=result.segments or segment_info(body).segments, at=now()))
+        publish(
+            events.StaffTextSent(
+                client=client,
+                source=source,
+                segments=result.segments or segment_info(body).segments,
+                at=now(),
+            )
+        )
     return True
 
 
@@ -620,7 +669,9 @@ def staff_text_send(*, client: Client, to_number: str, body: str, source: str) -
 
 
 @transaction.atomic
-def contact_opt_out(*, client: Client, contact: Contact, source: str, keyword: str = "", message_sid: str = "") -> None:
+def contact_opt_out(
+    *, client: Client, contact: Contact, source: str, keyword: str = "", message_sid: str = ""
+) -> None:
     """Record an opt-out (in the client's schema): the number's suppression, which every send checks and which
     outlives the contact row, and the contact's mirror of it. Every STOP is kept in the history; listeners
     hear of it only when the caller was opted in until now."""
@@ -628,21 +679,31 @@ def contact_opt_out(*, client: Client, contact: Contact, source: str, keyword: s
     contact.opted_out = True
     Suppression.objects.bulk_create([Suppression(phone_number=contact.phone_number)], ignore_conflicts=True)
     ConsentEvent.objects.create(
-        contact=contact, phone_number=contact.phone_number, kind=ConsentEvent.Kind.OPT_OUT, source=source,
-        keyword=keyword, message_sid=message_sid,
+        contact=contact,
+        phone_number=contact.phone_number,
+        kind=ConsentEvent.Kind.OPT_OUT,
+        source=source,
+        keyword=keyword,
+        message_sid=message_sid,
     )
     if changed:
         publish(events.ContactOptedOut(client=client, contact=contact, source=source))
 
 
 @transaction.atomic
-def contact_opt_in(*, client: Client, contact: Contact, source: str, keyword: str = "", message_sid: str = "") -> None:
+def contact_opt_in(
+    *, client: Client, contact: Contact, source: str, keyword: str = "", message_sid: str = ""
+) -> None:
     changed = Contact.objects.filter(pk=contact.pk, opted_out=True).update(opted_out=False, updated_at=now())
     contact.opted_out = False
     Suppression.objects.filter(phone_number=contact.phone_number).delete()
     ConsentEvent.objects.create(
-        contact=contact, phone_number=contact.phone_number, kind=ConsentEvent.Kind.OPT_IN, source=source,
-        keyword=keyword, message_sid=message_sid,
+        contact=contact,
+        phone_number=contact.phone_number,
+        kind=ConsentEvent.Kind.OPT_IN,
+        source=source,
+        keyword=keyword,
+        message_sid=message_sid,
     )
     if changed:
         publish(events.ContactOptedIn(client=client, contact=contact, source=source))
@@ -679,9 +740,15 @@ def inbound_receive(
     try:
         with transaction.atomic():
             message = Message.objects.create(
-                conversation=conversation, direction=Message.Direction.INBOUND, kind=Message.Kind.INBOUND,
-                body=body, status=Message.Status.RECEIVED, from_number=contact.phone_number,
-                to_number=str(client.phone_number), provider_sid=sid, encoding=info.encoding,
+                conversation=conversation,
+                direction=Message.Direction.INBOUND,
+                kind=Message.Kind.INBOUND,
+                body=body,
+                status=Message.Status.RECEIVED,
+                from_number=contact.phone_number,
+                to_number=str(client.phone_number),
+                provider_sid=sid,
+                encoding=info.encoding,
                 segments=info.segments,
             )
     except IntegrityError:  # the same webhook, a moment ago
@@ -693,14 +760,28 @@ def inbound_receive(
     if keyword == Keyword.OPT_IN and not contact.opted_out:
         keyword = None  # "Yes" from someone who never opted out is an answer to a question, not a keyword
     if keyword == Keyword.OPT_OUT:
-        contact_opt_out(client=client, contact=contact, source=ConsentEvent.Source.KEYWORD,
-                        keyword=body.strip()[:40], message_sid=sid)
+        contact_opt_out(
+            client=client,
+            contact=contact,
+            source=ConsentEvent.Source.KEYWORD,
+            keyword=body.strip()[:40],
+            message_sid=sid,
+        )
     elif keyword == Keyword.OPT_IN:
-        contact_opt_in(client=client, contact=contact, source=ConsentEvent.Source.KEYWORD,
-                       keyword=body.strip()[:40], message_sid=sid)
+        contact_opt_in(
+            client=client,
+            contact=contact,
+            source=ConsentEvent.Source.KEYWORD,
+            keyword=body.strip()[:40],
+            message_sid=sid,
+        )
     if keyword is not None and not answered_by_provider:
-        message_queue(client=client, contact=contact, body=keyword_reply_text(client=client, keyword=keyword),
-                      kind=Message.Kind.KEYWORD_REPLY)
+        message_queue(
+            client=client,
+            contact=contact,
+            body=keyword_reply_text(client=client, keyword=keyword),
+            kind=Message.Kind.KEYWORD_REPLY,
+        )
     changes = {"last_activity_at": message.created_at, "last_inbound_at": message.created_at}
     if keyword is None:
         changes.update(unread_count=F("unread_count") + 1, status=Conversation.Status.OPEN)
@@ -719,16 +800,22 @@ def message_status_update(
     """A status callback: move the message forward (never back); permanent errors mark the contact.
     For a sid not recorded yet (the callback raced the send's own write) the status is parked briefly."""
     mapped = {
-        "accepted": Message.Status.SENDING, "queued": Message.Status.SENDING, "sending": Message.Status.SENDING,
-        "sent": Message.Status.SENT, "delivered": Message.Status.DELIVERED,
-        "undelivered": Message.Status.UNDELIVERED, "failed": Message.Status.FAILED,
+        "accepted": Message.Status.SENDING,
+        "queued": Message.Status.SENDING,
+        "sending": Message.Status.SENDING,
+        "sent": Message.Status.SENT,
+        "delivered": Message.Status.DELIVERED,
+        "undelivered": Message.Status.UNDELIVERED,
+        "failed": Message.Status.FAILED,
     }.get(status)
     if mapped is None:
         return None
     with transaction.atomic():
         message = Message.objects.select_for_update(no_key=True).filter(provider_sid=sid).first()
         if message is None:
-            cache.set(_early_status_key(sid), {"status": status, "error_code": error_code, "params": params}, 600)
+            cache.set(
+                _early_status_key(sid), {"status": status, "error_code": error_code, "params": params}, 600
+            )
             return None
         if STATUS_RANK.get(mapped, 0) <= STATUS_RANK.get(message.status, 0):
             return message
@@ -741,5 +828,7 @@ def message_status_update(
         message.save(update_fields=fields)
         if error_code:
             _mark_contact_after_error(client, message.to_number, error_code)
-        publish(events.MessageStatusChanged(client=client, message=message, status=mapped, params=params or {}))
+        publish(
+            events.MessageStatusChanged(client=client, message=message, status=mapped, params=params or {})
+        )
     return message

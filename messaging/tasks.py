@@ -15,8 +15,16 @@ log = logging.getLogger(__name__)
 DATABASE_DOWN = (OperationalError, InterfaceError)
 
 
-@shared_task(acks_late=True, time_limit=60, soft_time_limit=45, autoretry_for=DATABASE_DOWN,
-             retry_backoff=1, retry_backoff_max=8, retry_jitter=False, max_retries=30)
+@shared_task(
+    acks_late=True,
+    time_limit=60,
+    soft_time_limit=45,
+    autoretry_for=DATABASE_DOWN,
+    retry_backoff=1,
+    retry_backoff_max=8,
+    retry_jitter=False,
+    max_retries=30,
+)
 def deliver_send(send_id: int) -> str:
     """Work one ledger row. Idempotent: a repeat finds the row taken, sent or skipped and does nothing."""
     return services.send_deliver(send_id=send_id)

@@ -9,7 +9,10 @@ from .webhooks import bad_parameter, twilio_webhook, twiml
 @twilio_webhook(required=("MessageSid", "From", "To"), client_by="To")
 def sms_incoming(request, client, params):
     inbound_receive(
-        client=client, sid=params["MessageSid"], from_number=params["From"], body=params.get("Body", ""),
+        client=client,
+        sid=params["MessageSid"],
+        from_number=params["From"],
+        body=params.get("Body", ""),
         opt_out_type=params.get("OptOutType", ""),
     )
     return twiml(MessagingResponse())  # answers go through the send path, never inline TwiML
@@ -21,7 +24,10 @@ def sms_status(request, client, params):
     if raw_code and not raw_code.isdigit():
         return bad_parameter(f"ErrorCode must be a number, not {raw_code!r}")
     message_status_update(
-        client=client, sid=params["MessageSid"], status=params["MessageStatus"].strip().lower(),
-        error_code=int(raw_code) if raw_code and raw_code != "0" else None, params=params,
+        client=client,
+        sid=params["MessageSid"],
+        status=params["MessageStatus"].strip().lower(),
+        error_code=int(raw_code) if raw_code and raw_code != "0" else None,
+        params=params,
     )
     return twiml(MessagingResponse())

@@ -109,7 +109,9 @@ def sparkline(values: list, *, title: str, width: int = 120, height: int = 32) -
     points = [float(v or 0) for v in values] or [0.0]
     peak = max(points) or 1.0
     step = width / max(1, len(points) - 1)
-    coords = [(round(i * step, 1), round(height - 2 - (v / peak) * (height - 4), 1)) for i, v in enumerate(points)]
+    coords = [
+        (round(i * step, 1), round(height - 2 - (v / peak) * (height - 4), 1)) for i, v in enumerate(points)
+    ]
     line = " ".join(f"{x},{y}" for x, y in coords)
     area = f"0,{height} {line} {coords[-1][0]},{height}"
     svg = (

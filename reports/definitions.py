@@ -128,7 +128,9 @@ def textback_chain_by_day(*, start: datetime, end: datetime, tz: str) -> dict:
         return {day: (sent, replies, answered) for day, sent, replies, answered in cursor.fetchall()}
 
 
-def first_staff_replies_insert(*, client_id: int, table: str, tz: str, start: datetime, end: datetime) -> None:
+def first_staff_replies_insert(
+    *, client_id: int, table: str, tz: str, start: datetime, end: datetime
+) -> None:
     """Write the wait for the first staff reply of every answered text-back sent in [start, end) into `table`
     (reports.FirstStaffReply), on the text-back's local day. Run in the client's schema."""
     sql = (

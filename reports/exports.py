@@ -71,9 +71,7 @@ def _funnel_rows(client: Client, period: Period) -> tuple[list[str], Iterator[li
         ]
     )
     for reason, n in now_.skipped_reasons.items():
-        rows.append(
-            [f"Skipped: {reason_label(reason)}", n, before.skipped_reasons.get(reason, 0), ""]
-        )
+        rows.append([f"Skipped: {reason_label(reason)}", n, before.skipped_reasons.get(reason, 0), ""])
     return header, iter(rows)
 
 

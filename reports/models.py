@@ -113,14 +113,21 @@ class FirstStaffReply(models.Model):
     # Whole seconds, not an interval: a year of an agency's waits (1.4 million with the year before) is sorted
     # for its percentiles straight out of the covering index below, and integers sort fastest (an interval
     # had to be turned into seconds row by row first: about 40% of that query).
-    wait_seconds = models.IntegerField(help_text="From the caller's first reply to the first staff reply, rounded.")
+    wait_seconds = models.IntegerField(
+        help_text="From the caller's first reply to the first staff reply, rounded."
+    )
     # One wait in SAMPLE_EVERY, the same ones every time, chosen by a hash of the client and the text-back (ids
     # alone could keep step with a client's messages and leave whole clients out). A period with more waits
     # than reports.selectors.SAMPLE_ABOVE takes its percentiles from these.
     in_sample = models.GeneratedField(
         expression=Exact(
             Mod(
-                Func(F("textback_id"), F("client_id"), function="hashint8extended", output_field=BigIntegerField()),
+                Func(
+                    F("textback_id"),
+                    F("client_id"),
+                    function="hashint8extended",
+                    output_field=BigIntegerField(),
+                ),
                 SAMPLE_EVERY,
                 output_field=BigIntegerField(),
             ),

@@ -144,6 +144,4 @@ def funnel_rows(now, before) -> list[dict]:
 
 
 def skipped_rows(reasons: dict[str, int]) -> list[tuple[str, int]]:
-    return [
-        (reason_label(reason), n) for reason, n in reasons.items()
-    ]
+    return [(reason_label(reason), n) for reason, n in reasons.items()]

@@ -75,7 +75,9 @@ def send_monthly_reports() -> int:
         send_client_monthly_report.delay(client.pk, last_month(tz=client.timezone).isoformat())
     agencies = list(agencies_with_people())
     for agency in agencies:
-        send_agency_monthly_summary.delay(agency.pk, last_month(tz=agency_time_zone(agency=agency)).isoformat())
+        send_agency_monthly_summary.delay(
+            agency.pk, last_month(tz=agency_time_zone(agency=agency)).isoformat()
+        )
     return len(clients) + len(agencies)
 
 

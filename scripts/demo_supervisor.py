@@ -31,8 +31,15 @@ MAX_BACKOFF = 30.0
 EMAIL_END = "-" * 79  # how Django's console email backend ends each message
 # In the worker, Celery logs what a task prints, each line with its own log prefix.
 CELERY_PREFIX = re.compile(r"^\[\d{4}-\d\d-\d\d [^\]]*\] ")
-QUIET = ("sweep_due_sends", "sweep_webhook_deliveries", "sweep-due-sends", "sweep-webhook-deliveries",
-         "outbox_drain", "drain-outbox", "/healthz/web")
+QUIET = (
+    "sweep_due_sends",
+    "sweep_webhook_deliveries",
+    "sweep-due-sends",
+    "sweep-webhook-deliveries",
+    "outbox_drain",
+    "drain-outbox",
+    "/healthz/web",
+)
 
 _print_lock = threading.Lock()
 
@@ -88,11 +95,15 @@ class LogFilter:
                 key, value = header.split(": ", 1)
                 headers.setdefault(key, value)
         self.emails.mkdir(parents=True, exist_ok=True)
-        path = self.emails / f"{time.strftime('%Y%m%d-%H%M%S')}-{len(list(self.emails.iterdir())) + 1:03d}.eml"
+        path = (
+            self.emails / f"{time.strftime('%Y%m%d-%H%M%S')}-{len(list(self.emails.iterdir())) + 1:03d}.eml"
+        )
         path.write_text(message + "\n")
         shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-        return (f"email to {headers.get('To', '?')}: {headers.get('Subject', '(no subject)')}  "
-                f"(whole message: {shown})")
+        return (
+            f"email to {headers.get('To', '?')}: {headers.get('Subject', '(no subject)')}  "
+            f"(whole message: {shown})"
+        )
 
 
 class Supervised:
@@ -109,8 +120,14 @@ class Supervised:
         self.filter.restarted()
         self.started_at = time.monotonic()
         self.process = subprocess.Popen(  # noqa: S603 - our own commands, from main()
-            self.command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            self.command,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         threading.Thread(target=self._pump, args=(self.process,), daemon=True).start()
 
@@ -136,8 +153,11 @@ class Supervised:
         lived = time.monotonic() - self.started_at
         self.backoff = 1.0 if lived > HEALTHY_AFTER else min(MAX_BACKOFF, self.backoff * 2)
         self.restarts += 1
-        say("supervisor", f"{self.name} exited with code {code} after {lived:.0f}s; restarting it in "
-                          f"{self.backoff:.0f}s (restart {self.restarts})")
+        say(
+            "supervisor",
+            f"{self.name} exited with code {code} after {lived:.0f}s; restarting it in "
+            f"{self.backoff:.0f}s (restart {self.restarts})",
+        )
         time.sleep(self.backoff)
         self.start()
 
@@ -162,17 +182,49 @@ def wait_then_welcome(port: int, welcome: Path, stopping: threading.Event) -> No
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--welcome", type=Path, required=True, help="text to print once the web server answers")
+    parser.add_argument(
+        "--welcome", type=Path, required=True, help="text to print once the web server answers"
+    )
     args = parser.parse_args()
 
     emails = ROOT / "var" / "emails"
     celery = str(BIN / "celery")
     processes = [
         Supervised("web", [sys.executable, "manage.py", "runserver", str(args.port)], emails),
-        Supervised("worker", [celery, "-A", "config", "-q", "worker", "--loglevel", "INFO", "--concurrency", "2",
-                              "--hostname", "demo@%h", "--without-gossip", "--without-mingle"], emails),
-        Supervised("beat", [celery, "-A", "config", "-q", "beat", "--loglevel", "INFO",
-                            "--schedule", str(ROOT / "var" / "celerybeat-schedule")], emails),
+        Supervised(
+            "worker",
+            [
+                celery,
+                "-A",
+                "config",
+                "-q",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--hostname",
+                "demo@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            emails,
+        ),
+        Supervised(
+            "beat",
+            [
+                celery,
+                "-A",
+                "config",
+                "-q",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(ROOT / "var" / "celerybeat-schedule"),
+            ],
+            emails,
+        ),
     ]
     stopping = threading.Event()
 

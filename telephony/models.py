@@ -28,7 +28,9 @@ class Call(models.Model):
     from_number = models.CharField(max_length=32, help_text="As Twilio sent it: may be 'anonymous'.")
     to_number = models.CharField(max_length=20)
     caller_name = models.CharField(max_length=120, blank=True)
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RINGING)
     missed_reason = models.CharField(max_length=10, choices=MissedReason.choices, blank=True)
     dial_status = models.CharField(max_length=20, blank=True)
@@ -56,12 +58,30 @@ class NumberHolder(models.Model):
     be adopted or bought through the wizard or the API; an operator reassigns one in the admin."""
 
     phone_number = PhoneNumberField(unique=True)
-    agency = models.ForeignKey("accounts.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                               help_text="Empty: the platform's own number.")
-    client = models.ForeignKey("accounts.Client", null=True, blank=True, on_delete=models.SET_NULL,
-                               related_name="+", help_text="The client that uses it now, or did last.")
-    previous_client = models.ForeignKey("accounts.Client", null=True, blank=True, on_delete=models.SET_NULL,
-                                        related_name="+", help_text="Whose opt-outs came along with the number.")
+    agency = models.ForeignKey(
+        "accounts.Agency",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty: the platform's own number.",
+    )
+    client = models.ForeignKey(
+        "accounts.Client",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The client that uses it now, or did last.",
+    )
+    previous_client = models.ForeignKey(
+        "accounts.Client",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Whose opt-outs came along with the number.",
+    )
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(auto_now=True)
 

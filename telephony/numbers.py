@@ -118,9 +118,7 @@ class TwilioNumbers(Numbers):
     def buy(self, *, phone_number):
         try:
             with _reasons("buy the number"):
-                bought = self.client.incoming_phone_numbers.create(
-                    phone_number=phone_number, **_hooks()
-                )
+                bought = self.client.incoming_phone_numbers.create(phone_number=phone_number, **_hooks())
         except NumberError as exc:
             # An earlier attempt whose answer was lost may have bought it: then it is ours, not "unavailable".
             held = self._held(phone_number) if getattr(exc.__cause__, "code", None) == 21422 else None
@@ -184,8 +182,11 @@ def number_holder_check(*, phone_number: str, agency) -> None:
     holder = NumberHolder.objects.filter(phone_number=str(phone_number)).first()
     if holder is None or holder.agency_id == agency.pk:
         return
-    raise NumberHeld("That number belongs to another agency." if holder.agency_id
-                     else "That number is the platform's own and cannot be used for a client.")
+    raise NumberHeld(
+        "That number belongs to another agency."
+        if holder.agency_id
+        else "That number is the platform's own and cannot be used for a client."
+    )
 
 
 def number_holder_record(*, phone_number: str, agency, client) -> NumberHolder:
@@ -194,7 +195,8 @@ def number_holder_record(*, phone_number: str, agency, client) -> NumberHolder:
     (accounts.onboarding carries them over). NumberHeld if another agency got to it first."""
     with transaction.atomic():
         holder, created = NumberHolder.objects.select_for_update().get_or_create(
-            phone_number=str(phone_number), defaults={"agency": agency, "client": client})
+            phone_number=str(phone_number), defaults={"agency": agency, "client": client}
+        )
         if created:
             return holder
         if holder.agency_id != agency.pk:

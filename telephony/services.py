@@ -1,6 +1,5 @@
 """Deciding what a call was. Runs in the client's schema (the webhooks set it)."""
 
-
 from django.db import transaction
 from django.utils.timezone import now
 
@@ -14,19 +13,30 @@ from .events import CallAbandoned, CallAnswered, CallCompleted, CallMissed, Call
 from .models import Call
 
 # DialCallStatus values that mean nobody took the call.
-UNANSWERED_DIAL_STATUSES = {"no-answer": "no-answer", "busy": "busy", "failed": "failed", "canceled": "no-answer"}
+UNANSWERED_DIAL_STATUSES = {
+    "no-answer": "no-answer",
+    "busy": "busy",
+    "failed": "failed",
+    "canceled": "no-answer",
+}
 FINAL_CALL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
 
 
-def call_record(*, client: Client, call_sid: str, from_number: str, to_number: str, caller_name: str = "") -> Call:
+def call_record(
+    *, client: Client, call_sid: str, from_number: str, to_number: str, caller_name: str = ""
+) -> Call:
     """The Call for this CallSid, recorded on first sight (a repeated webhook finds the same row)."""
     call = Call.objects.filter(call_sid=call_sid).first()
     if call is not None:
         return call
     started = now()
     call = Call(
-        call_sid=call_sid, from_number=from_number[:32], to_number=to_number[:20], caller_name=caller_name[:120],
-        contact=contact_upsert(phone_number=from_number, name=caller_name), started_at=started,
+        call_sid=call_sid,
+        from_number=from_number[:32],
+        to_number=to_number[:20],
+        caller_name=caller_name[:120],
+        contact=contact_upsert(phone_number=from_number, name=caller_name),
+        started_at=started,
         in_business_hours=client.is_open_at(started),
     )
     if not insert_unless_exists(call):
@@ -43,7 +53,9 @@ def _decide(call: Call, outcome: str, **changes) -> bool:
     if not Call.objects.filter(pk=call.pk, outcome=Call.Outcome.RINGING).update(
         outcome=outcome, ended_at=ended, **changes
     ):
-        if "dial_status" in changes:  # decided already (by the status callback, say): still note how the dial ended
+        if (
+            "dial_status" in changes
+        ):  # decided already (by the status callback, say): still note how the dial ended
             Call.objects.filter(pk=call.pk, dial_status="").update(dial_status=changes["dial_status"])
         call.refresh_from_db()
         return False
@@ -54,8 +66,9 @@ def _decide(call: Call, outcome: str, **changes) -> bool:
 
 
 @transaction.atomic(savepoint=False)
-def call_mark_missed(*, client: Client, call: Call, reason: str, duration: int | None = None,
-                     dial_status: str = "") -> Call:
+def call_mark_missed(
+    *, client: Client, call: Call, reason: str, duration: int | None = None, dial_status: str = ""
+) -> Call:
     """Missed: in one transaction, record it and owe the caller one text-back (queued on commit).
     A call already decided stays as it was."""
     changes = {"missed_reason": reason}
@@ -64,13 +77,17 @@ def call_mark_missed(*, client: Client, call: Call, reason: str, duration: int |
     if dial_status and not call.dial_status:
         changes["dial_status"] = dial_status[:20]
     if _decide(call, Call.Outcome.MISSED, **changes):
-        textback_schedule(client=client, call_sid=call.call_sid, caller=call.from_number, missed_at=call.ended_at)
+        textback_schedule(
+            client=client, call_sid=call.call_sid, caller=call.from_number, missed_at=call.ended_at
+        )
         publish(CallMissed(client=client, call=call))
     return call
 
 
 @transaction.atomic(savepoint=False)
-def call_mark_answered(*, client: Client, call: Call, duration: int | None = None, dial_status: str = "") -> Call:
+def call_mark_answered(
+    *, client: Client, call: Call, duration: int | None = None, dial_status: str = ""
+) -> Call:
     changes = {"duration_seconds": duration}
     if dial_status and not call.dial_status:
         changes["dial_status"] = dial_status[:20]
@@ -90,13 +107,18 @@ def call_dial_complete(*, client: Client, call: Call, dial_status: str, dial_dur
     """The <Dial> to the business ended. Answered only when a person accepted it by pressing 1: a completed
     dial without that was a voicemail or a decline picking up."""
     if dial_status in UNANSWERED_DIAL_STATUSES:
-        return call_mark_missed(client=client, call=call, reason=UNANSWERED_DIAL_STATUSES[dial_status],
-                                dial_status=dial_status)
+        return call_mark_missed(
+            client=client, call=call, reason=UNANSWERED_DIAL_STATUSES[dial_status], dial_status=dial_status
+        )
     if call.accepted_at is None:
-        call.refresh_from_db(fields=["accepted_at"])  # the screen-result webhook may have come since it was read
+        call.refresh_from_db(
+            fields=["accepted_at"]
+        )  # the screen-result webhook may have come since it was read
     if dial_status == "completed" and call.accepted_at is not None:
         return call_mark_answered(client=client, call=call, duration=dial_duration, dial_status=dial_status)
-    return call_mark_missed(client=client, call=call, reason=Call.MissedReason.VOICEMAIL, dial_status=dial_status)
+    return call_mark_missed(
+        client=client, call=call, reason=Call.MissedReason.VOICEMAIL, dial_status=dial_status
+    )
 
 
 def call_status(*, client: Client, call: Call, call_status: str, duration: int | None) -> Call:
@@ -116,9 +138,9 @@ def call_status(*, client: Client, call: Call, call_status: str, duration: int |
                 call.refresh_from_db()
                 publish(CallAbandoned(client=client, call=call))
         else:
-            call = call_mark_missed(client=client, call=call, reason=Call.MissedReason.HANGUP, duration=duration)
+            call = call_mark_missed(
+                client=client, call=call, reason=Call.MissedReason.HANGUP, duration=duration
+            )
     if first_final:
         publish(CallCompleted(client=client, call=call, duration=duration))
     return call
-
-

@@ -20,8 +20,11 @@ def _int_param(params: dict, name: str) -> int | None | str:
 
 def _call_from(client, params) -> Call:
     return call_record(
-        client=client, call_sid=params["CallSid"], from_number=params.get("From", ""),
-        to_number=params.get("To", ""), caller_name=params.get("CallerName", ""),
+        client=client,
+        call_sid=params["CallSid"],
+        from_number=params.get("From", ""),
+        to_number=params.get("To", ""),
+        caller_name=params.get("CallerName", ""),
     )
 
 
@@ -47,8 +50,9 @@ def voice_incoming(request, client, params):
         answer_on_bridge=True,
     )
     # Call screening: whoever picks up hears "press 1"; a voicemail cannot press 1, so it is not an answer.
-    dial.number(str(client.forward_to), url=webhook_url("/hooks/twilio/voice/screen/", c=client.slug),
-                method="POST")
+    dial.number(
+        str(client.forward_to), url=webhook_url("/hooks/twilio/voice/screen/", c=client.slug), method="POST"
+    )
     return twiml(response)
 
 
@@ -56,7 +60,9 @@ def voice_incoming(request, client, params):
 def voice_screen(request, client, params):
     response = VoiceResponse()
     gather = response.gather(
-        num_digits=1, timeout=6, method="POST",
+        num_digits=1,
+        timeout=6,
+        method="POST",
         action=webhook_url("/hooks/twilio/voice/screen-result/", c=client.slug),
     )
     gather.say(f"Call for {client.name}. Press 1 to take this call.")

@@ -7,7 +7,11 @@ from . import personas as personas_module
 
 @pytest.fixture(scope="session")
 def django_db_setup(
-    request, django_test_environment, django_db_blocker, django_db_keepdb, django_db_createdb,
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_keepdb,
+    django_db_createdb,
     django_db_modify_db_settings,
 ):
     """The test database (kept between runs; --create-db rebuilds it), with the personas in it, committed.
@@ -18,7 +22,9 @@ def django_db_setup(
 
     with django_db_blocker.unblock():
         setup_databases(
-            verbosity=request.config.option.verbose, interactive=False, aliases={"default"},
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            aliases={"default"},
             keepdb=django_db_keepdb and not django_db_createdb,
         )
         personas_module.build()
@@ -58,7 +64,9 @@ def _verified_second_factor(client: HttpClient, user) -> None:
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    device, _ = TOTPDevice.objects.get_or_create(user=user, name="Test authenticator", defaults={"confirmed": True})
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, name="Test authenticator", defaults={"confirmed": True}
+    )
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
@@ -144,7 +152,9 @@ def stack(_fake_twilio_server, _fake_dns_server, personas, django_db_blocker):
 
     with django_db_blocker.unblock():
         running = Stack(_fake_twilio_server)
-        running.env["DOMAIN_DNS_SERVERS"] = _fake_dns_server.address  # the worker checks agencies' domains there
+        running.env["DOMAIN_DNS_SERVERS"] = (
+            _fake_dns_server.address
+        )  # the worker checks agencies' domains there
         running.start()
     yield running
     running.close()
@@ -198,12 +208,16 @@ def heard():
         name = re.sub(r"(?<!^)(?=[A-Z])", "_", event_type.__name__).lower()
 
         def record(event):
-            log.append((name, {field.name: getattr(event, field.name) for field in dataclasses.fields(event)}))
+            log.append(
+                (name, {field.name: getattr(event, field.name) for field in dataclasses.fields(event)})
+            )
 
         record.__qualname__ = f"heard.{name}"
         return bus.Subscription(event_type, record, bus.Policy.IN_TRANSACTION)
 
-    bus.install(bus.subscriptions() + [recorder(event_type) for event_type in bus.EVENTS.values()], bus.vetoes())
+    bus.install(
+        bus.subscriptions() + [recorder(event_type) for event_type in bus.EVENTS.values()], bus.vetoes()
+    )
     yield log
     bus.load()
 

@@ -49,11 +49,23 @@ class Personas:
 
 CLIENTS = {
     # slug: (agency, name, timezone, number, forward_to, hours)
-    "acme": ("northwind", "Acme Plumbing", "America/Chicago", "+13125550100", "+13125550142",
-             "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00"),
+    "acme": (
+        "northwind",
+        "Acme Plumbing",
+        "America/Chicago",
+        "+13125550100",
+        "+13125550142",
+        "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00",
+    ),
     "bolt": ("northwind", "Bolt Electric", "America/New_York", "+12025550100", "+12025550142", "24/7"),
-    "cedar": ("southpeak", "Cedar Roofing", "America/Los_Angeles", "+14155550100", "+14155550142",
-              "mon-fri 07:00-15:00"),
+    "cedar": (
+        "southpeak",
+        "Cedar Roofing",
+        "America/Los_Angeles",
+        "+14155550100",
+        "+14155550142",
+        "mon-fri 07:00-15:00",
+    ),
 }
 
 
@@ -67,8 +79,13 @@ def _client(slug: str, agencies: dict[str, Agency]) -> Client:
     if client is None:
         agency, name, tz, number, forward_to, hours = CLIENTS[slug]
         client = client_create(
-            agency=agencies[agency], slug=slug, name=name, timezone_name=tz, phone_number=number,
-            forward_to=forward_to, business_hours=hours_from_text(hours),
+            agency=agencies[agency],
+            slug=slug,
+            name=name,
+            timezone_name=tz,
+            phone_number=number,
+            forward_to=forward_to,
+            business_hours=hours_from_text(hours),
         )
     return client_provision(client=client)
 

@@ -127,13 +127,30 @@ class Stack:
         for name in self.logs:
             text = self.log(name)
             (folder / f"{label}-{name}.log").write_text(text)
-            print(f"----- {name} log (tail; all of it in test-artifacts/{label}-{name}.log) -----\n{text[-3000:]}")
+            print(
+                f"----- {name} log (tail; all of it in test-artifacts/{label}-{name}.log) -----\n{text[-3000:]}"
+            )
 
     def start_redis(self) -> None:
         # Persistence as in production (docker-compose.prod.yml): the append-only file, synced every second.
-        self._spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                              "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
-                              "--dir", self.tmp.name])
+        self._spawn(
+            "redis",
+            [
+                "redis-server",
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--dir",
+                self.tmp.name,
+            ],
+        )
         client = redis.Redis(port=self.redis_port)
 
         def up():
@@ -156,9 +173,16 @@ class Stack:
         """Run a statement from the server's maintenance database (PostgreSQL refuses to bar connections to the
         database the statement is run in)."""
         db = connection.settings_dict
-        options = {key: value for key, value in {"host": db.get("HOST"), "port": db.get("PORT"),
-                                                   "user": db.get("USER"), "password": db.get("PASSWORD")}.items()
-                   if value}
+        options = {
+            key: value
+            for key, value in {
+                "host": db.get("HOST"),
+                "port": db.get("PORT"),
+                "user": db.get("USER"),
+                "password": db.get("PASSWORD"),
+            }.items()
+            if value
+        }
         with psycopg.connect(dbname="postgres", autocommit=True, **options) as admin:
             admin.execute(statement, params or None)
 
@@ -168,7 +192,8 @@ class Stack:
         self._database_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
         self._database_admin(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND application_name = %s",
-            name, self.app_name,
+            name,
+            self.app_name,
         )
 
     def start_database(self) -> None:
@@ -176,9 +201,21 @@ class Stack:
         self._database_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
 
     def start_web(self) -> None:
-        self._spawn("web", [str(VENV_BIN / "gunicorn"), "config.wsgi:application", "--bind",
-                            f"127.0.0.1:{self.web_port}", "--workers", "2", "--threads", "8",
-                            "--access-logfile", "-"])
+        self._spawn(
+            "web",
+            [
+                str(VENV_BIN / "gunicorn"),
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.web_port}",
+                "--workers",
+                "2",
+                "--threads",
+                "8",
+                "--access-logfile",
+                "-",
+            ],
+        )
 
         def up():
             try:
@@ -189,14 +226,39 @@ class Stack:
         wait_until(up, timeout=30, what="gunicorn")
 
     def start_worker(self) -> None:
-        self._spawn("worker", [str(VENV_BIN / "celery"), "-A", "config", "worker", "--loglevel", "INFO",
-                               "--concurrency", "2", "--hostname", f"stack-{self.web_port}@%h",
-                               "--without-gossip", "--without-mingle"])
+        self._spawn(
+            "worker",
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "config",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--hostname",
+                f"stack-{self.web_port}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+        )
         wait_until(lambda: "ready." in self.log("worker"), timeout=30, what="the celery worker")
 
     def start_beat(self) -> None:
-        self._spawn("beat", [str(VENV_BIN / "celery"), "-A", "config", "beat", "--loglevel", "INFO",
-                             "--schedule", str(Path(self.tmp.name) / "beat-schedule")])
+        self._spawn(
+            "beat",
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "config",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(Path(self.tmp.name) / "beat-schedule"),
+            ],
+        )
         wait_until(lambda: "beat: Starting..." in self.log("beat"), timeout=30, what="celery beat")
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
@@ -235,8 +297,16 @@ class Stack:
 
 
 # Client-schema tables that hold callers' data (templates and contenttypes stay: they come with the schema).
-CLIENT_DATA_TABLES = ["crm_contact", "crm_suppression", "telephony_call", "messaging_conversation", "messaging_message",
-                      "messaging_consentevent", "inbox_note", "inbox_cannedreply"]
+CLIENT_DATA_TABLES = [
+    "crm_contact",
+    "crm_suppression",
+    "telephony_call",
+    "messaging_conversation",
+    "messaging_message",
+    "messaging_consentevent",
+    "inbox_note",
+    "inbox_cannedreply",
+]
 
 
 def reset_committed_data(schemas: list[str]) -> None:

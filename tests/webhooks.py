@@ -22,15 +22,27 @@ def post_signed(web_client, path: str, params: dict, *, token: str | None = None
 
 def call_params(client, caller: str, **extra) -> dict:
     return {
-        "AccountSid": settings.TWILIO_ACCOUNT_SID, "CallSid": sid("CA"), "From": caller,
-        "To": str(client.phone_number), "Direction": "inbound", "CallStatus": "ringing",
-        "ApiVersion": "2010-04-01", **extra,
+        "AccountSid": settings.TWILIO_ACCOUNT_SID,
+        "CallSid": sid("CA"),
+        "From": caller,
+        "To": str(client.phone_number),
+        "Direction": "inbound",
+        "CallStatus": "ringing",
+        "ApiVersion": "2010-04-01",
+        **extra,
     }
 
 
 def sms_params(client, caller: str, body: str, **extra) -> dict:
     return {
-        "AccountSid": settings.TWILIO_ACCOUNT_SID, "MessageSid": sid("SM"), "SmsSid": "", "From": caller,
-        "To": str(client.phone_number), "Body": body, "NumMedia": "0", "NumSegments": "1",
-        "ApiVersion": "2010-04-01", **extra,
+        "AccountSid": settings.TWILIO_ACCOUNT_SID,
+        "MessageSid": sid("SM"),
+        "SmsSid": "",
+        "From": caller,
+        "To": str(client.phone_number),
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "ApiVersion": "2010-04-01",
+        **extra,
     }

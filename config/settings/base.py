@@ -33,7 +33,9 @@ BASE_DOMAIN = env.str("BASE_DOMAIN", default="localhost").strip().lower()
 if not BASE_DOMAIN or "/" in BASE_DOMAIN or ":" in BASE_DOMAIN:
     from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured(f"BASE_DOMAIN must be a bare host name such as example.com, not {BASE_DOMAIN!r}.")
+    raise ImproperlyConfigured(
+        f"BASE_DOMAIN must be a bare host name such as example.com, not {BASE_DOMAIN!r}."
+    )
 PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", default="http://localhost:8000")
 PLATFORM_HOSTS = sorted({BASE_DOMAIN, urlsplit(PUBLIC_BASE_URL).hostname or BASE_DOMAIN})
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
@@ -279,26 +281,39 @@ CELERY_TASK_TENANT_CACHE_SECONDS = 60
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # The ledger, not the broker, is the source of truth: this finds sends the broker lost (see messaging.services).
 CELERY_BEAT_SCHEDULE = {
-    "sweep-due-sends": {"task": "messaging.tasks.sweep_due_sends",
-                        "schedule": env.float("SWEEP_INTERVAL_SECONDS", default=10.0)},
+    "sweep-due-sends": {
+        "task": "messaging.tasks.sweep_due_sends",
+        "schedule": env.float("SWEEP_INTERVAL_SECONDS", default=10.0),
+    },
     # Outbox rows whose drain task the broker lost, and subscribers due again after a failure (events.outbox).
-    "drain-outbox": {"task": "events.tasks.outbox_drain",
-                     "schedule": env.float("SWEEP_INTERVAL_SECONDS", default=10.0)},
+    "drain-outbox": {
+        "task": "events.tasks.outbox_drain",
+        "schedule": env.float("SWEEP_INTERVAL_SECONDS", default=10.0),
+    },
     # Outbound webhook retries, and deliveries the broker lost (api.services.webhook_sweep_due).
-    "sweep-webhook-deliveries": {"task": "api.tasks.sweep_webhook_deliveries",
-                                 "schedule": env.float("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=30.0)},
+    "sweep-webhook-deliveries": {
+        "task": "api.tasks.sweep_webhook_deliveries",
+        "schedule": env.float("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=30.0),
+    },
     # Close last month's statements once it has ended in every agency's time zone (idempotent; see billing).
     "billing-close-last-month": {"task": "billing.tasks.statements_close_last_month", "schedule": 6 * 3600.0},
     # Usage warnings whose task never reached the broker.
     "billing-pending-warnings": {"task": "billing.tasks.usage_warnings_send_pending", "schedule": 300.0},
     # Roll-ups rebuilt from every client's tables after midnight in the Americas, before anyone opens a dashboard.
-    "reports-rebuild-rollups": {"task": "reports.tasks.rebuild_rollups", "schedule": crontab(hour=9, minute=15)},
+    "reports-rebuild-rollups": {
+        "task": "reports.tasks.rebuild_rollups",
+        "schedule": crontab(hour=9, minute=15),
+    },
     # The 1st of the month: last month is over in every time zone we serve by 14:00 UTC.
-    "reports-monthly-emails": {"task": "reports.tasks.send_monthly_reports",
-                               "schedule": crontab(day_of_month=1, hour=14, minute=0)},
+    "reports-monthly-emails": {
+        "task": "reports.tasks.send_monthly_reports",
+        "schedule": crontab(day_of_month=1, hour=14, minute=0),
+    },
     # Agencies' own domains wait for their DNS TXT record (accounts.domains); the brand page also checks at once.
-    "accounts-verify-domains": {"task": "accounts.tasks.verify_pending_domains",
-                                "schedule": env.float("DOMAIN_CHECK_INTERVAL_SECONDS", default=600.0)},
+    "accounts-verify-domains": {
+        "task": "accounts.tasks.verify_pending_domains",
+        "schedule": env.float("DOMAIN_CHECK_INTERVAL_SECONDS", default=600.0),
+    },
     # Finished exports older than REPORT_EXPORT_RETENTION_DAYS lose their file; hourly keeps that close to N days.
     "reports-expire-exports": {"task": "reports.tasks.expire_exports", "schedule": crontab(minute=40)},
 }
@@ -370,11 +385,16 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "filters": {"redact_tokens": {"()": "config.redact.RedactTokensFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # twilio logs every request with its headers at INFO: ~3 ms of worker CPU per text (bench/textback_latency.py).
-    "loggers": {"django.db.backends": {"level": "INFO"}, "twilio.http_client": {"level": "WARNING"},
-                # Django's own handlers print request paths unfiltered: everything goes through ours instead.
-                "django": {"handlers": [], "level": "INFO", "propagate": True},
-                "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "twilio.http_client": {"level": "WARNING"},
+        # Django's own handlers print request paths unfiltered: everything goes through ours instead.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

@@ -30,7 +30,9 @@ class StrictEnv(environ.Env):
         try:
             return super().int(var, default=default)
         except ValueError:
-            raise ImproperlyConfigured(f"{var} must be a whole number, not {os.environ.get(var)!r}.") from None
+            raise ImproperlyConfigured(
+                f"{var} must be a whole number, not {os.environ.get(var)!r}."
+            ) from None
 
     def float(self, var, default=environ.Env.NOTSET):
         try:

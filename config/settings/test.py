@@ -18,4 +18,6 @@ CELERY_TASK_ALWAYS_EAGER = False
 CACHES["default"]["KEY_PREFIX"] = "textback-test"
 CACHES["platform"]["KEY_PREFIX"] = "textback-test-platform"
 # The test broker is a database of its own on the same Redis, so a demo worker never takes a test's task.
-CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL") or urlunsplit(urlsplit(REDIS_URL)._replace(path="/15"))
+CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL") or urlunsplit(
+    urlsplit(REDIS_URL)._replace(path="/15")
+)

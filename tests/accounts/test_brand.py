@@ -84,7 +84,9 @@ def test_the_tab_icon_is_the_agencys_colour_then_its_logo(web, personas):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     def icon_of(host):
-        link = re.search(r'<link rel="icon"[^>]* href="([^"]+)"', web(host).get("/accounts/login/").content.decode())
+        link = re.search(
+            r'<link rel="icon"[^>]* href="([^"]+)"', web(host).get("/accounts/login/").content.decode()
+        )
         return link.group(1)
 
     assert set_brand(web, personas).status_code == 302
@@ -120,7 +122,9 @@ def test_a_custom_domain_serves_the_agencys_dashboard_in_its_brand_once_its_dns_
     assert f"textback-verification={agency.custom_domain_token}" in page
     assert web("app.northwind.test", personas.nina).get("/").status_code == 404  # pending: serves nothing
 
-    fake_dns["_textback-verification.app.northwind.test"] = [f"textback-verification={agency.custom_domain_token}"]
+    fake_dns["_textback-verification.app.northwind.test"] = [
+        f"textback-verification={agency.custom_domain_token}"
+    ]
     with django_capture_on_commit_callbacks(execute=True):
         web("localhost", personas.nina).post("/agency/northwind/brand/domain-check/")
     assert queued == [personas.northwind.pk] * 2

@@ -38,12 +38,15 @@ class _Images(BaseHTTPRequestHandler):
 def images(settings):
     """An image host on this machine; development settings, which may fetch from it over http."""
     settings.DEBUG = True
-    _Images.routes, _Images.hits = {
-        "/logo.png": (200, {"Content-Type": "image/png"}, PNG),
-        "/page.html": (200, {"Content-Type": "text/html"}, b"<html>not an image</html>"),
-        "/huge.png": (200, {"Content-Type": "image/png"}, PNG + b"\x00" * 300_000),
-        "/moved.png": (302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""),
-    }, []
+    _Images.routes, _Images.hits = (
+        {
+            "/logo.png": (200, {"Content-Type": "image/png"}, PNG),
+            "/page.html": (200, {"Content-Type": "text/html"}, b"<html>not an image</html>"),
+            "/huge.png": (200, {"Content-Type": "image/png"}, PNG + b"\x00" * 300_000),
+            "/moved.png": (302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""),
+        },
+        [],
+    )
     _Images.hosts = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Images)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -89,7 +92,10 @@ def test_what_is_not_a_small_image_is_a_form_error(web, personas, images, path, 
 def test_an_image_host_that_does_not_answer_is_a_form_error(web, personas, settings):
     settings.DEBUG = True
     response = set_brand(web, personas, logo_url="http://127.0.0.1:9/logo.png")  # nothing listens on 9
-    assert response.status_code == 400 and "127.0.0.1 did not answer; check the address." in response.content.decode()
+    assert (
+        response.status_code == 400
+        and "127.0.0.1 did not answer; check the address." in response.content.decode()
+    )
 
 
 def test_the_logo_is_fetched_from_the_address_that_was_checked(web, personas, images, monkeypatch):
@@ -134,7 +140,9 @@ def test_an_address_that_refuses_is_passed_over_for_the_next(web, personas, imag
     assert logo_of(personas) == (PNG, url) and _Images.hits == ["/logo.png"]
 
 
-def test_outside_development_the_checked_public_address_is_the_one_connected_to(web, personas, settings, monkeypatch):
+def test_outside_development_the_checked_public_address_is_the_one_connected_to(
+    web, personas, settings, monkeypatch
+):
     settings.DEBUG = False
     names, connected = [], []
     answers = iter(["93.184.215.14", "127.0.0.1"])  # public when checked, ours if asked again

@@ -22,14 +22,34 @@ def run(*args) -> str:
 
 
 GOOD_CLIENT = [
-    "create_client", "--agency", "northwind", "--slug", "dunn-dental", "--name", "Dunn Dental",
-    "--timezone", "America/Denver", "--number", "+13035550100", "--forward-to", "+13035550142",
+    "create_client",
+    "--agency",
+    "northwind",
+    "--slug",
+    "dunn-dental",
+    "--name",
+    "Dunn Dental",
+    "--timezone",
+    "America/Denver",
+    "--number",
+    "+13035550100",
+    "--forward-to",
+    "+13035550142",
 ]
 
 
 def test_create_agency_makes_the_agency_and_its_admin():
-    out = run("create_agency", "--slug", "eastgate", "--name", "Eastgate Media",
-              "--admin-email", "Ed@Eastgate.test", "--admin-password", "s3cret-enough-pass")
+    out = run(
+        "create_agency",
+        "--slug",
+        "eastgate",
+        "--name",
+        "Eastgate Media",
+        "--admin-email",
+        "Ed@Eastgate.test",
+        "--admin-password",
+        "s3cret-enough-pass",
+    )
     assert "eastgate" in out
     membership = AgencyMembership.objects.get(agency__slug="eastgate")
     assert membership.role == "admin"
@@ -47,8 +67,12 @@ def test_create_agency_makes_the_agency_and_its_admin():
     ],
 )
 def test_create_agency_refuses_bad_input_and_writes_nothing(personas, args, message):
-    base = {"--slug": "westgate", "--name": "Westgate", "--admin-email": "w@westgate.test",
-            "--admin-password": "s3cret-enough-pass"}
+    base = {
+        "--slug": "westgate",
+        "--name": "Westgate",
+        "--admin-email": "w@westgate.test",
+        "--admin-password": "s3cret-enough-pass",
+    }
     base.update(dict(zip(args[::2], args[1::2], strict=True)))
     agencies, users = Agency.objects.count(), User.objects.count()
     with pytest.raises(CommandError, match=message):
@@ -57,14 +81,31 @@ def test_create_agency_refuses_bad_input_and_writes_nothing(personas, args, mess
 
 
 def test_create_client_prints_its_host_and_stores_every_setting(personas):
-    out = run(*GOOD_CLIENT, "--mode", "carrier", "--text-delay", "30",
-              "--hours", "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00", "--suppress-hours", "48",
-              "--min-ring-seconds", "8", "--owner-email", "owner@dunn.test", "--owner-password", "s3cret-enough-pass")
+    out = run(
+        *GOOD_CLIENT,
+        "--mode",
+        "carrier",
+        "--text-delay",
+        "30",
+        "--hours",
+        "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00",
+        "--suppress-hours",
+        "48",
+        "--min-ring-seconds",
+        "8",
+        "--owner-email",
+        "owner@dunn.test",
+        "--owner-password",
+        "s3cret-enough-pass",
+    )
     assert out.strip() == "dunn-dental.localhost"
     client = Client.objects.get(slug="dunn-dental")
     assert client.status == Client.Status.LIVE
     assert (client.call_mode, client.text_delay_seconds, client.suppress_hours, client.min_ring_seconds) == (
-        "carrier", 30, 48, 8
+        "carrier",
+        30,
+        48,
+        8,
     )
     assert client.business_hours["mon"] == [["08:00", "12:00"], ["13:00", "17:00"]]
     assert client.business_hours["sat"] == [["09:00", "12:00"]]
@@ -84,7 +125,10 @@ def test_create_client_prints_its_host_and_stores_every_setting(personas):
         ({"--hours": "mon 09:00-12:00,11:00-13:00"}, "--hours: the shifts on mon overlap"),
         ({"--slug": "acme"}, "--slug: a client with slug “acme” already exists."),
         ({"--slug": "www"}, "--slug: “www” is reserved"),
-        ({"--forward-to": "+13035550100"}, "--forward-to: The forward-to phone cannot be the text-back number"),
+        (
+            {"--forward-to": "+13035550100"},
+            "--forward-to: The forward-to phone cannot be the text-back number",
+        ),
     ],
 )
 def test_create_client_refuses_bad_input_and_writes_nothing(personas, change, message):
@@ -113,9 +157,25 @@ def test_create_client_refuses_a_number_that_is_not_e164(personas):
 
 def test_a_bad_command_exits_non_zero_with_its_message_on_stderr():
     result = subprocess.run(
-        [sys.executable, "manage.py", "create_client", "--agency", "x", "--slug", "y", "--name", "z",
-         "--timezone", "UTC", "--number", "12"],
-        capture_output=True, text=True, env={"DEBUG": "1", "PATH": "/usr/bin:/bin"}, timeout=60,
+        [
+            sys.executable,
+            "manage.py",
+            "create_client",
+            "--agency",
+            "x",
+            "--slug",
+            "y",
+            "--name",
+            "z",
+            "--timezone",
+            "UTC",
+            "--number",
+            "12",
+        ],
+        capture_output=True,
+        text=True,
+        env={"DEBUG": "1", "PATH": "/usr/bin:/bin"},
+        timeout=60,
         cwd=settings.BASE_DIR,
     )
     assert result.returncode != 0

@@ -13,8 +13,13 @@ BANNER = "Text-backs are late"
 
 
 def late_send(client, minutes: int) -> OutboundSend:
-    return OutboundSend.objects.create(client=client, kind="textback", key=f"call:CAlate{minutes}",
-                                       to_number="+13125550188", due_at=now() - timedelta(minutes=minutes))
+    return OutboundSend.objects.create(
+        client=client,
+        kind="textback",
+        key=f"call:CAlate{minutes}",
+        to_number="+13125550188",
+        due_at=now() - timedelta(minutes=minutes),
+    )
 
 
 def test_an_operator_sees_a_banner_when_a_send_is_late(web, personas):
@@ -26,8 +31,9 @@ def test_an_operator_sees_a_banner_when_a_send_is_late(web, personas):
 
 
 def test_no_banner_when_sends_are_on_time(web, personas):
-    OutboundSend.objects.create(client=personas.acme, kind="textback", key="call:CAnow", to_number="+13125550188",
-                                due_at=now())
+    OutboundSend.objects.create(
+        client=personas.acme, kind="textback", key="call:CAnow", to_number="+13125550188", due_at=now()
+    )
     assert BANNER not in web("localhost", personas.oscar).get("/").content.decode()
 
 

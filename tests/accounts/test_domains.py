@@ -16,11 +16,14 @@ def answer(*texts: str):
 
 
 def test_a_record_split_into_strings_is_read_joined(monkeypatch):
-    monkeypatch.setattr(dns.resolver.Resolver, "resolve", lambda self, name, kind: answer(
-        '"textback-verification=" "0123abcd"', '"v=spf1 -all"'
-    ))
+    monkeypatch.setattr(
+        dns.resolver.Resolver,
+        "resolve",
+        lambda self, name, kind: answer('"textback-verification=" "0123abcd"', '"v=spf1 -all"'),
+    )
     assert dns_txt_records("_textback-verification.app.example.test") == [
-        "textback-verification=0123abcd", "v=spf1 -all"
+        "textback-verification=0123abcd",
+        "v=spf1 -all",
     ]
 
 
@@ -38,5 +41,7 @@ def test_dns_that_does_not_answer_is_said_so_in_words(monkeypatch):
         raise dns.exception.Timeout()
 
     monkeypatch.setattr(dns.resolver.Resolver, "resolve", resolve)
-    with pytest.raises(DomainCheckError, match="DNS did not answer for _textback-verification.app.example.test"):
+    with pytest.raises(
+        DomainCheckError, match="DNS did not answer for _textback-verification.app.example.test"
+    ):
         dns_txt_records("_textback-verification.app.example.test")

@@ -24,7 +24,11 @@ def onboarding_acme(personas):
     """Acme as the wizard leaves it at the test step: provisioned and served, not live."""
     Client.objects.filter(pk=personas.acme.pk).update(went_live_at=None)
     onboarding = Onboarding.objects.create(
-        agency=personas.northwind, client=personas.acme, created_by=personas.nate, reached="test", progress=100
+        agency=personas.northwind,
+        client=personas.acme,
+        created_by=personas.nate,
+        reached="test",
+        progress=100,
     )
     return onboarding
 
@@ -34,8 +38,11 @@ def _miss_call(web, client, caller) -> str:
     params = call_params(client, caller)
     platform = web("localhost")
     assert post_signed(platform, "/hooks/twilio/voice/incoming/", params).status_code == 200
-    post_signed(platform, "/hooks/twilio/voice/dial-complete/",
-                {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"})
+    post_signed(
+        platform,
+        "/hooks/twilio/voice/dial-complete/",
+        {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"},
+    )
     send = OutboundSend.objects.get(client=client, key=f"call:{params['CallSid']}")
     return send_deliver(send_id=send.pk)
 
@@ -85,7 +92,9 @@ def test_going_live_texts_everyone_and_the_dashboard_says_so(web, personas, twil
     assert [m["to"] for m in twilio.messages] == [STRANGER]
 
 
-def test_an_onboarding_client_raises_no_quiet_warning_and_a_paused_one_stays_onboarding(personas, onboarding_acme):
+def test_an_onboarding_client_raises_no_quiet_warning_and_a_paused_one_stays_onboarding(
+    personas, onboarding_acme
+):
     Client.objects.filter(pk=personas.acme.pk).update(created_at=now().replace(year=2020))
     rows = dashboard_rows(clients=dashboard_clients(agencies=Agency.objects.filter(pk=personas.northwind.pk)))
     acme = next(row for row in rows if row.client.pk == personas.acme.pk)
@@ -109,11 +118,17 @@ def test_who_may_add_a_test_phone(web, personas, onboarding_acme):
     for who in ("nina", "nate"):
         response = web("localhost", getattr(personas, who)).post(url, {"action": "add", "number": TESTER})
         assert response.status_code == 302
-    assert web("localhost", personas.sara).post(url, {"action": "add", "number": "+13125550178"}).status_code == 404
+    assert (
+        web("localhost", personas.sara).post(url, {"action": "add", "number": "+13125550178"}).status_code
+        == 404
+    )
     readonly = personas.charlie
     ClientMembership.objects.create(user=readonly, client=personas.acme, role=ClientMembership.Role.READONLY)
     for user in (personas.alice, personas.bob, readonly):
         response = web("localhost", user).post(url, {"action": "add", "number": "+13125550178"})
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
-        assert web("acme.localhost", user).post(url, {"action": "add", "number": "+13125550178"}).status_code == 404
+        assert (
+            web("acme.localhost", user).post(url, {"action": "add", "number": "+13125550178"}).status_code
+            == 404
+        )
     assert Client.objects.get(pk=personas.acme.pk).test_numbers == [TESTER]

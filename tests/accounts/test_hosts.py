@@ -31,8 +31,12 @@ def test_it_answers_404_for_an_unknown_host(web, personas, host):
 
 def test_it_answers_404_for_a_client_still_provisioning(web, personas):
     client_create(
-        agency=personas.northwind, slug="halfway", name="Halfway Co", timezone_name="UTC",
-        phone_number="+13125550177", forward_to="+13125550178",
+        agency=personas.northwind,
+        slug="halfway",
+        name="Halfway Co",
+        timezone_name="UTC",
+        phone_number="+13125550177",
+        forward_to="+13125550178",
     )
     assert Client.objects.get(slug="halfway").status == Client.Status.PROVISIONING
     assert web("halfway.localhost").get("/accounts/login/").status_code == 404

@@ -50,14 +50,20 @@ def test_a_business_with_no_hours_counts_every_minute():
 
 
 @given(
-    start=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(CHICAGO)),
+    start=st.datetimes(
+        min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(CHICAGO)
+    ),
     minutes=st.integers(min_value=1, max_value=600),
 )
-@example(start=datetime(2025, 1, 1, 16, 59, 0, 1, tzinfo=CHICAGO), minutes=1)  # a microsecond into the next day
+@example(
+    start=datetime(2025, 1, 1, 16, 59, 0, 1, tzinfo=CHICAGO), minutes=1
+)  # a microsecond into the next day
 def test_the_deadline_is_never_sooner_than_the_target_and_falls_in_open_hours(start, minutes):
     deadline = open_deadline(SPLIT, [], CHICAGO, start, minutes)
     assert deadline - start >= timedelta(minutes=minutes)
     local = deadline.astimezone(CHICAGO)
     day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
     clock = local.time()
-    assert any(time.fromisoformat(begin) < clock <= time.fromisoformat(end) for begin, end in SPLIT.get(day, [])), local
+    assert any(
+        time.fromisoformat(begin) < clock <= time.fromisoformat(end) for begin, end in SPLIT.get(day, [])
+    ), local

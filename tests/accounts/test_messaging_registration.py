@@ -53,16 +53,25 @@ def test_staff_and_read_only_staff_change_nothing_and_strangers_get_nothing(web,
     readonly = personas.charlie
     ClientMembership.objects.create(user=readonly, client=personas.acme, role=ClientMembership.Role.READONLY)
     for user in (personas.bob, readonly):
-        assert web("acme.localhost", user).post(
-            "/settings/", valid_post(messaging_registration="pending")
-        ).status_code == 403
-    stranger = web("acme.localhost", personas.sara).post("/settings/", valid_post(messaging_registration="pending"))
+        assert (
+            web("acme.localhost", user)
+            .post("/settings/", valid_post(messaging_registration="pending"))
+            .status_code
+            == 403
+        )
+    stranger = web("acme.localhost", personas.sara).post(
+        "/settings/", valid_post(messaging_registration="pending")
+    )
     assert stranger.status_code == 302 and stranger["Location"].startswith("/accounts/login/")
-    assert web("cedar.localhost", personas.nina).get("/settings/").status_code == 302  # another agency's client
+    assert (
+        web("cedar.localhost", personas.nina).get("/settings/").status_code == 302
+    )  # another agency's client
     assert registration(personas.acme) == "not_needed"
 
 
 def test_a_value_outside_the_choices_is_a_form_error(web, personas):
-    response = web("acme.localhost", personas.nina).post("/settings/", valid_post(messaging_registration="maybe"))
+    response = web("acme.localhost", personas.nina).post(
+        "/settings/", valid_post(messaging_registration="maybe")
+    )
     assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
     assert registration(personas.acme) == "not_needed"

@@ -2,7 +2,6 @@
 provisioned by a task meanwhile (run inline here; tests/browser/test_agency_onboarding.py runs it on the real
 worker), a failure shown with its reason and retried, and the client live at the end."""
 
-
 import pytest
 from django.core import mail
 from django_tenants.utils import schema_context
@@ -67,15 +66,22 @@ def test_the_whole_wizard_to_a_live_client(web, personas):
 
     taken = browser.post(
         step_url(onboarding, "number"),
-        {"phone_number": "+13125550100", "call_mode": "forward", "forward_to": "+13125550901", "messaging_registration": "not_needed"},
+        {
+            "phone_number": "+13125550100",
+            "call_mode": "forward",
+            "forward_to": "+13125550901",
+            "messaging_registration": "not_needed",
+        },
     )
     assert taken.status_code == 400 and "Another client already uses this number." in taken.content.decode()
     no_phone = browser.post(
-        step_url(onboarding, "number"), {"phone_number": "+13125550900", "call_mode": "forward", "messaging_registration": "not_needed"}
+        step_url(onboarding, "number"),
+        {"phone_number": "+13125550900", "call_mode": "forward", "messaging_registration": "not_needed"},
     )
     assert no_phone.status_code == 400 and "Forward mode needs" in no_phone.content.decode()
     carrier = browser.post(
-        step_url(onboarding, "number"), {"phone_number": "+13125550900", "call_mode": "carrier", "messaging_registration": "not_needed"}
+        step_url(onboarding, "number"),
+        {"phone_number": "+13125550900", "call_mode": "carrier", "messaging_registration": "not_needed"},
     )
     assert carrier["Location"] == step_url(onboarding, "templates")
     page = browser.get(step_url(onboarding, "number")).content.decode()
@@ -115,7 +121,10 @@ def test_the_whole_wizard_to_a_live_client(web, personas):
 
     test_page = browser.get(step_url(onboarding, "test")).content.decode()
     assert "No test phone yet" in test_page  # carrier mode: no forward-to phone to test with
-    assert browser.post(step_url(onboarding, "test"), {"action": "add", "number": "+13125550177"}).status_code == 302
+    assert (
+        browser.post(step_url(onboarding, "test"), {"action": "add", "number": "+13125550177"}).status_code
+        == 302
+    )
     test_page = browser.get(step_url(onboarding, "test")).content.decode()
     assert "./run manage simulate_call --client drip-drop-plumbing --from +13125550177" in test_page
     assert Client.objects.get(pk=client.pk).went_live_at is None

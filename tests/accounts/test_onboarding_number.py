@@ -24,13 +24,19 @@ def onboarding(web, personas, monkeypatch):
 
     monkeypatch.setattr(transaction, "on_commit", lambda callback, using=None, robust=False: callback())
     monkeypatch.setattr(
-        wizard, "onboarding_enqueue", lambda *, onboarding: wizard.onboarding_provision(onboarding_id=onboarding.pk)
+        wizard,
+        "onboarding_enqueue",
+        lambda *, onboarding: wizard.onboarding_provision(onboarding_id=onboarding.pk),
     )
     browser = web("localhost", personas.nate)
     browser.post(
         "/agency/northwind/onboarding/new/",
-        {"name": "Drip Drop Plumbing", "industry": "plumbing", "timezone": "America/Chicago",
-         "average_job_value": "275"},
+        {
+            "name": "Drip Drop Plumbing",
+            "industry": "plumbing",
+            "timezone": "America/Chicago",
+            "average_job_value": "275",
+        },
     )
     onboarding = Onboarding.objects.get(client__slug="drip-drop-plumbing")
     browser.post(f"/agency/onboarding/{onboarding.pk}/hours/", {"hours": "mon-fri 08:00-17:00"})
@@ -46,9 +52,16 @@ def client_of(onboarding) -> Client:
 
 
 def buy(browser, onboarding, number, **extra):
-    return browser.post(url(onboarding), {"buy_number": number, "call_mode": "forward",
-                                          "forward_to": "+13125550901", "messaging_registration": "pending",
-                                          **extra})
+    return browser.post(
+        url(onboarding),
+        {
+            "buy_number": number,
+            "call_mode": "forward",
+            "forward_to": "+13125550901",
+            "messaging_registration": "pending",
+            **extra,
+        },
+    )
 
 
 def test_a_number_is_found_by_area_code_bought_and_pointed_at_us(web, personas, twilio, onboarding):
@@ -62,9 +75,17 @@ def test_a_number_is_found_by_area_code_bought_and_pointed_at_us(web, personas, 
     assert response["Location"] == f"/agency/onboarding/{onboarding.pk}/templates/"
     client = client_of(onboarding)
     held = twilio.incoming_number("+13125550112")
-    assert (str(client.phone_number), client.number_sid, client.number_bought) == ("+13125550112", held["sid"], True)
+    assert (str(client.phone_number), client.number_sid, client.number_bought) == (
+        "+13125550112",
+        held["sid"],
+        True,
+    )
     assert {key: held[key] for key in HOOKS} == HOOKS
-    assert (held["voice_method"], held["sms_method"], held["status_callback_method"]) == ("POST", "POST", "POST")
+    assert (held["voice_method"], held["sms_method"], held["status_callback_method"]) == (
+        "POST",
+        "POST",
+        "POST",
+    )
     # Coming back and saving again buys nothing more.
     assert buy(browser, onboarding, "+13125550112").status_code == 302
     assert [r["operation"] for r in twilio.requests].count("CreateIncomingPhoneNumber") == 1
@@ -74,7 +95,10 @@ def test_a_number_is_found_by_area_code_bought_and_pointed_at_us(web, personas, 
 def test_a_number_the_account_already_holds_is_pointed_at_us(web, personas, twilio, onboarding):
     twilio.add_incoming_number("+13125550900", voice_url="https://old-app.example.com/voice")
     browser = web("localhost", personas.nate)
-    response = browser.post(url(onboarding), {"phone_number": "+1 312 555 0900", "call_mode": "carrier", "messaging_registration": "not_needed"})
+    response = browser.post(
+        url(onboarding),
+        {"phone_number": "+1 312 555 0900", "call_mode": "carrier", "messaging_registration": "not_needed"},
+    )
     assert response.status_code == 302
     held = twilio.incoming_number("+13125550900")
     assert {key: held[key] for key in HOOKS} == HOOKS
@@ -84,11 +108,16 @@ def test_a_number_the_account_already_holds_is_pointed_at_us(web, personas, twil
 
 
 def test_a_number_not_in_the_account_is_a_form_error(web, personas, twilio, onboarding):
-    response = web("localhost", personas.nate).post(url(onboarding), {"phone_number": "+13125550900",
-                                                                       "call_mode": "carrier", "messaging_registration": "not_needed"})
+    response = web("localhost", personas.nate).post(
+        url(onboarding),
+        {"phone_number": "+13125550900", "call_mode": "carrier", "messaging_registration": "not_needed"},
+    )
     assert response.status_code == 400
     assert "+13125550900 is not a number of your Twilio account." in response.content.decode()
-    assert client_of(onboarding).phone_number is None and Onboarding.objects.get(pk=onboarding.pk).reached == "number"
+    assert (
+        client_of(onboarding).phone_number is None
+        and Onboarding.objects.get(pk=onboarding.pk).reached == "number"
+    )
 
 
 def test_a_number_taken_since_the_search_is_a_form_error_with_the_reason(web, personas, twilio, onboarding):
@@ -134,12 +163,17 @@ def test_bad_search_and_empty_choice_are_form_errors_without_asking_twilio(web, 
     for area_code in ("12", "abc", "112", "3125"):
         response = browser.get(url(onboarding), {"area_code": area_code})
         assert response.status_code == 400
-        assert "Enter a three-digit US area code" in response.content.decode() or "at most 3" in response.content.decode()
+        assert (
+            "Enter a three-digit US area code" in response.content.decode()
+            or "at most 3" in response.content.decode()
+        )
     twilio.set_available("907", [])
     empty = browser.get(url(onboarding), {"area_code": "907"})
     assert empty.status_code == 400 and "No numbers are offered in that area code" in empty.content.decode()
     nothing = browser.post(url(onboarding), {"call_mode": "carrier", "messaging_registration": "not_needed"})
-    assert nothing.status_code == 400 and "Search for a number to buy and choose one" in nothing.content.decode()
+    assert (
+        nothing.status_code == 400 and "Search for a number to buy and choose one" in nothing.content.decode()
+    )
     garbage = buy(browser, onboarding, "call me")
     assert garbage.status_code == 400 and "Choose one of the numbers offered." in garbage.content.decode()
     assert [r["operation"] for r in twilio.requests] == ["ListAvailablePhoneNumberLocal"]
@@ -179,9 +213,14 @@ def test_offboarding_gives_a_bought_number_back(web, personas, twilio, onboardin
 
 def test_offboarding_keeps_a_number_the_agency_brought(web, personas, twilio, onboarding):
     twilio.add_incoming_number("+13125550900")
-    web("localhost", personas.nate).post(url(onboarding), {"phone_number": "+13125550900", "call_mode": "carrier", "messaging_registration": "not_needed"})
+    web("localhost", personas.nate).post(
+        url(onboarding),
+        {"phone_number": "+13125550900", "call_mode": "carrier", "messaging_registration": "not_needed"},
+    )
     client = client_of(onboarding)
-    web("localhost", personas.nina).post(f"/agency/clients/{client.pk}/offboard/", {"confirmation": client.slug})
+    web("localhost", personas.nina).post(
+        f"/agency/clients/{client.pk}/offboard/", {"confirmation": client.slug}
+    )
     assert client_of(onboarding).status == "archived"
     assert [n["phone_number"] for n in twilio.incoming_numbers] == ["+13125550900"]
 
@@ -190,8 +229,9 @@ def test_a_failed_release_stops_the_offboarding_with_the_reason(web, personas, t
     buy(web("localhost", personas.nate), onboarding, "+13125550110")
     client = client_of(onboarding)
     twilio.fail_next(503, operation="release")
-    response = web("localhost", personas.nina).post(f"/agency/clients/{client.pk}/offboard/",
-                                                    {"confirmation": client.slug})
+    response = web("localhost", personas.nina).post(
+        f"/agency/clients/{client.pk}/offboard/", {"confirmation": client.slug}
+    )
     assert response.status_code == 400
     assert "Twilio could not release the number" in response.content.decode()
     assert client_of(onboarding).status == "live" and len(twilio.incoming_numbers) == 1
@@ -201,13 +241,18 @@ def test_a_number_already_released_at_twilio_does_not_stop_the_offboarding(web, 
     buy(web("localhost", personas.nate), onboarding, "+13125550110")
     client = client_of(onboarding)
     twilio.reset()  # released in Twilio's console meanwhile
-    web("localhost", personas.nina).post(f"/agency/clients/{client.pk}/offboard/", {"confirmation": client.slug})
+    web("localhost", personas.nina).post(
+        f"/agency/clients/{client.pk}/offboard/", {"confirmation": client.slug}
+    )
     assert client_of(onboarding).status == "archived"
 
 
 def test_who_may_search_and_buy(web, personas, twilio, onboarding):
     for who in ("nina", "nate"):
-        assert web("localhost", getattr(personas, who)).get(url(onboarding), {"area_code": "312"}).status_code == 200
+        assert (
+            web("localhost", getattr(personas, who)).get(url(onboarding), {"area_code": "312"}).status_code
+            == 200
+        )
     stranger = web("localhost", personas.sara)
     assert stranger.get(url(onboarding), {"area_code": "312"}).status_code == 404
     assert buy(stranger, onboarding, "+13125550110").status_code == 404

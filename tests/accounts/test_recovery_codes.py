@@ -37,7 +37,9 @@ def set_up(web, email="nina@northwind.test"):
 
 def second_step(web, token, email="nina@northwind.test"):
     # django-otp makes a device wait after a failure (1 s, doubling); the tests do not wait, they reset it.
-    StaticDevice.objects.filter(user__email=email).update(throttling_failure_count=0, throttling_failure_timestamp=None)
+    StaticDevice.objects.filter(user__email=email).update(
+        throttling_failure_count=0, throttling_failure_timestamp=None
+    )
     browser, _ = password_step(web, email=email)
     return browser, browser.post("/accounts/two-factor/", {"token": token})
 

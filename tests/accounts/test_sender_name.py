@@ -28,7 +28,9 @@ def test_it_is_the_business_name_until_one_is_set(personas):
 
 
 def test_a_text_back_is_signed_with_it(personas, twilio):
-    Client.objects.filter(pk=personas.acme.pk).update(sender_name="Mike at Acme", business_hours={}, closures=[])
+    Client.objects.filter(pk=personas.acme.pk).update(
+        sender_name="Mike at Acme", business_hours={}, closures=[]
+    )
     client = Client.objects.get(pk=personas.acme.pk)
     with schema_context(client.schema_name):
         Template.objects.filter(kind="after_hours").update(body=SIGNED)
@@ -54,7 +56,9 @@ def test_staff_read_only_staff_and_other_agencies_cannot_set_it(web, personas):
     readonly = personas.charlie
     ClientMembership.objects.create(user=readonly, client=personas.acme, role=ClientMembership.Role.READONLY)
     for user in (personas.bob, readonly):
-        assert web("acme.localhost", user).post("/settings/", valid_post(sender_name="Bob")).status_code == 403
+        assert (
+            web("acme.localhost", user).post("/settings/", valid_post(sender_name="Bob")).status_code == 403
+        )
     away = web("acme.localhost", personas.sara).post("/settings/", valid_post(sender_name="Sara"))
     assert away.status_code == 302 and away["Location"].startswith("/accounts/login/")
     assert sender_name(personas.acme) == ""
@@ -63,8 +67,13 @@ def test_staff_read_only_staff_and_other_agencies_cannot_set_it(web, personas):
 def test_the_wizard_profile_step_sets_it(web, personas, monkeypatch):
     monkeypatch.setattr(wizard, "onboarding_enqueue", lambda *, onboarding: None)
     browser = web("localhost", personas.nate)
-    profile = {"name": "Harbor Heating", "industry": "hvac", "timezone": "America/Chicago",
-               "average_job_value": "420", "sender_name": "Hank at Harbor"}
+    profile = {
+        "name": "Harbor Heating",
+        "industry": "hvac",
+        "timezone": "America/Chicago",
+        "average_job_value": "420",
+        "sender_name": "Hank at Harbor",
+    }
     assert browser.post("/agency/northwind/onboarding/new/", profile).status_code == 302
     onboarding = Onboarding.objects.get(client__slug="harbor-heating")
     assert onboarding.client.sender_name == "Hank at Harbor"

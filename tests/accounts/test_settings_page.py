@@ -17,8 +17,17 @@ URL = "/settings/"
 MAY_CHANGE = ["alice", "nina", "nate", "oscar"]
 TURNED_AWAY = ["dave", "erin", "sara", "charlie"]
 KINDS = ["business_hours", "after_hours", "returning_caller"]
-SETTINGS_FIELDS = ["business_hours", "closures", "timezone", "text_delay_seconds", "suppress_hours",
-                   "min_ring_seconds", "ring_timeout_seconds", "response_target_minutes", "average_job_value"]
+SETTINGS_FIELDS = [
+    "business_hours",
+    "closures",
+    "timezone",
+    "text_delay_seconds",
+    "suppress_hours",
+    "min_ring_seconds",
+    "ring_timeout_seconds",
+    "response_target_minutes",
+    "average_job_value",
+]
 
 
 def valid_post(**overrides) -> dict:
@@ -87,8 +96,10 @@ def test_owners_agency_staff_and_operators_may_save(web, personas, who):
         "suppress_hours": 48,
         "min_ring_seconds": 3,
         "ring_timeout_seconds": 25,
-        "closures": [{"start": "2026-12-25", "end": "2026-12-25", "label": "Christmas"},
-                     {"start": "2026-12-31", "end": "2027-01-01", "label": "New Year"}],
+        "closures": [
+            {"start": "2026-12-25", "end": "2026-12-25", "label": "Christmas"},
+            {"start": "2026-12-31", "end": "2027-01-01", "label": "New Year"},
+        ],
         "response_target_minutes": 20,
         "average_job_value": Decimal("275.00"),
     }
@@ -131,7 +142,9 @@ def test_the_platform_host_has_no_client_settings(web, personas):
 def test_a_save_on_acmes_host_never_touches_bolt(web, personas):
     bolt_before = snapshot(personas.bolt)
     # nina runs the agency of both clients; she saves on acme's host.
-    response = web(HOST, personas.nina).post(URL, valid_post(**{"business_hours-body": "Bolt? {business_name}"}))
+    response = web(HOST, personas.nina).post(
+        URL, valid_post(**{"business_hours-body": "Bolt? {business_name}"})
+    )
     assert response.status_code == 302
     assert snapshot(personas.bolt) == bolt_before
     assert snapshot(personas.acme)["templates"]["business_hours"] == ("Bolt? {business_name}", True)
@@ -169,7 +182,9 @@ def test_each_template_is_previewed_with_a_sample_caller_and_the_real_business(w
 
 def test_a_preview_shows_unicode_and_several_segments(web, personas):
     body = "Sorry we missed you 😊 " + "x" * 80
-    assert web(HOST, personas.alice).post(URL, valid_post(**{"returning_caller-body": body})).status_code == 302
+    assert (
+        web(HOST, personas.alice).post(URL, valid_post(**{"returning_caller-body": body})).status_code == 302
+    )
     page = web(HOST, personas.alice).get(URL).content.decode()
     assert "UCS-2 · 2 segments" in page
 
@@ -219,7 +234,10 @@ def test_holidays_and_the_response_target_are_saved_and_shown_as_typed(web, pers
     ]
     assert row.response_target_minutes == 20
     page = browser.get(URL).content.decode()
-    assert 'name="closures_start_1" value="2026-12-31"' in page and 'name="closures_end_1" value="2027-01-01"' in page
+    assert (
+        'name="closures_start_1" value="2026-12-31"' in page
+        and 'name="closures_end_1" value="2027-01-01"' in page
+    )
     assert 'name="closures_label_1" value="New Year"' in page
 
 
@@ -297,11 +315,15 @@ def day_rows(week: dict) -> dict:
 
 
 def test_the_day_rows_save_a_split_shift_and_midnight(web, personas):
-    post = valid_post(**day_rows({"mon": [("08:00", "12:00"), ("13:00", "17:00")], "sat": [("18:00", "23:59")]}))
+    post = valid_post(
+        **day_rows({"mon": [("08:00", "12:00"), ("13:00", "17:00")], "sat": [("18:00", "23:59")]})
+    )
     del post["business_hours"]
     assert web(HOST, personas.alice).post(URL, post).status_code == 302
     assert Client.objects.get(pk=personas.acme.pk).business_hours == {
-        "mon": [["08:00", "12:00"], ["13:00", "17:00"]], "sat": [["18:00", "24:00"]]}
+        "mon": [["08:00", "12:00"], ["13:00", "17:00"]],
+        "sat": [["18:00", "24:00"]],
+    }
 
 
 def test_every_day_switched_off_is_always_closed(web, personas):
@@ -321,9 +343,17 @@ def test_a_day_switched_on_without_times_is_refused_beside_the_hours(web, person
 
 
 def test_the_date_rows_save_holidays(web, personas):
-    post = valid_post(closures_start_0="2026-07-04", closures_end_0="", closures_label_0="Independence  Day",
-                      closures_start_1="", closures_end_1="", closures_label_1="",
-                      closures_start_2="2026-12-24", closures_end_2="2026-12-26", closures_label_2="Christmas")
+    post = valid_post(
+        closures_start_0="2026-07-04",
+        closures_end_0="",
+        closures_label_0="Independence  Day",
+        closures_start_1="",
+        closures_end_1="",
+        closures_label_1="",
+        closures_start_2="2026-12-24",
+        closures_end_2="2026-12-26",
+        closures_label_2="Christmas",
+    )
     del post["closures"]
     assert web(HOST, personas.alice).post(URL, post).status_code == 302
     assert Client.objects.get(pk=personas.acme.pk).closures == [

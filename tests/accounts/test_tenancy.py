@@ -36,8 +36,12 @@ def _client_side_tables() -> set[str]:
 
 def _new_client(personas, slug="fresh") -> Client:
     client = client_create(
-        agency=personas.northwind, slug=slug, name="Fresh Paint", timezone_name="Europe/London",
-        phone_number="+13125550199", forward_to="+13125550198",
+        agency=personas.northwind,
+        slug=slug,
+        name="Fresh Paint",
+        timezone_name="Europe/London",
+        phone_number="+13125550199",
+        forward_to="+13125550198",
     )
     return client_provision(client=client)
 
@@ -64,8 +68,9 @@ def test_a_clone_is_as_migrated_as_the_template(personas):
 
 def test_a_stale_template_is_migrated_before_it_is_cloned(personas):
     with connection.cursor() as cursor:
-        cursor.execute(f'DELETE FROM "{settings.TENANT_BASE_SCHEMA}".django_migrations WHERE app = %s',
-                       ["sessions"])
+        cursor.execute(
+            f'DELETE FROM "{settings.TENANT_BASE_SCHEMA}".django_migrations WHERE app = %s', ["sessions"]
+        )
     assert not schemas._template_is_current(settings.TENANT_BASE_SCHEMA)
     _new_client(personas)
     assert schemas._template_is_current(settings.TENANT_BASE_SCHEMA)
@@ -73,8 +78,12 @@ def test_a_stale_template_is_migrated_before_it_is_cloned(personas):
 
 def test_a_failed_provisioning_is_recorded_and_can_be_retried(personas, monkeypatch):
     client = client_create(
-        agency=personas.northwind, slug="retry", name="Retry Co", timezone_name="UTC",
-        phone_number="+13125550188", forward_to="+13125550187",
+        agency=personas.northwind,
+        slug="retry",
+        name="Retry Co",
+        timezone_name="UTC",
+        phone_number="+13125550188",
+        forward_to="+13125550187",
     )
 
     def broken(schema_name):
@@ -112,15 +121,23 @@ def test_cache_keys_are_per_client(personas):
 
 def _structure(schema: str) -> dict[str, list]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname, replace(indexdef, %s, 'X') FROM pg_indexes WHERE schemaname = %s "
-                       "ORDER BY 1", [f"{schema}.", schema])
+        cursor.execute(
+            "SELECT indexname, replace(indexdef, %s, 'X') FROM pg_indexes WHERE schemaname = %s ORDER BY 1",
+            [f"{schema}.", schema],
+        )
         indexes = cursor.fetchall()
-        cursor.execute("SELECT conrelid::regclass::text LIKE '%%.%%', conname, contype, "
-                       "replace(pg_get_constraintdef(oid), %s, 'X') FROM pg_constraint "
-                       "WHERE connamespace = %s::regnamespace ORDER BY 2", [f"{schema}.", schema])
+        cursor.execute(
+            "SELECT conrelid::regclass::text LIKE '%%.%%', conname, contype, "
+            "replace(pg_get_constraintdef(oid), %s, 'X') FROM pg_constraint "
+            "WHERE connamespace = %s::regnamespace ORDER BY 2",
+            [f"{schema}.", schema],
+        )
         constraints = cursor.fetchall()
-        cursor.execute("SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity "
-                       "FROM information_schema.columns WHERE table_schema = %s ORDER BY 1, 2", [schema])
+        cursor.execute(
+            "SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity "
+            "FROM information_schema.columns WHERE table_schema = %s ORDER BY 1, 2",
+            [schema],
+        )
         columns = cursor.fetchall()
     return {"indexes": indexes, "constraints": constraints, "columns": columns}
 

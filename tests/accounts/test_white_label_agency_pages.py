@@ -11,12 +11,16 @@ pytestmark = pytest.mark.django_db
 
 
 def brand_of(html: str) -> str:
-    return re.search(r'<a class="brand" href="/">.*?<span class="brand-name">([^<]*)</span></a>', html).group(1)
+    return re.search(r'<a class="brand" href="/">.*?<span class="brand-name">([^<]*)</span></a>', html).group(
+        1
+    )
 
 
 @pytest.fixture
 def northwind_brand(personas):
-    Agency.objects.filter(pk=personas.northwind.pk).update(brand_name="Northwind Growth", brand_color="#ffcc00")
+    Agency.objects.filter(pk=personas.northwind.pk).update(
+        brand_name="Northwind Growth", brand_color="#ffcc00"
+    )
 
 
 @pytest.mark.parametrize("who", ["nina", "nate"])
@@ -34,8 +38,15 @@ def test_the_wizard_does_not_name_the_platform(web, personas, northwind_brand, m
 
     monkeypatch.setattr(wizard, "onboarding_enqueue", lambda *, onboarding: None)
     browser = web("localhost", personas.nate)
-    browser.post("/agency/northwind/onboarding/new/", {"name": "Harbor Heating", "industry": "hvac",
-                                                       "timezone": "America/Chicago", "average_job_value": "1"})
+    browser.post(
+        "/agency/northwind/onboarding/new/",
+        {
+            "name": "Harbor Heating",
+            "industry": "hvac",
+            "timezone": "America/Chicago",
+            "average_job_value": "1",
+        },
+    )
     onboarding = Onboarding.objects.get(client__slug="harbor-heating")
     Onboarding.objects.filter(pk=onboarding.pk).update(reached="live")
     for step in ("profile", "hours", "number", "owner", "test", "live"):

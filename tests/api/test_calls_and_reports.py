@@ -121,7 +121,11 @@ def test_report_numbers_are_the_reports_in_the_clients_time_zone(api, personas):
             created_at=day + timedelta(hours=23, minutes=40),
         )
         ConsentEvent.objects.create(
-            contact=stopper, kind="opt_out", source="keyword", keyword="STOP", message_sid=stop.provider_sid,
+            contact=stopper,
+            kind="opt_out",
+            source="keyword",
+            keyword="STOP",
+            message_sid=stop.provider_sid,
             created_at=stop.created_at,
         )
     OutboundSend.objects.create(
@@ -161,9 +165,12 @@ def test_report_numbers_are_the_reports_in_the_clients_time_zone(api, personas):
         "delivery_failures": 0,
     }
     # Exactly what the client's report page shows for the day.
-    assert funnel_for_client(
-        client=personas.acme, period=Period(date(2026, 3, 10), date(2026, 3, 10), "America/Chicago")
-    ).replies == body["replies"]
+    assert (
+        funnel_for_client(
+            client=personas.acme, period=Period(date(2026, 3, 10), date(2026, 3, 10), "America/Chicago")
+        ).replies
+        == body["replies"]
+    )
 
 
 def test_report_defaults_to_the_last_30_days(api):

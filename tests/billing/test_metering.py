@@ -79,8 +79,15 @@ def test_twilio_counting_fewer_segments_than_we_did_lowers_the_count_and_the_cal
     from tests.webhooks import post_signed
 
     message = sent_message(personas.acme, "x" * 161)  # we counted 2
-    params = {"MessageSid": message.provider_sid, "MessageStatus": "delivered", "From": "+13125550100",
-              "To": message.to_number, "NumSegments": "1", "Price": "-0.00790", "PriceUnit": "USD"}
+    params = {
+        "MessageSid": message.provider_sid,
+        "MessageStatus": "delivered",
+        "From": "+13125550100",
+        "To": message.to_number,
+        "NumSegments": "1",
+        "Price": "-0.00790",
+        "PriceUnit": "USD",
+    }
     assert post_signed(web("localhost"), "/hooks/twilio/sms/status/", params).status_code == 200
     row = usage(personas.acme, NOV)
     assert (row.segments_out, row.provider_cost) == (1, Decimal("0.00790"))
@@ -158,7 +165,9 @@ def test_calls_and_voice_minutes_count_once_by_the_started_minute(personas, plan
 def test_line_type_lookups_are_counted(personas, plan):
     with schema_context(personas.acme.schema_name):
         for number in ("+13125550001", "+13125550002", "+13125550002"):
-            publish(messaging_events.LineTypeLookedUp(client=personas.acme, number=number, line_type="mobile"))
+            publish(
+                messaging_events.LineTypeLookedUp(client=personas.acme, number=number, line_type="mobile")
+            )
     assert usage(personas.acme, NOV).lookups == 2
 
 

@@ -110,7 +110,11 @@ def test_an_agency_admin_sets_a_clients_price(web, personas, traffic):
     page = browser.get("/billing/northwind/clients/bolt/price/")
     assert page.status_code == 200
     html = page.content.decode()
-    for money in ("monthly_price", "price_per_segment", "price_per_voice_minute"):  # each amount wears its currency
+    for money in (
+        "monthly_price",
+        "price_per_segment",
+        "price_per_voice_minute",
+    ):  # each amount wears its currency
         assert re.search(rf'<span>\$</span><input[^>]*name="{money}"[^>]*><span>USD</span>', html), money
     assert not re.search(r'<span>\$</span><input[^>]*name="included_segments"', html)  # a count is no money
     response = browser.post(

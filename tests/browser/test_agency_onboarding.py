@@ -53,8 +53,13 @@ def test_a_client_is_onboarded_to_live_and_its_owner_logs_in(page_for, personas,
         lambda: page.locator(".provisioning-label").inner_text() == "Ready", timeout=30, what="provisioning"
     )
     assert page.locator("#provisioning-bar").get_attribute("value") == "100"
-    set_hours(page, {**{day: [("07:00", "16:00")] for day in ("mon", "tue", "wed", "thu", "fri")},
-                     "sat": [("08:00", "12:00")]})
+    set_hours(
+        page,
+        {
+            **{day: [("07:00", "16:00")] for day in ("mon", "tue", "wed", "thu", "fri")},
+            "sat": [("08:00", "12:00")],
+        },
+    )
     shot(page, "2-hours")
     page.get_by_role("button", name="Save and continue").click()
 
@@ -78,7 +83,9 @@ def test_a_client_is_onboarded_to_live_and_its_owner_logs_in(page_for, personas,
     assert "Is your heating or AC acting up?" in page.get_by_label("During business hours").input_value()
     expect(page.get_by_text("Hi Maria, sorry we missed you at Harbor Heating!")).to_be_visible()
     # The preview follows what is typed.
-    page.get_by_label("During business hours").fill("Hi {caller_name}, {sender_name} here: what's wrong with the heat?")
+    page.get_by_label("During business hours").fill(
+        "Hi {caller_name}, {sender_name} here: what's wrong with the heat?"
+    )
     page.get_by_text("Hi Maria, Harbor Heating here: what's wrong with the heat?").wait_for()
     shot(page, "4-texts")
     page.get_by_role("button", name="Save and continue").click()

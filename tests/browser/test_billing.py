@@ -41,7 +41,9 @@ def test_an_owner_reads_their_statement_on_a_phone(page_for, personas, priced):
     page, base = page_for("acme.localhost")
     log_in(page, base, personas.alice.email)
     page.goto(f"{base}/billing/")
-    expect(page.get_by_role("heading", name="Northwind Marketing statement for Acme Plumbing")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Northwind Marketing statement for Acme Plumbing")
+    ).to_be_visible()
     expect(page.get_by_text("Monthly service")).to_be_visible()
     expect(page.get_by_text("SMS segments above the 150 included (0 used)")).to_be_visible()
     assert page.locator(".billing-total").inner_text() == "99.00"
@@ -67,6 +69,8 @@ def test_an_owner_whose_agency_shares_no_statement_is_told_so(page_for, personas
     log_in(page, base, personas.alice.email)
     page.goto(f"{base}/billing/")
     expect(page.get_by_role("heading", name="Billing")).to_be_visible()
-    expect(page.get_by_text("Northwind Marketing has not shared Acme Plumbing's statements here")).to_be_visible()
+    expect(
+        page.get_by_text("Northwind Marketing has not shared Acme Plumbing's statements here")
+    ).to_be_visible()
     assert fits_the_screen(page)
     screenshot(page, "billing-owner-not-shared-phone")

@@ -13,10 +13,17 @@ def _callers(personas):
     acme = Maker(personas.acme)
     pat = acme.contact("+13125550177", name="Pat Jones", email="pat@example.com", tags=["vip", "repeat"])
     acme.call(pat, ago=timedelta(days=2), missed_reason="no-answer")
-    acme.text(pat, "Hi, this is Acme Plumbing. Sorry we missed your call! How can we help?",
-              ago=timedelta(days=2) - timedelta(seconds=30))
-    acme.text(pat, "My kitchen sink is leaking, can someone come today?", inbound=True,
-              ago=timedelta(days=2) - timedelta(minutes=3))
+    acme.text(
+        pat,
+        "Hi, this is Acme Plumbing. Sorry we missed your call! How can we help?",
+        ago=timedelta(days=2) - timedelta(seconds=30),
+    )
+    acme.text(
+        pat,
+        "My kitchen sink is leaking, can someone come today?",
+        inbound=True,
+        ago=timedelta(days=2) - timedelta(minutes=3),
+    )
     acme.outcome(pat, ago=timedelta(days=1), value="380.00")
     acme.call(pat, ago=timedelta(hours=3), outcome="answered", duration_seconds=184)
     others = [
@@ -52,8 +59,13 @@ def test_staff_find_a_caller_block_them_and_read_their_history_on_a_phone(page_f
     assert acme.get(pat.pk).is_blocked
 
     timeline = page.locator(".crm-event strong")
-    assert timeline.all_inner_texts() == ["Answered call", "Won", "Text from the caller", "Text-back sent",
-                                          "Missed call"]
+    assert timeline.all_inner_texts() == [
+        "Answered call",
+        "Won",
+        "Text from the caller",
+        "Text-back sent",
+        "Missed call",
+    ]
     expect(page.get_by_text("My kitchen sink is leaking")).to_be_visible()
     assert fits_the_screen(page)
     screenshot(page, "contact-detail-phone")

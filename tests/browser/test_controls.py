@@ -10,8 +10,15 @@ from tests.browser.conftest import DESKTOP, PHONE, fits_the_screen, screenshot
 from tests.browser.test_login_pages import log_in
 
 DEVICES = {"desktop": DESKTOP, "phone": PHONE}
-DAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday",
-             "sat": "Saturday", "sun": "Sunday"}
+DAY_NAMES = {
+    "mon": "Monday",
+    "tue": "Tuesday",
+    "wed": "Wednesday",
+    "thu": "Thursday",
+    "fri": "Friday",
+    "sat": "Saturday",
+    "sun": "Sunday",
+}
 
 
 def set_hours(page, week: dict[str, list[tuple[str, str]]]):
@@ -40,12 +47,15 @@ def set_hours(page, week: dict[str, list[tuple[str, str]]]):
 def acme_settings_restored(personas):
     acme = Client.objects.get(pk=personas.acme.pk)
     yield acme
-    Client.objects.filter(pk=acme.pk).update(business_hours=acme.business_hours, closures=acme.closures,
-                                             timezone=acme.timezone)
+    Client.objects.filter(pk=acme.pk).update(
+        business_hours=acme.business_hours, closures=acme.closures, timezone=acme.timezone
+    )
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_a_split_shift_and_a_holiday_are_saved_and_shown_again(page_for, personas, acme_settings_restored, device):
+def test_a_split_shift_and_a_holiday_are_saved_and_shown_again(
+    page_for, personas, acme_settings_restored, device
+):
     page, base = page_for("acme.localhost", DEVICES[device])
     log_in(page, base, personas.alice.email)
     page.goto(f"{base}/settings/")
@@ -55,11 +65,17 @@ def test_a_split_shift_and_a_holiday_are_saved_and_shown_again(page_for, persona
     expect(page.get_by_label("Sunday", exact=True)).not_to_be_checked()
     expect(page.get_by_label("Sunday opens at", exact=True)).to_be_hidden()
 
-    set_hours(page, {
-        "mon": [("07:30", "11:45"), ("12:30", "18:00")],
-        "tue": [("08:00", "17:00")], "wed": [("08:00", "17:00")], "thu": [("08:00", "17:00")],
-        "fri": [("08:00", "15:00")], "sun": [("10:00", "14:00")],
-    })
+    set_hours(
+        page,
+        {
+            "mon": [("07:30", "11:45"), ("12:30", "18:00")],
+            "tue": [("08:00", "17:00")],
+            "wed": [("08:00", "17:00")],
+            "thu": [("08:00", "17:00")],
+            "fri": [("08:00", "15:00")],
+            "sun": [("10:00", "14:00")],
+        },
+    )
     page.get_by_label("Closure 1: first day").fill("2026-12-24")
     page.get_by_label("Closure 1: last day, if more than one").fill("2026-12-26")
     page.get_by_label("Closure 1: name").fill("Christmas break")
@@ -70,8 +86,11 @@ def test_a_split_shift_and_a_holiday_are_saved_and_shown_again(page_for, persona
     acme = Client.objects.get(pk=personas.acme.pk)
     assert acme.business_hours == {
         "mon": [["07:30", "11:45"], ["12:30", "18:00"]],
-        "tue": [["08:00", "17:00"]], "wed": [["08:00", "17:00"]], "thu": [["08:00", "17:00"]],
-        "fri": [["08:00", "15:00"]], "sun": [["10:00", "14:00"]],
+        "tue": [["08:00", "17:00"]],
+        "wed": [["08:00", "17:00"]],
+        "thu": [["08:00", "17:00"]],
+        "fri": [["08:00", "15:00"]],
+        "sun": [["10:00", "14:00"]],
     }
     assert acme.closures == [{"start": "2026-12-24", "end": "2026-12-26", "label": "Christmas break"}]
     # And shown again as they were set.
@@ -84,7 +103,9 @@ def test_a_split_shift_and_a_holiday_are_saved_and_shown_again(page_for, persona
     screenshot(page, f"settings-hours-{device}")
 
 
-def test_a_mistake_is_marked_beside_the_hours_and_nothing_is_saved(page_for, personas, acme_settings_restored):
+def test_a_mistake_is_marked_beside_the_hours_and_nothing_is_saved(
+    page_for, personas, acme_settings_restored
+):
     page, base = page_for("acme.localhost", DESKTOP)
     log_in(page, base, personas.alice.email)
     page.goto(f"{base}/settings/")

@@ -35,12 +35,28 @@ def canned_reply(live, personas):
 
 def other_callers(acme):
     """A few more conversations, so the list looks like a working day."""
-    won = add_conversation(acme, name="Maria Gonzalez", number="+13125550161", minutes_ago=95,
-                           texts=["Thanks, the water heater works great now!"])
-    add_conversation(acme, name="", number="+17735550142", minutes_ago=60 * 20, unread=0,
-                     texts=["Do you do drain cleaning on Saturdays?"])
-    add_conversation(acme, name="Dev Patel", number="+13125550173", minutes_ago=60 * 30,
-                     texts=["Toilet keeps running, can someone look at it this week?"])
+    won = add_conversation(
+        acme,
+        name="Maria Gonzalez",
+        number="+13125550161",
+        minutes_ago=95,
+        texts=["Thanks, the water heater works great now!"],
+    )
+    add_conversation(
+        acme,
+        name="",
+        number="+17735550142",
+        minutes_ago=60 * 20,
+        unread=0,
+        texts=["Do you do drain cleaning on Saturdays?"],
+    )
+    add_conversation(
+        acme,
+        name="Dev Patel",
+        number="+13125550173",
+        minutes_ago=60 * 30,
+        texts=["Toilet keeps running, can someone look at it this week?"],
+    )
     with schema_context(acme.schema_name):
         Outcome.objects.create(contact=won.contact, kind="won", value=Decimal("640"))
 
@@ -87,13 +103,16 @@ def test_a_missed_call_becomes_a_won_job_on_a_phone(live, personas, page_for, ca
     expect(box).to_have_value(CANNED)
     info = segment_info(CANNED)
     expect(page.locator("[data-segment-counter]")).to_contain_text(
-        f"{info.segments} segment · {info.remaining} left · {info.encoding}")
+        f"{info.segments} segment · {info.remaining} left · {info.encoding}"
+    )
     page.get_by_role("button", name="Send").click()
     texts = live.fake.wait_for_messages(2, timeout=15)
     assert texts[1]["to"] == CALLER and texts[1]["body"] == CANNED
     expect(page.locator(".msg.out .bubble").last).to_have_text(CANNED)
     with schema_context(acme.schema_name):
-        wait_until(lambda: Message.objects.get(body=CANNED).status == "sent", timeout=10, what="the reply sent")
+        wait_until(
+            lambda: Message.objects.get(body=CANNED).status == "sent", timeout=10, what="the reply sent"
+        )
         assert Message.objects.get(body=CANNED).sent_by_id == personas.alice.pk
 
     # The job is won: on a phone the caller's details and outcome are one tap away, in place of the thread.
@@ -105,7 +124,11 @@ def test_a_missed_call_becomes_a_won_job_on_a_phone(live, personas, page_for, ca
     expect(page.get_by_text("Marked won · $850")).to_be_visible()
     with schema_context(acme.schema_name):
         outcome = Outcome.objects.get(contact__phone_number=CALLER)
-    assert (outcome.kind, outcome.value, outcome.recorded_by_id) == ("won", Decimal("850.00"), personas.alice.pk)
+    assert (outcome.kind, outcome.value, outcome.recorded_by_id) == (
+        "won",
+        Decimal("850.00"),
+        personas.alice.pk,
+    )
     assert fits_the_screen(page)
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "inbox-thread-phone")
@@ -116,8 +139,21 @@ def test_a_missed_call_becomes_a_won_job_on_a_phone(live, personas, page_for, ca
 
 
 def test_the_segment_counter_agrees_with_the_server(live, personas, page_for):
-    samples = ["", "Hi", "a" * 160, "a" * 161, "€" * 80, "€" * 81, "Café ☕", "😀" * 35, "😀" * 36,
-               "x" * 66 + "😀" + "x" * 3, "{[~]}" * 40, "Ça coûte 20 €, d'accord?\nMerci", "ç" * 70]
+    samples = [
+        "",
+        "Hi",
+        "a" * 160,
+        "a" * 161,
+        "€" * 80,
+        "€" * 81,
+        "Café ☕",
+        "😀" * 35,
+        "😀" * 36,
+        "x" * 66 + "😀" + "x" * 3,
+        "{[~]}" * 40,
+        "Ça coûte 20 €, d'accord?\nMerci",
+        "ç" * 70,
+    ]
     page, base = page_for("acme.localhost")
     log_in(page, base, personas.alice.email)
     page.goto(f"{base}/inbox/")
@@ -125,12 +161,21 @@ def test_the_segment_counter_agrees_with_the_server(live, personas, page_for):
         got = page.evaluate("t => window.textbackSegmentInfo(t)", text)
         want = segment_info(text)
         assert (got["encoding"], got["units"], got["segments"], got["remaining"]) == (
-            want.encoding, want.units, want.segments, want.remaining), text
+            want.encoding,
+            want.units,
+            want.segments,
+            want.remaining,
+        ), text
 
 
 def test_the_thread_on_a_desktop(live, personas, page_for, canned_reply):
-    conversation = add_conversation(personas.acme, name="Wendy Walker", number="+13125550199", unread=1,
-                                    texts=["Hi, my sump pump stopped", "Water is rising in the basement"])
+    conversation = add_conversation(
+        personas.acme,
+        name="Wendy Walker",
+        number="+13125550199",
+        unread=1,
+        texts=["Hi, my sump pump stopped", "Water is rising in the basement"],
+    )
     page, base = page_for("acme.localhost", DESKTOP)
     log_in(page, base, personas.bob.email)
     page.goto(f"{base}/inbox/{conversation.pk}/")

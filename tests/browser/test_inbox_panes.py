@@ -22,16 +22,33 @@ def working_day(live, personas):
     """Bolt Electric's inbox mid-morning: one caller just wrote, one has waited past the 15-minute target, one
     was answered, one only called."""
     bolt = personas.bolt
-    fresh = add_conversation(bolt, name="Maria Gonzalez", number="+12025550161", minutes_ago=5, unread=1,
-                             texts=["Power is out in half the house, can someone come today?"])
-    late = add_conversation(bolt, name="Dev Patel", number="+12025550173", minutes_ago=40, unread=1,
-                            texts=["Breaker keeps tripping when the dryer runs"])
+    fresh = add_conversation(
+        bolt,
+        name="Maria Gonzalez",
+        number="+12025550161",
+        minutes_ago=5,
+        unread=1,
+        texts=["Power is out in half the house, can someone come today?"],
+    )
+    late = add_conversation(
+        bolt,
+        name="Dev Patel",
+        number="+12025550173",
+        minutes_ago=40,
+        unread=1,
+        texts=["Breaker keeps tripping when the dryer runs"],
+    )
     add_conversation(bolt, name="", number="+12025550142", minutes_ago=60 * 26, texts=["Thanks, all fixed!"])
     called = add_conversation(bolt, name="Sam Lee", number="+12025550188", minutes_ago=90, texts=[])
     with schema_context(bolt.schema_name):
-        Call.objects.create(call_sid="CApanes1", from_number="+12025550188", to_number=str(bolt.phone_number),
-                            contact=called.contact, outcome=Call.Outcome.MISSED,
-                            started_at=now() - timedelta(minutes=90))
+        Call.objects.create(
+            call_sid="CApanes1",
+            from_number="+12025550188",
+            to_number=str(bolt.phone_number),
+            contact=called.contact,
+            outcome=Call.Outcome.MISSED,
+            started_at=now() - timedelta(minutes=90),
+        )
         canned = CannedReply.objects.create(title="On our way", body="An electrician is on the way.")
     yield {"fresh": fresh, "late": late}
     with schema_context(bolt.schema_name):
@@ -51,16 +68,25 @@ def test_three_panes_side_by_side_on_a_desktop(page_for, personas, working_day):
     expect(maria.locator(".due")).to_have_text("due in 10 min")
     expect(maria.locator(".due")).not_to_have_class("due late")
     expect(maria.locator(".avatar")).to_have_text("MG")
-    expect(page.locator(".conversation", has_text="Sam Lee").locator(".preview.missed")).to_have_text("Missed call")
+    expect(page.locator(".conversation", has_text="Sam Lee").locator(".preview.missed")).to_have_text(
+        "Missed call"
+    )
     screenshot(page, "inbox-panes-list-desktop")
 
     maria.click()
     page.wait_for_url(f"{base}/inbox/{working_day['fresh'].pk}/")
-    lists, thread, contact = (page.locator(".pane-list"), page.locator(".pane-thread"), page.locator(".pane-contact"))
+    lists, thread, contact = (
+        page.locator(".pane-list"),
+        page.locator(".pane-thread"),
+        page.locator(".pane-contact"),
+    )
     for pane in (lists, thread, contact):
         expect(pane).to_be_in_viewport()
     boxes = [pane.bounding_box() for pane in (lists, thread, contact)]
-    assert boxes[0]["x"] + boxes[0]["width"] <= boxes[1]["x"] + 1 and boxes[1]["x"] + boxes[1]["width"] <= boxes[2]["x"] + 1
+    assert (
+        boxes[0]["x"] + boxes[0]["width"] <= boxes[1]["x"] + 1
+        and boxes[1]["x"] + boxes[1]["width"] <= boxes[2]["x"] + 1
+    )
     assert len({round(box["y"]) for box in boxes}) == 1  # one row
     expect(page.locator(".conversation.is-open")).to_contain_text("Maria Gonzalez")
     expect(page.locator(".due-banner")).to_contain_text("Waiting for your answer: due in 10 min")

@@ -20,17 +20,21 @@ from .test_login_pages import log_in, pass_two_factor
 @pytest.fixture
 def alice_invited_to_bolt(live, personas):
     """Dave invites Alice (Acme's owner) to Bolt; committed, since the stack serves the page. Undone after."""
-    _, token = invitation_create(email=personas.alice.email, role="staff", invited_by=personas.dave,
-                                 client=personas.bolt)
+    _, token = invitation_create(
+        email=personas.alice.email, role="staff", invited_by=personas.dave, client=personas.bolt
+    )
     yield token
     ClientMembership.objects.filter(user=personas.alice, client=personas.bolt).delete()
     Invitation.objects.filter(email=personas.alice.email, client=personas.bolt).delete()
-    AuditEntry.objects.filter(action=AuditEntry.Action.INVITE, client=personas.bolt,
-                              detail__startswith=personas.alice.email).delete()
+    AuditEntry.objects.filter(
+        action=AuditEntry.Action.INVITE, client=personas.bolt, detail__startswith=personas.alice.email
+    ).delete()
     login_failures_clear(email=personas.alice.email, address="127.0.0.1")
 
 
-def test_someone_with_an_account_accepts_with_their_password_on_a_phone(page_for, personas, alice_invited_to_bolt):
+def test_someone_with_an_account_accepts_with_their_password_on_a_phone(
+    page_for, personas, alice_invited_to_bolt
+):
     page, base = page_for("bolt.localhost")
     page.goto(f"{base}/accounts/invitation/{alice_invited_to_bolt}/")
     page.wait_for_url(f"{base}/accounts/invitation/")  # the token is out of the address bar (and history)
@@ -51,14 +55,24 @@ def test_someone_with_an_account_accepts_with_their_password_on_a_phone(page_for
 def served_at(live, host: str) -> int:
     """The status of the login page on this host, asked of the running web server (the browser cannot resolve
     made-up names)."""
-    return requests.get(f"{live.base_url}/accounts/login/", headers={"Host": host}, timeout=10,
-                        allow_redirects=False).status_code
+    return requests.get(
+        f"{live.base_url}/accounts/login/", headers={"Host": host}, timeout=10, allow_redirects=False
+    ).status_code
 
 
 @pytest.fixture
 def northwind_brand_restored(live, personas):
-    fields = ["brand_name", "brand_color", "support_email", "support_phone", "custom_domain", "custom_domain_token",
-              "custom_domain_verified_at", "custom_domain_checked_at", "custom_domain_check_error"]
+    fields = [
+        "brand_name",
+        "brand_color",
+        "support_email",
+        "support_phone",
+        "custom_domain",
+        "custom_domain_token",
+        "custom_domain_verified_at",
+        "custom_domain_checked_at",
+        "custom_domain_check_error",
+    ]
     before = Agency.objects.filter(pk=personas.northwind.pk).values(*fields).get()
     yield
     Agency.objects.filter(pk=personas.northwind.pk).update(**before)
@@ -91,7 +105,8 @@ def test_an_admin_proves_a_new_domain_by_dns_on_a_phone(
     page.get_by_role("button", name="Check now").click()
     wait_until(
         lambda: Agency.objects.get(pk=personas.northwind.pk).custom_domain_verified_at is not None,
-        timeout=20, what="the worker to verify the domain",
+        timeout=20,
+        what="the worker to verify the domain",
     )
     page.reload()
     expect(page.locator(".domain-status").get_by_text("Verified")).to_be_visible()

@@ -72,29 +72,41 @@ def _log_in_and_visit(page_for, host: str, device: str, person, pages: list[tupl
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_an_owners_pages(page_for, personas, history, device):
-    _, _, found = _log_in_and_visit(page_for, "acme.localhost", device, personas.alice, [
-        ("inbox-list", "/inbox/"),
-        ("inbox-thread", f"/inbox/{history['conversation']}/"),
-        ("inbox-canned", "/inbox/canned/"),
-        ("inbox-notifications", "/inbox/notifications/"),
-        ("contacts-list", "/contacts/"),
-        ("contact-detail", f"/contacts/{history['contact']}/"),
-        ("reports-client", "/reports/"),
-        ("settings", "/settings/"),
-        ("team-client", "/team/"),
-        ("billing-owner-statement", "/billing/"),
-    ])
+    _, _, found = _log_in_and_visit(
+        page_for,
+        "acme.localhost",
+        device,
+        personas.alice,
+        [
+            ("inbox-list", "/inbox/"),
+            ("inbox-thread", f"/inbox/{history['conversation']}/"),
+            ("inbox-canned", "/inbox/canned/"),
+            ("inbox-notifications", "/inbox/notifications/"),
+            ("contacts-list", "/contacts/"),
+            ("contact-detail", f"/contacts/{history['contact']}/"),
+            ("reports-client", "/reports/"),
+            ("settings", "/settings/"),
+            ("team-client", "/team/"),
+            ("billing-owner-statement", "/billing/"),
+        ],
+    )
     assert not found, "\n" + describe(found)
 
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_agency_staff_pages(page_for, personas, history, device):
-    page, base, found = _log_in_and_visit(page_for, "localhost", device, personas.nate, [
-        ("agency-dashboard", "/"),
-        ("agency-pause-confirm", f"/agency/clients/{personas.acme.pk}/pause/"),
-        ("reports-agency", "/reports/"),
-        ("billing-agency", "/billing/"),
-    ])
+    page, base, found = _log_in_and_visit(
+        page_for,
+        "localhost",
+        device,
+        personas.nate,
+        [
+            ("agency-dashboard", "/"),
+            ("agency-pause-confirm", f"/agency/clients/{personas.acme.pk}/pause/"),
+            ("reports-agency", "/reports/"),
+            ("billing-agency", "/billing/"),
+        ],
+    )
     # What staff may not do is refused on a page of the app's own (403).
     page.goto(f"{base}/agency/clients/{personas.acme.pk}/offboard/")
     expect(page.get_by_role("heading", name="You can't do that here")).to_be_visible()
@@ -112,13 +124,19 @@ def test_an_agency_admins_pages(page_for, personas, history):
         pass_two_factor(page, personas.nina)
         expect(page.get_by_role("heading", name="Clients")).to_be_visible()
         found = {}
-        _visit(page, base, [
-            ("agency-team", "/agency/northwind/team/"),
-            ("agency-brand", "/agency/northwind/brand/"),
-            ("agency-audit", "/agency/northwind/audit/"),
-            ("agency-offboard", f"/agency/clients/{personas.bolt.pk}/offboard/"),
-            ("onboarding-start", "/agency/northwind/onboarding/new/"),
-        ], "desktop", found)
+        _visit(
+            page,
+            base,
+            [
+                ("agency-team", "/agency/northwind/team/"),
+                ("agency-brand", "/agency/northwind/brand/"),
+                ("agency-audit", "/agency/northwind/audit/"),
+                ("agency-offboard", f"/agency/clients/{personas.bolt.pk}/offboard/"),
+                ("onboarding-start", "/agency/northwind/onboarding/new/"),
+            ],
+            "desktop",
+            found,
+        )
     finally:
         TOTPDevice.objects.filter(user=personas.nina).delete()
     assert not found, "\n" + describe(found)

@@ -42,4 +42,6 @@ def test_an_owner_turns_on_reply_texts_on_a_phone(page_for, personas, _fake_twil
         assert saved.reply_text and str(saved.text_to) == "+13125550199" and saved.text_to_is_confirmed
     finally:
         with schema_context(personas.acme.schema_name):
-            NotificationPreference.objects.filter(user_id=personas.alice.pk).delete()  # committed by the server
+            NotificationPreference.objects.filter(
+                user_id=personas.alice.pk
+            ).delete()  # committed by the server

@@ -8,8 +8,13 @@ from tests.browser.conftest import DESKTOP, PHONE, fits_the_screen, screenshot
 from tests.browser.test_login_pages import log_in
 
 DEVICES = {"desktop": DESKTOP, "phone": PHONE}
-CLIENT_SECTIONS = [("Inbox", "/inbox/"), ("Contacts", "/contacts/"), ("Reports", "/reports/"),
-                   ("Settings", "/settings/"), ("Team", "/team/")]
+CLIENT_SECTIONS = [
+    ("Inbox", "/inbox/"),
+    ("Contacts", "/contacts/"),
+    ("Reports", "/reports/"),
+    ("Settings", "/settings/"),
+    ("Team", "/team/"),
+]
 
 
 def main_nav(page):

@@ -20,9 +20,15 @@ def _template(client, kind="business_hours") -> Template:
 
 def _settings_post(**overrides) -> dict:
     data = {
-        "business_hours": "mon-fri 08:00-17:00", "closures": "2026-12-25 Christmas", "timezone": "America/Chicago",
-        "text_delay_seconds": "0", "suppress_hours": "24", "min_ring_seconds": "5", "ring_timeout_seconds": "20",
-        "response_target_minutes": "15", "messaging_registration": "not_needed",
+        "business_hours": "mon-fri 08:00-17:00",
+        "closures": "2026-12-25 Christmas",
+        "timezone": "America/Chicago",
+        "text_delay_seconds": "0",
+        "suppress_hours": "24",
+        "min_ring_seconds": "5",
+        "ring_timeout_seconds": "20",
+        "response_target_minutes": "15",
+        "messaging_registration": "not_needed",
     }
     return {**data, **overrides}
 
@@ -37,7 +43,9 @@ def test_owners_and_the_agency_get_in(web, personas, who):
 
 @pytest.mark.parametrize("who", ["dave", "erin", "sara", "charlie", None])
 def test_strangers_and_anonymous_are_sent_to_log_in_and_back(web, personas, who):
-    response = web(HOST, getattr(personas, who) if who else None).get("/admin/messaging/template/", follow=True)
+    response = web(HOST, getattr(personas, who) if who else None).get(
+        "/admin/messaging/template/", follow=True
+    )
     assert response.redirect_chain[-1][0] == "/accounts/login/?next=%2Fadmin%2Fmessaging%2Ftemplate%2F"
 
 
@@ -60,7 +68,10 @@ def test_a_template_is_previewed_and_saved_with_the_settings_pages_checks(web, p
     assert "is not a placeholder" in refused.content.decode()
     assert _template(personas.acme).body == template.body
 
-    assert browser.post(url, {"body": "Sorry we missed you, {caller_name}!", "is_active": "on"}).status_code == 302
+    assert (
+        browser.post(url, {"body": "Sorry we missed you, {caller_name}!", "is_active": "on"}).status_code
+        == 302
+    )
     assert _template(personas.acme).body == "Sorry we missed you, {caller_name}!"
     assert _template(personas.bolt).body != "Sorry we missed you, {caller_name}!"
 
@@ -90,14 +101,22 @@ def test_templates_cannot_be_added_or_deleted_only_turned_off(web, personas):
     browser = web(HOST, personas.alice)
     assert browser.get("/admin/messaging/template/add/").status_code == 403
     template = _template(personas.acme)
-    assert browser.post(f"/admin/messaging/template/{template.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert (
+        browser.post(f"/admin/messaging/template/{template.pk}/delete/", {"post": "yes"}).status_code == 403
+    )
 
 
 def test_the_owner_cannot_change_the_messaging_registration_in_the_admin(web, personas):
     url = f"/admin/accounts/client/{personas.acme.pk}/change/"
     page = web(HOST, personas.alice).get(url).content.decode()
     assert "Messaging registration (US A2P 10DLC)" in page and 'name="messaging_registration"' not in page
-    assert web(HOST, personas.alice).post(url, _settings_post(messaging_registration="approved")).status_code == 302
+    assert (
+        web(HOST, personas.alice).post(url, _settings_post(messaging_registration="approved")).status_code
+        == 302
+    )
     assert Client.objects.get(pk=personas.acme.pk).messaging_registration == "not_needed"
-    assert web(HOST, personas.nina).post(url, _settings_post(messaging_registration="pending")).status_code == 302
+    assert (
+        web(HOST, personas.nina).post(url, _settings_post(messaging_registration="pending")).status_code
+        == 302
+    )
     assert Client.objects.get(pk=personas.acme.pk).messaging_registration == "pending"

@@ -19,4 +19,6 @@ def test_the_first_insert_writes_the_row_and_the_second_finds_it_there(personas)
         again = Contact(phone_number="+13125550999", name="Someone else")
         assert insert_unless_exists(again) is False
         assert again.pk is None
-        assert list(Contact.objects.filter(phone_number="+13125550999").values_list("name", flat=True)) == ["Maria"]
+        assert list(Contact.objects.filter(phone_number="+13125550999").values_list("name", flat=True)) == [
+            "Maria"
+        ]

@@ -40,7 +40,8 @@ def test_it_is_ok_when_every_part_of_the_text_back_path_is(web, personas, beats)
     assert status == 200
     assert body["status"] == "ok"
     assert {key: body[key] for key in ("database", "broker", "worker", "beat", "sends")} == dict.fromkeys(
-        ("database", "broker", "worker", "beat", "sends"), "ok")
+        ("database", "broker", "worker", "beat", "sends"), "ok"
+    )
     assert body["oldest_due_send_seconds"] == 0
     assert 2 < body["worker_heartbeat_age_seconds"] < 30
 
@@ -56,8 +57,13 @@ def test_it_names_a_worker_that_stopped_beating_and_one_that_never_did(web, pers
 
 def test_it_says_how_late_the_oldest_due_send_is(web, personas, beats):
     beats(worker=1, beat=1)
-    OutboundSend.objects.create(client=personas.acme, kind="textback", key="call:CAlate", to_number="+13125550188",
-                                due_at=now() - timedelta(minutes=5))
+    OutboundSend.objects.create(
+        client=personas.acme,
+        kind="textback",
+        key="call:CAlate",
+        to_number="+13125550188",
+        due_at=now() - timedelta(minutes=5),
+    )
     status, body = health(web)
     assert status == 503
     assert body["sends"].startswith("error: a send is 30")
@@ -66,10 +72,21 @@ def test_it_says_how_late_the_oldest_due_send_is(web, personas, beats):
 
 def test_a_send_due_later_or_already_sent_is_not_late(web, personas, beats):
     beats(worker=1, beat=1)
-    OutboundSend.objects.create(client=personas.acme, kind="textback", key="call:CAsoon", to_number="+13125550188",
-                                due_at=now() + timedelta(minutes=5))
-    OutboundSend.objects.create(client=personas.acme, kind="textback", key="call:CAdone", to_number="+13125550189",
-                                due_at=now() - timedelta(minutes=5), state="sent")
+    OutboundSend.objects.create(
+        client=personas.acme,
+        kind="textback",
+        key="call:CAsoon",
+        to_number="+13125550188",
+        due_at=now() + timedelta(minutes=5),
+    )
+    OutboundSend.objects.create(
+        client=personas.acme,
+        kind="textback",
+        key="call:CAdone",
+        to_number="+13125550189",
+        due_at=now() - timedelta(minutes=5),
+        state="sent",
+    )
     status, body = health(web)
     assert (status, body["sends"], body["oldest_due_send_seconds"]) == (200, "ok", 0)
 

@@ -22,8 +22,12 @@ PRODUCTION = {
 
 def start(env_vars: dict, *command: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "manage.py", *(command or ("check",))], env=env_vars, cwd=settings.BASE_DIR,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", *(command or ("check",))],
+        env=env_vars,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -48,7 +52,9 @@ def test_a_bad_value_is_named_when_settings_load(monkeypatch, name, value, words
         "DATABASE_URL": lambda: env.db_url("DATABASE_URL"),
         "REDIS_URL": lambda: env_url("REDIS_URL", default="", schemes=("redis", "rediss", "unix")),
         "PUBLIC_BASE_URL": lambda: env_url("PUBLIC_BASE_URL", default=""),
-        "TELEPHONY_PROVIDER": lambda: env_choice("TELEPHONY_PROVIDER", choices=("console", "twilio"), default=""),
+        "TELEPHONY_PROVIDER": lambda: env_choice(
+            "TELEPHONY_PROVIDER", choices=("console", "twilio"), default=""
+        ),
         "TWILIO_API_BASE_URL": lambda: env_url("TWILIO_API_BASE_URL", default=""),
         "EMAIL_URL": lambda: env.email_url("EMAIL_URL"),
         "DB_CONN_MAX_AGE": lambda: env.int("DB_CONN_MAX_AGE"),
@@ -82,13 +88,21 @@ def test_production_settings_pass_the_deploy_check():
 
 def test_development_has_a_default_secret_key_and_plain_http():
     result = start(
-        {"PATH": PRODUCTION["PATH"], "DEBUG": "1"}, "shell", "-c",
+        {"PATH": PRODUCTION["PATH"], "DEBUG": "1"},
+        "shell",
+        "-c",
         "from django.conf import settings as s; print(bool(s.SECRET_KEY), s.SECURE_SSL_REDIRECT, "
         "s.BASE_DOMAIN, s.PUBLIC_BASE_URL, s.REDIS_URL, s.TELEPHONY_PROVIDER)",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1].split() == ["True", "False", "localhost", "http://localhost:8000",
-                                     "redis://127.0.0.1:6379/0", "console"]
+    assert result.stdout.splitlines()[-1].split() == [
+        "True",
+        "False",
+        "localhost",
+        "http://localhost:8000",
+        "redis://127.0.0.1:6379/0",
+        "console",
+    ]
 
 
 def test_twilio_api_base_url_is_unset_by_default_and_kept_as_an_origin_when_set(monkeypatch):

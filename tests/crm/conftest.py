@@ -24,20 +24,30 @@ class Maker:
         with schema_context(self.client.schema_name):
             return Contact.objects.create(phone_number=number, **fields)
 
-    def call(self, contact: Contact, *, ago: timedelta = timedelta(0), outcome=Call.Outcome.MISSED, **fields) -> Call:
+    def call(
+        self, contact: Contact, *, ago: timedelta = timedelta(0), outcome=Call.Outcome.MISSED, **fields
+    ) -> Call:
         with schema_context(self.client.schema_name):
             return Call.objects.create(
-                call_sid=f"CA{next(_sids):032d}", from_number=contact.phone_number,
-                to_number=str(self.client.phone_number), contact=contact, outcome=outcome,
-                started_at=now() - ago, **fields,
+                call_sid=f"CA{next(_sids):032d}",
+                from_number=contact.phone_number,
+                to_number=str(self.client.phone_number),
+                contact=contact,
+                outcome=outcome,
+                started_at=now() - ago,
+                **fields,
             )
 
-    def text(self, contact: Contact, body: str, *, inbound: bool = False, ago: timedelta = timedelta(0)) -> Message:
+    def text(
+        self, contact: Contact, body: str, *, inbound: bool = False, ago: timedelta = timedelta(0)
+    ) -> Message:
         with schema_context(self.client.schema_name):
             conversation, _ = Conversation.objects.get_or_create(contact=contact)
             client_number = str(self.client.phone_number)
             return Message.objects.create(
-                conversation=conversation, body=body, created_at=now() - ago,
+                conversation=conversation,
+                body=body,
+                created_at=now() - ago,
                 direction=Message.Direction.INBOUND if inbound else Message.Direction.OUTBOUND,
                 kind=Message.Kind.INBOUND if inbound else Message.Kind.TEXT_BACK,
                 status=Message.Status.RECEIVED if inbound else Message.Status.DELIVERED,
@@ -45,7 +55,9 @@ class Maker:
                 to_number=client_number if inbound else contact.phone_number,
             )
 
-    def outcome(self, contact: Contact, kind=Outcome.Kind.WON, *, ago: timedelta = timedelta(0), **fields) -> Outcome:
+    def outcome(
+        self, contact: Contact, kind=Outcome.Kind.WON, *, ago: timedelta = timedelta(0), **fields
+    ) -> Outcome:
         with schema_context(self.client.schema_name):
             return Outcome.objects.create(contact=contact, kind=kind, created_at=now() - ago, **fields)
 

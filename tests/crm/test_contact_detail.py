@@ -54,8 +54,9 @@ def test_the_timeline_pages_back_in_time(web, personas, acme, pat, monkeypatch):
     assert pages == 3 and len(seen) == 7 and seen == sorted(seen, reverse=True)
 
 
-def test_the_detail_takes_the_same_queries_for_a_short_or_long_history(web, personas, acme, pat,
-                                                                       django_assert_num_queries):
+def test_the_detail_takes_the_same_queries_for_a_short_or_long_history(
+    web, personas, acme, pat, django_assert_num_queries
+):
     client = web(HOST, personas.alice)
     counts = []
     for _ in range(2):
@@ -67,7 +68,9 @@ def test_the_detail_takes_the_same_queries_for_a_short_or_long_history(web, pers
             acme.text(pat, f"text {n}", inbound=bool(n % 2), ago=timedelta(minutes=n))
             acme.outcome(pat, ago=timedelta(minutes=n))
         with schema_context(personas.acme.schema_name):
-            contact_opt_out(client=personas.acme, contact=pat, source=ConsentEvent.Source.KEYWORD, keyword="STOP")
+            contact_opt_out(
+                client=personas.acme, contact=pat, source=ConsentEvent.Source.KEYWORD, keyword="STOP"
+            )
     assert counts[0] == counts[1]
 
 
@@ -76,19 +79,35 @@ DETAIL_QUERIES = 12  # 11, and one to ask whether the viewer is read-only
 
 
 def test_it_saves_name_email_tags_and_notes(web, personas, acme, pat):
-    response = web(HOST, personas.bob).post(f"/contacts/{pat.pk}/edit/", {
-        "name": "Pat Smith", "email": "pat@example.com", "tags": " VIP, repeat customer ,vip,", "notes": "Gate code 1234",
-    })
+    response = web(HOST, personas.bob).post(
+        f"/contacts/{pat.pk}/edit/",
+        {
+            "name": "Pat Smith",
+            "email": "pat@example.com",
+            "tags": " VIP, repeat customer ,vip,",
+            "notes": "Gate code 1234",
+        },
+    )
     assert response.status_code == 302 and response["Location"] == f"/contacts/{pat.pk}/"
     fresh = acme.get(pat.pk)
     assert (fresh.name, fresh.email, fresh.tags, fresh.notes) == (
-        "Pat Smith", "pat@example.com", ["vip", "repeat customer"], "Gate code 1234")
+        "Pat Smith",
+        "pat@example.com",
+        ["vip", "repeat customer"],
+        "Gate code 1234",
+    )
 
 
 def test_it_refuses_a_bad_email_or_an_overlong_tag_and_keeps_what_was_typed(web, personas, acme, pat):
-    response = web(HOST, personas.alice).post(f"/contacts/{pat.pk}/edit/", {
-        "name": "Pat Smith", "email": "not-an-email", "tags": "x" * 41, "notes": "",
-    })
+    response = web(HOST, personas.alice).post(
+        f"/contacts/{pat.pk}/edit/",
+        {
+            "name": "Pat Smith",
+            "email": "not-an-email",
+            "tags": "x" * 41,
+            "notes": "",
+        },
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert "Enter a valid email address." in html and "Tags can be 40 characters at most" in html

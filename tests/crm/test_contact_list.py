@@ -22,14 +22,17 @@ def people(acme):
     return pat, sam, olly
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("pat", ["Pat Plumber"]),  # name, any case
-    ("PAT@EXAMPLE", ["Pat Plumber"]),  # email
-    ("(773) 555", ["Olly Out"]),  # number, as people type it
-    ("5550172", ["Sam Spam"]),
-    ("VIP", ["Pat Plumber"]),  # tag
-    ("nobody", []),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("pat", ["Pat Plumber"]),  # name, any case
+        ("PAT@EXAMPLE", ["Pat Plumber"]),  # email
+        ("(773) 555", ["Olly Out"]),  # number, as people type it
+        ("5550172", ["Sam Spam"]),
+        ("VIP", ["Pat Plumber"]),  # tag
+        ("nobody", []),
+    ],
+)
 def test_it_searches_names_numbers_emails_and_tags(web, personas, people, query, expected):
     response = web(HOST, personas.alice).get("/contacts/", {"q": query})
     assert _names(response) == expected
@@ -62,7 +65,9 @@ def test_it_pages_and_keeps_the_filters_on_the_page_links(web, personas, acme):
     assert "?tag=bulk&amp;page=2" in first.content.decode()
     second = client.get("/contacts/", {"tag": "bulk", "page": 2})
     assert _names(second) == [f"Caller {n:02d}" for n in range(4, -1, -1)]
-    assert client.get("/contacts/", {"page": "999"}).context["page"].number == 2  # past the end: the last page
+    assert (
+        client.get("/contacts/", {"page": "999"}).context["page"].number == 2
+    )  # past the end: the last page
 
 
 def test_it_ignores_a_nonsense_filter(web, personas, people):
@@ -71,8 +76,9 @@ def test_it_ignores_a_nonsense_filter(web, personas, people):
 
 
 @pytest.mark.parametrize("rows", [1, 40])
-def test_the_list_takes_the_same_queries_for_one_row_or_a_full_page(web, personas, acme, rows,
-                                                                     django_assert_num_queries):
+def test_the_list_takes_the_same_queries_for_one_row_or_a_full_page(
+    web, personas, acme, rows, django_assert_num_queries
+):
     for n in range(rows):
         contact = acme.contact(f"+1312555{2000 + n}", name=f"Caller {n}", tags=["t"])
         acme.call(contact)

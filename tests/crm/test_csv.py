@@ -26,8 +26,13 @@ def _contacts(personas) -> dict[str, Contact]:
 
 
 def test_the_export_has_every_contact_and_neutralises_formulas(web, personas, acme):
-    acme.contact("+13125550177", name="=HYPERLINK(\"http://evil\")", email="pat@example.com", tags=["vip", "-x"],
-                 opted_out=True)
+    acme.contact(
+        "+13125550177",
+        name='=HYPERLINK("http://evil")',
+        email="pat@example.com",
+        tags=["vip", "-x"],
+        opted_out=True,
+    )
     acme.contact("+13125550178", name="@SUM(A1)", is_blocked=True)
     response = web(HOST, personas.bob).get("/contacts/export.csv")
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -35,13 +40,29 @@ def test_the_export_has_every_contact_and_neutralises_formulas(web, personas, ac
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0] == ["phone", "name", "email", "tags", "opted_out", "blocked", "created"]
     first, second = rows[1], rows[2]  # oldest first
-    assert first[:6] == ["'+13125550177", "'=HYPERLINK(\"http://evil\")", "pat@example.com", "vip, -x", "yes", "no"]
+    assert first[:6] == [
+        "'+13125550177",
+        '\'=HYPERLINK("http://evil")',
+        "pat@example.com",
+        "vip, -x",
+        "yes",
+        "no",
+    ]
     assert second[:6] == ["'+13125550178", "'@SUM(A1)", "", "", "no", "yes"]
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("=1+2", "'=1+2"), ("+1", "'+1"), ("-1", "'-1"), ("@x", "'@x"), ("\tx", "'\tx"), ("a=b", "a=b"), ("", ""),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("=1+2", "'=1+2"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@x", "'@x"),
+        ("\tx", "'\tx"),
+        ("a=b", "a=b"),
+        ("", ""),
+    ],
+)
 def test_neutralise(value, expected):
     assert csv_io.neutralise(value) == expected
 
@@ -54,38 +75,54 @@ def test_an_export_imports_back_unchanged(web, personas, acme):
         Contact.objects.all().delete()
     assert _upload(client, exported).status_code == 302
     pat = _contacts(personas)["+13125550177"]
-    assert (pat.name, pat.email, pat.tags, pat.opted_out) == ("-Pat", "pat@example.com", ["vip", "repeat"], False)
+    assert (pat.name, pat.email, pat.tags, pat.opted_out) == (
+        "-Pat",
+        "pat@example.com",
+        ["vip", "repeat"],
+        False,
+    )
 
 
 def test_it_creates_new_numbers_and_updates_known_ones(web, personas, acme):
     acme.contact("+13125550177", name="Pat", email="old@example.com", tags=["vip"], notes="keep me")
     client = web(HOST, personas.alice)
-    response = _upload(client, (
-        "\ufeffPhone,Name,Email,Tags,Ignored\n"
-        "(312) 555-0177,,new@example.com,\"Repeat, vip\",x\n"
-        "773-555-0188,Sam,,,\n"
-        "\n"
-    ))
+    response = _upload(
+        client,
+        (
+            "\ufeffPhone,Name,Email,Tags,Ignored\n"
+            '(312) 555-0177,,new@example.com,"Repeat, vip",x\n'
+            "773-555-0188,Sam,,,\n"
+            "\n"
+        ),
+    )
     assert response.status_code == 302 and response["Location"] == "/contacts/"
     assert "Imported: 1 new, 1 updated." in client.get("/contacts/").content.decode()
     contacts = _contacts(personas)
     pat, sam = contacts["+13125550177"], contacts["+17735550188"]
-    assert (pat.name, pat.email, pat.tags, pat.notes) == ("Pat", "new@example.com", ["vip", "repeat"], "keep me")
+    assert (pat.name, pat.email, pat.tags, pat.notes) == (
+        "Pat",
+        "new@example.com",
+        ["vip", "repeat"],
+        "keep me",
+    )
     assert (sam.name, sam.email, sam.tags) == ("Sam", "", [])
 
 
 def test_one_bad_row_imports_nothing_and_every_bad_row_is_named_by_line(web, personas, acme):
     acme.contact("+13125550177", name="Pat")
-    response = _upload(web(HOST, personas.alice), (
-        "phone,name,email,tags\n"
-        "+13125550177,Pat Renamed,,\n"  # line 2: fine, but must not be applied
-        "555,Short,,\n"  # 3
-        ",No number,,\n"  # 4
-        "+17735550188,\"Two\nlines\",bad-email,\n"  # 5-6: a quoted cell spanning lines
-        "+17735550199,Ok,,\n"  # 7
-        "773 555 0199,Again,,\n"  # 8: the same number as line 7
-        f"+17735550111,{'x' * 121},,{'t' * 41}\n"  # 9
-    ))
+    response = _upload(
+        web(HOST, personas.alice),
+        (
+            "phone,name,email,tags\n"
+            "+13125550177,Pat Renamed,,\n"  # line 2: fine, but must not be applied
+            "555,Short,,\n"  # 3
+            ",No number,,\n"  # 4
+            '+17735550188,"Two\nlines",bad-email,\n'  # 5-6: a quoted cell spanning lines
+            "+17735550199,Ok,,\n"  # 7
+            "773 555 0199,Again,,\n"  # 8: the same number as line 7
+            f"+17735550111,{'x' * 121},,{'t' * 41}\n"  # 9
+        ),
+    )
     assert response.status_code == 400
     assert response.context["result"].errors == [
         (3, "“555” is not a valid phone number."),
@@ -99,11 +136,14 @@ def test_one_bad_row_imports_nothing_and_every_bad_row_is_named_by_line(web, per
     assert {n: c.name for n, c in _contacts(personas).items()} == {"+13125550177": "Pat"}
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"name,email\nPat,pat@example.com\n", "The header row has no “phone” column"),
-    (b"", "The submitted file is empty."),
-    ("phone,name\n+13125550177,Jos\xe9\n".encode("latin-1"), "The file is not UTF-8 text."),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"name,email\nPat,pat@example.com\n", "The header row has no “phone” column"),
+        (b"", "The submitted file is empty."),
+        ("phone,name\n+13125550177,Jos\xe9\n".encode("latin-1"), "The file is not UTF-8 text."),
+    ],
+)
 def test_it_explains_a_file_it_cannot_use(web, personas, content, message):
     response = _upload(web(HOST, personas.alice), content)
     assert response.status_code == 400

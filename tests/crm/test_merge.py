@@ -19,10 +19,20 @@ HOST = "acme.localhost"
 
 @pytest.fixture
 def pair(acme):
-    keep = acme.contact("+13125550177", name="Pat Caller", tags=["vip"], notes="Gate code 1234",
-                        created_at=now() - timedelta(days=3))
-    dupe = acme.contact("+17735550188", email="pat@example.com", tags=["repeat", "vip"], notes="Has a dog",
-                        created_at=now() - timedelta(days=10))
+    keep = acme.contact(
+        "+13125550177",
+        name="Pat Caller",
+        tags=["vip"],
+        notes="Gate code 1234",
+        created_at=now() - timedelta(days=3),
+    )
+    dupe = acme.contact(
+        "+17735550188",
+        email="pat@example.com",
+        tags=["repeat", "vip"],
+        notes="Has a dog",
+        created_at=now() - timedelta(days=10),
+    )
     return keep, dupe
 
 
@@ -41,13 +51,21 @@ def test_it_moves_calls_outcomes_consent_and_the_whole_conversation(web, persona
     acme.text(dupe, "It's Pat again, from my work phone", inbound=True, ago=timedelta(hours=2))
     acme.outcome(dupe, Outcome.Kind.BOOKED)
     with schema_context(personas.acme.schema_name):
-        Conversation.objects.filter(contact=dupe).update(unread_count=1, assigned_to_id=personas.bob.pk,
-                                                         last_inbound_at=now() - timedelta(hours=2))
+        Conversation.objects.filter(contact=dupe).update(
+            unread_count=1, assigned_to_id=personas.bob.pk, last_inbound_at=now() - timedelta(hours=2)
+        )
         Conversation.objects.filter(contact=keep).update(status=Conversation.Status.CLOSED, closed_at=now())
-        Note.objects.create(conversation=Conversation.objects.get(contact=dupe), author_id=personas.bob.pk,
-                            body="Same person as +13125550177")
-        ConsentEvent.objects.create(contact=dupe, kind=ConsentEvent.Kind.OPT_OUT, source=ConsentEvent.Source.STAFF)
-        ConsentEvent.objects.create(contact=dupe, kind=ConsentEvent.Kind.OPT_IN, source=ConsentEvent.Source.STAFF)
+        Note.objects.create(
+            conversation=Conversation.objects.get(contact=dupe),
+            author_id=personas.bob.pk,
+            body="Same person as +13125550177",
+        )
+        ConsentEvent.objects.create(
+            contact=dupe, kind=ConsentEvent.Kind.OPT_OUT, source=ConsentEvent.Source.STAFF
+        )
+        ConsentEvent.objects.create(
+            contact=dupe, kind=ConsentEvent.Kind.OPT_IN, source=ConsentEvent.Source.STAFF
+        )
         kept_conversation = Conversation.objects.get(contact=keep).pk
 
     response = web(HOST, personas.alice).post(f"/contacts/{keep.pk}/merge/{dupe.pk}/")
@@ -67,7 +85,10 @@ def test_it_moves_calls_outcomes_consent_and_the_whole_conversation(web, persona
         conversation = Conversation.objects.get(contact=merged)
         assert conversation.pk == kept_conversation and Conversation.objects.count() == 1
         assert [m.body for m in conversation.messages.all()] == [
-            "Sorry we missed you", "Sorry we missed you", "It's Pat again, from my work phone"]
+            "Sorry we missed you",
+            "Sorry we missed you",
+            "It's Pat again, from my work phone",
+        ]
         assert conversation.notes.get().body == "Same person as +13125550177"
         assert conversation.unread_count == 1 and conversation.assigned_to_id == personas.bob.pk
         # The duplicate's thread was open (waiting for an answer), so the joined one is too.

@@ -48,8 +48,14 @@ def platform(web):
 def _missed_call(platform, client, caller=CALLER) -> str:
     params = call_params(client, caller)
     assert post_signed(platform, "/hooks/twilio/voice/incoming/", params).status_code == 200
-    assert post_signed(platform, "/hooks/twilio/voice/dial-complete/",
-                       {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"}).status_code == 200
+    assert (
+        post_signed(
+            platform,
+            "/hooks/twilio/voice/dial-complete/",
+            {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"},
+        ).status_code
+        == 200
+    )
     return params["CallSid"]
 
 
@@ -59,16 +65,32 @@ def _a_callers_whole_story(platform, personas, twilio) -> str:
     call_sid = _missed_call(platform, personas.acme)
     send = OutboundSend.objects.get(client=personas.acme, key=f"call:{call_sid}")
     assert send_deliver(send_id=send.pk) == "sent"
-    post_signed(platform, "/hooks/twilio/sms/status/", {
-        "MessageSid": twilio.messages[0]["sid"], "MessageStatus": "delivered",
-        "From": str(personas.acme.phone_number), "To": CALLER, "NumSegments": "1", "Price": "-0.0079",
-        "PriceUnit": "USD"})
-    post_signed(platform, "/hooks/twilio/sms/incoming/", sms_params(personas.acme, CALLER, "Leak under the sink"))
+    post_signed(
+        platform,
+        "/hooks/twilio/sms/status/",
+        {
+            "MessageSid": twilio.messages[0]["sid"],
+            "MessageStatus": "delivered",
+            "From": str(personas.acme.phone_number),
+            "To": CALLER,
+            "NumSegments": "1",
+            "Price": "-0.0079",
+            "PriceUnit": "USD",
+        },
+    )
+    post_signed(
+        platform, "/hooks/twilio/sms/incoming/", sms_params(personas.acme, CALLER, "Leak under the sink")
+    )
     post_signed(platform, "/hooks/twilio/sms/incoming/", sms_params(personas.acme, CALLER, "STOP"))
     with schema_context(personas.acme.schema_name):
         conversation = conversation_for(contact=contact_upsert(phone_number=CALLER))
-        outcome_record(client=personas.acme, conversation=conversation, kind="won", user=personas.alice,
-                       value=Decimal("250"))
+        outcome_record(
+            client=personas.acme,
+            conversation=conversation,
+            kind="won",
+            user=personas.alice,
+            value=Decimal("250"),
+        )
     return call_sid
 
 
@@ -108,8 +130,9 @@ def test_every_reason_has_its_wording_for_the_inbox_and_the_reports():
 def test_a_reason_nobody_declared_is_refused_on_write(personas, twilio):
     from messaging.services import _finish
 
-    send = OutboundSend.objects.create(client=personas.acme, kind=OutboundSend.Kind.TEXT_BACK, key="call:CAx",
-                                       to_number=CALLER)
+    send = OutboundSend.objects.create(
+        client=personas.acme, kind=OutboundSend.Kind.TEXT_BACK, key="call:CAx", to_number=CALLER
+    )
     with pytest.raises(ValueError, match="not a declared reason"):
         _finish(send, OutboundSend.State.SKIPPED, reason="felt_like_it")
     _finish(send, OutboundSend.State.SKIPPED, reason=reasons.SkipReason.BLOCKED)
@@ -123,8 +146,16 @@ def test_every_subscriber_stays_within_its_statement_budget(platform, personas, 
     _a_callers_whole_story(platform, personas, twilio)
 
     published = {name for name, _ in heard}
-    assert {"call_received", "call_missed", "textback_sent", "message_sent", "message_status_changed",
-            "message_received", "contact_opted_out", "outcome_recorded"} <= published
+    assert {
+        "call_received",
+        "call_missed",
+        "textback_sent",
+        "message_sent",
+        "message_status_changed",
+        "message_received",
+        "contact_opted_out",
+        "outcome_recorded",
+    } <= published
     measured = set()
     for event_type in bus.EVENTS.values():
         snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in event_type.__name__).lstrip("_")
@@ -141,8 +172,11 @@ def test_every_subscriber_stays_within_its_statement_budget(platform, personas, 
                     except _RollBack:
                         pass
                 spent = len(queries) - 2  # the savepoint this test opened and rolled back
-                assert spent <= SUBSCRIBER_BUDGET, (subscription.key, spent,
-                                                    [q["sql"][:120] for q in queries.captured_queries])
+                assert spent <= SUBSCRIBER_BUDGET, (
+                    subscription.key,
+                    spent,
+                    [q["sql"][:120] for q in queries.captured_queries],
+                )
                 measured.add(subscription.key)
     assert len(measured) >= 12  # most of the table was exercised, not just a corner of it
 
@@ -182,7 +216,9 @@ def test_a_failing_subscriber_in_the_transaction_loses_only_its_own_writes(platf
         call_sid = _missed_call(platform, personas.acme)
     with schema_context(personas.acme.schema_name):
         assert Call.objects.get(call_sid=call_sid).outcome == Call.Outcome.MISSED  # the event stands
-    assert OutboundSend.objects.filter(client=personas.acme, key=f"call:{call_sid}").exists()  # the caller is owed
+    assert OutboundSend.objects.filter(
+        client=personas.acme, key=f"call:{call_sid}"
+    ).exists()  # the caller is owed
     assert _rollup_calls(personas.acme) == calls_before + 1  # reports
     assert _billed_calls(personas.acme) == billed_before + 1  # billing, in the same savepoint as the bug
     assert "a bug in some counter" in caplog.text and "_boom" in caplog.text
@@ -203,7 +239,9 @@ def _remember(event: CallMissed) -> None:
     ran_on_commit.append(event.call.call_sid)
 
 
-def test_an_on_commit_subscriber_never_hears_a_rolled_back_event(personas, table, django_capture_on_commit_callbacks):
+def test_an_on_commit_subscriber_never_hears_a_rolled_back_event(
+    personas, table, django_capture_on_commit_callbacks
+):
     from telephony.services import call_mark_missed
 
     table(bus.Subscription(CallMissed, _remember, bus.Policy.ON_COMMIT))
@@ -237,8 +275,10 @@ def test_an_outbox_subscriber_runs_once_when_it_succeeds_and_again_when_it_faile
 ):
     from telephony.services import call_mark_missed
 
-    table(bus.Subscription(CallMissed, _flaky, bus.Policy.OUTBOX),
-          bus.Subscription(CallMissed, _steady, bus.Policy.OUTBOX))
+    table(
+        bus.Subscription(CallMissed, _flaky, bus.Policy.OUTBOX),
+        bus.Subscription(CallMissed, _steady, bus.Policy.OUTBOX),
+    )
     outbox_runs.clear()
     with schema_context(personas.acme.schema_name):
         call = Call.objects.create(call_sid="CAout", from_number=CALLER, to_number="+13125550100")
@@ -250,7 +290,10 @@ def test_an_outbox_subscriber_runs_once_when_it_succeeds_and_again_when_it_faile
     assert outbox_drain() == 1
     assert outbox_runs == ["CAout", "steady:CAout"]
     row.refresh_from_db()
-    assert (row.pending, row.attempts) == ([f"{_flaky.__module__}._flaky@call.missed"], 1) and "first try" in row.last_error
+    assert (row.pending, row.attempts) == (
+        [f"{_flaky.__module__}._flaky@call.missed"],
+        1,
+    ) and "first try" in row.last_error
     assert outbox_drain() == 0  # not due yet: it backs off
 
     time_machine.move_to(now() + timedelta(minutes=1))
@@ -278,8 +321,7 @@ def test_a_veto_stops_a_text_back_with_its_registered_reason(personas, twilio, t
     reason = reasons.register("test_holiday", text="the test says no", label="Test says no")
     table(vetoes=[bus.Veto(TextbackCheck, lambda check: reason if check.client == personas.acme else None)])
     with schema_context(personas.acme.schema_name):
-        send = textback_schedule(client=personas.acme, call_sid="CAveto", caller=CALLER,
-                                 missed_at=now())
+        send = textback_schedule(client=personas.acme, call_sid="CAveto", caller=CALLER, missed_at=now())
     assert send_deliver(send_id=send.pk) == "skipped: test_holiday"
     assert reasons.reason_text(OutboundSend.objects.get(pk=send.pk).reason) == "the test says no"
     assert twilio.messages == []
@@ -293,7 +335,11 @@ def test_every_public_event_has_a_label_and_a_payload_built_by_the_apis_serializ
 
     public = bus.public_events()
     assert {event_type.name for event_type in public} == {
-        "call.missed", "textback.sent", "textback.skipped", "message.received", "contact.opted_out",
+        "call.missed",
+        "textback.sent",
+        "textback.skipped",
+        "message.received",
+        "contact.opted_out",
         "conversation.outcome",
     }
     assert set(PAYLOADS) == set(public)
@@ -312,8 +358,12 @@ def test_every_public_event_is_delivered_with_the_rest_resources_fields(
     from crm.models import Contact, Outcome
     from messaging.models import Message
 
-    endpoint = webhook_endpoint_create(url=receiver.url, events=[e.name for e in bus.public_events()],
-                                       created_by=personas.alice, client=personas.acme)
+    endpoint = webhook_endpoint_create(
+        url=receiver.url,
+        events=[e.name for e in bus.public_events()],
+        created_by=personas.alice,
+        client=personas.acme,
+    )
     call_sid = _a_callers_whole_story(platform, personas, twilio)
     again = _missed_call(platform, personas.acme)  # opted out now: skipped
     assert send_deliver(send_id=OutboundSend.objects.get(key=f"call:{again}").pk) == "skipped: opted_out"
@@ -336,8 +386,12 @@ def test_every_public_event_is_delivered_with_the_rest_resources_fields(
         assert data["contact.opted_out"]["contact"]["id"] == contact.pk
         assert set(data["contact.opted_out"]["contact"]) == set(ContactSerializer(contact).data)
         assert data["conversation.outcome"]["outcome"] == OutcomeSerializer(outcome).data
-    assert data["textback.skipped"] == {"call_sid": again, "to_number": CALLER, "reason": "opted_out",
-                                        "reason_text": "the caller has opted out of texts"}
+    assert data["textback.skipped"] == {
+        "call_sid": again,
+        "to_number": CALLER,
+        "reason": "opted_out",
+        "reason_text": "the caller has opted out of texts",
+    }
 
 
 def test_an_endpoint_can_only_want_events_the_catalogue_offers(personas, receiver):
@@ -346,8 +400,12 @@ def test_an_endpoint_can_only_want_events_the_catalogue_offers(personas, receive
     from api.services import webhook_endpoint_create
 
     with pytest.raises(ValidationError, match="No such event: call.answered"):
-        webhook_endpoint_create(url=receiver.url, events=["call.missed", "call.answered"],
-                                created_by=personas.alice, client=personas.acme)
+        webhook_endpoint_create(
+            url=receiver.url,
+            events=["call.missed", "call.answered"],
+            created_by=personas.alice,
+            client=personas.acme,
+        )
 
 
 def test_the_readmes_event_table_is_the_catalogue():
@@ -357,8 +415,10 @@ def test_the_readmes_event_table_is_the_catalogue():
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     start, end = "<!-- event-catalogue:start -->\n", "<!-- event-catalogue:end -->"
-    written = readme[readme.index(start) + len(start):readme.index(end)]
-    assert written == markdown_table(), "README is stale: paste `./run manage event_catalogue` between the markers"
+    written = readme[readme.index(start) + len(start) : readme.index(end)]
+    assert written == markdown_table(), (
+        "README is stale: paste `./run manage event_catalogue` between the markers"
+    )
 
 
 def test_the_openapi_schema_describes_each_public_event_as_a_webhook(web, personas):

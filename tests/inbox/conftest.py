@@ -13,20 +13,34 @@ from messaging.models import Conversation, Message
 _numbers = count(100)
 
 
-def add_conversation(client, *, name: str = "", number: str | None = None, texts=("Hi, can you come today?",),
-                     minutes_ago: int = 5, unread: int = 0, **fields) -> Conversation:
+def add_conversation(
+    client,
+    *,
+    name: str = "",
+    number: str | None = None,
+    texts=("Hi, can you come today?",),
+    minutes_ago: int = 5,
+    unread: int = 0,
+    **fields,
+) -> Conversation:
     """A caller who texted `texts` (inbound) `minutes_ago`, in `client`'s schema."""
     number = number or f"+1312555{next(_numbers):04d}"
     with schema_context(client.schema_name):
         contact = Contact.objects.create(phone_number=number, name=name)
         at = now() - timedelta(minutes=minutes_ago)
-        conversation = Conversation.objects.create(contact=contact, last_activity_at=at, unread_count=unread,
-                                                   **fields)
+        conversation = Conversation.objects.create(
+            contact=contact, last_activity_at=at, unread_count=unread, **fields
+        )
         for i, body in enumerate(texts):
             Message.objects.create(
-                conversation=conversation, direction=Message.Direction.INBOUND, kind=Message.Kind.INBOUND,
-                body=body, status=Message.Status.RECEIVED, from_number=number,
-                to_number=str(client.phone_number), created_at=at - timedelta(seconds=len(texts) - i),
+                conversation=conversation,
+                direction=Message.Direction.INBOUND,
+                kind=Message.Kind.INBOUND,
+                body=body,
+                status=Message.Status.RECEIVED,
+                from_number=number,
+                to_number=str(client.phone_number),
+                created_at=at - timedelta(seconds=len(texts) - i),
             )
         return conversation
 

@@ -17,8 +17,15 @@ HOST = "acme.localhost"
 ALLOWED = ["alice", "bob", "nina", "nate", "oscar"]
 TURNED_AWAY = ["dave", "erin", "sara", "charlie"]
 PAGES = ["/inbox/", "/inbox/{id}/", "/inbox/canned/"]
-ACTIONS = [("reply", {"body": "Hi"}), ("notes", {"body": "A note"}), ("outcome", {"kind": "booked"}),
-           ("assign", {"assignee": ""}), ("close", {}), ("reopen", {}), ("snooze", {"until": "1h"})]
+ACTIONS = [
+    ("reply", {"body": "Hi"}),
+    ("notes", {"body": "A note"}),
+    ("outcome", {"kind": "booked"}),
+    ("assign", {"assignee": ""}),
+    ("close", {}),
+    ("reopen", {}),
+    ("snooze", {"until": "1h"}),
+]
 
 
 @pytest.fixture
@@ -101,7 +108,9 @@ def test_read_only_staff_read_every_page(web, personas, conversation, reader, pa
     assert 'name="csrfmiddlewaretoken"' not in response.content.decode().split("</header>")[1]
 
 
-def test_read_only_staff_see_the_thread_without_a_reply_box_and_leave_it_unread(web, personas, conversation, reader):
+def test_read_only_staff_see_the_thread_without_a_reply_box_and_leave_it_unread(
+    web, personas, conversation, reader
+):
     html = web(HOST, reader).get(f"/inbox/{conversation.pk}/").content.decode()
     assert "Need a plumber" in html
     assert "Your access is read-only" in html

@@ -12,7 +12,9 @@ HOST = "acme.localhost"
 
 def test_it_adds_lists_and_deletes_canned_replies(web, personas):
     browser = web(HOST, personas.bob)
-    response = browser.post("/inbox/canned/", {"title": "On my way", "body": "On my way, see you in 20 minutes!"})
+    response = browser.post(
+        "/inbox/canned/", {"title": "On my way", "body": "On my way, see you in 20 minutes!"}
+    )
     assert response.status_code == 302
     html = browser.get("/inbox/canned/").content.decode()
     assert "On my way, see you in 20 minutes!" in html

@@ -33,8 +33,14 @@ def test_it_lists_unread_first_then_newest_activity(web, personas):
 
 
 def test_a_row_shows_caller_preview_time_unread_assignee_and_outcome(web, personas):
-    conversation = add_conversation(personas.acme, number="+13125550188", texts=["Hello", "Pipe burst in the basement"],
-                                    minutes_ago=3, unread=2, assigned_to_id=personas.bob.pk)
+    conversation = add_conversation(
+        personas.acme,
+        number="+13125550188",
+        texts=["Hello", "Pipe burst in the basement"],
+        minutes_ago=3,
+        unread=2,
+        assigned_to_id=personas.bob.pk,
+    )
     with schema_context(personas.acme.schema_name):
         Outcome.objects.create(contact=conversation.contact, kind="won", value="1250.00")
     html = web(HOST, personas.alice).get("/inbox/").content.decode()
@@ -57,8 +63,18 @@ def test_a_row_shows_caller_preview_time_unread_assignee_and_outcome(web, person
         ("closed", {"Closed Clara"}),
         ("snoozed", {"Sleepy Sam"}),
         ("opted_out", {"Stopped Stan"}),
-        ("all", {"Unread Ursula", "Mine Mia", "Free Fred", "Woken Wanda", "Due Dora", "Stopped Stan",
-                 "Closed Clara"}),
+        (
+            "all",
+            {
+                "Unread Ursula",
+                "Mine Mia",
+                "Free Fred",
+                "Woken Wanda",
+                "Due Dora",
+                "Stopped Stan",
+                "Closed Clara",
+            },
+        ),
     ],
 )
 def test_the_filters(web, personas, tab, expected):
@@ -78,7 +94,9 @@ def test_the_filters(web, personas, tab, expected):
     assert set(rows(html)) == expected
 
 
-@pytest.mark.parametrize("query", ["pipe", "PIPE BURST", "Jones", "555-0177", "(312) 555 0177", "+13125550177"])
+@pytest.mark.parametrize(
+    "query", ["pipe", "PIPE BURST", "Jones", "555-0177", "(312) 555 0177", "+13125550177"]
+)
 def test_search_by_name_number_or_text(web, personas, query):
     add_conversation(personas.acme, name="Jim Jones", number="+13125550177", texts=["Pipe burst!"])
     add_conversation(personas.acme, name="Other Olga", number="+13125550166", texts=["Leaky tap"])
@@ -111,10 +129,16 @@ def test_it_pages_by_fifty(web, personas):
 
 
 @pytest.mark.parametrize("how_many", [1, 25])
-def test_the_list_costs_the_same_queries_for_one_row_or_many(web, personas, django_assert_num_queries, how_many):
+def test_the_list_costs_the_same_queries_for_one_row_or_many(
+    web, personas, django_assert_num_queries, how_many
+):
     for i in range(how_many):
-        conversation = add_conversation(personas.acme, name=f"Caller {i}", unread=i % 2,
-                                        assigned_to_id=[personas.alice.pk, personas.bob.pk, None][i % 3])
+        conversation = add_conversation(
+            personas.acme,
+            name=f"Caller {i}",
+            unread=i % 2,
+            assigned_to_id=[personas.alice.pk, personas.bob.pk, None][i % 3],
+        )
         with schema_context(personas.acme.schema_name):
             Outcome.objects.create(contact=conversation.contact, kind="booked")
     browser = web(HOST, personas.alice)
@@ -150,7 +174,10 @@ def test_a_huge_inbox_is_counted_only_so_far(web, personas, monkeypatch):
 def tab_counts(html: str) -> dict[str, int]:
     import re
 
-    return {label: int(n) for n, label in re.findall(r'<span class="tab-count" aria-label="(\d+) ([a-z ]+)">', html)}
+    return {
+        label: int(n)
+        for n, label in re.findall(r'<span class="tab-count" aria-label="(\d+) ([a-z ]+)">', html)
+    }
 
 
 def test_each_tab_counts_what_it_lists(web, personas):
@@ -178,10 +205,17 @@ def test_a_waiting_caller_shows_how_long_is_left_to_answer(web, personas):
         add_conversation(personas.acme, name="Waited", minutes_ago=40, unread=1)
         answered = add_conversation(personas.acme, name="Answered", minutes_ago=30)
         with schema_context(personas.acme.schema_name):
-            answered.messages.create(direction="out", kind="reply", status="sent", body="On it",
-                                     from_number="+13125550100", to_number="+1", created_at=now())
+            answered.messages.create(
+                direction="out",
+                kind="reply",
+                status="sent",
+                body="On it",
+                from_number="+13125550100",
+                to_number="+1",
+                created_at=now(),
+            )
         html = web(HOST, personas.alice).get("/inbox/").content.decode()
-    row = {name: html[html.index(f">{name}<"):][:1500] for name in ("Fresh", "Waited", "Answered")}
+    row = {name: html[html.index(f">{name}<") :][:1500] for name in ("Fresh", "Waited", "Answered")}
     assert '<span class="due">' in row["Fresh"] and "due in 11 min" in row["Fresh"]
     assert '<span class="due late">' in row["Waited"] and "late 25 min" in row["Waited"]
     assert 'class="due' not in row["Answered"].split("</li>")[0]
@@ -201,7 +235,12 @@ def test_a_missed_call_with_nothing_after_it_leads_the_row(web, personas):
 
     conversation = add_conversation(personas.acme, name="Caller only", minutes_ago=60)
     with schema_context(personas.acme.schema_name):
-        Call.objects.create(call_sid="CArowmissed", from_number=conversation.contact.phone_number,
-                            to_number="+13125550100", contact=conversation.contact, outcome=Call.Outcome.MISSED)
+        Call.objects.create(
+            call_sid="CArowmissed",
+            from_number=conversation.contact.phone_number,
+            to_number="+13125550100",
+            contact=conversation.contact,
+            outcome=Call.Outcome.MISSED,
+        )
     html = web(HOST, personas.alice).get("/inbox/").content.decode()
     assert '<span class="preview missed">' in html and "Missed call</span>" in html

@@ -29,8 +29,11 @@ def eager_tasks(monkeypatch):
     Escalations are only recorded as queued (run eagerly, a not-yet-due one would queue itself forever); the
     tests below run them at chosen times. Returns the escalations queued, as (args, countdown)."""
     escalations = []
-    monkeypatch.setattr(tasks.escalate_reply, "apply_async",
-                        lambda args, countdown=None, **kw: escalations.append((args, countdown)))
+    monkeypatch.setattr(
+        tasks.escalate_reply,
+        "apply_async",
+        lambda args, countdown=None, **kw: escalations.append((args, countdown)),
+    )
     celery_app.conf.task_always_eager = True
     yield escalations
     celery_app.conf.task_always_eager = False
@@ -53,13 +56,20 @@ def _recipients(mailoutbox) -> list[str]:
 # --- Replies and missed calls, through the webhooks ---------------------------------------------------------
 
 
-def test_a_reply_is_emailed_to_the_owner_and_staff_by_default(web, personas, mailoutbox, eager_tasks,
-                                                              django_capture_on_commit_callbacks):
+def test_a_reply_is_emailed_to_the_owner_and_staff_by_default(
+    web, personas, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        post_signed(web("localhost"), "/hooks/twilio/sms/incoming/", {
-            "MessageSid": sid("SM"), "From": CALLER, "To": str(personas.acme.phone_number),
-            "Body": "Can you come fix a burst pipe today?",
-        })
+        post_signed(
+            web("localhost"),
+            "/hooks/twilio/sms/incoming/",
+            {
+                "MessageSid": sid("SM"),
+                "From": CALLER,
+                "To": str(personas.acme.phone_number),
+                "Body": "Can you come fix a burst pipe today?",
+            },
+        )
     assert _recipients(mailoutbox) == ["alice@acme.test", "bob@acme.test"]
     # The escalation check is queued too, waking within the broker's visibility timeout to look again.
     [(args, countdown)] = eager_tasks
@@ -73,16 +83,30 @@ def test_a_reply_is_emailed_to_the_owner_and_staff_by_default(web, personas, mai
 
 def test_a_stop_alerts_nobody(web, personas, mailoutbox, eager_tasks, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        post_signed(web("localhost"), "/hooks/twilio/sms/incoming/", {
-            "MessageSid": sid("SM"), "From": CALLER, "To": str(personas.acme.phone_number), "Body": "STOP",
-        })
+        post_signed(
+            web("localhost"),
+            "/hooks/twilio/sms/incoming/",
+            {
+                "MessageSid": sid("SM"),
+                "From": CALLER,
+                "To": str(personas.acme.phone_number),
+                "Body": "STOP",
+            },
+        )
     assert mailoutbox == [] and eager_tasks == []
 
 
-def test_a_missed_call_is_emailed_and_texted_as_each_person_chose(web, personas, mailoutbox, eager_tasks, twilio,
-                                                                  django_capture_on_commit_callbacks):
-    _choose(personas.acme, personas.alice, missed_call_email=False, missed_call_text=True, text_to="+13125550199",
-            text_to_confirmed="+13125550199")
+def test_a_missed_call_is_emailed_and_texted_as_each_person_chose(
+    web, personas, mailoutbox, eager_tasks, twilio, django_capture_on_commit_callbacks
+):
+    _choose(
+        personas.acme,
+        personas.alice,
+        missed_call_email=False,
+        missed_call_text=True,
+        text_to="+13125550199",
+        text_to_confirmed="+13125550199",
+    )
     params = call_params(personas.acme, CALLER, CallerName="JANE DOE")
     platform = web("localhost")
     with django_capture_on_commit_callbacks(execute=True):
@@ -140,10 +164,13 @@ def test_a_reply_at_night_is_escalated_15_business_minutes_after_opening(persona
 def test_a_reply_answered_in_time_is_never_escalated(personas, mailoutbox):
     with time_machine.travel(WEDNESDAY_10AM, tick=False):
         message = _reply(personas.acme)
-    with time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=5), tick=False), \
-            schema_context(personas.acme.schema_name):
-        conversation_reply(client=personas.acme, conversation=message.conversation, body="On our way!",
-                           user=personas.bob)
+    with (
+        time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=5), tick=False),
+        schema_context(personas.acme.schema_name),
+    ):
+        conversation_reply(
+            client=personas.acme, conversation=message.conversation, body="On our way!", user=personas.bob
+        )
     with time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=30), tick=False):
         assert tasks.escalate_reply(personas.acme.pk, message.pk) == 0
     with schema_context(personas.acme.schema_name):
@@ -173,8 +200,9 @@ def test_a_member_chooses_their_own_alerts(web, personas, who):
     user = getattr(personas, who)
     browser = web(HOST, user)
     assert browser.get("/inbox/notifications/").status_code == 200
-    response = browser.post("/inbox/notifications/", {"reply_email": "on", "text_to": "+1 312 555 0199",
-                                                     "escalation_text": "on"})
+    response = browser.post(
+        "/inbox/notifications/", {"reply_email": "on", "text_to": "+1 312 555 0199", "escalation_text": "on"}
+    )
     assert response.status_code == 302
     with schema_context(personas.acme.schema_name):
         saved = NotificationPreference.objects.get(user_id=user.pk)
@@ -210,7 +238,9 @@ def test_strangers_are_sent_to_log_in(web, personas, who):
 
 def test_confirming_a_mobile_is_for_the_businesss_own_people_on_its_own_host(web, personas):
     """Agency staff get no alerts (404); a person of another client is sent to log in; nothing is written."""
-    assert web(HOST, personas.nate).post("/inbox/notifications/number/", {"action": "send"}).status_code == 404
+    assert (
+        web(HOST, personas.nate).post("/inbox/notifications/number/", {"action": "send"}).status_code == 404
+    )
     response = web("bolt.localhost", personas.bob).post("/inbox/notifications/number/", {"action": "send"})
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     for client in (personas.acme, personas.bolt):

@@ -33,12 +33,23 @@ def reload(conversation) -> Conversation:
 def missed_call(client, conversation, *, minutes_ago: int, state: str, reason: str = "", sid: str) -> Call:
     with schema_context(client.schema_name):
         call = Call.objects.create(
-            call_sid=sid, from_number=conversation.contact.phone_number, to_number=str(client.phone_number),
-            contact=conversation.contact, outcome=Call.Outcome.MISSED, missed_reason=Call.MissedReason.NO_ANSWER,
+            call_sid=sid,
+            from_number=conversation.contact.phone_number,
+            to_number=str(client.phone_number),
+            contact=conversation.contact,
+            outcome=Call.Outcome.MISSED,
+            missed_reason=Call.MissedReason.NO_ANSWER,
             started_at=now() - timedelta(minutes=minutes_ago),
         )
-        OutboundSend.objects.create(client=client, kind=OutboundSend.Kind.TEXT_BACK, key=f"call:{sid}",
-                                    to_number=call.from_number, call_sid=sid, state=state, reason=reason)
+        OutboundSend.objects.create(
+            client=client,
+            kind=OutboundSend.Kind.TEXT_BACK,
+            key=f"call:{sid}",
+            to_number=call.from_number,
+            call_sid=sid,
+            state=state,
+            reason=reason,
+        )
     return call
 
 
@@ -47,30 +58,76 @@ def test_the_timeline_merges_calls_text_backs_messages_notes_and_outcomes_oldest
     conversation = add_conversation(acme, name="Tina", texts=[], minutes_ago=1)
     missed_call(acme, conversation, minutes_ago=60, state="skipped", reason="recently_texted", sid="CAfirst")
     # Another client's ledger row for a call with the same sid is not this one's.
-    OutboundSend.objects.create(client=personas.bolt, kind="textback", key="call:CAfirst", to_number="+1",
-                                call_sid="CAfirst", state="skipped", reason="blocked")
+    OutboundSend.objects.create(
+        client=personas.bolt,
+        kind="textback",
+        key="call:CAfirst",
+        to_number="+1",
+        call_sid="CAfirst",
+        state="skipped",
+        reason="blocked",
+    )
     missed_call(acme, conversation, minutes_ago=30, state="sent", sid="CAsecond")
     with schema_context(acme.schema_name):
         base = now() - timedelta(minutes=29)
-        Message.objects.create(conversation=conversation, direction="out", kind="textback", status="delivered",
-                               body="Sorry we missed you!", from_number="+13125550100", to_number="+1",
-                               call_sid="CAsecond", created_at=base)
-        Message.objects.create(conversation=conversation, direction="in", kind="inbound", status="received",
-                               body="Can you fix a leak?", from_number="+1", to_number="+13125550100",
-                               created_at=base + timedelta(minutes=5))
-        Message.objects.create(conversation=conversation, direction="out", kind="reply", status="failed",
-                               body="Yes, at 3?", from_number="+13125550100", to_number="+1",
-                               error_code=30007, error_message="Carrier filtered the message",
-                               sent_by_id=personas.bob.pk, created_at=base + timedelta(minutes=6))
-        Note.objects.create(conversation=conversation, author_id=personas.alice.pk, body="Good customer",
-                            created_at=base + timedelta(minutes=7))
-        Outcome.objects.create(contact=conversation.contact, kind="won", value=Decimal("480"),
-                               recorded_by_id=personas.alice.pk, created_at=base + timedelta(minutes=8))
+        Message.objects.create(
+            conversation=conversation,
+            direction="out",
+            kind="textback",
+            status="delivered",
+            body="Sorry we missed you!",
+            from_number="+13125550100",
+            to_number="+1",
+            call_sid="CAsecond",
+            created_at=base,
+        )
+        Message.objects.create(
+            conversation=conversation,
+            direction="in",
+            kind="inbound",
+            status="received",
+            body="Can you fix a leak?",
+            from_number="+1",
+            to_number="+13125550100",
+            created_at=base + timedelta(minutes=5),
+        )
+        Message.objects.create(
+            conversation=conversation,
+            direction="out",
+            kind="reply",
+            status="failed",
+            body="Yes, at 3?",
+            from_number="+13125550100",
+            to_number="+1",
+            error_code=30007,
+            error_message="Carrier filtered the message",
+            sent_by_id=personas.bob.pk,
+            created_at=base + timedelta(minutes=6),
+        )
+        Note.objects.create(
+            conversation=conversation,
+            author_id=personas.alice.pk,
+            body="Good customer",
+            created_at=base + timedelta(minutes=7),
+        )
+        Outcome.objects.create(
+            contact=conversation.contact,
+            kind="won",
+            value=Decimal("480"),
+            recorded_by_id=personas.alice.pk,
+            created_at=base + timedelta(minutes=8),
+        )
     page = web(HOST, personas.alice).get(url(conversation)).content.decode()
-    html = page[page.index('<ol class="timeline">'):]  # the thread's pane (the list pane comes before it)
-    order = ["Missed call · nobody answered",
-             "Text-back not sent: this caller was already texted recently.",
-             "Sorry we missed you!", "Can you fix a leak?", "Yes, at 3?", "Good customer", "Marked won · $480"]
+    html = page[page.index('<ol class="timeline">') :]  # the thread's pane (the list pane comes before it)
+    order = [
+        "Missed call · nobody answered",
+        "Text-back not sent: this caller was already texted recently.",
+        "Sorry we missed you!",
+        "Can you fix a leak?",
+        "Yes, at 3?",
+        "Good customer",
+        "Marked won · $480",
+    ]
     positions = [html.index(text) for text in order]
     assert positions == sorted(positions)
     assert html.count("Missed call") == 2
@@ -93,11 +150,20 @@ def test_the_thread_costs_the_same_queries_however_long(web, personas, django_as
     acme = personas.acme
     conversation = add_conversation(acme, name="Long", texts=[f"text {i}" for i in range(how_many)], unread=1)
     for i in range(how_many):
-        missed_call(acme, conversation, minutes_ago=100 + i, state="skipped", reason="blocked", sid=f"CA{i}x{how_many}")
+        missed_call(
+            acme,
+            conversation,
+            minutes_ago=100 + i,
+            state="skipped",
+            reason="blocked",
+            sid=f"CA{i}x{how_many}",
+        )
     with schema_context(acme.schema_name):
         for i in range(how_many):
             Note.objects.create(conversation=conversation, author_id=personas.bob.pk, body=f"note {i}")
-            Outcome.objects.create(contact=conversation.contact, kind="booked", recorded_by_id=personas.alice.pk)
+            Outcome.objects.create(
+                contact=conversation.contact, kind="booked", recorded_by_id=personas.alice.pk
+            )
             CannedReply.objects.create(title=f"Canned {i}", body="On our way")
     browser = web(HOST, personas.alice)
     # SET search_path ×2, domain, session, user, membership; the conversation, marking it read; messages,
@@ -127,7 +193,11 @@ def test_a_reply_goes_through_the_one_send_path(web, personas):
     with schema_context("c_acme"):
         message = Message.objects.get(conversation=conversation, direction="out")
     assert (message.body, message.kind, message.status, message.sent_by_id) == (
-        "On our way!", "reply", "queued", personas.bob.pk)
+        "On our way!",
+        "reply",
+        "queued",
+        personas.bob.pk,
+    )
     assert (message.encoding, message.segments) == ("GSM-7", 1)
     assert OutboundSend.objects.filter(client=personas.acme, key=f"message:{message.pk}").exists()
     conversation = reload(conversation)
@@ -140,7 +210,10 @@ def test_a_reply_to_an_opted_out_caller_is_refused_with_a_clear_message(web, per
         Contact.objects.filter(pk=conversation.contact_id).update(opted_out=True)
     response = web(HOST, personas.alice).post(url(conversation, "reply"), {"body": "Hello?"})
     assert response.status_code == 400
-    assert "Stan has opted out of texts (they replied STOP), so this reply was not sent." in response.content.decode()
+    assert (
+        "Stan has opted out of texts (they replied STOP), so this reply was not sent."
+        in response.content.decode()
+    )
     with schema_context("c_acme"):
         assert not Message.objects.filter(direction="out").exists()
     assert not OutboundSend.objects.filter(client=personas.acme, kind="message").exists()
@@ -216,7 +289,8 @@ def test_tomorrow_8_am_is_in_the_clients_time_zone(personas):
     assert until.utcoffset() == timedelta(hours=-5)  # CDT by then
     early_morning = datetime(2025, 6, 2, 1, 0, tzinfo=ZoneInfo("UTC"))  # still June 1 in Chicago
     assert snooze_until(client=personas.acme, choice="tomorrow", at=early_morning) == datetime(
-        2025, 6, 2, 8, 0, tzinfo=chicago)
+        2025, 6, 2, 8, 0, tzinfo=chicago
+    )
 
 
 def test_a_note_is_added_to_the_thread(web, personas):

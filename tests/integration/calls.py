@@ -20,8 +20,11 @@ def post(stack, path: str, params: dict, *, timeout: float = 10) -> requests.Res
 def miss_a_call(stack, client, caller=CALLER) -> dict:
     params = call_params(client, caller)
     assert post(stack, "/hooks/twilio/voice/incoming/", params).status_code == 200
-    response = post(stack, "/hooks/twilio/voice/dial-complete/",
-                    {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"})
+    response = post(
+        stack,
+        "/hooks/twilio/voice/dial-complete/",
+        {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"},
+    )
     assert response.status_code == 200
     return params
 

@@ -67,8 +67,11 @@ def supervised(live):
     before = dict(live.restarts)
 
     def restarted() -> dict[str, int]:
-        return {name: count - before.get(name, 0) for name, count in live.restarts.items()
-                if count != before.get(name, 0)}
+        return {
+            name: count - before.get(name, 0)
+            for name, count in live.restarts.items()
+            if count != before.get(name, 0)
+        }
 
     live.restarted = restarted
     yield live
@@ -88,7 +91,8 @@ def delayed(personas):
 
 
 def test_redis_stopped_for_10_seconds_no_process_exits_and_every_caller_is_texted_once(
-        supervised, personas, delayed):
+    supervised, personas, delayed
+):
     stack = supervised
     held = miss_a_call(stack, delayed, caller(1))  # held unacknowledged by the worker when Redis goes
     miss_a_call(stack, personas.acme, caller(2))
@@ -135,7 +139,8 @@ def test_redis_restarted_five_times_in_a_minute_with_sends_in_flight(supervised,
 
 
 def test_postgresql_restarted_webhooks_refuse_while_down_and_the_worker_reconnects_by_itself(
-        supervised, personas, delayed):
+    supervised, personas, delayed
+):
     stack = supervised
     miss_a_call(stack, personas.acme, caller(20))
     wait_for_texts(stack.fake, [caller(20)], timeout=15)  # every worker process now holds a connection
@@ -163,7 +168,9 @@ def test_postgresql_restarted_webhooks_refuse_while_down_and_the_worker_reconnec
     assert "worker" not in stack.restarted() and "beat" not in stack.restarted()
 
 
-def test_beat_killed_and_restarted_by_its_supervisor_sweeps_again_and_sends_nothing_twice(supervised, personas):
+def test_beat_killed_and_restarted_by_its_supervisor_sweeps_again_and_sends_nothing_twice(
+    supervised, personas
+):
     stack = supervised
     os.kill(stack.processes["beat"].pid, signal.SIGKILL)
     # A call while the broker is down is in the ledger only: nothing but beat's sweep will dispatch it.
@@ -178,7 +185,9 @@ def test_beat_killed_and_restarted_by_its_supervisor_sweeps_again_and_sends_noth
     assert (row.state, row.attempts) == ("sent", 1)
 
 
-def test_twilio_failing_with_500_then_recovering_every_text_goes_out_once_after_recovery(supervised, personas):
+def test_twilio_failing_with_500_then_recovering_every_text_goes_out_once_after_recovery(
+    supervised, personas
+):
     stack = supervised
     outage = 20  # production's retry schedule covers minutes; see the module docstring
     stack.fake.fail_for(outage, 500)
@@ -199,7 +208,8 @@ def test_twilio_failing_with_500_then_recovering_every_text_goes_out_once_after_
 
 
 def test_twilio_answering_in_5_seconds_leaves_the_webhooks_fast_and_sends_reconciled_not_duplicated(
-        supervised, personas):
+    supervised, personas
+):
     stack = supervised
     latency = 5.0
     stack.fake.set_latency(latency)  # longer than the stack's Twilio timeout (1 s): every send times out
@@ -210,8 +220,11 @@ def test_twilio_answering_in_5_seconds_leaves_the_webhooks_fast_and_sends_reconc
         # Both webhooks of a call answered while sends were waiting on Twilio: its latency never reaches them.
         assert time.monotonic() - started < latency
     wait_for_texts(stack.fake, callers, timeout=15)
-    wait_until(lambda: set(OutboundSend.objects.all().values_list("state", flat=True))
-               == {"sent"}, timeout=WITHIN, what="every send reconciled")
+    wait_until(
+        lambda: set(OutboundSend.objects.all().values_list("state", flat=True)) == {"sent"},
+        timeout=WITHIN,
+        what="every send reconciled",
+    )
     assert_each_texted_once(stack.fake, callers)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM messaging_outboundsend WHERE attempts > 1")

@@ -41,8 +41,9 @@ def test_the_same_webhooks_ten_times_at_once_send_one_text(live, personas):
     dial_complete = {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"}
     with ThreadPoolExecutor(max_workers=10) as pool:
         incoming = list(pool.map(lambda _: post(live, "/hooks/twilio/voice/incoming/", params), range(10)))
-        completes = list(pool.map(lambda _: post(live, "/hooks/twilio/voice/dial-complete/", dial_complete),
-                                  range(10)))
+        completes = list(
+            pool.map(lambda _: post(live, "/hooks/twilio/voice/dial-complete/", dial_complete), range(10))
+        )
     assert {r.status_code for r in incoming + completes} == {200}
     live.fake.wait_for_messages(1, timeout=15)
     time.sleep(3)
@@ -71,8 +72,11 @@ def test_a_worker_killed_mid_send_still_sends_exactly_one_text(live, personas):
     live.kill_worker()  # while the worker waits for Twilio's answer
     assert send_row(params["CallSid"]).state == "sending"
     live.start_worker()
-    wait_until(lambda: send_row(params["CallSid"]).state == "sent", timeout=30,
-               what="the sweep to reconcile the send")
+    wait_until(
+        lambda: send_row(params["CallSid"]).state == "sent",
+        timeout=30,
+        what="the sweep to reconcile the send",
+    )
     assert len(fake.messages) == 1
     with schema_context(personas.acme.schema_name):
         message = Message.objects.get(call_sid=params["CallSid"])
@@ -109,4 +113,3 @@ def test_stop_is_confirmed_once_and_nothing_more_is_sent(live, personas):
     wait_until(lambda: send_row(params["CallSid"]).state == "skipped", timeout=15, what="the skip")
     assert send_row(params["CallSid"]).reason == "opted_out"
     assert len(fake.messages) == 2
-

@@ -65,8 +65,16 @@ def test_bad_input_stops_with_a_message(committed_db, args, words):
 
 def test_a_server_that_is_not_running_is_named(committed_db, personas):
     with pytest.raises(CommandError, match="is the server running"):
-        call_command("simulate_call", "--client", "acme", "--from", "+13125550131",
-                     "--base-url", "http://127.0.0.1:9", stdout=StringIO())
+        call_command(
+            "simulate_call",
+            "--client",
+            "acme",
+            "--from",
+            "+13125550131",
+            "--base-url",
+            "http://127.0.0.1:9",
+            stdout=StringIO(),
+        )
 
 
 def test_the_readmes_simulate_call_lines_run_as_written():
@@ -81,15 +89,21 @@ def test_the_readmes_simulate_call_lines_run_as_written():
     from telephony.management.commands.simulate_call import Command
 
     readme = (settings.BASE_DIR / "README.md").read_text()
-    lines = [line.split("#")[0] for line in readme.splitlines() if line.startswith("./run manage simulate_call")]
+    lines = [
+        line.split("#")[0] for line in readme.splitlines() if line.startswith("./run manage simulate_call")
+    ]
     assert len(lines) == 3
     parser = Command().create_parser("manage.py", "simulate_call")
     for line in lines:
         parser.parse_args(shlex.split(line)[3:])  # exits (SystemExit) on a flag that does not exist
     env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE")}
     result = subprocess.run(
-        ["./run", "manage", "simulate_call", "--help"], cwd=settings.BASE_DIR, env=env, capture_output=True,
-        text=True, timeout=300,
+        ["./run", "manage", "simulate_call", "--help"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "--hangup-after" in result.stdout

@@ -61,7 +61,9 @@ def test_a_skipped_text_back_is_announced_with_its_reason(personas, twilio, hear
     assert heard.named("textback_sent") == heard.named("message_sent") == []
 
 
-def test_a_text_back_refused_by_the_provider_for_good_is_announced_as_skipped_and_failed(personas, twilio, heard):
+def test_a_text_back_refused_by_the_provider_for_good_is_announced_as_skipped_and_failed(
+    personas, twilio, heard
+):
     twilio.fail_next(400, code=21610)
     _, outcome = _text_back(personas.acme)
     assert outcome.startswith("failed")
@@ -96,7 +98,8 @@ def test_a_reply_and_a_stop_are_announced_once_each(platform, personas, heard):
 
     received = heard.named("message_received")
     assert [(r["message"].body, r["keyword"]) for r in received] == [
-        ("Can you come Tuesday?", None), ("Stop", "opt_out"),
+        ("Can you come Tuesday?", None),
+        ("Stop", "opt_out"),
     ]
     [opted_out] = heard.named("contact_opted_out")
     assert opted_out["contact"].phone_number == CALLER
@@ -112,8 +115,15 @@ def test_a_reply_and_a_stop_are_announced_once_each(platform, personas, heard):
 def test_a_status_callback_is_announced_once_with_what_twilio_sent(platform, personas, twilio, heard):
     _text_back(personas.acme)
     message_sid = twilio.messages[0]["sid"]
-    params = {"MessageSid": message_sid, "MessageStatus": "delivered", "From": str(personas.acme.phone_number),
-              "To": CALLER, "NumSegments": "2", "Price": "-0.0158", "PriceUnit": "USD"}
+    params = {
+        "MessageSid": message_sid,
+        "MessageStatus": "delivered",
+        "From": str(personas.acme.phone_number),
+        "To": CALLER,
+        "NumSegments": "2",
+        "Price": "-0.0158",
+        "PriceUnit": "USD",
+    }
     for _ in range(3):
         assert post_signed(platform, "/hooks/twilio/sms/status/", params).status_code == 200
     [changed] = heard.named("message_status_changed")
@@ -126,8 +136,13 @@ def test_an_outcome_is_announced_with_its_value(personas, heard):
         from messaging.services import conversation_for
 
         conversation = conversation_for(contact=contact_upsert(phone_number=CALLER))
-        outcome_record(client=personas.acme, conversation=conversation, kind="won", user=personas.alice,
-                       value=Decimal("450.00"))
+        outcome_record(
+            client=personas.acme,
+            conversation=conversation,
+            kind="won",
+            user=personas.alice,
+            value=Decimal("450.00"),
+        )
     [recorded] = heard.named("outcome_recorded")
     assert recorded["outcome"].value == Decimal("450.00")
     assert recorded["conversation_id"] == conversation.pk

@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 
 from messaging.keywords import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS, Keyword, classify
 
-EVERY_WORD = [(word, Keyword.OPT_OUT) for word in sorted(OPT_OUT_WORDS)] + [
-    (word, Keyword.OPT_IN) for word in sorted(OPT_IN_WORDS)
-] + [(word, Keyword.HELP) for word in sorted(HELP_WORDS)]
+EVERY_WORD = (
+    [(word, Keyword.OPT_OUT) for word in sorted(OPT_OUT_WORDS)]
+    + [(word, Keyword.OPT_IN) for word in sorted(OPT_IN_WORDS)]
+    + [(word, Keyword.HELP) for word in sorted(HELP_WORDS)]
+)
 # Every single word that is, or is part of, a keyword: "opt" and "out" included.
 KEYWORD_PARTS = {part.casefold() for word, _ in EVERY_WORD for part in word.split()}
 
@@ -62,8 +64,26 @@ def test_keywords(body, keyword):
 
 @pytest.mark.parametrize(
     "body",
-    ["", "   ", "?!", "🛑", "please stop calling me", "Stop by tomorrow", "stop stop", "don't stop", "stopp",
-     "s.t.o.p", "opt", "out", "yes please", "help me", "I need info", "Start time?", "stop 1", "ending"],
+    [
+        "",
+        "   ",
+        "?!",
+        "🛑",
+        "please stop calling me",
+        "Stop by tomorrow",
+        "stop stop",
+        "don't stop",
+        "stopp",
+        "s.t.o.p",
+        "opt",
+        "out",
+        "yes please",
+        "help me",
+        "I need info",
+        "Start time?",
+        "stop 1",
+        "ending",
+    ],
 )
 def test_not_keywords(body):
     assert classify(body) is None

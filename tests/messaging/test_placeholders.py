@@ -29,7 +29,12 @@ def tidy(text: str) -> str:
 
 def test_the_placeholders_are_the_agreed_ones():
     assert list(PLACEHOLDERS) == [
-        "business_name", "caller_name", "business_phone", "booking_url", "agency_name", "sender_name",
+        "business_name",
+        "caller_name",
+        "business_phone",
+        "booking_url",
+        "agency_name",
+        "sender_name",
     ]
     assert all(description and "\n" not in description for description in PLACEHOLDERS.values())
 
@@ -107,8 +112,16 @@ def test_a_near_miss_is_suggested():
 
 @pytest.mark.parametrize(
     "field",
-    ["{ business_name }", "{Business_Name}", "{business name}", "{BUSINESS-NAME}", "{business_name!r}",
-     "{business_name:>20}", "{business_name.upper}", "{business_name[0]}"],
+    [
+        "{ business_name }",
+        "{Business_Name}",
+        "{business name}",
+        "{BUSINESS-NAME}",
+        "{business_name!r}",
+        "{business_name:>20}",
+        "{business_name.upper}",
+        "{business_name[0]}",
+    ],
 )
 def test_a_mangled_placeholder_gets_the_right_spelling(field):
     assert template_errors(f"At {field}.") == [

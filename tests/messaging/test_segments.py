@@ -18,11 +18,14 @@ non_gsm_char = st.characters(exclude_categories=["Cs"], exclude_characters=GSM7)
 emoji = st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF)
 # Mixed text that exercises both encodings, escapes and surrogate pairs; the long ones reach past the
 # single-segment limits, where packing matters.
-short_text = st.text(alphabet=st.one_of(st.sampled_from(GSM7), st.sampled_from(sorted(GSM7_EXTENSION)), emoji,
-                                        character))
+short_text = st.text(
+    alphabet=st.one_of(st.sampled_from(GSM7), st.sampled_from(sorted(GSM7_EXTENSION)), emoji, character)
+)
 long_text = st.builds(
     lambda filler, count, tail: filler * count + tail,
-    st.sampled_from(["a", "€", "ł", "😀"]), st.integers(min_value=60, max_value=340), short_text,
+    st.sampled_from(["a", "€", "ł", "😀"]),
+    st.integers(min_value=60, max_value=340),
+    short_text,
 )
 any_text = st.one_of(short_text, long_text)
 

@@ -27,13 +27,17 @@ CHICAGO = ZoneInfo("America/Chicago")
 # A Wednesday, inside acme's hours (mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00), in Chicago.
 WEDNESDAY_10AM = datetime(2025, 6, 11, 10, 0, tzinfo=CHICAGO)
 
-BUSINESS_HOURS_TEXT = ("Hi there, sorry we missed your call at Acme Plumbing! How can we help? "
-                       "Reply here and we'll get right back to you.")
-AFTER_HOURS_TEXT = ("Hi there, thanks for calling Acme Plumbing. We're closed right now, but reply here with "
-                    "what you need and we'll get back to you first thing.")
-RETURNING_TEXT = ("Hi there, sorry we missed you again at Acme Plumbing! "
-                  "Reply here and we'll get right back to you.")
-
+BUSINESS_HOURS_TEXT = (
+    "Hi there, sorry we missed your call at Acme Plumbing! How can we help? "
+    "Reply here and we'll get right back to you."
+)
+AFTER_HOURS_TEXT = (
+    "Hi there, thanks for calling Acme Plumbing. We're closed right now, but reply here with "
+    "what you need and we'll get back to you first thing."
+)
+RETURNING_TEXT = (
+    "Hi there, sorry we missed you again at Acme Plumbing! Reply here and we'll get right back to you."
+)
 
 
 @pytest.fixture
@@ -47,8 +51,9 @@ def platform(web):
 def _schedule(client, caller=CALLER, *, missed_at=None) -> OutboundSend:
     """What a missed call leaves behind: the ledger row owing `caller` a text-back."""
     with schema_context(client.schema_name):
-        return textback_schedule(client=client, call_sid=sid("CA"), caller=caller,
-                                 missed_at=missed_at or now())
+        return textback_schedule(
+            client=client, call_sid=sid("CA"), caller=caller, missed_at=missed_at or now()
+        )
 
 
 def _deliver(send: OutboundSend) -> str:
@@ -106,8 +111,11 @@ def _miss_call(platform, client, caller=CALLER, **extra) -> OutboundSend:
     """A real missed call through the voice webhooks: it rings, nobody answers."""
     params = call_params(client, caller, **extra)
     assert post_signed(platform, "/hooks/twilio/voice/incoming/", params).status_code == 200
-    response = post_signed(platform, "/hooks/twilio/voice/dial-complete/",
-                           {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"})
+    response = post_signed(
+        platform,
+        "/hooks/twilio/voice/dial-complete/",
+        {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"},
+    )
     assert response.status_code == 200
     return OutboundSend.objects.get(client=client, key=f"call:{params['CallSid']}")
 
@@ -116,11 +124,16 @@ def _answered_call(platform, client, caller=CALLER) -> None:
     """A call a person at the business took (pressed 1)."""
     params = call_params(client, caller)
     post_signed(platform, "/hooks/twilio/voice/incoming/", params)
-    post_signed(platform, "/hooks/twilio/voice/screen-result/?c=" + client.slug,
-                {"CallSid": "CAchild", "ParentCallSid": params["CallSid"], "Digits": "1"})
-    post_signed(platform, "/hooks/twilio/voice/dial-complete/",
-                {**params, "CallStatus": "in-progress", "DialCallStatus": "completed",
-                 "DialCallDuration": "40"})
+    post_signed(
+        platform,
+        "/hooks/twilio/voice/screen-result/?c=" + client.slug,
+        {"CallSid": "CAchild", "ParentCallSid": params["CallSid"], "Digits": "1"},
+    )
+    post_signed(
+        platform,
+        "/hooks/twilio/voice/dial-complete/",
+        {**params, "CallStatus": "in-progress", "DialCallStatus": "completed", "DialCallDuration": "40"},
+    )
 
 
 def _sms(platform, client, body, caller=CALLER, **extra):
@@ -142,8 +155,10 @@ def test_a_missed_call_is_texted_back_once_from_the_business_number(platform, pe
     assert text["params"]["To"] == CALLER
     assert text["params"]["StatusCallback"] == STATUS_CALLBACK
     body = text["params"]["Body"]
-    assert body == ("Hi JANE, sorry we missed your call at Acme Plumbing! How can we help? "
-                    "Reply here and we'll get right back to you. Reply STOP to opt out.")
+    assert body == (
+        "Hi JANE, sorry we missed your call at Acme Plumbing! How can we help? "
+        "Reply here and we'll get right back to you. Reply STOP to opt out."
+    )
     assert body.endswith(OPT_OUT_NOTICE)
 
     row = _row(send)
@@ -447,8 +462,9 @@ def test_the_next_attempt_after_a_busy_twilio_sends_the_text_back_once(personas,
 
 
 @pytest.mark.parametrize("status", [429, 500])
-def test_a_keyword_reply_that_met_a_busy_twilio_is_sent_once_on_the_next_attempt(platform, personas, twilio,
-                                                                                  status):
+def test_a_keyword_reply_that_met_a_busy_twilio_is_sent_once_on_the_next_attempt(
+    platform, personas, twilio, status
+):
     _sms(platform, personas.acme, "STOP")
     send = OutboundSend.objects.get(client=personas.acme, kind="message")
     twilio.fail_next(status)
@@ -573,8 +589,14 @@ def test_a_delivery_report_that_beats_the_reconciliation_is_applied(platform, pe
     twilio.hang_next(1.5)
     send, _ = _text_back(personas.acme)
     [created] = twilio.messages
-    report = {"MessageSid": created["sid"], "MessageStatus": "delivered", "From": ACME_NUMBER, "To": CALLER,
-              "AccountSid": twilio.account_sid, "ApiVersion": "2010-04-01"}
+    report = {
+        "MessageSid": created["sid"],
+        "MessageStatus": "delivered",
+        "From": ACME_NUMBER,
+        "To": CALLER,
+        "AccountSid": twilio.account_sid,
+        "ApiVersion": "2010-04-01",
+    }
     assert post_signed(platform, "/hooks/twilio/sms/status/", report).status_code == 200
     _make_due(send, stale=True)
     assert _deliver(send) == "sent (reconciled)"
@@ -582,8 +604,9 @@ def test_a_delivery_report_that_beats_the_reconciliation_is_applied(platform, pe
     assert (message.provider_sid, message.status) == (created["sid"], "delivered")
 
 
-def test_a_stop_received_while_the_outcome_is_unknown_is_honoured_before_resending(platform, personas,
-                                                                                   twilio):
+def test_a_stop_received_while_the_outcome_is_unknown_is_honoured_before_resending(
+    platform, personas, twilio
+):
     twilio.drop_connection_next()
     send, _ = _text_back(personas.acme)
     _sms(platform, personas.acme, "STOP")
@@ -630,8 +653,9 @@ def test_the_stop_confirmation_to_an_opted_out_caller_is_sent(platform, personas
     assert _deliver(send) == "sent"
     [text] = twilio.messages
     assert (text["from"], text["to"]) == (ACME_NUMBER, CALLER)
-    assert text["body"] == ("Acme Plumbing: you're unsubscribed and will get no more texts from us. "
-                            "Reply START to resubscribe.")
+    assert text["body"] == (
+        "Acme Plumbing: you're unsubscribed and will get no more texts from us. Reply START to resubscribe."
+    )
     message = _message(personas.acme, send.message_id)
     assert (message.kind, message.status, message.provider_sid) == ("keyword_reply", "sent", text["sid"])
 
@@ -660,8 +684,13 @@ def test_a_send_worked_from_a_clients_schema_is_sent_too(personas, twilio):
 def _fail_by_report(platform, send, code):
     row = _row(send)
     message = _message(send.client, row.message_id)
-    report = {"MessageSid": message.provider_sid, "MessageStatus": "failed", "ErrorCode": str(code),
-              "From": ACME_NUMBER, "To": CALLER}
+    report = {
+        "MessageSid": message.provider_sid,
+        "MessageStatus": "failed",
+        "ErrorCode": str(code),
+        "From": ACME_NUMBER,
+        "To": CALLER,
+    }
     assert post_signed(platform, "/hooks/twilio/sms/status/", report).status_code == 200
     assert _message(send.client, row.message_id).status == "failed"
 

@@ -23,9 +23,17 @@ INCOMING = "/hooks/twilio/sms/incoming/"
 STATUS = "/hooks/twilio/sms/status/"
 
 OPT_OUT = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT"]
-OPT_OUT_VARIANTS = ["stop", "Stop.", "  STOP  ", "STOP!!", "opt-out", "Opt_Out", "unsubscribe 🛑", "ＳＴＯＰ",
-                    "Cancel\n"]
-
+OPT_OUT_VARIANTS = [
+    "stop",
+    "Stop.",
+    "  STOP  ",
+    "STOP!!",
+    "opt-out",
+    "Opt_Out",
+    "unsubscribe 🛑",
+    "ＳＴＯＰ",
+    "Cancel\n",
+]
 
 
 class RecordingProvider(ConsoleProvider):
@@ -177,7 +185,10 @@ def test_an_opt_in_word_after_stop_opts_the_caller_back_in_and_confirms(platform
     events = _consent(personas.acme)
     assert [e.kind for e in events] == ["opt_out", "opt_in"]
     assert (events[1].source, events[1].message_sid, events[1].keyword) == (
-        "keyword", params["MessageSid"], word.strip())
+        "keyword",
+        params["MessageSid"],
+        word.strip(),
+    )
     replies = _keyword_replies(personas.acme)
     assert len(replies) == 2
     assert "subscribed again" in replies[1].body and "STOP" in replies[1].body
@@ -222,7 +233,10 @@ def test_a_reply_lands_in_the_callers_conversation_as_unread(platform, personas)
     assert (reply.direction, reply.kind, reply.status) == ("in", "inbound", "received")
     assert reply.body == "Yes my sink is leaking, can you come today?"
     assert (reply.from_number, reply.to_number, reply.provider_sid) == (
-        CALLER, "+13125550100", params["MessageSid"])
+        CALLER,
+        "+13125550100",
+        params["MessageSid"],
+    )
     conversation = _conversation(personas.acme)
     assert reply.conversation_id == text_back.conversation_id == conversation.pk
     assert conversation.unread_count == 1
@@ -342,9 +356,13 @@ def test_a_reply_is_stored_for_the_texted_client_only(platform, personas):
 
 def _status(platform, message, status, **extra):
     params = {
-        "AccountSid": "AC00000000000000000000000000000000", "ApiVersion": "2010-04-01",
+        "AccountSid": "AC00000000000000000000000000000000",
+        "ApiVersion": "2010-04-01",
         "MessageSid": message if isinstance(message, str) else message.provider_sid,
-        "MessageStatus": status, "From": "+13125550100", "To": CALLER, **extra,
+        "MessageStatus": status,
+        "From": "+13125550100",
+        "To": CALLER,
+        **extra,
     }
     params["SmsSid"], params["SmsStatus"] = params["MessageSid"], status
     return post_signed(platform, STATUS, params)
@@ -433,8 +451,12 @@ def test_a_delivery_report_missing_a_parameter_is_400_naming_it(platform, person
 
 def test_an_unsigned_delivery_report_is_refused(platform, personas):
     message = _text_back(personas)
-    params = {"MessageSid": message.provider_sid, "MessageStatus": "failed", "From": "+13125550100",
-              "ErrorCode": "21610"}
+    params = {
+        "MessageSid": message.provider_sid,
+        "MessageStatus": "failed",
+        "From": "+13125550100",
+        "ErrorCode": "21610",
+    }
     assert platform.post(STATUS, params).status_code == 403
     assert _reload(personas, message).status == "sent"
     assert not _contact(personas.acme).opted_out
@@ -469,9 +491,11 @@ def test_a_report_for_a_message_not_recorded_yet_is_kept_and_applied_when_it_is(
 def test_an_early_error_report_marks_the_caller_once_the_send_is_recorded(platform, personas, provider):
     early_sid = "SM" + uuid.uuid4().hex
     with schema_context(personas.acme.schema_name):
-        assert message_status_update(client=personas.acme, sid=early_sid, status="undelivered", error_code=30006) is None
+        assert (
+            message_status_update(client=personas.acme, sid=early_sid, status="undelivered", error_code=30006)
+            is None
+        )
     provider.next_sid = early_sid
     message = _text_back(personas)
     assert (message.status, message.error_code) == ("undelivered", 30006)
     assert _contact(personas.acme).unreachable
-

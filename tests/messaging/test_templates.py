@@ -13,7 +13,9 @@ def test_every_client_starts_with_the_three_default_templates(personas):
     for client in (personas.acme, personas.cedar):
         with schema_context(client.schema_name):
             assert set(Template.objects.values_list("kind", flat=True)) == {
-                "business_hours", "after_hours", "returning_caller"
+                "business_hours",
+                "after_hours",
+                "returning_caller",
             }
             for template in Template.objects.all():
                 template.full_clean()  # the defaults themselves are valid

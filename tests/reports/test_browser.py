@@ -99,7 +99,10 @@ def test_the_client_report_in_a_browser(live, committed_history, device):
         expect(page.locator(".estimate")).to_contain_text("This is an estimate")
         assert page.locator("svg.chart").count() == 4
         # Money and charts first; the funnel's table is folded away until asked for.
-        headline, chart = page.locator(".headline").bounding_box(), page.locator("svg.chart").first.bounding_box()
+        headline, chart = (
+            page.locator(".headline").bounding_box(),
+            page.locator("svg.chart").first.bounding_box(),
+        )
         fold = page.locator("details.fold")
         assert headline["y"] < chart["y"] < fold.bounding_box()["y"]
         expect(page.locator(".headline .stat").first).to_contain_text("Recovered revenue")

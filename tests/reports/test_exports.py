@@ -225,7 +225,9 @@ def test_an_expired_exports_link_says_it_has_gone_and_offers_it_again(web, perso
         assert response.status_code == 410
         text = re.sub(r"\s+", " ", response.content.decode())
         assert "This export has expired" in text and "Exports are kept for 7 days" in text
-        assert 'href="/reports/export/calls.csv?preset=custom&amp;start=2026-10-31&amp;end=2026-11-02"' in text
+        assert (
+            'href="/reports/export/calls.csv?preset=custom&amp;start=2026-10-31&amp;end=2026-11-02"' in text
+        )
     # Not the person who asked, or another client's host: nothing to say about it.
     assert web(ACME, personas.bob).get(f"/reports/exports/{job.pk}/download/").status_code == 404
     assert web("bolt.localhost", personas.dave).get(f"/reports/exports/{job.pk}/download/").status_code == 404

@@ -64,7 +64,11 @@ def test_the_charts_are_svg_without_inline_style_or_script(web, history):
 
 
 def test_the_revenue_chart_has_the_period_before_beside_it(web, history):
-    html = web(ACME, history.alice).get("/reports/?preset=custom&start=2026-11-03&end=2026-11-05").content.decode()
+    html = (
+        web(ACME, history.alice)
+        .get("/reports/?preset=custom&start=2026-11-03&end=2026-11-05")
+        .content.decode()
+    )
     # 3–5 Nov against 31 Oct–2 Nov, day by day: the third bars are 5 Nov ($0) and 2 Nov ($1,650.50).
     assert "<title>5 Nov: Recovered revenue $0.00</title>" in html
     assert "<title>2 Nov: The period before $1,650.50</title>" in html
@@ -100,7 +104,9 @@ def test_the_agency_reports_this_month_is_the_agencys_month(web, history):
     )
     with time_machine.travel(datetime(2026, 12, 1, 3, 0, tzinfo=ZoneInfo("UTC")), tick=False):
         text = _text(web("localhost", history.nate).get("/reports/"))
-    assert "1 Nov 2026 – 30 Nov 2026" in text and "Periods are the agency's days (America/Los_Angeles)" in text
+    assert (
+        "1 Nov 2026 – 30 Nov 2026" in text and "Periods are the agency's days (America/Los_Angeles)" in text
+    )
     assert "Recovered revenue $1,750.49" in text
 
 
@@ -168,7 +174,11 @@ def test_the_clients_report_reads_only_the_rollups(history, django_assert_num_qu
     year = Period(date(2026, 1, 1), date(2026, 12, 31), "America/Chicago")
     with django_assert_num_queries(6) as captured:
         data = client_report_data(client=history.acme, period=year, bucket="month")
-    assert (data["funnel"].calls, data["funnel"].missed_calls, data["funnel"].first_reply_median_seconds) == (11, 8, 600)
+    assert (data["funnel"].calls, data["funnel"].missed_calls, data["funnel"].first_reply_median_seconds) == (
+        11,
+        8,
+        600,
+    )
     tables = " ".join(query["sql"] for query in captured.captured_queries)
     # A whole year is twelve whole months: read from the monthly roll-ups, no day of it from the daily ones.
     assert "reports_monthlyrollup" in tables and "reports_firststaffreply" in tables
@@ -177,10 +187,15 @@ def test_the_clients_report_reads_only_the_rollups(history, django_assert_num_qu
 
 @pytest.mark.parametrize(
     "start, end, bucket",
-    [(date(2026, 10, 31), date(2026, 11, 2), "day"), (date(2026, 11, 1), date(2026, 11, 30), "day"),
-     (date(2026, 1, 1), date(2026, 12, 31), "month")],
+    [
+        (date(2026, 10, 31), date(2026, 11, 2), "day"),
+        (date(2026, 11, 1), date(2026, 11, 30), "day"),
+        (date(2026, 1, 1), date(2026, 12, 31), "month"),
+    ],
 )
-def test_the_agencys_report_data_is_a_few_reads_of_the_rollups(history, django_assert_num_queries, start, end, bucket):
+def test_the_agencys_report_data_is_a_few_reads_of_the_rollups(
+    history, django_assert_num_queries, start, end, bucket
+):
     """However many clients and days: the clients and their ranking, then the funnel day by day, the skip
     reasons and both periods' reply times (in one transaction with its SETs), none of a client's tables; the
     same numbers as each one summed on its own (funnel_for_clients, rollup_trends)."""
@@ -205,4 +220,7 @@ def test_the_agencys_report_data_is_a_few_reads_of_the_rollups(history, django_a
     )
     if (start, end) == (date(2026, 10, 31), date(2026, 11, 2)):  # the known history, as the page shows it
         assert data["totals"].calls == 10 and data["totals"].recovered_revenue == Decimal("1750.49")
-        assert (data["totals"].first_reply_median_seconds, data["totals"].first_reply_p90_seconds) == (600, 1560)
+        assert (data["totals"].first_reply_median_seconds, data["totals"].first_reply_p90_seconds) == (
+            600,
+            1560,
+        )

@@ -44,9 +44,14 @@ def many_waits(personas):
             " FROM unnest(%s::bigint[]) AS c, generate_series(0, %s) AS n ORDER BY c, n",
             [START, DAYS, SAMPLE_EVERY, ids, EACH - 1],
         )
-    per_day = FirstStaffReply.objects.filter(client_id__in=ids).values("client_id", "date").annotate(n=Count("id"))
+    per_day = (
+        FirstStaffReply.objects.filter(client_id__in=ids).values("client_id", "date").annotate(n=Count("id"))
+    )
     DailyRollup.objects.bulk_create(
-        [DailyRollup(client_id=row["client_id"], date=row["date"], answered_by_staff=row["n"]) for row in per_day]
+        [
+            DailyRollup(client_id=row["client_id"], date=row["date"], answered_by_staff=row["n"])
+            for row in per_day
+        ]
     )
     monthly_rollups_rebuild(client_ids=ids)
     return ids
@@ -88,7 +93,9 @@ def test_the_agency_report_says_when_reply_times_are_sampled(web, personas, many
     page = "/reports/?preset=custom&start=2026-10-01&end=2026-10-30"
 
     def reply_rows() -> list[str]:
-        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", web("localhost", personas.nate).get(page).content.decode()))
+        text = re.sub(
+            r"\s+", " ", re.sub(r"<[^>]+>", " ", web("localhost", personas.nate).get(page).content.decode())
+        )
         return re.findall(r"Time to first staff reply \([^)]*\)", text)
 
     assert reply_rows() == [

@@ -33,7 +33,9 @@ def test_an_email_is_one_line_and_the_whole_message_is_kept(tmp_path):
     log_filter = demo_supervisor.LogFilter("worker", tmp_path / "emails")
     log_filter.in_banner = False
     [line] = shown(log_filter, EMAIL)
-    assert line.startswith("email to owner@acme-plumbing.test: Missed call from +13125550177 at Acme Plumbing")
+    assert line.startswith(
+        "email to owner@acme-plumbing.test: Missed call from +13125550177 at Acme Plumbing"
+    )
     [saved] = (tmp_path / "emails").iterdir()
     assert "http://acme-plumbing.localhost:8000/inbox/" in saved.read_text()
     assert str(saved.name) in line
@@ -41,18 +43,23 @@ def test_an_email_is_one_line_and_the_whole_message_is_kept(tmp_path):
 
 def test_celerys_banner_and_the_sweeps_are_left_out(tmp_path):
     log_filter = demo_supervisor.LogFilter("beat", tmp_path)
-    lines = shown(log_filter, "celery beat v5.7.0 (collider) is starting.\n__    -    ... __   -        _\n"
-                              "LocalTime -> 2026-12-07 01:47:13\n"
-                              "[2026-12-07 01:47:14,001: INFO/MainProcess] beat: Starting...\n"
-                              "[2026-12-07 01:47:15,001: INFO/MainProcess] Scheduler: Sending due task "
-                              "sweep-due-sends (messaging.tasks.sweep_due_sends)\n"
-                              "[2026-12-07 01:47:16,001: ERROR/MainProcess] beat: Connection error\n")
+    lines = shown(
+        log_filter,
+        "celery beat v5.7.0 (collider) is starting.\n__    -    ... __   -        _\n"
+        "LocalTime -> 2026-12-07 01:47:13\n"
+        "[2026-12-07 01:47:14,001: INFO/MainProcess] beat: Starting...\n"
+        "[2026-12-07 01:47:15,001: INFO/MainProcess] Scheduler: Sending due task "
+        "sweep-due-sends (messaging.tasks.sweep_due_sends)\n"
+        "[2026-12-07 01:47:16,001: ERROR/MainProcess] beat: Connection error\n",
+    )
     assert lines == ["beat started", "[2026-12-07 01:47:16,001: ERROR/MainProcess] beat: Connection error"]
 
 
 def test_a_process_that_dies_is_restarted_and_the_log_says_so(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(demo_supervisor.time, "sleep", lambda seconds: None)
-    dying = demo_supervisor.Supervised("web", [sys.executable, "-c", "print('up'); raise SystemExit(3)"], tmp_path)
+    dying = demo_supervisor.Supervised(
+        "web", [sys.executable, "-c", "print('up'); raise SystemExit(3)"], tmp_path
+    )
     dying.start()
     dying.process.wait(timeout=10)
     dying.check()

@@ -16,7 +16,8 @@ def test_an_owner_cannot_read_another_clients_changes_in_the_history(web, person
         bolts = Template.objects.get(kind="business_hours")
     entries = LogEntry.objects.count()
     changed = web("bolt.localhost", personas.dave).post(
-        f"/admin/messaging/template/{bolts.pk}/change/", {"body": "Bolt's secret offer, {caller_name}", "is_active": "on"}
+        f"/admin/messaging/template/{bolts.pk}/change/",
+        {"body": "Bolt's secret offer, {caller_name}", "is_active": "on"},
     )
     assert changed.status_code == 302
     assert LogEntry.objects.count() == entries  # nothing about Bolt was written where others can read it

@@ -32,8 +32,17 @@ def test_a_token_in_a_url_logs_nobody_in(web, personas):
     assert _logged_in(owner)
 
 
-@pytest.mark.parametrize("origin", ["https://evil.example", "http://localhost.evil.example:8000", "null", None,
-                                    "http://localhost:9999", "https://localhost:8000"])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://evil.example",
+        "http://localhost.evil.example:8000",
+        "null",
+        None,
+        "http://localhost:9999",
+        "https://localhost:8000",
+    ],
+)
 def test_a_token_posted_from_another_site_logs_nobody_in(web, personas, origin):
     token = _token(web, personas)
     victim = web("acme.localhost")

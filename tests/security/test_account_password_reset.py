@@ -20,7 +20,9 @@ def test_a_forged_host_header_does_not_choose_where_the_link_points(web, persona
     assert response.status_code == 302
     (message,) = mail.outbox
     assert ":6666" not in message.body
-    assert link_in(message, "/accounts/password/reset/").startswith("http://localhost:8000/accounts/password/reset/")
+    assert link_in(message, "/accounts/password/reset/").startswith(
+        "http://localhost:8000/accounts/password/reset/"
+    )
 
 
 def test_a_client_host_never_offers_an_operator_a_reset(web, personas):

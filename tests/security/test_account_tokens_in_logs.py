@@ -32,14 +32,22 @@ def log_output():
 
 
 def test_no_log_line_holds_an_invitation_token(web, personas, mail_on_commit, log_output):
-    web("localhost", personas.nina).post("/agency/northwind/team/", {"email": "new@northwind.test", "role": "staff"})
+    web("localhost", personas.nina).post(
+        "/agency/northwind/team/", {"email": "new@northwind.test", "role": "staff"}
+    )
     path = path_of(link_in(mail.outbox[0], "/accounts/invitation/"))
     token = path.rstrip("/").rsplit("/", 1)[1]
     browser = web("localhost")
     opened = browser.get(path)
     assert opened["Location"] == "/accounts/invitation/"  # every later request is without it
-    browser.post("/accounts/invitation/", {"name": "N", "new_password1": "a-long-new-passphrase-42",
-                                           "new_password2": "a-long-new-passphrase-42"})
+    browser.post(
+        "/accounts/invitation/",
+        {
+            "name": "N",
+            "new_password1": "a-long-new-passphrase-42",
+            "new_password2": "a-long-new-passphrase-42",
+        },
+    )
     spent = web("localhost").get(path)  # a spent link is a 404, which Django logs with its path
     assert spent.status_code == 404
     logging.getLogger("django.server").info('"GET %s HTTP/1.1" 302 0', path)  # runserver's access log
@@ -65,8 +73,14 @@ def test_gunicorns_access_log_has_no_token():
     path = "/accounts/invitation/pLrXqEQb0Co-Ajn006yBV4eVYRqGSKTDmNB8jHGs69U/"
     request = SimpleNamespace(headers=[("REFERER", f"https://localhost{path}")], method="GET", version=(1, 1))
     response = SimpleNamespace(status="302 Found", headers=[], sent=0, response_length=0)
-    environ = {"REQUEST_METHOD": "GET", "RAW_URI": path, "PATH_INFO": path, "QUERY_STRING": "",
-               "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "203.0.113.9"}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": path,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "203.0.113.9",
+    }
     atoms = logger.atoms(response, request, environ, SimpleNamespace(seconds=0, microseconds=1000))
     line = logger.cfg.access_log_format % atoms
     assert "pLrXqEQb0Co" not in line

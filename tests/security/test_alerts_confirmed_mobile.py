@@ -35,9 +35,13 @@ def _codes_this_hour_forgotten(personas):
 
 def _missed_call(client) -> Call:
     with schema_context(client.schema_name):
-        call = Call.objects.create(call_sid=sid("CA"), from_number="+13125550111",
-                                   to_number=str(client.phone_number), outcome=Call.Outcome.MISSED,
-                                   started_at=now())
+        call = Call.objects.create(
+            call_sid=sid("CA"),
+            from_number="+13125550111",
+            to_number=str(client.phone_number),
+            outcome=Call.Outcome.MISSED,
+            started_at=now(),
+        )
         notify_missed_call(client=client, call=call)
         return call
 
@@ -50,7 +54,9 @@ def _preference(client, user) -> NotificationPreference | None:
 def test_a_callers_number_cannot_be_made_a_staff_mobile(web, personas, twilio):
     with schema_context(personas.acme.schema_name):
         Contact.objects.create(phone_number=CALLER, name="Pat")
-    response = web(HOST, personas.bob).post("/inbox/notifications/", {"text_to": CALLER, "missed_call_text": "on"})
+    response = web(HOST, personas.bob).post(
+        "/inbox/notifications/", {"text_to": CALLER, "missed_call_text": "on"}
+    )
     assert response.status_code == 400
     assert "one of this business&#x27;s callers" in response.content.decode()
     assert _preference(personas.acme, personas.bob) is None
@@ -59,7 +65,9 @@ def test_a_callers_number_cannot_be_made_a_staff_mobile(web, personas, twilio):
 
 
 def test_an_unconfirmed_number_gets_no_alerts_and_no_code_without_asking(web, personas, twilio):
-    response = web(HOST, personas.bob).post("/inbox/notifications/", {"text_to": STRANGER, "missed_call_text": "on"})
+    response = web(HOST, personas.bob).post(
+        "/inbox/notifications/", {"text_to": STRANGER, "missed_call_text": "on"}
+    )
     assert response.status_code == 302
     _missed_call(personas.acme)
     assert twilio.messages_to(STRANGER) == []
@@ -85,8 +93,9 @@ def test_a_guessed_code_does_not_confirm_and_five_wrong_guesses_void_it(web, per
 
 def test_a_confirmed_mobile_that_opts_out_or_becomes_a_caller_gets_no_more_alerts(personas, twilio):
     with schema_context(personas.acme.schema_name):
-        NotificationPreference.objects.create(user_id=personas.bob.pk, text_to=CALLER, text_to_confirmed=CALLER,
-                                              missed_call_text=True)
+        NotificationPreference.objects.create(
+            user_id=personas.bob.pk, text_to=CALLER, text_to_confirmed=CALLER, missed_call_text=True
+        )
         contact = Contact.objects.create(phone_number=CALLER)
         contact_opt_out(client=personas.acme, contact=contact, source="keyword", keyword="STOP")
         Contact.objects.filter(pk=contact.pk).delete()  # and the contact row is gone: the opt-out stays
@@ -105,16 +114,22 @@ def test_a_confirmed_mobile_gets_its_alerts_and_they_are_billed(web, personas, t
     call = _missed_call(personas.acme)
     alert = twilio.messages_to(STRANGER)[-1]
     assert "missed call" in alert["body"] and alert["from"] == str(personas.acme.phone_number)
-    billed = dict(UsageEvent.objects.filter(client=personas.acme, kind="segments_out",
-                                            source__startswith="staff-text:").values_list("source", "quantity"))
+    billed = dict(
+        UsageEvent.objects.filter(
+            client=personas.acme, kind="segments_out", source__startswith="staff-text:"
+        ).values_list("source", "quantity")
+    )
     assert billed[f"staff-text:alert:call:{call.call_sid}:{personas.bob.pk}"] == 1
     assert len(billed) == 2  # the code and the alert
 
 
 def test_a_new_number_is_unconfirmed_again(web, personas, twilio):
     with schema_context(personas.acme.schema_name):
-        NotificationPreference.objects.create(user_id=personas.bob.pk, text_to=STRANGER, text_to_confirmed=STRANGER,
-                                              missed_call_text=True)
-    web(HOST, personas.bob).post("/inbox/notifications/", {"text_to": "+13125550199", "missed_call_text": "on"})
+        NotificationPreference.objects.create(
+            user_id=personas.bob.pk, text_to=STRANGER, text_to_confirmed=STRANGER, missed_call_text=True
+        )
+    web(HOST, personas.bob).post(
+        "/inbox/notifications/", {"text_to": "+13125550199", "missed_call_text": "on"}
+    )
     _missed_call(personas.acme)
     assert twilio.messages_to("+13125550199") == [] and twilio.messages_to(STRANGER) == []

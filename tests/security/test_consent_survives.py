@@ -30,14 +30,23 @@ def platform(web):
 
 
 def _stop(platform, client, number=STOPPED):
-    assert post_signed(platform, "/hooks/twilio/sms/incoming/", sms_params(client, number, "STOP")).status_code == 200
+    assert (
+        post_signed(platform, "/hooks/twilio/sms/incoming/", sms_params(client, number, "STOP")).status_code
+        == 200
+    )
 
 
 def _missed_call(platform, client, caller) -> OutboundSend:
     params = call_params(client, caller)
     assert post_signed(platform, "/hooks/twilio/voice/incoming/", params).status_code == 200
-    assert post_signed(platform, "/hooks/twilio/voice/dial-complete/",
-                       {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"}).status_code == 200
+    assert (
+        post_signed(
+            platform,
+            "/hooks/twilio/voice/dial-complete/",
+            {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"},
+        ).status_code
+        == 200
+    )
     return OutboundSend.objects.get(client=client, key=f"call:{params['CallSid']}")
 
 
@@ -56,7 +65,9 @@ def _assert_not_texted(send, twilio):
     assert _texts_to(twilio, STOPPED) == []
 
 
-def test_merging_the_opted_out_number_away_does_not_let_its_next_call_be_texted(web, platform, personas, twilio):
+def test_merging_the_opted_out_number_away_does_not_let_its_next_call_be_texted(
+    web, platform, personas, twilio
+):
     acme = personas.acme
     _stop(platform, acme)
     with schema_context(acme.schema_name):
@@ -127,11 +138,12 @@ def test_importing_the_number_back_brings_it_back_opted_out(web, platform, perso
     _stop(platform, acme)
     with schema_context(acme.schema_name):
         Contact.objects.filter(phone_number=STOPPED).delete()
-    upload = ("phone,name\n" f"{STOPPED},Fresh Lead\n").encode()
+    upload = (f"phone,name\n{STOPPED},Fresh Lead\n").encode()
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    response = web(HOST, personas.alice).post("/contacts/import/",
-                                              {"file": SimpleUploadedFile("leads.csv", upload, "text/csv")})
+    response = web(HOST, personas.alice).post(
+        "/contacts/import/", {"file": SimpleUploadedFile("leads.csv", upload, "text/csv")}
+    )
     assert response.status_code == 302
     assert _contact(acme, STOPPED).opted_out
     # And a staff reply through the inbox is refused before anything is written.

@@ -43,7 +43,9 @@ def test_a_domain_nobody_proved_serves_no_page(web, personas):
 
 def test_an_invitation_never_links_to_a_domain_nobody_proved(web, personas, mail_on_commit):
     set_domain(web, personas.nina, "northwind", EVIL)
-    web("localhost", personas.nina).post("/agency/northwind/team/", {"email": "new@northwind.test", "role": "staff"})
+    web("localhost", personas.nina).post(
+        "/agency/northwind/team/", {"email": "new@northwind.test", "role": "staff"}
+    )
     (message,) = mail.outbox
     assert EVIL not in message.body
     assert link_in(message, "/accounts/invitation/").startswith("http://localhost:8000/accounts/invitation/")

@@ -64,7 +64,9 @@ def test_opening_the_link_changes_nothing_and_leaves_no_token_in_the_url(web, pe
     assert ClientMembership.objects.filter(user=personas.alice, client=personas.bolt).exists()
 
 
-def test_a_stolen_password_and_the_link_are_not_enough_without_the_second_factor(web, personas, mail_on_commit):
+def test_a_stolen_password_and_the_link_are_not_enough_without_the_second_factor(
+    web, personas, mail_on_commit
+):
     device = authenticator(personas.sara)
     path = invite(web, personas.alice, "acme.localhost", "/team/", personas.sara.email)
     invitation = Invitation.objects.get(email=personas.sara.email)
@@ -96,7 +98,9 @@ def test_guessing_the_password_on_the_invitation_form_is_throttled(web, personas
     assert "Too many failed attempts" in locked.content.decode()
     nothing_changed(attacker, Invitation.objects.get(email=personas.bob.email))
     # The same count holds on the login page of any host.
-    login = web("acme.localhost").post("/accounts/login/", {"username": personas.bob.email, "password": PASSWORD})
+    login = web("acme.localhost").post(
+        "/accounts/login/", {"username": personas.bob.email, "password": PASSWORD}
+    )
     assert login.status_code == 200 and "Too many failed attempts" in login.content.decode()
 
 
@@ -107,8 +111,10 @@ def test_a_new_persons_form_does_not_open_an_account_made_meanwhile(web, persona
     assert "Choose a password" in attacker.get("/accounts/invitation/").content.decode()
     # Before the form is sent, the address gets an account of its own (another invitation, say).
     victim = user_get_or_create(email="late@northwind.test", password="the-victims-own-passphrase")
-    response = attacker.post("/accounts/invitation/", {"name": "X", "new_password1": "attacker-passphrase-1",
-                                                       "new_password2": "attacker-passphrase-1"})
+    response = attacker.post(
+        "/accounts/invitation/",
+        {"name": "X", "new_password1": "attacker-passphrase-1", "new_password2": "attacker-passphrase-1"},
+    )
     assert "enter its password to accept" in response.content.decode()  # the account's own password, now
     invitation = Invitation.objects.get(email="late@northwind.test")
     nothing_changed(attacker, invitation)

@@ -40,23 +40,53 @@ def test_a_forged_x_forwarded_for_picks_no_address(web, personas, settings):
     settings.TRUSTED_PROXIES = [PROXY]
     for n in range(LOGIN_FAILURE_LIMIT):
         # Not from the proxy: each guess claims another client address.
-        login(web, "acme.localhost", personas.alice.email, f"guess-{n}", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
-    assert locked(login(web, "acme.localhost", personas.alice.email, PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.99"))
+        login(
+            web, "acme.localhost", personas.alice.email, f"guess-{n}", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}"
+        )
+    assert locked(
+        login(web, "acme.localhost", personas.alice.email, PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.99")
+    )
 
 
 def test_behind_the_trusted_proxy_each_client_is_counted_by_its_own_address(web, personas, settings):
     settings.TRUSTED_PROXIES = [PROXY]
     for n in range(LOGIN_FAILURE_LIMIT):
-        login(web, "acme.localhost", personas.alice.email, f"guess-{n}", REMOTE_ADDR=PROXY,
-              HTTP_X_FORWARDED_FOR="198.51.100.7")
+        login(
+            web,
+            "acme.localhost",
+            personas.alice.email,
+            f"guess-{n}",
+            REMOTE_ADDR=PROXY,
+            HTTP_X_FORWARDED_FOR="198.51.100.7",
+        )
     # The guesser is held up; Alice, behind the same proxy from her own address, is not.
-    assert locked(login(web, "acme.localhost", personas.alice.email, PASSWORD, REMOTE_ADDR=PROXY,
-                        HTTP_X_FORWARDED_FOR="198.51.100.7"))
-    alice = login(web, "acme.localhost", personas.alice.email, PASSWORD, REMOTE_ADDR=PROXY,
-                  HTTP_X_FORWARDED_FOR="198.51.100.8, 198.51.100.7")  # the left entry is the client's to write
+    assert locked(
+        login(
+            web,
+            "acme.localhost",
+            personas.alice.email,
+            PASSWORD,
+            REMOTE_ADDR=PROXY,
+            HTTP_X_FORWARDED_FOR="198.51.100.7",
+        )
+    )
+    alice = login(
+        web,
+        "acme.localhost",
+        personas.alice.email,
+        PASSWORD,
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR="198.51.100.8, 198.51.100.7",
+    )  # the left entry is the client's to write
     assert locked(alice)
-    alice = login(web, "acme.localhost", personas.alice.email, PASSWORD, REMOTE_ADDR=PROXY,
-                  HTTP_X_FORWARDED_FOR="198.51.100.7, 198.51.100.8")
+    alice = login(
+        web,
+        "acme.localhost",
+        personas.alice.email,
+        PASSWORD,
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR="198.51.100.7, 198.51.100.8",
+    )
     assert alice.status_code == 302
 
 
@@ -67,5 +97,10 @@ def test_a_forged_x_forwarded_proto_does_not_pass_for_https(web, settings):
     # From the proxy named in FORWARDED_ALLOW_IPS it is believed.
     settings.TRUSTED_PROXIES = [PROXY]
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    assert web("localhost").get("/accounts/login/", HTTP_X_FORWARDED_PROTO="https", REMOTE_ADDR=PROXY).status_code == 200
+    assert (
+        web("localhost")
+        .get("/accounts/login/", HTTP_X_FORWARDED_PROTO="https", REMOTE_ADDR=PROXY)
+        .status_code
+        == 200
+    )
     assert web("localhost").get("/accounts/login/", HTTP_X_FORWARDED_PROTO="https").status_code == 301

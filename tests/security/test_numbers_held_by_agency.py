@@ -35,13 +35,17 @@ def at_number_step(web, personas, monkeypatch):
 
     monkeypatch.setattr(transaction, "on_commit", lambda callback, using=None, robust=False: callback())
     monkeypatch.setattr(
-        wizard, "onboarding_enqueue", lambda *, onboarding: wizard.onboarding_provision(onboarding_id=onboarding.pk)
+        wizard,
+        "onboarding_enqueue",
+        lambda *, onboarding: wizard.onboarding_provision(onboarding_id=onboarding.pk),
     )
 
     def start(agency_slug: str, user, name: str = "Grab Plumbing"):
         browser = web("localhost", user)
-        browser.post(f"/agency/{agency_slug}/onboarding/new/", {
-            "name": name, "industry": "plumbing", "timezone": "America/Chicago", "average_job_value": "200"})
+        browser.post(
+            f"/agency/{agency_slug}/onboarding/new/",
+            {"name": name, "industry": "plumbing", "timezone": "America/Chicago", "average_job_value": "200"},
+        )
         onboarding = Onboarding.objects.get(client__name=name)
         browser.post(f"/agency/onboarding/{onboarding.pk}/hours/", {"hours": "mon-fri 08:00-17:00"})
         return browser, onboarding
@@ -54,18 +58,25 @@ def _offboard_acme(personas):
 
 
 def _adopt(browser, onboarding, number):
-    return browser.post(f"/agency/onboarding/{onboarding.pk}/number/", {
-        "phone_number": number, "call_mode": "carrier", "messaging_registration": "not_needed"})
+    return browser.post(
+        f"/agency/onboarding/{onboarding.pk}/number/",
+        {"phone_number": number, "call_mode": "carrier", "messaging_registration": "not_needed"},
+    )
 
 
 def _buy(browser, onboarding, number):
-    return browser.post(f"/agency/onboarding/{onboarding.pk}/number/", {
-        "buy_number": number, "call_mode": "carrier", "messaging_registration": "pending"})
+    return browser.post(
+        f"/agency/onboarding/{onboarding.pk}/number/",
+        {"buy_number": number, "call_mode": "carrier", "messaging_registration": "pending"},
+    )
 
 
 def _number_operations(twilio) -> list[str]:
-    return [r["operation"] for r in twilio.requests if "IncomingPhoneNumber" in r["operation"]
-            and r["operation"] != "ListIncomingPhoneNumber"]
+    return [
+        r["operation"]
+        for r in twilio.requests
+        if "IncomingPhoneNumber" in r["operation"] and r["operation"] != "ListIncomingPhoneNumber"
+    ]
 
 
 def test_another_agency_cannot_adopt_a_number_its_owner_gave_up(personas, twilio, at_number_step):
@@ -97,9 +108,16 @@ def test_no_agency_can_adopt_or_buy_the_platforms_own_numbers(personas, twilio, 
 def test_another_agency_cannot_take_the_number_through_the_api(personas):
     _offboard_acme(personas)
     _, raw = apikey_create(name="sync", scope="write", created_by=personas.sara, agency=personas.southpeak)
-    response = Api("localhost", raw).post("/api/v1/clients/", {
-        "slug": "grab", "name": "Grab", "timezone": "America/Chicago", "phone_number": ACME_NUMBER,
-        "call_mode": "carrier"})
+    response = Api("localhost", raw).post(
+        "/api/v1/clients/",
+        {
+            "slug": "grab",
+            "name": "Grab",
+            "timezone": "America/Chicago",
+            "phone_number": ACME_NUMBER,
+            "call_mode": "carrier",
+        },
+    )
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["phone_number"] == ["That number belongs to another agency."]
     assert not Client.objects.filter(slug="grab").exists()
@@ -122,8 +140,11 @@ def test_a_number_given_to_the_agencys_next_client_brings_its_opt_outs(web, pers
     params = call_params(client, CALLER)
     with time_machine.travel(datetime(2025, 6, 11, 10, 0, tzinfo=ZoneInfo("America/Chicago")), tick=False):
         post_signed(platform, "/hooks/twilio/voice/incoming/", params)
-        post_signed(platform, "/hooks/twilio/voice/dial-complete/",
-                    {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"})
+        post_signed(
+            platform,
+            "/hooks/twilio/voice/dial-complete/",
+            {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"},
+        )
         send = OutboundSend.objects.get(client=client, key=f"call:{params['CallSid']}")
         assert send_deliver(send_id=send.pk) == "skipped: opted_out"
     assert twilio.messages_to(CALLER) == []

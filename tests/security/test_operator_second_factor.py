@@ -22,7 +22,9 @@ pytestmark = pytest.mark.django_db
 def test_the_operators_password_alone_does_not_open_the_admin(web, personas):
     authenticator(personas.oscar)
     attacker = web("localhost")
-    response = attacker.post("/admin/login/?next=/admin/", {"username": personas.oscar.email, "password": PASSWORD})
+    response = attacker.post(
+        "/admin/login/?next=/admin/", {"username": personas.oscar.email, "password": PASSWORD}
+    )
     assert response.status_code == 302 and response["Location"] == "/accounts/two-factor/"
     assert attacker.get("/admin/")["Location"].startswith("/admin/login/")
     assert attacker.get("/agency/northwind/team/")["Location"].startswith("/accounts/login/")

@@ -77,15 +77,24 @@ def _opt_out_event(personas) -> WebhookDelivery:
     return WebhookDelivery.objects.get()
 
 
-def test_a_webhook_name_rebound_to_our_network_after_the_check_is_not_connected_to(personas, internal, monkeypatch):
+def test_a_webhook_name_rebound_to_our_network_after_the_check_is_not_connected_to(
+    personas, internal, monkeypatch
+):
     port, accepted = internal
-    WebhookEndpoint.objects.create(client=personas.acme, url=f"https://{NAME}/hooks", events=["contact.opted_out"],
-                                   secret="whsec_x", created_by=personas.alice)
+    WebhookEndpoint.objects.create(
+        client=personas.acme,
+        url=f"https://{NAME}/hooks",
+        events=["contact.opted_out"],
+        secret="whsec_x",
+        created_by=personas.alice,
+    )
     names, connected = [], []
     _rebinding_dns(monkeypatch, first=PUBLIC, then=("127.0.0.1", port), connected=connected, names=names)
 
     delivery = _opt_out_event(personas)
-    assert webhook_delivery_attempt(delivery_id=delivery.pk).startswith("retry")  # the public address was dead
+    assert webhook_delivery_attempt(delivery_id=delivery.pk).startswith(
+        "retry"
+    )  # the public address was dead
     assert accepted == []  # nothing of ours was reached
     assert names == [NAME]  # resolved once, and the checked address is the one connected to
     assert connected == [PUBLIC]
@@ -93,8 +102,13 @@ def test_a_webhook_name_rebound_to_our_network_after_the_check_is_not_connected_
 
 def test_a_webhook_name_that_answers_private_at_delivery_is_refused_for_good(personas, internal, monkeypatch):
     port, accepted = internal
-    WebhookEndpoint.objects.create(client=personas.acme, url=f"https://{NAME}/hooks", events=["contact.opted_out"],
-                                   secret="whsec_x", created_by=personas.alice)
+    WebhookEndpoint.objects.create(
+        client=personas.acme,
+        url=f"https://{NAME}/hooks",
+        events=["contact.opted_out"],
+        secret="whsec_x",
+        created_by=personas.alice,
+    )
     names, connected = [], []
     _rebinding_dns(monkeypatch, first="127.0.0.1", then=("127.0.0.1", port), connected=connected, names=names)
 
@@ -142,13 +156,27 @@ def test_a_redirect_to_the_metadata_service_is_not_followed(monkeypatch):
     assert "169.254.169.254" not in asked  # never looked up, never connected to
 
 
-@pytest.mark.parametrize("address", [
-    "127.0.0.1", "10.0.0.5", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
-    "224.0.0.251", "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254",
-    "64:ff9b::a9fe:a9fe",  # NAT64 of the metadata service: "global" to Python, ours in fact
-    "64:ff9b::a00:5",  # NAT64 of 10.0.0.5
-    "fd00:ec2::254",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.0.0.5",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.251",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+        "::ffff:169.254.169.254",
+        "64:ff9b::a9fe:a9fe",  # NAT64 of the metadata service: "global" to Python, ours in fact
+        "64:ff9b::a00:5",  # NAT64 of 10.0.0.5
+        "fd00:ec2::254",
+    ],
+)
 def test_no_address_of_ours_passes_for_public(address, monkeypatch):
     def getaddrinfo(host, port, *args, **kwargs):
         family = socket.AF_INET6 if ":" in address else socket.AF_INET

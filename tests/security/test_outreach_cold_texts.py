@@ -36,7 +36,9 @@ def _nothing_sent(personas, twilio, number=LEAD):
 def test_the_api_refuses_to_text_a_contact_it_just_created(acme_api, personas, twilio):
     created = acme_api.post("/api/v1/contacts/", {"phone_number": LEAD, "name": "Lead 1"})
     assert created.status_code == 201
-    response = acme_api.post("/api/v1/messages/", {"contact_id": created.json()["id"], "body": "50% off today!"})
+    response = acme_api.post(
+        "/api/v1/messages/", {"contact_id": created.json()["id"], "body": "50% off today!"}
+    )
     assert response.status_code == 409
     error = response.json()["error"]
     assert error["code"] == "no_consent"
@@ -60,10 +62,13 @@ def test_once_staff_record_the_callers_consent_the_api_may_text_them(acme_api, w
     contact_id = acme_api.post("/api/v1/contacts/", {"phone_number": LEAD}).json()["id"]
     refused = web(ACME, personas.alice).post(f"/contacts/{contact_id}/consent/", {"action": "opt_in"})
     assert refused.status_code == 400  # the box saying the caller asked is required
-    recorded = web(ACME, personas.alice).post(f"/contacts/{contact_id}/consent/",
-                                              {"action": "opt_in", "caller_asked": "on"})
+    recorded = web(ACME, personas.alice).post(
+        f"/contacts/{contact_id}/consent/", {"action": "opt_in", "caller_asked": "on"}
+    )
     assert recorded.status_code == 302
-    response = acme_api.post("/api/v1/messages/", {"contact_id": contact_id, "body": "Here is the quote you asked for."})
+    response = acme_api.post(
+        "/api/v1/messages/", {"contact_id": contact_id, "body": "Here is the quote you asked for."}
+    )
     assert response.status_code == 202, response.content
 
 

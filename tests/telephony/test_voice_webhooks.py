@@ -79,8 +79,11 @@ def test_a_webhook_signed_with_another_token_is_refused(platform, personas):
 def test_a_signature_for_other_parameters_is_refused(platform, personas):
     params = call_params(personas.acme, CALLER)
     tampered = {**params, "From": "+13125550999"}
-    response = platform.post("/hooks/twilio/voice/incoming/", tampered,
-                             HTTP_X_TWILIO_SIGNATURE=signature("/hooks/twilio/voice/incoming/", params))
+    response = platform.post(
+        "/hooks/twilio/voice/incoming/",
+        tampered,
+        HTTP_X_TWILIO_SIGNATURE=signature("/hooks/twilio/voice/incoming/", params),
+    )
     assert response.status_code == 403
 
 
@@ -137,7 +140,9 @@ def test_screen_for_a_client_we_do_not_serve_is_404(platform, personas):
 def test_pressing_1_marks_the_parent_call_accepted(platform, personas):
     params, _ = _incoming(platform, personas)
     path = "/hooks/twilio/voice/screen-result/?c=acme"
-    response = post_signed(platform, path, {"CallSid": "CAchild", "ParentCallSid": params["CallSid"], "Digits": "1"})
+    response = post_signed(
+        platform, path, {"CallSid": "CAchild", "ParentCallSid": params["CallSid"], "Digits": "1"}
+    )
     assert ET.fromstring(response.content).find("Hangup") is None  # connects
     assert _call(personas, params["CallSid"]).accepted_at is not None
 
@@ -145,17 +150,24 @@ def test_pressing_1_marks_the_parent_call_accepted(platform, personas):
 def test_pressing_another_key_hangs_up_and_accepts_nothing(platform, personas):
     params, _ = _incoming(platform, personas)
     path = "/hooks/twilio/voice/screen-result/?c=acme"
-    response = post_signed(platform, path, {"CallSid": "CAchild", "ParentCallSid": params["CallSid"], "Digits": "7"})
+    response = post_signed(
+        platform, path, {"CallSid": "CAchild", "ParentCallSid": params["CallSid"], "Digits": "7"}
+    )
     assert ET.fromstring(response.content).find("Hangup") is not None
     assert _call(personas, params["CallSid"]).accepted_at is None
 
 
 def _dial_complete(platform, params, status, **extra):
-    return post_signed(platform, "/hooks/twilio/voice/dial-complete/",
-                       {**params, "CallStatus": "in-progress", "DialCallStatus": status, **extra})
+    return post_signed(
+        platform,
+        "/hooks/twilio/voice/dial-complete/",
+        {**params, "CallStatus": "in-progress", "DialCallStatus": status, **extra},
+    )
 
 
-@pytest.mark.parametrize(("status", "reason"), [("no-answer", "no-answer"), ("busy", "busy"), ("failed", "failed")])
+@pytest.mark.parametrize(
+    ("status", "reason"), [("no-answer", "no-answer"), ("busy", "busy"), ("failed", "failed")]
+)
 def test_an_unanswered_dial_is_missed_and_owed_one_text(platform, personas, status, reason):
     params, _ = _incoming(platform, personas)
     response = _dial_complete(platform, params, status)
@@ -176,8 +188,11 @@ def test_a_completed_dial_nobody_accepted_was_voicemail_and_is_missed(platform, 
 
 def test_a_completed_dial_a_person_accepted_is_answered_and_not_texted(platform, personas):
     params, _ = _incoming(platform, personas)
-    post_signed(platform, "/hooks/twilio/voice/screen-result/?c=acme",
-                {"CallSid": "CAchild", "ParentCallSid": params["CallSid"], "Digits": "1"})
+    post_signed(
+        platform,
+        "/hooks/twilio/voice/screen-result/?c=acme",
+        {"CallSid": "CAchild", "ParentCallSid": params["CallSid"], "Digits": "1"},
+    )
     response = _dial_complete(platform, params, "completed", DialCallDuration="95")
     assert ET.fromstring(response.content).find("Hangup") is not None
     call = _call(personas, params["CallSid"])
@@ -208,8 +223,11 @@ def test_a_bad_duration_is_400(platform, personas):
 
 
 def _status(platform, params, duration, status="completed"):
-    return post_signed(platform, "/hooks/twilio/voice/status/",
-                       {**params, "CallStatus": status, "CallDuration": str(duration)})
+    return post_signed(
+        platform,
+        "/hooks/twilio/voice/status/",
+        {**params, "CallStatus": status, "CallDuration": str(duration)},
+    )
 
 
 def test_a_caller_who_hangs_up_early_is_not_texted(platform, personas):
@@ -229,8 +247,11 @@ def test_a_caller_who_hangs_up_after_ringing_a_while_is_missed(platform, persona
 
 def test_the_status_callback_does_not_undo_dial_complete(platform, personas):
     params, _ = _incoming(platform, personas)
-    post_signed(platform, "/hooks/twilio/voice/screen-result/?c=acme",
-                {"CallSid": "CAchild", "ParentCallSid": params["CallSid"], "Digits": "1"})
+    post_signed(
+        platform,
+        "/hooks/twilio/voice/screen-result/?c=acme",
+        {"CallSid": "CAchild", "ParentCallSid": params["CallSid"], "Digits": "1"},
+    )
     _dial_complete(platform, params, "completed", DialCallDuration="60")
     _status(platform, params, 64)
     assert _call(personas, params["CallSid"]).outcome == "answered"
@@ -270,7 +291,10 @@ def test_the_webhooks_of_a_missed_call_answer_in_a_fixed_number_of_queries(
     # in its savepoint; here also the test's own savepoint around the webhook's transaction, and the look-up
     # that fills the cache of clients with outbound webhook endpoints (emptied for each test).
     with django_assert_max_num_queries(12):
-        post_signed(platform, "/hooks/twilio/voice/dial-complete/",
-                    {**params, "DialCallStatus": "no-answer", "CallStatus": "in-progress"})
+        post_signed(
+            platform,
+            "/hooks/twilio/voice/dial-complete/",
+            {**params, "DialCallStatus": "no-answer", "CallStatus": "in-progress"},
+        )
     with schema_context(personas.acme.schema_name):
         assert Call.objects.get(call_sid=params["CallSid"]).outcome == Call.Outcome.MISSED

@@ -35,7 +35,10 @@ OPERATIONS: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json", "get"),  # FetchMessage
             # ListAvailablePhoneNumberLocal
             ("/2010-04-01/Accounts/{AccountSid}/AvailablePhoneNumbers/{CountryCode}/Local.json", "get"),
-            ("/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json", "post"),  # CreateIncomingPhoneNumber
+            (
+                "/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json",
+                "post",
+            ),  # CreateIncomingPhoneNumber
             ("/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json", "get"),  # ListIncomingPhoneNumber
             ("/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json", "post"),  # Update…
             ("/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json", "delete"),  # Delete…

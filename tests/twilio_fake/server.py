@@ -1115,7 +1115,12 @@ class FakeTwilio:
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, object]:
         name = path[len("/_fake/") :].strip("/")
         if method == "GET" and name in (
-            "messages", "requests", "violations", "lookups", "callbacks", "incoming_numbers"
+            "messages",
+            "requests",
+            "violations",
+            "lookups",
+            "callbacks",
+            "incoming_numbers",
         ):
             return 200, getattr(self, name)
         if method == "POST" and name == "reset":

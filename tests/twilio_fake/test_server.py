@@ -637,7 +637,9 @@ def test_a_number_is_searched_by_area_code_bought_configured_and_released(fake, 
     assert [n.phone_number for n in offered] == ["+13125550110", "+13125550111", "+13125550112"]
     bought = api.incoming_phone_numbers.create(phone_number="+13125550111", voice_method="POST", **HOOKS)
     assert (bought.phone_number, bought.voice_url, bought.status_callback) == (
-        "+13125550111", HOOKS["voice_url"], HOOKS["status_callback"]
+        "+13125550111",
+        HOOKS["voice_url"],
+        HOOKS["status_callback"],
     )
     assert bought.sid.startswith("PN") and len(bought.sid) == 34
     # Bought: no longer offered, and held by the account.

@@ -22,7 +22,9 @@ class Command(BaseCommand):
         if Agency.objects.filter(slug=slug).exists():
             raise CommandError(f"--slug: an agency with slug “{slug}” already exists.")
         try:
-            agency = agency_create(slug=slug, name=name, admin_email=admin_email, admin_password=admin_password)
+            agency = agency_create(
+                slug=slug, name=name, admin_email=admin_email, admin_password=admin_password
+            )
         except ValidationError as exc:
             raise command_error(exc, FLAGS) from None
         self.stdout.write(f"Created agency {agency.slug} ({agency.name}); admin {admin_email}")

@@ -8,10 +8,19 @@ from accounts.tasks import provision_client
 from ._validation import command_error
 
 FLAGS = {
-    "slug": "--slug", "name": "--name", "timezone": "--timezone", "phone_number": "--number",
-    "forward_to": "--forward-to", "call_mode": "--mode", "text_delay_seconds": "--text-delay",
-    "business_hours": "--hours", "suppress_hours": "--suppress-hours", "min_ring_seconds": "--min-ring-seconds",
-    "email": "--owner-email", "password": "--owner-password", "schema_name": "--slug",
+    "slug": "--slug",
+    "name": "--name",
+    "timezone": "--timezone",
+    "phone_number": "--number",
+    "forward_to": "--forward-to",
+    "call_mode": "--mode",
+    "text_delay_seconds": "--text-delay",
+    "business_hours": "--hours",
+    "suppress_hours": "--suppress-hours",
+    "min_ring_seconds": "--min-ring-seconds",
+    "email": "--owner-email",
+    "password": "--owner-password",
+    "schema_name": "--slug",
 }
 
 
@@ -41,14 +50,21 @@ class Command(BaseCommand):
         parser.add_argument("--forward-to", type=e164, help="The business's phone, E.164 (forward mode).")
         parser.add_argument("--mode", choices=[c.value for c in Client.CallMode], default="forward")
         parser.add_argument("--text-delay", type=non_negative, default=0, metavar="SECONDS")
-        parser.add_argument("--hours", default="mon-fri 09:00-17:00",
-                            help='e.g. "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00", "24/7" or "none".')
+        parser.add_argument(
+            "--hours",
+            default="mon-fri 09:00-17:00",
+            help='e.g. "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00", "24/7" or "none".',
+        )
         parser.add_argument("--suppress-hours", type=non_negative, default=24, metavar="H")
         parser.add_argument("--min-ring-seconds", type=non_negative, default=5, metavar="S")
         parser.add_argument("--owner-email")
         parser.add_argument("--owner-password")
-        parser.add_argument("--async", dest="in_task", action="store_true",
-                            help="Provision the schema in a Celery task instead of inline.")
+        parser.add_argument(
+            "--async",
+            dest="in_task",
+            action="store_true",
+            help="Provision the schema in a Celery task instead of inline.",
+        )
 
     def handle(self, *args, **o):
         agency = Agency.objects.filter(slug=o["agency"]).first()

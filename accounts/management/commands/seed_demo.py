@@ -30,15 +30,25 @@ OPERATOR = "operator@demo.test"
 AGENCY_STAFF = "staff@demo.test"
 CLIENTS = [
     {
-        "slug": "acme-plumbing", "name": "Acme Plumbing", "timezone_name": "America/Chicago",
-        "phone_number": "+13125550110", "forward_to": "+13125550111", "call_mode": "forward",
-        "hours": "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00", "owner_email": "owner@acme-plumbing.test",
+        "slug": "acme-plumbing",
+        "name": "Acme Plumbing",
+        "timezone_name": "America/Chicago",
+        "phone_number": "+13125550110",
+        "forward_to": "+13125550111",
+        "call_mode": "forward",
+        "hours": "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00",
+        "owner_email": "owner@acme-plumbing.test",
         "trade": PLUMBING,
     },
     {
-        "slug": "smile-dental", "name": "Smile Dental", "timezone_name": "America/Los_Angeles",
-        "phone_number": "+14155550110", "forward_to": "+14155550111", "call_mode": "carrier",
-        "hours": "mon-thu 07:30-16:00; fri 07:30-12:00", "owner_email": "owner@smile-dental.test",
+        "slug": "smile-dental",
+        "name": "Smile Dental",
+        "timezone_name": "America/Los_Angeles",
+        "phone_number": "+14155550110",
+        "forward_to": "+14155550111",
+        "call_mode": "carrier",
+        "hours": "mon-thu 07:30-16:00; fri 07:30-12:00",
+        "owner_email": "owner@smile-dental.test",
         "trade": DENTAL,
     },
 ]

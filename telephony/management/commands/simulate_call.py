@@ -30,10 +30,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--client", required=True, help="The client's slug.")
-        parser.add_argument("--from", dest="caller", required=True, help="The caller, E.164 (or 'anonymous').")
+        parser.add_argument(
+            "--from", dest="caller", required=True, help="The caller, E.164 (or 'anonymous')."
+        )
         outcome = parser.add_mutually_exclusive_group()
         outcome.add_argument("--answered", action="store_true", help="Someone takes it (presses 1).")
-        outcome.add_argument("--hangup-after", type=int, metavar="S", help="The caller hangs up after S seconds.")
+        outcome.add_argument(
+            "--hangup-after", type=int, metavar="S", help="The caller hangs up after S seconds."
+        )
         parser.add_argument("--base-url", default=settings.PUBLIC_BASE_URL)
         parser.add_argument(
             "--no-wait", action="store_true", help="Do not wait for the text-back to be sent or skipped."
@@ -54,29 +58,57 @@ class Command(BaseCommand):
         self.base_url = base_url.rstrip("/")
         self.validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
         call_sid, number = _sid("CA"), str(target.phone_number)
-        common = {"AccountSid": settings.TWILIO_ACCOUNT_SID or "AC" + "0" * 32, "From": caller, "To": number,
-                  "CallSid": call_sid, "Direction": "inbound", "ApiVersion": "2010-04-01"}
+        common = {
+            "AccountSid": settings.TWILIO_ACCOUNT_SID or "AC" + "0" * 32,
+            "From": caller,
+            "To": number,
+            "CallSid": call_sid,
+            "Direction": "inbound",
+            "ApiVersion": "2010-04-01",
+        }
 
         self.post("/hooks/twilio/voice/incoming/", {**common, "CallStatus": "ringing"})
         if target.call_mode == Client.CallMode.CARRIER:
-            self.post("/hooks/twilio/voice/status/", {**common, "CallStatus": "completed", "CallDuration": "8"})
+            self.post(
+                "/hooks/twilio/voice/status/", {**common, "CallStatus": "completed", "CallDuration": "8"}
+            )
         elif answered:
-            child = {"CallSid": _sid("CA"), "ParentCallSid": call_sid, "From": caller,
-                     "To": str(target.forward_to), "AccountSid": common["AccountSid"]}
+            child = {
+                "CallSid": _sid("CA"),
+                "ParentCallSid": call_sid,
+                "From": caller,
+                "To": str(target.forward_to),
+                "AccountSid": common["AccountSid"],
+            }
             self.post(f"/hooks/twilio/voice/screen/?c={target.slug}", {**child, "CallStatus": "in-progress"})
             self.post(f"/hooks/twilio/voice/screen-result/?c={target.slug}", {**child, "Digits": "1"})
-            self.post("/hooks/twilio/voice/dial-complete/",
-                      {**common, "CallStatus": "in-progress", "DialCallStatus": "completed",
-                       "DialCallSid": child["CallSid"], "DialCallDuration": "42"})
-            self.post("/hooks/twilio/voice/status/", {**common, "CallStatus": "completed", "CallDuration": "50"})
+            self.post(
+                "/hooks/twilio/voice/dial-complete/",
+                {
+                    **common,
+                    "CallStatus": "in-progress",
+                    "DialCallStatus": "completed",
+                    "DialCallSid": child["CallSid"],
+                    "DialCallDuration": "42",
+                },
+            )
+            self.post(
+                "/hooks/twilio/voice/status/", {**common, "CallStatus": "completed", "CallDuration": "50"}
+            )
         elif hangup_after is not None:
-            self.post("/hooks/twilio/voice/status/",
-                      {**common, "CallStatus": "completed", "CallDuration": str(hangup_after)})
+            self.post(
+                "/hooks/twilio/voice/status/",
+                {**common, "CallStatus": "completed", "CallDuration": str(hangup_after)},
+            )
         else:
-            self.post("/hooks/twilio/voice/dial-complete/",
-                      {**common, "CallStatus": "in-progress", "DialCallStatus": "no-answer"})
-            self.post("/hooks/twilio/voice/status/",
-                      {**common, "CallStatus": "completed", "CallDuration": str(target.ring_timeout_seconds)})
+            self.post(
+                "/hooks/twilio/voice/dial-complete/",
+                {**common, "CallStatus": "in-progress", "DialCallStatus": "no-answer"},
+            )
+            self.post(
+                "/hooks/twilio/voice/status/",
+                {**common, "CallStatus": "completed", "CallDuration": str(target.ring_timeout_seconds)},
+            )
         self.stdout.write(f"call {call_sid} from {caller} to {target.name} done")
         if not no_wait:
             self.stdout.write(self.textback_outcome(target, call_sid))
