@@ -1,10 +1,12 @@
 """Who hears what: the one table of the domain events' subscribers, and of the vetoes.
 
 The core apps (telephony, messaging, crm) declare their events in their `events.py` and publish them; the apps
-at the edge (reports, billing, inbox, api) hold the handlers; this table, above them all, is the only place
-they meet. Read it top to bottom to learn everything a missed call sets off. The policies are explained in
-events/bus.py:
+at the edge (reports, billing, inbox, api) hold the handlers, and a core app holds its own part of work a lower
+one publishes (a contact merge); this table, above them all, is the only place they meet. Read it top to bottom
+to learn everything a missed call sets off. The policies are explained in events/bus.py:
 
+- ATOMIC: a step of the publisher's own work kept by another app; its failure rolls the publisher's whole
+  transaction back (a merge that half-happened would lose what it had not moved yet).
 - IN_TRANSACTION: must commit with the event (exact counters, metered usage); a failing handler is rolled back
   alone and logged, and the event stands.
 - ON_COMMIT: after the event's transaction commits (queuing alerts); never for a rolled-back event.
@@ -18,12 +20,14 @@ Loaded at start-up by the events app (settings.EVENT_SUBSCRIBERS); tests/events/
 
 from api import receivers as webhooks
 from billing import receivers as billing
-from crm.events import OutcomeRecorded
+from crm.events import ContactMerged, OutcomeRecorded
 from events.bus import Policy, Subscription, Veto, public_events
 from inbox import receivers as inbox
+from messaging import receivers as messaging
 from messaging.events import (
     ContactOptedIn,
     ContactOptedOut,
+    ConversationJoined,
     LineTypeLookedUp,
     MessageFailed,
     MessageReceived,
@@ -35,9 +39,15 @@ from messaging.events import (
     TextbackSkipped,
 )
 from reports import receivers as reports
+from telephony import receivers as telephony
 from telephony.events import CallAbandoned, CallAnswered, CallCompleted, CallMissed, CallReceived
 
-IN_TRANSACTION, ON_COMMIT, OUTBOX = Policy.IN_TRANSACTION, Policy.ON_COMMIT, Policy.OUTBOX
+ATOMIC, IN_TRANSACTION, ON_COMMIT, OUTBOX = (
+    Policy.ATOMIC,
+    Policy.IN_TRANSACTION,
+    Policy.ON_COMMIT,
+    Policy.OUTBOX,
+)
 
 SUBSCRIPTIONS = [
     # --- Calls ---
@@ -68,6 +78,10 @@ SUBSCRIPTIONS = [
     # --- Consent and outcomes ---
     Subscription(ContactOptedOut, reports.on_contact_opted_out, IN_TRANSACTION),
     Subscription(OutcomeRecorded, reports.on_outcome_recorded, IN_TRANSACTION),
+    # --- Merging a duplicate contact: each app moves what it keeps, all or nothing ---
+    Subscription(ContactMerged, telephony.on_contact_merged, ATOMIC),
+    Subscription(ContactMerged, messaging.on_contact_merged, ATOMIC),
+    Subscription(ConversationJoined, inbox.on_conversation_joined, ATOMIC),
     # --- Outbound webhooks: every public event, to the endpoints that want it (payloads: api/payloads.py) ---
     *(
         Subscription(public, webhooks.on_public_event, OUTBOX, when=webhooks.has_endpoints)

@@ -10,7 +10,7 @@ from . import client_admin
 urlpatterns = [
     path("", home, name="home"),
     path("inbox/", include("inbox.urls")),
-    path("contacts/", include("crm.urls")),
+    path("contacts/", include("inbox.urls_contacts")),
     path("settings/", client_settings, name="client-settings"),
     path("admin/", client_admin.site.urls),
     path("team/", include("accounts.urls_client")),

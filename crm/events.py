@@ -3,7 +3,7 @@
 from accounts.models import Client
 from events.bus import Event, event
 
-from .models import Outcome
+from .models import Contact, Outcome
 
 
 @event(name="conversation.outcome", public=True, label="An outcome was recorded")
@@ -14,3 +14,14 @@ class OutcomeRecorded(Event):
     client: Client
     outcome: Outcome
     conversation_id: int | None = None
+
+
+@event(name="contact.merged")
+class ContactMerged(Event):
+    """`other`, a duplicate, is being folded into `into` (crm.services.contact_merge), before `other` is deleted:
+    each app re-points the rows it keeps for `other` at `into`, atomically with the merge, so a merge is whole
+    or not at all."""
+
+    client: Client
+    into: Contact
+    other: Contact

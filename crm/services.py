@@ -1,8 +1,11 @@
 from django.db import transaction
 
+from accounts.models import Client
 from config.db import insert_unless_exists
+from events.bus import publish
 
-from .models import Contact, Suppression, suppressed
+from .events import ContactMerged
+from .models import Contact, Outcome, Suppression, suppressed
 from .phone import e164_or_none
 
 
@@ -69,14 +72,14 @@ def contact_set_blocked(*, contact: Contact, blocked: bool) -> Contact:
 
 # --- Merging duplicates ------------------------------------------------------------------------------------
 
-# Every relation that points at a contact, and how a merge treats it. tests/crm/test_merge.py checks this list
-# against the models, so a new relation to Contact cannot be silently cascade-deleted by a merge.
-MERGE_MOVES = {"calls", "outcomes", "consent_events"}  # re-pointed at the surviving contact
-MERGE_JOINS = {"conversation"}  # one per contact: joined into the surviving one's
+# What other apps keep per contact (calls, consent history, the conversation with its messages and notes) is
+# theirs to move: contact_merge publishes ContactMerged, and each subscribes atomically (config/subscribers.py),
+# so a step that fails rolls the whole merge back. tests/crm/test_merge.py checks that every relation to a
+# contact or a conversation has its mover, so a new one cannot be silently cascade-deleted by a merge.
 
 
 @transaction.atomic
-def contact_merge(*, into: Contact, other: Contact) -> Contact:
+def contact_merge(*, client: Client, into: Contact, other: Contact) -> Contact:
     """Fold `other` (a duplicate, e.g. the same person calling from a second phone) into `into`, and delete it.
 
     `into` keeps its own number (a contact has exactly one); calls, outcomes, consent history and the
@@ -84,14 +87,6 @@ def contact_merge(*, into: Contact, other: Contact) -> Contact:
     tags are the union. Opted out or blocked on either means opted out or blocked after: the person asked
     not to be texted, from whichever phone. The other number's opt-out (crm.Suppression) stays: it belongs to
     the number, and that number calling again later must not be texted."""
-    # Importing the apps above crm here, not at the top: crm is the core the others build on, and only
-    # this one function needs to know what they keep per contact.
-    from inbox.models import Note
-    from messaging.models import ConsentEvent, Conversation, Message
-    from telephony.models import Call
-
-    from .models import Outcome
-
     if into.pk == other.pk:
         raise ValueError("A contact cannot be merged into itself.")
     # Lock both rows, always in the same order, so two merges of the same pair cannot deadlock.
@@ -100,22 +95,8 @@ def contact_merge(*, into: Contact, other: Contact) -> Contact:
     }
     into, other = locked[into.pk], locked[other.pk]
 
-    Call.objects.filter(contact=other).update(contact=into)
     Outcome.objects.filter(contact=other).update(contact=into)
-    ConsentEvent.objects.filter(contact=other).update(contact=into)
-
-    conversations = {
-        c.contact_id: c
-        for c in Conversation.objects.select_for_update().filter(contact__in=[into, other]).order_by("pk")
-    }
-    kept, gone = conversations.get(into.pk), conversations.get(other.pk)
-    if gone is not None and kept is None:
-        Conversation.objects.filter(pk=gone.pk).update(contact=into)
-    elif gone is not None:
-        Message.objects.filter(conversation=gone).update(conversation=kept)
-        Note.objects.filter(conversation=gone).update(conversation=kept)
-        _conversation_join(kept=kept, gone=gone)
-        gone.delete()
+    publish(ContactMerged(client=client, into=into, other=other))
 
     into.name = into.name or other.name
     into.email = into.email or other.email
@@ -134,18 +115,3 @@ def contact_merge(*, into: Contact, other: Contact) -> Contact:
     other.delete()
     into.save()
     return into
-
-
-def _conversation_join(*, kept, gone) -> None:
-    """The surviving thread takes the other's unread replies, latest activity and, if it had none, assignee."""
-
-    def latest(a, b):
-        return max((t for t in (a, b) if t is not None), default=None)
-
-    kept.unread_count += gone.unread_count
-    kept.last_activity_at = latest(kept.last_activity_at, gone.last_activity_at)
-    kept.last_inbound_at = latest(kept.last_inbound_at, gone.last_inbound_at)
-    kept.assigned_to_id = kept.assigned_to_id or gone.assigned_to_id
-    if gone.status == kept.Status.OPEN:  # a thread waiting for an answer must stay visible
-        kept.status, kept.closed_at = kept.Status.OPEN, None
-    kept.save()

@@ -7,6 +7,10 @@ event, and how, is written in one table above the apps (`config/subscribers.py`,
 
 Each subscription has a delivery policy, and the failure policy goes with it, decided here and nowhere else:
 
+- `ATOMIC`: runs at once, first, in the publisher's transaction (which there must be), and its failure is the
+  publisher's: the exception reaches it and its whole transaction rolls back. For a step of the publisher's own
+  work that another app owns: when crm merges two contacts, telephony, messaging and inbox each re-point the rows
+  they keep (a step that failed quietly would leave rows for the merge to cascade-delete).
 - `IN_TRANSACTION`: runs at once, in the event's transaction and the client's schema, for what must commit with
   the event (exact counters, metered usage). All of an event's in-transaction subscribers share one savepoint;
   if one raises, the savepoint is rolled back and each is run again in its own, so only the failing one is lost
@@ -47,6 +51,7 @@ log = logging.getLogger(__name__)
 
 
 class Policy(enum.Enum):
+    ATOMIC = "atomic"
     IN_TRANSACTION = "in transaction"
     ON_COMMIT = "on commit"
     OUTBOX = "outbox"
@@ -159,6 +164,12 @@ def publish(event: Event) -> None:
     wanted = [s for s in _by_event.get(type(event), ()) if s.when is None or s.when(event)]
     if not wanted:
         return
+    steps = [s for s in wanted if s.policy is Policy.ATOMIC]
+    if steps:
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError(f"{event.name} has atomic subscribers: publish it inside a transaction")
+        for subscription in steps:  # no savepoint, no catching: a failure fails the publisher's transaction
+            subscription.handler(event)
     now_ = [s for s in wanted if s.policy is Policy.IN_TRANSACTION]
     if now_:
         _run_in_transaction(event, now_)

@@ -7,6 +7,7 @@ import inspect
 from . import bus
 
 POLICY_WORDS = {
+    bus.Policy.ATOMIC: "atomic",
     bus.Policy.IN_TRANSACTION: "in transaction",
     bus.Policy.ON_COMMIT: "on commit",
     bus.Policy.OUTBOX: "outbox",

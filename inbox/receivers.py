@@ -1,11 +1,12 @@
 """The inbox hears of missed calls and callers' replies (subscribed on commit in config/subscribers.py, so a
-rolled-back webhook alerts nobody) and queues the alerts."""
+rolled-back webhook alerts nobody) and queues the alerts; and keeps its notes when a merge joins conversations."""
 
 import logging
 
-from messaging.events import MessageReceived
+from messaging.events import ConversationJoined, MessageReceived
 from telephony.events import CallMissed
 
+from .models import Note
 from .notifications import reply_due_at
 from .tasks import LONGEST_WAIT, escalate_reply, notify_missed_call, notify_reply
 
@@ -32,3 +33,8 @@ def on_message_received(event: MessageReceived) -> None:
     _queue(notify_reply, client.pk, message.pk)
     wait = reply_due_at(client=client, message=message) - message.created_at
     _queue(escalate_reply, client.pk, message.pk, countdown=min(wait, LONGEST_WAIT).total_seconds())
+
+
+def on_conversation_joined(event: ConversationJoined) -> None:
+    """The duplicate conversation's notes are the surviving one's (atomic with the merge)."""
+    Note.objects.filter(conversation=event.gone).update(conversation=event.kept)

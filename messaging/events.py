@@ -8,7 +8,7 @@ from accounts.models import Client
 from crm.models import Contact
 from events.bus import Event, event
 
-from .models import Message, OutboundSend
+from .models import Conversation, Message, OutboundSend
 
 
 @event(name="message.received", public=True, label="A caller texted")
@@ -103,6 +103,16 @@ class StaffTextSent(Event):
     source: str
     segments: int
     at: datetime
+
+
+@event(name="conversation.joined")
+class ConversationJoined(Event):
+    """A contact merge joins `gone` (the duplicate's conversation) into `kept`, before `gone` is deleted: each
+    app re-points the rows it keeps for `gone` at `kept`, atomically with the merge."""
+
+    client: Client
+    kept: Conversation
+    gone: Conversation
 
 
 class TextbackCheck:

@@ -40,7 +40,7 @@ def test_it_shows_every_call_text_and_outcome_newest_first(web, personas, acme, 
 
 
 def test_the_timeline_pages_back_in_time(web, personas, acme, pat, monkeypatch):
-    monkeypatch.setattr("crm.selectors.TIMELINE_PAGE", 3)
+    monkeypatch.setattr("inbox.contact_selectors.TIMELINE_PAGE", 3)
     for minutes in range(7):
         acme.call(pat, ago=timedelta(minutes=minutes))
     client = web(HOST, personas.alice)

@@ -1,7 +1,8 @@
 from django.urls import path
 
-from . import views
+from . import contact_views as views
 
+# The contacts pages, named crm:… after what they show (templates and links name them so).
 app_name = "crm"
 urlpatterns = [
     path("", views.contact_index, name="index"),

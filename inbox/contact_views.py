@@ -1,4 +1,7 @@
-"""The contacts pages on a client's host. Views stay thin: reads in selectors, writes in services.
+"""The contacts pages on a client's host (/contacts/). Views stay thin: reads in selectors, writes in services.
+
+They live in the inbox, with the staff's other pages, rather than in crm: a contact's page shows its calls and
+texts and records consent, so it builds on telephony and messaging, which build on crm.
 
 Who gets in: login is required, and accounts.middleware.HostMembershipMiddleware has already turned anyone who
 does not belong on this client's host into an anonymous visitor, so they are sent to log in."""
@@ -19,20 +22,14 @@ from django.utils.timezone import localdate
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import request_client
+from crm import csv_io
+from crm.forms import ContactForm, ContactSearchForm, ImportForm, OptInForm
+from crm.selectors import contact_get, contact_list, merge_candidates, tags_in_use, with_phone_display
+from crm.services import contact_merge, contact_set_blocked, contact_update
 from messaging.models import ConsentEvent
 from messaging.services import contact_opt_in, contact_opt_out
 
-from . import csv_io
-from .forms import ContactForm, ContactSearchForm, ImportForm, OptInForm
-from .selectors import (
-    contact_get,
-    contact_list,
-    contact_timeline,
-    merge_candidates,
-    tags_in_use,
-    with_phone_display,
-)
-from .services import contact_merge, contact_set_blocked, contact_update
+from .contact_selectors import contact_timeline, with_last_call
 
 PAGE_SIZE = 25
 
@@ -58,8 +55,8 @@ def _to_detail(contact) -> HttpResponseRedirect:
 def contact_index(request):
     form = ContactSearchForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    contacts = contact_list(
-        query=filters.get("q", ""), status=filters.get("status", ""), tag=filters.get("tag", "")
+    contacts = with_last_call(
+        contact_list(query=filters.get("q", ""), status=filters.get("status", ""), tag=filters.get("tag", ""))
     )
     page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = with_phone_display(list(page.object_list))
@@ -197,7 +194,7 @@ def contact_merge_confirm(request, contact_id: int, other_id: int):
         raise Http404("A contact cannot be merged into itself")
     if request.method == "POST":
         number = other.phone_number
-        contact = contact_merge(into=contact, other=other)
+        contact = contact_merge(client=request.tenant, into=contact, other=other)
         messages.success(request, f"Merged {number} into this contact.")
         return _to_detail(contact)
     return render(

@@ -1,0 +1,42 @@
+"""Messaging's part of work another core app publishes (subscribed in config/subscribers.py)."""
+
+from crm.events import ContactMerged
+from events.bus import publish
+
+from .events import ConversationJoined
+from .models import ConsentEvent, Conversation, Message
+
+
+def on_contact_merged(event: ContactMerged) -> None:
+    """The duplicate's consent history moves to the surviving contact, and its conversation too: as it is when
+    the survivor has none, joined into the survivor's otherwise (atomic with the merge)."""
+    into, other = event.into, event.other
+    ConsentEvent.objects.filter(contact=other).update(contact=into)
+    conversations = {
+        c.contact_id: c
+        for c in Conversation.objects.select_for_update().filter(contact__in=[into, other]).order_by("pk")
+    }
+    kept, gone = conversations.get(into.pk), conversations.get(other.pk)
+    if gone is not None and kept is None:
+        Conversation.objects.filter(pk=gone.pk).update(contact=into)
+    elif gone is not None:
+        Message.objects.filter(conversation=gone).update(conversation=kept)
+        # What other apps keep per conversation (inbox's notes) moves before the duplicate's is deleted.
+        publish(ConversationJoined(client=event.client, kept=kept, gone=gone))
+        _conversation_join(kept=kept, gone=gone)
+        gone.delete()
+
+
+def _conversation_join(*, kept: Conversation, gone: Conversation) -> None:
+    """The surviving thread takes the other's unread replies, latest activity and, if it had none, assignee."""
+
+    def latest(a, b):
+        return max((t for t in (a, b) if t is not None), default=None)
+
+    kept.unread_count += gone.unread_count
+    kept.last_activity_at = latest(kept.last_activity_at, gone.last_activity_at)
+    kept.last_inbound_at = latest(kept.last_inbound_at, gone.last_inbound_at)
+    kept.assigned_to_id = kept.assigned_to_id or gone.assigned_to_id
+    if gone.status == kept.Status.OPEN:  # a thread waiting for an answer must stay visible
+        kept.status, kept.closed_at = kept.Status.OPEN, None
+    kept.save()
