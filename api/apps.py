@@ -6,4 +6,6 @@ class ApiConfig(AppConfig):
     verbose_name = "REST API and outbound webhooks"
 
     def ready(self) -> None:
-        from . import rest  # noqa: F401  (rest registers the schema's auth extension)
+        # In ready(): rest imports this app's models, not loaded when apps.py is; importing it registers
+        # the schema's auth extension.
+        from . import rest  # noqa: F401

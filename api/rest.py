@@ -9,6 +9,7 @@ from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404
@@ -149,8 +150,6 @@ class AgencyKeyOnly(BasePermission):
 def _throttle_cache():
     """The Redis cache without the per-schema key prefix the default one adds: an agency's key is one key
     however many of its clients' hosts it is used on, so it gets one budget."""
-    from django.core.cache.backends.redis import RedisCache
-
     default = settings.CACHES["default"]
     return RedisCache(default["LOCATION"], {"KEY_PREFIX": f"{default.get('KEY_PREFIX', '')}-api-throttle"})
 

@@ -24,7 +24,7 @@ from accounts.services import client_pause, client_resume
 from config import outbound
 from events.bus import public_events
 
-from .models import ApiKey, WebhookDelivery, WebhookEndpoint
+from .models import ApiKey, IdempotencyRecord, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +270,7 @@ def webhook_event_emit(
 
 def webhook_deliveries_dispatch(*, ids: list[int]) -> None:
     """Hand deliveries to the broker. A broker that is down is logged: the sweep sends them later."""
-    from .tasks import deliver_webhook
+    from .tasks import deliver_webhook  # here, not at the top: the task module imports this one
 
     for delivery_id in ids:
         try:
@@ -407,8 +407,6 @@ def webhook_delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
 
 def idempotency_records_prune() -> int:
     """Forget answers older than a day: a retry that late is a new request."""
-    from .models import IdempotencyRecord
-
     return IdempotencyRecord.objects.filter(created_at__lt=now() - timedelta(days=1)).delete()[0]
 
 

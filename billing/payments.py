@@ -39,7 +39,7 @@ class StripeGateway:
     payment method. The statement id is the idempotency key, so a retried collection never charges twice."""
 
     def __init__(self, secret_key: str, *, api_base: str | None = None):
-        import stripe
+        import stripe  # here: only a Stripe gateway needs the SDK, and it takes over a second to import
 
         # api_base: another origin for Stripe's API (tests point it at a local fake).
         self._client = stripe.StripeClient(

@@ -28,6 +28,8 @@ from .models import (
     UsageWarning,
 )
 from .months import month_has_ended, month_start
+from .payments import PaymentError
+from .selectors import agency_time_zone, clients_holding_numbers, statement_compute
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +260,7 @@ def _warn_if_due(*, client: Client, month: date, segments: int, included: int | 
 
 
 def _queue_warning(warning_id: int) -> None:
-    from .tasks import usage_warning_send
+    from .tasks import usage_warning_send  # here, not at the top: the task module imports this one
 
     try:
         usage_warning_send.apply_async((warning_id,), retry=False)
@@ -291,8 +293,6 @@ class MonthNotOver(ValueError):
 def usage_month_open(*, agency: Agency, month: date) -> None:
     """Make sure every client of the agency that holds a number has a usage row for the month, so a client
     with no traffic is still billed as active and for its number."""
-    from .selectors import clients_holding_numbers
-
     clients = clients_holding_numbers(agency=agency)
     existing = set(
         MonthlyUsage.objects.filter(client__in=clients, month=month).values_list("client_id", flat=True)
@@ -312,8 +312,6 @@ def statements_close(*, agency: Agency, month: date) -> list[Statement]:
     """Snapshot the month's statements, the platform's to the agency and the agency's to each client. Once
     stored they never change; closing again returns what is stored. Refuses a month not yet over in the
     agency's time zone."""
-    from .selectors import agency_time_zone, statement_compute
-
     time_zone = agency_time_zone(agency=agency)
     if not month_has_ended(month, time_zone):
         raise MonthNotOver(f"{month:%Y-%m} is not over yet in {time_zone}.")
@@ -352,8 +350,6 @@ def statements_close(*, agency: Agency, month: date) -> list[Statement]:
 def statement_collect(*, statement: Statement, gateway) -> Statement:
     """Ask the payment gateway to collect a closed statement, once: a paid (or zero) one is left alone, and a
     failure is recorded on the statement for the next attempt."""
-    from .payments import PaymentError
-
     statement = Statement.objects.select_for_update().get(pk=statement.pk)
     if statement.paid_at is not None or statement.total <= 0:
         return statement

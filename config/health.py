@@ -24,6 +24,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
+from messaging.selectors import send_oldest_overdue
+
 HEARTBEAT_KEY = "textback:heartbeat:{kind}"  # a hash: process name → unix time of its last heartbeat
 # A heartbeat older than this is a process that is gone (or whose event loop is stuck).
 HEARTBEAT_STALE_SECONDS = 60
@@ -88,8 +90,6 @@ def _check_heartbeat(checks: dict, kind: str) -> None:
 
 @never_cache
 def healthz(request):
-    from messaging.selectors import send_oldest_overdue
-
     checks: dict = {}
     if _check_database(checks):
         overdue = send_oldest_overdue()

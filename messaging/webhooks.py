@@ -6,6 +6,7 @@ it; a number (or client) we do not serve is 404. The view then runs in the clien
 
 import functools
 import logging
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -31,8 +32,6 @@ def _not_found(reason: str) -> HttpResponse:
 
 def webhook_url(path: str, **query: str) -> str:
     """The absolute URL Twilio is to call back, on PUBLIC_BASE_URL (what its signature is computed over)."""
-    from urllib.parse import urlencode
-
     return f"{settings.PUBLIC_BASE_URL}{path}" + (f"?{urlencode(query)}" if query else "")
 
 

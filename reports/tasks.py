@@ -1,11 +1,18 @@
 """Celery tasks: thin wrappers that fetch by id and call a service."""
 
 import logging
+from datetime import date, timedelta
 
 from celery import shared_task
+from django.conf import settings
+from django.utils.timezone import now
+from django_tenants.utils import tenant_context
 
-from accounts.models import Client
+from accounts.models import Agency, Client
+from billing.selectors import agency_time_zone
 
+from .emails import agencies_with_people, last_month, monthly_email_send_agency, monthly_email_send_client
+from .exports import export_job_run, export_jobs_expire
 from .rollups import rollup_rebuild_client
 
 log = logging.getLogger(__name__)
@@ -34,10 +41,6 @@ def rebuild_client_rollups(client_id: int) -> int:
 def run_export(client_id: int, job_id: int) -> str:
     """A big export. The job lives in the client's schema, entered here from the id whatever schema the task
     was sent from."""
-    from django_tenants.utils import tenant_context
-
-    from .exports import export_job_run
-
     client = Client.objects.get(pk=client_id)
     with tenant_context(client):
         return export_job_run(client=client, job_id=job_id)
@@ -47,14 +50,6 @@ def run_export(client_id: int, job_id: int) -> str:
 def expire_exports() -> int:
     """Hourly: every client's exports finished more than REPORT_EXPORT_RETENTION_DAYS ago lose their file
     (offboarded clients' too: their schema is kept, their files need not be)."""
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.utils.timezone import now
-    from django_tenants.utils import tenant_context
-
-    from .exports import export_jobs_expire
-
     finished_before = now() - timedelta(days=settings.REPORT_EXPORT_RETENTION_DAYS)
     expired = 0
     for client in Client.objects.filter(status__in=(*REPORTED_STATUSES, Client.Status.ARCHIVED)):
@@ -66,10 +61,6 @@ def expire_exports() -> int:
 @shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
 def send_monthly_reports() -> int:
     """On the 1st: last month's email for every client's owners and every agency's people, one task each."""
-    from billing.selectors import agency_time_zone
-
-    from .emails import agencies_with_people, last_month
-
     clients = list(Client.objects.filter(status__in=REPORTED_STATUSES))
     for client in clients:
         send_client_monthly_report.delay(client.pk, last_month(tz=client.timezone).isoformat())
@@ -83,21 +74,11 @@ def send_monthly_reports() -> int:
 
 @shared_task(time_limit=300, soft_time_limit=270, ignore_result=True)
 def send_client_monthly_report(client_id: int, month: str) -> int:
-    from datetime import date
-
-    from .emails import monthly_email_send_client
-
     client = Client.objects.select_related("agency").filter(pk=client_id).first()
     return 0 if client is None else monthly_email_send_client(client=client, month=date.fromisoformat(month))
 
 
 @shared_task(time_limit=300, soft_time_limit=270, ignore_result=True)
 def send_agency_monthly_summary(agency_id: int, month: str) -> int:
-    from datetime import date
-
-    from accounts.models import Agency
-
-    from .emails import monthly_email_send_agency
-
     agency = Agency.objects.filter(pk=agency_id).first()
     return 0 if agency is None else monthly_email_send_agency(agency=agency, month=date.fromisoformat(month))

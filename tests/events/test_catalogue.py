@@ -2,8 +2,8 @@
 the event it is subscribed to, every reason has its wording, and every subscriber stays within its statement
 budget on a real missed call, reply, status callback, STOP and outcome.
 
-Then the failure policy, decided once in events.bus, proven on real events: a failing subscriber in the event's
-transaction loses only its own writes, an on-commit one never runs for a rolled-back event, and an outbox one
+Then the failure policy, decided once in events.bus, proven on real events: an atomic subscriber's failure rolls
+the publisher back whole, a failing subscriber in the event's transaction loses only its own writes, an on-commit one never runs for a rolled-back event, and an outbox one
 runs exactly once when it succeeds and again later when it fails."""
 
 import inspect
@@ -230,6 +230,24 @@ def _rollup_calls(client) -> int:
 
 def _billed_calls(client) -> int:
     return sum(MonthlyUsage.objects.filter(client=client).values_list("calls", flat=True))
+
+
+def _boom_on_missed(event: CallMissed) -> None:
+    raise RuntimeError("a step of the work failed")
+
+
+def test_an_atomic_subscriber_fails_its_publishers_whole_transaction(personas, table):
+    """What a merge relies on (tests/crm/test_merge.py proves it there): no savepoint, no logging, the
+    publisher's transaction rolls back whole."""
+    from telephony.services import call_mark_missed
+
+    table(bus.Subscription(CallMissed, _boom_on_missed, bus.Policy.ATOMIC))
+    with schema_context(personas.acme.schema_name):
+        call = Call.objects.create(call_sid="CAatomic", from_number=CALLER, to_number="+13125550100")
+        with pytest.raises(RuntimeError, match="a step of the work failed"), transaction.atomic():
+            call_mark_missed(client=personas.acme, call=call, reason="no-answer")
+        assert Call.objects.get(pk=call.pk).outcome != Call.Outcome.MISSED
+    assert not OutboundSend.objects.filter(client=personas.acme, key="call:CAatomic").exists()
 
 
 ran_on_commit = []
