@@ -2,7 +2,8 @@
 module, at the top or inside a function, read with `ast`, must point down the layers below.
 
     config wiring   settings, URLconfs, the subscriber table, admin sites, health, Celery: above everything
-    edges           inbox, reports, billing, api, agency: may import the core and each other (without a cycle)
+    edges           inbox, reports, billing, api, agency, client_settings: may import the core and each other
+                    (without a cycle)
     telephony       builds on messaging (a missed call's text-back)
     messaging       builds on crm (the caller's contact)
     crm             contacts, outcomes, the block list
@@ -30,7 +31,7 @@ CONFIG_HELPERS = (
     "config.settings.env",
     "config.spreadsheet",
 )
-EDGES = ("inbox", "reports", "billing", "api", "agency")
+EDGES = ("inbox", "reports", "billing", "api", "agency", "client_settings")
 LAYERS = [  # lowest first
     ("config helpers", CONFIG_HELPERS),
     ("events", ("events",)),
@@ -42,8 +43,9 @@ LAYERS = [  # lowest first
     ("config wiring", ("config",)),
 ]
 APPS = sorted({name.split(".")[0] for _, names in LAYERS for name in names})
-# Where a function-level import must say why (accounts and agency are being split: their turn comes with it).
-CHECKED_FOR_HIDDEN_IMPORTS = ("crm", "messaging", "telephony", "events", *EDGES[:-1])
+# Where a function-level import must say why: every app but accounts and agency, which are being split (issue
+# 18); once the split has landed, they join (and config, whose wiring imports Celery's and Django's lazily).
+CHECKED_FOR_HIDDEN_IMPORTS = tuple(app for app in APPS if app not in ("accounts", "agency", "config"))
 
 # accounts still holds pages that belong above the core (the agency dashboard, onboarding, settings pages); they
 # move to the agency edge as accounts is split (issue 18). Until then, these arrows of accounts' are known; the
@@ -183,6 +185,13 @@ def _describe(found: Import) -> str:
     return (
         f"{found.module} (line {found.line}, {where}) imports {found.target}: {_unit(found.module)} is in the "
         f"layer '{low}', below '{high}'; an app imports only its own layer's modules and lower ones"
+    )
+
+
+def test_every_app_has_its_layer():
+    apps = {path.parent.name for path in ROOT.glob("*/apps.py")}
+    assert apps <= set(APPS), (
+        f"apps in no layer: {sorted(apps - set(APPS))}: add them to LAYERS in {__name__}"
     )
 
 
