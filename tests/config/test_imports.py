@@ -1,4 +1,4 @@
-"""The apps depend on each other one way (README, "Apps and their one-way dependencies"): every import of every
+"""The apps depend on each other one way (README: the diagram under "Apps"): every import of every
 module, at the top or inside a function, read with `ast`, must point down the layers below.
 
     config wiring   settings, URLconfs, the subscriber table, admin sites, health, Celery: above everything
@@ -44,7 +44,7 @@ LAYERS = [  # lowest first
 ]
 APPS = sorted({name.split(".")[0] for _, names in LAYERS for name in names})
 # Where a function-level import must say why: every app but accounts and agency, which are being split (issue
-# 18); once the split has landed, they join (and config, whose wiring imports Celery's and Django's lazily).
+# 18; they join once the split has landed), and config, whose Celery wiring imports lazily at start-up.
 CHECKED_FOR_HIDDEN_IMPORTS = tuple(app for app in APPS if app not in ("accounts", "agency", "config"))
 
 # accounts still holds pages that belong above the core (the agency dashboard, onboarding, settings pages); they
