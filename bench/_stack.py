@@ -421,9 +421,13 @@ class Stack:
         pool: str = "prefork",
         loglevel: str = "INFO",
         env: dict[str, str] | None = None,
+        name: str = "worker",
+        queues: str = "celery",
     ) -> None:
+        """A Celery worker of `queues`: by default the worker of everything but the sends, as production runs it;
+        start_sender starts the other one."""
         self.spawn(
-            "worker",
+            name,
             [
                 str(VENV_BIN / "celery"),
                 "-A",
@@ -431,12 +435,14 @@ class Stack:
                 "worker",
                 "--loglevel",
                 loglevel,
+                "--queues",
+                queues,
                 "--pool",
                 pool,
                 "--concurrency",
                 str(concurrency),
                 "--hostname",
-                f"bench-{os.getpid()}@%h",
+                f"bench-{name}-{os.getpid()}@%h",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
@@ -446,13 +452,21 @@ class Stack:
         # "ready." is logged at INFO; at a quieter log level, give the worker a moment instead.
         if loglevel.upper() in ("DEBUG", "INFO"):
             wait_until(
-                lambda: self.check_alive() or "ready." in self.log("worker"),
+                lambda: self.check_alive() or "ready." in self.log(name),
                 timeout=60,
-                what="the celery worker",
+                what=f"the celery {name}",
             )
         else:
             time.sleep(5)
             self.check_alive()
+
+    def start_sender(
+        self, *, threads: int, loglevel: str = "INFO", env: dict[str, str] | None = None
+    ) -> None:
+        """The sender: the sends queue on a pool of threads (docker-compose.prod.yml's `sender`)."""
+        self.start_worker(
+            concurrency=threads, pool="threads", loglevel=loglevel, env=env, name="sender", queues="sends"
+        )
 
     def start_beat(self, env: dict[str, str] | None = None) -> None:
         self.spawn(
@@ -498,6 +512,16 @@ class Stack:
 
     def pgids(self) -> dict[str, int]:
         return {name: process.pid for name, process in self.processes.items()}
+
+
+# What the text-back path asks Twilio: the line-type lookup, the send, and (reconciling) the list and fetch.
+TWILIO_OPERATIONS = ("lookup", "create", "list", "fetch")
+
+
+def fake_latency(base_url: str, seconds: float) -> None:
+    """Make the fake Twilio answer every request of the text-back path in `seconds` (a reset forgets it)."""
+    for operation in TWILIO_OPERATIONS:
+        fake_post(base_url, "set_latency", {"seconds": seconds, "operation": operation})
 
 
 def _raise_interrupt(signum, frame):

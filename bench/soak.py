@@ -4,21 +4,21 @@ and what callers would notice: texts lost, texts sent twice, and how late they c
     .venv/bin/python bench/soak.py [--minutes 20] [--rate 10] [--clients 200] [--fault-every 120]
         [--latency 0.2] [--name soak]
 
-What runs: the stack of bench/textback_latency.py (gunicorn with 3 sync workers, a prefork Celery worker x4,
-beat, the fake Twilio as its own process, DEBUG off) on a database of its own (`textback_soak`, created,
+What runs: the stack of bench/textback_latency.py (gunicorn with 3 sync workers, a prefork Celery worker x2, the
+sender (the sends queue on 32 threads), beat, the fake Twilio as its own process, DEBUG off) on a database of its own (`textback_soak`, created,
 migrated and given its clients the first time) and a Redis of its own (a private redis-server on a free port,
 append-only file on, as in docker-compose.prod.yml), so that stopping them touches nobody else. Like production
 (`restart: unless-stopped`) a supervisor restarts any process that exits; restarts are counted per fault.
 
 Load: `--rate` missed calls per second (incoming webhook, then dial-complete 1 s later; open loop), each from a
-caller of its own, to the clients in random order. Twilio answers every create in `--latency` seconds.
+caller of its own, to the clients in random order. Twilio answers every request (lookups, sends, lists) in `--latency` seconds.
 
 Faults, one every `--fault-every` seconds in this order (and round again), the first after one interval:
     redis-stop        Redis stopped for 10 s
     redis-restarts    Redis restarted 5 times in 50 s
     postgres-restart  every connection of the stack terminated and new ones refused for 10 s (on the soak's own
                       database; the machine's server is shared, so it is not really restarted)
-    worker-kill       Twilio answers in 3 s; the worker is SIGKILLed mid-send; Twilio back to --latency
+    sender-kill       Twilio answers in 3 s; the sender is SIGKILLed mid-send; Twilio back to --latency
     beat-kill         beat SIGKILLed (its supervisor restarts it)
     twilio-500        Twilio answers 500 for 60 s (the issue says 2 minutes; a fault slot is 2 minutes)
     twilio-slow       Twilio answers in 5 s for 30 s; the stack's Twilio timeout is 3 s here (production: 10 s),
@@ -163,21 +163,21 @@ def inject(fault: Fault, stack: SoakStack, *, redis_port: int, fake_url: str, la
             time.sleep(10)
         finally:
             database_admin(f'ALTER DATABASE "{_stack.BENCH_DB}" ALLOW_CONNECTIONS true')
-    elif fault.name == "worker-kill":
-        fake("set_latency", seconds=3.0)
+    elif fault.name == "sender-kill":
+        _stack.fake_latency(fake_url, 3.0)
         time.sleep(2)  # sends are in flight, waiting on Twilio
-        stack.kill("worker")
+        stack.kill("sender")
         time.sleep(3)
-        fake("set_latency", seconds=latency)
+        _stack.fake_latency(fake_url, latency)
     elif fault.name == "beat-kill":
         stack.kill("beat")
     elif fault.name == "twilio-500":
         fake("fail_for", seconds=60.0, status=500)
         time.sleep(60)
     elif fault.name == "twilio-slow":
-        fake("set_latency", seconds=5.0)
+        _stack.fake_latency(fake_url, 5.0)
         time.sleep(30)
-        fake("set_latency", seconds=latency)
+        _stack.fake_latency(fake_url, latency)
     else:
         raise ValueError(fault.name)
     fault.ended = time.time()
@@ -187,7 +187,7 @@ FAULTS = [
     "redis-stop",
     "redis-restarts",
     "postgres-restart",
-    "worker-kill",
+    "sender-kill",
     "beat-kill",
     "twilio-500",
     "twilio-slow",
@@ -292,7 +292,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--fault-every", type=float, default=120.0, help="seconds between faults")
     parser.add_argument("--latency", type=float, default=0.2, help="seconds Twilio takes to answer a create")
-    parser.add_argument("--worker-concurrency", type=int, default=4)
+    parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--sender-threads", type=int, default=32)
     parser.add_argument("--drain-timeout", type=float, default=240.0)
     parser.add_argument("--migrate", action="store_true")
     parser.add_argument("--keep-logs", action="store_true")
@@ -316,10 +317,11 @@ def main() -> None:
         calls = make_calls(count, 0, clients, public_base_url, random.Random(15))
         faults = [Fault(FAULTS[i % len(FAULTS)]) for i in range(int(args.minutes * 60 // args.fault_every))]
         fake_url = stack.start_fake()
-        _stack.fake_post(fake_url, "set_latency", {"seconds": args.latency})
+        _stack.fake_latency(fake_url, args.latency)
         stack.env["TWILIO_API_BASE_URL"] = fake_url
         stack.start_web(port=port, workers=3, threads=1, worker_class="sync")
         stack.start_worker(concurrency=args.worker_concurrency)
+        stack.start_sender(threads=args.sender_threads)
         stack.start_beat()
         threading.Thread(target=stack.supervise, daemon=True).start()
         print(

@@ -15,8 +15,8 @@ import select
 
 from celery import bootsteps
 from celery.beat import PersistentScheduler
-from celery.signals import task_prerun
-from tenant_schemas_celery.app import CeleryApp, switch_schema
+from celery.signals import task_postrun, task_prerun
+from tenant_schemas_celery.app import CeleryApp, restore_schema, switch_schema
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
@@ -40,10 +40,24 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
 
         from config.health import heartbeat_write
 
-        heartbeat_write("worker", worker.hostname)
-        self.timer_entry = worker.timer.call_repeatedly(
-            settings.HEARTBEAT_SECONDS, heartbeat_write, ("worker", worker.hostname)
-        )
+        # The sender (the worker of the sends queue) beats as "sender", the worker of everything else as
+        # "worker": /healthz names the one that is gone. A worker of both queues beats as both.
+        queues = {queue.name for queue in worker.app.amqp.queues.consume_from.values()}
+        kinds = [
+            kind
+            for kind, queue in (
+                ("worker", settings.CELERY_TASK_DEFAULT_QUEUE),
+                ("sender", settings.SENDS_QUEUE),
+            )
+            if queue in queues
+        ] or ["worker"]
+
+        def beat():
+            for kind in kinds:
+                heartbeat_write(kind, worker.hostname)
+
+        beat()
+        self.timer_entry = worker.timer.call_repeatedly(settings.HEARTBEAT_SECONDS, beat)
 
     def stop(self, worker):
         if self.timer_entry is not None:
@@ -91,3 +105,18 @@ def _drop_dead_database_connections(**kwargs) -> None:
 task_prerun.disconnect(switch_schema, dispatch_uid="tenant_schemas_switch_schema")
 task_prerun.connect(_drop_dead_database_connections, dispatch_uid="textback_drop_dead_database_connections")
 task_prerun.connect(switch_schema, sender=None, dispatch_uid="tenant_schemas_switch_schema")
+
+
+def _back_to_public(**kwargs) -> None:
+    """After every task, the thread's connection goes back to the public schema, where every task starts.
+    tenant-schemas-celery's own restore_schema keeps "the schema before the task" on the task object, which
+    the sender's threads share: one thread could restore another's. The connection is per thread."""
+    from django.db import connection
+    from django_tenants.utils import get_public_schema_name
+
+    if connection.schema_name != get_public_schema_name():
+        connection.set_schema_to_public()
+
+
+task_postrun.disconnect(restore_schema, dispatch_uid="tenant_schemas_restore_schema")
+task_postrun.connect(_back_to_public, dispatch_uid="textback_back_to_public")

@@ -2,7 +2,8 @@
 
     database   PostgreSQL answers
     broker     the Celery broker (Redis) answers
-    worker     seconds since a Celery worker last said it was alive (its event loop writes a heartbeat)
+    worker     seconds since the Celery worker last said it was alive (its event loop writes a heartbeat)
+    sender     the same for the sender, the worker of the sends queue (a thread pool; see CELERY_TASK_ROUTES)
     beat       seconds since beat last said so (the ledger sweep depends on it)
     oldest_due_send   seconds the oldest due-but-unsent ledger row has waited
 
@@ -104,6 +105,7 @@ def healthz(request):
     except Exception as exc:
         checks["broker"] = f"error: {exc.__class__.__name__}"
     _check_heartbeat(checks, "worker")
+    _check_heartbeat(checks, "sender")
     _check_heartbeat(checks, "beat")
     healthy = all(value == "ok" for key, value in checks.items() if isinstance(value, str))
     return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import requests.adapters
 from django.conf import settings
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -104,6 +105,9 @@ class OriginRewritingHttpClient(TwilioHttpClient):
         return super().request(method, url, *args, **kwargs)
 
 
+# Connections kept open to Twilio per process: more than the sender's threads (--concurrency, 32 by default).
+HTTP_POOL_SIZE = 64
+
 LINE_TYPES = {"mobile": "mobile", "landline": "landline", "fixedVoip": "voip", "nonFixedVoip": "voip"}
 
 
@@ -120,6 +124,11 @@ def twilio_client() -> TwilioClient:
     # requests reads the environment (proxies, CA bundle, ~/.netrc) again for every request, about a
     # millisecond of each text-back's worker time. Unless a proxy is set (whose no_proxy rules are per URL), the
     # CA bundle it would find is read once, here, and it is told not to look again.
+    # One kept-alive session for the process, shared by the sender's threads: sized so that every thread keeps
+    # its connection (urllib3's default of 10 would open and throw away a connection per send above that).
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=HTTP_POOL_SIZE)
+    http_client.session.mount("https://", adapter)
+    http_client.session.mount("http://", adapter)
     if not urllib.request.getproxies():
         http_client.session.verify = (
             os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True

@@ -1,4 +1,8 @@
-"""Celery tasks: thin wrappers that fetch by id and call a service (see messaging.services)."""
+"""Celery tasks: thin wrappers that fetch by id and call a service (see messaging.services).
+
+deliver_send and line_type_check go to the sends queue, which the sender (a thread pool) works: they wait on
+Twilio (config/settings/base.py, CELERY_TASK_ROUTES). Time limits are not enforced there; the Twilio client's
+timeout bounds them."""
 
 import logging
 
@@ -28,6 +32,12 @@ DATABASE_DOWN = (OperationalError, InterfaceError)
 def deliver_send(send_id: int) -> str:
     """Work one ledger row. Idempotent: a repeat finds the row taken, sent or skipped and does nothing."""
     return services.send_deliver(send_id=send_id)
+
+
+@shared_task(ignore_result=True)
+def line_type_check(number: str) -> str:
+    """Learn a caller's line type while their call still rings (see services.line_type_prefetch)."""
+    return services.line_type_prefetch(number=number)
 
 
 @shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)

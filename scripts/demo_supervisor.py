@@ -1,5 +1,5 @@
-"""`./run demo`'s supervisor: runs the web server, a Celery worker and beat, restarts whichever dies (and says
-so), prints the demo's logins once the web server answers, and keeps the log readable.
+"""`./run demo`'s supervisor: runs the web server, the Celery worker, the sender and beat, restarts whichever
+dies (and says so), prints the demo's logins once the web server answers, and keeps the log readable.
 
     python scripts/demo_supervisor.py --port 8000 --welcome var/demo-welcome.txt
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-COLOURS = {"web": "32", "worker": "36", "beat": "35", "supervisor": "1"}
+COLOURS = {"web": "32", "worker": "36", "sender": "34", "beat": "35", "supervisor": "1"}
 # A process that dies sooner than this after starting is waited for longer each time (up to MAX_BACKOFF), so a
 # broken one (a syntax error, the database down) does not spin.
 HEALTHY_AFTER = 10.0
@@ -59,11 +59,11 @@ class LogFilter:
     def __init__(self, name: str, emails: Path):
         self.name = name
         self.emails = emails
-        self.in_banner = name in ("worker", "beat")
+        self.in_banner = name in ("worker", "sender", "beat")
         self.email: list[str] | None = None
 
     def restarted(self) -> None:
-        self.in_banner = self.name in ("worker", "beat")
+        self.in_banner = self.name in ("worker", "sender", "beat")
         self.email = None
 
     def feed(self, line: str) -> str | None:
@@ -201,10 +201,36 @@ def main() -> None:
                 "worker",
                 "--loglevel",
                 "INFO",
+                "--queues",
+                "celery",
                 "--concurrency",
                 "2",
                 "--hostname",
                 "demo@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            emails,
+        ),
+        # The texts: the sends queue on a pool of threads, as in production (config/settings/base.py).
+        Supervised(
+            "sender",
+            [
+                celery,
+                "-A",
+                "config",
+                "-q",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--queues",
+                "sends",
+                "--pool",
+                "threads",
+                "--concurrency",
+                "8",
+                "--hostname",
+                "demo-sender@%h",
                 "--without-gossip",
                 "--without-mingle",
             ],
@@ -239,7 +265,7 @@ def main() -> None:
     while not stopping.wait(0.5):
         for process in processes:
             process.check()
-    say("supervisor", "stopping web, worker and beat")
+    say("supervisor", "stopping web, worker, sender and beat")
     for process in processes:
         process.stop()
 

@@ -1,5 +1,5 @@
 """The whole system, really started, for the tests that need it: its own Redis, gunicorn serving the app,
-a Celery worker and beat, all on the test database, with Twilio faked at its HTTP boundary.
+the Celery worker, the sender (the worker of the sends queue) and beat, all on the test database, with Twilio faked at its HTTP boundary.
 
 The stack has a Redis of its own so a test can stop and restart it (a broker outage) without touching the
 Redis every other test uses. Everything it writes is committed; `committed_db` cleans up after each test.
@@ -225,9 +225,9 @@ class Stack:
 
         wait_until(up, timeout=30, what="gunicorn")
 
-    def start_worker(self) -> None:
+    def _start_celery_worker(self, name: str, *options: str) -> None:
         self._spawn(
-            "worker",
+            name,
             [
                 str(VENV_BIN / "celery"),
                 "-A",
@@ -235,15 +235,26 @@ class Stack:
                 "worker",
                 "--loglevel",
                 "INFO",
-                "--concurrency",
-                "2",
                 "--hostname",
-                f"stack-{self.web_port}@%h",
+                f"{name}-{self.web_port}@%h",
                 "--without-gossip",
                 "--without-mingle",
+                *options,
             ],
         )
-        wait_until(lambda: "ready." in self.log("worker"), timeout=30, what="the celery worker")
+        wait_until(lambda: "ready." in self.log(name), timeout=30, what=f"the celery {name}")
+
+    def start_worker(self) -> None:
+        """The worker of everything but the sends (alerts, the outbox, sweeps, exports), as in production."""
+        self._start_celery_worker(
+            "worker", "--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--concurrency", "2"
+        )
+
+    def start_sender(self) -> None:
+        """The sender: the sends queue on a pool of threads, as in production (docker-compose.prod.yml)."""
+        self._start_celery_worker(
+            "sender", "--queues", settings.SENDS_QUEUE, "--pool", "threads", "--concurrency", "8"
+        )
 
     def start_beat(self) -> None:
         self._spawn(
@@ -273,9 +284,9 @@ class Stack:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
 
-    def kill_worker(self) -> None:
-        """SIGKILL the worker and its pool at once: no warm shutdown, no acknowledgements."""
-        self.stop("worker", signal.SIGKILL)
+    def kill_sender(self) -> None:
+        """SIGKILL the sender at once, sends in flight and all: no warm shutdown, no acknowledgements."""
+        self.stop("sender", signal.SIGKILL)
 
     def kill_beat(self) -> None:
         self.stop("beat", signal.SIGKILL)
@@ -285,6 +296,7 @@ class Stack:
         self.start_redis()
         self.start_web()
         self.start_worker()
+        self.start_sender()
         self.start_beat()
         threading.Thread(target=self._supervise, name="stack-supervisor", daemon=True).start()
         return self

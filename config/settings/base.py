@@ -244,6 +244,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
+# Sends spend their time waiting for Twilio (100-300 ms a request, seconds when it is slow), so they have a queue
+# and a worker of their own: the sender, a pool of threads (`celery worker -Q sends --pool threads`), keeps many
+# requests in flight per process, so Twilio's latency costs wall time rather than worker slots, and no export
+# or sweep on the other worker ever delays a text-back (issue 17; bench/textback_latency.py). Thread pools do
+# not enforce Celery's time limits: the Twilio client's own timeout (TWILIO_TIMEOUT_SECONDS) bounds a send.
+SENDS_QUEUE = "sends"
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "messaging.tasks.deliver_send": {"queue": SENDS_QUEUE},
+    "messaging.tasks.line_type_check": {"queue": SENDS_QUEUE},
+}
 # Riding through a broker that restarts or goes away (issue 15; tests/integration/test_faults.py):
 # kombu's Redis transport with its crash on reconnecting fixed (see config/broker.py).
 CELERY_BROKER_TRANSPORT = "config.broker:Transport"

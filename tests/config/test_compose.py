@@ -10,7 +10,7 @@ import yaml
 from django.urls import reverse
 
 ROOT = Path(__file__).resolve().parents[2]
-LONG_RUNNING = {"web", "worker", "beat", "db", "redis"}
+LONG_RUNNING = {"web", "worker", "sender", "beat", "db", "redis"}
 
 
 def compose(name: str) -> dict:
@@ -38,9 +38,25 @@ def test_every_long_running_service_restarts_and_has_a_healthcheck(name):
 @pytest.mark.parametrize("name", ["docker-compose.yml", "docker-compose.prod.yml"])
 def test_worker_and_beat_healthchecks_read_the_heartbeat_file_they_are_told_to_write(name):
     services = compose(name)["services"]
-    for service in ("worker", "beat"):
+    for service in ("worker", "sender", "beat"):
         heartbeat = services[service]["environment"]["HEARTBEAT_FILE"]
         assert heartbeat in services[service]["healthcheck"]["test"][1], service
+
+
+@pytest.mark.parametrize("name", ["docker-compose.yml", "docker-compose.prod.yml"])
+def test_the_sender_alone_works_the_sends_queue_on_threads_and_the_worker_everything_else(name, settings):
+    services = compose(name)["services"]
+
+    def option(service: str, flag: str) -> str:
+        words = services[service]["command"].split()
+        return words[words.index(flag) + 1]
+
+    assert option("sender", "--queues") == settings.SENDS_QUEUE
+    assert option("sender", "--pool") == "threads"
+    assert int(option("sender", "--concurrency").split(":-")[-1].rstrip("}")) >= 16
+    assert option("worker", "--queues") == settings.CELERY_TASK_DEFAULT_QUEUE
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    assert routed == {settings.SENDS_QUEUE}, "a task routed to a queue no service works would never run"
 
 
 @pytest.mark.parametrize("name", ["docker-compose.yml", "docker-compose.prod.yml"])
@@ -50,7 +66,7 @@ def test_the_web_healthcheck_does_not_wait_for_the_worker_that_waits_for_it(name
 
 
 def test_production_runs_without_debug_and_without_default_secrets(prod):
-    for service in ("web", "worker", "beat", "migrate"):
+    for service in ("web", "worker", "sender", "beat", "migrate"):
         env = prod[service]["environment"]
         assert env["DEBUG"] == "0"
         assert env["TELEPHONY_PROVIDER"] == "twilio"

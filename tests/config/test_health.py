@@ -16,11 +16,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def beats():
-    """Set heartbeats in Redis as a worker and beat would: beats(worker=age_seconds, beat=age_seconds)."""
+    """Set heartbeats in Redis as the worker, the sender and beat would: beats(worker=age_seconds, …)."""
     client = redis.Redis.from_url(settings.REDIS_URL)
 
     def set_beats(**ages):
-        for kind in ("worker", "beat"):
+        for kind in ("worker", "sender", "beat"):
             client.delete(HEARTBEAT_KEY.format(kind=kind))
         for kind, age in ages.items():
             client.hset(HEARTBEAT_KEY.format(kind=kind), f"{kind}@test", time.time() - age)
@@ -35,28 +35,36 @@ def health(web) -> tuple[int, dict]:
 
 
 def test_it_is_ok_when_every_part_of_the_text_back_path_is(web, personas, beats):
-    beats(worker=3, beat=1)
+    beats(worker=3, sender=2, beat=1)
     status, body = health(web)
     assert status == 200
     assert body["status"] == "ok"
-    assert {key: body[key] for key in ("database", "broker", "worker", "beat", "sends")} == dict.fromkeys(
-        ("database", "broker", "worker", "beat", "sends"), "ok"
-    )
+    parts = ("database", "broker", "worker", "sender", "beat", "sends")
+    assert {key: body[key] for key in parts} == dict.fromkeys(parts, "ok")
     assert body["oldest_due_send_seconds"] == 0
     assert 2 < body["worker_heartbeat_age_seconds"] < 30
 
 
 def test_it_names_a_worker_that_stopped_beating_and_one_that_never_did(web, personas, beats):
-    beats(worker=600, beat=1)
+    beats(worker=600, sender=1, beat=1)
     status, body = health(web)
     assert status == 503
     assert body["worker"].startswith("error: last heartbeat 6")
-    beats(beat=1)
+    beats(sender=1, beat=1)
     assert health(web)[1]["worker"] == "error: no heartbeat ever"
 
 
+def test_it_names_a_sender_that_stopped_beating(web, personas, beats):
+    """The other worker still beating does not hide that nothing sends the texts."""
+    beats(worker=1, sender=600, beat=1)
+    status, body = health(web)
+    assert status == 503
+    assert body["sender"].startswith("error: last heartbeat 6")
+    assert body["worker"] == "ok"
+
+
 def test_it_says_how_late_the_oldest_due_send_is(web, personas, beats):
-    beats(worker=1, beat=1)
+    beats(worker=1, sender=1, beat=1)
     OutboundSend.objects.create(
         client=personas.acme,
         kind="textback",
@@ -71,7 +79,7 @@ def test_it_says_how_late_the_oldest_due_send_is(web, personas, beats):
 
 
 def test_a_send_due_later_or_already_sent_is_not_late(web, personas, beats):
-    beats(worker=1, beat=1)
+    beats(worker=1, sender=1, beat=1)
     OutboundSend.objects.create(
         client=personas.acme,
         kind="textback",
@@ -92,7 +100,7 @@ def test_a_send_due_later_or_already_sent_is_not_late(web, personas, beats):
 
 
 def test_it_names_a_broker_that_is_down(web, personas, beats, settings):
-    beats(worker=1, beat=1)
+    beats(worker=1, sender=1, beat=1)
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     status, body = health(web)
     assert status == 503

@@ -94,7 +94,7 @@ def test_redis_stopped_for_10_seconds_no_process_exits_and_every_caller_is_texte
     supervised, personas, delayed
 ):
     stack = supervised
-    held = miss_a_call(stack, delayed, caller(1))  # held unacknowledged by the worker when Redis goes
+    held = miss_a_call(stack, delayed, caller(1))  # held unacknowledged by the sender when Redis goes
     miss_a_call(stack, personas.acme, caller(2))
     wait_for_texts(stack.fake, [caller(2)], timeout=15)
     status, body = health(stack)
@@ -165,7 +165,7 @@ def test_postgresql_restarted_webhooks_refuse_while_down_and_the_worker_reconnec
     assert max(arrived.values()) - back <= WITHIN, arrived
     assert_each_texted_once(stack.fake, [caller(20), caller(21), *after])
     assert send_row(held["CallSid"]).state == "sent"
-    assert "worker" not in stack.restarted() and "beat" not in stack.restarted()
+    assert stack.restarted().keys().isdisjoint({"worker", "sender", "beat"}), stack.restarted()
 
 
 def test_beat_killed_and_restarted_by_its_supervisor_sweeps_again_and_sends_nothing_twice(

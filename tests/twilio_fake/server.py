@@ -449,6 +449,9 @@ class FakeTwilio:
         self._rejects: dict[str, int] = {}
         self._slow: dict[str, float] = {}  # operation → seconds every answer takes (set_latency)
         self._outage: dict[str, tuple[float, int]] = {}  # operation → (until, status) (fail_for)
+        # operation → requests being worked or answered right now, and the most there were at once (concurrency)
+        self._in_flight: dict[str, int] = {}
+        self._in_flight_max: dict[str, int] = {}
         self.line_types.clear()
         self._incoming: dict[str, dict] = {}  # sid → IncomingPhoneNumber resource held by the account
         self._taken: set[str] = set()  # numbers bought by someone else: not available
@@ -590,6 +593,24 @@ class FakeTwilio:
         operation = OPERATIONS.get(operation, operation)
         with self._lock:
             self._outage[operation] = (time.monotonic() + seconds, status)
+
+    def _enter(self, operation: str) -> None:
+        with self._lock:
+            count = self._in_flight.get(operation, 0) + 1
+            self._in_flight[operation] = count
+            self._in_flight_max[operation] = max(count, self._in_flight_max.get(operation, 0))
+
+    def _leave(self, operation: str) -> None:
+        with self._lock:
+            # A reset while a request was hanging cleared its count: never below zero.
+            self._in_flight[operation] = max(0, self._in_flight.get(operation, 0) - 1)
+
+    @property
+    def concurrency(self) -> dict[str, dict[str, int]]:
+        """Requests of each operation in flight now (received, not yet answered) and the most at once since the
+        last reset: how many sends a sender really keeps open against a slow Twilio (bench/textback_latency.py)."""
+        with self._lock:
+            return {"now": dict(self._in_flight), "max": dict(self._in_flight_max)}
 
     def _timed_fault(self, operation: str) -> tuple[int | None, float]:
         """(status to fail with or None, seconds to wait before answering) for a request of `operation` now."""
@@ -1121,6 +1142,7 @@ class FakeTwilio:
             "lookups",
             "callbacks",
             "incoming_numbers",
+            "concurrency",
         ):
             return 200, getattr(self, name)
         if method == "POST" and name == "reset":
@@ -1343,13 +1365,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(status, payload, record)
             return
 
-        failing, hang = fake._timed_fault(OPERATIONS.get(op.operation_id, op.operation_id))
+        operation = OPERATIONS.get(op.operation_id, op.operation_id)
+        fake._enter(operation)
+        try:
+            self._answer(op, record, values, path, operation)
+        finally:
+            fake._leave(operation)
+
+    def _answer(self, op: Operation, record: dict, values: dict, path: str, operation: str) -> None:
+        """Answer a request that passed the spec's checks: scripted faults first, then the operation itself."""
+        fake = self.fake
+        failing, hang = fake._timed_fault(operation)
         wake = fake._wake
         if failing is not None:
             record["scripted"] = "outage"
             self._send(failing, twilio_error(failing), record)
             return
-        action = fake._take_script(OPERATIONS.get(op.operation_id, op.operation_id))
+        action = fake._take_script(operation)
         if action is not None:
             kind, argument = action
             record["scripted"] = kind
