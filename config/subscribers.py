@@ -53,6 +53,8 @@ SUBSCRIPTIONS = [
     # --- Calls ---
     Subscription(CallReceived, billing.on_call_received, IN_TRANSACTION),
     Subscription(CallReceived, reports.on_call_received, IN_TRANSACTION),
+    # While it rings, learn a new caller's line type, so a missed call's text-back need not wait for it.
+    Subscription(CallReceived, telephony.on_call_received, ON_COMMIT, when=telephony.needs_line_type),
     Subscription(CallMissed, reports.on_call_missed, IN_TRANSACTION),
     Subscription(CallMissed, inbox.on_call_missed, ON_COMMIT),
     Subscription(CallAnswered, reports.on_call_answered, IN_TRANSACTION),

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 import phonenumbers
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils.timezone import now
 
@@ -176,27 +176,77 @@ class _Claim:
     reconcile: bool = False
 
 
+# The fence: an attempt holds a session advisory lock on its send from its claim until it has recorded the
+# provider's answer. A later attempt that finds the row "sending" and stale reconciles only if it can take the
+# lock, i.e. only if the earlier attempt's database session is gone (its worker died: PostgreSQL releases a dead
+# session's locks) or finished. A live attempt that is merely slow (a busy machine, a slow Twilio) is never
+# reconciled and resent under its feet, whatever SENDING_STALE_SECONDS says. Keys: (FENCE_BASE + send id), a
+# one-key lock; the two-key locks of reports.rollups live in a space of their own.
+FENCE_BASE = 7262 << 40
+
+
+def _fence_take(send_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [FENCE_BASE + send_id])
+        return cursor.fetchone()[0]
+
+
+def _fence_release(send_id: int) -> None:
+    if connection.connection is None:
+        return  # the session is gone, and its locks with it
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [FENCE_BASE + send_id])
+    except DatabaseError:
+        # A dead connection held nothing; a live one that cannot run a statement is closed so that it does
+        # not keep the lock (and the send "in flight") for as long as the process lives.
+        connection.close()
+
+
 def send_deliver(*, send_id: int) -> str:
     """Work one ledger row: the body of the deliver_send task and of the sweep. Returns what happened."""
     claim = _claim(send_id)
     if isinstance(claim, str):
         return claim
     with in_schema_of(claim.client):
-        if claim.reconcile:
-            outcome = _reconcile(claim)
-            if outcome is not None:
-                return outcome
-            # Not at the provider: it is about to be sent again, so the caller's consent is checked again.
-            with transaction.atomic():
-                checked = _recheck_written(claim.send)
-                if isinstance(checked, str):
-                    _finish(claim.send, OutboundSend.State.SKIPPED, reason=checked)
-                    _announce_not_sent(claim.client, claim.send, claim.message, checked)
-                    return f"skipped: {checked}"
-        return _hand_to_provider(claim)
+        try:
+            return _deliver_claimed(claim)
+        finally:
+            _fence_release(claim.send.pk)  # in the client's schema still: no statement to switch back first
+
+
+def _deliver_claimed(claim: _Claim) -> str:
+    """Send what was claimed, in the client's schema; a claim to reconcile asks the provider first."""
+    if claim.reconcile:
+        outcome = _reconcile(claim)
+        if outcome is not None:
+            return outcome
+        # Not at the provider: it is about to be sent again, so the caller's consent is checked again.
+        with transaction.atomic():
+            checked = _recheck_written(claim.send)
+            if isinstance(checked, str):
+                _finish(claim.send, OutboundSend.State.SKIPPED, reason=checked)
+                _announce_not_sent(claim.client, claim.send, claim.message, checked)
+                return f"skipped: {checked}"
+    return _hand_to_provider(claim)
 
 
 def _claim(send_id: int) -> _Claim | str:
+    """Lock the row, check it is this attempt's to work, and take the fence (see FENCE_BASE): a _Claim, or
+    what the row is doing instead. A claim holds the fence; send_deliver lets go of it."""
+    fenced = []
+    try:
+        claim = _claim_locked(send_id, fenced)
+    except BaseException:
+        if fenced:  # after the rollback: a session lock outlives its transaction
+            _fence_release(send_id)
+        raise
+    if fenced and isinstance(claim, str):
+        _fence_release(send_id)
+    return claim
+
+
+def _claim_locked(send_id: int, fenced: list) -> _Claim | str:
     with transaction.atomic():
         send = (
             OutboundSend.objects.select_for_update(skip_locked=True, of=("self",))
@@ -207,8 +257,9 @@ def _claim(send_id: int) -> _Claim | str:
         if send is None:
             return "busy"  # another worker holds it and will finish it (or it does not exist)
         if send.state == OutboundSend.State.SENDING:
-            if send.updated_at > now() - SENDING_STALE_AFTER:
-                return "in flight"
+            if send.updated_at > now() - SENDING_STALE_AFTER or not _fence_take(send.pk):
+                return "in flight"  # recently, or its attempt still holds the fence: it is alive
+            fenced.append(send.pk)
             claim = _Claim(send=send, client=send.client, reconcile=True)
             with in_schema_of(send.client):
                 claim.message = Message.objects.get(pk=send.message_id)
@@ -220,6 +271,9 @@ def _claim(send_id: int) -> _Claim | str:
         if send.due_at > now() + timedelta(seconds=1):
             transaction.on_commit(lambda: outbound_dispatch(send=send))
             return "not due"
+        if not _fence_take(send.pk):
+            return "in flight"  # the last attempt has not let go yet; the sweep comes back to it
+        fenced.append(send.pk)
         with in_schema_of(send.client):
             return _claim_in_client(send)
 
@@ -424,21 +478,50 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
     )
 
 
-def _line_type(client: Client, contact: Contact) -> str:
-    """The contact's line type, looked up once and again after LINE_TYPE_TTL ("" when nobody can tell).
-    A landline stays a landline (numbers are rarely ported from fixed to mobile); a lookup that fails is not
-    remembered, so the next text-back asks again."""
+def line_type_known(contact: Contact) -> bool:
+    """A landline stays a landline (numbers are rarely ported from fixed to mobile); any other answer is asked
+    again after LINE_TYPE_TTL."""
     fresh = contact.line_type_checked_at and contact.line_type_checked_at > now() - LINE_TYPE_TTL
-    if fresh or contact.line_type == Contact.LineType.LANDLINE:
+    return bool(fresh) or contact.line_type == Contact.LineType.LANDLINE
+
+
+def _line_type(client: Client, contact: Contact) -> str:
+    """The contact's line type, looked up when not known ("" when nobody can tell). A lookup that fails is not
+    remembered, so the next text-back asks again."""
+    if line_type_known(contact):
         return contact.line_type
     kind = get_provider().line_type(contact.phone_number)
-    if kind is None:
-        return contact.line_type
-    publish(events.LineTypeLookedUp(client=client, number=contact.phone_number, line_type=kind))
+    if kind is not None:
+        _line_type_record(client, contact, kind)
+    return contact.line_type
+
+
+def _line_type_record(client: Client, contact: Contact, kind: str) -> None:
+    # The contact first, then the subscribers (billing's metering rows): the order a text-back takes its locks
+    # in (it holds the caller's row from its claim), so that a check made while the call rang and a text-back
+    # for the same caller cannot deadlock.
     contact.line_type = kind
     contact.line_type_checked_at = now()
     contact.save(update_fields=["line_type", "line_type_checked_at", "updated_at"])
-    return contact.line_type
+    publish(events.LineTypeLookedUp(client=client, number=contact.phone_number, line_type=kind))
+
+
+def line_type_prefetch(*, number: str) -> str:
+    """Look a caller's line type up while their call rings (the line_type_check task, queued when a call comes
+    in to a client in forward mode), so that when the call is missed the text-back does not wait for Twilio's
+    lookup: 100-300 ms of a new caller's path otherwise. Runs in the client's schema (the task's). Idempotent:
+    a line type already known is not asked again. Returns what it did."""
+    contact = Contact.objects.filter(phone_number=number).first()
+    if contact is None:
+        return "no such caller"
+    if line_type_known(contact):
+        return "known"
+    kind = get_provider().line_type(number)  # outside any transaction: nothing is held while Twilio answers
+    if kind is None:
+        return "unknown"
+    with transaction.atomic():
+        _line_type_record(connection.tenant, contact, kind)
+    return kind
 
 
 def _pick_template(*, client: Client, returning: bool, send: OutboundSend) -> Template | None:

@@ -36,6 +36,31 @@ def test_a_missed_call_gets_one_text_from_the_business_number(live, personas):
         assert Message.objects.get(provider_sid=text["sid"]).status == "delivered"
 
 
+def test_a_new_callers_line_type_is_learned_while_the_call_rings_not_after_it_is_missed(live, personas):
+    """Forward mode: the business's phone rings for seconds before the call is missed. The sender asks Twilio
+    for the caller's line type in that time, so the text-back, when it comes, does not wait for the lookup."""
+    fake = live.fake
+    fake.set_latency(0.3, operation="lookup")  # as slow as the real one
+    try:
+        params = call_params(personas.acme, CALLER)
+        assert post(live, "/hooks/twilio/voice/incoming/", params).status_code == 200
+        with schema_context(personas.acme.schema_name):
+            wait_until(
+                lambda: Contact.objects.filter(phone_number=CALLER, line_type="mobile").exists(),
+                timeout=10,
+                what="the line type, learned while it rings",
+            )
+        [lookup] = fake.lookups
+        rang_until = time.time()
+        dial_complete = {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"}
+        assert post(live, "/hooks/twilio/voice/dial-complete/", dial_complete).status_code == 200
+        [text] = fake.wait_for_messages(1, timeout=15)
+    finally:
+        fake.set_latency(0, operation="lookup")
+    assert lookup["phone_number"] == CALLER and lookup["received_at"] < rang_until < text["received_at"]
+    assert len(fake.lookups) == 1, "the text-back used what was learned while it rang"
+
+
 def test_the_same_webhooks_ten_times_at_once_send_one_text(live, personas):
     params = call_params(personas.acme, CALLER)
     dial_complete = {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"}
@@ -64,14 +89,14 @@ def test_a_text_waits_for_the_clients_delay(live, personas):
         Client.objects.filter(pk=personas.bolt.pk).update(text_delay_seconds=0)
 
 
-def test_a_worker_killed_mid_send_still_sends_exactly_one_text(live, personas):
+def test_a_sender_killed_mid_send_still_sends_exactly_one_text(live, personas):
     fake = live.fake
     fake.hang_next(20)  # Twilio takes the message but the answer never comes back in time
     params = miss_a_call(live, personas.acme)
     fake.wait_for_messages(1, timeout=15)
-    live.kill_worker()  # while the worker waits for Twilio's answer
+    live.kill_sender()  # while it waits for Twilio's answer
     assert send_row(params["CallSid"]).state == "sending"
-    live.start_worker()
+    live.start_sender()
     wait_until(
         lambda: send_row(params["CallSid"]).state == "sent",
         timeout=30,

@@ -5,8 +5,10 @@ whatever Twilio answers (or fails to)."""
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 import time_machine
+from django.db import connection
 from django.utils.timezone import now
 from django_tenants.utils import schema_context
 
@@ -15,7 +17,13 @@ from crm.models import Contact
 from crm.services import contact_upsert
 from messaging.models import ConsentEvent, Conversation, Message, OutboundSend, Template
 from messaging.segments import segment_info
-from messaging.services import OPT_OUT_NOTICE, message_queue, send_deliver, textback_schedule
+from messaging.services import (
+    FENCE_BASE,
+    OPT_OUT_NOTICE,
+    message_queue,
+    send_deliver,
+    textback_schedule,
+)
 from tests.webhooks import call_params, post_signed, sid, sms_params
 
 pytestmark = pytest.mark.django_db
@@ -566,6 +574,34 @@ def test_an_attempt_still_in_flight_is_left_alone(personas, twilio):
     assert _row(send).state == "sending"
 
 
+def _other_worker_session():
+    """A database session of its own, as another worker process holds one."""
+    db = connection.settings_dict
+    options = {k: v for k, v in {"host": db["HOST"], "port": db["PORT"], "user": db["USER"]}.items() if v}
+    return psycopg.connect(dbname=db["NAME"], autocommit=True, **options)
+
+
+def test_a_stale_attempt_whose_worker_is_alive_is_not_reconciled_under_its_feet(personas, twilio):
+    """Quiet for longer than SENDING_STALE_SECONDS (a busy machine, a slow Twilio) is not dead: while the first
+    attempt's session holds the send's fence, a second attempt neither asks Twilio nor sends. Once that session
+    ends (its worker killed: PostgreSQL lets go of its locks), the second attempt reconciles and sends once."""
+    twilio.drop_connection_next()
+    send, _ = _text_back(personas.acme)
+    _make_due(send, stale=True)
+    first_attempt = _other_worker_session()
+    first_attempt.execute("SELECT pg_advisory_lock(%s)", [FENCE_BASE + send.pk])
+    try:
+        assert _deliver(send) == "in flight"
+        assert len(_creates(twilio)) == 1
+        assert "ListMessage" not in [r["operation"] for r in twilio.requests]
+    finally:
+        first_attempt.close()  # the worker dies
+    assert _deliver(send) == "sent"
+    operations = [r["operation"] for r in twilio.requests if r["operation"] != "FetchPhoneNumber"]
+    assert operations == ["CreateMessage", "ListMessage", "CreateMessage"]  # the first one was dropped
+    assert len(twilio.messages_to(CALLER)) == 1
+
+
 def test_after_a_timeout_the_text_twilio_did_create_is_found_and_not_sent_again(personas, twilio):
     twilio.hang_next(1.5)  # Twilio creates the message but answers after the app's 1 s timeout
     send, outcome = _text_back(personas.acme)
@@ -723,8 +759,9 @@ def test_a_text_back_is_sent_in_a_fixed_number_of_queries(personas, twilio, djan
     the conversation, the message, the ledger, then the sent record and its counters. A real worker runs 23;
     here the test's transaction adds savepoints, the caller is new, and the task starts in public. Billing's
     metering of the look-up and of the text runs in a savepoint of its own (events.bus): a billing bug must not
-    unsend a text, and that isolation costs two statements each."""
+    unsend a text, and that isolation costs two statements each. Taking and letting go of the fence (an advisory
+    lock, messaging.services.FENCE_BASE) costs two more."""
     send = _schedule(personas.acme)
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(32):
         assert _deliver(send) == "sent"
     assert len(twilio.messages_to(CALLER)) == 1
