@@ -12,6 +12,7 @@ Riding through faults (issue 15; tests/integration/test_faults.py proves each):
 
 import os
 import select
+import threading
 
 from celery import bootsteps
 from celery.beat import PersistentScheduler
@@ -100,23 +101,33 @@ def _drop_dead_database_connections(**kwargs) -> None:
             connection.close()
 
 
+# tenant-schemas-celery keeps "the schema before the task" on the task object, which the sender's threads share:
+# one thread could restore another's schema. Each thread remembers its own here, per task id (a task run eagerly
+# inside a request or another task restores that caller's schema, as theirs did).
+_before = threading.local()
+
+
+def _remember_schema(task_id=None, **kwargs) -> None:
+    from django.db import connection
+
+    if not hasattr(_before, "schemas"):
+        _before.schemas = {}
+    _before.schemas[task_id] = (connection.schema_name, connection.include_public_schema)
+
+
+def _restore_schema(task_id=None, **kwargs) -> None:
+    from django.db import connection
+
+    schema, include_public = getattr(_before, "schemas", {}).pop(task_id, (None, True))
+    if schema is not None and connection.schema_name != schema:
+        connection.set_schema(schema, include_public=include_public)
+
+
 # Before tenant-schemas-celery's own handler, which may look the client up on that very connection: receivers run
 # in the order they were connected, and theirs was connected when their module was imported.
 task_prerun.disconnect(switch_schema, dispatch_uid="tenant_schemas_switch_schema")
 task_prerun.connect(_drop_dead_database_connections, dispatch_uid="textback_drop_dead_database_connections")
+task_prerun.connect(_remember_schema, dispatch_uid="textback_remember_schema")
 task_prerun.connect(switch_schema, sender=None, dispatch_uid="tenant_schemas_switch_schema")
-
-
-def _back_to_public(**kwargs) -> None:
-    """After every task, the thread's connection goes back to the public schema, where every task starts.
-    tenant-schemas-celery's own restore_schema keeps "the schema before the task" on the task object, which
-    the sender's threads share: one thread could restore another's. The connection is per thread."""
-    from django.db import connection
-    from django_tenants.utils import get_public_schema_name
-
-    if connection.schema_name != get_public_schema_name():
-        connection.set_schema_to_public()
-
-
 task_postrun.disconnect(restore_schema, dispatch_uid="tenant_schemas_restore_schema")
-task_postrun.connect(_back_to_public, dispatch_uid="textback_back_to_public")
+task_postrun.connect(_restore_schema, dispatch_uid="textback_restore_schema")

@@ -506,22 +506,28 @@ def _line_type_record(client: Client, contact: Contact, kind: str) -> None:
     publish(events.LineTypeLookedUp(client=client, number=contact.phone_number, line_type=kind))
 
 
-def line_type_prefetch(*, number: str) -> str:
+def line_type_prefetch(*, client_id: int, number: str) -> str:
     """Look a caller's line type up while their call rings (the line_type_check task, queued when a call comes
     in to a client in forward mode), so that when the call is missed the text-back does not wait for Twilio's
-    lookup: 100-300 ms of a new caller's path otherwise. Runs in the client's schema (the task's). Idempotent:
-    a line type already known is not asked again. Returns what it did."""
-    contact = Contact.objects.filter(phone_number=number).first()
-    if contact is None:
-        return "no such caller"
-    if line_type_known(contact):
-        return "known"
-    kind = get_provider().line_type(number)  # outside any transaction: nothing is held while Twilio answers
-    if kind is None:
-        return "unknown"
-    with transaction.atomic():
-        _line_type_record(connection.tenant, contact, kind)
-    return kind
+    lookup: 100-300 ms of a new caller's path otherwise. Idempotent: a line type already known is not asked
+    again. Returns what it did."""
+    client = Client.objects.filter(pk=client_id).first()
+    if client is None:
+        return "no such client"
+    with in_schema_of(client):
+        contact = Contact.objects.filter(phone_number=number).first()
+        if contact is None:
+            return "no such caller"
+        if line_type_known(contact):
+            return "known"
+        kind = get_provider().line_type(
+            number
+        )  # outside any transaction: nothing is held while Twilio answers
+        if kind is None:
+            return "unknown"
+        with transaction.atomic():
+            _line_type_record(client, contact, kind)
+        return kind
 
 
 def _pick_template(*, client: Client, returning: bool, send: OutboundSend) -> Template | None:

@@ -35,9 +35,9 @@ def deliver_send(send_id: int) -> str:
 
 
 @shared_task(ignore_result=True)
-def line_type_check(number: str) -> str:
+def line_type_check(client_id: int, number: str) -> str:
     """Learn a caller's line type while their call still rings (see services.line_type_prefetch)."""
-    return services.line_type_prefetch(number=number)
+    return services.line_type_prefetch(client_id=client_id, number=number)
 
 
 @shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
