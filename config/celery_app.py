@@ -11,13 +11,14 @@ Riding through faults (issue 15; tests/integration/test_faults.py proves each):
 """
 
 import os
-import select
 import threading
 
 from celery import bootsteps
 from celery.beat import PersistentScheduler
 from celery.signals import task_postrun, task_prerun
 from tenant_schemas_celery.app import CeleryApp, restore_schema, switch_schema
+
+from config.db import connection_hung_up
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
@@ -93,11 +94,7 @@ def _drop_dead_database_connections(**kwargs) -> None:
         if connection.errors_occurred:
             connection.close_if_unusable_or_obsolete()
             continue
-        try:
-            readable, _, _ = select.select([connection.connection.fileno()], [], [], 0)
-        except (OSError, ValueError):  # the socket is already gone
-            readable = True
-        if readable:
+        if connection_hung_up(connection.connection):
             connection.close()
 
 

@@ -5,6 +5,8 @@ we have), so a row that may already exist is inserted in one statement rather th
 look-up-then-create with a savepoint around the create.
 """
 
+import select
+
 from django.db import connections, models, router
 from django.db.models import sql
 from django.db.models.constants import OnConflict
@@ -40,3 +42,14 @@ def insert_unless_exists(obj: models.Model) -> bool:
     obj._state.adding = False
     obj._state.db = using
     return True
+
+
+def connection_hung_up(raw_connection) -> bool:
+    """Whether the server has hung up on this idle psycopg connection: its socket is readable (PostgreSQL sent
+    its FATAL message and closed) or already gone. One system call, no round trip. Only for a connection with no
+    query in flight, where nothing else could be waiting to be read."""
+    try:
+        readable, _, _ = select.select([raw_connection.fileno()], [], [], 0)
+    except (OSError, ValueError):  # the socket is closed already
+        return True
+    return bool(readable)
