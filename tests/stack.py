@@ -60,7 +60,7 @@ def test_database_url() -> str:
 
 
 class Stack:
-    def __init__(self, fake_twilio):
+    def __init__(self, fake_twilio, **extra_env: str):
         self.fake = fake_twilio
         self.tmp = tempfile.TemporaryDirectory(prefix="textback-stack-")
         self.redis_port = free_port()
@@ -89,6 +89,7 @@ class Stack:
             "PUBLIC_BASE_URL": self.base_url,
             "PYTHONUNBUFFERED": "1",
             "PGAPPNAME": self.app_name,
+            **extra_env,  # settings of a variant of the stack (tests/integration/test_pooling.py)
         }
 
     # --- processes ---

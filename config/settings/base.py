@@ -152,9 +152,19 @@ WSGI_APPLICATION = "config.wsgi.application"
 
 # --- Data stores --------------------------------------------------------------------------------------
 DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres:///textback")}
-DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# django-tenants' backend, with a health check that costs no round trip (config/db_backend/base.py).
+DATABASES["default"]["ENGINE"] = "config.db_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django's own connection pool (psycopg_pool), per process, for many threads over few connections: gunicorn's
+# gthread workers, the sender. Off by default (each process keeps one connection per thread). django-tenants sets
+# the search_path again on every connection taken from the pool, and the sender's fence (a session advisory lock)
+# is let go before a connection goes back: tests/integration/test_pooling.py runs the stack through it. NOT
+# PgBouncer's transaction mode, which would hand one client's search_path to another's transaction (README).
+DB_POOL_SIZE = env.int("DB_POOL_SIZE", default=0)
+if DB_POOL_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DB_POOL_SIZE}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_url("REDIS_URL", default="redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
