@@ -4,10 +4,17 @@ Django's own backend makes a new redis.Redis for every cache call, and redis-py 
 response callbacks in each: about a third of a millisecond of CPU per call, several times on every webhook.
 redis.Redis is safe to share between threads (the pool hands each command its own connection)."""
 
+from collections.abc import Callable
+
+import redis
 from django.core.cache.backends import redis as django_redis
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
+    # Django's own (private, so left out of its type stubs), which this relies on.
+    _client: type[redis.Redis]
+    _get_connection_pool: Callable[[bool], redis.ConnectionPool]
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._clients = {}

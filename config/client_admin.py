@@ -9,7 +9,6 @@ the rendered preview with its segment count."""
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -25,6 +24,7 @@ from accounts.settings_views import (
     user_is_agency_person,
     user_may_change_settings,
 )
+from config.db import tenant_connection
 from inbox.models import CannedReply
 from messaging.models import Template
 from messaging.segments import segment_info
@@ -64,7 +64,7 @@ class ClientAdminSite(admin.AdminSite):
 site = ClientAdminSite(name="client_admin")
 
 
-class _ThisClientsPeople:
+class _ThisClientsPeople(admin.ModelAdmin):
     """Every permission is the site's: the client's owners, its agency, operators.
 
     No change history: Django's admin log is one table in the public schema, keyed by content type and object
@@ -105,20 +105,23 @@ class _ThisClientsPeople:
 
 
 @admin.register(Client, site=site)
-class ClientSettingsAdmin(_ThisClientsPeople, admin.ModelAdmin):
+class ClientSettingsAdmin(_ThisClientsPeople):
     form = ClientSettingsForm
-    fields = ClientSettingsForm.Meta.fields
+    fields = list(ClientSettingsForm.Meta.fields)
     list_display = ["name", "timezone", "response_target_minutes"]
 
     def get_readonly_fields(self, request, obj=None):
         # As on the settings page: the owner sees the messaging registration, only the agency changes it.
-        if user_is_agency_person(request.user, request_client(request)):
+        client = request_client(request)
+        if client is not None and user_is_agency_person(request.user, client):
             return ()
         return AGENCY_ONLY_FIELDS
 
     def get_queryset(self, request):
         # This client's row and no other: the admin's URLs carry a pk, and another client's is a 404.
-        return super().get_queryset(request).filter(pk=request_client(request).pk)
+        client = request_client(request)
+        rows = super().get_queryset(request)
+        return rows.none() if client is None else rows.filter(pk=client.pk)
 
     def has_add_permission(self, request):
         return False  # clients are created by their agency
@@ -128,7 +131,7 @@ class ClientSettingsAdmin(_ThisClientsPeople, admin.ModelAdmin):
 
 
 @admin.register(Template, site=site)
-class TemplateAdmin(_ThisClientsPeople, admin.ModelAdmin):
+class TemplateAdmin(_ThisClientsPeople):
     list_display = ["kind", "is_active", "segments"]
     fields = ["kind", "body", "is_active", "preview"]
     readonly_fields = ["kind", "preview"]
@@ -145,9 +148,10 @@ class TemplateAdmin(_ThisClientsPeople, admin.ModelAdmin):
 
     @admin.display(description="Preview")
     def preview(self, template):
-        # The admin runs in the client's schema, and connection.tenant is the client (display methods get no
+        # The admin runs in the client's schema, and the connection's tenant is the client (display methods get no
         # request to ask).
-        shown = template_preview(template.body, sample_context(connection.tenant)) if template.pk else None
+        client = tenant_connection.tenant
+        shown = template_preview(template.body, sample_context(client)) if template.pk else None
         if shown is None:
             return "—"
         return format_html(
@@ -160,5 +164,5 @@ class TemplateAdmin(_ThisClientsPeople, admin.ModelAdmin):
 
 
 @admin.register(CannedReply, site=site)
-class CannedReplyAdmin(_ThisClientsPeople, admin.ModelAdmin):
+class CannedReplyAdmin(_ThisClientsPeople):
     list_display = ["title", "body"]

@@ -6,10 +6,34 @@ look-up-then-create with a savepoint around the create.
 """
 
 import select
+from typing import Any, Protocol, cast
 
-from django.db import connections, models, router
+from django.db import connection, connections, models, router
 from django.db.models import sql
 from django.db.models.constants import OnConflict
+
+
+class TenantConnection(Protocol):
+    """What django-tenants' database backend (the ENGINE in DATABASES) adds to a connection: the schema its
+    queries run in. Django's own types know only Django's connection: where code switches or reads the schema it
+    uses `tenant_connection` (or casts `connections[alias]` to this), so the type checker knows these."""
+
+    schema_name: str
+    # The client whose schema is set, or django-tenants' stand-in (FakeTenant) after set_schema(): untyped.
+    tenant: Any
+    include_public_schema: bool
+
+    def set_tenant(self, tenant: Any, include_public: bool = True) -> None: ...
+
+    def set_schema(
+        self, schema_name: str, include_public: bool = True, tenant_type: str | None = None
+    ) -> None: ...
+
+    def set_schema_to_public(self) -> None: ...
+
+
+# The same per-thread connection as django.db.connection, seen through django-tenants' backend.
+tenant_connection = cast(TenantConnection, connection)
 
 
 def insert_unless_exists(obj: models.Model) -> bool:

@@ -84,7 +84,8 @@ def resolve(host: str, port: int, *, allow_private: bool) -> list[str]:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
         raise OutboundError(f"{host} does not resolve.") from None
-    addresses = list(dict.fromkeys(info[4][0].split("%")[0] for info in infos))
+    # The address is a str for the IP families (the types allow an int for others).
+    addresses = list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
     for address in addresses:
         problem = address_problem(address)
         if problem is None:
@@ -142,6 +143,7 @@ def request(
 
 def _send(parts, address, port, method, body, headers, timeout, max_bytes, started, deadline) -> Answer:
     options = {"timeout": timeout, "retries": False, "maxsize": 1}
+    pool: urllib3.HTTPConnectionPool
     if parts.scheme == "https":
         # The certificate is checked against the name in the URL, not the address connected to.
         pool = urllib3.HTTPSConnectionPool(

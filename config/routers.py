@@ -8,15 +8,19 @@ narrows it per model: a model named in SPLIT_APPS_PUBLIC_MODELS is created in pu
 client schemas only. For everything else it has no opinion and TenantSyncRouter decides.
 """
 
+from typing import cast
+
 from django.conf import settings
 from django.db import connections
 from django_tenants.utils import get_public_schema_name
+
+from config.db import TenantConnection
 
 
 class SplitAppsRouter:
     def allow_migrate(self, db, app_label, model_name=None, **hints):
         if model_name is None or app_label not in settings.SPLIT_APPS:
             return None
-        in_public = connections[db].schema_name == get_public_schema_name()
+        in_public = cast(TenantConnection, connections[db]).schema_name == get_public_schema_name()
         is_public_model = f"{app_label}.{model_name}".lower() in settings.SPLIT_APPS_PUBLIC_MODELS
         return None if in_public == is_public_model else False

@@ -135,7 +135,7 @@ def parse(data: bytes) -> tuple[list[ImportRow], list[tuple[int, str]]]:
         tags = tags_from_text(_cell(record, "tags"))
         if any(len(tag) > 40 for tag in tags):
             reasons.append("a tag is longer than 40 characters")
-        if reasons:
+        if reasons or number is None:  # a missing or invalid number has its reason above
             errors.append((start, "; ".join(reasons).capitalize() + "."))
             continue
         first_line[number] = start
@@ -166,7 +166,7 @@ def import_contacts(*, data: bytes) -> ImportResult:
                 )
             # A number that opted out before (its contact since merged or deleted) comes back opted out.
             fresh = [number for number in numbers if number not in existing]
-            opted_out = set()
+            opted_out: set[str] = set()
             for start in range(0, len(fresh), 5000):
                 opted_out.update(
                     Suppression.objects.filter(phone_number__in=fresh[start : start + 5000]).values_list(

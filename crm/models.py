@@ -30,6 +30,9 @@ class Contact(models.Model):
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Not a column: the number as people read it, set by crm.selectors on the contacts it gives the pages.
+    phone_display: str
+
     class Meta:
         ordering = ["-created_at"]
 

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from importlib import import_module
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from celery import current_app
 from django.conf import settings
@@ -79,6 +79,13 @@ def event(cls=None, *, name: str, public: bool = False, label: str = ""):
     return wrap if cls is None else wrap(cls)
 
 
+class Tenant(Protocol):
+    """What the bus reads of an event's client (accounts.Client, which events sits below and does not import)."""
+
+    pk: Any
+    schema_name: str
+
+
 class Event:
     """The base of every event: `client` (accounts.Client) is the business it happened at; events run in its
     schema. Subclasses are declared with `@event(name=...)`."""
@@ -86,19 +93,24 @@ class Event:
     name: ClassVar[str]
     public: ClassVar[bool]
     label: ClassVar[str]
+    if TYPE_CHECKING:
+        # For the type checker only: every event declares its own `client` field, and `@event` makes each a
+        # dataclass (a field declared here would be read by dataclasses and typing.get_type_hints at run time).
+        client: Tenant
+        __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
 
 
-EVENTS: dict[str, type] = {}
+EVENTS: dict[str, type[Event]] = {}
 
 
-def public_events() -> list[type]:
+def public_events() -> list[type[Event]]:
     """The events outbound webhooks may subscribe to, in the order they were declared."""
     return [declared for declared in EVENTS.values() if declared.public]
 
 
 @dataclasses.dataclass(frozen=True)
 class Subscription:
-    event: type
+    event: type[Event]
     handler: Callable[[Any], Any]
     policy: Policy
     when: Callable[[Any], bool] | None = None
@@ -117,7 +129,7 @@ class Veto:
     check: Callable[[Any], Any]
 
 
-_by_event: dict[type, list[Subscription]] = defaultdict(list)
+_by_event: dict[type[Event], list[Subscription]] = defaultdict(list)
 _by_key: dict[str, Subscription] = {}
 _vetoes: dict[type, list[Veto]] = defaultdict(list)
 
@@ -147,7 +159,7 @@ def subscriptions() -> list[Subscription]:
     return list(_by_key.values())
 
 
-def subscribers_of(event_type: type) -> list[Subscription]:
+def subscribers_of(event_type: type[Event]) -> list[Subscription]:
     return list(_by_event.get(event_type, ()))
 
 

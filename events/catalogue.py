@@ -14,7 +14,7 @@ POLICY_WORDS = {
 }
 
 
-def _meaning(event_type) -> str:
+def _meaning(event_type: type[bus.Event]) -> str:
     doc = inspect.getdoc(event_type) or ""
     if doc.startswith(f"{event_type.__name__}("):  # dataclass's own generated doc: nothing was written
         return ""
@@ -29,7 +29,7 @@ def _handler(subscription: bus.Subscription) -> str:
 CORE_ORDER = ("telephony", "messaging", "crm")
 
 
-def _in_path_order(event_type) -> int:
+def _in_path_order(event_type: type[bus.Event]) -> int:
     module = event_type.__module__.split(".")[0]
     return CORE_ORDER.index(module) if module in CORE_ORDER else len(CORE_ORDER)
 

@@ -3,9 +3,11 @@
 import logging
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils.timezone import now
 from django_tenants.utils import get_tenant_model
+
+from config.db import tenant_connection
 
 from .bus import _by_key, _log_failure, event_from_data
 from .models import OutboxEvent
@@ -20,7 +22,7 @@ def outbox_drain(*, limit: int = BATCH) -> int:
     """Run the due rows' pending subscribers in one transaction for the batch; rows are locked SKIP LOCKED, so
     workers draining at once share the work. A subscriber's writes commit with its name leaving the row: it runs
     once when it succeeds. Returns how many rows were handled."""
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
     with transaction.atomic():
         rows = list(
             OutboxEvent.objects.select_for_update(skip_locked=True)
@@ -36,7 +38,7 @@ def outbox_drain(*, limit: int = BATCH) -> int:
             if client is None:  # the client is gone: nobody is left to tell
                 done.append(row.pk)
                 continue
-            connection.set_tenant(client)
+            tenant_connection.set_tenant(client)
             still = _run_pending(row, client)
             if still:
                 row.pending = still
@@ -45,7 +47,7 @@ def outbox_drain(*, limit: int = BATCH) -> int:
                 retry.append(row)
             else:
                 done.append(row.pk)
-        connection.set_schema_to_public()
+        tenant_connection.set_schema_to_public()
         if done:
             OutboxEvent.objects.filter(pk__in=done).delete()
         for row in retry:

@@ -108,7 +108,7 @@ class Message(models.Model):
 
 
 # Later statuses win; failures are final. A late "sent" after "delivered" changes nothing.
-STATUS_RANK = {
+STATUS_RANK: dict[str, int] = {  # keyed by the stored value, which a Status member is
     Message.Status.QUEUED: 0,
     Message.Status.SENDING: 1,
     Message.Status.SENT: 2,
@@ -146,7 +146,8 @@ class ConsentEventQuerySet(models.QuerySet):
     def delete(self):
         raise ConsentRecordImmutable("A consent record is never deleted.")
 
-    delete.queryset_only = True
+    # Django reads this on a QuerySet method a manager copies; a function attribute the checker cannot type.
+    delete.queryset_only = True  # type: ignore[attr-defined]
 
 
 class ConsentRecordImmutable(Exception):

@@ -63,10 +63,12 @@ def _parse(body: str) -> tuple[list[tuple[str, str | None]], list[str]]:
                 parts.append(("".join(literal), field))
                 literal, i = [], close + 1
                 continue
-            excerpt = _OPEN_EXCERPT.match(body, i)[0]
+            opened = _OPEN_EXCERPT.match(body, i)  # always matches: body[i] is "{"
+            excerpt = opened[0] if opened else char
             problems.append(f'The {{ in "{excerpt}" is never closed. Close it, or write {{{{ to show a {{.')
         elif char == "}":
-            excerpt = _CLOSE_EXCERPT.search(body, 0, i + 1)[0]
+            closed = _CLOSE_EXCERPT.search(body, 0, i + 1)  # always matches: body[i] is "}"
+            excerpt = closed[0] if closed else char
             problems.append(f'The }} in "{excerpt}" is never opened. Remove it, or write }}}} to show a }}.')
         literal.append(char)
         i += 1

@@ -19,6 +19,8 @@ class Wording:
 class SkipReason(enum.StrEnum):
     """The core's reasons. Each member is its stored value and carries its wording."""
 
+    wording: Wording  # set by __new__ (an annotation alone makes no member)
+
     def __new__(cls, value: str, text: str, label: str):
         member = str.__new__(cls, value)
         member._value_ = value

@@ -19,7 +19,7 @@ def on_contact_merged(event: ContactMerged) -> None:
     kept, gone = conversations.get(into.pk), conversations.get(other.pk)
     if gone is not None and kept is None:
         Conversation.objects.filter(pk=gone.pk).update(contact=into)
-    elif gone is not None:
+    elif gone is not None and kept is not None:
         Message.objects.filter(conversation=gone).update(conversation=kept)
         # What other apps keep per conversation (inbox's notes) moves before the duplicate's is deleted.
         publish(ConversationJoined(client=event.client, kept=kept, gone=gone))

@@ -172,7 +172,7 @@ def _conversation_start(contact: Contact) -> Conversation:
 class _Claim:
     send: OutboundSend
     client: Client
-    message: Message | None = None
+    message: Message
     reconcile: bool = False
 
 
@@ -234,7 +234,7 @@ def _deliver_claimed(claim: _Claim) -> str:
 def _claim(send_id: int) -> _Claim | str:
     """Lock the row, check it is this attempt's to work, and take the fence (see FENCE_BASE): a _Claim, or
     what the row is doing instead. A claim holds the fence; send_deliver lets go of it."""
-    fenced = []
+    fenced: list[int] = []
     try:
         claim = _claim_locked(send_id, fenced)
     except BaseException:
@@ -246,7 +246,7 @@ def _claim(send_id: int) -> _Claim | str:
     return claim
 
 
-def _claim_locked(send_id: int, fenced: list) -> _Claim | str:
+def _claim_locked(send_id: int, fenced: list[int]) -> _Claim | str:
     with transaction.atomic():
         send = (
             OutboundSend.objects.select_for_update(skip_locked=True, of=("self",))
@@ -260,9 +260,10 @@ def _claim_locked(send_id: int, fenced: list) -> _Claim | str:
             if send.updated_at > now() - SENDING_STALE_AFTER or not _fence_take(send.pk):
                 return "in flight"  # recently, or its attempt still holds the fence: it is alive
             fenced.append(send.pk)
-            claim = _Claim(send=send, client=send.client, reconcile=True)
+            assert send.message_id is not None  # a row is marked sending with its message, in one save
             with in_schema_of(send.client):
-                claim.message = Message.objects.get(pk=send.message_id)
+                message = Message.objects.get(pk=send.message_id)
+            claim = _Claim(send=send, client=send.client, message=message, reconcile=True)
             send.attempts += 1
             send.save(update_fields=["attempts", "updated_at"])  # fresh again: this worker has it now
             return claim
@@ -308,21 +309,24 @@ def _claim_in_client(send: OutboundSend) -> _Claim | str:
 def _recheck_written(send: OutboundSend) -> Message | str:
     """Lock a written message and its caller and check, again, that it may go: the message, or the reason it
     may not (the message is then marked failed with that reason)."""
+    assert send.message_id is not None  # a written message: the callers checked
     message = Message.objects.select_for_update(no_key=True).get(pk=send.message_id)
     # The number's opt-out is read in the same statement: it holds even when the contact row was merged away
     # or deleted since the message was written (then there is no row to lock, only the number).
-    contact = (
+    locked = (
         Contact.objects.select_for_update(no_key=True)
         .annotate(suppressed=suppressed(message.to_number))
         .filter(phone_number=message.to_number)
         .first()
     )
-    if contact is None:
+    if locked is None:
         contact = Contact(
             phone_number=message.to_number,
             opted_out=Suppression.objects.filter(phone_number=message.to_number).exists(),
         )
-        contact.suppressed = contact.opted_out
+        number_suppressed = contact.opted_out
+    else:
+        contact, number_suppressed = locked, locked.suppressed
     reason = None
     if message.kind == Message.Kind.KEYWORD_REPLY:
         pass  # STOP/START/HELP answers are the one thing an opted-out caller receives
@@ -330,9 +334,9 @@ def _recheck_written(send: OutboundSend) -> Message | str:
         reason = (
             SkipReason.CLIENT_PAUSED
             if send.client.status == Client.Status.PAUSED
-            else _barred(contact, suppressed=contact.suppressed)
+            else _barred(contact, suppressed=number_suppressed)
         )
-    elif contact.opted_out or contact.suppressed:
+    elif contact.opted_out or number_suppressed:
         reason = SkipReason.OPTED_OUT  # a person may still answer a blocked or unreachable caller by hand
     if reason is None:
         return message
@@ -381,7 +385,8 @@ def _history_sql() -> tuple[str, int]:
     ORM took several milliseconds of CPU to compile its four EXISTS), and how many contact columns lead it."""
     contact = Contact._meta
     columns = [field.column for field in contact.concrete_fields]
-    calls = Contact._meta.get_field("calls").related_model._meta.db_table  # telephony builds on messaging
+    # telephony builds on messaging. A reverse relation's model is a class, never "self" as the types allow.
+    calls = Contact._meta.get_field("calls").related_model._meta.db_table  # type: ignore[union-attr]
     messages, conversations = Message._meta.db_table, Conversation._meta.db_table
     reached = (
         f"FROM {messages} m WHERE m.conversation_id = v.id AND NOT (m.direction = '{Message.Direction.OUTBOUND}'"
@@ -415,7 +420,8 @@ def _caller_with_history(number: str, send: OutboundSend, window_start: datetime
     fields = Contact._meta.concrete_fields
     values = []
     for field, value in zip(fields, row[:width], strict=True):
-        for convert in field.get_db_converters(connection):  # what the ORM would do for a field that needs it
+        # What the ORM would do for a field that needs it (Field.get_db_converters is missing from Django's stubs).
+        for convert in field.get_db_converters(connection):  # type: ignore[attr-defined]
             value = convert(value, field, connection)
         values.append(value)
     contact = Contact.from_db(connection.alias, [field.attname for field in fields], values)
@@ -689,7 +695,7 @@ def _mark_contact_after_error(client: Client, number: str, code: int | None) -> 
             )
         return SkipReason.OPTED_OUT
     if code in UNREACHABLE_CODES:
-        fields = {"unreachable": True}
+        fields: dict[str, object] = {"unreachable": True}
         if code in LANDLINE_CODES:
             fields.update(line_type=Contact.LineType.LANDLINE, line_type_checked_at=now())
         Contact.objects.filter(phone_number=number).update(**fields)
@@ -871,7 +877,10 @@ def inbound_receive(
             body=keyword_reply_text(client=client, keyword=keyword),
             kind=Message.Kind.KEYWORD_REPLY,
         )
-    changes = {"last_activity_at": message.created_at, "last_inbound_at": message.created_at}
+    changes: dict[str, object] = {
+        "last_activity_at": message.created_at,
+        "last_inbound_at": message.created_at,
+    }
     if keyword is None:
         changes.update(unread_count=F("unread_count") + 1, status=Conversation.Status.OPEN)
     Conversation.objects.filter(pk=conversation.pk).update(**changes)

@@ -9,7 +9,7 @@ import logging
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -18,6 +18,7 @@ from twilio.request_validator import RequestValidator
 from accounts.models import Client
 from accounts.selectors import client_for_webhook
 from accounts.services import client_webhook_seen
+from config.db import tenant_connection
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +76,14 @@ def twilio_webhook(*, required: tuple[str, ...], client_by: str):
             if client is None or client.status not in (Client.Status.LIVE, Client.Status.PAUSED):
                 return _not_found(f"No client is served at {what}")
             client_webhook_seen(client=client)
-            connection.set_tenant(client)
+            tenant_connection.set_tenant(client)
             try:
                 # One transaction for the whole webhook: one commit (one WAL flush) instead of one per write,
                 # and a failure half-way leaves nothing behind for Twilio's retry to trip over.
                 with transaction.atomic():
                     return view(request, client, params)
             finally:
-                connection.set_schema_to_public()
+                tenant_connection.set_schema_to_public()
 
         return wrapper
 

@@ -34,7 +34,10 @@ def needs_line_type(event: CallReceived) -> bool:
 
 def on_call_received(event: CallReceived) -> None:
     """Ask for the caller's line type now, on the sender (it waits on Twilio), while the call rings."""
+    contact = event.call.contact
+    if contact is None:  # needs_line_type passes only calls with a contact
+        return
     try:
-        line_type_check.apply_async((event.client.pk, event.call.contact.phone_number), retry=False)
+        line_type_check.apply_async((event.client.pk, contact.phone_number), retry=False)
     except Exception as exc:  # a broker that is down costs the head start, never the webhook
         log.warning("could not queue the line-type check for call %s: %s", event.call.call_sid, exc)

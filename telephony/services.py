@@ -1,5 +1,7 @@
 """Deciding what a call was. Runs in the client's schema (the webhooks set it)."""
 
+from datetime import datetime
+
 from django.db import transaction
 from django.utils.timezone import now
 
@@ -45,10 +47,10 @@ def call_record(
     return call
 
 
-def _decide(call: Call, outcome: str, **changes) -> bool:
+def _decide(call: Call, outcome: str, **changes) -> datetime | None:
     """Move a ringing call to its outcome, once: one UPDATE … WHERE outcome = 'ringing'. A webhook deciding the
     same call at the same moment waits for this row's lock and then finds it decided, so repeated or late
-    webhooks change nothing. Returns whether this call did it (the instance is then up to date)."""
+    webhooks change nothing. Returns when this call decided it (the instance is then up to date), or None."""
     ended = now()
     if not Call.objects.filter(pk=call.pk, outcome=Call.Outcome.RINGING).update(
         outcome=outcome, ended_at=ended, **changes
@@ -58,11 +60,11 @@ def _decide(call: Call, outcome: str, **changes) -> bool:
         ):  # decided already (by the status callback, say): still note how the dial ended
             Call.objects.filter(pk=call.pk, dial_status="").update(dial_status=changes["dial_status"])
         call.refresh_from_db()
-        return False
+        return None
     for name, value in changes.items():
         setattr(call, name, value)
     call.outcome, call.ended_at = outcome, ended
-    return True
+    return ended
 
 
 @transaction.atomic(savepoint=False)
@@ -71,15 +73,13 @@ def call_mark_missed(
 ) -> Call:
     """Missed: in one transaction, record it and owe the caller one text-back (queued on commit).
     A call already decided stays as it was."""
-    changes = {"missed_reason": reason}
+    changes: dict[str, str | int | None] = {"missed_reason": reason}
     if duration is not None:
         changes["duration_seconds"] = duration
     if dial_status and not call.dial_status:
         changes["dial_status"] = dial_status[:20]
-    if _decide(call, Call.Outcome.MISSED, **changes):
-        textback_schedule(
-            client=client, call_sid=call.call_sid, caller=call.from_number, missed_at=call.ended_at
-        )
+    if (ended := _decide(call, Call.Outcome.MISSED, **changes)) is not None:
+        textback_schedule(client=client, call_sid=call.call_sid, caller=call.from_number, missed_at=ended)
         publish(CallMissed(client=client, call=call))
     return call
 
@@ -88,10 +88,10 @@ def call_mark_missed(
 def call_mark_answered(
     *, client: Client, call: Call, duration: int | None = None, dial_status: str = ""
 ) -> Call:
-    changes = {"duration_seconds": duration}
+    changes: dict[str, str | int | None] = {"duration_seconds": duration}
     if dial_status and not call.dial_status:
         changes["dial_status"] = dial_status[:20]
-    if _decide(call, Call.Outcome.ANSWERED, **changes):
+    if _decide(call, Call.Outcome.ANSWERED, **changes) is not None:
         publish(CallAnswered(client=client, call=call))
     return call
 

@@ -125,7 +125,7 @@ class Command(BaseCommand):
                     return f"No text-back: the call was {call.get_outcome_display().lower()}."
             elif send.state == OutboundSend.State.SENT:
                 with tenant_context(client):
-                    message = Message.objects.filter(pk=send.message_id).first()
+                    message = Message.objects.filter(pk=send.message_id).first() if send.message_id else None
                 body = message.body if message else "(the message row is gone)"
                 return f"Text-back sent to {send.to_number}:\n  {body}"
             elif send.state in (OutboundSend.State.SKIPPED, OutboundSend.State.FAILED):
