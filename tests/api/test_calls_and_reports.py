@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django_tenants.utils import schema_context
 
-from crm.models import Contact, Outcome
-from messaging.models import ConsentEvent, Conversation, Message, OutboundSend
+from messaging.models import ConsentEvent
 from reports.rollups import rollup_rebuild_client
 from reports.selectors import Period, funnel_for_client
 from telephony.models import Call
+from tests.factories import ConversationFactory, MessageFactory, OutboundSendFactory, OutcomeFactory
 
 from .conftest import error_of
 
@@ -62,77 +62,35 @@ def test_report_numbers_are_the_reports_in_the_clients_time_zone(api, personas):
         call("CA2", "missed", day + timedelta(hours=23, minutes=30))  # 05:30 UTC the next day: still the 10th
         call("CA3", "answered", day + timedelta(hours=10))
         call("CA4", "missed", day - timedelta(minutes=1))  # the 9th
-        contact = Contact.objects.create(phone_number="+13125550177")
-        conversation = Conversation.objects.create(contact=contact)
-        common = {"conversation": conversation, "from_number": "+1", "to_number": "+1"}
-        Message.objects.create(
-            direction="out",
-            kind="textback",
-            body="Sorry we missed you",
-            status="delivered",
-            created_at=day + timedelta(hours=9, minutes=1),
-            sent_at=day + timedelta(hours=9, minutes=1),
-            **common,
-        )
-        Message.objects.create(
-            direction="in",
-            kind="inbound",
-            body="Can you come?",
-            status="received",
-            created_at=day + timedelta(hours=9, minutes=5),
-            **common,
-        )
-        Message.objects.create(
-            direction="out",
-            kind="reply",
-            body="At 3?",
-            status="delivered",
-            created_at=day + timedelta(hours=9, minutes=15),
-            sent_at=day + timedelta(hours=9, minutes=15),
-            **common,
-        )
-        Outcome.objects.create(
-            contact=contact, kind="won", value=Decimal("400.00"), created_at=day + timedelta(hours=12)
-        )
-        Outcome.objects.create(contact=contact, kind="booked", created_at=day + timedelta(hours=11))
+        # A caller whose text-back was answered, then answered by staff, and who booked and won a job.
+        thread = ConversationFactory()
+        textback_at = day + timedelta(hours=9, minutes=1)
+        MessageFactory(conversation=thread, created_at=textback_at)
+        MessageFactory(conversation=thread, inbound=True, created_at=day + timedelta(hours=9, minutes=5))
+        MessageFactory(conversation=thread, reply=True, created_at=day + timedelta(hours=9, minutes=15))
+        OutcomeFactory(contact=thread.contact, value=Decimal("400.00"), created_at=day + timedelta(hours=12))
+        OutcomeFactory(contact=thread.contact, kind="booked", created_at=day + timedelta(hours=11))
         # Another caller: a text-back answered only with STOP.
-        stopper = Contact.objects.create(phone_number="+13125550188")
-        thread = Conversation.objects.create(contact=stopper)
-        Message.objects.create(
-            conversation=thread,
-            direction="out",
-            kind="textback",
-            body="Sorry we missed you",
-            status="delivered",
-            from_number="+1",
-            to_number="+1",
-            created_at=day + timedelta(hours=23, minutes=31),
-            sent_at=day + timedelta(hours=23, minutes=31),
-        )
-        stop = Message.objects.create(
-            conversation=thread,
-            direction="in",
-            kind="inbound",
+        stopped = ConversationFactory()
+        MessageFactory(conversation=stopped, created_at=day + timedelta(hours=23, minutes=31))
+        stop = MessageFactory(
+            conversation=stopped,
+            inbound=True,
             body="STOP",
-            status="received",
-            from_number="+1",
-            to_number="+1",
             provider_sid="SMstop",
             created_at=day + timedelta(hours=23, minutes=40),
         )
         ConsentEvent.objects.create(
-            contact=stopper,
+            contact=stopped.contact,
             kind="opt_out",
             source="keyword",
             keyword="STOP",
             message_sid=stop.provider_sid,
             created_at=stop.created_at,
         )
-    OutboundSend.objects.create(
+    OutboundSendFactory(
         client=personas.acme,
-        kind="textback",
-        key="call:CA2",
-        to_number="+1",
+        call_sid="CA2",
         state="skipped",
         reason="recently_texted",
         event_at=day + timedelta(hours=23, minutes=30),

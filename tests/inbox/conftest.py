@@ -7,8 +7,8 @@ import pytest
 from django.utils.timezone import now
 from django_tenants.utils import schema_context
 
-from crm.models import Contact
-from messaging.models import Conversation, Message
+from messaging.models import Conversation
+from tests.factories import ConversationFactory, MessageFactory
 
 _numbers = count(100)
 
@@ -25,21 +25,21 @@ def add_conversation(
 ) -> Conversation:
     """A caller who texted `texts` (inbound) `minutes_ago`, in `client`'s schema."""
     number = number or f"+1312555{next(_numbers):04d}"
+    at = now() - timedelta(minutes=minutes_ago)
     with schema_context(client.schema_name):
-        contact = Contact.objects.create(phone_number=number, name=name)
-        at = now() - timedelta(minutes=minutes_ago)
-        conversation = Conversation.objects.create(
-            contact=contact, last_activity_at=at, unread_count=unread, **fields
+        conversation = ConversationFactory(
+            contact__phone_number=number,
+            contact__name=name,
+            last_activity_at=at,
+            unread_count=unread,
+            **fields,
         )
         for i, body in enumerate(texts):
-            Message.objects.create(
+            MessageFactory(
                 conversation=conversation,
-                direction=Message.Direction.INBOUND,
-                kind=Message.Kind.INBOUND,
+                inbound=True,
                 body=body,
-                status=Message.Status.RECEIVED,
-                from_number=number,
-                to_number=str(client.phone_number),
+                business=str(client.phone_number),
                 created_at=at - timedelta(seconds=len(texts) - i),
             )
         return conversation

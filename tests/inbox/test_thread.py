@@ -13,6 +13,7 @@ from inbox.models import CannedReply, Note
 from inbox.services import snooze_until
 from messaging.models import Conversation, Message, OutboundSend
 from telephony.models import Call
+from tests.factories import CallFactory, MessageFactory, OutboundSendFactory, OutcomeFactory
 
 from .conftest import add_conversation
 
@@ -32,24 +33,14 @@ def reload(conversation) -> Conversation:
 
 def missed_call(client, conversation, *, minutes_ago: int, state: str, reason: str = "", sid: str) -> Call:
     with schema_context(client.schema_name):
-        call = Call.objects.create(
+        call = CallFactory(
             call_sid=sid,
-            from_number=conversation.contact.phone_number,
-            to_number=str(client.phone_number),
             contact=conversation.contact,
-            outcome=Call.Outcome.MISSED,
+            business=str(client.phone_number),
             missed_reason=Call.MissedReason.NO_ANSWER,
             started_at=now() - timedelta(minutes=minutes_ago),
         )
-        OutboundSend.objects.create(
-            client=client,
-            kind=OutboundSend.Kind.TEXT_BACK,
-            key=f"call:{sid}",
-            to_number=call.from_number,
-            call_sid=sid,
-            state=state,
-            reason=reason,
-        )
+    OutboundSendFactory(client=client, call_sid=sid, to_number=call.from_number, state=state, reason=reason)
     return call
 
 
@@ -58,51 +49,29 @@ def test_the_timeline_merges_calls_text_backs_messages_notes_and_outcomes_oldest
     conversation = add_conversation(acme, name="Tina", texts=[], minutes_ago=1)
     missed_call(acme, conversation, minutes_ago=60, state="skipped", reason="recently_texted", sid="CAfirst")
     # Another client's ledger row for a call with the same sid is not this one's.
-    OutboundSend.objects.create(
-        client=personas.bolt,
-        kind="textback",
-        key="call:CAfirst",
-        to_number="+1",
-        call_sid="CAfirst",
-        state="skipped",
-        reason="blocked",
-    )
+    OutboundSendFactory(client=personas.bolt, call_sid="CAfirst", state="skipped", reason="blocked")
     missed_call(acme, conversation, minutes_ago=30, state="sent", sid="CAsecond")
     with schema_context(acme.schema_name):
         base = now() - timedelta(minutes=29)
-        Message.objects.create(
-            conversation=conversation,
-            direction="out",
-            kind="textback",
-            status="delivered",
-            body="Sorry we missed you!",
-            from_number="+13125550100",
-            to_number="+1",
-            call_sid="CAsecond",
-            created_at=base,
+        MessageFactory(
+            conversation=conversation, body="Sorry we missed you!", call_sid="CAsecond", created_at=base
         )
-        Message.objects.create(
+        MessageFactory(
             conversation=conversation,
-            direction="in",
-            kind="inbound",
-            status="received",
+            inbound=True,
             body="Can you fix a leak?",
-            from_number="+1",
-            to_number="+13125550100",
             created_at=base + timedelta(minutes=5),
         )
-        Message.objects.create(
+        MessageFactory(
             conversation=conversation,
-            direction="out",
-            kind="reply",
+            reply=True,
             status="failed",
             body="Yes, at 3?",
-            from_number="+13125550100",
-            to_number="+1",
             error_code=30007,
             error_message="Carrier filtered the message",
             sent_by_id=personas.bob.pk,
             created_at=base + timedelta(minutes=6),
+            sent_at=None,
         )
         Note.objects.create(
             conversation=conversation,
@@ -110,9 +79,8 @@ def test_the_timeline_merges_calls_text_backs_messages_notes_and_outcomes_oldest
             body="Good customer",
             created_at=base + timedelta(minutes=7),
         )
-        Outcome.objects.create(
+        OutcomeFactory(
             contact=conversation.contact,
-            kind="won",
             value=Decimal("480"),
             recorded_by_id=personas.alice.pk,
             created_at=base + timedelta(minutes=8),
