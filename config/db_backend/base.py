@@ -14,6 +14,9 @@ from config.db import connection_hung_up
 
 
 class DatabaseWrapper(TenantDatabaseWrapper):
+    # Django's (BaseDatabaseWrapper sets it), declared for the type checker: django-tenants' class has no types.
+    health_check_done: bool
+
     def close_if_health_check_failed(self):
         if self.pool or self.connection is None or not self.health_check_enabled or self.health_check_done:
             return
