@@ -18,7 +18,7 @@ from celery.beat import PersistentScheduler
 from celery.signals import task_postrun, task_prerun
 from tenant_schemas_celery.app import CeleryApp, restore_schema, switch_schema
 
-from config.db import connection_hung_up
+from config.db import connection_hung_up, tenant_connection
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
@@ -105,19 +105,15 @@ _before = threading.local()
 
 
 def _remember_schema(task_id=None, **kwargs) -> None:
-    from django.db import connection
-
     if not hasattr(_before, "schemas"):
         _before.schemas = {}
-    _before.schemas[task_id] = (connection.schema_name, connection.include_public_schema)
+    _before.schemas[task_id] = (tenant_connection.schema_name, tenant_connection.include_public_schema)
 
 
 def _restore_schema(task_id=None, **kwargs) -> None:
-    from django.db import connection
-
     schema, include_public = getattr(_before, "schemas", {}).pop(task_id, (None, True))
-    if schema is not None and connection.schema_name != schema:
-        connection.set_schema(schema, include_public=include_public)
+    if schema is not None and tenant_connection.schema_name != schema:
+        tenant_connection.set_schema(schema, include_public=include_public)
 
 
 # Before tenant-schemas-celery's own handler, which may look the client up on that very connection: receivers run
