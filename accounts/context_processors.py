@@ -1,7 +1,9 @@
+import hashlib
+
 from django.conf import settings
 
 from .models import Agency
-from .selectors import request_client
+from .selectors import clients_of_member, request_client
 
 PLATFORM_NAME = "Textback"
 DEFAULT_BRAND_COLOR = "#2563eb"
@@ -24,11 +26,17 @@ def _agency_of_person(request) -> Agency | None:
     return agencies[0] if len(agencies) == 1 else None
 
 
+def brand_version(agency: Agency | None) -> str:
+    """Changes whenever what brand.css or the logo would serve changes."""
+    if agency is None:
+        return "0"
+    seed = f"{agency.brand_color}|{agency.logo_updated_at}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:10]
+
+
 def brand(request):
     """The brand a page carries: on a client's host and an agency's domain, the agency's, never ours; on the
     platform host, a logged-in agency person's own agency's."""
-    from .views import brand_version
-
     client = request_client(request)
     agency = agency_of_request(request)
     # brand.css and the logo learn which agency from ?agency= where the host does not say it.
@@ -52,8 +60,6 @@ def brand(request):
 def _other_clients(request, client) -> list:
     """On a client's host, the other clients this person belongs to (an owner of several businesses switches
     between them). Called by the template only where the switcher is shown."""
-    from .selectors import clients_of_member
-
     user = getattr(request, "user", None)
     if client is None or user is None or not user.is_authenticated:
         return []

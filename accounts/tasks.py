@@ -11,14 +11,6 @@ def provision_client(client_id: int) -> str:
     return client_provision(client=client).status
 
 
-@shared_task(time_limit=300, soft_time_limit=240)
-def provision_onboarding(onboarding_id: int) -> str:
-    """The onboarding wizard's provisioning: the schema and the industry's templates, with progress."""
-    from .onboarding import onboarding_provision
-
-    return onboarding_provision(onboarding_id=onboarding_id)
-
-
 @shared_task(time_limit=60, soft_time_limit=45)
 def verify_custom_domain(agency_id: int) -> bool:
     """Check one agency's pending domain now (the brand page's "Check now")."""

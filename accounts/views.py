@@ -1,7 +1,5 @@
-"""Pages every host has: the home page (the agency dashboard on an agency's host, the client's home on a
-client's), logging in, invitations, password resets, moving between hosts, and the brand's stylesheet and logo."""
+"""Pages every host has: logging in, invitations, password resets, moving between hosts, and the brand's stylesheet and logo."""
 
-import hashlib
 import time
 
 from django import forms
@@ -10,7 +8,6 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -18,18 +15,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from reports.charts import sparkline
-
 from .context_processors import DEFAULT_BRAND_COLOR, agency_of_request
-from .dashboard import SORTS, Stage, dashboard_clients, dashboard_rows, dashboard_totals, late_sends_notice
 from .forms import (
     HostPasswordResetForm,
     InvitationAcceptForm,
     InvitationConfirmForm,
     ThrottledAuthenticationForm,
 )
-from .models import Agency, AgencyMembership, Invitation, User
-from .selectors import agencies_on_host, agency_role, clients_of_member, request_client, user_is_operator
+from .models import Agency, Invitation, User
+from .selectors import clients_of_member, request_client, user_is_operator
 from .services import (
     brand_from_email,
     client_url,
@@ -54,89 +48,14 @@ from .two_factor import (
     user_requires_two_factor,
 )
 
-PAGE_SIZE = 50
-
 
 @login_required
 def home(request):
-    """The landing page after login: on a client's host, the client's home; elsewhere, the agency dashboard."""
+    """The landing page after login on a client's host (the agency's host has the dashboard: agency.views.home)."""
     client = request_client(request)
-    if client is not None:
-        return render(request, "accounts/client_home.html", {"client": client})
-    return _dashboard(request)
-
-
-def _dashboard(request):
-    agencies = agencies_on_host(request)
-    stage = request.GET.get("status", "")
-    search = request.GET.get("q", "")[:100]
-    sort = request.GET.get("sort", "name")
-    if sort not in SORTS:
-        sort = "name"
-    direction = request.GET.get("dir", "")
-    descending = {"asc": False, "desc": True}.get(direction)
-    rows = dashboard_rows(
-        clients=dashboard_clients(agencies=agencies, stage=stage, search=search),
-        sort=sort,
-        descending=descending,
-    )
-    totals = dashboard_totals(rows=rows)  # before the "needs attention" filter: it is one of the totals
-    if request.GET.get("health") == "warnings":
-        rows = [row for row in rows if row.warnings]
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    agency_list = list(agencies)
-    admin_of = {a.pk for a in agency_list if agency_role(request.user, a) == AgencyMembership.Role.ADMIN}
-    return render(
-        request,
-        "accounts/agency_home.html",
-        {
-            "agencies": [(agency, agency.pk in admin_of) for agency in agency_list],
-            "show_agency": len(agency_list) > 1,
-            "page": page,
-            # Each row: the client's numbers, its URL, and whether this person may offboard it (admins only).
-            "rows": [
-                (row, client_url(row.client), row.client.agency_id in admin_of) for row in page.object_list
-            ],
-            "total": len(rows),
-            "stage": stage,
-            "search": search,
-            "sort": sort,
-            "descending": page and _descending(sort, descending),
-            "stages": list(Stage.LABELS.items()),
-            "sort_links": _sort_links(request, sort, descending),
-            "health": request.GET.get("health", ""),
-            "late_sends": late_sends_notice(request.user),
-            "totals": totals,
-            "sparks": {
-                "recovered": sparkline(totals.recovered_by_day, title="Recovered revenue, last 30 days"),
-                "missed": sparkline(totals.missed_by_day, title="Missed calls, last 30 days"),
-                "waiting": sparkline(
-                    totals.waiting_by_day, title="Replies without a staff answer, last 30 days"
-                ),
-            },
-        },
-    )
-
-
-def _descending(sort: str, descending: bool | None) -> bool:
-    from .dashboard import SORT_DESCENDING_BY_DEFAULT
-
-    return sort in SORT_DESCENDING_BY_DEFAULT if descending is None else descending
-
-
-def _sort_links(request, current: str, descending: bool | None) -> dict[str, str]:
-    """For each column, the query string that sorts by it (again: the other way round)."""
-    links = {}
-    for name in SORTS:
-        query = request.GET.copy()
-        query.pop("page", None)
-        query["sort"] = name
-        if name == current:
-            query["dir"] = "asc" if _descending(current, descending) else "desc"
-        else:
-            query.pop("dir", None)
-        links[name] = "?" + query.urlencode()
-    return links
+    if client is None:
+        raise Http404("The client's home is on its own host.")
+    return render(request, "accounts/client_home.html", {"client": client})
 
 
 class LoginView(auth_views.LoginView):
@@ -490,11 +409,3 @@ def brand_icon(request):
     response["Cache-Control"] = "public, max-age=86400"
     response["Content-Security-Policy"] = "default-src 'none'"
     return response
-
-
-def brand_version(agency: Agency | None) -> str:
-    """Changes whenever what brand.css or the logo would serve changes."""
-    if agency is None:
-        return "0"
-    seed = f"{agency.brand_color}|{agency.logo_updated_at}"
-    return hashlib.sha256(seed.encode()).hexdigest()[:10]

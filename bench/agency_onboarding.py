@@ -23,8 +23,8 @@ django_setup()
 from django.db import connection  # noqa: E402
 
 from accounts.models import Agency, Client, Onboarding, User  # noqa: E402
-from accounts.onboarding import onboarding_start  # noqa: E402
 from accounts.schemas import client_schema_drop, template_schema_ensure  # noqa: E402
+from agency.onboarding import onboarding_start  # noqa: E402
 from tests.stack import wait_until  # noqa: E402
 
 SLUG = "bench-onboard"

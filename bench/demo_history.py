@@ -1,5 +1,5 @@
 """How long seed_demo's 90 days of history take per client (part of `./run demo`'s start-up), and how many rows
-they are: accounts/management/commands/_demo_history.py for each trade, on a new client each run.
+they are: agency/management/commands/_demo_history.py for each trade, on a new client each run.
 
     .venv/bin/python bench/demo_history.py [--runs 3]
 
@@ -15,10 +15,10 @@ django_setup()
 
 from django_tenants.utils import tenant_context  # noqa: E402
 
-from accounts.management.commands._demo_history import DENTAL, PLUMBING, history_add  # noqa: E402
 from accounts.models import Agency, Client  # noqa: E402
 from accounts.schemas import client_schema_drop  # noqa: E402
 from accounts.services import agency_create, client_create, client_provision, hours_from_text  # noqa: E402
+from agency.management.commands._demo_history import DENTAL, PLUMBING, history_add  # noqa: E402
 from messaging.models import Message  # noqa: E402
 from telephony.models import Call, NumberHolder  # noqa: E402
 

@@ -2,7 +2,7 @@
 canned replies, for the people who may change its settings (owners, the agency's staff, operators).
 
 It is a second AdminSite, separate from the operator's on the platform host: it runs in the client's schema,
-shows only this client's row, needs no is_staff flag, and asks accounts.settings_views.user_may_change_settings
+shows only this client's row, needs no is_staff flag, and asks client_settings.views.user_may_change_settings
 for every permission, so the admin and the settings page always agree on who may do what. Forms are the
 settings page's own (hours and closures in their text form, the model's validators), and each template shows
 the rendered preview with its segment count."""
@@ -16,8 +16,8 @@ from django.utils.http import urlencode
 
 from accounts.models import Client
 from accounts.selectors import request_client
-from accounts.settings_forms import ClientSettingsForm
-from accounts.settings_views import (
+from client_settings.forms import ClientSettingsForm
+from client_settings.views import (
     AGENCY_ONLY_FIELDS,
     sample_context,
     template_preview,

@@ -18,6 +18,7 @@ change: its payload is the API's (api/payloads.py).
 Loaded at start-up by the events app (settings.EVENT_SUBSCRIBERS); tests/events/test_catalogue.py walks it.
 """
 
+from accounts.events import ClientNumberClaim
 from api import receivers as webhooks
 from billing import receivers as billing
 from crm.events import ContactMerged, OutcomeRecorded
@@ -95,6 +96,8 @@ SUBSCRIPTIONS = [
 UNHEARD = [CallAbandoned, ContactOptedIn]
 
 VETOES = [
+    # A new client's number must be its agency's or nobody's yet; telephony records it as the agency's.
+    Veto(ClientNumberClaim, telephony.number_claim),
     # Above a client's allowance, when its agency chose to pause rather than bill the overage.
     Veto(TextbackCheck, billing.textback_usage_veto),
 ]

@@ -3,12 +3,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts.views import home
+from agency.views import home
 
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
-    path("agency/", include("accounts.urls_agency")),
+    path("agency/", include("agency.urls")),
     path("hooks/twilio/", include("telephony.urls")),
     path("hooks/twilio/", include("messaging.urls")),
     path("api/", include("api.urls_public")),

@@ -2,8 +2,8 @@
 
 from django.urls import include, path
 
-from accounts.settings_views import client_settings
 from accounts.views import home
+from client_settings.views import client_settings
 
 from . import client_admin
 

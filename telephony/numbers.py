@@ -192,7 +192,7 @@ def number_holder_check(*, phone_number: str, agency) -> None:
 def number_holder_record(*, phone_number: str, agency, client) -> NumberHolder:
     """The agency holds the number and `client` uses it. When it comes from another of the agency's clients
     (say, one offboarded), that one is remembered as previous_client: its callers' opt-outs come along
-    (accounts.onboarding carries them over). NumberHeld if another agency got to it first."""
+    (agency.onboarding carries them over). NumberHeld if another agency got to it first."""
     with transaction.atomic():
         holder, created = NumberHolder.objects.select_for_update().get_or_create(
             phone_number=str(phone_number), defaults={"agency": agency, "client": client}

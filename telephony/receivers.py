@@ -1,15 +1,17 @@
-"""Telephony's part of work other apps publish, and what it sets off in messaging while a call rings
-(subscribed in config/subscribers.py). Telephony builds on messaging, so the line-type check's subscriber lives
-here rather than make messaging name a telephony event."""
+"""Telephony's part of work other apps publish or ask (a contact merge, a new client's number), and what it
+sets off in messaging while a call rings (subscribed in config/subscribers.py). Telephony builds on messaging, so
+the line-type check's subscriber lives here rather than make messaging name a telephony event."""
 
 import logging
 
+from accounts.events import ClientNumberClaim
 from crm.events import ContactMerged
 from messaging.services import line_type_known
 from messaging.tasks import line_type_check
 
 from .events import CallReceived
 from .models import Call
+from .numbers import NumberHeld, number_holder_check, number_holder_record
 
 log = logging.getLogger(__name__)
 
@@ -41,3 +43,15 @@ def on_call_received(event: CallReceived) -> None:
         line_type_check.apply_async((event.client.pk, contact.phone_number), retry=False)
     except Exception as exc:  # a broker that is down costs the head start, never the webhook
         log.warning("could not queue the line-type check for call %s: %s", event.call.call_sid, exc)
+
+
+def number_claim(claim: ClientNumberClaim) -> str | None:
+    """The veto of accounts.events.ClientNumberClaim (config/subscribers.py): why the new client may not have
+    this number, or None, having recorded it as held by the client's agency."""
+    client = claim.client
+    try:
+        number_holder_check(phone_number=claim.phone_number, agency=client.agency)
+        number_holder_record(phone_number=claim.phone_number, agency=client.agency, client=client)
+    except NumberHeld as exc:
+        return str(exc)
+    return None

@@ -64,6 +64,9 @@ SHARED_APPS = [
     "messaging",
     "reports",
     "api",
+    # The pages of the edge, no models of their own: an agency's (dashboard, wizard, brand, team), a client's settings.
+    "agency",
+    "client_settings",
     # Last: its start-up loads the subscriber table (EVENT_SUBSCRIBERS), which imports the apps above.
     "events",
 ]

@@ -8,8 +8,8 @@ from django.db import connection
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
-from accounts.management.commands._demo_history import PLUMBING, billing_add, history_add, statements_add
 from accounts.models import Client
+from agency.management.commands._demo_history import PLUMBING, billing_add, history_add, statements_add
 from billing.models import AgencyBilling, ClientPrice, Plan, Statement
 from crm.models import Contact
 from messaging.models import Conversation

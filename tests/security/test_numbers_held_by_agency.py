@@ -10,9 +10,9 @@ import pytest
 import time_machine
 from django_tenants.utils import schema_context
 
-from accounts import onboarding as wizard
 from accounts.models import Client, Onboarding
-from accounts.services import client_offboard
+from agency import onboarding as wizard
+from agency.services import client_offboard
 from api.services import apikey_create
 from crm.models import Contact
 from messaging.models import OutboundSend

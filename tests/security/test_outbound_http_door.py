@@ -190,7 +190,7 @@ def test_no_address_of_ours_passes_for_public(address, monkeypatch):
 
 def test_the_logo_fetch_goes_through_the_same_door(web, personas, monkeypatch):
     """The brand page's logo URL, rebound to an internal address after the check, is refused in the same words."""
-    from tests.accounts.test_brand import set_brand
+    from tests.agency.test_brand import set_brand
 
     names, connected = [], []
     _rebinding_dns(monkeypatch, first="10.0.0.5", then=("10.0.0.5", 80), connected=connected, names=names)

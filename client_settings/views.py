@@ -1,0 +1,150 @@
+"""The settings page on a client's host: business hours, time zone, call and text timing, and the text-back
+templates, with a preview of each text as a caller would get it.
+
+Who may come in is settled as for the inbox (HostMembershipMiddleware logs out anyone who does not belong on
+this host; login_required sends them to log in). Everyone let in may look; only the client's owners, the
+staff of its agency and platform operators may change anything. A save is all or nothing: the client's row
+(public schema) and its templates (its own schema) are written in one transaction, after every form passed."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from accounts.models import AgencyMembership, Client, ClientMembership
+from accounts.selectors import request_client
+from messaging.models import Template
+from messaging.placeholders import PLACEHOLDERS
+from messaging.placeholders import render as render_template
+from messaging.segments import segment_info
+from messaging.services import OPT_OUT_NOTICE, placeholder_context
+
+from .forms import ClientSettingsForm, TemplateForm
+
+SAMPLE_CALLER = "Maria"
+
+
+def user_may_change_settings(user, client: Client) -> bool:
+    """The client's owners, its agency's people and platform operators; not the client's other staff."""
+    if not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return (
+        ClientMembership.objects.filter(user=user, client=client, role=ClientMembership.Role.OWNER).exists()
+        or AgencyMembership.objects.filter(user=user, agency_id=client.agency_id).exists()
+    )
+
+
+# Fields only the agency's people (and operators) change: the owner sees them.
+AGENCY_ONLY_FIELDS = ("messaging_registration",)
+
+
+def user_is_agency_person(user, client: Client) -> bool:
+    return (
+        user.is_superuser or AgencyMembership.objects.filter(user=user, agency_id=client.agency_id).exists()
+    )
+
+
+def sample_context(client: Client) -> dict[str, str]:
+    """What a real text-back renders with, for a caller "Maria"."""
+    return placeholder_context(client=client, caller_name=SAMPLE_CALLER)
+
+
+def template_preview(body: str, context: dict[str, str]) -> dict | None:
+    """The text a caller would get, and what it costs; None when the body cannot be rendered."""
+    try:
+        text = render_template(body, context=context)
+    except ValueError:
+        return None
+    if not text:
+        return None
+    info = segment_info(text)
+    # A caller's first text from the business carries the opt-out notice, as messaging.services adds it.
+    first = text if "STOP" in text.upper() else f"{text} {OPT_OUT_NOTICE}"
+    first_info = segment_info(first)
+    return {
+        "text": text,
+        "encoding": info.encoding,
+        "segments": info.segments,
+        "first_segments": first_info.segments,
+        "first_encoding": first_info.encoding,
+        "adds_notice": first != text,
+    }
+
+
+def _template_forms(data=None) -> list[TemplateForm]:
+    existing = {template.kind: template for template in Template.objects.all()}
+    return [
+        TemplateForm(data, instance=existing.get(kind) or Template(kind=kind), prefix=kind)
+        for kind in Template.Kind.values
+    ]
+
+
+def _template_rows(forms: list[TemplateForm], context: dict[str, str]) -> list[dict]:
+    rows = []
+    for form in forms:
+        if form.is_bound:
+            body = form.cleaned_data.get("body") if "body" not in form.errors else None
+        else:
+            body = form.instance.body
+        rows.append(
+            {
+                "form": form,
+                "kind": form.instance.kind,
+                "label": Template.Kind(form.instance.kind).label,
+                "preview": template_preview(body, context) if body else None,
+            }
+        )
+    return rows
+
+
+@login_required
+def client_settings(request):
+    client = request_client(request)
+    if client is None:
+        raise Http404("Settings live on a client's host.")
+    may_change = user_may_change_settings(request.user, client)
+    if request.method == "POST" and not may_change:
+        raise PermissionDenied("Only the business's owners and its agency change its settings.")
+
+    # A fresh copy of the row: a refused form must not leave half-applied values on request.tenant.
+    editable = Client.objects.select_related("agency").get(pk=client.pk)
+    agency_only = () if user_is_agency_person(request.user, client) else AGENCY_ONLY_FIELDS
+    if request.method == "POST":
+        settings_form = ClientSettingsForm(request.POST, instance=editable)
+        for name in agency_only:
+            settings_form.fields[name].disabled = True  # what was posted for it is ignored
+        template_forms = _template_forms(request.POST)
+        valid = [settings_form.is_valid(), *(form.is_valid() for form in template_forms)]
+        if all(valid):
+            with transaction.atomic():
+                settings_form.save(commit=False).save(update_fields=ClientSettingsForm.Meta.fields)
+                for form in template_forms:
+                    form.save()
+            messages.success(request, "Settings saved.")
+            return redirect("client-settings")
+        status = 400
+    else:
+        settings_form = ClientSettingsForm(instance=editable)
+        for name in agency_only:
+            settings_form.fields[name].disabled = True
+        template_forms = _template_forms()
+        status = 200
+
+    if not may_change:
+        for form in [settings_form, *template_forms]:
+            for field in form.fields.values():
+                field.disabled = True
+    context = {
+        "client": client,
+        "settings_form": settings_form,
+        "templates": _template_rows(template_forms, sample_context(client)),
+        "may_change": may_change,
+        "sample_caller": SAMPLE_CALLER,
+        "placeholders": PLACEHOLDERS.items(),
+        "has_errors": status != 200,
+    }
+    return render(request, "client_settings/settings.html", context, status=status)
