@@ -1,4 +1,5 @@
-"""Pages every host has: logging in, invitations, password resets, moving between hosts, and the brand's stylesheet and logo."""
+"""Pages every host has: logging in, invitations, password resets, moving between hosts, and the brand's
+stylesheet and logo; and the client's home on its own host."""
 
 import time
 
@@ -51,7 +52,8 @@ from .two_factor import (
 
 @login_required
 def home(request):
-    """The landing page after login on a client's host (the agency's host has the dashboard: agency.views.home)."""
+    """The landing page after login on a client's host (an agency's host has the dashboard instead:
+    agency.views.home)."""
     client = request_client(request)
     if client is None:
         raise Http404("The client's home is on its own host.")
