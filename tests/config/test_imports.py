@@ -43,50 +43,9 @@ LAYERS = [  # lowest first
     ("config wiring", ("config",)),
 ]
 APPS = sorted({name.split(".")[0] for _, names in LAYERS for name in names})
-# Where a function-level import must say why: every app but accounts and agency, which are being split (issue
-# 18; they join once the split has landed), and config, whose Celery wiring imports lazily at start-up.
-CHECKED_FOR_HIDDEN_IMPORTS = tuple(app for app in APPS if app not in ("accounts", "agency", "config"))
-
-# accounts still holds pages that belong above the core (the agency dashboard, onboarding, settings pages); they
-# move to the agency edge as accounts is split (issue 18). Until then, these arrows of accounts' are known; the
-# split empties this list, and an entry that no longer matches an import fails the test so that it goes.
-ACCOUNTS_NOT_YET_SPLIT = {
-    ("accounts.dashboard", "messaging.selectors"),
-    ("accounts.dashboard", "reports.models"),
-    ("accounts.dashboard", "reports.selectors"),
-    *(
-        ("accounts.management.commands._demo_history", target)
-        for target in (
-            "billing.models",
-            "billing.months",
-            "billing.selectors",
-            "billing.services",
-            "crm.models",
-            "inbox.models",
-            "messaging.models",
-            "messaging.placeholders",
-            "messaging.reasons",
-            "messaging.segments",
-            "messaging.services",
-            "reports.rollups",
-            "telephony.models",
-        )
-    ),
-    ("accounts.onboarding", "crm.models"),
-    ("accounts.onboarding", "messaging.models"),
-    ("accounts.onboarding", "messaging.placeholders"),
-    ("accounts.onboarding", "messaging.services"),
-    ("accounts.onboarding", "telephony.models"),
-    ("accounts.onboarding", "telephony.numbers"),
-    ("accounts.onboarding_views", "telephony.numbers"),
-    ("accounts.services", "telephony.numbers"),
-    ("accounts.settings_forms", "messaging.models"),
-    ("accounts.settings_views", "messaging.models"),
-    ("accounts.settings_views", "messaging.placeholders"),
-    ("accounts.settings_views", "messaging.segments"),
-    ("accounts.settings_views", "messaging.services"),
-    ("accounts.views", "reports.charts"),
-}
+# Where a function-level import must say why: every app but config, whose Celery wiring imports lazily at
+# start-up.
+CHECKED_FOR_HIDDEN_IMPORTS = tuple(app for app in APPS if app != "config")
 
 
 @dataclass(frozen=True)
@@ -197,18 +156,10 @@ def test_every_app_has_its_layer():
 
 def test_every_import_points_down_the_layers():
     wrong = _wrong_arrows()
-    unexpected = [_describe(found) for key, found in wrong.items() if key not in ACCOUNTS_NOT_YET_SPLIT]
+    unexpected = [_describe(found) for found in wrong.values()]
     assert not unexpected, (
         "Wrong-way imports (move the code to the app that owns the behaviour, or have the lower app publish "
         "an event that the higher one subscribes to in config/subscribers.py):\n" + "\n".join(unexpected)
-    )
-
-
-def test_the_accounts_allow_list_only_holds_arrows_that_still_exist():
-    gone = sorted(set(ACCOUNTS_NOT_YET_SPLIT) - set(_wrong_arrows()))
-    assert not gone, (
-        f"These entries of ACCOUNTS_NOT_YET_SPLIT in {__name__} point the right way now (or are gone): "
-        f"delete them: {gone}"
     )
 
 
