@@ -117,7 +117,9 @@ class ClientInviteForm(forms.Form):
     def __init__(self, *args, may_invite_owner: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if not may_invite_owner:
-            self.fields["role"].choices = [
+            role = self.fields["role"]
+            assert isinstance(role, forms.ChoiceField)  # declared above
+            role.choices = [
                 choice for choice in ClientMembership.Role.choices if choice[0] != ClientMembership.Role.OWNER
             ]
 

@@ -11,6 +11,7 @@ per line: ``2026-12-25 Christmas`` or ``2026-12-24..2026-12-26 Christmas break``
 """
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -134,7 +135,7 @@ def format_hours(hours: Hours) -> str:
     return "; ".join(clauses)
 
 
-def is_open(hours: Hours, local: datetime, closures: "Closures" = ()) -> bool:
+def is_open(hours: Hours, local: datetime, closures: Sequence[dict[str, str]] = ()) -> bool:
     """Whether `local` (a time in the client's own zone) falls inside the business hours and on no closure."""
     if is_closed(closures, local.date()):
         return False
@@ -211,7 +212,7 @@ def validate_closures(closures: Closures) -> Closures:
     return parse_closures(format_closures(closures))
 
 
-def is_closed(closures: Closures, day: date) -> bool:
+def is_closed(closures: Sequence[dict[str, str]], day: date) -> bool:
     text = day.isoformat()  # ISO dates compare in date order as strings
     return any(c["start"] <= text <= c["end"] for c in closures)
 

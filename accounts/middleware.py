@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db import connection
 from django.http import Http404
 from django_tenants.middleware.main import TenantMainMiddleware
+
+from config.db import tenant_connection
 
 from .models import Agency, Client
 from .selectors import user_is_operator, user_may_use_host
@@ -33,16 +34,16 @@ class TextbackTenantMiddleware(TenantMainMiddleware):
             ).first()
             if request.agency is None:
                 raise Http404(f"No client or agency is served at {hostname}")
-        connection.set_schema_to_public()
-        request.tenant = connection.tenant  # django-tenants' stand-in for the public schema
+        tenant_connection.set_schema_to_public()
+        request.tenant = tenant_connection.tenant  # django-tenants' stand-in for the public schema
         self.setup_url_routing(request, force_public=True)
 
     def process_request(self, request):
         request.agency = None
         # The platform host is the hottest (every webhook): no Domain lookup for it.
         if request.get_host().split(":")[0] in settings.PLATFORM_HOSTS:
-            connection.set_schema_to_public()
-            request.tenant = connection.tenant
+            tenant_connection.set_schema_to_public()
+            request.tenant = tenant_connection.tenant
             self.setup_url_routing(request, force_public=True)
             return None
         return super().process_request(request)

@@ -4,6 +4,7 @@ clients are served on, people and their memberships."""
 import re
 import zoneinfo
 from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -15,6 +16,9 @@ from django_tenants.models import DomainMixin, TenantMixin
 from phonenumber_field.modelfields import PhoneNumberField
 
 from .hours import HoursError, is_open, validate_closures, validate_hours
+
+if TYPE_CHECKING:
+    from django_otp.models import Device
 
 # Host labels we never hand to a client: they are, or may become, the platform's own.
 RESERVED_SLUGS = frozenset(
@@ -70,7 +74,7 @@ def validate_business_closures(value) -> None:
         raise ValidationError(str(exc)) from None
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def _create(self, email: str, password: str | None, **extra) -> "User":
@@ -106,7 +110,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    # Not a column: the second factor this session was verified with, set on the logged-in person by
+    # django-otp's OTPMiddleware (and by our login views just before login(), which records it in the session).
+    otp_device: "Device | None"
 
     def __str__(self) -> str:
         return self.email
@@ -405,6 +413,19 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.agency or self.client} ({self.role})"
+
+    @property
+    def owning_agency(self) -> Agency:
+        """The agency it is to, or the agency of the client it is to: whose brand it carries."""
+        if self.agency is not None:
+            return self.agency
+        assert self.client is not None  # to an agency or to a client (the constraint above)
+        return self.client.agency
+
+    @property
+    def where(self) -> str:
+        """What it is to, as its email and pages name it: the client's name, or the agency's brand name."""
+        return self.client.name if self.client is not None else self.owning_agency.display_name
 
 
 class AuditEntry(models.Model):

@@ -17,6 +17,8 @@ from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import schema_exists, tenant_context
 
+from config.db import tenant_connection
+
 log = logging.getLogger(__name__)
 
 # Any fixed number: serialises template (re)builds across processes.
@@ -45,7 +47,7 @@ def template_schema_ensure() -> str:
     schema = settings.TENANT_BASE_SCHEMA
     if _template_is_current(schema):
         return schema
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [_TEMPLATE_LOCK_KEY])
     try:
@@ -55,7 +57,7 @@ def template_schema_ensure() -> str:
                 cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             call_command("migrate_schemas", schema_name=schema, tenant=True, interactive=False, verbosity=0)
     finally:
-        connection.set_schema_to_public()
+        tenant_connection.set_schema_to_public()
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [_TEMPLATE_LOCK_KEY])
     return schema
@@ -174,11 +176,11 @@ def client_schema_create(schema_name: str) -> None:
     template = template_schema_ensure()
     with connection.cursor() as cursor:
         cursor.execute(";\n".join(_clone_statements(template, schema_name)))
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
 
 
 def client_schema_drop(schema_name: str) -> None:
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
     with connection.cursor() as cursor:
         cursor.execute(f'DROP SCHEMA IF EXISTS "{schema_name}" CASCADE')
 
@@ -186,6 +188,6 @@ def client_schema_drop(schema_name: str) -> None:
 def in_schema_of(client):
     """tenant_context(client), minus its two search_path changes when the connection is in the client's schema
     already (as a task is: tenant-schemas-celery runs it in the schema it was queued from)."""
-    if connection.schema_name == client.schema_name:
+    if tenant_connection.schema_name == client.schema_name:
         return contextlib.nullcontext()
     return tenant_context(client)

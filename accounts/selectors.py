@@ -16,6 +16,14 @@ def request_client(request: HttpRequest) -> Client | None:
     return tenant if isinstance(tenant, Client) else None
 
 
+def request_user(request: HttpRequest) -> User:
+    """The person logged in on this request, for code behind login_required (or a check like it): the type
+    checker cannot see that the decorator turned anonymous requests away, so this says it once."""
+    user = request.user
+    assert isinstance(user, User), "an anonymous request reached a page that needs a login"
+    return user
+
+
 def user_is_operator(user: User) -> bool:
     """A platform operator: may use the Django admin (is_staff) or everything (is_superuser)."""
     return user.is_staff or user.is_superuser
@@ -62,9 +70,10 @@ def agencies_of_user(user: User):
 def agencies_on_host(request: HttpRequest):
     """The agencies whose pages this person may see on this host: their own, narrowed to the agency whose
     domain this is."""
-    agencies = agencies_of_user(request.user)
-    if getattr(request, "agency", None) is not None:
-        agencies = agencies.filter(pk=request.agency.pk)
+    agencies = agencies_of_user(request_user(request))
+    agency = getattr(request, "agency", None)  # set by TextbackTenantMiddleware on an agency's own domain
+    if agency is not None:
+        agencies = agencies.filter(pk=agency.pk)
     return agencies
 
 
@@ -82,7 +91,7 @@ def agency_for_user(request: HttpRequest, slug: str, *, admin: bool = False) -> 
     agency = agencies_on_host(request).filter(slug=slug).first()
     if agency is None or request_client(request) is not None:
         raise Http404("No such agency")
-    if admin and agency_role(request.user, agency) != AgencyMembership.Role.ADMIN:
+    if admin and agency_role(request_user(request), agency) != AgencyMembership.Role.ADMIN:
         raise PermissionDenied("Only the agency's admins may do this.")
     return agency
 
@@ -96,7 +105,7 @@ def client_for_agency_user(request: HttpRequest, pk: int, *, admin: bool = False
     )
     if client is None:
         raise Http404("No such client")
-    if admin and agency_role(request.user, client.agency) != AgencyMembership.Role.ADMIN:
+    if admin and agency_role(request_user(request), client.agency) != AgencyMembership.Role.ADMIN:
         raise PermissionDenied("Only the agency's admins may do this.")
     return client
 

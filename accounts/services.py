@@ -300,6 +300,7 @@ def invitation_create(
         if AgencyMembership.objects.filter(agency=agency, user__email=email).exists():
             raise ValidationError({"email": f"{email} is already on the team."})
     else:
+        assert client is not None  # the callers invite to an agency or to a client
         if role not in ClientMembership.Role.values:
             raise ValidationError({"role": "Choose owner, staff or read-only staff."})
         if ClientMembership.objects.filter(client=client, user__email=email).exists():
@@ -314,9 +315,8 @@ def invitation_create(
         token_hash=invitation_token_hash(token),
         expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
     )
-    owner = agency or client.agency
     audit_record(
-        agency=owner,
+        agency=invitation.owning_agency,
         actor=invited_by,
         action=AuditEntry.Action.INVITE,
         client=client,
@@ -327,14 +327,18 @@ def invitation_create(
 
 
 def invitation_url(invitation: Invitation, token: str) -> str:
-    base = client_url(invitation.client) if invitation.client_id else agency_url(invitation.agency)
+    base = (
+        client_url(invitation.client)
+        if invitation.client is not None
+        else agency_url(invitation.owning_agency)
+    )
     return f"{base}accounts/invitation/{token}/"
 
 
 def invitation_send(*, invitation: Invitation, token: str) -> None:
     """The invitation email, in the agency's brand."""
-    agency = invitation.agency or invitation.client.agency
-    where = invitation.client.name if invitation.client_id else agency.display_name
+    agency = invitation.owning_agency
+    where = invitation.where
     context = {
         "invitation": invitation,
         "url": invitation_url(invitation, token),

@@ -115,7 +115,8 @@ def two_factor(request):
     pending = request.session.get(PENDING_KEY) or {}
     user = None
     if pending and time.time() - pending.get("at", 0) < PENDING_SECONDS:
-        user = User.objects.filter(pk=pending.get("user"), is_active=True).first()
+        # As _two_factor_pending wrote it: it always names the person.
+        user = User.objects.filter(pk=pending["user"], is_active=True).first()
     if user is None:
         request.session.pop(PENDING_KEY, None)
         messages.error(request, "Log in again to continue.")
@@ -265,6 +266,7 @@ def invitation(request):
     if found is None:
         return render(request, "registration/invitation_invalid.html", status=404)
     existing = User.objects.filter(email=found.email).first()
+    form: InvitationConfirmForm | InvitationAcceptForm
     if existing:
         form = InvitationConfirmForm(request.POST or None, user=existing, request=request)
     else:
@@ -280,15 +282,13 @@ def invitation(request):
             form.add_error(None, exc)
         else:
             request.session.pop(INVITATION_KEY, None)
-            device = form.device if existing else None
+            device = form.device if isinstance(form, InvitationConfirmForm) else None  # an existing account
             if device is None and user_requires_two_factor(user):
                 _two_factor_pending(request, user, reverse("home"))
                 return redirect("two-factor")
             user.otp_device = device  # django_otp records the device in the session on login
             login(request, user, backend="accounts.backends.HostMembershipBackend")
-            messages.success(
-                request, f"Welcome to {found.client.name if found.client_id else found.agency.display_name}."
-            )
+            messages.success(request, f"Welcome to {found.where}.")
             return redirect(reverse("inbox:list") if found.client_id else "home")
     return render(
         request,
@@ -297,7 +297,7 @@ def invitation(request):
             "invitation": found,
             "form": form,
             "existing": existing,
-            "where": found.client.name if found.client_id else found.agency.display_name,
+            "where": found.where,
         },
     )
 
