@@ -7,6 +7,7 @@ cost what 10 do, give or take the rows."""
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.db.models import CharField, Q, QuerySet, Sum
@@ -17,6 +18,15 @@ from accounts.models import Agency, Client
 from messaging.selectors import send_oldest_overdue
 from reports.models import DailyRollup
 from reports.selectors import RollupNumbers, rollup_month_by_client, today_in
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    class _Number(TypedDict):
+        number: str | None  # the phone number as text; None while the client has none
+
+    # A client as dashboard_clients reads it.
+    DashboardClient = WithAnnotations[Client, _Number]
 
 # A warning is worth raising only once there is enough traffic for a rate to mean something.
 RATE_MIN_SENT = 20
@@ -109,7 +119,9 @@ DASHBOARD_FIELDS = (
 )
 
 
-def dashboard_clients(*, agencies: QuerySet[Agency], stage: str = "", search: str = "") -> QuerySet[Client]:
+def dashboard_clients(
+    *, agencies: QuerySet[Agency], stage: str = "", search: str = ""
+) -> "QuerySet[DashboardClient]":
     """The clients of these agencies, narrowed by stage and a search over name, slug and number. Offboarded
     clients only when asked for."""
     # The numbers come back as plain text: a PhoneNumberField parses every value it loads, which for a thousand
@@ -170,7 +182,7 @@ def _health_by_client(client_ids: list[int], today) -> dict[int, Health]:
     return result
 
 
-def _warnings(client: Client, health: Health, at: datetime) -> list[str]:
+def _warnings(client: "DashboardClient", health: Health, at: datetime) -> list[str]:
     warnings = []
     if client.status == Client.Status.FAILED:
         warnings.append(f"Setup failed: {client.provisioning_error or 'see the onboarding page'}")
@@ -195,16 +207,16 @@ def _warnings(client: Client, health: Health, at: datetime) -> list[str]:
 
 def dashboard_rows(
     *,
-    clients: QuerySet[Client],
+    clients: "QuerySet[DashboardClient]",
     sort: str = "name",
     descending: bool | None = None,
     at: datetime | None = None,
 ) -> list[DashboardRow]:
     """Each client with its numbers for its own current month and its health warnings, sorted."""
     at = at or timezone.now()
-    clients = list(clients)
-    ids = [client.pk for client in clients]
-    month = rollup_month_by_client(clients=clients, at=at)
+    listed = list(clients)
+    ids = [client.pk for client in listed]
+    month = rollup_month_by_client(clients=listed, at=at)
     # The windows for warnings are in UTC days: a day either way does not change whether a week was silent.
     today = today_in("UTC", at)
     health = _health_by_client(ids, today)
@@ -215,7 +227,7 @@ def dashboard_rows(
             stage=Stage.of(client),
             warnings=_warnings(client, health[client.pk], at),
         )
-        for client in clients
+        for client in listed
     ]
     key = SORTS.get(sort, SORTS["name"])
     if descending is None:

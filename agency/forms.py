@@ -117,7 +117,9 @@ class OnboardingNumberForm(forms.Form):
         if chosen and chosen not in dict(choices):
             choices.append((chosen, chosen))  # offered by a search on an earlier page
         if choices:
-            self.fields["buy_number"].choices = choices
+            buy_number = self.fields["buy_number"]
+            assert isinstance(buy_number, forms.ChoiceField)  # declared above
+            buy_number.choices = choices
         else:
             del self.fields["buy_number"]
 
@@ -129,6 +131,7 @@ class OnboardingNumberForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        assert data is not None  # Form.clean() returns cleaned_data
         if not data.get("buy_number") and not data.get("phone_number") and "phone_number" not in self.errors:
             raise forms.ValidationError(
                 "Search for a number to buy and choose one, or enter a number your Twilio account already has."

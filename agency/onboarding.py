@@ -8,6 +8,7 @@ is usually ready by the time the agency reaches the templates, which live in tha
 
 import logging
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -346,10 +347,10 @@ def _release_replaced(sid: str) -> None:
         log.warning("could not release replaced number %s: %s", sid, exc)
 
 
-def onboarding_template_previews(*, client: Client, bodies: dict[str, str]) -> dict[str, str | None]:
+def onboarding_template_previews(*, client: Client, bodies: Mapping[str, str]) -> dict[str, str | None]:
     """Each body as Maria would get it from this client; None for one that does not render."""
     context = placeholder_context(client=client, caller_name=SAMPLE_CALLER)
-    previews = {}
+    previews: dict[str, str | None] = {}
     for kind, body in bodies.items():
         try:
             previews[kind] = render_template(body, context=context)

@@ -146,6 +146,7 @@ def agency_brand_update(
             agency.logo_updated_at = timezone.now()
         elif logo is not None or fetched is not None:
             image = logo if logo is not None else fetched
+            assert image is not None  # one of the two is, by the test above
             agency.logo_content_type = logo_content_type(image)
             agency.logo, agency.logo_updated_at = image, timezone.now()
             agency.logo_url = "" if logo is not None else logo_url

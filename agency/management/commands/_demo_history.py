@@ -356,6 +356,7 @@ class _History:
             self._textback(call, contact, in_hours)
 
     def _skip(self, call: Call, reason: str) -> None:
+        assert call.ended_at is not None  # every call _call makes has ended
         send = OutboundSend(
             client=self.client,
             kind=OutboundSend.Kind.TEXT_BACK,
@@ -372,6 +373,7 @@ class _History:
         self.rows.sends.append((send, None))
 
     def _textback(self, call: Call, contact: Contact | None, in_hours: bool) -> None:
+        assert call.ended_at is not None  # every call _call makes has ended
         if contact is None:
             return self._skip(call, SkipReason.ANONYMOUS)
         if contact.opted_out:

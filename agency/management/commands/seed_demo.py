@@ -1,6 +1,7 @@
 """A demo agency with two clients, their owners, 90 days of history each (_demo_history.py) and billing;
 safe to run again (it only adds what is missing)."""
 
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from accounts.services import (
 from agency.management.commands._demo_history import (
     DENTAL,
     PLUMBING,
+    Trade,
     billing_add,
     history_add,
     statements_add,
@@ -28,7 +30,23 @@ PASSWORD = "textback-demo"
 AGENCY = {"slug": "demo", "name": "Bright Local Marketing", "admin_email": "agency@demo.test"}
 OPERATOR = "operator@demo.test"
 AGENCY_STAFF = "staff@demo.test"
-CLIENTS = [
+
+
+class DemoClient(TypedDict):
+    """client_create's arguments for one demo client, with its hours as text and its trade (its history)."""
+
+    slug: str
+    name: str
+    timezone_name: str
+    phone_number: str
+    forward_to: str
+    call_mode: str
+    hours: str
+    owner_email: str
+    trade: Trade
+
+
+CLIENTS: list[DemoClient] = [
     {
         "slug": "acme-plumbing",
         "name": "Acme Plumbing",
@@ -73,9 +91,15 @@ class Command(BaseCommand):
             if client is None:
                 client = client_create(
                     agency=agency,
+                    slug=spec["slug"],
+                    name=spec["name"],
+                    timezone_name=spec["timezone_name"],
+                    phone_number=spec["phone_number"],
+                    forward_to=spec["forward_to"],
+                    call_mode=spec["call_mode"],
                     business_hours=hours_from_text(spec["hours"]),
+                    owner_email=spec["owner_email"],
                     owner_password=PASSWORD,
-                    **{key: value for key, value in spec.items() if key not in ("hours", "trade")},
                 )
             clients[client_provision(client=client)] = spec["trade"]
         billing_add(agency=agency, prices={client: trade.price for client, trade in clients.items()})
