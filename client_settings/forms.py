@@ -23,7 +23,7 @@ class HoursField(forms.CharField):
 
     def to_python(self, value):
         text = super().to_python(value)
-        if text in self.empty_values:
+        if text is None or text in self.empty_values:
             return text
         try:
             return parse_hours(text)

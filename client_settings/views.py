@@ -135,8 +135,8 @@ def client_settings(request):
         status = 200
 
     if not may_change:
-        for form in [settings_form, *template_forms]:
-            for field in form.fields.values():
+        for page_form in [settings_form, *template_forms]:
+            for field in page_form.fields.values():
                 field.disabled = True
     context = {
         "client": client,
