@@ -295,6 +295,9 @@ def main() -> None:
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--sender-threads", type=int, default=32)
     parser.add_argument("--drain-timeout", type=float, default=240.0)
+    parser.add_argument(
+        "--faults", default=",".join(FAULTS), help="which faults, in this order (and round again)"
+    )
     parser.add_argument("--migrate", action="store_true")
     parser.add_argument("--keep-logs", action="store_true")
     parser.add_argument("--name", default="soak", help="results file name (bench/results/NAME.json)")
@@ -315,7 +318,11 @@ def main() -> None:
         clients, _ = _stack.fresh_run(clients=args.clients, redis_url=redis_url, force_migrate=args.migrate)
         count = int(args.rate * args.minutes * 60)
         calls = make_calls(count, 0, clients, public_base_url, random.Random(15))
-        faults = [Fault(FAULTS[i % len(FAULTS)]) for i in range(int(args.minutes * 60 // args.fault_every))]
+        chosen = [name for name in args.faults.split(",") if name]
+        unknown = set(chosen) - set(FAULTS)
+        if unknown or not chosen:
+            raise SystemExit(f"unknown faults {sorted(unknown)}; choose from {', '.join(FAULTS)}")
+        faults = [Fault(chosen[i % len(chosen)]) for i in range(int(args.minutes * 60 // args.fault_every))]
         fake_url = stack.start_fake()
         _stack.fake_latency(fake_url, args.latency)
         stack.env["TWILIO_API_BASE_URL"] = fake_url

@@ -52,14 +52,18 @@ from .segments import segment_info
 log = logging.getLogger(__name__)
 
 OPT_OUT_NOTICE = "Reply STOP to opt out."
-# Attempts before a transient failure is final. With the backoff in _retry_later (2, 4, 8 … s, at most 300) the
-# 10th attempt comes about 8.5 minutes after the first: a provider outage of a few minutes loses no text.
-MAX_ATTEMPTS = 10
+# Attempts before a transient failure is final. With the backoff in _retry_later (2, 4, 8, 16, then 20 s) the
+# 20th attempt comes about 5.5 minutes after the first: a provider outage of a few minutes loses no text, and
+# a text waits at most RETRY_DELAY_MAX past the provider's recovery (issue 15's soak: within 30 s of a fault).
+MAX_ATTEMPTS = 20
+RETRY_DELAY_MAX = 20
 # A row "sending" for longer than this lost its worker; the sweep reconciles it. Longer than the provider's
 # timeout, so a live attempt is never mistaken for a dead one.
 SENDING_STALE_AFTER = timedelta(seconds=settings.SENDING_STALE_SECONDS)
-# A pending row handed to the broker this long ago and still pending was lost by it; the sweep re-dispatches.
-DISPATCH_STALE_AFTER = timedelta(seconds=30)
+# A pending row handed to the broker this long ago, and due this long ago, and still pending was lost by it (or
+# by a sender that died holding it prefetched, which the broker would give back only after its visibility
+# timeout); the sweep re-dispatches. Claiming under the row lock makes a second dispatch harmless.
+DISPATCH_STALE_AFTER = timedelta(seconds=10)
 LINE_TYPE_TTL = timedelta(days=90)
 
 
@@ -647,7 +651,7 @@ def _retry_later(claim: _Claim, exc: ProviderError, *, keep_sending: bool) -> No
     """Transient failure: back off and try again. An ambiguous one stays "sending", so the next attempt
     reconciles before it resends; a clean one (the provider answered with an error) goes back to pending."""
     send = claim.send
-    delay = timedelta(seconds=min(300, 2**send.attempts))
+    delay = timedelta(seconds=min(RETRY_DELAY_MAX, 2**send.attempts))
     state = OutboundSend.State.SENDING if keep_sending else OutboundSend.State.PENDING
     with transaction.atomic():
         if not keep_sending:
@@ -708,8 +712,8 @@ def sweep_due_sends(*, limit: int = 500) -> int:
     ago) handed to the broker, and "sending" rows whose worker died, are queued again. Returns how many."""
     cutoff = now()
     stale_dispatch = cutoff - DISPATCH_STALE_AFTER
-    pending = OutboundSend.objects.filter(state=OutboundSend.State.PENDING, due_at__lte=cutoff).exclude(
-        dispatched_at__gt=stale_dispatch
+    pending = OutboundSend.objects.filter(state=OutboundSend.State.PENDING, due_at__lte=cutoff).filter(
+        Q(dispatched_at__isnull=True) | Q(dispatched_at__lte=stale_dispatch, due_at__lte=stale_dispatch)
     )
     stuck = OutboundSend.objects.filter(
         state=OutboundSend.State.SENDING, updated_at__lt=cutoff - SENDING_STALE_AFTER, due_at__lte=cutoff

@@ -159,6 +159,11 @@ DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres:///textback
 DATABASES["default"]["ENGINE"] = "config.db_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The server notices a client host that vanished (a crashed machine sends no FIN) within about 30 s instead of
+# the kernel's two hours, and so lets go of its locks: a dead sender's fence (messaging.services) with them.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "options", "-c tcp_keepalives_idle=15 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
+)
 # Django's own connection pool (psycopg_pool), per process, for many threads over few connections: gunicorn's
 # gthread workers, the sender. Off by default (each process keeps one connection per thread). django-tenants sets
 # the search_path again on every connection taken from the pool, and the sender's fence (a session advisory lock)
@@ -239,7 +244,9 @@ TWILIO_API_BASE_URL = env_url("TWILIO_API_BASE_URL", default="") or None
 # How long to wait for Twilio's answer; a send that times out is reconciled before it is retried.
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
 # A send still "sending" after this long lost its worker and is reconciled by the sweep (must exceed the timeout).
-SENDING_STALE_SECONDS = env.float("SENDING_STALE_SECONDS", default=max(60.0, 3 * TWILIO_TIMEOUT_SECONDS))
+# Not a guess at "dead" any more: a live attempt holds its send's fence (messaging.services.FENCE_BASE), so this
+# only says how soon a dead one's send is looked at again.
+SENDING_STALE_SECONDS = env.float("SENDING_STALE_SECONDS", default=TWILIO_TIMEOUT_SECONDS + 5)
 if TELEPHONY_PROVIDER == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):
     from django.core.exceptions import ImproperlyConfigured
 

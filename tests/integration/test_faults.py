@@ -7,7 +7,7 @@ counts it; where the row says "no process exits", the test asserts that count st
 Times are kept short so the whole file runs in about three minutes; bench/soak.py runs the same faults for
 20 minutes under load. Deviations from the issue's wording, each said where it happens: PostgreSQL is "restarted"
 by terminating the stack's connections and refusing new ones (the machine's server is shared); Twilio's outage
-lasts 20 s rather than 2 minutes (the retry schedule reaches past 8 minutes: messaging.services.MAX_ATTEMPTS); the
+lasts 20 s rather than 2 minutes (the retry schedule reaches past 5 minutes: messaging.services.MAX_ATTEMPTS); the
 stack's Twilio timeout is 1 s, so Twilio answering in 5 s times every send out."""
 
 import os

@@ -22,6 +22,7 @@ from messaging.services import (
     OPT_OUT_NOTICE,
     message_queue,
     send_deliver,
+    sweep_due_sends,
     textback_schedule,
 )
 from tests.webhooks import call_params, post_signed, sid, sms_params
@@ -765,3 +766,27 @@ def test_a_text_back_is_sent_in_a_fixed_number_of_queries(personas, twilio, djan
     with django_assert_max_num_queries(32):
         assert _deliver(send) == "sent"
     assert len(twilio.messages_to(CALLER)) == 1
+
+
+# --- The sweep ----------------------------------------------------------------------------------------------
+
+
+def test_the_sweep_dispatches_again_only_what_the_broker_or_a_dead_sender_has_held_too_long(personas):
+    """A due row never handed to the broker goes at once; one handed over is left to its task for
+    DISPATCH_STALE_AFTER (10 s) after it was handed over and after it fell due, then dispatched again."""
+    with time_machine.travel(WEDNESDAY_10AM, tick=False) as clock:
+        never = _schedule(personas.acme, "+13125550181")
+        OutboundSend.objects.filter(pk=never.pk).update(dispatched_at=None)
+        handed = _schedule(personas.acme, "+13125550182")
+        delayed = _schedule(personas.acme, "+13125550183", missed_at=now() + timedelta(seconds=60))
+        assert sweep_due_sends() == 1  # only the one the broker never had
+        clock.shift(timedelta(seconds=11))
+        assert sweep_due_sends() == 2  # and now the one whose task never came; the delayed one is not due
+        clock.shift(timedelta(seconds=55))
+        # The other two again; the delayed one fell due 5 s ago: its own task is still coming.
+        assert sweep_due_sends() == 2
+        clock.shift(timedelta(seconds=6))
+        assert sweep_due_sends() == 1  # the delayed one; the other two were handed over again 6 s ago
+    assert {row.state for row in OutboundSend.objects.filter(pk__in=[never.pk, handed.pk, delayed.pk])} == {
+        "pending"
+    }
