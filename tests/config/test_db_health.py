@@ -8,7 +8,9 @@ from django.db import connections
 from config.db import connection_hung_up
 from tests.stack import wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Not transaction=True: that flushes every table afterwards, the session's personas with them. The connection
+# these tests use is one of their own, outside the test's transaction anyway.
+pytestmark = pytest.mark.django_db
 
 
 def _terminate(pid: int) -> None:
