@@ -215,9 +215,20 @@ def main() -> None:
                 record,
             )
         run_queued(record)
+        # The frameworks' floor, for scale: the same middleware, URL resolver and view decorators answering a GET
+        # to the webhook with 405, and Celery running a task that does nothing, in the client's schema.
+        measured("floor: a request", partial(http.get, "/hooks/twilio/voice/incoming/"), record)
+        measured(
+            "floor: a task",
+            partial(app.tasks["celery.accumulate"].apply, (1,), headers={"_schema_name": client.schema_name}),
+            record,
+        )
 
     texts = len(fake.messages)
     fake.stop()
+    floor = {
+        stage: statistics.mean(stages.pop(stage)["cpu_ms"]) for stage in ("floor: a request", "floor: a task")
+    }
     rows = []
     for stage, values in stages.items():
         rows.append(
@@ -257,6 +268,14 @@ def main() -> None:
         f"a whole missed call: {total} ms of CPU ({per_call['cpu_ms']} in Django and Celery's code, mean over "
         f"stages; {per_call['pg_cpu_ms']} in PostgreSQL), target 15"
     )
+    requests = sum(1 for stage in stages if not stage.startswith("task:"))
+    tasks = sum(1 for stage in stages if stage.startswith("task:"))
+    floor_ms = round(requests * floor["floor: a request"] + tasks * floor["floor: a task"], 1)
+    print(
+        f"the frameworks' floor under it: {requests} requests x {floor['floor: a request']:.2f} ms (a 405 through "
+        f"the same middleware) + {tasks} tasks x {floor['floor: a task']:.2f} ms (a task that does nothing) = "
+        f"{floor_ms} ms, before any SQL"
+    )
     print(
         f"{options.calls} missed calls over {len(clients)} clients; texts at the fake: {texts} "
         f"(warm-up included); deliver_send returned {dict(outcomes)}; load before: {os.getloadavg()[0]:.2f}"
@@ -273,7 +292,12 @@ def main() -> None:
             "db_wait_ms_median",
             "pg_cpu_ms_mean",
         ],
-        extra={"calls": options.calls, "clients": len(clients), "deliver_send": dict(outcomes)},
+        extra={
+            "calls": options.calls,
+            "clients": len(clients),
+            "deliver_send": dict(outcomes),
+            "floor_ms": {**{k: round(v, 2) for k, v in floor.items()}, "per_call": floor_ms},
+        },
     )
     for number, sql in enumerate(last_sql.get(options.show_sql, []), 1):
         print(f"{number:3d}  {' '.join(sql.split())[:300]}")
