@@ -5,6 +5,7 @@ import re
 import zoneinfo
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -72,6 +73,15 @@ def validate_business_closures(value) -> None:
         validate_closures(value)
     except HoursError as exc:
         raise ValidationError(str(exc)) from None
+
+
+def validate_booking_url(value: str) -> None:
+    """A web page: http(s), a real host name, no credentials (a link we send callers must not carry them)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or "." not in parts.hostname:
+        raise ValidationError("Enter the full address of a web page, starting with https://.")
+    if parts.username or parts.password:
+        raise ValidationError("Leave the user name and password out of the link.")
 
 
 class UserManager(BaseUserManager["User"]):
@@ -292,6 +302,48 @@ class Client(TenantMixin):
         blank=True,
         validators=[MinValueValidator(0)],
         help_text="What a typical job is worth; reports use it to estimate booked jobs that have no value yet.",
+    )
+    # The caller's next steps after the first text (issue 20). The booking link is the business's own page; our
+    # texts carry it through a short redirect on the platform host (messaging.links), which counts the clicks.
+    booking_url = models.URLField(
+        max_length=500,
+        blank=True,
+        validators=[validate_booking_url],
+        help_text="The business's online booking page ({booking_url} in texts, and the BOOK keyword's answer).",
+    )
+    followup_after_hours = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MaxValueValidator(72)],
+        help_text="One follow-up text when the caller has not replied after this many hours; 0 for none.",
+    )
+    # The caller's allowed hours on their own clock (from the number's area code), e.g. 8:00-21:00; a
+    # follow-up due outside them waits for the next allowed time.
+    followup_window_start = models.PositiveSmallIntegerField(
+        default=8, validators=[MaxValueValidator(23)], help_text="Hour of the day, caller's local time."
+    )
+    followup_window_end = models.PositiveSmallIntegerField(
+        default=21, validators=[MinValueValidator(1), MaxValueValidator(24)], help_text="Hour of the day."
+    )
+    followup_state_rules = models.BooleanField(
+        default=True,
+        help_text="Also keep to the stricter hours some US states set for texts (messaging.quiet_hours).",
+    )
+    urgent_keywords = models.BooleanField(
+        default=True, help_text="A caller texting URGENT or EMERGENCY alerts the on-call person at once."
+    )
+    book_keywords = models.BooleanField(
+        default=True, help_text="A caller texting BOOK or SCHEDULE gets the booking link."
+    )
+    oncall_user = models.ForeignKey(
+        "User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who URGENT and EMERGENCY alert, on the mobile they confirmed in their notifications.",
+    )
+    oncall_call = models.BooleanField(
+        default=False, help_text="Also ring the on-call person's mobile for an URGENT or EMERGENCY text."
     )
     # Stamped by the Twilio webhooks at most once a minute (accounts.services.client_webhook_seen): the
     # dashboard's "last webhook received", which tells an agency a number is not pointed at us.

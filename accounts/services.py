@@ -78,6 +78,8 @@ def client_create(
     min_ring_seconds: int = 5,
     owner_email: str | None = None,
     owner_password: str | None = None,
+    booking_url: str = "",
+    followup_after_hours: int = 3,
 ) -> Client:
     """Record a new client and its host; its schema comes from client_provision, inline or in a task.
 
@@ -95,6 +97,8 @@ def client_create(
         business_hours=business_hours if business_hours is not None else parse_hours("mon-fri 09:00-17:00"),
         suppress_hours=suppress_hours,
         min_ring_seconds=min_ring_seconds,
+        booking_url=booking_url,
+        followup_after_hours=followup_after_hours,
         status=Client.Status.PROVISIONING,
     )
     client.full_clean()

@@ -66,6 +66,14 @@ class OnboardingProfileForm(forms.Form):
         label="Sender name",
         help_text="What texts are signed with ({sender_name}), e.g. “Mike at Harbor”. Empty: the business name.",
     )
+    booking_url = forms.URLField(
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        label="Booking link",
+        help_text="The business's online booking page, if it has one ({booking_url} in texts). Optional.",
+        widget=forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url"}),
+    )
 
 
 class OnboardingHoursForm(forms.Form):

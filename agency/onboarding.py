@@ -131,6 +131,7 @@ def onboarding_start(
     timezone_name: str,
     average_job_value: Decimal,
     sender_name: str = "",
+    booking_url: str = "",
     slug: str = "",
 ) -> Onboarding:
     """Record the client (no number yet) and its onboarding; provisioning is enqueued when this commits."""
@@ -142,6 +143,7 @@ def onboarding_start(
         timezone=timezone_name,
         average_job_value=average_job_value,
         sender_name=sender_name.strip(),
+        booking_url=booking_url.strip(),
         schema_name="",
         status=Client.Status.PROVISIONING,
         business_hours=parse_hours("mon-fri 09:00-17:00"),
@@ -223,12 +225,16 @@ def onboarding_profile_save(
     timezone_name: str,
     average_job_value: Decimal,
     sender_name: str = "",
+    booking_url: str = "",
 ) -> None:
     client = Client.objects.select_for_update().get(pk=onboarding.client_id)
     client.name, client.industry, client.timezone = name.strip(), industry, timezone_name
     client.average_job_value, client.sender_name = average_job_value, sender_name.strip()
+    client.booking_url = booking_url.strip()
     client.full_clean()
-    client.save(update_fields=["name", "industry", "timezone", "average_job_value", "sender_name"])
+    client.save(
+        update_fields=["name", "industry", "timezone", "average_job_value", "sender_name", "booking_url"]
+    )
 
 
 @transaction.atomic

@@ -76,6 +76,7 @@ def _profile_answers(data: dict) -> dict:
         "timezone_name": data["timezone"],
         "average_job_value": data["average_job_value"],
         "sender_name": data["sender_name"],
+        "booking_url": data.get("booking_url") or "",
     }
 
 
@@ -142,6 +143,7 @@ def _profile(request, onboarding):
         "timezone": client.timezone,
         "average_job_value": client.average_job_value,
         "sender_name": client.sender_name,
+        "booking_url": client.booking_url,
     }
     form = OnboardingProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -301,9 +301,19 @@ class ClientSerializer(serializers.ModelSerializer):
             "forward_to",
             "call_mode",
             "text_delay_seconds",
+            "booking_url",
+            "followup_after_hours",
             "host",
             "created_at",
         ]
+
+
+class ClientUpdateSerializer(serializers.ModelSerializer):
+    """What an agency key may change on a client after it is made: what happens after the first text."""
+
+    class Meta:
+        model = Client
+        fields = ["booking_url", "followup_after_hours"]
 
 
 class ClientCreateSerializer(serializers.Serializer):
@@ -314,6 +324,18 @@ class ClientCreateSerializer(serializers.Serializer):
     forward_to = phone_field(required=False, allow_null=True, help_text="Where calls ring in forward mode.")
     call_mode = serializers.ChoiceField(choices=Client.CallMode.choices, default=Client.CallMode.FORWARD)
     text_delay_seconds = serializers.IntegerField(min_value=0, max_value=3600, default=0)
+    booking_url = serializers.URLField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="The business's online booking page ({booking_url} in texts, the BOOK keyword's answer).",
+    )
+    followup_after_hours = serializers.IntegerField(
+        min_value=0,
+        max_value=72,
+        default=3,
+        help_text="One follow-up text when the caller has not replied after this many hours; 0 for none.",
+    )
     business_hours = serializers.CharField(
         required=False, max_length=500, help_text='e.g. "mon-fri 08:00-17:00; sat 09:00-12:00", "24/7".'
     )

@@ -431,6 +431,8 @@ class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
             call_mode=data["call_mode"],
             text_delay_seconds=data["text_delay_seconds"],
             business_hours=hours,
+            booking_url=data.get("booking_url", ""),
+            followup_after_hours=data["followup_after_hours"],
         )
         client = client_provision(client=client)
         if data.get("owner_email"):
@@ -443,6 +445,18 @@ class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
                 client=client,
             )
         return Response(s.ClientSerializer(client).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a client's booking link or follow-up delay",
+        request=s.ClientUpdateSerializer,
+        responses=s.ClientSerializer,
+    )
+    def partial_update(self, request, slug=None):
+        client = self.get_object()
+        serializer = s.ClientUpdateSerializer(client, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(s.ClientSerializer(client).data)
 
     @extend_schema(summary="Pause text-backs for a client", request=None, responses=s.ClientSerializer)
     @action(detail=True, methods=["post"])

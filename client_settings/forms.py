@@ -6,8 +6,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.hours import HoursError, format_closures, format_hours, parse_closures, parse_hours
-from accounts.models import Client
+from accounts.models import Client, ClientMembership, User
 from accounts.widgets import ClosuresWidget, HoursWidget, TimezoneField
+from inbox.selectors import on_call_candidates
 from messaging.models import Template
 
 
@@ -125,3 +126,76 @@ class TemplateForm(forms.ModelForm):
         labels = {"body": "Text", "is_active": "Active"}
         widgets = {"body": forms.Textarea(attrs={"rows": 4})}
         error_messages = {"body": {"required": "The text is empty."}}
+
+
+class CallerStepsForm(forms.ModelForm):
+    """What happens after the first text: the booking link, the one follow-up and its allowed hours, and the
+    keywords that act (URGENT / EMERGENCY alert the on-call person, BOOK / SCHEDULE get the booking link)."""
+
+    booking_url = forms.URLField(
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        label="Booking link",
+        help_text="Your online booking page, e.g. https://book.example.com/acme. Texts carry it as a short link "
+        "that counts who opens it.",
+        widget=forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url"}),
+    )
+
+    class Meta:
+        model = Client
+        fields = [
+            "booking_url",
+            "followup_after_hours",
+            "followup_window_start",
+            "followup_window_end",
+            "followup_state_rules",
+            "urgent_keywords",
+            "oncall_user",
+            "oncall_call",
+            "book_keywords",
+        ]
+        labels = {
+            "followup_after_hours": "Follow up after (hours)",
+            "followup_window_start": "Texts allowed from (hour)",
+            "followup_window_end": "Texts allowed until (hour)",
+            "followup_state_rules": "Keep to stricter state hours",
+            "urgent_keywords": "URGENT and EMERGENCY alert the on-call person",
+            "oncall_user": "On-call person",
+            "oncall_call": "Also ring them",
+            "book_keywords": "BOOK and SCHEDULE answer with the booking link",
+        }
+        help_texts = {
+            "followup_after_hours": "One polite follow-up when a caller has not replied, called back or booked "
+            "by then; 0 for none. Up to 72.",
+            "followup_window_start": "On the caller's own clock (from their area code); 0–23.",
+            "followup_window_end": "A follow-up due later waits for the next morning; 1–24.",
+            "followup_state_rules": "Florida, Oklahoma, Maryland, Washington and Texas allow fewer hours.",
+            "oncall_user": "Texted from the business's number on the mobile they confirmed in Inbox → "
+            "Notifications.",
+            "oncall_call": "A phone call too, whatever the business hours.",
+        }
+
+    def __init__(self, *args, client: Client, **kwargs):
+        super().__init__(*args, **kwargs)
+        people = User.objects.filter(
+            client_memberships__client=client,
+            client_memberships__role__in=[ClientMembership.Role.OWNER, ClientMembership.Role.STAFF],
+            is_active=True,
+        ).order_by("email")
+        confirmed = on_call_candidates(user_ids=[user.pk for user in people])
+        field = self.fields["oncall_user"]
+        field.queryset = people  # type: ignore[attr-defined]
+        field.label_from_instance = lambda user: (  # type: ignore[attr-defined]
+            f"{user.name or user.email}" + ("" if user.pk in confirmed else " (no confirmed mobile yet)")
+        )
+        field.empty_label = "Nobody"  # type: ignore[attr-defined]
+
+    def clean(self):
+        data = super().clean() or {}
+        start, end = data.get("followup_window_start"), data.get("followup_window_end")
+        if start is not None and end is not None and start >= end:
+            self.add_error("followup_window_end", "The end of the allowed hours must come after their start.")
+        if data.get("oncall_call") and not data.get("oncall_user"):
+            self.add_error("oncall_user", "Choose who is rung, or switch ringing off.")
+        return data

@@ -1,5 +1,6 @@
-"""The settings page on a client's host: business hours, time zone, call and text timing, and the text-back
-templates, with a preview of each text as a caller would get it.
+"""The settings page on a client's host: business hours, time zone, call and text timing, what happens after
+the first text (booking link, follow-up, keywords that act), and the text-back templates, with a preview of
+each text as a caller would get it.
 
 Who may come in is settled as for the inbox (HostMembershipMiddleware logs out anyone who does not belong on
 this host; login_required sends them to log in). Everyone let in may look; only the client's owners, the
@@ -21,7 +22,7 @@ from messaging.placeholders import render as render_template
 from messaging.segments import segment_info
 from messaging.services import OPT_OUT_NOTICE, placeholder_context
 
-from .forms import ClientSettingsForm, TemplateForm
+from .forms import CallerStepsForm, ClientSettingsForm, TemplateForm
 
 SAMPLE_CALLER = "Maria"
 
@@ -117,11 +118,19 @@ def client_settings(request):
         settings_form = ClientSettingsForm(request.POST, instance=editable)
         for name in agency_only:
             settings_form.fields[name].disabled = True  # what was posted for it is ignored
+        steps_form = CallerStepsForm(request.POST, instance=editable, client=client)
         template_forms = _template_forms(request.POST)
-        valid = [settings_form.is_valid(), *(form.is_valid() for form in template_forms)]
+        valid = [
+            settings_form.is_valid(),
+            steps_form.is_valid(),
+            *(form.is_valid() for form in template_forms),
+        ]
         if all(valid):
             with transaction.atomic():
-                settings_form.save(commit=False).save(update_fields=ClientSettingsForm.Meta.fields)
+                settings_form.save(commit=False)
+                steps_form.save(commit=False).save(
+                    update_fields=[*ClientSettingsForm.Meta.fields, *CallerStepsForm.Meta.fields]
+                )
                 for form in template_forms:
                     form.save()
             messages.success(request, "Settings saved.")
@@ -131,16 +140,18 @@ def client_settings(request):
         settings_form = ClientSettingsForm(instance=editable)
         for name in agency_only:
             settings_form.fields[name].disabled = True
+        steps_form = CallerStepsForm(instance=editable, client=client)
         template_forms = _template_forms()
         status = 200
 
     if not may_change:
-        for page_form in [settings_form, *template_forms]:
+        for page_form in [settings_form, steps_form, *template_forms]:
             for field in page_form.fields.values():
                 field.disabled = True
     context = {
         "client": client,
         "settings_form": settings_form,
+        "steps_form": steps_form,
         "templates": _template_rows(template_forms, sample_context(client)),
         "may_change": may_change,
         "sample_caller": SAMPLE_CALLER,

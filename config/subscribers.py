@@ -81,6 +81,8 @@ SUBSCRIPTIONS = [
     # --- Consent and outcomes ---
     Subscription(ContactOptedOut, reports.on_contact_opted_out, IN_TRANSACTION),
     Subscription(OutcomeRecorded, reports.on_outcome_recorded, IN_TRANSACTION),
+    # A booking after the caller opened a link we texted them: the link counts as clicked → booked.
+    Subscription(OutcomeRecorded, messaging.on_outcome_recorded, IN_TRANSACTION, when=messaging.is_a_booking),
     # --- Merging a duplicate contact: each app moves what it keeps, all or nothing ---
     Subscription(ContactMerged, telephony.on_contact_merged, ATOMIC),
     Subscription(ContactMerged, messaging.on_contact_merged, ATOMIC),

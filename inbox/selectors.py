@@ -17,11 +17,12 @@ from django.utils.timezone import localtime, now
 from accounts.hours import open_deadline
 from accounts.models import Client, ClientMembership, User
 from crm.models import Contact, Outcome
+from messaging.links import LINK_PATH, links_by_message
 from messaging.models import UNREAD_FIRST, Conversation, Message, OutboundSend
 from messaging.reasons import reason_text
 from telephony.models import Call
 
-from .models import CannedReply, Note
+from .models import CannedReply, Note, NotificationPreference
 
 PAGE_SIZE = 50
 
@@ -353,11 +354,23 @@ def conversation_timeline(*, client: Client, conversation: Conversation) -> list
     people = users_by_id(
         [m.sent_by_id for m in messages] + [n.author_id for n in notes] + [o.recorded_by_id for o in outcomes]
     )
+    # Whether the caller opened the links we texted them; asked only when some text carries one.
+    links = links_by_message(
+        client=client,
+        message_ids=[
+            m.pk for m in messages if m.direction == Message.Direction.OUTBOUND and LINK_PATH in m.body
+        ],
+    )
     items: list[TimelineItem] = []
     for message in messages:
+        link = links.get(message.pk)
         items.append(
             TimelineItem(
-                "message", message.created_at, message, by=user_label(people.get(message.sent_by_id))
+                "message",
+                message.created_at,
+                message,
+                by=user_label(people.get(message.sent_by_id)),
+                extra={"link": link} if link else {},
             )
         )
     for call in calls:
@@ -427,3 +440,13 @@ def _textback_event(send: OutboundSend, call: Call) -> TimelineItem | None:
 
 def canned_replies() -> list[CannedReply]:
     return list(CannedReply.objects.all())
+
+
+def on_call_candidates(*, user_ids: list[int]) -> set[int]:
+    """Which of these people have a mobile confirmed at this client (its schema): the ones an URGENT text can
+    reach (messaging.keyword_actions, inbox.notifications.notify_urgent)."""
+    return {
+        pref.user_id
+        for pref in NotificationPreference.objects.filter(user_id__in=user_ids).exclude(text_to="")
+        if pref.text_to_is_confirmed
+    }

@@ -1,6 +1,8 @@
 """Texts. Client schema: conversations, messages, templates, consent history. Public schema: the outbound-send
 ledger, the one place that says what must be sent for every client (see config.routers for the split)."""
 
+import secrets
+
 from django.db import models
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils.timezone import now
@@ -246,3 +248,44 @@ class OutboundSend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key} ({self.state})"
+
+
+LINK_ALPHABET = "23456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def link_code() -> str:
+    """A short link's code: 10 characters of a 57-letter alphabet (58 bits; no 0/O, 1/l/I), unguessable enough
+    that nobody finds another caller's link by trying, short enough for a text."""
+    return "".join(secrets.choice(LINK_ALPHABET) for _ in range(10))
+
+
+class TrackedLink(models.Model):
+    """Public schema: a link we put in a text (the business's booking page), as the short redirect on the platform
+    host that counts who opened it (messaging.links). Found by its code without knowing the client, so it lives
+    in public, keyed by client; the message it is in lives in the client's schema (message_id)."""
+
+    class Kind(models.TextChoices):
+        BOOKING = "booking", "Booking link"
+
+    code = models.CharField(max_length=16, unique=True, default=link_code)
+    client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    to_number = models.CharField(max_length=20, help_text="E.164: the caller it was sent to.")
+    message_id = models.BigIntegerField(null=True, blank=True, help_text="messaging.Message in the client.")
+    message_kind = models.CharField(max_length=16, blank=True, help_text="Message.Kind of that message.")
+    clicks = models.PositiveIntegerField(default=0)
+    first_clicked_at = models.DateTimeField(null=True, blank=True)
+    last_clicked_at = models.DateTimeField(null=True, blank=True)
+    booked_at = models.DateTimeField(
+        null=True, blank=True, help_text="The caller was marked booked after opening the link."
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["client", "created_at"], name="link_client_created"),
+            models.Index(fields=["client", "to_number"], name="link_client_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.code}"

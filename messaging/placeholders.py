@@ -15,7 +15,8 @@ PLACEHOLDERS: dict[str, str] = {
     "business_name": "The business's name, as callers know it.",
     "caller_name": 'The caller\'s name if we know it, else "there", so "Hi {caller_name}," still reads well.',
     "business_phone": "The business's phone number.",
-    "booking_url": "The business's online booking link; left out when it has none.",
+    "booking_url": "The business's online booking page, as a short link that counts who opens it; left out "
+    "when it has none.",
     "agency_name": "The name of the agency that looks after the business.",
     "sender_name": "The name the business signs its texts with (its business name unless one is set).",
 }
@@ -95,6 +96,12 @@ def _tidy(text: str) -> str:
     browsers submit textareas) becomes LF, which costs one septet less."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return "\n".join(" ".join(line.split()) for line in lines).strip()
+
+
+def placeholders_in(body: str) -> set[str]:
+    """The placeholder names ``body`` uses (a body that does not validate uses none)."""
+    parts, problems = _parse(body)
+    return set() if problems else {name for _, name in parts if name is not None}
 
 
 def render(body: str, *, context: Mapping[str, str | None]) -> str:

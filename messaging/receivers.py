@@ -1,9 +1,11 @@
 """Messaging's part of work another core app publishes (subscribed in config/subscribers.py)."""
 
-from crm.events import ContactMerged
+from crm.events import ContactMerged, OutcomeRecorded
+from crm.models import Outcome
 from events.bus import publish
 
 from .events import ConversationJoined
+from .links import links_booked
 from .models import ConsentEvent, Conversation, Message
 
 
@@ -40,3 +42,12 @@ def _conversation_join(*, kept: Conversation, gone: Conversation) -> None:
     if gone.status == kept.Status.OPEN:  # a thread waiting for an answer must stay visible
         kept.status, kept.closed_at = kept.Status.OPEN, None
     kept.save()
+
+
+def is_a_booking(event: OutcomeRecorded) -> bool:
+    return event.outcome.kind in (Outcome.Kind.BOOKED, Outcome.Kind.WON)
+
+
+def on_outcome_recorded(event: OutcomeRecorded) -> None:
+    """A caller marked booked (or won) after opening a link we texted them: the link counts as clicked → booked."""
+    links_booked(client=event.client, number=event.outcome.contact.phone_number, at=event.outcome.created_at)

@@ -36,8 +36,9 @@ from events.bus import ask, publish
 
 from . import events
 from .keywords import Keyword, classify
+from .links import SAMPLE_CODE, booking_link_attach, booking_link_new, link_url
 from .models import STATUS_RANK, ConsentEvent, Conversation, Message, OutboundSend, Template
-from .placeholders import render
+from .placeholders import placeholders_in, render
 from .providers import (
     LANDLINE_CODES,
     OPTED_OUT_CODES,
@@ -463,16 +464,18 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
     template = _pick_template(client=client, returning=history.returning, send=send)
     if template is None:
         return SkipReason.NO_TEMPLATE
-    body = render(
-        template.body,
-        context=placeholder_context(
-            client=client, caller_name=contact.name.split()[0] if contact.name else ""
-        ),
-    )
+    context = placeholder_context(client=client, caller_name=contact.name.split()[0] if contact.name else "")
+    link = None
+    if "booking_url" in placeholders_in(template.body):
+        link = booking_link_new(
+            client=client, to_number=contact.phone_number, message_kind=Message.Kind.TEXT_BACK
+        )
+        context["booking_url"] = link_url(link.code) if link else ""
+    body = render(template.body, context=context)
     if not history.texted_before and "STOP" not in body.upper():
         body = f"{body} {OPT_OUT_NOTICE}"
     info = segment_info(body)
-    return Message.objects.create(
+    message = Message.objects.create(
         conversation_id=history.conversation_id or _conversation_start(contact).pk,
         direction=Message.Direction.OUTBOUND,
         kind=Message.Kind.TEXT_BACK,
@@ -486,6 +489,8 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
         call_sid=send.call_sid,
         template_kind=template.kind,
     )
+    booking_link_attach(link=link, message=message)
+    return message
 
 
 def line_type_known(contact: Contact) -> bool:
@@ -557,7 +562,8 @@ def placeholder_context(*, client: Client, caller_name: str) -> dict[str, str]:
         "business_phone": phonenumbers.format_number(phone, phonenumbers.PhoneNumberFormat.NATIONAL)
         if phone
         else "",
-        "booking_url": "",
+        # The settings page's preview: a real text-back gets a link of its own (messaging.links).
+        "booking_url": link_url(SAMPLE_CODE) if client.booking_url else "",
         "agency_name": client.agency.display_name,
         "sender_name": client.sender_name or client.name,
     }

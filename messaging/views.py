@@ -1,7 +1,10 @@
 """Twilio's SMS webhooks (platform host)."""
 
+from django.http import Http404, HttpResponseRedirect
+from django.views.decorators.http import require_safe
 from twilio.twiml.messaging_response import MessagingResponse
 
+from .links import link_open
 from .services import inbound_receive, message_status_update
 from .webhooks import bad_parameter, twilio_webhook, twiml
 
@@ -31,3 +34,19 @@ def sms_status(request, client, params):
         params=params,
     )
     return twiml(MessagingResponse())
+
+
+@require_safe
+def link_redirect(request, code: str):
+    """A link in one of our texts (messaging.links): to the business's page, counting the click. A HEAD (a
+    preview fetcher's habit) is answered but not counted."""
+    target = link_open(
+        code=code, user_agent=request.headers.get("User-Agent", ""), count=request.method == "GET"
+    )
+    if target is None:
+        raise Http404("This link leads nowhere any more.")
+    response = HttpResponseRedirect(target)
+    response["Cache-Control"] = "no-store"  # every open is ours to count
+    response["Referrer-Policy"] = "no-referrer"  # the code is the caller's, not the booking site's
+    response["X-Robots-Tag"] = "noindex"
+    return response

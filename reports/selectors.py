@@ -18,12 +18,13 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection, transaction
-from django.db.models import Aggregate, Exists, F, FloatField, OuterRef, Q, Sum
+from django.db.models import Aggregate, Count, Exists, F, FloatField, OuterRef, Q, Sum
 from django.utils.timezone import now
 from django_tenants.utils import get_public_schema_name
 
 from accounts.models import Agency, Client
 from crm.models import Outcome
+from messaging.models import TrackedLink
 
 from .models import ROLLUP_COUNTERS, SAMPLE_EVERY, DailyRollup, FirstStaffReply, MonthlyRollup
 
@@ -608,3 +609,28 @@ def rollup_client_ranking(*, agency: Agency, start: date, end: date) -> list[Ran
     ranked = [RankedClient(client=c, numbers=numbers[c.pk]) for c in clients]
     ranked.sort(key=lambda r: (-r.numbers.won_value, -r.numbers.missed_calls, r.client.name))
     return ranked
+
+
+# --- After the first text: links and the follow-up -----------------------------------------------------------
+
+
+@dataclass
+class CallerSteps:
+    """What callers did with what we texted them after the first text, over a period: booking links sent,
+    opened (by a person, messaging.links), and opened then booked. Read from the public link table, one query;
+    not part of the daily roll-ups (it counts links by the day they were sent, which no roll-up column does)."""
+
+    links_sent: int = 0
+    links_opened: int = 0
+    booked_after_opening: int = 0
+
+
+def caller_steps(*, client_ids, period: Period) -> CallerSteps:
+    sums = TrackedLink.objects.filter(
+        client_id__in=client_ids, created_at__gte=period.start_at, created_at__lt=period.end_at
+    ).aggregate(
+        links_sent=Count("id"),
+        links_opened=Count("id", filter=Q(first_clicked_at__isnull=False)),
+        booked_after_opening=Count("id", filter=Q(booked_at__isnull=False)),
+    )
+    return CallerSteps(**sums)

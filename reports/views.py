@@ -166,6 +166,7 @@ def client_report_context(request, client: Client) -> dict:
         "previous": period.previous(),
         "bucket": bucket,
         "funnel": funnel,
+        "steps": selectors.caller_steps(client_ids=[client.pk], period=period),
         "rows": funnel_rows(funnel, data["before"]),
         "skipped": skipped_rows(funnel.skipped_reasons),
         "estimate": money(funnel.estimated_revenue),

@@ -86,6 +86,7 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 SPLIT_APPS = {"telephony", "messaging", "reports", "api"}
 SPLIT_APPS_PUBLIC_MODELS = {
     "messaging.outboundsend",
+    "messaging.trackedlink",
     "telephony.numberholder",
     # reports
     "reports.dailyrollup",

@@ -93,3 +93,29 @@ def test_an_agency_key_on_another_agencys_domain_is_404(api, personas):
     response = api("app.southpeak.test", owner="northwind").get(CLIENTS)
     assert response.status_code == 404
     assert api("app.southpeak.test", owner="southpeak").get(CLIENTS).status_code == 200
+
+
+def test_an_agency_key_reads_and_changes_the_booking_link_of_its_own_clients_only(api, personas):
+    northwind = api(PLATFORM, owner="northwind")
+    response = northwind.patch(
+        "/api/v1/clients/acme/", {"booking_url": "https://book.example.com/acme", "followup_after_hours": 0}
+    )
+    assert response.status_code == 200, response.content
+    assert (response.json()["booking_url"], response.json()["followup_after_hours"]) == (
+        "https://book.example.com/acme",
+        0,
+    )
+    assert Client.objects.get(pk=personas.acme.pk).followup_after_hours == 0
+    bad = northwind.patch("/api/v1/clients/acme/", {"booking_url": "https://u:p@book.example.com/"})
+    assert bad.status_code == 400 and "booking_url" in error_of(bad)["fields"]
+    assert (
+        api(PLATFORM, owner="southpeak").patch("/api/v1/clients/acme/", {"booking_url": ""}).status_code
+        == 404
+    )
+    assert (
+        api(PLATFORM, owner="northwind", scope="read")
+        .patch("/api/v1/clients/acme/", {"booking_url": ""})
+        .status_code
+        == 403
+    )
+    assert Client.objects.get(pk=personas.acme.pk).booking_url == "https://book.example.com/acme"

@@ -42,6 +42,14 @@ def valid_post(**overrides) -> dict:
         "response_target_minutes": "20",
         "average_job_value": "275.00",
         "messaging_registration": "not_needed",
+        # After the first text (CallerStepsForm): what a fresh client has.
+        "booking_url": "",
+        "followup_after_hours": "3",
+        "followup_window_start": "8",
+        "followup_window_end": "21",
+        "followup_state_rules": "on",
+        "urgent_keywords": "on",
+        "book_keywords": "on",
     }
     for kind in KINDS:
         data[f"{kind}-body"] = f"Hi {{caller_name}}, {kind} at {{business_name}}."
