@@ -1,5 +1,8 @@
 """What the API reads and writes. Serializers shape data and check input; the writes are the core's services."""
 
+from datetime import datetime, timedelta
+
+from django.utils.timezone import now
 from rest_framework import serializers
 
 from accounts.models import Client
@@ -7,6 +10,7 @@ from crm.models import Contact, Outcome
 from crm.phone import e164_or_none
 from messaging.models import Conversation, Message
 from telephony.models import Call
+from telephony.services import REPORTED_CALL_ID_MAX, REPORTED_CALL_MAX_AGE
 
 PHONE_HELP = "E.164, e.g. +13125550123."
 
@@ -195,6 +199,30 @@ class CallSerializer(serializers.ModelSerializer):
             "started_at",
             "ended_at",
         ]
+
+
+class MissedCallReportSerializer(serializers.Serializer):
+    call_id = serializers.CharField(
+        max_length=REPORTED_CALL_ID_MAX,
+        help_text="Your phone system's id for the call. Reporting the same id again changes nothing.",
+    )
+    from_number = phone_field(help_text="The caller's number. " + PHONE_HELP)
+    called_at = serializers.DateTimeField(
+        help_text="When the call came in (ISO 8601 with a time zone offset), at most 24 hours ago."
+    )
+    caller_name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+
+    def validate_from_number(self, value: str) -> str:
+        return valid_phone(value)
+
+    def validate_called_at(self, value: datetime) -> datetime:
+        if value > now() + timedelta(minutes=5):
+            raise serializers.ValidationError("This is in the future; send when the call came in.")
+        if value < now() - REPORTED_CALL_MAX_AGE:
+            raise serializers.ValidationError(
+                "Older than 24 hours: a text-back this late would puzzle the caller."
+            )
+        return value
 
 
 class PeriodSerializer(serializers.Serializer):

@@ -32,6 +32,7 @@ from inbox.selectors import Filter, conversation_list
 from messaging.models import Conversation, Message
 from messaging.services import conversation_for
 from telephony.models import Call
+from telephony.services import ReportedCallConflict, call_report_missed
 
 from . import serializers as s
 from .payloads import openapi_webhooks
@@ -359,6 +360,39 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         return calls
 
     pagination_class = ByStart
+
+    @extend_schema(
+        summary="Report a call your phone system missed",
+        description="For a business whose calls do not ring through Textback (a VoIP system's missed-call "
+        "webhook, a call-tracking tool's post-call webhook, a forwarding app): the call is recorded as missed "
+        "and the caller is texted back through the same path as any missed call (business hours at "
+        "`called_at`, the suppression window, opt-outs and blocks, the landline check). Idempotent on "
+        "`call_id`: 201 the first time, 200 with the same call after that (the same id for another caller is "
+        "409 `call_id_reused`). 409 `client_paused` while the client's text-backs are paused.",
+        request=s.MissedCallReportSerializer,
+        responses={201: s.CallSerializer, 200: s.CallSerializer},
+    )
+    @action(detail=False, methods=["post"])
+    def missed(self, request):
+        serializer = s.MissedCallReportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        client = self.client
+        if client.status == Client.Status.PAUSED:
+            raise Conflict("Text-backs are paused for this client; resume it first.", code="client_paused")
+        try:
+            call, first = call_report_missed(
+                client=client,
+                call_id=data["call_id"],
+                from_number=data["from_number"],
+                called_at=data["called_at"],
+                caller_name=data["caller_name"],
+            )
+        except ReportedCallConflict as exc:
+            raise Conflict(str(exc), code="call_id_reused") from None
+        return Response(
+            s.CallSerializer(call).data, status=status.HTTP_201_CREATED if first else status.HTTP_200_OK
+        )
 
 
 # --- Reports -----------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ class Call(models.Model):
         VOICEMAIL = "voicemail", "Voicemail or decline picked up"
         HANGUP = "hangup", "Caller hung up while it rang"
         CARRIER = "carrier", "Forwarded by the business's carrier"
+        REPORTED = "reported", "Reported by the business's phone system"  # POST /api/v1/calls/missed/
 
     call_sid = models.CharField(max_length=64, unique=True)
     from_number = models.CharField(max_length=32, help_text="As Twilio sent it: may be 'anonymous'.")

@@ -1,6 +1,6 @@
 """Deciding what a call was. Runs in the client's schema (the webhooks set it)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils.timezone import now
@@ -25,13 +25,19 @@ FINAL_CALL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
 
 
 def call_record(
-    *, client: Client, call_sid: str, from_number: str, to_number: str, caller_name: str = ""
+    *,
+    client: Client,
+    call_sid: str,
+    from_number: str,
+    to_number: str,
+    caller_name: str = "",
+    started_at: datetime | None = None,
 ) -> Call:
     """The Call for this CallSid, recorded on first sight (a repeated webhook finds the same row)."""
     call = Call.objects.filter(call_sid=call_sid).first()
     if call is not None:
         return call
-    started = now()
+    started = started_at or now()
     call = Call(
         call_sid=call_sid,
         from_number=from_number[:32],
@@ -69,17 +75,26 @@ def _decide(call: Call, outcome: str, **changes) -> datetime | None:
 
 @transaction.atomic(savepoint=False)
 def call_mark_missed(
-    *, client: Client, call: Call, reason: str, duration: int | None = None, dial_status: str = ""
+    *,
+    client: Client,
+    call: Call,
+    reason: str,
+    duration: int | None = None,
+    dial_status: str = "",
+    missed_at: datetime | None = None,
 ) -> Call:
     """Missed: in one transaction, record it and owe the caller one text-back (queued on commit).
-    A call already decided stays as it was."""
+    A call already decided stays as it was. `missed_at`: when it was missed, if not now (a call reported
+    later): the text-back's template follows the business hours of that moment."""
     changes: dict[str, str | int | None] = {"missed_reason": reason}
     if duration is not None:
         changes["duration_seconds"] = duration
     if dial_status and not call.dial_status:
         changes["dial_status"] = dial_status[:20]
     if (ended := _decide(call, Call.Outcome.MISSED, **changes)) is not None:
-        textback_schedule(client=client, call_sid=call.call_sid, caller=call.from_number, missed_at=ended)
+        textback_schedule(
+            client=client, call_sid=call.call_sid, caller=call.from_number, missed_at=missed_at or ended
+        )
         publish(CallMissed(client=client, call=call))
     return call
 
@@ -144,3 +159,44 @@ def call_status(*, client: Client, call: Call, call_status: str, duration: int |
     if first_final:
         publish(CallCompleted(client=client, call=call, duration=duration))
     return call
+
+
+# A call another phone system reports (POST /api/v1/calls/missed/): its call id, prefixed so it can never meet a
+# provider's CallSid in the same unique column.
+REPORTED_CALL_PREFIX = "ext:"
+REPORTED_CALL_ID_MAX = 64 - len(REPORTED_CALL_PREFIX)
+# Older than this, a text-back would puzzle the caller more than help: such a report is refused.
+REPORTED_CALL_MAX_AGE = timedelta(hours=24)
+
+
+class ReportedCallConflict(Exception):
+    """The call id was reported before for another caller."""
+
+
+@transaction.atomic
+def call_report_missed(
+    *, client: Client, call_id: str, from_number: str, called_at: datetime, caller_name: str = ""
+) -> tuple[Call, bool]:
+    """A call the business's own phone system (a VoIP PBX, call tracking, a forwarding app) missed: recorded and
+    texted back through the same path as a provider's missed call (hours, suppression, consent, line type are
+    all checked when the text is sent). Idempotent on the system's call id: returns the call and whether this
+    report was the first. The same id for another caller raises ReportedCallConflict."""
+    call_sid = f"{REPORTED_CALL_PREFIX}{call_id}"
+    existing = Call.objects.filter(call_sid=call_sid).first()
+    if existing is None:
+        call = call_record(
+            client=client,
+            call_sid=call_sid,
+            from_number=from_number,
+            to_number=str(client.phone_number or ""),
+            caller_name=caller_name,
+            started_at=called_at,
+        )
+        first = call.started_at == called_at and call.outcome == Call.Outcome.RINGING
+    else:
+        call, first = existing, False
+    if call.from_number != from_number[:32]:
+        raise ReportedCallConflict(f"Call id {call_id!r} was reported for another caller.")
+    if first:
+        call_mark_missed(client=client, call=call, reason=Call.MissedReason.REPORTED, missed_at=called_at)
+    return call, first

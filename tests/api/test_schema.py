@@ -35,6 +35,7 @@ from .conftest import ACME, PLATFORM
                 "/api/v1/conversations/{id}/outcome/",
                 "/api/v1/messages/",
                 "/api/v1/calls/",
+                "/api/v1/calls/missed/",
                 "/api/v1/reports/",
             },
         ),
