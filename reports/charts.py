@@ -31,14 +31,18 @@ def axis(value: float, *, whole: bool = True) -> tuple[float, float]:
     return step * math.ceil(value / step), step
 
 
-def _fmt(value, money: bool) -> str:
+def _fmt(value, money: bool, percent: bool = False) -> str:
+    if percent:
+        return "no calls" if value is None else f"{value:.1f}%"
     if money:
         return f"${Decimal(value):,.2f}"
     return f"{value:,}" if isinstance(value, int) else f"{value:,.0f}"
 
 
-def _tick(value: float, money: bool) -> str:
+def _tick(value: float, money: bool, percent: bool = False) -> str:
     """Axis labels stay short: $1.5k rather than $1,500.00."""
+    if percent:
+        return f"{value:,.0f}%"
     if money and value >= 1000:
         return f"${value / 1000:,.1f}k".replace(".0k", "k")
     return f"${value:,.0f}" if money else f"{value:,.0f}"
@@ -50,13 +54,19 @@ def bar_chart(
     series: list[Series],
     title: str,
     money: bool = False,
+    percent: bool = False,
     width: int = 640,
     height: int = 220,
 ) -> SafeString:
-    """Grouped bars, one group per label. Labels are thinned to fit; gridlines at every axis step."""
+    """Grouped bars, one group per label. Labels are thinned to fit; gridlines at every axis step. `percent`:
+    the values are percentages (a rate), drawn against 0–100%."""
     left, bottom, top, right = 48, 28, 10, 8
     plot_w, plot_h = width - left - right, height - top - bottom
-    peak, step = axis(float(max((v for s in series for v in s.values), default=0) or 0), whole=not money)
+    peak, step = axis(
+        float(max((v for s in series for v in s.values if v is not None), default=0) or 0), whole=not money
+    )
+    if percent:
+        peak, step = 100, 25  # a rate is read against the whole, not against its own highest bar
     n = max(1, len(labels))
     group_w = plot_w / n
     bar_w = max(1.0, group_w * 0.8 / max(1, len(series)))
@@ -70,19 +80,20 @@ def bar_chart(
         parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(
             f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{escape(_tick(value, money))}</text>"
+            f"{escape(_tick(value, money, percent))}</text>"
         )
     every = max(1, round(n / 8))
     for gi, label in enumerate(labels):
         x0 = left + gi * group_w + group_w * 0.1
         for si, s in enumerate(series):
-            value = s.values[gi] or 0
+            shown = s.values[gi]
+            value = shown or 0
             h = plot_h * float(value) / peak
             x = x0 + si * bar_w
             bar_label = s.labels[gi] if s.labels and gi < len(s.labels) else label
             parts.append(
                 f'<rect class="{s.css}" x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" '
-                f'height="{h:.1f}"><title>{escape(bar_label)}: {escape(s.name)} {escape(_fmt(value, money))}'
+                f'height="{h:.1f}"><title>{escape(bar_label)}: {escape(s.name)} {escape(_fmt(shown if percent else value, money, percent))}'
                 "</title></rect>"
             )
         if gi % every == 0:

@@ -21,12 +21,18 @@ def money(value: Decimal | None) -> str:
     return "—" if value is None else f"${value:,.2f}"
 
 
-def _change(current, previous, *, lower_is_better: bool = False) -> tuple[str, str]:
-    """The change from the previous period as text and a class (up/down/same), better or worse by colour."""
+def _change(current, previous, *, lower_is_better: bool = False, points: bool = False) -> tuple[str, str]:
+    """The change from the previous period as text and a class (up/down/same), better or worse by colour.
+    `points`: the values are rates (percentages), changed by percentage points, not by a percentage of
+    themselves (60% → 66% is "+6.0 pts", not "+10%")."""
     if current is None or previous is None:
         return "", "same"
     if current == previous:
         return "no change", "same"
+    if points:
+        diff = Decimal(current) - Decimal(previous)
+        better = (diff > 0) != lower_is_better
+        return f"{'+' if diff > 0 else '−'}{abs(diff):.1f} pts", "better" if better else "worse"
     if not previous:
         return "new", "better" if (current > previous) != lower_is_better else "worse"
     pct = (Decimal(current) - Decimal(previous)) * 100 / Decimal(previous)
@@ -34,8 +40,8 @@ def _change(current, previous, *, lower_is_better: bool = False) -> tuple[str, s
     return f"{'+' if pct > 0 else '−'}{abs(pct):.0f}%", "better" if better else "worse"
 
 
-def _row(label, current, previous, shown, shown_before, *, lower_is_better=False, note=""):
-    change, direction = _change(current, previous, lower_is_better=lower_is_better)
+def _row(label, current, previous, shown, shown_before, *, lower_is_better=False, note="", points=False):
+    change, direction = _change(current, previous, lower_is_better=lower_is_better, points=points)
     return {
         "label": label,
         "value": shown,
@@ -58,6 +64,16 @@ def funnel_rows(now, before) -> list[dict]:
             f"{now.missed_calls:,}",
             f"{before.missed_calls:,}",
             lower_is_better=True,
+        ),
+        _row(
+            "Missed-call rate",
+            now.missed_rate,
+            before.missed_rate,
+            pct(now.missed_rate),
+            pct(before.missed_rate),
+            lower_is_better=True,
+            points=True,
+            note="missed calls per call",
         ),
         _row(
             "Text-backs sent",
@@ -140,6 +156,25 @@ def funnel_rows(now, before) -> list[dict]:
             lower_is_better=True,
         ),
     ]
+    return rows
+
+
+WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{value}%"
+
+
+def missed_rate_rows(now, before) -> list[dict]:
+    """The missed-call rate day by day of the week (`now`/`before`: a Funnel with set_weekdays done), with the
+    calls it is counted from and the period before's rate."""
+    rows = []
+    for index, name in enumerate(WEEKDAY_NAMES):
+        current, previous = now.missed_rate_by_weekday[index], before.missed_rate_by_weekday[index]
+        row = _row(name, current, previous, _pct(current), _pct(previous), lower_is_better=True, points=True)
+        row["calls"], row["missed"] = now.calls_by_weekday[index], now.missed_by_weekday[index]
+        rows.append(row)
     return rows
 
 

@@ -31,7 +31,10 @@ def _bump(client, moment, **deltas):
 
 
 def on_call_received(event: CallReceived) -> None:
-    _bump(event.client, event.call.started_at, calls=1)
+    client, call = event.client, event.call
+    _bump(
+        client, call.started_at, calls=1, call_hour=call.started_at.astimezone(ZoneInfo(client.timezone)).hour
+    )
 
 
 def on_call_missed(event: CallMissed) -> None:

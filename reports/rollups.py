@@ -33,6 +33,8 @@ LOCK_CLASS = 7261  # the advisory-lock namespace of roll-ups: (LOCK_CLASS, clien
 EPOCH = datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))
 FOREVER = datetime(2200, 1, 1, tzinfo=ZoneInfo("UTC"))
 _NUMERIC = (*ROLLUP_COUNTERS, "won_value")
+# The counters kept by hour of the day, 24 to a row.
+_HOUR_ARRAYS = ("missed_hours", "call_hours")
 
 
 def local_date(moment: datetime, tz: str) -> date:
@@ -49,11 +51,12 @@ def rollup_bump(
     day: date,
     skipped_reason: str | None = None,
     missed_hour: int | None = None,
+    call_hour: int | None = None,
     **deltas,
 ) -> None:
     """Add `deltas` (counter name → amount, negative allowed) to the client's row for that local day and to its
     row for that day's month, creating them if needed; `skipped_reason` adds one to that reason's count,
-    `missed_hour` (0–23, local) to that hour's."""
+    `missed_hour` / `call_hour` (0–23, local) one to that hour's missed calls / calls."""
     unknown = set(deltas) - set(_NUMERIC)
     if unknown:
         raise ValueError(f"Not a roll-up counter: {', '.join(sorted(unknown))}")
@@ -70,7 +73,7 @@ def rollup_bump(
         [LOCK_CLASS, client_id],
         client_id=client_id,
         skipped_reason=skipped_reason,
-        missed_hour=missed_hour,
+        hours={"missed_hours": missed_hour, "call_hours": call_hour},
         deltas=deltas,
     )
     day_sql, day_params = _upsert(
@@ -81,7 +84,7 @@ def rollup_bump(
         [],
         client_id=client_id,
         skipped_reason=skipped_reason,
-        missed_hour=missed_hour,
+        hours={"missed_hours": missed_hour, "call_hours": call_hour},
         deltas=deltas,
     )
     with connection.cursor() as cursor:
@@ -97,7 +100,7 @@ def _upsert(
     *,
     client_id: int,
     skipped_reason: str | None,
-    missed_hour: int | None,
+    hours: dict[str, int | None],
     deltas: dict,
 ) -> tuple[str, list]:
     """INSERT … ON CONFLICT DO UPDATE SET n = n + delta of one roll-up row, selected FROM `source`."""
@@ -115,21 +118,25 @@ def _upsert(
             "to_jsonb(COALESCE((r.skipped_reasons ->> %s::text)::int, 0) + 1))"
         )
         params_update += [skipped_reason, skipped_reason]
-    hours = no_hours()
-    if missed_hour is not None:
-        hours[missed_hour] = 1
-        updates.append("missed_hours[%s] = r.missed_hours[%s] + 1")  # SQL arrays count from 1
-        params_update += [missed_hour + 1, missed_hour + 1]
+    arrays = []
+    for name in _HOUR_ARRAYS:
+        array, hour = no_hours(), hours.get(name)
+        if hour is not None:
+            array[hour] = 1
+            updates.append(f"{name}[%s] = r.{name}[%s] + 1")  # SQL arrays count from 1
+            params_update += [hour + 1, hour + 1]
+        arrays.append(array)
     zeros = [name for name in _NUMERIC if name not in deltas]
     sql = (
         f"INSERT INTO {_public(model)} AS r "
-        f"(client_id, {key}, updated_at, skipped_reasons, missed_hours, {', '.join(columns + zeros)}) "
-        f"SELECT %s, %s, now(), {reasons_value}, %s, "
+        f"(client_id, {key}, updated_at, skipped_reasons, {', '.join(_HOUR_ARRAYS)}, "
+        f"{', '.join(columns + zeros)}) "
+        f"SELECT %s, %s, now(), {reasons_value}, {', '.join(['%s'] * len(_HOUR_ARRAYS))}, "
         f"{', '.join(['%s'] * len(columns) + ['0'] * len(zeros))} "
         f"FROM {source} "
         f"ON CONFLICT (client_id, {key}) DO UPDATE SET updated_at = now(), {', '.join(updates)}"
     )
-    params = [client_id, key_value, *params_reason, hours, *values, *source_params, *params_update]
+    params = [client_id, key_value, *params_reason, *arrays, *values, *source_params, *params_update]
     return sql, params
 
 
@@ -151,7 +158,9 @@ def rollup_days_from_tables(*, client: Client, start: datetime = EPOCH, end: dat
     [start, end). The meaning of every counter is here (and in reports.definitions)."""
     tz = client.timezone
     zone = ZoneInfo(tz)
-    days: dict[date, dict] = defaultdict(lambda: {"skipped_reasons": {}, "missed_hours": no_hours()})
+    days: dict[date, dict] = defaultdict(
+        lambda: {"skipped_reasons": {}, "missed_hours": no_hours(), "call_hours": no_hours()}
+    )
 
     def add(rows, names):
         for row in rows:
@@ -175,14 +184,15 @@ def rollup_days_from_tables(*, client: Client, start: datetime = EPOCH, end: dat
             ),
             ("calls", "missed_calls", "missed_after_hours", "answered_calls"),
         )
-        missed = (
-            Call.objects.filter(outcome=Call.Outcome.MISSED, started_at__gte=start, started_at__lt=end)
+        by_hour = (
+            Call.objects.filter(started_at__gte=start, started_at__lt=end)
             .annotate(day=TruncDate("started_at", tzinfo=zone), hour=ExtractHour("started_at", tzinfo=zone))
             .values_list("day", "hour")
-            .annotate(n=Count("id"))
+            .annotate(n=Count("id"), missed=Count("id", filter=Q(outcome=Call.Outcome.MISSED)))
         )
-        for day, hour, n in missed:
-            days[day]["missed_hours"][hour] = n
+        for day, hour, n, missed in by_hour:
+            days[day]["call_hours"][hour] = n
+            days[day]["missed_hours"][hour] = missed
         for day, (sent, replies, answered) in textback_chain_by_day(start=start, end=end, tz=tz).items():
             days[day].update(textbacks_sent=sent, replies=replies, answered_by_staff=answered)
         add(
@@ -245,6 +255,7 @@ def rollup_rebuild_client(*, client: Client) -> int:
                 date=day,
                 skipped_reasons=values["skipped_reasons"],
                 missed_hours=values["missed_hours"],
+                call_hours=values["call_hours"],
                 **{name: values.get(name, 0) for name in ROLLUP_COUNTERS},
                 won_value=values.get("won_value") or Decimal("0"),
             )
@@ -259,7 +270,10 @@ def rollup_rebuild_client(*, client: Client) -> int:
 # The columns a month sums from its days, in MonthlyRollup's INSERT order.
 _MONTH_SUMS = ", ".join(
     [f"sum({name})" for name in _NUMERIC]
-    + ["ARRAY[" + ", ".join(f"sum(missed_hours[{hour}])" for hour in range(1, 25)) + "]::integer[]"]
+    + [
+        "ARRAY[" + ", ".join(f"sum({name}[{hour}])" for hour in range(1, 25)) + "]::integer[]"
+        for name in _HOUR_ARRAYS
+    ]
 )
 
 
@@ -285,7 +299,8 @@ def monthly_rollups_rebuild(*, client_ids) -> None:
             f"    FROM {daily} d, jsonb_each_text(d.skipped_reasons) kv WHERE d.client_id = ANY(%s) GROUP BY 1, 2, 3"
             "  ) AS r GROUP BY 1, 2"
             ") "
-            f"INSERT INTO {monthly} (client_id, month, {', '.join(_NUMERIC)}, missed_hours, skipped_reasons, "
+            f"INSERT INTO {monthly} (client_id, month, {', '.join(_NUMERIC)}, {', '.join(_HOUR_ARRAYS)}, "
+            "skipped_reasons, "
             "updated_at) "
             "SELECT m.*, COALESCE(r.skipped_reasons, '{}'::jsonb), now() "
             "FROM months AS m LEFT JOIN reasons AS r USING (client_id, month)",
@@ -337,9 +352,10 @@ def _shown(rows, key: str) -> dict:
         reasons = {k: v for k, v in row.skipped_reasons.items() if v}
         if reasons:
             values["skipped_reasons"] = reasons
-        hours = _hours_shown(row.missed_hours)
-        if hours:
-            values["missed_hours"] = hours
+        for name in _HOUR_ARRAYS:
+            hours = _hours_shown(getattr(row, name))
+            if hours:
+                values[name] = hours
         if values:
             result[getattr(row, key)] = values
     return result
@@ -357,8 +373,9 @@ def rollup_expected(*, client: Client) -> dict:
         clean = {name: values[name] for name in _NUMERIC if values.get(name)}
         if values["skipped_reasons"]:
             clean["skipped_reasons"] = values["skipped_reasons"]
-        if _hours_shown(values["missed_hours"]):
-            clean["missed_hours"] = _hours_shown(values["missed_hours"])
+        for name in _HOUR_ARRAYS:
+            if _hours_shown(values[name]):
+                clean[name] = _hours_shown(values[name])
         if clean:
             result[day] = clean
     return result

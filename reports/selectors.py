@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection, transaction
 from django.db.models import Aggregate, Count, Exists, F, FloatField, OuterRef, Q, Sum
+from django.db.models.functions import ExtractIsoWeekDay
 from django.utils.timezone import now
 from django_tenants.utils import get_public_schema_name
 
@@ -27,6 +28,14 @@ from crm.models import Outcome
 from messaging.models import TrackedLink
 
 from .models import ROLLUP_COUNTERS, SAMPLE_EVERY, DailyRollup, FirstStaffReply, MonthlyRollup
+
+
+def rate(part: int, whole: int) -> Decimal | None:
+    """part / whole as a percentage with one decimal (half up); None when whole is 0."""
+    if not whole:
+        return None
+    return (Decimal(100) * part / whole).quantize(Decimal("0.1"))
+
 
 # --- Periods -----------------------------------------------------------------------------------------------
 
@@ -132,10 +141,35 @@ class Funnel:
     opt_outs: int = 0
     delivery_failures: int = 0
     missed_by_hour: list[int] = field(default_factory=lambda: [0] * 24)
+    calls_by_hour: list[int] = field(default_factory=lambda: [0] * 24)
+    # Monday first; filled by set_weekdays (the report pages), not by every read of a funnel.
+    missed_by_weekday: list[int] = field(default_factory=lambda: [0] * 7)
+    calls_by_weekday: list[int] = field(default_factory=lambda: [0] * 7)
 
     @property
     def missed_in_hours(self) -> int:
         return self.missed_calls - self.missed_after_hours
+
+    @property
+    def missed_rate(self) -> Decimal | None:
+        """Missed calls per call, as a percentage with one decimal; None when there were no calls."""
+        return rate(self.missed_calls, self.calls)
+
+    @property
+    def missed_rate_by_hour(self) -> list[Decimal | None]:
+        """The missed-call rate of each hour of the day (on each client's own clock), None for an hour without
+        calls."""
+        return [
+            rate(missed, calls) for missed, calls in zip(self.missed_by_hour, self.calls_by_hour, strict=True)
+        ]
+
+    @property
+    def missed_rate_by_weekday(self) -> list[Decimal | None]:
+        """The missed-call rate of each day of the week, Monday first (each client's own local days)."""
+        return [
+            rate(missed, calls)
+            for missed, calls in zip(self.missed_by_weekday, self.calls_by_weekday, strict=True)
+        ]
 
     @property
     def reply_rate(self) -> Decimal | None:
@@ -165,7 +199,7 @@ def funnel_for_clients(*, client_ids, start: date, end: date, reasons: bool = Tr
     """These clients' funnel together over local days start..end (each client's days its own), from the
     roll-ups and the first staff replies: three queries. No estimate (the average job value is a client's).
     reasons=False leaves skipped_reasons empty, a query less, for a comparison that does not show them."""
-    rows, params = _rollup_rows(client_ids, [(start, end)], (*ROLLUP_SUMS, "missed_hours"))
+    rows, params = _rollup_rows(client_ids, [(start, end)], (*ROLLUP_SUMS, *HOUR_ARRAYS))
     sums = _fetch_one(f"SELECT {_SUMS_SQL}, {_HOUR_SUMS_SQL} FROM ({rows}) AS r", params)
     funnel = _funnel_from_sums(sums)
     if reasons:
@@ -180,6 +214,7 @@ def _funnel_from_sums(sums: dict) -> Funnel:
     funnel = Funnel(**{name: getattr(numbers, name) for name in ROLLUP_COUNTERS})
     funnel.recovered_revenue = numbers.won_value
     funnel.missed_by_hour = [sums.get(name) or 0 for name in HOUR_SUMS]
+    funnel.calls_by_hour = [sums.get(name) or 0 for name in CALL_HOUR_SUMS]
     return funnel
 
 
@@ -214,6 +249,34 @@ def _set_reply_times(funnels: list[Funnel], *, client_ids, periods: list[tuple[d
         funnel.first_reply_median_seconds = None if median is None else round(median)
         funnel.first_reply_p90_seconds = None if p90 is None else round(p90)
         funnel.first_reply_sample_every = sample_every
+
+
+def set_weekdays(funnels: list[Funnel], *, client_ids, periods: list[tuple[date, date]]) -> None:
+    """Calls and missed calls by day of the week of each period (start, end), into the funnel beside it: one
+    query of the days (a day's weekday is its date's; a month's roll-up cannot say it), each period's days
+    FILTERed out of one read."""
+    sums = {}
+    for index, (start, end) in enumerate(periods):
+        within = Q(date__gte=start, date__lte=end)
+        sums[f"calls_{index}"] = Sum("calls", filter=within)
+        sums[f"missed_{index}"] = Sum("missed_calls", filter=within)
+    rows = (
+        DailyRollup.objects.filter(
+            client_id__in=client_ids,
+            date__gte=min(start for start, _ in periods),
+            date__lte=max(end for _, end in periods),
+        )
+        .annotate(weekday=ExtractIsoWeekDay("date"))
+        .values("weekday")
+        .annotate(**sums)
+        .order_by()
+    )
+    for funnel in funnels:
+        funnel.calls_by_weekday, funnel.missed_by_weekday = [0] * 7, [0] * 7
+    for row in rows:
+        for index, funnel in enumerate(funnels):
+            funnel.calls_by_weekday[row["weekday"] - 1] = row[f"calls_{index}"] or 0
+            funnel.missed_by_weekday[row["weekday"] - 1] = row[f"missed_{index}"] or 0
 
 
 class Percentiles(Aggregate):
@@ -258,8 +321,10 @@ def later_outcome_exists() -> Exists:
 # --- From the roll-ups -------------------------------------------------------------------------------------
 
 ROLLUP_SUMS = {name: Sum(name) for name in (*ROLLUP_COUNTERS, "won_value")}
-# The names of missed_hours[0] … [23] summed position by position (_HOUR_SUMS_SQL).
+# The names of missed_hours[0] … [23] and call_hours[0] … [23] summed position by position (_HOUR_SUMS_SQL).
+HOUR_ARRAYS = ("missed_hours", "call_hours")
 HOUR_SUMS = tuple(f"missed_hour_{hour}" for hour in range(24))
+CALL_HOUR_SUMS = tuple(f"call_hour_{hour}" for hour in range(24))
 # An agency's year of first staff replies (~730,000 at 1,000 clients) is sorted for its percentiles: in memory
 # (it fits in 32 MB) rather than in temporary files, as the default 4 MB has it. For that one transaction.
 PERCENTILE_WORK_MEM = "32MB"
@@ -331,7 +396,10 @@ def _next_month(day: date) -> date:
 # A day's roll-up taken off its month's: each column negated.
 _NEGATED = {
     **{name: f"-r.{name}" for name in (*ROLLUP_COUNTERS, "won_value")},
-    "missed_hours": "ARRAY(SELECT -n FROM unnest(r.missed_hours) WITH ORDINALITY AS h(n, i) ORDER BY i)",
+    **{
+        name: f"ARRAY(SELECT -n FROM unnest(r.{name}) WITH ORDINALITY AS h(n, i) ORDER BY i)"
+        for name in ("missed_hours", "call_hours")
+    },
     "skipped_reasons": "(SELECT jsonb_object_agg(key, -value::integer) FROM jsonb_each_text(r.skipped_reasons))",
 }
 
@@ -392,7 +460,8 @@ _MONTHLY = f'"{get_public_schema_name()}"."{MonthlyRollup._meta.db_table}"'
 # ROLLUP_SUMS and HOUR_SUMS in SQL, over _rollup_rows' rows.
 _SUMS_SQL = ", ".join(f"sum(r.{name}) AS {name}" for name in ROLLUP_SUMS)
 _HOUR_SUMS_SQL = ", ".join(
-    f"sum(r.missed_hours[{hour + 1}]) AS {name}" for hour, name in enumerate(HOUR_SUMS)
+    [f"sum(r.missed_hours[{hour + 1}]) AS {name}" for hour, name in enumerate(HOUR_SUMS)]
+    + [f"sum(r.call_hours[{hour + 1}]) AS {name}" for hour, name in enumerate(CALL_HOUR_SUMS)]
 )
 
 
@@ -424,6 +493,10 @@ class RollupNumbers:
     @property
     def recovered_revenue(self) -> Decimal:
         return self.won_value
+
+    @property
+    def missed_rate(self) -> Decimal | None:
+        return rate(self.missed_calls, self.calls)
 
     @property
     def reply_rate(self) -> Decimal | None:
@@ -506,7 +579,7 @@ def _rollup_days(
     ranges = [(p.start, p.end) for p in periods]
     if months or not hours:
         rows, params = _rollup_rows(
-            client_ids, ranges, (*ROLLUP_SUMS, "missed_hours") if hours else ROLLUP_SUMS, months=months
+            client_ids, ranges, (*ROLLUP_SUMS, *HOUR_ARRAYS) if hours else ROLLUP_SUMS, months=months
         )
         sums = f"{_SUMS_SQL}, {_HOUR_SUMS_SQL}" if hours else _SUMS_SQL
         sql = f"SELECT r.day, {sums} FROM ({rows}) AS r GROUP BY r.day"
@@ -514,9 +587,9 @@ def _rollup_days(
         # Each day's counters summed from the days, and beside them the hours summed from the months and the
         # days around them: two groupings of their own rows (every row would otherwise carry 38 sums).
         days, days_params = _rollup_rows(client_ids, ranges, ROLLUP_SUMS, months=False)
-        spans, spans_params = _rollup_rows(client_ids, ranges, ("missed_hours",))
+        spans, spans_params = _rollup_rows(client_ids, ranges, HOUR_ARRAYS)
         no_sums = ", ".join(f"NULL AS {name}" for name in ROLLUP_SUMS)
-        no_hours = ", ".join(f"NULL AS {name}" for name in HOUR_SUMS)
+        no_hours = ", ".join(f"NULL AS {name}" for name in (*HOUR_SUMS, *CALL_HOUR_SUMS))
         sql = (
             f"SELECT r.day, {_SUMS_SQL}, {no_hours} FROM ({days}) AS r GROUP BY r.day "
             f"UNION ALL SELECT r.day, {no_sums}, {_HOUR_SUMS_SQL} FROM ({spans}) AS r GROUP BY r.day"
@@ -561,18 +634,19 @@ class AgencyFunnels:
 
 def agency_funnels(*, client_ids, period: Period, previous: Period, bucket: str) -> AgencyFunnels:
     """The agency report's funnel of its clients together for the period (with the skip reasons and when calls
-    were missed) and the period before (without: the page does not show them), and both trends: the same sums
+    were missed) and the period before (without the skip reasons: the page does not show them), and both trends: the same sums
     as funnel_for_clients and rollup_trends, from the roll-ups read day by day, or for a trend by month whole
     months at once (a query a period, each planned for its own range of days; the days are summed here), one
-    read of the skip reasons and one of both periods' reply times: four queries in one transaction that keeps
-    a year's sort of reply times in memory and compiles nothing (JIT costs more than these queries)."""
+    read of the skip reasons, one of both periods' reply times and one of both periods' calls by weekday: five
+    queries in one transaction that keeps a year's sort of reply times in memory and compiles nothing (JIT
+    costs more than these queries)."""
     periods = [period, previous]
     months = bucket == "month"
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL work_mem = '{PERCENTILE_WORK_MEM}'")
         cursor.execute("SET LOCAL jit = off")
         by_day = _rollup_days(client_ids=client_ids, periods=[period], hours=True, months=months)
-        by_day.update(_rollup_days(client_ids=client_ids, periods=[previous], months=months))
+        by_day.update(_rollup_days(client_ids=client_ids, periods=[previous], hours=True, months=months))
         funnels = []
         for each in periods:
             sums: dict = defaultdict(int)
@@ -585,6 +659,7 @@ def agency_funnels(*, client_ids, period: Period, previous: Period, bucket: str)
             client_ids=client_ids, start=period.start, end=period.end
         )
         _set_reply_times(funnels, client_ids=client_ids, periods=[(p.start, p.end) for p in periods])
+        set_weekdays(funnels, client_ids=client_ids, periods=[(p.start, p.end) for p in periods])
     trend, trend_before = _trends(by_day, periods=periods, bucket=bucket)
     return AgencyFunnels(funnel=funnels[0], before=funnels[1], trend=trend, trend_before=trend_before)
 

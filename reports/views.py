@@ -19,7 +19,7 @@ from billing.selectors import agency_time_zone
 from . import selectors
 from .charts import Series, bar_chart, legend
 from .forms import PeriodForm
-from .presenters import funnel_rows, money, skipped_rows
+from .presenters import funnel_rows, missed_rate_rows, money, skipped_rows
 from .selectors import Period
 
 # --- Access -------------------------------------------------------------------------------------------------
@@ -123,6 +123,41 @@ def _picker(request, tz: str) -> tuple[PeriodForm, Period, str]:
 # --- Pages ------------------------------------------------------------------------------------------------
 
 
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def missed_rate_charts(funnel, before) -> dict:
+    """The missed-call rate by hour of day and by day of the week, beside the period before's."""
+    # None (no calls in that hour or on that day) stays None: the bar's title says "no calls", not "0%".
+    rates = lambda values: [None if v is None else float(v) for v in values]  # noqa: E731
+    by_hour = [
+        Series("This period", "s1", rates(funnel.missed_rate_by_hour)),
+        Series("The period before", "s5", rates(before.missed_rate_by_hour)),
+    ]
+    by_weekday = [
+        Series("This period", "s1", rates(funnel.missed_rate_by_weekday)),
+        Series("The period before", "s5", rates(before.missed_rate_by_weekday)),
+    ]
+    return {
+        "rate_hours_chart": bar_chart(
+            labels=[f"{h:02d}" for h in range(24)],
+            series=by_hour,
+            title="Missed-call rate by hour of day",
+            height=180,
+            percent=True,
+        ),
+        "rate_weekdays_chart": bar_chart(
+            labels=WEEKDAYS,
+            series=by_weekday,
+            title="Missed-call rate by day of the week",
+            height=180,
+            percent=True,
+        ),
+        "rate_legend": legend(by_hour),
+        "rate_table": missed_rate_rows(funnel, before),
+    }
+
+
 def when_missed_charts(funnel) -> dict:
     """Business hours against after hours, and missed calls by hour of day."""
     return {
@@ -142,17 +177,20 @@ def when_missed_charts(funnel) -> dict:
 
 
 def client_report_data(*, client: Client, period: Period, bucket: str) -> dict:
-    """Every number the client's report page shows (six queries of the public roll-ups, whatever the period
+    """Every number the client's report page shows (seven queries of the public roll-ups, whatever the period
     and however many calls)."""
+    previous = period.previous()
     trend, trend_before = selectors.rollup_trends(
-        client_ids=[client.pk], periods=[period, period.previous()], bucket=bucket
+        client_ids=[client.pk], periods=[period, previous], bucket=bucket
     )
-    return {
-        "funnel": selectors.funnel_for_client(client=client, period=period),
-        "before": selectors.funnel_for_client(client=client, period=period.previous(), reasons=False),
-        "trend": trend,
-        "trend_before": trend_before,
-    }
+    funnel = selectors.funnel_for_client(client=client, period=period)
+    before = selectors.funnel_for_client(client=client, period=previous, reasons=False)
+    selectors.set_weekdays(
+        [funnel, before],
+        client_ids=[client.pk],
+        periods=[(period.start, period.end), (previous.start, previous.end)],
+    )
+    return {"funnel": funnel, "before": before, "trend": trend, "trend_before": trend_before}
 
 
 def client_report_context(request, client: Client) -> dict:
@@ -166,6 +204,7 @@ def client_report_context(request, client: Client) -> dict:
         "previous": period.previous(),
         "bucket": bucket,
         "funnel": funnel,
+        "before": data["before"],
         "steps": selectors.caller_steps(client_ids=[client.pk], period=period),
         "rows": funnel_rows(funnel, data["before"]),
         "skipped": skipped_rows(funnel.skipped_reasons),
@@ -173,6 +212,7 @@ def client_report_context(request, client: Client) -> dict:
         "average_job_value": money(funnel.average_job_value),
         "charts": trend_charts(data["trend"], data["trend_before"]),
         **when_missed_charts(funnel),
+        **missed_rate_charts(funnel, data["before"]),
         "query": request.GET.urlencode(),
     }
 
@@ -230,9 +270,11 @@ def agency_report(request):
         "previous": previous,
         "bucket": bucket,
         "totals": totals,
+        "before": before,
         "rows": funnel_rows(totals, before),
         "skipped": skipped_rows(totals.skipped_reasons),
         **when_missed_charts(totals),
+        **missed_rate_charts(totals, before),
         "ranking": [
             {
                 "client": r.client,

@@ -263,7 +263,7 @@ def build_cedar(cedar) -> None:
 
 # What the history comes to, day by day (Acme's days in Chicago).
 ACME_DAYS = {
-    "2026-10-30": {"calls": 1, "answered_calls": 1},
+    "2026-10-30": {"calls": 1, "answered_calls": 1, "call_hours": {23: 1}},
     "2026-10-31": {
         "calls": 3,
         "missed_calls": 2,
@@ -275,12 +275,14 @@ ACME_DAYS = {
         "booked": 1,
         "opt_outs": 1,
         "missed_hours": {9: 1, 23: 1},
+        "call_hours": {9: 1, 14: 1, 23: 1},
     },
     "2026-11-01": {
         "calls": 3,
         "missed_calls": 3,
         "missed_after_hours": 3,
         "missed_hours": {1: 2, 23: 1},  # both 01:30s of the night the clocks went back
+        "call_hours": {1: 2, 23: 1},
         "textbacks_sent": 1,
         "textbacks_skipped": 2,
         "skipped_reasons": {"landline": 1, "anonymous_caller": 1},
@@ -294,6 +296,7 @@ ACME_DAYS = {
         "missed_calls": 3,
         "missed_after_hours": 1,
         "missed_hours": {10: 1, 16: 1, 23: 1},
+        "call_hours": {10: 1, 16: 1, 23: 1},
         "textbacks_sent": 2,
         "textbacks_skipped": 1,
         "skipped_reasons": {"blocked": 1},
@@ -303,13 +306,14 @@ ACME_DAYS = {
         "won_value": Decimal("1650.50"),
         "delivery_failures": 1,
     },
-    "2026-11-03": {"calls": 1, "answered_calls": 1},
+    "2026-11-03": {"calls": 1, "answered_calls": 1, "call_hours": {0: 1}},
 }
 BOLT_DAYS = {
     "2026-11-01": {
         "calls": 1,
         "missed_calls": 1,
         "missed_hours": {0: 1},
+        "call_hours": {0: 1},
         "textbacks_sent": 1,
         "replies": 1,
         "won": 1,

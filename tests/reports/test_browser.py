@@ -97,7 +97,7 @@ def test_the_client_report_in_a_browser(live, committed_history, device):
         expect(page.get_by_role("heading", name="Recovered revenue · Acme Plumbing")).to_be_visible()
         expect(page.locator(".stat.revenue")).to_contain_text("$1,650.50")
         expect(page.locator(".estimate")).to_contain_text("This is an estimate")
-        assert page.locator("svg.chart").count() == 4
+        assert page.locator("svg.chart").count() == 6
         # Money and charts first; the funnel's table is folded away until asked for.
         headline, chart = (
             page.locator(".headline").bounding_box(),
@@ -131,7 +131,7 @@ def test_the_agency_rollup_in_a_browser(live, committed_history, device):
         expect(page.locator(".account summary")).to_be_visible()  # logged in
         page.goto(f"{base}/reports/{PERIOD}")
         expect(page.locator(".ranking tbody tr").first).to_contain_text("Acme Plumbing")
-        assert page.locator("svg.chart").count() == 4
+        assert page.locator("svg.chart").count() == 6
         assert fits_the_screen(page)
         screenshot(page, f"reports-agency-{device}")
         page.get_by_role("link", name="Acme Plumbing").click()

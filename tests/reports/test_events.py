@@ -140,6 +140,7 @@ def test_rollups_kept_by_events_equal_rollups_rebuilt_from_the_tables(web, acme,
             "missed_calls": 1,
             "missed_after_hours": 1,
             "missed_hours": {23: 1},
+            "call_hours": {23: 1},
             "textbacks_sent": 1,
             "replies": 1,
             "answered_by_staff": 1,
@@ -149,6 +150,7 @@ def test_rollups_kept_by_events_equal_rollups_rebuilt_from_the_tables(web, acme,
             "missed_calls": 3,
             "missed_after_hours": 3,
             "missed_hours": {1: 1, 9: 2},
+            "call_hours": {1: 1, 9: 2, 10: 1},  # the answered call at 10:00 counts as a call, not a miss
             "answered_calls": 1,
             "textbacks_sent": 1,
             "textbacks_skipped": 2,
@@ -160,6 +162,7 @@ def test_rollups_kept_by_events_equal_rollups_rebuilt_from_the_tables(web, acme,
             "calls": 1,
             "missed_calls": 1,
             "missed_hours": {10: 1},
+            "call_hours": {10: 1},
             "textbacks_sent": 1,
             "delivery_failures": 1,
             "won": 1,
@@ -176,6 +179,7 @@ def test_rollups_kept_by_events_equal_rollups_rebuilt_from_the_tables(web, acme,
     assert kept_months == rollup_rows_by_month(kept)
     assert list(kept_months) == [date(2026, 10, 1), date(2026, 11, 1)]
     assert kept_months[date(2026, 11, 1)]["missed_hours"] == {1: 1, 9: 2, 10: 1}
+    assert kept_months[date(2026, 11, 1)]["call_hours"] == {1: 1, 9: 2, 10: 2}
     rollup_rebuild_client(client=acme)
     assert rollup_rows(client=acme) == kept
     assert monthly_rollup_rows(client=acme) == kept_months

@@ -27,6 +27,7 @@ from reports.selectors import (
     rollup_by_client,
     rollup_spans,
     rollup_trends,
+    set_weekdays,
 )
 from reports.views import agency_report_data
 
@@ -264,9 +265,14 @@ def test_every_report_equals_its_days_summed(two_years, start, length):
     # The agency's report by month (whole months from the months) and by week (every day from the days).
     by_month = agency_funnels(client_ids=ids, period=period, previous=previous, bucket="month")
     by_week = agency_funnels(client_ids=ids, period=period, previous=previous, bucket="week")
-    assert by_month.funnel == by_week.funnel == funnel
     before = funnel_for_clients(client_ids=ids, start=previous.start, end=previous.end, reasons=False)
-    before.missed_by_hour = [0] * 24  # not shown for the period before, so not summed
+    set_weekdays(
+        [funnel, before], client_ids=ids, periods=[(period.start, period.end), (previous.start, previous.end)]
+    )
+    assert (
+        sum(funnel.calls_by_weekday) == funnel.calls and sum(funnel.missed_by_weekday) == funnel.missed_calls
+    )
+    assert by_month.funnel == by_week.funnel == funnel
     assert by_month.before == by_week.before == before
     assert (by_month.trend, by_month.trend_before) == (trend, trend_before)
 
@@ -274,10 +280,10 @@ def test_every_report_equals_its_days_summed(two_years, start, length):
 def test_the_agency_report_over_part_months_is_still_a_few_queries(
     two_years, personas, django_assert_num_queries
 ):
-    """Days at both ends, whole months between, and a period before split the same way: the same ten queries
-    as any other period (tests/reports/test_pages.py), one read a period however it splits."""
+    """Days at both ends, whole months between, and a period before split the same way: the same eleven
+    queries as any other period (tests/reports/test_pages.py), one read a period however it splits."""
     period = Period(date(2025, 3, 17), date(2026, 2, 9), "America/Los_Angeles")
-    with django_assert_num_queries(10) as captured:
+    with django_assert_num_queries(11) as captured:
         data = agency_report_data(agency=personas.northwind, period=period, bucket="month")
     sql = " ".join(query["sql"] for query in captured.captured_queries)
     assert "reports_monthlyrollup" in sql and "reports_dailyrollup" in sql

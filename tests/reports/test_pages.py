@@ -57,7 +57,7 @@ def test_the_report_shows_the_known_history(web, history):
 
 def test_the_charts_are_svg_without_inline_style_or_script(web, history):
     html = web(ACME, history.alice).get("/reports/" + PERIOD + "&bucket=day").content.decode()
-    assert html.count('<svg class="chart"') == 4
+    assert html.count('<svg class="chart"') == 6  # trends ×2, when missed ×2, missed-call rate ×2
     assert "<title>2 Nov: Recovered revenue $1,650.50</title>" in html
     assert "<title>31 Oct: Missed calls 2</title>" in html
     assert " style=" not in html and not re.search(r"<script(?![^>]* src=)", html)  # scripts are files
@@ -166,13 +166,13 @@ def test_the_clients_navigation_leads_to_the_report(web, personas):
 
 
 def test_the_clients_report_reads_only_the_rollups(history, django_assert_num_queries):
-    """However many calls: six indexed reads of the public roll-ups for any period, none of the client's
-    tables."""
+    """However many calls: seven indexed reads of the public roll-ups for any period (the seventh: both periods'
+    calls by weekday), none of the client's tables."""
     from reports.selectors import Period
     from reports.views import client_report_data
 
     year = Period(date(2026, 1, 1), date(2026, 12, 31), "America/Chicago")
-    with django_assert_num_queries(6) as captured:
+    with django_assert_num_queries(7) as captured:
         data = client_report_data(client=history.acme, period=year, bucket="month")
     assert (data["funnel"].calls, data["funnel"].missed_calls, data["funnel"].first_reply_median_seconds) == (
         11,
@@ -199,21 +199,24 @@ def test_the_agencys_report_data_is_a_few_reads_of_the_rollups(
     """However many clients and days: the clients and their ranking, then the funnel day by day, the skip
     reasons and both periods' reply times (in one transaction with its SETs), none of a client's tables; the
     same numbers as each one summed on its own (funnel_for_clients, rollup_trends)."""
-    from reports.selectors import Period, funnel_for_clients, rollup_trends
+    from reports.selectors import Period, funnel_for_clients, rollup_trends, set_weekdays
     from reports.views import agency_report_data
 
     period = Period(start, end, "America/Chicago")
     previous = period.previous()
-    # two for the ranking; the funnels' transaction: its savepoint, two SETs, four reads, its release
-    with django_assert_num_queries(2 + 1 + 2 + 4 + 1) as captured:
+    # two for the ranking; the funnels' transaction: its savepoint, two SETs, five reads, its release
+    with django_assert_num_queries(2 + 1 + 2 + 5 + 1) as captured:
         data = agency_report_data(agency=history.northwind, period=period, bucket=bucket)
     sql = " ".join(query["sql"] for query in captured.captured_queries)
     assert not any(name in sql for name in ("telephony_call", "messaging_message", "crm_outcome"))
     ids = [history.acme.pk, history.bolt.pk]
     assert sorted(r.client.pk for r in data["ranking"]) == sorted(ids)
-    assert data["totals"] == funnel_for_clients(client_ids=ids, start=period.start, end=period.end)
+    totals = funnel_for_clients(client_ids=ids, start=period.start, end=period.end)
     before = funnel_for_clients(client_ids=ids, start=previous.start, end=previous.end, reasons=False)
-    before.missed_by_hour = [0] * 24  # not shown for the period before, so not summed
+    set_weekdays(
+        [totals, before], client_ids=ids, periods=[(period.start, period.end), (previous.start, previous.end)]
+    )
+    assert data["totals"] == totals
     assert data["before"] == before
     assert (data["trend"], data["trend_before"]) == tuple(
         rollup_trends(client_ids=ids, periods=[period, previous], bucket=bucket)
