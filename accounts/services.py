@@ -201,9 +201,12 @@ class ClientStateError(ValueError):
 
 
 @transaction.atomic
-def client_pause(*, client: Client, actor: User, ip_address: str | None = None) -> Client:
+def client_pause(
+    *, client: Client, actor: User | None, ip_address: str | None = None, detail: str = ""
+) -> Client:
     """Stop text-backs for this client (messaging re-checks the status at send time, so texts already queued
-    are skipped too). Calls still ring through to the business."""
+    are skipped too). Calls still ring through to the business. No actor: the platform paused it (`detail` says
+    why)."""
     client = Client.objects.select_for_update().get(pk=client.pk)
     if client.status != Client.Status.LIVE:
         raise ClientStateError(
@@ -216,6 +219,7 @@ def client_pause(*, client: Client, actor: User, ip_address: str | None = None) 
         actor=actor,
         action=AuditEntry.Action.PAUSE,
         client=client,
+        detail=detail,
         ip_address=ip_address,
     )
     return client

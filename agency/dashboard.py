@@ -1,7 +1,8 @@
 """Reads for the agency dashboard: every client of the agency with this month's numbers and what needs a look.
 
 A constant number of queries however many clients there are: the clients (one query), then the public daily
-roll-ups (this month's numbers from reports.selectors, the health windows in one more query). Nothing here enters a client's schema, so 1,000 clients
+roll-ups (this month's numbers from reports.selectors, the quiet-week window in one more query), and the 7-day
+deliverability counts (one more). Nothing here enters a client's schema, so 1,000 clients
 cost what 10 do, give or take the rows."""
 
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.models import Agency, Client
+from deliverability.selectors import Rates, deliverability_by_client
 from messaging.selectors import send_oldest_overdue
 from reports.models import DailyRollup
 from reports.selectors import RollupNumbers, rollup_month_by_client, today_in
@@ -28,12 +30,7 @@ if TYPE_CHECKING:
     # A client as dashboard_clients reads it.
     DashboardClient = WithAnnotations[Client, _Number]
 
-# A warning is worth raising only once there is enough traffic for a rate to mean something.
-RATE_MIN_SENT = 20
-HIGH_OPT_OUT_RATE = Decimal("0.05")
-HIGH_FAILURE_RATE = Decimal("0.10")
 QUIET_DAYS = 7
-RATE_DAYS = 30
 
 
 class Stage:
@@ -75,6 +72,7 @@ class DashboardRow:
     month: RollupNumbers
     stage: str
     warnings: list[str] = field(default_factory=list)
+    texting: Rates = field(default_factory=Rates)  # the last 7 days' deliverability
 
     @property
     def stage_label(self) -> str:
@@ -146,43 +144,21 @@ def dashboard_clients(
     return clients
 
 
-@dataclass
-class Health:
-    """What the warnings look at: calls in the last week, and texts, opt-outs and failures in the last month."""
-
-    calls_recent: int = 0
-    sent: int = 0
-    opt_outs: int = 0
-    failures: int = 0
-
-
-def _health_by_client(client_ids: list[int], today) -> dict[int, Health]:
-    """Both windows in one pass over the roll-ups (one query)."""
-    week = today - timedelta(days=QUIET_DAYS - 1)
+def _calls_recent_by_client(client_ids: list[int], today) -> dict[int, int]:
+    """Calls in the last QUIET_DAYS, from the roll-ups (one query)."""
     rows = (
         DailyRollup.objects.filter(
-            client_id__in=client_ids, date__gte=today - timedelta(days=RATE_DAYS - 1), date__lte=today
+            client_id__in=client_ids, date__gte=today - timedelta(days=QUIET_DAYS - 1), date__lte=today
         )
         .values("client_id")
-        .annotate(
-            calls_recent=Sum("calls", filter=Q(date__gte=week)),
-            sent=Sum("textbacks_sent"),
-            opt_outs=Sum("opt_outs"),
-            failures=Sum("delivery_failures"),
-        )
+        .annotate(calls=Sum("calls"))
     )
-    result = {pk: Health() for pk in client_ids}
-    for row in rows:
-        result[row["client_id"]] = Health(
-            calls_recent=row["calls_recent"] or 0,
-            sent=row["sent"] or 0,
-            opt_outs=row["opt_outs"] or 0,
-            failures=row["failures"] or 0,
-        )
+    result = dict.fromkeys(client_ids, 0)
+    result.update({row["client_id"]: row["calls"] or 0 for row in rows})
     return result
 
 
-def _warnings(client: "DashboardClient", health: Health, at: datetime) -> list[str]:
+def _warnings(client: "DashboardClient", calls_recent: int, texting: Rates, at: datetime) -> list[str]:
     warnings = []
     if client.status == Client.Status.FAILED:
         warnings.append(f"Setup failed: {client.provisioning_error or 'see the onboarding page'}")
@@ -194,14 +170,11 @@ def _warnings(client: "DashboardClient", health: Health, at: datetime) -> list[s
         client.status == Client.Status.LIVE
         and client.went_live_at is not None
         and client.went_live_at <= at - timedelta(days=QUIET_DAYS)
-        and health.calls_recent == 0
+        and calls_recent == 0
     ):
         warnings.append(f"No calls in {QUIET_DAYS} days")
-    if health.sent >= RATE_MIN_SENT:
-        if Decimal(health.opt_outs) / health.sent > HIGH_OPT_OUT_RATE:
-            warnings.append(f"High opt-out rate ({health.opt_outs} of {health.sent} in {RATE_DAYS} days)")
-        if Decimal(health.failures) / health.sent > HIGH_FAILURE_RATE:
-            warnings.append(f"High failure rate ({health.failures} of {health.sent} in {RATE_DAYS} days)")
+    # What carriers would act on (deliverability.selectors: opt-outs, filtering, registration, failures).
+    warnings.extend(finding.text for finding in texting.findings)
     return warnings
 
 
@@ -219,13 +192,15 @@ def dashboard_rows(
     month = rollup_month_by_client(clients=listed, at=at)
     # The windows for warnings are in UTC days: a day either way does not change whether a week was silent.
     today = today_in("UTC", at)
-    health = _health_by_client(ids, today)
+    calls_recent = _calls_recent_by_client(ids, today)
+    texting = deliverability_by_client(client_ids=ids, at=at)
     rows = [
         DashboardRow(
             client=client,
             month=month[client.pk],
             stage=Stage.of(client),
-            warnings=_warnings(client, health[client.pk], at),
+            warnings=_warnings(client, calls_recent[client.pk], texting[client.pk], at),
+            texting=texting[client.pk],
         )
         for client in listed
     ]

@@ -33,6 +33,7 @@ from accounts.services import (
 )
 from accounts.tasks import verify_custom_domain
 from accounts.views import handoff_page
+from deliverability.selectors import deliverability_total
 from reports.charts import sparkline
 
 from .dashboard import (
@@ -99,6 +100,8 @@ def home(request):
             "health": request.GET.get("health", ""),
             "late_sends": late_sends_notice(request.user),
             "totals": totals,
+            # The agency's own rates over 7 days: the sum of its clients' (carriers judge each number, we warn early).
+            "texting": deliverability_total(row.texting for row in rows),
             "sparks": {
                 "recovered": sparkline(totals.recovered_by_day, title="Recovered revenue, last 30 days"),
                 "missed": sparkline(totals.missed_by_day, title="Missed calls, last 30 days"),

@@ -22,6 +22,7 @@ from accounts.events import ClientNumberClaim
 from api import receivers as webhooks
 from billing import receivers as billing
 from crm.events import ContactMerged, OutcomeRecorded
+from deliverability import receivers as deliverability
 from events.bus import Policy, Subscription, Veto, public_events
 from inbox import receivers as inbox
 from messaging import receivers as messaging
@@ -67,6 +68,15 @@ SUBSCRIPTIONS = [
     Subscription(MessageReceived, reports.on_message_received, IN_TRANSACTION),
     Subscription(MessageReceived, inbox.on_message_received, ON_COMMIT, when=inbox.is_a_reply),
     Subscription(MessageFailed, reports.on_message_failed, IN_TRANSACTION),
+    # What carriers did with the texts, for the 7-day rates the agency is warned by (before carriers act).
+    Subscription(MessageSent, deliverability.on_message_sent, IN_TRANSACTION),
+    Subscription(MessageFailed, deliverability.on_message_failed, IN_TRANSACTION),
+    Subscription(
+        MessageStatusChanged,
+        deliverability.on_message_status_changed,
+        IN_TRANSACTION,
+        when=deliverability.is_a_failure,
+    ),
     Subscription(
         MessageStatusChanged, billing.on_message_status_changed, IN_TRANSACTION, when=billing.carries_price
     ),
@@ -80,6 +90,12 @@ SUBSCRIPTIONS = [
     Subscription(TextbackSkipped, reports.on_textback_skipped, IN_TRANSACTION),
     # --- Consent and outcomes ---
     Subscription(ContactOptedOut, reports.on_contact_opted_out, IN_TRANSACTION),
+    Subscription(
+        ContactOptedOut,
+        deliverability.on_contact_opted_out,
+        IN_TRANSACTION,
+        when=deliverability.is_a_carrier_opt_out,
+    ),
     Subscription(OutcomeRecorded, reports.on_outcome_recorded, IN_TRANSACTION),
     # A booking after the caller opened a link we texted them: the link counts as clicked → booked.
     Subscription(OutcomeRecorded, messaging.on_outcome_recorded, IN_TRANSACTION, when=messaging.is_a_booking),

@@ -17,5 +17,6 @@ urlpatterns = [
     path("api/", include("api.urls_public")),
     path("reports/", include("reports.urls_public")),
     path("billing/", include("billing.urls_public")),
+    path("deliverability/", include("deliverability.urls_public")),
     path("", include("config.urls_common")),
 ]

@@ -35,6 +35,7 @@ from crm.services import contact_locked, contact_upsert
 from events.bus import ask, publish
 
 from . import events
+from .carrier_errors import error_meaning
 from .keywords import Keyword, classify
 from .links import SAMPLE_CODE, booking_link_attach, booking_link_new, link_url
 from .models import STATUS_RANK, ConsentEvent, Conversation, Message, OutboundSend, Template
@@ -933,6 +934,10 @@ def message_status_update(
         if error_code:
             message.error_code = error_code
             fields.append("error_code")
+            if not message.error_message and error_meaning(error_code):
+                # The callback carries the code only; staff read what it means (30034: not registered …).
+                message.error_message = error_meaning(error_code)
+                fields.append("error_message")
         message.save(update_fields=fields)
         if error_code:
             _mark_contact_after_error(client, message.to_number, error_code)

@@ -59,6 +59,7 @@ SHARED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",  # recovery codes for agency admins
     "billing",
+    "deliverability",
     # Split apps (below): tables in both schemas, each model in its own.
     "telephony",
     "messaging",
@@ -348,6 +349,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Finished exports older than REPORT_EXPORT_RETENTION_DAYS lose their file; hourly keeps that close to N days.
     "reports-expire-exports": {"task": "reports.tasks.expire_exports", "schedule": crontab(minute=40)},
+    # Clients whose 7-day texting rates got worse: their agency is emailed (and they are paused, if it chose so).
+    "deliverability-check": {
+        "task": "deliverability.tasks.deliverability_check",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 # Which DNS resolvers check agencies' domain TXT records (accounts.domains), as address or address:port; empty: the
 # machine's own (/etc/resolv.conf). Tests point it at their fake DNS server.

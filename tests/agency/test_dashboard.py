@@ -9,6 +9,8 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import Client
+from deliverability.models import DeliverabilityDay
+from deliverability.selectors import window
 from reports.models import DailyRollup
 from reports.selectors import today_in
 from tests.webhooks import call_params, post_signed
@@ -74,7 +76,11 @@ def test_health_warnings(web, personas):
     month_ago = timezone.now() - timedelta(days=30)
     Client.objects.filter(pk=personas.acme.pk).update(created_at=month_ago, went_live_at=month_ago)
     Client.objects.filter(pk=personas.bolt.pk).update(created_at=month_ago, went_live_at=month_ago)
-    rollup(personas.bolt, days_ago=1, calls=30, textbacks_sent=25, opt_outs=3, delivery_failures=4)
+    rollup(personas.bolt, days_ago=1, calls=30, textbacks_sent=25)
+    DeliverabilityDay.objects.filter(client__in=[personas.acme, personas.bolt]).delete()
+    DeliverabilityDay.objects.create(
+        client=personas.bolt, date=window()[1] - timedelta(days=1), attempted=25, opt_outs=3, failed=4
+    )
     new = Client.objects.create(
         agency=personas.northwind,
         slug="newco",
@@ -86,9 +92,9 @@ def test_health_warnings(web, personas):
     assert "No calls in 7 days" in row_of(html, personas.acme)
     bolt = row_of(html, personas.bolt)
     assert "No calls" not in bolt
-    assert (
-        "High opt-out rate (3 of 25 in 30 days)" in bolt and "High failure rate (4 of 25 in 30 days)" in bolt
-    )
+    # Texting health (deliverability): 3 of 25 = 12% opt-outs, 4 of 25 = 16% failed, both past the hard limit.
+    assert "Opt-out rate 12.0% (3 of 25 texts in 7 days; the hard limit is 5.0%)" in bolt
+    assert "Failed 16.0% (4 of 25 texts in 7 days; the hard limit is 15.0%)" in bolt
     newco = row_of(html, new)
     assert "Number not configured" in newco and "No calls" not in newco  # a day-old client has had no chance
 

@@ -31,7 +31,7 @@ CONFIG_HELPERS = (
     "config.settings.env",
     "config.spreadsheet",
 )
-EDGES = ("inbox", "reports", "billing", "api", "agency", "client_settings")
+EDGES = ("inbox", "reports", "billing", "api", "agency", "client_settings", "deliverability")
 LAYERS = [  # lowest first
     ("config helpers", CONFIG_HELPERS),
     ("events", ("events",)),

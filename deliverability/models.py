@@ -1,0 +1,71 @@
+"""Public tables: what carriers did with each client's texts, day by day, and what the agency chose to do about it.
+
+Carriers judge a sender by its last days of traffic: how many recipients opt out, how much their filters catch
+(30007), whether the number is registered (30034, toll-free 30032), how much cannot be delivered. These counts are
+kept as the events happen (deliverability.receivers) so the agency sees the same rates carriers act on, for every
+client at once, without entering any client's schema."""
+
+from django.db import models
+from django.utils.timezone import now
+
+# The counters of a day. `attempted` is every text handed to the provider (accepted, or refused on the spot with an
+# error code): the denominator of every rate.
+COUNTERS = ("attempted", "opt_outs", "filtered", "unregistered", "undelivered", "failed")
+
+
+class DeliverabilityDay(models.Model):
+    """One client's texts for one UTC day (a carrier's window is days back from now, not the business's calendar).
+    Each failed text is counted in exactly one of filtered, unregistered, undelivered, failed (in that order of
+    precedence: the code says more than the status)."""
+
+    client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    attempted = models.PositiveIntegerField(default=0)
+    opt_outs = models.PositiveIntegerField(
+        default=0, help_text="STOP keywords and carrier-reported opt-outs."
+    )
+    filtered = models.PositiveIntegerField(default=0, help_text="30007: caught by a carrier's spam filter.")
+    unregistered = models.PositiveIntegerField(
+        default=0, help_text="30034 (10DLC number not registered) or 30032 (toll-free not verified)."
+    )
+    undelivered = models.PositiveIntegerField(default=0, help_text="Any other 'undelivered' status.")
+    failed = models.PositiveIntegerField(default=0, help_text="Any other failure, at send time or after.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "date"], name="one_deliverability_day_per_client")
+        ]
+        indexes = [models.Index(fields=["date", "client"], name="deliverability_date_client")]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.date}"
+
+
+class DeliverabilityPolicy(models.Model):
+    """An agency's choice: pause a client automatically when one of its rates crosses the hard limit. No row
+    means off (a pause stops every text-back; the agency must ask for it)."""
+
+    agency = models.OneToOneField("accounts.Agency", on_delete=models.CASCADE, related_name="+")
+    auto_pause = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.agency_id}: auto-pause {'on' if self.auto_pause else 'off'}"
+
+
+class DeliverabilityState(models.Model):
+    """The level a client was last found at by the periodic check, so that the agency is emailed once when a client
+    gets worse, not every time the check runs."""
+
+    class Level(models.IntegerChoices):
+        OK = 0, "OK"
+        WARNING = 1, "Warning"
+        LIMIT = 2, "Over the limit"
+
+    client = models.OneToOneField("accounts.Client", on_delete=models.CASCADE, related_name="+")
+    level = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.OK)
+    changed_at = models.DateTimeField(default=now)
+    paused_at = models.DateTimeField(null=True, blank=True, help_text="When the check paused the client.")
+
+    def __str__(self) -> str:
+        return f"{self.client_id}: {self.get_level_display()}"

@@ -1,0 +1,11 @@
+"""Celery tasks: thin wrappers around the services."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(time_limit=300, soft_time_limit=270, ignore_result=True)
+def deliverability_check() -> int:
+    """Every 15 minutes (beat): warn agencies of clients whose rates got worse; returns how many were judged."""
+    return len(services.deliverability_check())

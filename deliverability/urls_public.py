@@ -1,0 +1,8 @@
+"""The deliverability page on the agency's host, mounted by config/urls_public.py."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "deliverability"
+urlpatterns = [path("<slug:agency>/", views.agency_page, name="agency")]

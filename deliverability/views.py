@@ -1,0 +1,68 @@
+"""The agency's deliverability page: every client's last 7 days against the thresholds, the agency's own rates,
+and (admins only) whether a client over a hard limit is paused automatically.
+
+The agency is found through accounts.selectors.agency_for_user: a stranger gets the same 404 as for an agency
+that does not exist; agency staff may read, and only admins may change the policy (403)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import AgencyMembership, Client
+from accounts.selectors import agency_for_user, agency_role
+
+from .selectors import (
+    MIN_ATTEMPTED,
+    THRESHOLDS,
+    WINDOW_DAYS,
+    auto_pause_on,
+    deliverability_by_client,
+    deliverability_total,
+    percent,
+)
+from .services import policy_set
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def agency_page(request, agency: str):
+    agency_obj = agency_for_user(request=request, slug=agency)
+    is_admin = agency_role(request.user, agency_obj) == AgencyMembership.Role.ADMIN
+    if request.method == "POST":
+        if not is_admin:
+            raise PermissionDenied("Only the agency's admins may change this.")
+        choice = request.POST.get("auto_pause")
+        if choice not in ("on", "off"):
+            return HttpResponse("auto_pause must be on or off", status=400, content_type="text/plain")
+        policy_set(agency=agency_obj, auto_pause=choice == "on")
+        messages.success(
+            request,
+            "Clients over a hard limit will be paused automatically."
+            if choice == "on"
+            else "Clients over a hard limit will not be paused automatically; you will still be emailed.",
+        )
+        return redirect("deliverability:agency", agency=agency_obj.slug)
+    clients = list(
+        Client.objects.filter(
+            agency=agency_obj, status__in=[Client.Status.LIVE, Client.Status.PAUSED]
+        ).order_by("name")
+    )
+    rates = deliverability_by_client(client_ids=[c.pk for c in clients])
+    rows = sorted(((c, rates[c.pk]) for c in clients), key=lambda row: -row[1].level)
+    return render(
+        request,
+        "deliverability/agency.html",
+        {
+            "agency": agency_obj,
+            "rows": rows,
+            "total": deliverability_total(rates.values()),
+            "thresholds": [(t.label, percent(t.warning), percent(t.limit)) for t in THRESHOLDS],
+            "window_days": WINDOW_DAYS,
+            "min_attempted": MIN_ATTEMPTED,
+            "auto_pause": auto_pause_on(agency_obj),
+            "is_admin": is_admin,
+        },
+    )
