@@ -94,6 +94,11 @@ class WebhookEndpoint(models.Model):
     # Kept readable: every delivery is signed with it, and the owner may look it up again.
     secret = models.CharField(max_length=64)
     is_active = models.BooleanField(default=True)
+    # A REST hook (Zapier, Make): subscribed and unsubscribed through POST/DELETE /api/v1/hooks/ with this key,
+    # and turned off by itself when its target is gone (410, or a day of failed deliveries), as those tools
+    # expect; they subscribe again when the user turns the automation back on. Empty: made on the page.
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    disabled_reason = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=now)
 
@@ -103,6 +108,10 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    @property
+    def is_hook(self) -> bool:
+        return self.api_key_id is not None
 
 
 class WebhookDelivery(models.Model):

@@ -4,14 +4,22 @@ event's fields; the same serializers describe the webhooks in the OpenAPI schema
 README's table is made from the catalogue (`manage.py event_catalogue`). A public event without a payload here
 fails tests/events/test_catalogue.py."""
 
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils.timezone import now
 from drf_spectacular.utils import OpenApiResponse, OpenApiWebhook, extend_schema
 from rest_framework import serializers
 
+from accounts.models import Client
 from crm.events import OutcomeRecorded
-from events.bus import public_events
+from crm.models import Contact, Outcome
+from events.bus import Event, public_events
 from messaging.events import ContactOptedOut, MessageReceived, TextbackSent, TextbackSkipped
-from messaging.reasons import reason_text
+from messaging.models import ConsentEvent, Message, OutboundSend
+from messaging.reasons import SkipReason, reason_text
 from telephony.events import CallMissed
+from telephony.models import Call
 
 from .serializers import CallSerializer, ContactSerializer, MessageSerializer, OutcomeSerializer
 
@@ -64,6 +72,72 @@ PAYLOADS: dict[type, type[serializers.Serializer]] = {
 
 def payload_for(event) -> dict:
     return PAYLOADS[type(event)](event).data
+
+
+# --- Samples, for the set-up screens of Zapier and Make, and the test delivery ---------------------------------
+
+SAMPLE_CALLER = "+13125550123"
+SAMPLE_CALL_SID = "CA00000000000000000000000000sample"
+
+
+def sample_event(event_type: type[Event], client: Client) -> Event:
+    """An event of this type as it would look for this client, made of rows that are never saved: the same
+    payload serializers then give a sample with every field a real delivery has."""
+    moment = now()
+    business = str(client.phone_number or "+13125550100")
+    contact = Contact(
+        id=1,
+        phone_number=SAMPLE_CALLER,
+        name="Jane Sample",
+        opted_out=event_type is ContactOptedOut,
+        created_at=moment,
+        updated_at=moment,
+    )
+    call = Call(
+        id=1,
+        call_sid=SAMPLE_CALL_SID,
+        from_number=SAMPLE_CALLER,
+        to_number=business,
+        caller_name="Jane Sample",
+        contact_id=1,
+        outcome=Call.Outcome.MISSED,
+        missed_reason=Call.MissedReason.NO_ANSWER,
+        in_business_hours=True,
+        started_at=moment - timedelta(seconds=30),
+        ended_at=moment,
+    )
+    send = OutboundSend(call_sid=SAMPLE_CALL_SID, to_number=SAMPLE_CALLER)
+    inbound = event_type is MessageReceived
+    message = Message(
+        id=1,
+        conversation_id=1,
+        direction=Message.Direction.INBOUND if inbound else Message.Direction.OUTBOUND,
+        kind=Message.Kind.INBOUND if inbound else Message.Kind.TEXT_BACK,
+        body="Hi, can you come out tomorrow morning?"
+        if inbound
+        else f"Hi Jane, sorry we missed your call at {client.name}! Reply STOP to opt out.",
+        status=Message.Status.RECEIVED if inbound else Message.Status.SENT,
+        from_number=SAMPLE_CALLER if inbound else business,
+        to_number=business if inbound else SAMPLE_CALLER,
+        segments=1,
+        created_at=moment,
+        sent_at=None if inbound else moment,
+    )
+    samples: dict[type, Event] = {
+        CallMissed: CallMissed(client=client, call=call),
+        TextbackSent: TextbackSent(client=client, send=send, message=message),
+        TextbackSkipped: TextbackSkipped(client=client, send=send, reason=SkipReason.RECENTLY_TEXTED),
+        MessageReceived: MessageReceived(client=client, message=message, keyword=None),
+        ContactOptedOut: ContactOptedOut(client=client, contact=contact, source=ConsentEvent.Source.KEYWORD),
+        OutcomeRecorded: OutcomeRecorded(
+            client=client,
+            outcome=Outcome(
+                id=1, contact_id=1, kind=Outcome.Kind.WON, value=Decimal("450.00"), created_at=moment
+            ),
+            conversation_id=1,
+        ),
+    }
+    return samples[event_type]
 
 
 class _Envelope(serializers.Serializer):

@@ -8,9 +8,12 @@ from rest_framework import serializers
 from accounts.models import Client
 from crm.models import Contact, Outcome
 from crm.phone import e164_or_none
+from events.bus import public_events
 from messaging.models import Conversation, Message
 from telephony.models import Call
 from telephony.services import REPORTED_CALL_ID_MAX, REPORTED_CALL_MAX_AGE
+
+from .models import WebhookEndpoint
 
 PHONE_HELP = "E.164, e.g. +13125550123."
 
@@ -223,6 +226,61 @@ class MissedCallReportSerializer(serializers.Serializer):
                 "Older than 24 hours: a text-back this late would puzzle the caller."
             )
         return value
+
+
+class HookSerializer(serializers.ModelSerializer):
+    target_url = serializers.URLField(source="url")
+    event = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "target_url", "event", "secret", "is_active", "disabled_reason", "created_at"]
+
+    def get_event(self, endpoint) -> str:
+        return endpoint.events[0]
+
+
+class HookSubscribeSerializer(serializers.Serializer):
+    target_url = serializers.URLField(
+        max_length=500, help_text="Where to POST each event (Zapier's hook URL)."
+    )
+    event = serializers.CharField(max_length=40, help_text="A public event's name, e.g. call.missed.")
+
+    def validate_event(self, value: str) -> str:
+        names = [public.name for public in public_events()]
+        if value not in names:
+            raise serializers.ValidationError(f"Use one of: {', '.join(names)}.")
+        return value
+
+
+class HookEventSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+
+
+class ContactOutcomeSerializer(OutcomeCreateSerializer):
+    contact_id = serializers.IntegerField(required=False, help_text="The contact; or give `phone_number`.")
+    phone_number = phone_field(
+        required=False, help_text="The number of an existing contact; or `contact_id`."
+    )
+
+    def validate_phone_number(self, value: str) -> str:
+        return valid_phone(value)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if ("contact_id" in attrs) == ("phone_number" in attrs):
+            raise serializers.ValidationError("Give either contact_id or phone_number.")
+        if "phone_number" in attrs:
+            contact = Contact.objects.filter(phone_number=attrs["phone_number"]).first()
+            if contact is None:
+                raise serializers.ValidationError({"phone_number": "No contact has this number."})
+        else:
+            contact = Contact.objects.filter(pk=attrs["contact_id"]).first()
+            if contact is None:
+                raise serializers.ValidationError({"contact_id": "No such contact."})
+        attrs["contact"] = contact
+        return attrs
 
 
 class PeriodSerializer(serializers.Serializer):

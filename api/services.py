@@ -9,7 +9,7 @@ import hmac
 import json
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -67,6 +67,11 @@ def apikey_revoke(*, api_key: ApiKey) -> None:
     if api_key.revoked_at is None:
         ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now())
         api_key.revoked_at = now()
+        # What subscribed with the key stops hearing events with it (Zapier can no longer unsubscribe).
+        if WebhookEndpoint.objects.filter(api_key=api_key, is_active=True).update(
+            is_active=False, disabled_reason="Its API key was revoked."
+        ):
+            _endpoint_owners_changed()
 
 
 LAST_USED_EVERY = timedelta(minutes=1)
@@ -127,6 +132,7 @@ def webhook_endpoint_create(
     created_by: User,
     client: Client | None = None,
     agency: Agency | None = None,
+    api_key: ApiKey | None = None,
 ) -> WebhookEndpoint:
     if (client is None) == (agency is None):
         raise ValueError("An endpoint belongs to a client or to an agency.")
@@ -149,15 +155,46 @@ def webhook_endpoint_create(
         events=sorted(set(events)),
         secret=f"whsec_{secrets.token_hex(24)}",
         created_by=created_by,
+        api_key=api_key,
     )
     _endpoint_owners_changed()
     return endpoint
 
 
-def webhook_endpoint_set_active(*, endpoint: WebhookEndpoint, active: bool) -> None:
-    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=active)
-    endpoint.is_active = active
+def webhook_endpoint_set_active(*, endpoint: WebhookEndpoint, active: bool, reason: str = "") -> None:
+    reason = "" if active else reason[:200]
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=active, disabled_reason=reason)
+    endpoint.is_active, endpoint.disabled_reason = active, reason
     _endpoint_owners_changed()
+
+
+# --- REST hooks (Zapier, Make) -----------------------------------------------------------------------------
+
+
+def hook_subscribe(
+    *, api_key: ApiKey, client: Client, target_url: str, event: str
+) -> tuple[WebhookEndpoint, bool]:
+    """A REST hook: an endpoint for one event of this client, owned by the client and remembered with the key
+    that subscribed it, delivered and signed like any other. Subscribing the same URL to the same event again
+    finds the first subscription (turned back on): those tools retry, and must not get each event twice.
+    Returns it and whether it is new; django ValidationError for a URL or event we will not take."""
+    existing = WebhookEndpoint.objects.filter(
+        client=client, api_key__isnull=False, url=target_url, events=[event]
+    ).first()
+    if existing is not None:
+        if not existing.is_active:
+            webhook_endpoint_set_active(endpoint=existing, active=True)
+        return existing, False
+    endpoint = webhook_endpoint_create(
+        url=target_url, events=[event], created_by=api_key.created_by, client=client, api_key=api_key
+    )
+    return endpoint, True
+
+
+def hook_test_send(*, endpoint: WebhookEndpoint, client: Client, event: str, data: dict) -> WebhookDelivery:
+    """A test delivery of a sample event to one endpoint, signed and logged like a real one."""
+    [delivery] = webhook_event_emit(client=client, event=event, data=data, endpoints=[endpoint])
+    return delivery
 
 
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
@@ -232,6 +269,16 @@ def webhook_endpoints_for(*, client: Client, event: str) -> list[WebhookEndpoint
     )
 
 
+def webhook_envelope(*, client: Client, event: str, data: dict, moment: datetime) -> dict:
+    """What a delivery's body holds besides its event id (api.payloads describes it in the schema)."""
+    return {
+        "type": event,
+        "created_at": moment.isoformat(),
+        "client": {"id": client.pk, "slug": client.slug, "name": client.name},
+        "data": data,
+    }
+
+
 def webhook_event_emit(
     *, client: Client, event: str, data: dict, endpoints: list[WebhookEndpoint] | None = None
 ) -> list[WebhookDelivery]:
@@ -242,12 +289,7 @@ def webhook_event_emit(
     if not endpoints:
         return []
     moment = now()
-    payload = {
-        "type": event,
-        "created_at": moment.isoformat(),
-        "client": {"id": client.pk, "slug": client.slug, "name": client.name},
-        "data": data,
-    }
+    payload = webhook_envelope(client=client, event=event, data=data, moment=moment)
     deliveries = []
     event_id = None
     for endpoint in endpoints:
@@ -353,9 +395,16 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
             status_code = answer.status
             charset = _charset(answer.headers.get("Content-Type", ""))
             response_body = answer.body.decode(charset, errors="replace")[:RESPONSE_KEPT]
-    return _record_attempt(
+            # REST hooks' convention: 410 Gone means "unsubscribe me", so there is nothing to retry.
+            permanent = endpoint.is_hook and status_code == 410
+    outcome = _record_attempt(
         delivery, status_code=status_code, response_body=response_body, error=error, permanent=permanent
     )
+    if outcome == "gave up" and endpoint.is_hook and endpoint.is_active:
+        # A REST hook whose target is gone stops here; Zapier and Make subscribe again when it comes back.
+        why = "Its target answered 410 Gone." if status_code == 410 else "Its deliveries failed for a day."
+        webhook_endpoint_set_active(endpoint=endpoint, active=False, reason=why)
+    return outcome
 
 
 def _charset(content_type: str) -> str:

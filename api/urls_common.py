@@ -11,5 +11,7 @@ urlpatterns = [
     path("webhooks/<int:endpoint_id>/", views.webhook, name="webhook"),
     path("webhooks/<int:endpoint_id>/toggle/", views.webhook_toggle, name="webhook-toggle"),
     path("webhooks/<int:endpoint_id>/delete/", views.webhook_delete, name="webhook-delete"),
+    path("webhooks/<int:endpoint_id>/test/", views.webhook_test, name="webhook-test"),
+    path("connect/", views.connect, name="connect"),
     path("webhooks/deliveries/<int:delivery_id>/replay/", views.delivery_replay, name="delivery-replay"),
 ]

@@ -16,6 +16,8 @@ router.register("conversations", v1.ConversationViewSet, basename="conversation"
 router.register("messages", v1.MessageViewSet, basename="message")
 router.register("calls", v1.CallViewSet, basename="call")
 router.register("reports", v1.ReportViewSet, basename="report")
+router.register("outcomes", v1.OutcomeViewSet, basename="outcome")
+router.register("hooks", v1.HookViewSet, basename="hook")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -5,14 +5,16 @@ an id from another client is simply not found."""
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import JsonResponse
-from django.utils.timezone import localdate
+from django.utils.timezone import localdate, now
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -27,6 +29,7 @@ from accounts.services import (
 from crm.models import Contact
 from crm.selectors import contact_list
 from crm.services import contact_set_blocked, contact_update, contact_upsert, tags_from_text
+from events.bus import public_events
 from inbox import services as inbox
 from inbox.selectors import Filter, conversation_list
 from messaging.models import Conversation, Message
@@ -35,10 +38,11 @@ from telephony.models import Call
 from telephony.services import ReportedCallConflict, call_report_missed
 
 from . import serializers as s
-from .payloads import openapi_webhooks
+from .models import WebhookEndpoint
+from .payloads import openapi_webhooks, payload_for, sample_event
 from .rest import AgencyKeyOnly, ApiViewSet, Conflict, Cursor, KeyScope, idempotent
 from .selectors import report_numbers
-from .services import client_set_paused
+from .services import client_set_paused, hook_subscribe, webhook_endpoint_delete, webhook_envelope
 
 
 class ByActivity(Cursor):
@@ -393,6 +397,117 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         return Response(
             s.CallSerializer(call).data, status=status.HTTP_201_CREATED if first else status.HTTP_200_OK
         )
+
+
+# --- Outcomes (by contact, for Zapier and Make) --------------------------------------------------------------
+
+
+class OutcomeViewSet(ApiViewSet):
+    pagination_class = None
+
+    @extend_schema(
+        summary="Record an outcome for a contact: booked, won (with its value) or lost (with why)",
+        description="As `conversations/{id}/outcome/`, for a tool that knows the caller's number or contact "
+        "id rather than the conversation (a CRM, a booking system).",
+        request=s.ContactOutcomeSerializer,
+        responses={201: s.OutcomeSerializer},
+        parameters=[IDEMPOTENCY],
+    )
+    @idempotent
+    def create(self, request):
+        serializer = s.ContactOutcomeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        with transaction.atomic():
+            try:
+                recorded = inbox.outcome_record(
+                    client=self.client,
+                    conversation=conversation_for(contact=data["contact"]),
+                    kind=data["kind"],
+                    user=request.user,
+                    value=data.get("value"),
+                    lost_reason=data.get("lost_reason", ""),
+                )
+            except inbox.InboxError as exc:
+                raise serializers.ValidationError(str(exc)) from None
+        return Response(s.OutcomeSerializer(recorded).data, status=status.HTTP_201_CREATED)
+
+
+# --- REST hooks (Zapier, Make) -----------------------------------------------------------------------------
+
+SAMPLE_EVENT_ID = "00000000-0000-4000-8000-000000000000"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The REST hooks subscribed on this client"),
+    retrieve=extend_schema(summary="One REST hook"),
+    destroy=extend_schema(summary="Unsubscribe a REST hook", responses={204: None}),
+)
+class HookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, ApiViewSet):
+    """Subscriptions in the REST Hooks style of Zapier and Make. Each is a webhook endpoint for one event of
+    this client: delivered, signed and retried like those of the webhooks page, and listed there."""
+
+    serializer_class = s.HookSerializer
+    queryset = WebhookEndpoint.objects.none()
+
+    def get_queryset(self):
+        return WebhookEndpoint.objects.filter(client=self.client, api_key__isnull=False)
+
+    @extend_schema(
+        summary="Subscribe a URL to an event",
+        description="Each event is POSTed to `target_url` as the webhooks are (signed with the `secret` this "
+        "answers). The same URL and event again answers 200 with the first subscription. A target that "
+        "answers 410 Gone, or fails for a day, is turned off (`is_active` false, `disabled_reason` says why); "
+        "subscribing again turns it back on.",
+        request=s.HookSubscribeSerializer,
+        responses={201: s.HookSerializer, 200: s.HookSerializer},
+    )
+    def create(self, request):
+        serializer = s.HookSubscribeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            hook, new = hook_subscribe(
+                api_key=request.auth, client=self.client, target_url=data["target_url"], event=data["event"]
+            )
+        except DjangoValidationError as exc:
+            fields = {"url": "target_url", "events": "event"}
+            raise serializers.ValidationError(
+                {fields.get(name, name): errors for name, errors in exc.message_dict.items()}
+            ) from None
+        return Response(
+            s.HookSerializer(hook).data, status=status.HTTP_201_CREATED if new else status.HTTP_200_OK
+        )
+
+    def perform_destroy(self, instance):
+        webhook_endpoint_delete(endpoint=instance)
+
+    @extend_schema(summary="The events a hook can subscribe to", responses=s.HookEventSerializer(many=True))
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def events(self, request):
+        return Response([{"name": public.name, "label": public.label} for public in public_events()])
+
+    @extend_schema(
+        summary="A sample of an event, as a hook receives it",
+        description="A list holding one made-up delivery body (for the set-up screens of Zapier and Make), "
+        "with every field a real one has.",
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=False, methods=["get"], url_path=r"samples/(?P<event>[a-z_.]+)", pagination_class=None)
+    def samples(self, request, event: str):
+        event_type = next((public for public in public_events() if public.name == event), None)
+        if event_type is None:
+            raise NotFound(f"No public event {event!r}; GET /api/v1/hooks/events/ lists them.")
+        return Response([sample_body(client=self.client, event_type=event_type)])
+
+
+def sample_body(*, client: Client, event_type) -> dict:
+    """A delivery's body for a made-up event of this type (api.payloads.sample_event)."""
+    data = payload_for(sample_event(event_type, client))
+    return {
+        "id": SAMPLE_EVENT_ID,
+        **webhook_envelope(client=client, event=event_type.name, data=data, moment=now()),
+    }
 
 
 # --- Reports -----------------------------------------------------------------------------------------------

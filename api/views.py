@@ -21,6 +21,7 @@ from events.bus import public_events
 
 from . import selectors, services
 from .models import ApiKey, WebhookDelivery
+from .payloads import payload_for, sample_event
 from .selectors import Owner
 from .v1 import SCHEMA_SETTINGS
 
@@ -176,6 +177,65 @@ def delivery_replay(request, owner: Owner, delivery_id: int):
     services.webhook_delivery_replay(delivery=delivery)
     messages.success(request, f"{delivery.event} queued to be sent again.")
     return redirect("api:webhook", endpoint_id=delivery.endpoint_id)
+
+
+@require_POST
+@owner_page
+def webhook_test(request, owner: Owner, endpoint_id: int):
+    """A made-up event of one of the endpoint's kinds, sent to it like a real one (signed, logged, retried)."""
+    endpoint = selectors.webhook_endpoint_get(owner=owner, endpoint_id=endpoint_id)
+    if owner.client is None:
+        raise Http404("Test deliveries are sent from a client's host.")
+    event = request.POST.get("event", endpoint.events[0])
+    event_type = next((public for public in public_events() if public.name == event), None)
+    if event_type is None or event not in endpoint.events:
+        messages.error(request, "This endpoint does not take that event.")
+    elif not endpoint.is_active:
+        messages.error(request, "The endpoint is off: turn it on to send it a test.")
+    else:
+        data = payload_for(sample_event(event_type, owner.client))
+        services.hook_test_send(endpoint=endpoint, client=owner.client, event=event, data=data)
+        messages.success(request, f"A sample {event} is on its way; its delivery is listed below.")
+    return redirect("api:webhook", endpoint_id=endpoint.pk)
+
+
+# --- Connect Zapier / Make ---------------------------------------------------------------------------------
+
+
+@owner_page
+def connect(request, owner: Owner):
+    """What to paste into Zapier's or Make's set-up screens, and the hooks they subscribed (each can be sent a
+    test delivery). On a client's host only: hooks hear one client."""
+    if owner.client is None:
+        raise Http404("Zapier and Make connect to a client's host.")
+    base = request.build_absolute_uri("/api/v1/")
+    events = [{"name": public.name, "label": public.label} for public in public_events()]
+    actions = [
+        ("POST", "contacts/", "Create a contact", '{"phone_number": "+13125550123", "name": "Jane Doe"}'),
+        (
+            "POST",
+            "messages/",
+            "Text a contact who called or texted (opted-out numbers and cold outreach are refused with 409)",
+            '{"to": "+13125550123", "body": "Your quote is ready."}',
+        ),
+        (
+            "POST",
+            "outcomes/",
+            "Record an outcome",
+            '{"phone_number": "+13125550123", "kind": "won", "value": "450.00"}',
+        ),
+        (
+            "POST",
+            "calls/missed/",
+            "Report a call your phone system missed (texted back)",
+            '{"call_id": "pbx-8841", "from_number": "+13125550123", "called_at": "2026-12-07T10:02:00-06:00"}',
+        ),
+    ]
+    hooks = (
+        selectors.webhook_endpoint_list(owner=owner).filter(api_key__isnull=False).select_related("api_key")
+    )
+    context = {"owner": owner, "base": base, "events": events, "actions": actions, "hooks": hooks}
+    return render(request, "api/connect.html", context)
 
 
 # --- The reference -----------------------------------------------------------------------------------------
