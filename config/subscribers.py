@@ -30,6 +30,7 @@ from messaging.events import (
     ContactOptedIn,
     ContactOptedOut,
     ConversationJoined,
+    KeywordActed,
     LineTypeLookedUp,
     MessageFailed,
     MessageReceived,
@@ -67,6 +68,9 @@ SUBSCRIPTIONS = [
     Subscription(MessageReceived, billing.on_message_received, IN_TRANSACTION),
     Subscription(MessageReceived, reports.on_message_received, IN_TRANSACTION),
     Subscription(MessageReceived, inbox.on_message_received, ON_COMMIT, when=inbox.is_a_reply),
+    # Keywords that act (BOOK answers with the booking link, URGENT alerts the on-call person), on top of STOP/HELP.
+    Subscription(MessageReceived, messaging.on_message_received, IN_TRANSACTION, when=messaging.may_act),
+    Subscription(KeywordActed, inbox.on_keyword_acted, ON_COMMIT, when=inbox.is_urgent),
     Subscription(MessageFailed, reports.on_message_failed, IN_TRANSACTION),
     # What carriers did with the texts, for the 7-day rates the agency is warned by (before carriers act).
     Subscription(MessageSent, deliverability.on_message_sent, IN_TRANSACTION),

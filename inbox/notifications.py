@@ -17,13 +17,15 @@ from zoneinfo import ZoneInfo
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from twilio.twiml.voice_response import VoiceResponse
 
 from accounts.hours import open_deadline
 from accounts.models import Client, ClientMembership, User
 from accounts.services import brand_from_email, client_url
+from messaging.actions import action_noted
 from messaging.models import Message
-from messaging.providers import ProviderError
-from messaging.services import staff_text_send
+from messaging.providers import ProviderError, get_provider
+from messaging.services import staff_number_problem, staff_text_send
 from telephony.models import Call
 
 from .models import EscalationSent, NotificationPreference
@@ -185,3 +187,87 @@ def escalate_reply(*, client: Client, message: Message) -> int:
         ),
         short=f"{client.name}: {contact.display_name} has waited {minutes}+ min for an answer. {link}",
     )
+
+
+def _urgent_people(client: Client) -> tuple[list[User], bool]:
+    """Who an URGENT text alerts: the on-call person while they still belong to the client, else its owners (a
+    business that switched the keywords on but named nobody still hears of it). And whether it is the former."""
+    members = ClientMembership.objects.filter(client=client, user__is_active=True).select_related("user")
+    if client.oncall_user_id:
+        oncall = members.filter(user_id=client.oncall_user_id).first()
+        if oncall is not None:
+            return [oncall.user], True
+    return [m.user for m in members.filter(role=ClientMembership.Role.OWNER)], False
+
+
+def _ring(*, client: Client, to_number: str, who: str) -> bool:
+    """Ring a staff mobile from the business's number with a short spoken alert. Never a caller's or an
+    opted-out number (staff_number_problem), as for staff texts."""
+    problem = staff_number_problem(number=to_number)
+    if problem:
+        log.warning("urgent call to %s not placed: %s", to_number, problem)
+        return False
+    say = VoiceResponse()
+    say.say(f"Urgent text for {client.name} from {who}. Check your texts and call them back.")
+    try:
+        get_provider().call(from_number=str(client.phone_number), to_number=to_number, twiml=str(say))
+    except ProviderError as exc:
+        log.warning("could not ring %s for an urgent text: %s", to_number, exc)
+        return False
+    return True
+
+
+def notify_urgent(*, client: Client, message: Message) -> str:
+    """A caller texted URGENT or EMERGENCY: alert the on-call person at once, whatever the business hours, by
+    email, by a text to the mobile they confirmed and, if the client wants, a call to it. Once per text (a
+    repeated task alerts nobody twice). Returns, and notes on the message for the thread, what was done."""
+    if not _once(f"{client.pk}:urgent:{message.provider_sid or message.pk}"):
+        return ""
+    contact = message.conversation.contact
+    link = f"{client_url(client)}inbox/{message.conversation_id}/"
+    people, on_call = _urgent_people(client)
+    preferences = {
+        p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=[u.pk for u in people])
+    }
+    done = []
+    for person in people:
+        how = []
+        send_mail(
+            subject=f"URGENT: {contact.display_name} texted {client.name}",
+            message=f"{contact.display_name} ({contact.phone_number}) texted {message.body!r}. Call them "
+            f"back now.\n\n{link}",
+            from_email=brand_from_email(client.agency),
+            recipient_list=[person.email],
+            fail_silently=True,
+        )
+        how.append("emailed")
+        preference = preferences.get(person.pk)
+        mobile = str(preference.text_to) if preference and preference.text_to_is_confirmed else ""
+        if mobile and client.phone_number:
+            try:
+                if staff_text_send(
+                    client=client,
+                    to_number=mobile,
+                    body=f"{client.name}: URGENT from {contact.display_name} {contact.phone_number}. "
+                    f"Call them back now. {link}",
+                    source=f"urgent:{message.provider_sid or message.pk}:{person.pk}",
+                ):
+                    how.append("texted")
+            except ProviderError as exc:
+                log.warning("could not text %s an urgent alert: %s", person.email, exc)
+            if (
+                on_call
+                and client.oncall_call
+                and _ring(client=client, to_number=mobile, who=contact.display_name)
+            ):
+                how.append("rang")
+        name = person.name or person.email
+        done.append(f"{name} ({', '.join(how)})")
+    if not people:
+        note = "Nobody to alert: choose an on-call person in Settings."
+    elif on_call:
+        note = f"Alerted the on-call person: {done[0]}."
+    else:
+        note = f"No on-call person set; alerted the owners: {'; '.join(done)}."
+    action_noted(message=message, note=note)
+    return note

@@ -3,12 +3,13 @@ rolled-back webhook alerts nobody) and queues the alerts; and keeps its notes wh
 
 import logging
 
-from messaging.events import ConversationJoined, MessageReceived
+from messaging.actions import Action
+from messaging.events import ConversationJoined, KeywordActed, MessageReceived
 from telephony.events import CallMissed
 
 from .models import Note
 from .notifications import reply_due_at
-from .tasks import LONGEST_WAIT, escalate_reply, notify_missed_call, notify_reply
+from .tasks import LONGEST_WAIT, escalate_reply, notify_missed_call, notify_reply, notify_urgent
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,15 @@ def on_message_received(event: MessageReceived) -> None:
     _queue(notify_reply, client.pk, message.pk)
     wait = reply_due_at(client=client, message=message) - message.created_at
     _queue(escalate_reply, client.pk, message.pk, countdown=min(wait, LONGEST_WAIT).total_seconds())
+
+
+def is_urgent(event: KeywordActed) -> bool:
+    return event.action == Action.URGENT
+
+
+def on_keyword_acted(event: KeywordActed) -> None:
+    """URGENT or EMERGENCY: the on-call person is alerted at once, whatever the business hours."""
+    _queue(notify_urgent, event.client.pk, event.message.pk)
 
 
 def on_conversation_joined(event: ConversationJoined) -> None:

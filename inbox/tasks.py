@@ -36,6 +36,14 @@ def notify_reply(client_id: int, message_id: int) -> int:
 
 
 @shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
+def notify_urgent(client_id: int, message_id: int) -> str:
+    client = client_for_task(client_id)
+    with in_schema_of(client):
+        message = Message.objects.select_related("conversation__contact").get(pk=message_id)
+        return notifications.notify_urgent(client=client, message=message)
+
+
+@shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
 def escalate_reply(client_id: int, message_id: int) -> int:
     """Escalate a caller's reply if it is still unanswered at its deadline; until then, wait in hops."""
     client = Client.objects.get(pk=client_id)

@@ -124,3 +124,13 @@ class TextbackCheck:
     def __init__(self, *, client: Client, send: OutboundSend):
         self.client = client
         self.send = send
+
+
+@event(name="message.keyword_acted")
+class KeywordActed(Event):
+    """A caller's text was one of the keywords the business set to act (messaging.actions): `action` is an
+    Action value ("urgent", "book"). Recorded on the message; a BOOK answer is already queued."""
+
+    client: Client
+    message: Message
+    action: str

@@ -70,7 +70,16 @@ class Message(models.Model):
         TEXT_BACK = "textback", "Text-back"
         REPLY = "reply", "Staff reply"
         KEYWORD_REPLY = "keyword_reply", "Keyword reply"  # STOP/START/HELP answers: compliance, always sent
+        # A keyword rule's answer (BOOK → the booking link, messaging.actions): like any text, never to an opted-out
+        # number.
+        AUTO_REPLY = "auto_reply", "Automatic reply"
         INBOUND = "inbound", "From the caller"
+
+    class Action(models.TextChoices):
+        """The keyword rules a caller's whole text can set off (messaging.actions), named as the thread shows them."""
+
+        URGENT = "urgent", "URGENT / EMERGENCY"
+        BOOK = "book", "BOOK / SCHEDULE"
 
     class Status(models.TextChoices):
         # Outbound, in the order they happen; a status callback only ever moves a message forward.
@@ -97,6 +106,9 @@ class Message(models.Model):
     call_sid = models.CharField(max_length=64, blank=True, help_text="The missed call a text-back answers.")
     template_kind = models.CharField(max_length=20, blank=True)
     sent_by_id = models.BigIntegerField(null=True, blank=True, help_text="accounts.User id (public schema).")
+    # The keyword rule a caller's text set off (messaging.actions.Action) and what came of it, for the thread.
+    action = models.CharField(max_length=16, choices=Action.choices, blank=True)
+    action_note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=now)
     sent_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(default=now)

@@ -72,6 +72,12 @@ class Provider:
         """ "mobile", "landline", "voip", "other", or None when the provider cannot tell."""
         raise NotImplementedError
 
+    def call(
+        self, *, from_number: str, to_number: str, twiml: str = "", url: str = "", status_callback: str = ""
+    ) -> str:
+        """Place a phone call that plays `twiml` (or asks `url` what to do) when answered; returns its sid."""
+        raise NotImplementedError
+
 
 class ConsoleProvider(Provider):
     """Development and demo: logs each text; the Message row keeps it visible in the app."""
@@ -88,6 +94,10 @@ class ConsoleProvider(Provider):
 
     def line_type(self, number):
         return None
+
+    def call(self, *, from_number, to_number, twiml="", url="", status_callback=""):
+        log.info("console call %s → %s: %s", from_number, to_number, twiml or url)
+        return "CA" + uuid.uuid4().hex
 
 
 class OriginRewritingHttpClient(TwilioHttpClient):
@@ -180,6 +190,19 @@ class TwilioProvider(Provider):
             return None
         kind = (result.line_type_intelligence or {}).get("type")
         return LINE_TYPES.get(kind, "other") if kind else None
+
+    def call(self, *, from_number, to_number, twiml="", url="", status_callback=""):
+        options: dict[str, str] = {"twiml": twiml} if twiml else {"url": url, "method": "POST"}
+        if status_callback:
+            options.update(status_callback=status_callback, status_callback_method="POST")
+        try:
+            call = self.client.calls.create(to=to_number, from_=from_number, **options)
+        except TwilioRestException as exc:
+            raise _classify(exc) from exc
+        except requests.RequestException as exc:
+            # Never retried blindly: a call that did leave would ring the phone twice.
+            raise ProviderError(f"no answer from Twilio: {exc}", ambiguous=True) from exc
+        return call.sid
 
 
 def _classify(exc: TwilioRestException) -> ProviderError:

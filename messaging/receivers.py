@@ -4,7 +4,8 @@ from crm.events import ContactMerged, OutcomeRecorded
 from crm.models import Outcome
 from events.bus import publish
 
-from .events import ConversationJoined
+from .actions import action_take
+from .events import ConversationJoined, MessageReceived
 from .links import links_booked
 from .models import ConsentEvent, Conversation, Message
 
@@ -51,3 +52,14 @@ def is_a_booking(event: OutcomeRecorded) -> bool:
 def on_outcome_recorded(event: OutcomeRecorded) -> None:
     """A caller marked booked (or won) after opening a link we texted them: the link counts as clicked → booked."""
     links_booked(client=event.client, number=event.outcome.contact.phone_number, at=event.outcome.created_at)
+
+
+def may_act(event: MessageReceived) -> bool:
+    """Worth a look for an action keyword: an ordinary text (not STOP/HELP/START) to a client with a rule on."""
+    return event.keyword is None and (event.client.urgent_keywords or event.client.book_keywords)
+
+
+def on_message_received(event: MessageReceived) -> None:
+    """A caller's text that is one of the business's action keywords (BOOK, URGENT …): act on it, in the
+    webhook's transaction (a BOOK answer's ledger row commits with the text it answers)."""
+    action_take(client=event.client, message=event.message)

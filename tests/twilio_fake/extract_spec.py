@@ -42,6 +42,7 @@ OPERATIONS: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json", "get"),  # ListIncomingPhoneNumber
             ("/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json", "post"),  # Update…
             ("/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json", "delete"),  # Delete…
+            ("/2010-04-01/Accounts/{AccountSid}/Calls.json", "post"),  # CreateCall (alerts, call-back)
         ],
     ),
     "lookups_v2": (

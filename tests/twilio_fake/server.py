@@ -13,6 +13,7 @@ every request URL to FakeTwilio.base_url, so the fake sees the real paths:
     GET  /2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json       ListIncomingPhoneNumber   → 200 page
     POST /2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json UpdateIncomingPhoneNumber → 200 | 404
     DELETE (the same path)                                                 DeleteIncomingPhoneNumber → 204 | 404
+    POST /2010-04-01/Accounts/{AccountSid}/Calls.json           CreateCall       → 201 call (queued) | 400
 
 Every request is checked against Twilio's OpenAPI (twilio_spec_subset.json, made by extract_spec.py): unknown
 paths, methods and parameters, missing required ones and values of the wrong type are answered like Twilio
@@ -110,6 +111,7 @@ OPERATIONS = {
     "ListIncomingPhoneNumber": "numbers",
     "UpdateIncomingPhoneNumber": "configure",
     "DeleteIncomingPhoneNumber": "release",
+    "CreateCall": "call",
 }
 # How many numbers an area code offers unless set_available() says otherwise; all in 555-01xx, the range kept
 # for fiction, so a fake number never rings a real phone.
@@ -454,6 +456,7 @@ class FakeTwilio:
         self._in_flight_max: dict[str, int] = {}
         self.line_types.clear()
         self._incoming: dict[str, dict] = {}  # sid → IncomingPhoneNumber resource held by the account
+        self._calls: list[dict] = []  # outbound calls created (CreateCall), oldest first
         self._taken: set[str] = set()  # numbers bought by someone else: not available
         self._available: dict[str, list[str]] = {}  # area code → numbers offered (default: a few in 555-01xx)
 
@@ -490,6 +493,13 @@ class FakeTwilio:
         """Lookup v2 requests answered: phone_number (as in the path), fields, query, line_type, received_at."""
         with self._lock:
             return [dict(v) for v in self._lookups]
+
+    @property
+    def calls(self) -> list[dict]:
+        """Outbound calls created through the API, oldest first: the resource Twilio returned plus "params"
+        (the form exactly as sent: To, From, Twiml or Url, StatusCallback …)."""
+        with self._lock:
+            return [dict(c) for c in self._calls]
 
     @property
     def incoming_numbers(self) -> list[dict]:
@@ -997,6 +1007,56 @@ class FakeTwilio:
             )
         return 200, result
 
+    # ------------------------------------------------------------------ calls
+
+    def _create_call(self, form: dict) -> tuple[int, dict]:
+        """CreateCall as Twilio answers it: To and From checked, exactly one of Url, Twiml or ApplicationSid,
+        callback URLs that are URLs; the call is queued (the fake rings nobody)."""
+        to, from_ = (form.get("To") or "").strip(), (form.get("From") or "").strip()
+        if not E164.match(to):
+            return 400, twilio_error(400, 21211)
+        if not E164.match(from_):
+            return 400, twilio_error(400, 21212)
+        if sum(bool(form.get(name)) for name in ("Url", "Twiml", "ApplicationSid")) != 1:
+            return 400, twilio_error(400, 21205, "Exactly one of Url, Twiml or ApplicationSid is required")
+        for name in ("Url", "StatusCallback", "RecordingStatusCallback"):
+            if form.get(name) and not _valid_callback_url(form[name]):
+                return 400, twilio_error(400, 21205, f"{name} is not a valid URL: {form[name]!r}")
+        now = rfc2822(self.clock())
+        sid = "CA" + uuid.uuid4().hex
+        resource = {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "to": to,
+            "to_formatted": to,
+            "from": from_,
+            "from_formatted": from_,
+            "status": "queued",
+            "direction": "outbound-api",
+            "date_created": now,
+            "date_updated": now,
+            "start_time": None,
+            "end_time": None,
+            "duration": None,
+            "price": None,
+            "price_unit": "USD",
+            "parent_call_sid": None,
+            "phone_number_sid": None,
+            "answered_by": None,
+            "api_version": "2010-04-01",
+            "forwarded_from": None,
+            "group_sid": None,
+            "caller_name": None,
+            "queue_time": "0",
+            "trunk_sid": None,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json",
+            "subresource_uris": {},
+        }
+        with self._cond:
+            self._calls.append({**resource, "params": dict(form)})
+            self._cond.notify_all()
+        return 201, resource
+
     # ------------------------------------------------------------------ phone numbers
 
     def _search(self, path: str, country: str, query: dict) -> tuple[int, dict]:
@@ -1409,6 +1469,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = fake._list(path, record["query"])
         elif op.operation_id == "FetchMessage":
             status, payload = fake._fetch(path, values["Sid"])
+        elif op.operation_id == "CreateCall":
+            status, payload = fake._create_call(record["form"])
         elif op.operation_id == "FetchPhoneNumber":
             status, payload = fake._lookup(values["PhoneNumber"], record["query"])
         else:  # an operation in the spec subset that the fake does not implement

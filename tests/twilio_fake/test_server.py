@@ -292,11 +292,31 @@ def test_wrongly_typed_params_are_violations(fake, api):
 
 
 def test_unknown_path_and_method_are_violations(fake, api):
-    status, error = raw(api, "GET", f"/2010-04-01/Accounts/{fake.account_sid}/Calls.json")
+    status, error = raw(api, "GET", f"/2010-04-01/Accounts/{fake.account_sid}/Queues.json")
     assert (status, error["code"]) == (404, 20404)
     status, error = raw(api, "DELETE", messages_path(fake))
     assert (status, error["code"]) == (405, 20004)
     assert len(fake.violations) == 2
+
+
+def test_a_call_is_created_queued_with_its_twiml_kept(fake, api):
+    call = api.calls.create(to=TO, from_=FROM, twiml="<Response><Say>Hello</Say></Response>")
+    assert (call.status, call.direction, call.to) == ("queued", "outbound-api", TO)
+    [created] = fake.calls
+    assert created["sid"] == call.sid and created["params"]["Twiml"] == "<Response><Say>Hello</Say></Response>"
+
+
+@pytest.mark.parametrize(
+    ("form", "code"),
+    [
+        ({"To": TO, "From": FROM}, 21205),  # neither Url nor Twiml
+        ({"To": TO, "From": FROM, "Url": "https://x.example/a", "Twiml": "<Response/>"}, 21205),
+        ({"To": "12", "From": FROM, "Twiml": "<Response/>"}, 21211),
+    ],
+)
+def test_a_call_twilio_would_refuse_is_refused(fake, api, form, code):
+    status, error = raw(api, "POST", f"/2010-04-01/Accounts/{fake.account_sid}/Calls.json", data=form)
+    assert (status, error["code"]) == (400, code) and fake.calls == []
 
 
 def test_missing_to_is_21604_and_a_spec_violation(fake, api):
