@@ -303,7 +303,9 @@ def test_a_call_is_created_queued_with_its_twiml_kept(fake, api):
     call = api.calls.create(to=TO, from_=FROM, twiml="<Response><Say>Hello</Say></Response>")
     assert (call.status, call.direction, call.to) == ("queued", "outbound-api", TO)
     [created] = fake.calls
-    assert created["sid"] == call.sid and created["params"]["Twiml"] == "<Response><Say>Hello</Say></Response>"
+    assert (
+        created["sid"] == call.sid and created["params"]["Twiml"] == "<Response><Say>Hello</Say></Response>"
+    )
 
 
 @pytest.mark.parametrize(
