@@ -10,7 +10,18 @@ from .urls_common import urlpatterns as pages
 app_name = "api"
 URLCONF = "config.urls_tenants"
 
-router = SimpleRouter()
+
+class Router(SimpleRouter):
+    """SimpleRouter, with DELETE on a collection routed to the viewset's `unsubscribe` where it has one: REST
+    hooks' `DELETE /api/v1/hooks/` with the target URL (viewsets without it answer 405 as before)."""
+
+    routes = [
+        SimpleRouter.routes[0]._replace(mapping={**SimpleRouter.routes[0].mapping, "delete": "unsubscribe"}),
+        *SimpleRouter.routes[1:],
+    ]
+
+
+router = Router()
 router.register("contacts", v1.ContactViewSet, basename="contact")
 router.register("conversations", v1.ConversationViewSet, basename="conversation")
 router.register("messages", v1.MessageViewSet, basename="message")

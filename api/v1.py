@@ -482,6 +482,32 @@ class HookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
     def perform_destroy(self, instance):
         webhook_endpoint_delete(endpoint=instance)
 
+    @extend_schema(
+        summary="Unsubscribe a URL",
+        description="For a tool that remembers the URL rather than the hook's id: every hook of this client "
+        "with this `target_url` (and `event`, when given) is removed. 404 when there is none.",
+        parameters=[
+            OpenApiParameter("target_url", str, required=True),
+            OpenApiParameter("event", str, description="Only the hook for this event."),
+        ],
+        request=None,
+        responses={204: None},
+    )
+    def unsubscribe(self, request):
+        params = request.query_params
+        target_url = params.get("target_url", "").strip()
+        if not target_url:
+            raise serializers.ValidationError({"target_url": ["Give the URL to unsubscribe."]})
+        hooks = self.get_queryset().filter(url=target_url)
+        if params.get("event"):
+            hooks = hooks.filter(events=[params["event"]])
+        found = list(hooks)
+        if not found:
+            raise NotFound("No hook of this client has that target_url.")
+        for hook in found:
+            webhook_endpoint_delete(endpoint=hook)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     @extend_schema(summary="The events a hook can subscribe to", responses=s.HookEventSerializer(many=True))
     @action(detail=False, methods=["get"], pagination_class=None)
     def events(self, request):

@@ -5,6 +5,7 @@ screens read and the actions they call."""
 import json
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import pytest
 import time_machine
@@ -87,6 +88,27 @@ def test_an_unsubscribed_url_hears_nothing_more(api, receiver):
     miss_a_call(client)
     assert not WebhookDelivery.objects.exists()
     assert client.http.delete(f"/api/v1/hooks/{hook['id']}/", **client.headers).status_code == 404
+
+
+def test_unsubscribing_by_url_removes_that_urls_hooks_only(api, receiver):
+    client = api()
+    missed = subscribe(client, receiver).json()
+    received = subscribe(client, receiver, event="message.received").json()
+    other = client.post(
+        "/api/v1/hooks/", {"target_url": "https://hooks.zapier.com/other", "event": "call.missed"}
+    ).json()
+    path = "/api/v1/hooks/?" + urlencode({"target_url": receiver.url, "event": "message.received"})
+    assert client.http.delete(path, **client.headers).status_code == 204
+    assert set(WebhookEndpoint.objects.values_list("pk", flat=True)) == {missed["id"], other["id"]}
+    path = "/api/v1/hooks/?" + urlencode({"target_url": receiver.url})
+    assert client.http.delete(path, **client.headers).status_code == 204
+    assert client.http.delete(path, **client.headers).status_code == 404
+    assert list(WebhookEndpoint.objects.values_list("pk", flat=True)) == [other["id"]]
+    assert received["id"] != missed["id"]
+    bolt = api(host=BOLT, owner="bolt")  # another client's key finds none of acme's
+    other_path = "/api/v1/hooks/?" + urlencode({"target_url": "https://hooks.zapier.com/other"})
+    assert bolt.http.delete(other_path, **bolt.headers).status_code == 404
+    assert client.http.delete("/api/v1/hooks/", **client.headers).status_code == 400
 
 
 def test_a_dead_target_is_retried_then_turned_off_and_a_new_subscription_revives_it(api, receiver):
