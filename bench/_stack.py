@@ -2,22 +2,20 @@
 processes (gunicorn, Celery worker and beat, the fake Twilio) started as subprocesses and always stopped
 again, signed Twilio voice webhooks, and CPU accounting per process group.
 
-Modelled on tests/stack.py, but without pytest-django: everything runs against the database `textback_bench`
-(created and migrated when missing) and a dedicated Redis database number.
+The processes are tests/stack.py's (`Processes`: spawned, supervised and stopped as the tests' stack does);
+what differs is the rest: no pytest-django, everything runs against the database `textback_bench` (created and
+migrated when missing) and a dedicated Redis database number, with production's settings (DEBUG off).
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import json
 import os
 import resource
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -26,7 +24,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.stack import free_port, wait_until  # noqa: E402 - the same helpers the test stack uses
+from tests.stack import Processes, free_port, wait_until  # noqa: E402 - the test stack's processes
 
 VENV_BIN = Path(sys.executable).parent
 # bench/soak.py uses a database of its own (it cuts its connections off), named by BENCH_DB.
@@ -302,43 +300,16 @@ def signed(public_base_url: str, path: str, params: dict[str, str]) -> tuple[byt
 # --- processes -------------------------------------------------------------------------------------------
 
 
-class Stack:
-    """Subprocesses in their own sessions (so a killpg reaches a server and all its workers), logs in a
-    temporary folder, and a guarantee that they are stopped: close() in a finally, atexit, and SIGTERM/SIGINT
-    turned into an exception so the finally runs."""
+class Stack(Processes):
+    """tests/stack.py's processes, for a benchmark: the servers' options are the benchmark's to choose, their
+    environment is production's (base_env), and they are always stopped again: close() in a finally, atexit,
+    and SIGTERM/SIGHUP turned into an exception so the finally runs."""
 
-    def __init__(self, env: dict[str, str], *, keep_logs: bool = False):
-        self.env = env
-        self.tmp = Path(tempfile.mkdtemp(prefix="textback-bench-"))
-        self.keep_logs = keep_logs
-        self.processes: dict[str, subprocess.Popen] = {}
-        self.logs: dict[str, Path] = {}
+    def __init__(self, env: dict[str, str], *, keep_logs: bool = False, redis_port: int | None = None):
+        super().__init__(env, tag=f"bench-{os.getpid()}", redis_port=redis_port, keep_logs=keep_logs)
         atexit.register(self.close)
         for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, _raise_interrupt)
-
-    def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
-        log = self.tmp / f"{name}.log"
-        self.logs[name] = log
-        process = subprocess.Popen(
-            args,
-            cwd=ROOT,
-            env=env or self.env,
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        self.processes[name] = process
-        return process
-
-    def log(self, name: str) -> str:
-        return self.logs[name].read_text(errors="replace") if name in self.logs else ""
-
-    def check_alive(self) -> None:
-        for name, process in self.processes.items():
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log(name)[-3000:]}")
 
     def start_fake(self) -> str:
         """The fake Twilio as its own process (python -m tests.twilio_fake), so its work is not counted in
@@ -383,36 +354,12 @@ class Stack:
     ) -> None:
         """gunicorn config.wsgi on 127.0.0.1:port. worker_class "gthread" (threads per worker) or "sync" (what
         the Dockerfile runs: --workers 3, one request at a time each)."""
-        args = [
-            str(VENV_BIN / "gunicorn"),
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            worker_class,
-            "--backlog",
-            "2048",
-        ]
+        options = ["--workers", str(workers), "--worker-class", worker_class, "--backlog", "2048"]
         if worker_class == "gthread":
-            args += ["--threads", str(threads), "--keep-alive", "5"]
+            options += ["--threads", str(threads), "--keep-alive", "5"]
         if access_log:
-            args += ["--access-logfile", "-"]
-        self.spawn("web", args, env)
-
-        def up():
-            self.check_alive()
-            try:
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/healthz/web", headers={"Host": f"{host_header}:{port}"}
-                )
-                with urllib.request.urlopen(request, timeout=2) as response:
-                    return response.status == 200
-            except OSError:
-                return False
-
-        wait_until(up, timeout=60, what="gunicorn")
+            options += ["--access-logfile", "-"]
+        self.start_gunicorn(port, options, env=env, host=host_header)
 
     def start_worker(
         self,
@@ -426,39 +373,16 @@ class Stack:
     ) -> None:
         """A Celery worker of `queues`: by default the worker of everything but the sends, as production runs it;
         start_sender starts the other one."""
-        self.spawn(
-            name,
-            [
-                str(VENV_BIN / "celery"),
-                "-A",
-                "config",
-                "worker",
-                "--loglevel",
-                loglevel,
-                "--queues",
-                queues,
-                "--pool",
-                pool,
-                "--concurrency",
-                str(concurrency),
-                "--hostname",
-                f"bench-{name}-{os.getpid()}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            env,
-        )
-        # "ready." is logged at INFO; at a quieter log level, give the worker a moment instead.
-        if loglevel.upper() in ("DEBUG", "INFO"):
-            wait_until(
-                lambda: self.check_alive() or "ready." in self.log(name),
-                timeout=60,
-                what=f"the celery {name}",
-            )
-        else:
-            time.sleep(5)
-            self.check_alive()
+        options = [
+            "--queues",
+            queues,
+            "--pool",
+            pool,
+            "--concurrency",
+            str(concurrency),
+            "--without-heartbeat",
+        ]
+        self.start_celery(name, options, loglevel=loglevel, env=env)
 
     def start_sender(
         self, *, threads: int, loglevel: str = "INFO", env: dict[str, str] | None = None
@@ -467,48 +391,6 @@ class Stack:
         self.start_worker(
             concurrency=threads, pool="threads", loglevel=loglevel, env=env, name="sender", queues="sends"
         )
-
-    def start_beat(self, env: dict[str, str] | None = None) -> None:
-        self.spawn(
-            "beat",
-            [
-                str(VENV_BIN / "celery"),
-                "-A",
-                "config",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                str(self.tmp / "beat-schedule"),
-            ],
-            env,
-        )
-
-    def stop(self, name: str) -> None:
-        process = self.processes.pop(name, None)
-        if process is None:
-            return
-        if process.poll() is None:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
-            except ProcessLookupError:
-                pass
-        # A worker child that outlived its parent is still in the group: make sure nothing is left.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-
-    def close(self) -> None:
-        for name in list(self.processes):
-            self.stop(name)
-        if self.keep_logs:
-            return
-        shutil.rmtree(
-            self.tmp, ignore_errors=True
-        )  # logs, and whatever a process kept there (a Redis's data)
 
     def pgids(self) -> dict[str, int]:
         return {name: process.pid for name, process in self.processes.items()}

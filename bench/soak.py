@@ -39,7 +39,6 @@ import argparse
 import asyncio
 import os
 import random
-import signal
 import sys
 import threading
 import time
@@ -64,74 +63,12 @@ class Fault:
 
 
 class SoakStack(_stack.Stack):
-    """bench/_stack.Stack plus a private Redis and a supervisor that restarts what exits by itself."""
+    """bench/_stack.Stack with a Redis of its own (a fault stops it) and the supervisor (tests/stack.py's), which
+    restarts what exits by itself and, here, says so on the console too."""
 
-    def __init__(self, env: dict[str, str], *, keep_logs: bool):
-        self.commands: dict[str, tuple[list[str], dict[str, str] | None]] = {}
-        self.restarts: dict[str, int] = {}
-        self.lock = threading.Lock()
-        self.supervising = threading.Event()
-        super().__init__(env, keep_logs=keep_logs)
-
-    def spawn(self, name, args, env=None):
-        self.commands[name] = (args, env)
-        with self.lock:
-            return super().spawn(name, args, env)
-
-    def start_redis(self, port: int) -> None:
-        self.spawn(
-            "redis",
-            [
-                "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "everysec",
-                "--dir",
-                str(self.tmp),
-            ],
-        )
-        import redis
-
-        client = redis.Redis(port=port)
-
-        def up():
-            try:
-                return client.ping()
-            except redis.ConnectionError:
-                return False
-
-        _stack.wait_until(up, timeout=10, what="the soak's redis")
-
-    def kill(self, name: str) -> None:
-        """SIGKILL a process group, leaving it to the supervisor (as a crash would)."""
-        os.killpg(self.processes[name].pid, signal.SIGKILL)
-
-    def stop_quietly(self, name: str) -> None:
-        """Stop a process as an operator would (the supervisor leaves it stopped)."""
-        with self.lock:
-            process = self.processes.pop(name, None)
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=15)
-
-    def supervise(self) -> None:
-        while not self.supervising.wait(0.5):
-            with self.lock:
-                exited = [name for name, process in self.processes.items() if process.poll() is not None]
-                for name in exited:
-                    self.processes.pop(name)
-                    self.restarts[name] = self.restarts.get(name, 0) + 1
-            for name in exited:
-                print(f"  supervisor: {name} exited; restarting it", flush=True)
-                args, env = self.commands[name]
-                self.spawn(name, args, env)
+    def on_restart(self, name: str, code: int | None) -> None:
+        super().on_restart(name, code)
+        print(f"  supervisor: {name} exited; restarting it", flush=True)
 
 
 def database_admin(statement: str) -> None:
@@ -141,17 +78,16 @@ def database_admin(statement: str) -> None:
         conn.execute(statement)
 
 
-def inject(fault: Fault, stack: SoakStack, *, redis_port: int, fake_url: str, latency: float) -> None:
+def inject(fault: Fault, stack: SoakStack, *, fake_url: str, latency: float) -> None:
     """Do the fault; return when it is over (fault.ended set)."""
     fake = lambda name, **kwargs: _stack.fake_post(fake_url, name, kwargs)  # noqa: E731
     if fault.name == "redis-stop":
-        stack.stop_quietly("redis")
+        stack.stop_redis()
         time.sleep(10)
-        stack.start_redis(redis_port)
+        stack.start_redis()
     elif fault.name == "redis-restarts":
         for _ in range(5):
-            stack.stop_quietly("redis")
-            stack.start_redis(redis_port)
+            stack.restart_redis()
             time.sleep(10)
     elif fault.name == "postgres-restart":
         database_admin(f'ALTER DATABASE "{_stack.BENCH_DB}" ALLOW_CONNECTIONS false')
@@ -311,10 +247,10 @@ def main() -> None:
     env = _stack.base_env(
         REDIS_URL=redis_url, PUBLIC_BASE_URL=public_base_url, PGAPPNAME=APP_NAME, TWILIO_TIMEOUT_SECONDS="3"
     )
-    stack = SoakStack(env, keep_logs=args.keep_logs)
+    stack = SoakStack(env, keep_logs=args.keep_logs, redis_port=redis_port)
     stop = threading.Event()
     try:
-        stack.start_redis(redis_port)
+        stack.start_redis()
         clients, _ = _stack.fresh_run(clients=args.clients, redis_url=redis_url, force_migrate=args.migrate)
         count = int(args.rate * args.minutes * 60)
         calls = make_calls(count, 0, clients, public_base_url, random.Random(15))
@@ -330,7 +266,7 @@ def main() -> None:
         stack.start_worker(concurrency=args.worker_concurrency)
         stack.start_sender(threads=args.sender_threads)
         stack.start_beat()
-        threading.Thread(target=stack.supervise, daemon=True).start()
+        stack.supervise()
         print(
             f"{time.strftime('%H:%M:%S')} soak: {count} missed calls at {args.rate:g}/s over {len(clients)} "
             f"clients for {args.minutes:g} min, {len(faults)} faults; machine busy before: {busy_before} "
@@ -345,7 +281,6 @@ def main() -> None:
                 every=args.fault_every,
                 stop=stop,
                 stack=stack,
-                redis_port=redis_port,
                 fake_url=fake_url,
                 latency=args.latency,
             ),
@@ -364,7 +299,6 @@ def main() -> None:
         ledger = ledger_states(calls)
     finally:
         stop.set()
-        stack.supervising.set()
         try:
             stack.close()
         except Exception as exc:  # the results are in hand: say so and go on to them
