@@ -152,6 +152,28 @@ def main() -> None:
             {"contact_id": contact_id, "body": "On our way"},
             None,
         ),
+        (
+            "POST calls/missed (a new call: recorded, text-back owed)",
+            "post",
+            "/api/v1/calls/missed/",
+            None,
+            lambda i: _missed_call(f"bench-{time.time_ns()}-{i}", i),
+        ),
+        (
+            "POST calls/missed (the same call again: 200)",
+            "post",
+            "/api/v1/calls/missed/",
+            None,
+            lambda i: _missed_call("bench-repeat", 0),
+        ),
+        (
+            "POST outcomes (won, by phone number)",
+            "post",
+            "/api/v1/outcomes/",
+            {"contact_id": contact_id, "kind": "won", "value": "120.00"},
+            None,
+        ),
+        ("GET hooks/samples/call.missed", "get", "/api/v1/hooks/samples/call.missed/", None, None),
         ("no key (401)", "get", "/api/v1/contacts/", None, None),
     ]
     rows = []
@@ -173,6 +195,15 @@ def main() -> None:
         extra={"contacts": args.contacts},
     )
     cleanup(client)
+
+
+def _missed_call(call_id: str, i: int) -> dict:
+    from django.utils.timezone import now
+
+    number = f"+1773{5560000 + (time.time_ns() // 1000 + i) % 9999:07d}"
+    if call_id == "bench-repeat":
+        number = "+17735569999"
+    return {"call_id": call_id, "from_number": number, "called_at": now().isoformat()}
 
 
 def deliveries(client, admin, count: int) -> dict:

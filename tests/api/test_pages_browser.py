@@ -1,11 +1,18 @@
 """The key and webhook pages in a real browser on a phone: an owner makes a key, sees it once, revokes it; adds
 an endpoint and reads its deliveries. Nothing scrolls sideways."""
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
+import requests
+
 from api.models import ApiKey, WebhookDelivery, WebhookEndpoint
+from api.services import apikey_create
 from tests.browser.conftest import CHROMIUM_ARGS, PHONE, fits_the_screen, screenshot
 from tests.browser.test_login_pages import log_in
+from tests.stack import wait_until
+
+from .test_webhooks import verify
 
 
 def in_a_browser(drive):
@@ -60,6 +67,43 @@ def test_an_owner_makes_a_key_and_an_endpoint_on_a_phone(live, personas, receive
         key = ApiKey.objects.get(client=personas.acme)
         assert (key.name, key.scope, key.revoked_at is not None) == ("Zapier", "write", True)
         assert WebhookEndpoint.objects.get(client=personas.acme).events == ["contact.opted_out"]
+    finally:
+        WebhookDelivery.objects.filter(client=personas.acme).delete()
+        WebhookEndpoint.objects.filter(client=personas.acme).delete()
+        ApiKey.objects.filter(client=personas.acme).delete()
+
+
+def test_zapier_subscribes_and_the_owner_sends_it_a_test_from_a_phone(live, personas, receiver):
+    """The whole REST hook on the running stack: Zapier subscribes through gunicorn with a key, the owner opens
+    "Connect Zapier / Make" on a phone and sends a test, and the Celery worker delivers it signed."""
+    port = live.base_url.rsplit(":", 1)[1]
+    base = f"http://acme.localhost:{port}"
+    _, raw = apikey_create(name="Zapier", scope="write", created_by=personas.alice, client=personas.acme)
+    try:
+        response = requests.post(
+            f"{live.base_url}/api/v1/hooks/",
+            json={"target_url": receiver.url, "event": "call.missed"},
+            headers={"Authorization": f"Bearer {raw}", "Host": f"acme.localhost:{port}"},
+            timeout=10,
+        )
+        assert response.status_code == 201, response.text
+        hook = response.json()
+
+        def drive(page):
+            log_in(page, base, personas.alice.email)
+            page.goto(f"{base}/api/connect/")
+            assert page.get_by_text(f"{base}/api/v1/hooks/samples/call.missed/").is_visible()
+            assert fits_the_screen(page)
+            screenshot(page, "api-connect-phone")
+            page.get_by_role("button", name="Send a test").click()
+            assert page.get_by_text("A sample call.missed is on its way").is_visible()
+            assert fits_the_screen(page)
+
+        in_a_browser(drive)
+        wait_until(lambda: len(receiver.requests) >= 1, timeout=20, what="the test at the hook's URL")
+        [(headers, body)] = receiver.requests
+        assert verify(hook["secret"], headers, body)
+        assert json.loads(body)["data"]["call"]["caller_name"] == "Jane Sample"
     finally:
         WebhookDelivery.objects.filter(client=personas.acme).delete()
         WebhookEndpoint.objects.filter(client=personas.acme).delete()
