@@ -46,13 +46,16 @@ class TextbackSkippedPayload(serializers.Serializer):
 class MessageReceivedPayload(serializers.Serializer):
     message = MessageSerializer()
     keyword = serializers.CharField(
-        allow_null=True, help_text='"opt_out", "opt_in", "help", or null for a reply.'
+        allow_null=True,
+        help_text='"opt_out" (a keyword, or asked to stop in other words), "opt_in", "help", or null for a reply.',
     )
 
 
 class ContactOptedOutPayload(serializers.Serializer):
     contact = ContactSerializer()
-    source = serializers.CharField(help_text="How: keyword, staff, provider, import.")
+    source = serializers.CharField(
+        help_text="How: keyword, reply (asked to stop in their own words), staff, provider, import."
+    )
 
 
 class OutcomeRecordedPayload(serializers.Serializer):

@@ -32,6 +32,7 @@ class Filter:
     caller has written since (a new reply wakes it)."""
 
     OPEN = "open"
+    TO_CHECK = "to_check"
     UNREAD = "unread"
     MINE = "mine"
     UNASSIGNED = "unassigned"
@@ -42,6 +43,7 @@ class Filter:
 
     CHOICES = [
         (OPEN, "Open"),
+        (TO_CHECK, "To check"),
         (UNREAD, "Unread"),
         (MINE, "Mine"),
         (UNASSIGNED, "Unassigned"),
@@ -138,6 +140,8 @@ def conversation_list(*, user: User, tab: str = Filter.DEFAULT, query: str = "")
         conversations = conversations.exclude(_hidden_by_snooze(moment))
     if tab == Filter.OPEN:
         conversations = conversations.filter(status=Conversation.Status.OPEN)
+    elif tab == Filter.TO_CHECK:
+        conversations = conversations.exclude(flag="")
     elif tab == Filter.UNREAD:
         conversations = conversations.filter(unread_count__gt=0)
     elif tab == Filter.MINE:
@@ -188,14 +192,16 @@ def _waiting_since() -> Subquery:
 
 
 def tab_counts(*, user: User) -> dict[str, int]:
-    """The numbers on the list's tabs (those that are a to-do list: open, unread, mine, unassigned, snoozed) and
-    the unread total for the title, in one aggregate query. Each counts what its tab lists (conversation_list)."""
+    """The numbers on the list's tabs (those that are a to-do list: open, to check, unread, mine, unassigned,
+    snoozed) and the unread total for the title, in one aggregate query. Each counts what its tab lists
+    (conversation_list)."""
     moment = now()
     shown = ~_hidden_by_snooze(moment)
     open_ = Q(status=Conversation.Status.OPEN) & shown
     return Conversation.objects.aggregate(
         open=Count("pk", filter=open_),
         unread=Count("pk", filter=Q(unread_count__gt=0)),  # never hidden by a snooze: a reply wakes it
+        to_check=Count("pk", filter=shown & ~Q(flag="")),
         mine=Count("pk", filter=open_ & Q(assigned_to_id=user.pk)),
         unassigned=Count("pk", filter=open_ & Q(assigned_to_id__isnull=True)),
         snoozed=Count("pk", filter=_hidden_by_snooze(moment)),

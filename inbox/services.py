@@ -1,4 +1,5 @@
-"""What staff do to a conversation: reply, read, assign, close, reopen, snooze, note, record an outcome.
+"""What staff do to a conversation: reply, read, assign, settle a flag, close, reopen, snooze, note, record an
+outcome.
 
 Keyword-only, in the client's schema. Replies go through messaging's one send path (message_queue)."""
 
@@ -17,9 +18,10 @@ from accounts.models import Client, User
 from crm.events import OutcomeRecorded
 from crm.models import Contact, Outcome, suppressed
 from events.bus import publish
+from messaging.keywords import Keyword
 from messaging.models import ConsentEvent, Conversation, Message
 from messaging.providers import ProviderError
-from messaging.services import message_queue, staff_text_send
+from messaging.services import contact_opt_out, keyword_reply_text, message_queue, staff_text_send
 from telephony.models import Call
 
 from .models import CannedReply, Note, NotificationPreference
@@ -105,6 +107,38 @@ def conversation_assign(*, client: Client, conversation: Conversation, assignee_
         raise InboxError("That person can't be assigned here.")
     Conversation.objects.filter(pk=conversation.pk).update(assigned_to_id=assignee_id)
     conversation.assigned_to_id = assignee_id
+
+
+@transaction.atomic
+def conversation_flag_settle(*, client: Client, conversation: Conversation, opt_out: bool) -> None:
+    """A person read a reply the rules were unsure about (messaging.keywords.revocation). `opt_out`: it asked to
+    stop the texts, so the number is opted out with that message as the source and the caller gets the one
+    confirmation; otherwise the flag is simply cleared."""
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("contact", "flag_message")
+        .get(pk=conversation.pk)
+    )
+    if not conversation.flag:
+        return  # settled a moment ago (another tab, another person, or an opt-out)
+    contact = conversation.contact
+    if opt_out:
+        message = conversation.flag_message
+        changed = contact_opt_out(
+            client=client,
+            contact=contact,
+            source=ConsentEvent.Source.REPLY,  # the caller's message revoked it; a person read it so
+            keyword=conversation.flag_words[:40],
+            message_sid=(message.provider_sid or "") if message else "",
+        )
+        if changed:
+            message_queue(
+                client=client,
+                contact=contact,
+                body=keyword_reply_text(client=client, keyword=Keyword.OPT_OUT),
+                kind=Message.Kind.KEYWORD_REPLY,
+            )
+    Conversation.objects.filter(pk=conversation.pk).update(flag="", flag_words="", flag_message=None)
 
 
 def conversation_close(*, conversation: Conversation) -> None:

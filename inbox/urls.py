@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/notes/", views.note, name="note"),
     path("<int:pk>/outcome/", views.outcome, name="outcome"),
     path("<int:pk>/assign/", views.assign, name="assign"),
+    path("<int:pk>/flag/", views.flag, name="flag"),
     path("<int:pk>/close/", views.close, name="close"),
     path("<int:pk>/reopen/", views.reopen, name="reopen"),
     path("<int:pk>/snooze/", views.snooze, name="snooze"),

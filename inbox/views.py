@@ -106,7 +106,12 @@ def _list_context(
         if value and not (key == "tab" and value == selectors.Filter.DEFAULT)
     }
     return {
-        "tabs": [(value, label, counts.get(value)) for value, label in selectors.Filter.CHOICES],
+        # "To check" is shown only while something waits for a person's reading (or while it is open).
+        "tabs": [
+            (value, label, counts.get(value))
+            for value, label in selectors.Filter.CHOICES
+            if value != selectors.Filter.TO_CHECK or counts["to_check"] or tab == value
+        ],
         "tab": tab,
         "query": query,
         "rows": selectors.conversation_rows(rows, client=client, people={p.pk: p for p in people or []}),
@@ -276,6 +281,25 @@ def assign(request, client, pk: int):
         return _back(conversation)
     services.conversation_assign(
         client=client, conversation=conversation, assignee_id=form.cleaned_data["assignee"]
+    )
+    return _back(conversation)
+
+
+@require_POST
+@inbox_view
+def flag(request, client, pk: int):
+    """Settle a reply the rules could not read for sure: "opt_out" (they asked to stop) or "keep"."""
+    conversation = _conversation(pk)
+    action = request.POST.get("action")
+    if action not in ("opt_out", "keep"):
+        messages.error(request, "Choose whether they asked to stop the texts.")
+        return _back(conversation)
+    services.conversation_flag_settle(client=client, conversation=conversation, opt_out=action == "opt_out")
+    messages.success(
+        request,
+        "Opted out: they get one confirmation and no more texts."
+        if action == "opt_out"
+        else "Kept: they can still be texted.",
     )
     return _back(conversation)
 

@@ -22,8 +22,20 @@ class Conversation(models.Model):
         OPEN = "open", "Open"
         CLOSED = "closed", "Closed"
 
+    class Flag(models.TextChoices):
+        """Why a person should look at this conversation before anything else is sent (blank: no reason)."""
+
+        MAYBE_OPT_OUT = "maybe_opt_out", "May be asking to stop texts"
+
     contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="conversation")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    # Raised where the rules were unsure (messaging.keywords.revocation), settled by a person in the inbox
+    # (or by any opt-out): the law lets a caller revoke consent in any words, and a guess either way is wrong.
+    flag = models.CharField(max_length=20, choices=Flag.choices, blank=True)
+    flag_words = models.CharField(max_length=100, blank=True, help_text="The words that raised the flag.")
+    flag_message = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     unread_count = models.PositiveIntegerField(default=0)
     # accounts.User id (public schema). Not a foreign key: a constraint from every client schema to the users
     # table would make deleting a person fail in whichever schema Django's collector does not look at.
@@ -184,6 +196,7 @@ class ConsentEvent(models.Model):
 
     class Source(models.TextChoices):
         KEYWORD = "keyword", "Texted a keyword"
+        REPLY = "reply", "Asked to stop in a reply"  # revocation in the caller's own words (the message_sid)
         PROVIDER = "provider", "Reported by the carrier (21610)"
         STAFF = "staff", "Changed by staff"
 

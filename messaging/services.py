@@ -36,7 +36,7 @@ from events.bus import ask, publish
 
 from . import events
 from .carrier_errors import error_meaning
-from .keywords import Keyword, classify
+from .keywords import Keyword, classify, revocation
 from .links import SAMPLE_CODE, booking_link_attach, booking_link_new, link_url
 from .models import STATUS_RANK, ConsentEvent, Conversation, Message, OutboundSend, Template
 from .placeholders import placeholders_in, render
@@ -777,13 +777,17 @@ def staff_text_send(*, client: Client, to_number: str, body: str, source: str) -
 @transaction.atomic
 def contact_opt_out(
     *, client: Client, contact: Contact, source: str, keyword: str = "", message_sid: str = ""
-) -> None:
+) -> bool:
     """Record an opt-out (in the client's schema): the number's suppression, which every send checks and which
     outlives the contact row, and the contact's mirror of it. Every STOP is kept in the history; listeners
-    hear of it only when the caller was opted in until now."""
+    hear of it only when the caller was opted in until now. Returns whether they were (a confirmation is owed
+    once, not for every STOP). An opt-out settles a conversation flagged as a maybe-opt-out."""
     changed = Contact.objects.filter(pk=contact.pk, opted_out=False).update(opted_out=True, updated_at=now())
     contact.opted_out = True
     Suppression.objects.bulk_create([Suppression(phone_number=contact.phone_number)], ignore_conflicts=True)
+    Conversation.objects.filter(contact=contact, flag=Conversation.Flag.MAYBE_OPT_OUT).update(
+        flag="", flag_words="", flag_message=None
+    )
     ConsentEvent.objects.create(
         contact=contact,
         phone_number=contact.phone_number,
@@ -794,6 +798,7 @@ def contact_opt_out(
     )
     if changed:
         publish(events.ContactOptedOut(client=client, contact=contact, source=source))
+    return bool(changed)
 
 
 @transaction.atomic
@@ -865,23 +870,27 @@ def inbound_receive(
     answered_by_provider = bool(opt_out_type)
     if keyword == Keyword.OPT_IN and not contact.opted_out:
         keyword = None  # "Yes" from someone who never opted out is an answer to a question, not a keyword
+    # Not a keyword, but the law also hears "please stop texting me": consent revoked in the caller's words.
+    revoked = revocation(body) if keyword is None else None
+    source, said = ConsentEvent.Source.KEYWORD, body.strip()[:40]
+    if revoked is not None and revoked.certain:
+        keyword, source, said = Keyword.OPT_OUT, ConsentEvent.Source.REPLY, revoked.words[:40]
+    confirm = keyword is not None and not answered_by_provider
     if keyword == Keyword.OPT_OUT:
-        contact_opt_out(
-            client=client,
-            contact=contact,
-            source=ConsentEvent.Source.KEYWORD,
-            keyword=body.strip()[:40],
-            message_sid=sid,
+        changed = contact_opt_out(
+            client=client, contact=contact, source=source, keyword=said, message_sid=sid
         )
+        confirm = confirm and changed  # one confirmation: a second STOP is recorded, not answered again
     elif keyword == Keyword.OPT_IN:
         contact_opt_in(
             client=client,
             contact=contact,
             source=ConsentEvent.Source.KEYWORD,
-            keyword=body.strip()[:40],
+            keyword=said,
             message_sid=sid,
         )
-    if keyword is not None and not answered_by_provider:
+    if confirm:
+        assert keyword is not None
         message_queue(
             client=client,
             contact=contact,
@@ -894,6 +903,11 @@ def inbound_receive(
     }
     if keyword is None:
         changes.update(unread_count=F("unread_count") + 1, status=Conversation.Status.OPEN)
+    if revoked is not None and not revoked.certain and not contact.opted_out:
+        # Unsure: a person reads it and decides (inbox), instead of a guess either way.
+        changes.update(
+            flag=Conversation.Flag.MAYBE_OPT_OUT, flag_words=revoked.words[:100], flag_message=message
+        )
     Conversation.objects.filter(pk=conversation.pk).update(**changes)
     publish(events.MessageReceived(client=client, message=message, keyword=str(keyword) if keyword else None))
     return message

@@ -55,9 +55,10 @@ def opt_outs(*, start: datetime, end: datetime) -> QuerySet:
 
 
 def keyword_sids() -> QuerySet:
-    """The provider ids of texts that were an opt-out or opt-in keyword (STOP, START …): not replies."""
+    """The provider ids of texts that were an opt-out or opt-in keyword (STOP, START …), or asked to stop in
+    other words ("please stop texting me"): not replies."""
     return (
-        ConsentEvent.objects.filter(source=ConsentEvent.Source.KEYWORD)
+        ConsentEvent.objects.filter(source__in=[ConsentEvent.Source.KEYWORD, ConsentEvent.Source.REPLY])
         .exclude(message_sid="")
         .values("message_sid")
     )
@@ -99,7 +100,7 @@ WITH tb AS (
         WHERE i.conversation_id = tb.conversation_id AND i.direction = 'in'
           AND i.created_at >= tb.sent_at AND (tb.next_at IS NULL OR i.created_at < tb.next_at)
           AND NOT EXISTS (SELECT 1 FROM messaging_consentevent c
-                          WHERE c.source = 'keyword' AND c.message_sid = i.provider_sid)
+                          WHERE c.source IN ('keyword', 'reply') AND c.message_sid = i.provider_sid)
     ) AS replied_at
     FROM tb WHERE tb.sent_at < %(end)s
 ), answered AS MATERIALIZED (

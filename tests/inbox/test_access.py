@@ -22,6 +22,7 @@ ACTIONS = [
     ("notes", {"body": "A note"}),
     ("outcome", {"kind": "booked"}),
     ("assign", {"assignee": ""}),
+    ("flag", {"action": "keep"}),
     ("close", {}),
     ("reopen", {}),
     ("snooze", {"until": "1h"}),
