@@ -303,6 +303,16 @@ class Client(TenantMixin):
         validators=[MinValueValidator(0)],
         help_text="What a typical job is worth; reports use it to estimate booked jobs that have no value yet.",
     )
+    # Of the callers who reply, how many become a job, in percent: the report's estimate for replies that were
+    # not (yet) booked or won. Empty: no such estimate.
+    reply_conversion_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Percent of replies that become a job; reports use it to estimate replies not yet booked.",
+    )
     # The caller's next steps after the first text (issue 20). The booking link is the business's own page; our
     # texts carry it through a short redirect on the platform host (messaging.links), which counts the clicks.
     booking_url = models.URLField(

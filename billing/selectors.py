@@ -7,7 +7,7 @@ rounded lines, so the lines always add up to the total shown.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.http import Http404, HttpRequest
@@ -293,3 +293,30 @@ def statement_get(*, kind: str, agency: Agency, client: Client | None, month: da
         closed_at=stored.closed_at,
         stored=stored,
     )
+
+
+# --- What a client paid for a period (the reports' return on cost) ----------------------------------------
+
+
+def client_price_for_period(*, client: Client, start: date, end: date) -> Decimal | None:
+    """What the agency charges the client for local days start..end: each month's client statement (the stored
+    one once the month is closed, the figures so far while it is open), in proportion to the month's days the
+    period covers (a whole month is its whole statement; 1–15 March is 15/31 of March's), summed and rounded to
+    the cent. None when the agency has set no price for the client and no statement of it was ever closed."""
+    if not (
+        ClientPrice.objects.filter(client=client).exists()
+        or Statement.objects.filter(kind=Statement.Kind.CLIENT, client=client).exists()
+    ):
+        return None
+    total = Decimal(0)
+    month = start.replace(day=1)
+    while month <= end:
+        following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        days_in_month = (following - month).days
+        covered = (min(end, following - timedelta(days=1)) - max(start, month)).days + 1
+        statement = statement_get(
+            kind=Statement.Kind.CLIENT, agency=client.agency, client=client, month=month
+        )
+        total += statement.total * covered / days_in_month
+        month = following
+    return money(total)

@@ -86,6 +86,7 @@ class ClientSettingsForm(forms.ModelForm):
             "ring_timeout_seconds",
             "response_target_minutes",
             "average_job_value",
+            "reply_conversion_rate",
             "messaging_registration",
         ]
         labels = {
@@ -98,6 +99,7 @@ class ClientSettingsForm(forms.ModelForm):
             "response_target_minutes": "Answer replies within (minutes)",
             # Reports show money in US dollars (reports.presenters.money), as the onboarding wizard asks for it.
             "average_job_value": "Average job value (US $)",
+            "reply_conversion_rate": "Replies that become a job (%)",
         }
         help_texts = {
             "text_delay_seconds": "How long to wait after a missed call before texting, 0–3600.",
@@ -109,10 +111,16 @@ class ClientSettingsForm(forms.ModelForm):
             "average_job_value": "What a typical job is worth, in US dollars. Reports multiply the booked jobs that "
             "have no outcome yet by it to estimate what they are worth; leave empty for no "
             "estimate.",
+            "reply_conversion_rate": "Of the callers who reply, how many become a job, 0–100. Reports multiply the "
+            "replies not booked or won by it (and by the average job value) for an estimate shown apart from "
+            "recovered revenue; leave empty for none.",
         }
         widgets = {
             "average_job_value": forms.NumberInput(
                 attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}
+            ),
+            "reply_conversion_rate": forms.NumberInput(
+                attrs={"step": "0.01", "min": "0", "max": "100", "inputmode": "decimal"}
             ),
         }
 

@@ -24,6 +24,7 @@ from django.utils.timezone import now
 from django_tenants.utils import get_public_schema_name
 
 from accounts.models import Agency, Client
+from billing.selectors import client_price_for_period
 from crm.models import Outcome
 from messaging.models import TrackedLink
 
@@ -684,6 +685,81 @@ def rollup_client_ranking(*, agency: Agency, start: date, end: date) -> list[Ran
     ranked = [RankedClient(client=c, numbers=numbers[c.pk]) for c in clients]
     ranked.sort(key=lambda r: (-r.numbers.won_value, -r.numbers.missed_calls, r.client.name))
     return ranked
+
+
+# --- Return on what the client pays ---------------------------------------------------------------------------
+
+
+@dataclass
+class ReturnOnCost:
+    """What text-back brought a client in a period against what the agency charged it for that period.
+    `recovered` is counted (won jobs' values); the estimate is shown apart and labelled: booked jobs without an
+    outcome × the average job value, and the replies not booked or won × the reply conversion rate × the
+    average job value. Replies not booked or won are replies − booked − won, at least 0: a booking later won
+    is taken off twice, so the estimate errs low."""
+
+    recovered: Decimal
+    booked_pending: int
+    open_replies: int
+    average_job_value: Decimal | None
+    conversion_rate: Decimal | None  # percent
+    cost: Decimal | None
+
+    @property
+    def conversion_rate_shown(self) -> str:
+        """12.50 as "12.5", 20.00 as "20"."""
+        if self.conversion_rate is None:
+            return ""
+        text = f"{self.conversion_rate:f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+
+    @property
+    def estimate_booked(self) -> Decimal | None:
+        if self.average_job_value is None:
+            return None
+        return (self.average_job_value * self.booked_pending).quantize(Decimal("0.01"))
+
+    @property
+    def estimate_replies(self) -> Decimal | None:
+        if self.average_job_value is None or self.conversion_rate is None:
+            return None
+        jobs = Decimal(self.open_replies) * self.conversion_rate / 100
+        return (jobs * self.average_job_value).quantize(Decimal("0.01"))
+
+    @property
+    def estimate(self) -> Decimal | None:
+        parts = [part for part in (self.estimate_booked, self.estimate_replies) if part is not None]
+        return sum(parts, Decimal("0.00")) if parts else None
+
+    @staticmethod
+    def _times(value: Decimal, cost: Decimal | None) -> Decimal | None:
+        if not cost:
+            return None
+        return (value / cost).quantize(Decimal("0.1"))
+
+    @property
+    def multiple(self) -> Decimal | None:
+        """Recovered revenue ÷ cost, one decimal ("returned 14.0× its cost"); None without a price."""
+        return self._times(self.recovered, self.cost)
+
+    @property
+    def multiple_with_estimate(self) -> Decimal | None:
+        if self.estimate is None:
+            return None
+        return self._times(self.recovered + self.estimate, self.cost)
+
+
+def return_on_cost(*, client: Client, funnel: Funnel, period: Period) -> ReturnOnCost:
+    """The client's return for the period from its funnel and its price (billing's statements: a few queries a
+    month of the period)."""
+    return ReturnOnCost(
+        recovered=funnel.recovered_revenue,
+        booked_pending=funnel.booked_pending,
+        open_replies=max(0, funnel.replies - funnel.booked - funnel.won),
+        average_job_value=client.average_job_value,
+        conversion_rate=client.reply_conversion_rate,
+        cost=client_price_for_period(client=client, start=period.start, end=period.end),
+    )
 
 
 # --- After the first text: links and the follow-up -----------------------------------------------------------

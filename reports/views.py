@@ -206,6 +206,7 @@ def client_report_context(request, client: Client) -> dict:
         "funnel": funnel,
         "before": data["before"],
         "steps": selectors.caller_steps(client_ids=[client.pk], period=period),
+        "roi": selectors.return_on_cost(client=client, funnel=funnel, period=period),
         "rows": funnel_rows(funnel, data["before"]),
         "skipped": skipped_rows(funnel.skipped_reasons),
         "estimate": money(funnel.estimated_revenue),
@@ -222,7 +223,8 @@ def client_report(request, client):
     context = client_report_context(request, client)
     context["exports"] = True
     # Where the estimate's hint sends people to set the average job value (the field's id is its anchor).
-    context["settings_url"] = f"{reverse('client-settings')}#id_average_job_value"
+    context["settings_base"] = reverse("client-settings")
+    context["settings_url"] = f"{context['settings_base']}#id_average_job_value"
     return render(request, "reports/client_report.html", context)
 
 
@@ -233,7 +235,8 @@ def agency_client_report(request, slug):
         context = client_report_context(request, client)
         context["agency_view"] = True
         # The settings page lives on the client's own host (the agency's people open the client to use it).
-        context["settings_url"] = f"{client_url(client)}settings/#id_average_job_value"
+        context["settings_base"] = f"{client_url(client)}settings/"
+        context["settings_url"] = f"{context['settings_base']}#id_average_job_value"
         return render(request, "reports/client_report.html", context)
 
 

@@ -27,6 +27,7 @@ SETTINGS_FIELDS = [
     "ring_timeout_seconds",
     "response_target_minutes",
     "average_job_value",
+    "reply_conversion_rate",
 ]
 
 
@@ -41,6 +42,7 @@ def valid_post(**overrides) -> dict:
         "closures": "2026-12-25 Christmas\n2026-12-31..2027-01-01 New Year",
         "response_target_minutes": "20",
         "average_job_value": "275.00",
+        "reply_conversion_rate": "15",
         "messaging_registration": "not_needed",
         # After the first text (CallerStepsForm): what a fresh client has.
         "booking_url": "",
@@ -110,6 +112,7 @@ def test_owners_agency_staff_and_operators_may_save(web, personas, who):
         ],
         "response_target_minutes": 20,
         "average_job_value": Decimal("275.00"),
+        "reply_conversion_rate": Decimal("15.00"),
     }
     assert saved["templates"] == {
         kind: (f"Hi {{caller_name}}, {kind} at {{business_name}}.", True) for kind in KINDS
@@ -229,6 +232,8 @@ REFUSALS = {
     "no response target": ({"response_target_minutes": "0"}, "greater than or equal to 1"),
     "negative job value": ({"average_job_value": "-5"}, "greater than or equal to 0"),
     "job value not money": ({"average_job_value": "12.345"}, "no more than 2 decimal places"),
+    "conversion over 100%": ({"reply_conversion_rate": "101"}, "less than or equal to 100"),
+    "negative conversion": ({"reply_conversion_rate": "-1"}, "greater than or equal to 0"),
 }
 
 
@@ -377,3 +382,35 @@ def test_emptying_every_date_row_removes_the_holidays(web, personas):
     del post["closures"]
     assert browser.post(URL, post).status_code == 302
     assert Client.objects.get(pk=personas.acme.pk).closures == []
+
+
+@pytest.mark.parametrize("who", ["alice", "nate"])
+def test_the_owner_and_agency_staff_set_the_reply_conversion_rate_the_return_uses(web, personas, who):
+    browser = web(HOST, getattr(personas, who))
+    try:
+        post = valid_post(average_job_value="200.00", reply_conversion_rate="12.5")
+        assert browser.post(URL, post).status_code == 302
+        assert Client.objects.get(pk=personas.acme.pk).reply_conversion_rate == Decimal("12.5")
+        assert 'name="reply_conversion_rate" value="12.50"' in browser.get(URL).content.decode()
+        assert "× 12.5% conversion × $200.00" in browser.get("/reports/").content.decode()
+        # Emptied: no estimate from replies, and the report links to the field.
+        assert browser.post(URL, valid_post(reply_conversion_rate="")).status_code == 302
+        assert Client.objects.get(pk=personas.acme.pk).reply_conversion_rate is None
+        assert (
+            'href="/settings/#id_reply_conversion_rate">Set a reply conversion rate'
+            in browser.get("/reports/").content.decode()
+        )
+    finally:
+        Client.objects.filter(pk=personas.acme.pk).update(average_job_value=None, reply_conversion_rate=None)
+
+
+def test_client_staff_cannot_change_the_reply_conversion_rate(web, personas):
+    Client.objects.filter(pk=personas.acme.pk).update(reply_conversion_rate="30.00")
+    try:
+        staff = web(HOST, personas.bob)
+        field = staff.get(URL).content.decode().split('name="reply_conversion_rate"', 1)[1].split(">", 1)[0]
+        assert "disabled" in field
+        assert staff.post(URL, valid_post(reply_conversion_rate="90")).status_code == 403
+        assert Client.objects.get(pk=personas.acme.pk).reply_conversion_rate == Decimal("30.00")
+    finally:
+        Client.objects.filter(pk=personas.acme.pk).update(reply_conversion_rate=None)

@@ -3,6 +3,7 @@ screen, break no Content-Security-Policy rule (no inline style or script), and s
 
 import io
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 import pytest
 from django.utils.timezone import now
@@ -10,6 +11,7 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from accounts.models import Agency, Client
+from billing.models import ClientPrice
 from reports.models import DailyRollup, FirstStaffReply, MonthlyRollup
 from reports.rollups import rollup_rebuild_client
 from tests.browser.conftest import CHROMIUM_ARGS, DESKTOP, PHONE, SCREENSHOTS, fits_the_screen, screenshot
@@ -32,7 +34,10 @@ def _logo() -> bytes:
 
 @pytest.fixture
 def committed_history(live, personas):
-    Client.objects.filter(pk=personas.acme.pk).update(average_job_value="300.00")
+    Client.objects.filter(pk=personas.acme.pk).update(
+        average_job_value="300.00", reply_conversion_rate="25.00"
+    )
+    ClientPrice.objects.create(client=personas.acme, monthly_price=Decimal("60.00"))
     Agency.objects.filter(pk=personas.northwind.pk).update(
         logo=_logo(), logo_content_type="image/png", logo_updated_at=now()
     )
@@ -42,7 +47,8 @@ def committed_history(live, personas):
     for client in (personas.acme, personas.bolt, personas.cedar):
         rollup_rebuild_client(client=Client.objects.get(pk=client.pk))
     yield personas
-    Client.objects.filter(pk=personas.acme.pk).update(average_job_value=None)
+    Client.objects.filter(pk=personas.acme.pk).update(average_job_value=None, reply_conversion_rate=None)
+    ClientPrice.objects.filter(client=personas.acme).delete()
     Agency.objects.filter(pk=personas.northwind.pk).update(
         logo=None, logo_content_type="", logo_updated_at=None
     )
@@ -96,7 +102,10 @@ def test_the_client_report_in_a_browser(live, committed_history, device):
         page.goto(f"{base}/reports/{PERIOD}")
         expect(page.get_by_role("heading", name="Recovered revenue · Acme Plumbing")).to_be_visible()
         expect(page.locator(".stat.revenue")).to_contain_text("$1,650.50")
-        expect(page.locator(".estimate")).to_contain_text("This is an estimate")
+        expect(page.locator(".roi-estimate")).to_contain_text("this is an estimate")
+        # $1,650.50 won against $60 a month for 6 of October's 31 days and 8 of November's 30: $27.61.
+        expect(page.locator(".roi-headline")).to_contain_text("Returned 59.8× its cost")
+        page.locator(".roi").screenshot(path=str(SCREENSHOTS / f"reports-roi-{device}.png"))
         assert page.locator("svg.chart").count() == 6
         # Money and charts first; the funnel's table is folded away until asked for.
         headline, chart = (

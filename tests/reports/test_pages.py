@@ -48,7 +48,7 @@ def test_the_report_shows_the_known_history(web, history):
     assert "Time to first staff reply (90th percentile) 26 min" in text
     # The estimate is there, and said to be one.
     assert "1 booked job without an outcome yet × $300.00 average job value ≈ $300.00" in text
-    assert "This is an estimate, not counted in recovered revenue" in text
+    assert "this is an estimate, not counted in recovered revenue" in text
     assert "Landline 1" in text and "Caller hid their number 1" in text and "On the block list 1" in text
     assert "3 in business hours, 5 after hours" in text
     # The period before (28–30 Oct) had Friday's answered call only.
