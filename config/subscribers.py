@@ -91,6 +91,8 @@ SUBSCRIPTIONS = [
     Subscription(StaffTextSent, billing.on_staff_text_sent, IN_TRANSACTION),
     # --- Text-backs ---
     Subscription(TextbackSent, reports.on_textback_sent, IN_TRANSACTION),
+    # Its one follow-up, owed from now, written to the ledger with it (messaging.followups).
+    Subscription(TextbackSent, messaging.on_textback_sent, IN_TRANSACTION, when=messaging.wants_followups),
     Subscription(TextbackSkipped, reports.on_textback_skipped, IN_TRANSACTION),
     # --- Consent and outcomes ---
     Subscription(ContactOptedOut, reports.on_contact_opted_out, IN_TRANSACTION),

@@ -75,9 +75,13 @@ def _text_event(message: Message) -> TimelineEvent:
         return TimelineEvent(
             at=message.created_at, kind="text_in", title="Text from the caller", detail=message.body
         )
-    title = {"textback": "Text-back sent", "reply": "Reply sent", "keyword_reply": "Automatic reply"}.get(
-        message.kind, "Text sent"
-    )
+    title = {
+        "textback": "Text-back sent",
+        "reply": "Reply sent",
+        "keyword_reply": "Automatic reply",
+        "auto_reply": "Automatic reply",
+        "followup": "Follow-up sent",
+    }.get(message.kind, "Text sent")
     return TimelineEvent(
         at=message.created_at,
         kind="text_out",

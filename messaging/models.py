@@ -85,6 +85,10 @@ class Message(models.Model):
         # A keyword rule's answer (BOOK → the booking link, messaging.actions): like any text, never to an opted-out
         # number.
         AUTO_REPLY = "auto_reply", "Automatic reply"
+        FOLLOW_UP = (
+            "followup",
+            "Follow-up",
+        )  # the one nudge when the caller has not answered (messaging.followups)
         INBOUND = "inbound", "From the caller"
 
     class Action(models.TextChoices):
@@ -239,6 +243,7 @@ class OutboundSend(models.Model):
     class Kind(models.TextChoices):
         TEXT_BACK = "textback", "Text-back"
         MESSAGE = "message", "Message"  # a Message row already written (staff reply, keyword reply)
+        FOLLOW_UP = "followup", "Follow-up"  # one per text-back, written when it is due (messaging.followups)
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -249,10 +254,15 @@ class OutboundSend(models.Model):
 
     client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    key = models.CharField(max_length=80, help_text='"call:<CallSid>" or "message:<id>".')
+    key = models.CharField(
+        max_length=80, help_text='"call:<CallSid>", "message:<id>" or "followup:call:<CallSid>".'
+    )
     to_number = models.CharField(max_length=32)
     call_sid = models.CharField(max_length=64, blank=True)
-    event_at = models.DateTimeField(default=now, help_text="When the call was missed (picks the template).")
+    event_at = models.DateTimeField(
+        default=now,
+        help_text="When the call was missed (picks the template); a follow-up: when its text-back went out.",
+    )
     due_at = models.DateTimeField(default=now)
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
     reason = models.CharField(max_length=40, blank=True, help_text="Why it was skipped or failed.")

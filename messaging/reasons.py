@@ -47,6 +47,26 @@ class SkipReason(enum.StrEnum):
     )
     NO_TEMPLATE = "no_template", "there is no active text-back template", "No active template"
     PROVIDER_ERROR = "provider_error", "the text provider refused it", "Refused by the carrier"
+    # The follow-up's own (messaging.followups): the conversation moved on, or it may not go at all.
+    FOLLOWUP_OFF = "followup_off", "follow-ups are switched off for this business", "Follow-ups off"
+    ANSWERED_SINCE = (
+        "answered_since",
+        "the caller replied, or someone texted them, after the text-back",
+        "Replied or texted since",
+    )
+    CALLED_SINCE = "called_since", "there was a call with the caller after the text-back", "Called since"
+    OUTCOME_SINCE = "outcome_since", "the caller was marked booked, won or lost", "Outcome recorded"
+    TEXTBACK_NOT_DELIVERED = (
+        "textback_not_delivered",
+        "the text-back itself never reached the caller",
+        "Text-back not delivered",
+    )
+    CONTACT_DELETED = "contact_deleted", "the caller's contact was deleted", "Contact deleted"
+    NO_ALLOWED_HOURS = (
+        "no_allowed_hours",
+        "no hour of the coming week is inside the caller's allowed hours",
+        "No allowed hours",
+    )
 
 
 _registered: dict[str, Wording] = {member.value: member.wording for member in SkipReason}

@@ -5,7 +5,8 @@ from crm.models import Outcome
 from events.bus import publish
 
 from .actions import action_take
-from .events import ConversationJoined, MessageReceived
+from .events import ConversationJoined, MessageReceived, TextbackSent
+from .followups import followup_schedule
 from .links import links_booked
 from .models import ConsentEvent, Conversation, Message
 
@@ -63,3 +64,12 @@ def on_message_received(event: MessageReceived) -> None:
     """A caller's text that is one of the business's action keywords (BOOK, URGENT …): act on it, in the
     webhook's transaction (a BOOK answer's ledger row commits with the text it answers)."""
     action_take(client=event.client, message=event.message)
+
+
+def wants_followups(event: TextbackSent) -> bool:
+    return event.client.followup_after_hours > 0
+
+
+def on_textback_sent(event: TextbackSent) -> None:
+    """The text-back went out: its one follow-up is owed, due N hours from now (the beat sweep dispatches it)."""
+    followup_schedule(client=event.client, send=event.send, message=event.message)

@@ -36,6 +36,7 @@ from events.bus import ask, publish
 
 from . import events
 from .carrier_errors import error_meaning
+from .followups import followup_held_until, followup_prepare
 from .keywords import Keyword, classify, revocation
 from .links import SAMPLE_CODE, booking_link_attach, booking_link_new, link_url
 from .models import STATUS_RANK, ConsentEvent, Conversation, Message, OutboundSend, Template
@@ -292,6 +293,12 @@ def _claim_in_client(send: OutboundSend) -> _Claim | str:
         # A message already written: a staff or keyword reply, or a text-back whose last attempt failed
         # transiently. The same message goes out, once the caller's consent is checked again.
         outcome = _recheck_written(send)
+    elif send.kind == OutboundSend.Kind.FOLLOW_UP:
+        held = followup_held_until(send=send, client=client)
+        if held is not None:  # outside the caller's allowed hours: the sweep comes back to it then
+            OutboundSend.objects.filter(pk=send.pk).update(due_at=held, dispatched_at=None)
+            return "held"
+        outcome = followup_prepare(send=send, client=client)
     else:
         outcome = _prepare_text_back(send, client)
     if isinstance(outcome, str):

@@ -24,9 +24,10 @@ from django.utils.timezone import now
 from django_tenants.utils import get_public_schema_name
 
 from accounts.models import Agency, Client
+from accounts.schemas import in_schema_of
 from billing.selectors import client_price_for_period
 from crm.models import Outcome
-from messaging.models import TrackedLink
+from messaging.models import Message, TrackedLink
 
 from .models import ROLLUP_COUNTERS, SAMPLE_EVERY, DailyRollup, FirstStaffReply, MonthlyRollup
 
@@ -785,3 +786,30 @@ def caller_steps(*, client_ids, period: Period) -> CallerSteps:
         booked_after_opening=Count("id", filter=Q(booked_at__isnull=False)),
     )
     return CallerSteps(**sums)
+
+
+@dataclass
+class FollowupResults:
+    """The one follow-up (messaging.followups) over a period: how many went out, and how many the caller answered
+    afterwards ("recovered by the follow-up")."""
+
+    sent: int = 0
+    recovered: int = 0
+
+
+def followup_results(*, client: Client, period: Period) -> FollowupResults:
+    """Read in the client's schema (from the agency's host too), one query."""
+    with in_schema_of(client):
+        answered = Message.objects.filter(
+            conversation_id=OuterRef("conversation_id"),
+            direction=Message.Direction.INBOUND,
+            created_at__gt=OuterRef("created_at"),
+        )
+        sums = (
+            Message.objects.filter(
+                kind=Message.Kind.FOLLOW_UP, created_at__gte=period.start_at, created_at__lt=period.end_at
+            )
+            .exclude(status__in=[Message.Status.FAILED, Message.Status.UNDELIVERED])
+            .aggregate(sent=Count("id"), recovered=Count("id", filter=Exists(answered)))
+        )
+    return FollowupResults(**sums)

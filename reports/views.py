@@ -207,6 +207,7 @@ def client_report_context(request, client: Client) -> dict:
         "before": data["before"],
         "steps": selectors.caller_steps(client_ids=[client.pk], period=period),
         "roi": selectors.return_on_cost(client=client, funnel=funnel, period=period),
+        "followups": selectors.followup_results(client=client, period=period),
         "rows": funnel_rows(funnel, data["before"]),
         "skipped": skipped_rows(funnel.skipped_reasons),
         "estimate": money(funnel.estimated_revenue),

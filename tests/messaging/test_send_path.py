@@ -762,9 +762,10 @@ def test_a_text_back_is_sent_in_a_fixed_number_of_queries(personas, twilio, djan
     metering of the look-up and of the text, and the deliverability count of the text (one upsert), each run in
     a savepoint of their own (events.bus): a billing or counting bug must not unsend a text, and that isolation
     costs two statements each. Taking and letting go of the fence (an advisory lock,
-    messaging.services.FENCE_BASE) costs two more."""
+    messaging.services.FENCE_BASE) costs two more. The sent record writes the text-back's one follow-up too
+    (messaging.followups)."""
     send = _schedule(personas.acme)
-    with django_assert_max_num_queries(33):
+    with django_assert_max_num_queries(34):
         assert _deliver(send) == "sent"
     assert len(twilio.messages_to(CALLER)) == 1
 
