@@ -33,4 +33,5 @@ urlpatterns = [
     path("brand.css", views.brand_css, name="brand-css"),
     path("brand/logo", views.brand_logo, name="brand-logo"),
     path("brand/icon.svg", views.brand_icon, name="brand-icon"),
+    path("brand/app-icon-<int:size>.png", views.brand_app_icon, name="brand-app-icon"),
 ]

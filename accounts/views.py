@@ -1,6 +1,7 @@
 """Pages every host has: logging in, invitations, password resets, moving between hosts, and the brand's
 stylesheet and logo; and the client's home on its own host."""
 
+import io
 import time
 
 from django import forms
@@ -410,4 +411,40 @@ def brand_icon(request):
     response = HttpResponse(BRAND_ICON.format(color=color), content_type="image/svg+xml")
     response["Cache-Control"] = "public, max-age=86400"
     response["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+# The installed app's icon (inbox.views.web_manifest): phones want PNGs of these sizes, square and full-bleed
+# ("maskable": the system crops it to its own shape), so the brand's colour fills it and the bubble sits in the
+# middle 60% that every crop keeps.
+APP_ICON_SIZES = (192, 512)
+
+
+def app_icon_png(color: str, size: int) -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (size, size), color)
+    draw = ImageDraw.Draw(image)
+    unit = size / 32  # BRAND_ICON's grid, drawn at 60% in the middle
+    scale, offset = unit * 0.6, size * 0.2
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return (offset + x * scale, offset + y * scale)
+
+    ink = _ink_on(color)
+    draw.rounded_rectangle([at(2, 4), at(30, 24)], radius=4 * scale, fill=ink)
+    draw.polygon([at(9, 23), at(16, 23), at(7, 30)], fill=ink)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+@require_GET
+def brand_app_icon(request, size: int):
+    if size not in APP_ICON_SIZES:
+        raise Http404("No icon of that size")
+    agency = _brand_of(request)
+    color = agency.brand_color if agency else DEFAULT_BRAND_COLOR
+    response = HttpResponse(app_icon_png(color, size), content_type="image/png")
+    response["Cache-Control"] = "public, max-age=86400"
     return response

@@ -4,12 +4,16 @@ from django.urls import include, path
 
 from accounts.views import home
 from client_settings.views import client_settings
+from inbox.views import service_worker, web_manifest
 
 from . import client_admin
 
 urlpatterns = [
     path("", home, name="home"),
     path("inbox/", include("inbox.urls")),
+    # The inbox as an installed app: both at the host's root, so the app and its service worker cover the host.
+    path("manifest.webmanifest", web_manifest, name="web-manifest"),
+    path("sw.js", service_worker, name="service-worker"),
     path("contacts/", include("inbox.urls_contacts")),
     path("settings/", client_settings, name="client-settings"),
     path("admin/", client_admin.site.urls),

@@ -78,6 +78,9 @@ class NotificationPreferenceForm(forms.ModelForm):
             "missed_call_text",
             "reply_text",
             "escalation_text",
+            "missed_call_push",
+            "reply_push",
+            "escalation_push",
         ]
         widgets = {
             "text_to": forms.TextInput(

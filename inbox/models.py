@@ -48,6 +48,11 @@ class NotificationPreference(models.Model):
     missed_call_text = models.BooleanField("Text me about missed calls", default=False)
     reply_text = models.BooleanField("Text me when a caller replies", default=False)
     escalation_text = models.BooleanField("Text me when a reply waits too long", default=False)
+    # Web push goes to the devices where the person turned notifications on (PushSubscription): choosing the
+    # events here sends nothing until they do.
+    missed_call_push = models.BooleanField("Missed calls", default=True)
+    reply_push = models.BooleanField("Replies from callers", default=True)
+    escalation_push = models.BooleanField("Replies waiting too long", default=False)
     # The mobile is texted only once it has proved it is this person's: we text it a code, they type it here.
     # A changed text_to is unconfirmed again by itself (it no longer equals the confirmed one).
     text_to_confirmed = PhoneNumberField(blank=True)
@@ -66,7 +71,28 @@ class NotificationPreference(models.Model):
         return bool(self.text_to) and str(self.text_to) == str(self.text_to_confirmed)
 
     def wants(self, event: str, channel: str) -> bool:
-        return getattr(self, f"{event}_{channel}") and (channel == "email" or self.text_to_is_confirmed)
+        """Whether this person chose `event` by `channel` (email, text or push), and a text can reach them."""
+        return getattr(self, f"{event}_{channel}") and (channel != "text" or self.text_to_is_confirmed)
+
+
+class PushSubscription(models.Model):
+    """One browser or installed app where a person turned notifications on (the Push API's subscription): the
+    push service's endpoint and the keys a message to it is encrypted with. Deleted when the person turns it
+    off, or when the push service says the subscription is gone (404 or 410)."""
+
+    user_id = models.BigIntegerField(db_index=True, help_text="accounts.User id (public schema).")
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=100, help_text="The browser's P-256 public key, base64url.")
+    auth = models.CharField(max_length=40, help_text="The browser's 16-byte auth secret, base64url.")
+    device = models.CharField(max_length=80, blank=True, help_text="What the person sees in their list.")
+    created_at = models.DateTimeField(default=now)
+    last_pushed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.device or self.endpoint[:40]
 
 
 class EscalationSent(models.Model):

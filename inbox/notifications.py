@@ -1,6 +1,7 @@
 """Telling the business's people what happened: a missed call, a caller's reply, and a reply left waiting
 longer than the client's response target (counted in business hours). Each person picks what they hear about,
-by email and by a text to their own mobile (inbox.NotificationPreference).
+by email, by a text to their own mobile, and by web push to the devices where they turned notifications on
+(inbox.NotificationPreference, inbox.push).
 
 Alerts to staff are not texts to callers: they go straight to the provider from the business's number
 (messaging.services.staff_text_send, metered like any text), not through the send ledger (which is the caller's
@@ -10,7 +11,7 @@ cache first.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -23,26 +24,31 @@ from accounts.hours import open_deadline
 from accounts.models import Client, ClientMembership, User
 from accounts.services import brand_from_email, client_url
 from messaging.actions import action_noted
-from messaging.models import Message
-from messaging.providers import ProviderError
+from messaging.models import Conversation, Message
+from messaging.providers import ProviderError, get_provider
 from messaging.services import staff_number_problem, staff_text_send
-from messaging.twilio_accounts import provider_for
 from telephony.models import Call
 
-from .models import EscalationSent, NotificationPreference
+from . import push
+from .models import EscalationSent, NotificationPreference, PushSubscription
 
 log = logging.getLogger(__name__)
 
-# What a person hears about before they choose: owners everything by email, staff calls and replies, read-only
-# staff nothing. Texts are opt-in for everyone (they need a number).
+# What a person hears about before they choose, by email and on the devices where they turn notifications on:
+# owners everything, staff calls and replies, read-only staff nothing. Texts are opt-in for everyone (they need a
+# number), and push reaches nobody until they turn it on in a browser.
+_ROLE_EVENTS = {
+    ClientMembership.Role.OWNER: {"missed_call", "reply", "escalation"},
+    ClientMembership.Role.STAFF: {"missed_call", "reply"},
+    ClientMembership.Role.READONLY: set(),
+}
 ROLE_DEFAULTS = {
-    ClientMembership.Role.OWNER: {"missed_call_email": True, "reply_email": True, "escalation_email": True},
-    ClientMembership.Role.STAFF: {"missed_call_email": True, "reply_email": True, "escalation_email": False},
-    ClientMembership.Role.READONLY: {
-        "missed_call_email": False,
-        "reply_email": False,
-        "escalation_email": False,
-    },
+    role: {
+        f"{event}_{channel}": event in events
+        for event in NotificationPreference.EVENTS
+        for channel in ("email", "push")
+    }
+    for role, events in _ROLE_EVENTS.items()
 }
 
 
@@ -57,6 +63,7 @@ class Recipient:
     user: User
     email: bool
     text_to: str
+    devices: list[PushSubscription] = field(default_factory=list)
 
 
 def recipients(*, client: Client, event: str) -> list[Recipient]:
@@ -68,14 +75,25 @@ def recipients(*, client: Client, event: str) -> list[Recipient]:
         p.user_id: p
         for p in NotificationPreference.objects.filter(user_id__in=[m.user_id for m in memberships])
     }
-    found = []
-    for membership in memberships:
-        preference = saved.get(membership.user_id) or NotificationPreference(
-            user_id=membership.user_id, **ROLE_DEFAULTS.get(membership.role, {})
+    preferences = [
+        (
+            membership,
+            saved.get(membership.user_id)
+            or NotificationPreference(user_id=membership.user_id, **ROLE_DEFAULTS.get(membership.role, {})),
         )
+        for membership in memberships
+    ]
+    devices: dict[int, list[PushSubscription]] = {}
+    wants_push = [m.user_id for m, preference in preferences if preference.wants(event, "push")]
+    if wants_push and push.enabled():
+        for device in PushSubscription.objects.filter(user_id__in=wants_push):
+            devices.setdefault(device.user_id, []).append(device)
+    found = []
+    for membership, preference in preferences:
         email, text = preference.wants(event, "email"), preference.wants(event, "text")
-        if email or text:
-            found.append(Recipient(membership.user, email, str(preference.text_to) if text else ""))
+        theirs = devices.get(membership.user_id, [])
+        if email or text or theirs:
+            found.append(Recipient(membership.user, email, str(preference.text_to) if text else "", theirs))
     return found
 
 
@@ -85,8 +103,19 @@ def _once(key: str) -> bool:
     return cache.add(f"alerted:{key}", 1, 24 * 3600)
 
 
-def _alert(*, client: Client, event: str, key: str, subject: str, body: str, short: str) -> int:
-    """Email and text whoever wants `event`. Returns how many people were alerted."""
+def _alert(
+    *,
+    client: Client,
+    event: str,
+    key: str,
+    subject: str,
+    body: str,
+    short: str,
+    path: str,
+    glance: str = "",
+) -> int:
+    """Email (`subject`, `body`), text (`short`) and push (`subject`, and `glance` or else `short`) to whoever
+    wants `event`; a push opens `path` on the client's host. Returns how many people were alerted."""
     alerted = 0
     for recipient in recipients(client=client, event=event):
         if not _once(f"{client.pk}:{key}:{recipient.user.pk}"):
@@ -111,12 +140,16 @@ def _alert(*, client: Client, event: str, key: str, subject: str, body: str, sho
                 )
             except ProviderError as exc:
                 log.warning("could not text %s an alert: %s", recipient.user.email, exc)
+        for device in recipient.devices:
+            push.push_send(device, title=subject, body=glance or short, path=path, tag=key)
         alerted += 1
     return alerted
 
 
 def notify_missed_call(*, client: Client, call: Call) -> int:
     who = call.caller_name or call.from_number
+    # A push opens the caller's thread (where the text-back shows) when there is one yet.
+    thread = Conversation.objects.filter(contact_id=call.contact_id).values_list("pk", flat=True).first()
     return _alert(
         client=client,
         event="missed_call",
@@ -127,6 +160,7 @@ def notify_missed_call(*, client: Client, call: Call) -> int:
             f"texts); their reply will land in your inbox.\n\n{client_url(client)}inbox/"
         ),
         short=f"{client.name}: missed call from {who}. We texted them back.",
+        path=f"/inbox/{thread}/" if thread else "/inbox/",
     )
 
 
@@ -140,6 +174,8 @@ def notify_reply(*, client: Client, message: Message) -> int:
         subject=f"{contact.display_name} replied to {client.name}",
         body=f"{contact.display_name} wrote:\n\n{message.body}\n\nAnswer it: {link}",
         short=f"{client.name}: {contact.display_name} replied: {message.body[:120]} {link}",
+        glance=message.body[:200],
+        path=f"/inbox/{message.conversation_id}/",
     )
 
 
@@ -187,6 +223,8 @@ def escalate_reply(*, client: Client, message: Message) -> int:
             f"(your target is {minutes} minutes in business hours):\n\n{message.body}\n\nAnswer it: {link}"
         ),
         short=f"{client.name}: {contact.display_name} has waited {minutes}+ min for an answer. {link}",
+        glance=f"Waiting {minutes}+ min for an answer: {message.body[:160]}",
+        path=f"/inbox/{message.conversation_id}/",
     )
 
 
@@ -211,8 +249,7 @@ def _ring(*, client: Client, to_number: str, who: str) -> bool:
     say = VoiceResponse()
     say.say(f"Urgent text for {client.name} from {who}. Check your texts and call them back.")
     try:
-        # From the agency's own Twilio account, where the business's number is (messaging.twilio_accounts).
-        provider_for(client).call(from_number=str(client.phone_number), to_number=to_number, twiml=str(say))
+        get_provider().call(from_number=str(client.phone_number), to_number=to_number, twiml=str(say))
     except ProviderError as exc:
         log.warning("could not ring %s for an urgent text: %s", to_number, exc)
         return False

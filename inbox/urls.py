@@ -17,5 +17,7 @@ urlpatterns = [
     path("canned/", views.canned_list, name="canned"),
     path("notifications/", views.notification_settings, name="notifications"),
     path("notifications/number/", views.notification_number, name="notification_number"),
+    path("notifications/devices/", views.push_devices, name="push_devices"),
+    path("notifications/devices/<int:pk>/delete/", views.push_device_delete, name="push_device_delete"),
     path("canned/<int:pk>/delete/", views.canned_delete, name="canned_delete"),
 ]

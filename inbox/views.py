@@ -4,28 +4,30 @@ Who may come in is settled before a view runs: HostMembershipMiddleware logs out
 on this client's host (its people, its agency's staff, operators), and login_required sends them to log in.
 A conversation is looked up in this client's schema only, so another client's conversation is a 404 here."""
 
+import json
 from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from accounts.context_processors import brand_version
 from accounts.models import ClientMembership
 from accounts.readonly import personal
 from accounts.selectors import request_client
+from accounts.views import APP_ICON_SIZES
 from crm.models import Outcome
-from messaging.intents import Intent
 from messaging.models import Conversation
 from messaging.segments import segment_info
 
-from . import notifications, selectors, services
+from . import notifications, push, selectors, services
 from .forms import (
     AssignForm,
     CannedReplyForm,
@@ -36,7 +38,7 @@ from .forms import (
     ReplyForm,
     SnoozeForm,
 )
-from .models import CannedReply
+from .models import CannedReply, PushSubscription
 
 POLL_HEADER = "X-Inbox-Poll"  # inbox.js asks for just the part of the page that changes
 
@@ -95,29 +97,15 @@ def _list_params(request) -> tuple[str, str]:
     return tab, request.GET.get("q", "").strip()[:100]
 
 
-def _intent_param(request) -> str:
-    """The intent the list is filtered by (messaging.intents), or "" for any; an unknown one is ignored."""
-    intent = request.GET.get("intent", "")
-    return intent if intent in Intent.values else ""
-
-
 def _list_context(
-    request,
-    client,
-    *,
-    tab: str,
-    query: str,
-    rows,
-    intent: str = "",
-    open_pk: int | None = None,
-    people: list | None = None,
+    request, client, *, tab: str, query: str, rows, open_pk: int | None = None, people: list | None = None
 ) -> dict:
     """What the list pane shows: the tabs with their counts (one query, which also gives the title's unread
     count), the rows, and the tab and search carried into each row's link."""
     counts = selectors.tab_counts(user=request.user)
     carried = {
         key: value
-        for key, value in (("tab", tab), ("q", query), ("intent", intent))
+        for key, value in (("tab", tab), ("q", query))
         if value and not (key == "tab" and value == selectors.Filter.DEFAULT)
     }
     return {
@@ -129,8 +117,6 @@ def _list_context(
         ],
         "tab": tab,
         "query": query,
-        "intent": intent,
-        "intents": Intent.choices,
         "rows": selectors.conversation_rows(rows, client=client, people={p.pk: p for p in people or []}),
         "open_pk": open_pk,
         "list_query": f"?{urlencode(carried)}" if carried else "",
@@ -141,17 +127,13 @@ def _list_context(
 @inbox_view
 def conversation_list(request, client):
     tab, query = _list_params(request)
-    intent = _intent_param(request)
     paginator = InboxPaginator(
-        selectors.conversation_list(user=request.user, tab=tab, query=query, intent=intent),
-        selectors.PAGE_SIZE,
+        selectors.conversation_list(user=request.user, tab=tab, query=query), selectors.PAGE_SIZE
     )
     page = paginator.get_page(request.GET.get("page"))
     # The list pane beside an open thread polls this view: it says which row to mark as the one open.
     open_pk = int(request.GET["open"]) if request.GET.get("open", "").isdigit() else None
-    context = _list_context(
-        request, client, tab=tab, query=query, intent=intent, rows=page.object_list, open_pk=open_pk
-    )
+    context = _list_context(request, client, tab=tab, query=query, rows=page.object_list, open_pk=open_pk)
     context.update(
         {
             "client": client,
@@ -172,18 +154,14 @@ def _thread_context(request, client, conversation: Conversation, **forms) -> dic
     people = selectors.client_assignable_users(client=client)
     assignee = next((p for p in people if p.pk == conversation.assigned_to_id), None)
     tab, query = _list_params(request)
-    intent = _intent_param(request)
     context = _list_context(
         request,
         client,
         tab=tab,
         query=query,
-        intent=intent,
         open_pk=conversation.pk,
         people=people,
-        rows=selectors.conversation_list(user=request.user, tab=tab, query=query, intent=intent)[
-            : selectors.PAGE_SIZE
-        ],
+        rows=selectors.conversation_list(user=request.user, tab=tab, query=query)[: selectors.PAGE_SIZE],
     )
     unread = context["unread_total"]
     caller = selectors.contact_label(conversation.contact)
@@ -412,6 +390,9 @@ def _notifications_page(request, client, form, *, code_form=None, code_error="",
             "preference": preference,
             "code_form": code_form or ConfirmCodeForm(),
             "code_error": code_error,
+            "push_enabled": push.enabled(),
+            "push_public_key": push.public_key() if push.enabled() else "",
+            "devices": PushSubscription.objects.filter(user_id=request.user.pk) if form is not None else [],
             "page_title": f"Notifications · {client.name}",
         },
         status=status,
@@ -466,4 +447,94 @@ def notification_number(request, client):
             return _notifications_page(request, client, form, code_form=code_form, status=400)
     except services.InboxError as exc:
         return _notifications_page(request, client, form, code_error=str(exc), status=400)
+    return redirect("inbox:notifications")
+
+
+# --- The inbox as an app on a phone: its manifest, its service worker, and the devices that get pushes ------
+
+
+@require_GET
+def web_manifest(request):
+    """What a phone installs: the client's inbox, in its agency's colours and icon. Public, as browsers fetch it
+    without the session (the client's name is on its login page anyway)."""
+    client = request_client(request)
+    if client is None:
+        raise Http404("The inbox lives on a client's host.")
+    color = client.agency.brand_color
+    version = brand_version(client.agency)
+    icons = [
+        {
+            "src": f"{reverse('brand-app-icon', args=[size])}?v={version}",
+            "sizes": f"{size}x{size}",
+            "type": "image/png",
+            "purpose": purpose,
+        }
+        for size in APP_ICON_SIZES
+        for purpose in ("any", "maskable")
+    ]
+    manifest = {
+        "id": "/inbox/",
+        "name": f"{client.name} · {client.agency.display_name}",
+        "short_name": client.name[:24],
+        "start_url": "/inbox/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": color,
+        "icons": icons,
+    }
+    response = JsonResponse(manifest, content_type="application/manifest+json")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@require_GET
+def service_worker(request):
+    """The service worker, served from the host's root so its scope is the whole client host: it shows pushes and
+    opens their thread when tapped. Never cached for long: browsers look for a new one at most a day apart."""
+    if request_client(request) is None:
+        raise Http404("The inbox lives on a client's host.")
+    response = render(request, "inbox/sw.js", content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+def _json_error(reason: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": reason}, status=status)
+
+
+@personal
+@require_POST
+@inbox_view
+def push_devices(request, client):
+    """This browser turning notifications on (a PushSubscription's JSON: 201) or off ({"forget": endpoint}: 204),
+    for the person logged in. static/js/push.js posts here."""
+    if not push.enabled():
+        return _json_error("Notifications on devices are not set up on this server.", 409)
+    if not ClientMembership.objects.filter(user=request.user, client=client).exists():
+        return _json_error("Only the business's own people get alerts.", 403)
+    try:
+        data = json.loads(request.body or b"null")
+    except ValueError:
+        return _json_error("Send the browser's subscription as JSON.", 400)
+    if isinstance(data, dict) and "forget" in data:
+        PushSubscription.objects.filter(user_id=request.user.pk, endpoint=str(data["forget"])).delete()
+        return HttpResponse(status=204)
+    try:
+        device = push.subscription_save(
+            user_id=request.user.pk, data=data, user_agent=request.headers.get("User-Agent", "")
+        )
+    except push.PushError as exc:
+        return _json_error(str(exc), 400)
+    return JsonResponse({"id": device.pk, "device": device.device}, status=201)
+
+
+@personal
+@require_POST
+@inbox_view
+def push_device_delete(request, client, pk: int):
+    """Stop pushes to one of the person's devices (a lost phone, an old browser), from the notifications page."""
+    device = get_object_or_404(PushSubscription, pk=pk, user_id=request.user.pk)
+    device.delete()
+    messages.success(request, f"Notifications to {device.device or 'that device'} are off.")
     return redirect("inbox:notifications")

@@ -7,10 +7,8 @@ from django.db import models
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils.timezone import now
 
-from config.crypto import decrypt, encrypt
 from crm.models import Contact
 
-from .intents import Intent
 from .placeholders import validate_template
 
 # 1 for a conversation with unread texts, else 0: the inbox lists those first.
@@ -38,8 +36,6 @@ class Conversation(models.Model):
     flag_message = models.ForeignKey(
         "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # The intent of the caller's latest reply (messaging.intents): what the inbox shows on the row and filters by.
-    intent = models.CharField(max_length=16, choices=Intent.choices, blank=True)
     unread_count = models.PositiveIntegerField(default=0)
     # accounts.User id (public schema). Not a foreign key: a constraint from every client schema to the users
     # table would make deleting a person fail in whichever schema Django's collector does not look at.
@@ -129,10 +125,6 @@ class Message(models.Model):
     # The keyword rule a caller's text set off (messaging.actions.Action) and what came of it, for the thread.
     action = models.CharField(max_length=16, choices=Action.choices, blank=True)
     action_note = models.CharField(max_length=200, blank=True)
-    # A caller's text, read by messaging.intents: what it is about, how sure (percent) and the words that decided.
-    intent = models.CharField(max_length=16, choices=Intent.choices, blank=True)
-    intent_confidence = models.PositiveSmallIntegerField(null=True, blank=True)
-    intent_words = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=now)
     sent_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(default=now)
@@ -332,35 +324,3 @@ class TrackedLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.code}"
-
-
-class TwilioAccount(models.Model):
-    """Public schema: the Twilio account an agency's numbers live in, when it is not the platform's own: a
-    subaccount we made for it (messaging.twilio_accounts.subaccount_create), or the agency's own account, whose
-    credentials an admin entered. Texts go out, numbers are bought and released, and webhooks are checked with
-    this account's credentials. No row: the agency shares the platform's account (TWILIO_ACCOUNT_SID).
-
-    The auth token is stored encrypted (config.crypto); `auth_token` reads it."""
-
-    class Kind(models.TextChoices):
-        SUBACCOUNT = "subaccount", "Subaccount of the platform's account"
-        OWN = "own", "The agency's own Twilio account"
-
-    agency = models.OneToOneField("accounts.Agency", on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    account_sid = models.CharField(max_length=34, unique=True)
-    auth_token_encrypted = models.TextField()
-    friendly_name = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(default=now)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return f"{self.account_sid} ({self.kind})"
-
-    @property
-    def auth_token(self) -> str:
-        return decrypt(self.auth_token_encrypted)
-
-    @auth_token.setter
-    def auth_token(self, value: str) -> None:
-        self.auth_token_encrypted = encrypt(value)

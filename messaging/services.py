@@ -37,7 +37,6 @@ from events.bus import ask, publish
 from . import events
 from .carrier_errors import error_meaning
 from .followups import followup_held_until, followup_prepare
-from .intents import Intent, intent_of
 from .keywords import Keyword, classify, revocation
 from .links import SAMPLE_CODE, booking_link_attach, booking_link_new, link_url
 from .models import STATUS_RANK, ConsentEvent, Conversation, Message, OutboundSend, Template
@@ -47,11 +46,11 @@ from .providers import (
     OPTED_OUT_CODES,
     UNREACHABLE_CODES,
     ProviderError,
+    get_provider,
     status_callback_url,
 )
 from .reasons import SkipReason, is_known, reason_text
 from .segments import segment_info
-from .twilio_accounts import provider_for
 
 log = logging.getLogger(__name__)
 
@@ -514,7 +513,7 @@ def _line_type(client: Client, contact: Contact) -> str:
     remembered, so the next text-back asks again."""
     if line_type_known(contact):
         return contact.line_type
-    kind = provider_for(client).line_type(contact.phone_number)
+    kind = get_provider().line_type(contact.phone_number)
     if kind is not None:
         _line_type_record(client, contact, kind)
     return contact.line_type
@@ -544,7 +543,7 @@ def line_type_prefetch(*, client_id: int, number: str) -> str:
             return "no such caller"
         if line_type_known(contact):
             return "known"
-        kind = provider_for(client).line_type(
+        kind = get_provider().line_type(
             number
         )  # outside any transaction: nothing is held while Twilio answers
         if kind is None:
@@ -583,7 +582,7 @@ def _reconcile(claim: _Claim) -> str | None:
     does not, and the message is to be sent."""
     message = claim.message
     try:
-        found = provider_for(claim.client).find_sent(
+        found = get_provider().find_sent(
             from_number=message.from_number,
             to_number=message.to_number,
             body=message.body,
@@ -602,7 +601,7 @@ def _reconcile(claim: _Claim) -> str | None:
 def _hand_to_provider(claim: _Claim) -> str:
     message = claim.message
     try:
-        result = provider_for(claim.client).send(
+        result = get_provider().send(
             from_number=message.from_number,
             to_number=message.to_number,
             body=message.body,
@@ -764,7 +763,7 @@ def staff_text_send(*, client: Client, to_number: str, body: str, source: str) -
     if problem:
         log.warning("staff text %s to %s not sent: %s", source, to_number, problem)
         return False
-    result = provider_for(client).send(
+    result = get_provider().send(
         from_number=str(client.phone_number), to_number=to_number, body=body, status_callback=""
     )
     with transaction.atomic():
@@ -856,7 +855,6 @@ def inbound_receive(
     contact = Contact.objects.select_for_update(no_key=True).get(pk=contact.pk)
     conversation = conversation_for(contact=contact)
     info = segment_info(body)
-    reading = intent_of(body)  # what it is about (rules, no network): kept on the message for the inbox
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -870,9 +868,6 @@ def inbound_receive(
                 provider_sid=sid,
                 encoding=info.encoding,
                 segments=info.segments,
-                intent=reading.intent,
-                intent_confidence=round(reading.confidence * 100),
-                intent_words=reading.words,
             )
     except IntegrityError:  # the same webhook, a moment ago
         return None
@@ -912,13 +907,8 @@ def inbound_receive(
     changes: dict[str, object] = {
         "last_activity_at": message.created_at,
         "last_inbound_at": message.created_at,
-        "intent": reading.intent,
     }
-    filed = keyword is None and _reply_filed(client=client, contact=contact, intent=reading.intent)
-    if filed:
-        # Spam, or a wrong number: nobody needs to answer it, so it is closed without an unread count.
-        changes.update(status=Conversation.Status.CLOSED, closed_at=message.created_at, snoozed_until=None)
-    elif keyword is None:
+    if keyword is None:
         changes.update(unread_count=F("unread_count") + 1, status=Conversation.Status.OPEN)
     if revoked is not None and not revoked.certain and not contact.opted_out:
         # Unsure: a person reads it and decides (inbox), instead of a guess either way.
@@ -926,32 +916,8 @@ def inbound_receive(
             flag=Conversation.Flag.MAYBE_OPT_OUT, flag_words=revoked.words[:100], flag_message=message
         )
     Conversation.objects.filter(pk=conversation.pk).update(**changes)
-    publish(
-        events.MessageReceived(
-            client=client,
-            message=message,
-            keyword=str(keyword) if keyword else None,
-            intent=str(reading.intent),
-            filed=filed,
-        )
-    )
+    publish(events.MessageReceived(client=client, message=message, keyword=str(keyword) if keyword else None))
     return message
-
-
-WRONG_NUMBER_TAG = "wrong number"
-
-
-def _reply_filed(*, client: Client, contact: Contact, intent: str) -> bool:
-    """The client's rule for a reply of this intent files it away (spam hidden; a wrong number closed and its
-    contact tagged): True if so."""
-    if intent == Intent.SPAM and client.spam_hidden:
-        return True
-    if intent == Intent.WRONG_NUMBER and client.wrong_number_closes:
-        if WRONG_NUMBER_TAG not in contact.tags:
-            contact.tags = [*contact.tags, WRONG_NUMBER_TAG]
-            Contact.objects.filter(pk=contact.pk).update(tags=contact.tags, updated_at=now())
-        return True
-    return False
 
 
 def _early_status_key(sid: str) -> str:

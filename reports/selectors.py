@@ -27,7 +27,6 @@ from accounts.models import Agency, Client
 from accounts.schemas import in_schema_of
 from billing.selectors import client_price_for_period
 from crm.models import Outcome
-from messaging.intents import Intent
 from messaging.models import Message, TrackedLink
 
 from .models import ROLLUP_COUNTERS, SAMPLE_EVERY, DailyRollup, FirstStaffReply, MonthlyRollup
@@ -814,23 +813,3 @@ def followup_results(*, client: Client, period: Period) -> FollowupResults:
             .aggregate(sent=Count("id"), recovered=Count("id", filter=Exists(answered)))
         )
     return FollowupResults(**sums)
-
-
-def intent_counts(*, client: Client, period: Period) -> list[tuple[str, int]]:
-    """What callers' replies in the period were about (messaging.intents), most first: (label, count). Read from
-    the client's own messages (one grouped count), not the roll-ups: the intent is kept on each reply."""
-    with in_schema_of(client):
-        counts = dict(
-            Message.objects.filter(
-                direction=Message.Direction.INBOUND,
-                created_at__gte=period.start_at,
-                created_at__lt=period.end_at,
-            )
-            .exclude(intent="")
-            .order_by()
-            .values("intent")
-            .annotate(n=Count("pk"))
-            .values_list("intent", "n")
-        )
-    labels = dict(Intent.choices)
-    return sorted(((labels[i], n) for i, n in counts.items() if i in labels), key=lambda row: -row[1])

@@ -208,7 +208,6 @@ def client_report_context(request, client: Client) -> dict:
         "steps": selectors.caller_steps(client_ids=[client.pk], period=period),
         "roi": selectors.return_on_cost(client=client, funnel=funnel, period=period),
         "followups": selectors.followup_results(client=client, period=period),
-        "intents": selectors.intent_counts(client=client, period=period),
         "rows": funnel_rows(funnel, data["before"]),
         "skipped": skipped_rows(funnel.skipped_reasons),
         "estimate": money(funnel.estimated_revenue),

@@ -88,7 +88,6 @@ SPLIT_APPS = {"telephony", "messaging", "reports", "api"}
 SPLIT_APPS_PUBLIC_MODELS = {
     "messaging.outboundsend",
     "messaging.trackedlink",
-    "messaging.twilioaccount",
     "telephony.numberholder",
     # reports
     "reports.dailyrollup",
@@ -250,21 +249,6 @@ TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
 # Not a guess at "dead" any more: a live attempt holds its send's fence (messaging.services.FENCE_BASE), so this
 # only says how soon a dead one's send is looked at again.
 SENDING_STALE_SECONDS = env.float("SENDING_STALE_SECONDS", default=TWILIO_TIMEOUT_SECONDS + 5)
-# Each agency's numbers in a Twilio subaccount of its own, made through the API with its first number (messaging.
-# twilio_accounts). Off: new agencies share the platform's account, as before (README: "Twilio accounts").
-TWILIO_SUBACCOUNTS = env.bool("TWILIO_SUBACCOUNTS", default=False)
-# Fernet keys (config.crypto) that encrypt agencies' Twilio auth tokens at rest, newest first: the first
-# encrypts, every one decrypts, so a new key is put in front and the old one removed after `manage.py
-# credentials_rotate`. Development derives one from SECRET_KEY; production must set it before any agency gets an
-# account of its own (the first encryption fails loudly otherwise).
-CREDENTIALS_KEYS = env.list("CREDENTIALS_KEYS", default=[])
-if DEBUG and not CREDENTIALS_KEYS:
-    import base64
-    import hashlib
-
-    CREDENTIALS_KEYS = [
-        base64.urlsafe_b64encode(hashlib.sha256(f"credentials:{SECRET_KEY}".encode()).digest()).decode()
-    ]
 if TELEPHONY_PROVIDER == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):
     from django.core.exceptions import ImproperlyConfigured
 
@@ -433,6 +417,23 @@ REST_FRAMEWORK = {
 # private and loopback addresses (always allowed when DEBUG is on; never turn this on in production: SSRF).
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/minute")
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
+# Web push to staff phones and browsers (inbox.push): the VAPID key pair's private half (`manage.py webpush_keys`
+# makes one), base64url; empty turns push off and the inbox offers only email and texts. The subject is the contact
+# push services may write to about our traffic. A subscription's endpoint must be https on one of the browsers'
+# push services (a suffix match), so a browser cannot make us post anywhere else; tests and development allow
+# their local fake (http, private addresses) with WEB_PUSH_ALLOW_PRIVATE_ADDRESSES.
+WEB_PUSH_VAPID_PRIVATE_KEY = env.str("WEB_PUSH_VAPID_PRIVATE_KEY", default="")
+WEB_PUSH_SUBJECT = env.str("WEB_PUSH_SUBJECT", default=f"mailto:no-reply@{BASE_DOMAIN}")
+WEB_PUSH_SERVICE_HOSTS = env.list(
+    "WEB_PUSH_SERVICE_HOSTS",
+    default=[
+        "fcm.googleapis.com",  # Chrome, Edge on Android, Samsung Internet
+        "push.services.mozilla.com",  # Firefox
+        "push.apple.com",  # Safari (web.push.apple.com), installed apps on iOS 16.4+
+        "notify.windows.com",  # Edge on Windows
+    ],
+)
+WEB_PUSH_ALLOW_PRIVATE_ADDRESSES = env.bool("WEB_PUSH_ALLOW_PRIVATE_ADDRESSES", default=False)
 
 LOGGING = {
     "version": 1,

@@ -21,3 +21,7 @@ CACHES["platform"]["KEY_PREFIX"] = "textback-test-platform"
 CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL") or urlunsplit(
     urlsplit(REDIS_URL)._replace(path="/15")
 )
+# Web push on, to the tests' fake push service (tests/push_fake.py) on this machine. A key made for the tests only.
+WEB_PUSH_VAPID_PRIVATE_KEY = "f7JrGQzgY2XzrHdjGv2wDo8EYYuXHSMHVVHbeKt2J7g"
+WEB_PUSH_SERVICE_HOSTS = ["127.0.0.1"]
+WEB_PUSH_ALLOW_PRIVATE_ADDRESSES = True

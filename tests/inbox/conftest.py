@@ -7,6 +7,8 @@ import pytest
 from django.utils.timezone import now
 from django_tenants.utils import schema_context
 
+from config.celery_app import app as celery_app
+from inbox import tasks
 from messaging.models import Conversation
 from tests.factories import ConversationFactory, MessageFactory
 
@@ -49,3 +51,19 @@ def add_conversation(
 def acme_schema(personas):
     with schema_context(personas.acme.schema_name):
         yield personas.acme
+
+
+@pytest.fixture
+def eager_tasks(monkeypatch):
+    """Run queued alert tasks at once, in this process, so a webhook's alerts can be seen in the test's outbox.
+    Escalations are only recorded as queued (run eagerly, a not-yet-due one would queue itself forever); the
+    tests below run them at chosen times. Returns the escalations queued, as (args, countdown)."""
+    escalations = []
+    monkeypatch.setattr(
+        tasks.escalate_reply,
+        "apply_async",
+        lambda args, countdown=None, **kw: escalations.append((args, countdown)),
+    )
+    celery_app.conf.task_always_eager = True
+    yield escalations
+    celery_app.conf.task_always_eager = False

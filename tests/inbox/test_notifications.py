@@ -8,7 +8,6 @@ import pytest
 import time_machine
 from django_tenants.utils import schema_context
 
-from config.celery_app import app as celery_app
 from inbox import tasks
 from inbox.models import EscalationSent, NotificationPreference
 from inbox.services import conversation_reply
@@ -21,22 +20,6 @@ CALLER = "+13125550155"
 CHICAGO = ZoneInfo("America/Chicago")
 WEDNESDAY_10AM = datetime(2026, 6, 10, 10, 0, tzinfo=CHICAGO)  # acme is open (mon-fri 08-12, 13-17)
 WEDNESDAY_11PM = datetime(2026, 6, 10, 23, 0, tzinfo=CHICAGO)
-
-
-@pytest.fixture
-def eager_tasks(monkeypatch):
-    """Run queued alert tasks at once, in this process, so a webhook's alerts can be seen in the test's outbox.
-    Escalations are only recorded as queued (run eagerly, a not-yet-due one would queue itself forever); the
-    tests below run them at chosen times. Returns the escalations queued, as (args, countdown)."""
-    escalations = []
-    monkeypatch.setattr(
-        tasks.escalate_reply,
-        "apply_async",
-        lambda args, countdown=None, **kw: escalations.append((args, countdown)),
-    )
-    celery_app.conf.task_always_eager = True
-    yield escalations
-    celery_app.conf.task_always_eager = False
 
 
 def _reply(client, body="Can you come fix a burst pipe today?", caller=CALLER):
