@@ -130,9 +130,13 @@ class TemplateForm(forms.ModelForm):
 
     class Meta:
         model = Template
-        fields = ["body", "is_active"]
-        labels = {"body": "Text", "is_active": "Active"}
-        widgets = {"body": forms.Textarea(attrs={"rows": 4})}
+        fields = ["body", "body_b", "is_active"]
+        labels = {"body": "Text", "body_b": "Second wording to test (optional)", "is_active": "Active"}
+        help_texts = {
+            "body_b": "Texts alternate between the two wordings; Reports → What works in the texts shows which "
+            "is answered more, and says when the difference is more than chance. Empty it to stop the test."
+        }
+        widgets = {"body": forms.Textarea(attrs={"rows": 4}), "body_b": forms.Textarea(attrs={"rows": 3})}
         error_messages = {"body": {"required": "The text is empty."}}
 
 

@@ -89,14 +89,16 @@ def _template_rows(forms: list[TemplateForm], context: dict[str, str]) -> list[d
     for form in forms:
         if form.is_bound:
             body = form.cleaned_data.get("body") if "body" not in form.errors else None
+            body_b = form.cleaned_data.get("body_b") if "body_b" not in form.errors else None
         else:
-            body = form.instance.body
+            body, body_b = form.instance.body, form.instance.body_b
         rows.append(
             {
                 "form": form,
                 "kind": form.instance.kind,
                 "label": Template.Kind(form.instance.kind).label,
                 "preview": template_preview(body, context) if body else None,
+                "preview_b": template_preview(body_b, context) if body_b else None,
             }
         )
     return rows

@@ -473,13 +473,14 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
     if template is None:
         return SkipReason.NO_TEMPLATE
     context = placeholder_context(client=client, caller_name=contact.name.split()[0] if contact.name else "")
+    variant, wording = template_wording(template=template, send_id=send.pk)
     link = None
-    if "booking_url" in placeholders_in(template.body):
+    if "booking_url" in placeholders_in(wording):
         link = booking_link_new(
             client=client, to_number=contact.phone_number, message_kind=Message.Kind.TEXT_BACK
         )
         context["booking_url"] = link_url(link.code) if link else ""
-    body = render(template.body, context=context)
+    body = render(wording, context=context)
     if not history.texted_before and "STOP" not in body.upper():
         body = f"{body} {OPT_OUT_NOTICE}"
     info = segment_info(body)
@@ -496,6 +497,7 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
         segments=info.segments,
         call_sid=send.call_sid,
         template_kind=template.kind,
+        template_variant=variant,
     )
     booking_link_attach(link=link, message=message)
     return message
@@ -551,6 +553,14 @@ def line_type_prefetch(*, client_id: int, number: str) -> str:
         with transaction.atomic():
             _line_type_record(client, contact, kind)
         return kind
+
+
+def template_wording(*, template: Template, send_id: int) -> tuple[str, str]:
+    """(variant, wording): ("", body) without a second wording; with one, "a" or "b" by the send's id, every
+    other send each, so the two are tried on callers alike and a retried send keeps its wording."""
+    if not template.body_b.strip():
+        return "", template.body
+    return ("b", template.body_b) if send_id % 2 else ("a", template.body)
 
 
 def _pick_template(*, client: Client, returning: bool, send: OutboundSend) -> Template | None:

@@ -16,6 +16,9 @@ read the roll-ups (reports.selectors), never these tables, so every number has t
   kept per text-back in reports.FirstStaffReply for the median and 90th percentile.
 - booked, won: crm.Outcome rows recorded that day; recovered revenue: the sum of won values. Booked pending:
   booked outcomes that are still the contact's latest; the estimate is those × the client's average job value.
+- per template (the client's report, "What works in the texts"; not in the roll-ups): each text-back by its
+  template and wording, and each follow-up, is replied to, booked or opted out of when that happens before the
+  next such text to the conversation (texts_by_template). Rates are per text sent.
 - opt-outs: ConsentEvent opt-outs of a number that was not opted out already (a second STOP is recorded in the
   history but is not another opt-out); delivery failures: outbound texts of any kind that the provider or the
   carrier failed with an error code (failed or undelivered), on the day they were written. A text our own
@@ -145,3 +148,49 @@ def first_staff_replies_insert(
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(NO_JIT)
         cursor.execute(sql, {"start": start, "end": end, "client": client_id, "tz": tz})
+
+
+# What each text the business sends on its own (a text-back from a template, a follow-up) led to, before the
+# next such text to the same conversation: a reply from the caller (not a keyword or a request to stop), a
+# booking (an outcome booked or won), an opt-out of the number. Grouped by template kind and wording (A/B).
+# Read from the client's own tables for one client and one period: the roll-ups do not keep it per template.
+_TEXTS = """
+WITH t AS (
+    SELECT m.id, m.conversation_id, m.to_number, m.sent_at,
+           CASE WHEN m.kind = 'textback' THEN m.template_kind ELSE m.kind END AS template,
+           m.template_variant AS variant,
+           LEAD(m.sent_at) OVER (PARTITION BY m.conversation_id ORDER BY m.sent_at, m.id) AS next_at
+    FROM messaging_message m
+    WHERE m.direction = 'out' AND m.kind IN ('textback', 'followup') AND m.sent_at IS NOT NULL
+      AND m.sent_at >= %(start)s
+)
+SELECT t.template, t.variant, count(*) AS sent,
+    count(*) FILTER (WHERE EXISTS (
+        SELECT 1 FROM messaging_message i
+        WHERE i.conversation_id = t.conversation_id AND i.direction = 'in'
+          AND i.created_at >= t.sent_at AND (t.next_at IS NULL OR i.created_at < t.next_at)
+          AND NOT EXISTS (SELECT 1 FROM messaging_consentevent c
+                          WHERE c.source IN ('keyword', 'reply') AND c.message_sid = i.provider_sid)
+    )) AS replied,
+    count(*) FILTER (WHERE EXISTS (
+        SELECT 1 FROM crm_outcome o JOIN messaging_conversation v ON v.contact_id = o.contact_id
+        WHERE v.id = t.conversation_id AND o.kind IN ('booked', 'won')
+          AND o.created_at >= t.sent_at AND (t.next_at IS NULL OR o.created_at < t.next_at)
+    )) AS booked,
+    count(*) FILTER (WHERE EXISTS (
+        SELECT 1 FROM messaging_consentevent c
+        WHERE c.phone_number = t.to_number AND c.kind = 'opt_out'
+          AND c.created_at >= t.sent_at AND (t.next_at IS NULL OR c.created_at < t.next_at)
+    )) AS opted_out
+FROM t WHERE t.sent_at < %(end)s
+GROUP BY t.template, t.variant
+"""
+
+
+def texts_by_template(*, start: datetime, end: datetime) -> list[tuple[str, str, int, int, int, int]]:
+    """(template, variant, sent, replied, booked, opted out) for the texts sent in [start, end). Run in the
+    client's schema."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(NO_JIT)
+        cursor.execute(_TEXTS, {"start": start, "end": end})
+        return cursor.fetchall()

@@ -59,12 +59,12 @@ def _unsubscribe_url(user: User) -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + path
 
 
-def _from(agency: Agency) -> str:
+def email_from(agency: Agency) -> str:
     address = settings.DEFAULT_FROM_EMAIL.rsplit("<", 1)[-1].rstrip(">")
     return f"{agency.display_name} <{address}>"
 
 
-def _send_once(*, key: str, message: EmailMessage) -> bool:
+def send_once(*, key: str, message: EmailMessage) -> bool:
     """Send unless already sent: the log row and the send commit together (a failed send can be retried)."""
     try:
         with transaction.atomic():
@@ -92,9 +92,9 @@ def monthly_email_send_client(*, client: Client, month: date) -> int:
     sent = 0
     for user in owners:
         body = _client_body(client=client, period=period, funnel=funnel, user=user)
-        message = EmailMessage(subject, body, _from(client.agency), [user.email])
+        message = EmailMessage(subject, body, email_from(client.agency), [user.email])
         message.attach(f"{client.slug}-{month:%Y-%m}.pdf", pdf, "application/pdf")
-        sent += _send_once(key=f"{user.pk}:client:{client.pk}:{month:%Y-%m}", message=message)
+        sent += send_once(key=f"{user.pk}:client:{client.pk}:{month:%Y-%m}", message=message)
     return sent
 
 
@@ -155,8 +155,8 @@ def monthly_email_send_agency(*, agency: Agency, month: date) -> int:
                 f"Don't want this monthly email? Turn it off: {_unsubscribe_url(user)}",
             ]
         )
-        message = EmailMessage(subject, body, _from(agency), [user.email])
-        sent += _send_once(key=f"{user.pk}:agency:{agency.pk}:{month:%Y-%m}", message=message)
+        message = EmailMessage(subject, body, email_from(agency), [user.email])
+        sent += send_once(key=f"{user.pk}:agency:{agency.pk}:{month:%Y-%m}", message=message)
     return sent
 
 

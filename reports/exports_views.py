@@ -1,5 +1,5 @@
 """Downloads: CSV and XLSX exports (small ones at once, big ones through a job with a progress page), the
-monthly PDF, and turning the monthly email off. The same access rules as the report pages (reports.views)."""
+monthly PDF, turning the monthly email off, and choosing the briefing email. The same access rules as the report pages (reports.views)."""
 
 from datetime import date
 from urllib.parse import urlencode
@@ -10,10 +10,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from accounts.models import ClientMembership
+
 from . import exports
+from .briefings import briefing_choose, briefing_frequency, from_choice_token
 from .emails import email_preference_set, last_month, user_from_unsubscribe_token
 from .forms import PeriodForm
-from .models import ExportJob
+from .models import BriefingPreference, ExportJob
 from .pdf import monthly_pdf as build_monthly_pdf
 from .selectors import month_period
 from .views import agency_view, client_for_agency_staff, client_report_view
@@ -131,4 +134,48 @@ def email_unsubscribe(request, token):
         request,
         "reports/unsubscribe.html",
         {"email": user.email, "done": done, "resubscribed": request.POST.get("monthly_report") == "on"},
+    )
+
+
+def briefing_choice(request, token):
+    """The link in every briefing: daily, weekly or never, for that person and that business. GET shows the
+    choice (mail scanners follow links); only a POST changes it."""
+    found = from_choice_token(token)
+    if found is None:
+        return render(request, "reports/briefing_choice.html", {"invalid": True}, status=400)
+    user, client = found
+    return _briefing_choice_page(request, user=user, client=client)
+
+
+@client_report_view
+def briefing_settings(request, client):
+    """The same choice for the logged-in person, on the client's host (its own people only: agency staff and
+    operators who may enter get no briefing)."""
+    if not ClientMembership.objects.filter(user=request.user, client=client).exists():
+        raise Http404("Briefings go to the business's own people.")
+    return _briefing_choice_page(request, user=request.user, client=client)
+
+
+def _briefing_choice_page(request, *, user, client):
+    done = False
+    status = 200
+    if request.method == "POST":
+        choice = request.POST.get("frequency", "")
+        if choice in BriefingPreference.Frequency.values:
+            briefing_choose(user=user, client=client, frequency=choice)
+            done = True
+        else:
+            status = 400
+    return render(
+        request,
+        "reports/briefing_choice.html",
+        {
+            "email": user.email,
+            "client": client,
+            "choices": BriefingPreference.Frequency.choices,
+            "current": briefing_frequency(user=user, client=client),
+            "done": done,
+            "refused": status == 400,
+        },
+        status=status,
     )

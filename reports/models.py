@@ -173,9 +173,34 @@ class ReportEmailPreference(models.Model):
         return f"{self.user_id}: {'on' if self.monthly_report else 'off'}"
 
 
+class BriefingPreference(models.Model):
+    """Public: how often a person of a client wants the short briefing email about it (reports.briefings). No row
+    means the default: weekly for the client's owners, none for its other people."""
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", "Every morning (yesterday's calls)"
+        WEEKLY = "weekly", "Every Monday morning (last week's calls)"
+        OFF = "off", "Never"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="+")
+    frequency = models.CharField(max_length=6, choices=Frequency.choices)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "client"], name="one_briefing_choice_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.client_id}: {self.frequency}"
+
+
 class MonthlyReportSent(models.Model):
-    """Public: that a monthly email went to a person, so a repeated or retried task never sends it twice.
-    `key` is "<user>:client:<id>:<YYYY-MM>" or "<user>:agency:<id>:<YYYY-MM>"."""
+    """Public: that a report email went to a person, so a repeated or retried task never sends it twice.
+    `key` is "<user>:client:<id>:<YYYY-MM>" or "<user>:agency:<id>:<YYYY-MM>" for the monthly email, and
+    "<user>:briefing:<client id>:d<YYYY-MM-DD>" (daily, the day it covers) or "…:w<YYYY-MM-DD>" (weekly, the
+    Monday of the week it covers) for a briefing."""
 
     key = models.CharField(max_length=80, unique=True)
     sent_at = models.DateTimeField(default=now)

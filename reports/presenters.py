@@ -180,3 +180,43 @@ def missed_rate_rows(now, before) -> list[dict]:
 
 def skipped_rows(reasons: dict[str, int]) -> list[tuple[str, int]]:
     return [(reason_label(reason), n) for reason, n in reasons.items()]
+
+
+def _rate_cell(value, count: int) -> str:
+    return "—" if value is None else f"{value}% ({count:,})"
+
+
+def text_rows(results) -> list[dict]:
+    """ "What works in the texts": a row per template, or per wording of a template under test, with its verdict.
+    `results`: reports.selectors.text_results."""
+    rows = []
+    for result in results:
+        tested = result.test is not None
+        for wording in result.wordings:
+            rows.append(
+                {
+                    "template": result.label,
+                    "wording": {"a": "A", "b": "B"}.get(wording.variant, "Only wording" if tested else ""),
+                    "sent": f"{wording.sent:,}",
+                    "replies": _rate_cell(wording.reply_rate, wording.replied),
+                    "booked": _rate_cell(wording.booked_rate, wording.booked),
+                    "opt_outs": _rate_cell(wording.opt_out_rate, wording.opted_out),
+                    "winner": result.winner is wording,
+                }
+            )
+        if tested:
+            a, b = result.test
+            p = result.p_value
+            if result.winner is not None:
+                other = a if result.winner is b else b
+                verdict = (
+                    f"{result.label}: wording {result.winner.variant.upper()} wins, replied to "
+                    f"{result.winner.reply_rate}% against {other.reply_rate}% (Fisher's exact test, p = {p:.3f})."
+                )
+            else:
+                verdict = (
+                    f"{result.label}: no clear winner yet, {a.reply_rate or 0}% against {b.reply_rate or 0}% "
+                    f"replied (Fisher's exact test, p = {p:.2f}; a winner needs p < 0.05)."
+                )
+            rows[-1]["verdict"] = verdict
+    return rows

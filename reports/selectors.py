@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Aggregate, Count, Exists, F, FloatField, OuterRef, Q, Sum
 from django.db.models.functions import ExtractIsoWeekDay
 from django.utils.timezone import now
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, tenant_context
 
 from accounts.models import Agency, Client
 from accounts.schemas import in_schema_of
@@ -29,7 +29,9 @@ from billing.selectors import client_price_for_period
 from crm.models import Outcome
 from messaging.models import Message, TrackedLink
 
+from .definitions import texts_by_template
 from .models import ROLLUP_COUNTERS, SAMPLE_EVERY, DailyRollup, FirstStaffReply, MonthlyRollup
+from .stats import SIGNIFICANCE, fisher_exact
 
 
 def rate(part: int, whole: int) -> Decimal | None:
@@ -761,6 +763,101 @@ def return_on_cost(*, client: Client, funnel: Funnel, period: Period) -> ReturnO
         conversion_rate=client.reply_conversion_rate,
         cost=client_price_for_period(client=client, start=period.start, end=period.end),
     )
+
+
+# --- What works in the texts ------------------------------------------------------------------------------------
+
+# The templates a report lists, in this order; a follow-up is one fixed text, with no wording to test.
+TEMPLATE_LABELS = {
+    "business_hours": "Business hours",
+    "after_hours": "After hours",
+    "returning_caller": "Returning caller",
+    "followup": "Follow-up",
+}
+
+
+@dataclass
+class Wording:
+    """One wording's texts over a period: how many went out, and how many of them were replied to, led to a
+    booking, or to an opt-out before the next text."""
+
+    variant: str  # "a", "b", or "" when the template had one wording
+    sent: int = 0
+    replied: int = 0
+    booked: int = 0
+    opted_out: int = 0
+
+    @property
+    def reply_rate(self) -> Decimal | None:
+        return rate(self.replied, self.sent)
+
+    @property
+    def booked_rate(self) -> Decimal | None:
+        return rate(self.booked, self.sent)
+
+    @property
+    def opt_out_rate(self) -> Decimal | None:
+        return rate(self.opted_out, self.sent)
+
+
+@dataclass
+class TemplateResults:
+    template: str
+    label: str
+    wordings: list[Wording]  # one, or "a" and "b" (and the single wording's texts before or after a test)
+
+    @property
+    def total(self) -> Wording:
+        total = Wording(variant="")
+        for w in self.wordings:
+            total.sent, total.replied = total.sent + w.sent, total.replied + w.replied
+            total.booked, total.opted_out = total.booked + w.booked, total.opted_out + w.opted_out
+        return total
+
+    @property
+    def test(self) -> tuple[Wording, Wording] | None:
+        by_variant = {w.variant: w for w in self.wordings}
+        if "a" in by_variant and "b" in by_variant:
+            return by_variant["a"], by_variant["b"]
+        return None
+
+    @property
+    def p_value(self) -> float | None:
+        """Fisher's exact test (two-sided) of the two wordings' replies (reports.stats)."""
+        if self.test is None:
+            return None
+        a, b = self.test
+        return fisher_exact(a.replied, a.sent - a.replied, b.replied, b.sent - b.replied)
+
+    @property
+    def winner(self) -> Wording | None:
+        """The wording replied to more often, when the difference is significant (p < SIGNIFICANCE)."""
+        p = self.p_value
+        if p is None or p >= SIGNIFICANCE:
+            return None
+        a, b = self.test  # type: ignore[misc]
+        return a if a.replied * b.sent > b.replied * a.sent else b
+
+
+def text_results(*, client: Client, period: Period) -> list[TemplateResults]:
+    """Reply, booked and opt-out rates of each template (and of each wording under test) over the period, from the
+    client's own tables (reports.definitions.texts_by_template): one query in the client's schema."""
+    with tenant_context(client):
+        rows = texts_by_template(start=period.start_at, end=period.end_at)
+    grouped: dict[str, list[Wording]] = defaultdict(list)
+    for template, variant, sent, replied, booked, opted_out in rows:
+        grouped[template].append(Wording(variant or "", sent, replied, booked, opted_out))
+    order = list(TEMPLATE_LABELS)
+    return [
+        TemplateResults(
+            template=template,
+            label=TEMPLATE_LABELS.get(template, template.replace("_", " ").capitalize()),
+            wordings=sorted(wordings, key=lambda w: w.variant),
+        )
+        for template, wordings in sorted(
+            grouped.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)
+        )
+    ]
 
 
 # --- After the first text: links and the follow-up -----------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import logging
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from celery import shared_task
 from django.conf import settings
@@ -11,6 +12,7 @@ from django_tenants.utils import tenant_context
 from accounts.models import Agency, Client
 from billing.selectors import agency_time_zone
 
+from .briefings import SEND_HOURS, briefings_send
 from .emails import agencies_with_people, last_month, monthly_email_send_agency, monthly_email_send_client
 from .exports import export_job_run, export_jobs_expire
 from .rollups import rollup_rebuild_client
@@ -82,3 +84,26 @@ def send_client_monthly_report(client_id: int, month: str) -> int:
 def send_agency_monthly_summary(agency_id: int, month: str) -> int:
     agency = Agency.objects.filter(pk=agency_id).first()
     return 0 if agency is None else monthly_email_send_agency(agency=agency, month=date.fromisoformat(month))
+
+
+@shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
+def send_briefings() -> int:
+    """Hourly: one task per client whose morning it is (reports.briefings.SEND_HOURS on its clock); each sends
+    only what is due and not yet sent, so running twice, or late, sends nothing twice."""
+    at = now()
+    ids = [
+        client.pk
+        for client in Client.objects.filter(status__in=REPORTED_STATUSES).only("pk", "timezone")
+        if at.astimezone(ZoneInfo(client.timezone)).hour in SEND_HOURS
+    ]
+    for client_id in ids:
+        send_client_briefings.delay(client_id)
+    return len(ids)
+
+
+@shared_task(time_limit=300, soft_time_limit=270, ignore_result=True)
+def send_client_briefings(client_id: int) -> int:
+    client = (
+        Client.objects.select_related("agency").filter(pk=client_id, status__in=REPORTED_STATUSES).first()
+    )
+    return 0 if client is None else briefings_send(client=client)

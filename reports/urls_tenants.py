@@ -11,4 +11,5 @@ urlpatterns = [
     path("exports/<int:pk>/", exports_views.export_status, name="export-status"),
     path("exports/<int:pk>/download/", exports_views.export_file, name="export-file"),
     path("monthly.pdf", exports_views.monthly_pdf, name="monthly-pdf"),
+    path("briefing/", exports_views.briefing_settings, name="briefing"),
 ]

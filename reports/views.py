@@ -11,15 +11,17 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Agency, Client
+from accounts.models import Agency, Client, ClientMembership
 from accounts.selectors import agencies_of_user, request_client
 from accounts.services import client_url
 from billing.selectors import agency_time_zone
 
 from . import selectors
+from .briefings import briefing_frequency
 from .charts import Series, bar_chart, legend
 from .forms import PeriodForm
-from .presenters import funnel_rows, missed_rate_rows, money, skipped_rows
+from .models import BriefingPreference
+from .presenters import funnel_rows, missed_rate_rows, money, skipped_rows, text_rows
 from .selectors import Period
 
 # --- Access -------------------------------------------------------------------------------------------------
@@ -208,6 +210,7 @@ def client_report_context(request, client: Client) -> dict:
         "steps": selectors.caller_steps(client_ids=[client.pk], period=period),
         "roi": selectors.return_on_cost(client=client, funnel=funnel, period=period),
         "followups": selectors.followup_results(client=client, period=period),
+        "texts": text_rows(selectors.text_results(client=client, period=period)),
         "rows": funnel_rows(funnel, data["before"]),
         "skipped": skipped_rows(funnel.skipped_reasons),
         "estimate": money(funnel.estimated_revenue),
@@ -223,6 +226,9 @@ def client_report_context(request, client: Client) -> dict:
 def client_report(request, client):
     context = client_report_context(request, client)
     context["exports"] = True
+    if ClientMembership.objects.filter(user=request.user, client=client).exists():
+        frequency = briefing_frequency(user=request.user, client=client)
+        context["briefing"] = BriefingPreference.Frequency(frequency).label
     # Where the estimate's hint sends people to set the average job value (the field's id is its anchor).
     context["settings_base"] = reverse("client-settings")
     context["settings_url"] = f"{context['settings_base']}#id_average_job_value"

@@ -94,6 +94,7 @@ SPLIT_APPS_PUBLIC_MODELS = {
     "reports.monthlyrollup",
     "reports.reportemailpreference",
     "reports.monthlyreportsent",
+    "reports.briefingpreference",
     "reports.firststaffreply",
     # api
     "api.apikey",
@@ -342,6 +343,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.send_monthly_reports",
         "schedule": crontab(day_of_month=1, hour=14, minute=0),
     },
+    # Briefing emails go out from 07:00 on each client's clock; hourly, and idempotent per person and period, so
+    # an hour beat missed is caught up within the morning (reports.briefings.SEND_HOURS).
+    "reports-briefings": {"task": "reports.tasks.send_briefings", "schedule": crontab(minute=5)},
     # Agencies' own domains wait for their DNS TXT record (accounts.domains); the brand page also checks at once.
     "accounts-verify-domains": {
         "task": "accounts.tasks.verify_pending_domains",

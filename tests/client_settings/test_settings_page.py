@@ -414,3 +414,30 @@ def test_client_staff_cannot_change_the_reply_conversion_rate(web, personas):
         assert Client.objects.get(pk=personas.acme.pk).reply_conversion_rate == Decimal("30.00")
     finally:
         Client.objects.filter(pk=personas.acme.pk).update(reply_conversion_rate=None)
+
+
+def test_a_second_wording_is_saved_previewed_and_emptied(web, personas):
+    browser = web(HOST, personas.alice)
+    try:
+        post = valid_post(**{"after_hours-body_b": "Closed now, {caller_name}; we call back at 8."})
+        assert browser.post(URL, post).status_code == 302
+        with schema_context(personas.acme.schema_name):
+            assert (
+                Template.objects.get(kind="after_hours").body_b
+                == "Closed now, {caller_name}; we call back at 8."
+            )
+        page = browser.get(URL).content.decode()
+        assert "Preview of the second wording" in page and "Closed now, Maria; we call back at 8." in page
+        assert browser.post(URL, valid_post()).status_code == 302  # the field left empty ends the test
+        with schema_context(personas.acme.schema_name):
+            assert Template.objects.get(kind="after_hours").body_b == ""
+    finally:
+        with schema_context(personas.acme.schema_name):
+            Template.objects.update(body_b="")
+
+
+def test_a_second_wording_with_an_unknown_placeholder_is_refused(web, personas):
+    response = web(HOST, personas.alice).post(URL, valid_post(**{"business_hours-body_b": "Hi {nonsense}"}))
+    assert response.status_code == 400 and "Nothing was saved." in response.content.decode()
+    with schema_context(personas.acme.schema_name):
+        assert Template.objects.get(kind="business_hours").body_b == ""

@@ -419,6 +419,34 @@ def test_a_second_text_after_the_window_has_no_opt_out_notice(platform, personas
     assert _message(personas.acme, _row(second).message_id).template_kind == "returning_caller"
 
 
+def test_a_second_wording_alternates_with_the_first_and_each_text_says_which_it_was(personas, twilio):
+    with schema_context(personas.acme.schema_name):
+        Template.objects.filter(kind="business_hours").update(
+            body_b="Missed you! {business_name} will call back."
+        )
+    callers = [f"+1312555013{i}" for i in range(4)]
+    with time_machine.travel(datetime(2025, 6, 11, 10, 0, tzinfo=CHICAGO)):
+        sends = [_text_back(personas.acme, caller)[0] for caller in callers]
+    messages = [_message(personas.acme, _row(send).message_id) for send in sends]
+    # Even send ids get the first wording, odd ones the second: half each, whatever order callers come in.
+    expected = ["b" if send.pk % 2 else "a" for send in sends]
+    assert [m.template_variant for m in messages] == expected and set(expected) == {"a", "b"}
+    for message in messages:
+        wording = (
+            "Missed you! Acme Plumbing will call back."
+            if message.template_variant == "b"
+            else BUSINESS_HOURS_TEXT
+        )
+        assert message.body == f"{wording} {OPT_OUT_NOTICE}" and message.template_kind == "business_hours"
+    assert sorted(m["body"] for m in twilio.messages) == sorted(m.body for m in messages)
+
+
+def test_without_a_second_wording_a_text_has_no_variant(personas, twilio):
+    with time_machine.travel(datetime(2025, 6, 11, 10, 0, tzinfo=CHICAGO)):
+        send, _ = _text_back(personas.acme)
+    assert _message(personas.acme, _row(send).message_id).template_variant == ""
+
+
 def test_a_template_that_already_says_stop_gets_no_second_notice(personas, twilio):
     with schema_context(personas.acme.schema_name):
         Template.objects.update(body="Sorry we missed you at {business_name}. Text STOP to opt out.")
