@@ -16,6 +16,7 @@ is how a worker holding a caller's row and a webhook recording their call used t
 
 import functools
 import logging
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -473,7 +474,7 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
     if template is None:
         return SkipReason.NO_TEMPLATE
     context = placeholder_context(client=client, caller_name=contact.name.split()[0] if contact.name else "")
-    variant, wording = template_wording(template=template, send_id=send.pk)
+    variant, wording = template_wording(template=template, send_key=send.key)
     link = None
     if "booking_url" in placeholders_in(wording):
         link = booking_link_new(
@@ -555,12 +556,14 @@ def line_type_prefetch(*, client_id: int, number: str) -> str:
         return kind
 
 
-def template_wording(*, template: Template, send_id: int) -> tuple[str, str]:
-    """(variant, wording): ("", body) without a second wording; with one, "a" or "b" by the send's id, every
-    other send each, so the two are tried on callers alike and a retried send keeps its wording."""
+def template_wording(*, template: Template, send_key: str) -> tuple[str, str]:
+    """(variant, wording): ("", body) without a second wording; with one, "a" or "b" by a hash of the send's key
+    (its call), so the two are tried on callers alike, half each, and a retried send keeps its wording. Not by
+    the send's id: other rows of the ledger (a follow-up after each text-back) would keep every text-back's id
+    on one parity."""
     if not template.body_b.strip():
         return "", template.body
-    return ("b", template.body_b) if send_id % 2 else ("a", template.body)
+    return ("b", template.body_b) if zlib.crc32(send_key.encode()) % 2 else ("a", template.body)
 
 
 def _pick_template(*, client: Client, returning: bool, send: OutboundSend) -> Template | None:

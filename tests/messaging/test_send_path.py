@@ -2,6 +2,7 @@
 business's number, worded for the moment, never to someone who opted out or cannot get texts, and never twice,
 whatever Twilio answers (or fails to)."""
 
+import zlib
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,7 @@ from messaging.services import (
     message_queue,
     send_deliver,
     sweep_due_sends,
+    template_wording,
     textback_schedule,
 )
 from tests.webhooks import call_params, post_signed, sid, sms_params
@@ -424,13 +426,13 @@ def test_a_second_wording_alternates_with_the_first_and_each_text_says_which_it_
         Template.objects.filter(kind="business_hours").update(
             body_b="Missed you! {business_name} will call back."
         )
-    callers = [f"+1312555013{i}" for i in range(4)]
+    callers = [f"+131255501{i:02d}" for i in range(6)]
     with time_machine.travel(datetime(2025, 6, 11, 10, 0, tzinfo=CHICAGO)):
         sends = [_text_back(personas.acme, caller)[0] for caller in callers]
     messages = [_message(personas.acme, _row(send).message_id) for send in sends]
-    # Even send ids get the first wording, odd ones the second: half each, whatever order callers come in.
-    expected = ["b" if send.pk % 2 else "a" for send in sends]
-    assert [m.template_variant for m in messages] == expected and set(expected) == {"a", "b"}
+    # Each send's wording follows from its key (its call) alone: a retry would get the same one.
+    expected = ["b" if zlib.crc32(_row(send).key.encode()) % 2 else "a" for send in sends]
+    assert [m.template_variant for m in messages] == expected
     for message in messages:
         wording = (
             "Missed you! Acme Plumbing will call back."
@@ -439,6 +441,13 @@ def test_a_second_wording_alternates_with_the_first_and_each_text_says_which_it_
         )
         assert message.body == f"{wording} {OPT_OUT_NOTICE}" and message.template_kind == "business_hours"
     assert sorted(m["body"] for m in twilio.messages) == sorted(m.body for m in messages)
+
+
+def test_the_two_wordings_go_to_about_half_the_callers_each():
+    template = Template(kind="business_hours", body="First", body_b="Second")
+    variants = [template_wording(template=template, send_key=f"call:CA{n:032x}")[0] for n in range(1000)]
+    assert 450 <= variants.count("b") <= 550 and set(variants) == {"a", "b"}
+    assert template_wording(template=Template(body="Only", body_b="  "), send_key="call:CA1") == ("", "Only")
 
 
 def test_without_a_second_wording_a_text_has_no_variant(personas, twilio):
