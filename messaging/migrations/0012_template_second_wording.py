@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0011_twilioaccount'),
+        ('messaging', '0010_followup'),
     ]
 
     operations = [
