@@ -83,6 +83,13 @@ SAMPLE_CALLER = "+13125550123"
 SAMPLE_CALL_SID = "CA00000000000000000000000000sample"
 
 
+def sample_client(*, agency) -> Client:
+    """Whose event an agency-wide sample shows: the agency's first client, or a made-up one before it has any."""
+    return Client.objects.filter(agency=agency).order_by("pk").first() or Client(
+        id=0, slug="sample-plumbing", name="Sample Plumbing", agency=agency
+    )
+
+
 def sample_event(event_type: type[Event], client: Client) -> Event:
     """An event of this type as it would look for this client, made of rows that are never saved: the same
     payload serializers then give a sample with every field a real delivery has."""

@@ -23,6 +23,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
 from rest_framework.serializers import as_serializer_error
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -291,3 +292,13 @@ class ApiViewSet(GenericViewSet):
     @property
     def client(self) -> Client:
         return request_client(self.request)
+
+
+class Router(SimpleRouter):
+    """SimpleRouter, with DELETE on a collection routed to the viewset's `unsubscribe` where it has one: REST
+    hooks' `DELETE /api/v1/hooks/` with the target URL (viewsets without it answer 405 as before)."""
+
+    routes = [
+        SimpleRouter.routes[0]._replace(mapping={**SimpleRouter.routes[0].mapping, "delete": "unsubscribe"}),
+        *SimpleRouter.routes[1:],
+    ]

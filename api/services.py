@@ -172,21 +172,33 @@ def webhook_endpoint_set_active(*, endpoint: WebhookEndpoint, active: bool, reas
 
 
 def hook_subscribe(
-    *, api_key: ApiKey, client: Client, target_url: str, event: str
+    *,
+    api_key: ApiKey,
+    target_url: str,
+    event: str,
+    client: Client | None = None,
+    agency: Agency | None = None,
 ) -> tuple[WebhookEndpoint, bool]:
-    """A REST hook: an endpoint for one event of this client, owned by the client and remembered with the key
-    that subscribed it, delivered and signed like any other. Subscribing the same URL to the same event again
-    finds the first subscription (turned back on): those tools retry, and must not get each event twice.
-    Returns it and whether it is new; django ValidationError for a URL or event we will not take."""
+    """A REST hook: an endpoint for one event of a client (on its host) or of an agency (on the agency's host:
+    it hears every one of the agency's clients), remembered with the key that subscribed it, delivered and
+    signed like any other. Subscribing the same URL to the same event again finds the first subscription
+    (turned back on): those tools retry, and must not get each event twice. Returns it and whether it is new;
+    django ValidationError for a URL or event we will not take."""
+    owner = Q(client=client) if client is not None else Q(agency=agency, client__isnull=True)
     existing = WebhookEndpoint.objects.filter(
-        client=client, api_key__isnull=False, url=target_url, events=[event]
+        owner, api_key__isnull=False, url=target_url, events=[event]
     ).first()
     if existing is not None:
         if not existing.is_active:
             webhook_endpoint_set_active(endpoint=existing, active=True)
         return existing, False
     endpoint = webhook_endpoint_create(
-        url=target_url, events=[event], created_by=api_key.created_by, client=client, api_key=api_key
+        url=target_url,
+        events=[event],
+        created_by=api_key.created_by,
+        client=client,
+        agency=None if client is not None else agency,
+        api_key=api_key,
     )
     return endpoint, True
 

@@ -2,16 +2,17 @@
 the REST API for agency keys (its clients), its schema and reference, and the pages for keys and webhooks."""
 
 from django.urls import include, path, re_path
-from rest_framework.routers import SimpleRouter
 
 from . import v1, views
+from .rest import Router
 from .urls_common import urlpatterns as pages
 
 app_name = "api"
 URLCONF = "config.urls_public"
 
-router = SimpleRouter()
+router = Router()
 router.register("clients", v1.ClientViewSet, basename="client")
+router.register("hooks", v1.HookViewSet, basename="hook")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -2,23 +2,13 @@
 keys (and its agency's), its schema and reference, and the pages for keys and webhooks."""
 
 from django.urls import include, path, re_path
-from rest_framework.routers import SimpleRouter
 
 from . import v1, views
+from .rest import Router
 from .urls_common import urlpatterns as pages
 
 app_name = "api"
 URLCONF = "config.urls_tenants"
-
-
-class Router(SimpleRouter):
-    """SimpleRouter, with DELETE on a collection routed to the viewset's `unsubscribe` where it has one: REST
-    hooks' `DELETE /api/v1/hooks/` with the target URL (viewsets without it answer 405 as before)."""
-
-    routes = [
-        SimpleRouter.routes[0]._replace(mapping={**SimpleRouter.routes[0].mapping, "delete": "unsubscribe"}),
-        *SimpleRouter.routes[1:],
-    ]
 
 
 router = Router()

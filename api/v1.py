@@ -39,7 +39,7 @@ from telephony.services import ReportedCallConflict, call_report_missed
 
 from . import serializers as s
 from .models import WebhookEndpoint
-from .payloads import openapi_webhooks, payload_for, sample_event
+from .payloads import openapi_webhooks, payload_for, sample_client, sample_event
 from .rest import AgencyKeyOnly, ApiViewSet, Conflict, Cursor, KeyScope, idempotent
 from .selectors import report_numbers
 from .services import client_set_paused, hook_subscribe, webhook_endpoint_delete, webhook_envelope
@@ -445,13 +445,18 @@ SAMPLE_EVENT_ID = "00000000-0000-4000-8000-000000000000"
 )
 class HookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, ApiViewSet):
     """Subscriptions in the REST Hooks style of Zapier and Make. Each is a webhook endpoint for one event of
-    this client: delivered, signed and retried like those of the webhooks page, and listed there."""
+    this client (on its host) or of every client of the agency (on the agency's host, with an agency key):
+    delivered, signed and retried like those of the webhooks page, and listed there."""
 
     serializer_class = s.HookSerializer
     queryset = WebhookEndpoint.objects.none()
 
     def get_queryset(self):
-        return WebhookEndpoint.objects.filter(client=self.client, api_key__isnull=False)
+        hooks = WebhookEndpoint.objects.filter(api_key__isnull=False)
+        if self.client is not None:
+            return hooks.filter(client=self.client)
+        # The agency's host admits only the agency's own keys (rest.key_fits_host).
+        return hooks.filter(agency_id=self.request.auth.agency_id, client__isnull=True)
 
     @extend_schema(
         summary="Subscribe a URL to an event",
@@ -468,7 +473,11 @@ class HookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
         data = serializer.validated_data
         try:
             hook, new = hook_subscribe(
-                api_key=request.auth, client=self.client, target_url=data["target_url"], event=data["event"]
+                api_key=request.auth,
+                target_url=data["target_url"],
+                event=data["event"],
+                client=self.client,
+                agency=request.auth.agency,
             )
         except DjangoValidationError as exc:
             fields = {"url": "target_url", "events": "event"}
@@ -524,7 +533,8 @@ class HookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
         event_type = next((public for public in public_events() if public.name == event), None)
         if event_type is None:
             raise NotFound(f"No public event {event!r}; GET /api/v1/hooks/events/ lists them.")
-        return Response([sample_body(client=self.client, event_type=event_type)])
+        client = self.client or sample_client(agency=self.request.auth.agency)
+        return Response([sample_body(client=client, event_type=event_type)])
 
 
 def sample_body(*, client: Client, event_type) -> dict:

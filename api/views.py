@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.settings import patched_settings
 
-from accounts.models import AgencyMembership, ClientMembership
+from accounts.models import AgencyMembership, Client, ClientMembership
 from accounts.selectors import request_client
 from events.bus import public_events
 
@@ -184,17 +184,19 @@ def delivery_replay(request, owner: Owner, delivery_id: int):
 def webhook_test(request, owner: Owner, endpoint_id: int):
     """A made-up event of one of the endpoint's kinds, sent to it like a real one (signed, logged, retried)."""
     endpoint = selectors.webhook_endpoint_get(owner=owner, endpoint_id=endpoint_id)
-    if owner.client is None:
-        raise Http404("Test deliveries are sent from a client's host.")
+    # An agency's endpoint hears its clients: the test is an event of its first one (a delivery has a client).
+    client = owner.client or Client.objects.filter(agency=owner.agency).order_by("pk").first()
     event = request.POST.get("event", endpoint.events[0])
     event_type = next((public for public in public_events() if public.name == event), None)
     if event_type is None or event not in endpoint.events:
         messages.error(request, "This endpoint does not take that event.")
     elif not endpoint.is_active:
         messages.error(request, "The endpoint is off: turn it on to send it a test.")
+    elif client is None:
+        messages.error(request, "Add a client first: a test is an event of one of your clients.")
     else:
-        data = payload_for(sample_event(event_type, owner.client))
-        services.hook_test_send(endpoint=endpoint, client=owner.client, event=event, data=data)
+        data = payload_for(sample_event(event_type, client))
+        services.hook_test_send(endpoint=endpoint, client=client, event=event, data=data)
         messages.success(request, f"A sample {event} is on its way; its delivery is listed below.")
     return redirect("api:webhook", endpoint_id=endpoint.pk)
 
@@ -205,9 +207,8 @@ def webhook_test(request, owner: Owner, endpoint_id: int):
 @owner_page
 def connect(request, owner: Owner):
     """What to paste into Zapier's or Make's set-up screens, and the hooks they subscribed (each can be sent a
-    test delivery). On a client's host only: hooks hear one client."""
-    if owner.client is None:
-        raise Http404("Zapier and Make connect to a client's host.")
+    test delivery). On a client's host the hooks hear that client and the actions act for it; on the agency's
+    host (with an agency key) they hear every client of the agency, and there are no caller actions."""
     base = request.build_absolute_uri("/api/v1/")
     events = [{"name": public.name, "label": public.label} for public in public_events()]
     actions = [
@@ -231,6 +232,8 @@ def connect(request, owner: Owner):
             '{"call_id": "pbx-8841", "from_number": "+13125550123", "called_at": "2026-12-07T10:02:00-06:00"}',
         ),
     ]
+    if owner.client is None:
+        actions = []
     hooks = (
         selectors.webhook_endpoint_list(owner=owner).filter(api_key__isnull=False).select_related("api_key")
     )

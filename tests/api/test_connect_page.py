@@ -62,8 +62,8 @@ def test_a_test_of_an_event_the_hook_does_not_take_sends_nothing(web, personas, 
     assert not WebhookDelivery.objects.exists()
 
 
-@pytest.mark.parametrize(("host", "who"), [(ACME, "bob"), (ACME, "nate"), (PLATFORM, "nina")])
-def test_staff_and_agency_hosts_are_told_there_is_no_such_page(web, personas, host, who):
+@pytest.mark.parametrize(("host", "who"), [(ACME, "bob"), (ACME, "nate"), (PLATFORM, "nate")])
+def test_staff_are_told_there_is_no_such_page(web, personas, host, who):
     assert web(host, getattr(personas, who)).get("/api/connect/").status_code == 404
 
 
@@ -78,3 +78,22 @@ def test_another_clients_hook_cannot_be_tested_or_seen(web, personas, receiver, 
     assert bolts.url not in browser.get("/api/connect/").content.decode()
     assert browser.post(f"/api/webhooks/{bolts.pk}/test/", {"event": "call.missed"}).status_code == 404
     assert not WebhookDelivery.objects.exists()
+
+
+def test_an_agency_admin_connects_all_clients_on_the_agencys_host(web, personas, receiver, make_key):
+    response = Api(PLATFORM, make_key("northwind")).post(
+        "/api/v1/hooks/", {"target_url": receiver.url, "event": "call.missed"}
+    )
+    hook = WebhookEndpoint.objects.get(pk=response.json()["id"])
+    browser = web(PLATFORM, personas.nina)
+    page = browser.get("/api/connect/").content.decode()
+    assert "every client of Northwind Marketing" in page
+    assert "POST http://localhost/api/v1/hooks/" in page and hook.url in page
+    assert "outcomes/" not in page  # actions act for one client: on its host
+    assert browser.post(f"/api/webhooks/{hook.pk}/test/", {"event": "call.missed"}).status_code == 302
+    delivery = WebhookDelivery.objects.get(endpoint=hook)
+    assert delivery.client_id == min(personas.acme.pk, personas.bolt.pk)
+    assert webhook_delivery_attempt(delivery_id=delivery.pk) == "delivered"
+    # Another agency's admin cannot send it a test.
+    assert web(PLATFORM, personas.sara).post(f"/api/webhooks/{hook.pk}/test/").status_code == 404
+    assert WebhookDelivery.objects.count() == 1

@@ -20,7 +20,7 @@ from events.bus import public_events
 from events.outbox import outbox_drain
 from messaging.services import contact_opt_out
 
-from .conftest import BOLT, error_of
+from .conftest import BOLT, CEDAR, PLATFORM, error_of
 from .test_webhooks import verify
 
 pytestmark = pytest.mark.django_db
@@ -224,6 +224,35 @@ def test_a_samples_fields_are_those_of_a_delivered_event(api, receiver):
     delivered = json.loads(receiver.requests[0][1])
     [sample] = client.get("/api/v1/hooks/samples/call.missed/").json()
     assert set(sample["data"]["call"]) == set(delivered["data"]["call"])
+
+
+def test_an_agencys_hook_hears_every_client_of_the_agency_and_no_other(api, personas, receiver):
+    """On the agency's host, with an agency key: one Zap for all of the agency's clients."""
+    agency = api(host=PLATFORM, owner="northwind")
+    response = subscribe(agency, receiver)
+    assert response.status_code == 201, response.content
+    hook = response.json()
+    endpoint = WebhookEndpoint.objects.get(pk=hook["id"])
+    assert (endpoint.agency, endpoint.client) == (personas.northwind, None)
+    miss_a_call(api(), call_id="acme-1")
+    miss_a_call(api(host=BOLT, owner="bolt"), call_id="bolt-1")
+    miss_a_call(api(host=CEDAR, owner="cedar"), call_id="cedar-1")  # southpeak's client
+    assert attempt_all(hook["id"]) == ["delivered", "delivered"]
+    slugs = {json.loads(body)["client"]["slug"] for _, body in receiver.requests}
+    assert slugs == {"acme", "bolt"}
+    [sample] = agency.get("/api/v1/hooks/samples/call.missed/").json()
+    assert sample["client"]["slug"] in {"acme", "bolt"}
+    # The agency's hooks are not a client's, and another agency sees none of them.
+    assert api().get("/api/v1/hooks/").json()["results"] == []
+    southpeak = api(host=PLATFORM, owner="southpeak")
+    assert southpeak.get("/api/v1/hooks/").json()["results"] == []
+    assert southpeak.get(f"/api/v1/hooks/{hook['id']}/").status_code == 404
+    assert southpeak.http.delete(f"/api/v1/hooks/{hook['id']}/", **southpeak.headers).status_code == 404
+    assert agency.http.delete(f"/api/v1/hooks/{hook['id']}/", **agency.headers).status_code == 204
+
+
+def test_a_clients_key_has_no_hooks_on_the_agencys_host(api):
+    assert api(host=PLATFORM, owner="acme").get("/api/v1/hooks/").status_code == 404
 
 
 # --- Actions -----------------------------------------------------------------------------------------------

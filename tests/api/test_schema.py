@@ -43,7 +43,16 @@ from .conftest import ACME, PLATFORM
                 "/api/v1/reports/",
             },
         ),
-        (PLATFORM, {"/api/v1/clients/", "/api/v1/clients/{slug}/", "/api/v1/clients/{slug}/pause/"}),
+        (
+            PLATFORM,
+            {
+                "/api/v1/clients/",
+                "/api/v1/clients/{slug}/",
+                "/api/v1/clients/{slug}/pause/",
+                "/api/v1/hooks/",
+                "/api/v1/hooks/samples/{event}/",
+            },
+        ),
     ],
 )
 def test_each_host_serves_the_schema_of_its_own_api(web, host, paths):
