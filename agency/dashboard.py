@@ -16,7 +16,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.models import Agency, Client
-from deliverability.selectors import Rates, deliverability_by_client
+from deliverability.selectors import Rates, agencies_holding, deliverability_by_client
 from messaging.selectors import send_oldest_overdue
 from reports.models import DailyRollup
 from reports.selectors import RollupNumbers, rollup_month_by_client, today_in
@@ -158,14 +158,20 @@ def _calls_recent_by_client(client_ids: list[int], today) -> dict[int, int]:
     return result
 
 
-def _warnings(client: "DashboardClient", calls_recent: int, texting: Rates, at: datetime) -> list[str]:
+def _warnings(
+    client: "DashboardClient", calls_recent: int, texting: Rates, at: datetime, held: bool = False
+) -> list[str]:
     warnings = []
     if client.status == Client.Status.FAILED:
         warnings.append(f"Setup failed: {client.provisioning_error or 'see the onboarding page'}")
     if not client.number:
         warnings.append("Number not configured")
     if client.messaging_registration == Client.Registration.PENDING:
-        warnings.append("Messaging registration pending: US carriers may filter its texts")
+        warnings.append(
+            "Text-backs held until its A2P 10DLC registration is approved"
+            if held
+            else "Messaging registration pending: US carriers may filter its texts"
+        )
     if (
         client.status == Client.Status.LIVE
         and client.went_live_at is not None
@@ -194,12 +200,17 @@ def dashboard_rows(
     today = today_in("UTC", at)
     calls_recent = _calls_recent_by_client(ids, today)
     texting = deliverability_by_client(client_ids=ids, at=at)
+    # Whose agencies hold text-backs until registration is approved: asked only when a listed client is pending.
+    pending = {c.agency_id for c in listed if c.messaging_registration == Client.Registration.PENDING}
+    holding = agencies_holding(agency_ids=pending) if pending else set()
     rows = [
         DashboardRow(
             client=client,
             month=month[client.pk],
             stage=Stage.of(client),
-            warnings=_warnings(client, calls_recent[client.pk], texting[client.pk], at),
+            warnings=_warnings(
+                client, calls_recent[client.pk], texting[client.pk], at, held=client.agency_id in holding
+            ),
             texting=texting[client.pk],
         )
         for client in listed

@@ -124,4 +124,6 @@ VETOES = [
     Veto(ClientNumberClaim, telephony.number_claim),
     # Above a client's allowance, when its agency chose to pause rather than bill the overage.
     Veto(TextbackCheck, billing.textback_usage_veto),
+    # While the number's A2P 10DLC registration is pending, when the agency chose to hold text-backs until then.
+    Veto(TextbackCheck, deliverability.textback_registration_veto),
 ]

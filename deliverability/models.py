@@ -42,11 +42,15 @@ class DeliverabilityDay(models.Model):
 
 
 class DeliverabilityPolicy(models.Model):
-    """An agency's choice: pause a client automatically when one of its rates crosses the hard limit. No row
-    means off (a pause stops every text-back; the agency must ask for it)."""
+    """An agency's choices: pause a client automatically when one of its rates crosses the hard limit, and hold a
+    client's text-backs while its number's A2P 10DLC registration is pending (rather than send them and risk 30034
+    blocks and filtering). No row means neither: both stop texts, so the agency must ask for them."""
 
     agency = models.OneToOneField("accounts.Agency", on_delete=models.CASCADE, related_name="+")
     auto_pause = models.BooleanField(default=False)
+    hold_until_registered = models.BooleanField(
+        default=False, help_text="Text-backs of a client whose registration is pending are not sent."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -1,10 +1,11 @@
 """What the deliverability counts hear (subscribed in config/subscribers.py, in the event's transaction): every
 text handed to the provider, every failure with its class, every opt-out a carrier would count."""
 
-from messaging.events import ContactOptedOut, MessageFailed, MessageSent, MessageStatusChanged
+from messaging.events import ContactOptedOut, MessageFailed, MessageSent, MessageStatusChanged, TextbackCheck
 from messaging.models import ConsentEvent, Message
 
-from .services import deliverability_count, failure_counter
+from .selectors import textbacks_held
+from .services import REGISTRATION_PENDING, deliverability_count, failure_counter
 
 FAILED_STATUSES = (Message.Status.FAILED, Message.Status.UNDELIVERED)
 
@@ -55,3 +56,9 @@ def _failure(message: Message) -> tuple[str, int | None] | None:
         .first()
     )
     return row
+
+
+def textback_registration_veto(check: TextbackCheck) -> str | None:
+    """The send-time veto: held while the client's number's A2P 10DLC registration is pending, when its agency
+    chose to hold rather than send and risk carriers blocking (30034) or filtering the number."""
+    return REGISTRATION_PENDING if textbacks_held(check.client) else None

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.utils import timezone
 
-from accounts.models import Agency
+from accounts.models import Agency, Client
 
 from .models import COUNTERS, DeliverabilityDay, DeliverabilityPolicy, DeliverabilityState
 
@@ -166,3 +166,24 @@ def deliverability_total(rates: Iterable[Rates]) -> Rates:
 
 def auto_pause_on(agency: Agency) -> bool:
     return DeliverabilityPolicy.objects.filter(agency=agency, auto_pause=True).exists()
+
+
+def holds_until_registered(*, agency_id: int) -> bool:
+    return DeliverabilityPolicy.objects.filter(agency_id=agency_id, hold_until_registered=True).exists()
+
+
+def agencies_holding(*, agency_ids: Iterable[int]) -> set[int]:
+    """Which of these agencies hold text-backs until registration is approved (one query)."""
+    return set(
+        DeliverabilityPolicy.objects.filter(
+            agency_id__in=list(agency_ids), hold_until_registered=True
+        ).values_list("agency_id", flat=True)
+    )
+
+
+def textbacks_held(client) -> bool:
+    """A client's text-backs are held: its registration is pending and its agency chose to hold them. No query
+    unless the registration is pending (the send path and every page of a client ask)."""
+    return client.messaging_registration == Client.Registration.PENDING and holds_until_registered(
+        agency_id=client.agency_id
+    )

@@ -14,6 +14,7 @@ from django_tenants.utils import get_public_schema_name
 
 from accounts.models import Agency, AgencyMembership, Client
 from accounts.services import ClientStateError, agency_url, brand_from_email, client_pause
+from messaging import reasons
 from messaging.carrier_errors import FILTERED, UNREGISTERED
 from messaging.models import Message
 
@@ -120,8 +121,22 @@ def _email(agency: Agency, changes: list[tuple[Client, Rates, bool]]) -> None:
     )
 
 
-def policy_set(*, agency: Agency, auto_pause: bool) -> DeliverabilityPolicy:
-    policy, _ = DeliverabilityPolicy.objects.update_or_create(
-        agency=agency, defaults={"auto_pause": auto_pause}
-    )
+def policy_set(
+    *, agency: Agency, auto_pause: bool | None = None, hold_until_registered: bool | None = None
+) -> DeliverabilityPolicy:
+    """Change one or both of the agency's choices; the other stays as it was."""
+    changes: dict[str, bool] = {}
+    if auto_pause is not None:
+        changes["auto_pause"] = auto_pause
+    if hold_until_registered is not None:
+        changes["hold_until_registered"] = hold_until_registered
+    policy, _ = DeliverabilityPolicy.objects.update_or_create(agency=agency, defaults=changes)
     return policy
+
+
+# What the send-time veto answers with (messaging.reasons): the inbox's clause and the reports' label.
+REGISTRATION_PENDING = reasons.register(
+    "registration_pending",
+    text="the number's A2P 10DLC registration is not approved yet, and text-backs are held until it is",
+    label="Held: registration pending",
+)

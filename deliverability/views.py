@@ -21,9 +21,23 @@ from .selectors import (
     auto_pause_on,
     deliverability_by_client,
     deliverability_total,
+    holds_until_registered,
     percent,
 )
 from .services import policy_set
+
+SAID = {
+    ("auto_pause", "on"): "Clients over a hard limit will be paused automatically.",
+    (
+        "auto_pause",
+        "off",
+    ): "Clients over a hard limit will not be paused automatically; you will still be emailed.",
+    (
+        "hold_until_registered",
+        "on",
+    ): "Text-backs of clients whose registration is pending are held until it is approved.",
+    ("hold_until_registered", "off"): "Text-backs of clients whose registration is pending are sent anyway.",
+}
 
 
 @login_required
@@ -34,16 +48,14 @@ def agency_page(request, agency: str):
     if request.method == "POST":
         if not is_admin:
             raise PermissionDenied("Only the agency's admins may change this.")
-        choice = request.POST.get("auto_pause")
-        if choice not in ("on", "off"):
-            return HttpResponse("auto_pause must be on or off", status=400, content_type="text/plain")
-        policy_set(agency=agency_obj, auto_pause=choice == "on")
-        messages.success(
-            request,
-            "Clients over a hard limit will be paused automatically."
-            if choice == "on"
-            else "Clients over a hard limit will not be paused automatically; you will still be emailed.",
-        )
+        name = next((n for n in ("auto_pause", "hold_until_registered") if n in request.POST), None)
+        choice = request.POST.get(name or "")
+        if name is None or choice not in ("on", "off"):
+            return HttpResponse(
+                "auto_pause or hold_until_registered must be on or off", status=400, content_type="text/plain"
+            )
+        policy_set(agency=agency_obj, **{name: choice == "on"})
+        messages.success(request, SAID[name, choice])
         return redirect("deliverability:agency", agency=agency_obj.slug)
     clients = list(
         Client.objects.filter(
@@ -63,6 +75,8 @@ def agency_page(request, agency: str):
             "window_days": WINDOW_DAYS,
             "min_attempted": MIN_ATTEMPTED,
             "auto_pause": auto_pause_on(agency_obj),
+            "hold": holds_until_registered(agency_id=agency_obj.pk),
+            "pending": [c for c in clients if c.messaging_registration == Client.Registration.PENDING],
             "is_admin": is_admin,
         },
     )

@@ -149,6 +149,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.brand",
                 "accounts.context_processors.navigation",
+                "deliverability.context_processors.registration",
             ],
         },
     },
