@@ -296,8 +296,8 @@ def onboarding_number_save(
     if str(previous["phone_number"] or "") == str(phone_number) and previous["number_sid"]:
         held_sid, bought = previous["number_sid"], previous["number_bought"]  # already ours and pointed at us
     else:
-        numbers = get_numbers()
         try:
+            numbers = get_numbers(agency=client.agency)
             held = (
                 numbers.buy(phone_number=str(phone_number))
                 if buy
@@ -307,7 +307,7 @@ def onboarding_number_save(
             raise ValidationError({field: str(exc)}) from None
         held_sid, bought = held.sid, buy
         if previous["number_bought"] and previous["number_sid"]:
-            _release_replaced(previous["number_sid"])
+            _release_replaced(previous["number_sid"], client.agency)
     try:
         with transaction.atomic():
             Client.objects.filter(pk=client.pk).update(
@@ -345,10 +345,10 @@ def opt_outs_follow_the_number(*, client: Client) -> int:
     return len(numbers)
 
 
-def _release_replaced(sid: str) -> None:
+def _release_replaced(sid: str, agency) -> None:
     """The agency chose another number after buying one: give the first one back (or say so in the log)."""
     try:
-        get_numbers().release(sid=sid)
+        get_numbers(agency=agency).release(sid=sid)
     except NumberError as exc:
         log.warning("could not release replaced number %s: %s", sid, exc)
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import onboarding_views, views
+from . import onboarding_views, twilio_views, views
 
 app_name = "agency"
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("<slug:slug>/invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation-revoke"),
     path("<slug:slug>/audit/", views.audit_log, name="audit"),
     path("<slug:slug>/brand/", views.brand, name="brand"),
+    path("<slug:slug>/twilio/", twilio_views.twilio_account, name="twilio"),
+    path("<slug:slug>/twilio/disconnect/", twilio_views.twilio_account_disconnect, name="twilio-disconnect"),
     path("<slug:slug>/brand/domain-check/", views.brand_domain_check, name="brand-domain-check"),
     path("<slug:slug>/onboarding/new/", onboarding_views.start, name="onboarding-start"),
     path("onboarding/<int:pk>/progress/", onboarding_views.progress, name="onboarding-progress"),

@@ -25,8 +25,9 @@ from accounts.models import Client, ClientMembership, User
 from accounts.services import brand_from_email, client_url
 from messaging.actions import action_noted
 from messaging.models import Conversation, Message
-from messaging.providers import ProviderError, get_provider
+from messaging.providers import ProviderError
 from messaging.services import staff_number_problem, staff_text_send
+from messaging.twilio_accounts import provider_for
 from telephony.models import Call
 
 from . import push
@@ -249,7 +250,8 @@ def _ring(*, client: Client, to_number: str, who: str) -> bool:
     say = VoiceResponse()
     say.say(f"Urgent text for {client.name} from {who}. Check your texts and call them back.")
     try:
-        get_provider().call(from_number=str(client.phone_number), to_number=to_number, twiml=str(say))
+        # From the agency's own Twilio account, where the business's number is (messaging.twilio_accounts).
+        provider_for(client).call(from_number=str(client.phone_number), to_number=to_number, twiml=str(say))
     except ProviderError as exc:
         log.warning("could not ring %s for an urgent text: %s", to_number, exc)
         return False

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils.timezone import now
 
+from config.crypto import decrypt, encrypt
 from crm.models import Contact
 
 from .placeholders import validate_template
@@ -329,3 +330,35 @@ class TrackedLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.code}"
+
+
+class TwilioAccount(models.Model):
+    """Public schema: the Twilio account an agency's numbers live in, when it is not the platform's own: a
+    subaccount we made for it (messaging.twilio_accounts.subaccount_create), or the agency's own account, whose
+    credentials an admin entered. Texts go out, numbers are bought and released, and webhooks are checked with
+    this account's credentials. No row: the agency shares the platform's account (TWILIO_ACCOUNT_SID).
+
+    The auth token is stored encrypted (config.crypto); `auth_token` reads it."""
+
+    class Kind(models.TextChoices):
+        SUBACCOUNT = "subaccount", "Subaccount of the platform's account"
+        OWN = "own", "The agency's own Twilio account"
+
+    agency = models.OneToOneField("accounts.Agency", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    account_sid = models.CharField(max_length=34, unique=True)
+    auth_token_encrypted = models.TextField()
+    friendly_name = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.account_sid} ({self.kind})"
+
+    @property
+    def auth_token(self) -> str:
+        return decrypt(self.auth_token_encrypted)
+
+    @auth_token.setter
+    def auth_token(self, value: str) -> None:
+        self.auth_token_encrypted = encrypt(value)

@@ -121,10 +121,11 @@ HTTP_POOL_SIZE = 64
 LINE_TYPES = {"mobile": "mobile", "landline": "landline", "fixedVoip": "voip", "nonFixedVoip": "voip"}
 
 
-def twilio_client() -> TwilioClient:
-    """twilio-python's client for our account (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_TIMEOUT_SECONDS),
-    sending to TWILIO_API_BASE_URL instead of Twilio when that is set. Sending texts (TwilioProvider) and buying
-    numbers (telephony.numbers) both use it."""
+def twilio_client(account_sid: str | None = None, auth_token: str | None = None) -> TwilioClient:
+    """twilio-python's client for our account (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_TIMEOUT_SECONDS), or
+    for an agency's own or sub- account when its credentials are given (messaging.twilio_accounts), sending to
+    TWILIO_API_BASE_URL instead of Twilio when that is set. Sending texts (TwilioProvider) and buying numbers
+    (telephony.numbers) both use it."""
     api_base_url, timeout = settings.TWILIO_API_BASE_URL, settings.TWILIO_TIMEOUT_SECONDS
     http_client = (
         OriginRewritingHttpClient(api_base_url, timeout=timeout)
@@ -144,7 +145,11 @@ def twilio_client() -> TwilioClient:
             os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         )
         http_client.session.trust_env = False
-    return TwilioClient(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client)
+    return TwilioClient(
+        account_sid or settings.TWILIO_ACCOUNT_SID,
+        auth_token or settings.TWILIO_AUTH_TOKEN,
+        http_client=http_client,
+    )
 
 
 class TwilioProvider(Provider):

@@ -47,11 +47,11 @@ from .providers import (
     OPTED_OUT_CODES,
     UNREACHABLE_CODES,
     ProviderError,
-    get_provider,
     status_callback_url,
 )
 from .reasons import SkipReason, is_known, reason_text
 from .segments import segment_info
+from .twilio_accounts import provider_for
 
 log = logging.getLogger(__name__)
 
@@ -516,7 +516,7 @@ def _line_type(client: Client, contact: Contact) -> str:
     remembered, so the next text-back asks again."""
     if line_type_known(contact):
         return contact.line_type
-    kind = get_provider().line_type(contact.phone_number)
+    kind = provider_for(client).line_type(contact.phone_number)
     if kind is not None:
         _line_type_record(client, contact, kind)
     return contact.line_type
@@ -546,7 +546,7 @@ def line_type_prefetch(*, client_id: int, number: str) -> str:
             return "no such caller"
         if line_type_known(contact):
             return "known"
-        kind = get_provider().line_type(
+        kind = provider_for(client).line_type(
             number
         )  # outside any transaction: nothing is held while Twilio answers
         if kind is None:
@@ -595,7 +595,7 @@ def _reconcile(claim: _Claim) -> str | None:
     does not, and the message is to be sent."""
     message = claim.message
     try:
-        found = get_provider().find_sent(
+        found = provider_for(claim.client).find_sent(
             from_number=message.from_number,
             to_number=message.to_number,
             body=message.body,
@@ -614,7 +614,7 @@ def _reconcile(claim: _Claim) -> str | None:
 def _hand_to_provider(claim: _Claim) -> str:
     message = claim.message
     try:
-        result = get_provider().send(
+        result = provider_for(claim.client).send(
             from_number=message.from_number,
             to_number=message.to_number,
             body=message.body,
@@ -776,7 +776,7 @@ def staff_text_send(*, client: Client, to_number: str, body: str, source: str) -
     if problem:
         log.warning("staff text %s to %s not sent: %s", source, to_number, problem)
         return False
-    result = get_provider().send(
+    result = provider_for(client).send(
         from_number=str(client.phone_number), to_number=to_number, body=body, status_callback=""
     )
     with transaction.atomic():

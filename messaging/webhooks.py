@@ -1,6 +1,7 @@
 """What every Twilio webhook shares: the signature check, required parameters, and finding the client.
 
-A request without a valid X-Twilio-Signature is 403 and touches nothing; a missing parameter is 400 naming
+A request without a valid X-Twilio-Signature (computed with the token of the account its AccountSid names;
+an unknown AccountSid is refused) is 403 and touches nothing; a missing parameter is 400 naming
 it; a number (or client) we do not serve is 404. The view then runs in the client's schema.
 """
 
@@ -20,6 +21,8 @@ from accounts.selectors import client_for_webhook
 from accounts.services import client_webhook_seen
 from config.db import tenant_connection
 
+from .twilio_accounts import agency_of_account, auth_token_for
+
 log = logging.getLogger(__name__)
 
 
@@ -37,11 +40,15 @@ def webhook_url(path: str, **query: str) -> str:
 
 
 def signature_is_valid(request) -> bool:
+    """Signed with the auth token of the account named by AccountSid: the platform's, or an agency's subaccount
+    or own account (a subaccount signs with its own token). An AccountSid we do not know is refused before any
+    signature is computed."""
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature or not settings.TWILIO_AUTH_TOKEN:
+    token = auth_token_for(request.POST.get("AccountSid", "").strip())
+    if not signature or not token:
         return False
     url = f"{settings.PUBLIC_BASE_URL}{request.get_full_path()}"
-    return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, request.POST.dict(), signature)
+    return RequestValidator(token).validate(url, request.POST.dict(), signature)
 
 
 def twilio_webhook(*, required: tuple[str, ...], client_by: str):
@@ -74,6 +81,11 @@ def twilio_webhook(*, required: tuple[str, ...], client_by: str):
                 client = client_for_webhook(number=number)
                 what = f"number {number}"
             if client is None or client.status not in (Client.Status.LIVE, Client.Status.PAUSED):
+                return _not_found(f"No client is served at {what}")
+            signer = agency_of_account(params.get("AccountSid", "").strip())
+            if signer is not None and signer != client.agency_id:
+                # An agency's own account signed a webhook about another agency's number: it holds no such
+                # number, so it reads as one we do not serve (the platform's account signs for every subaccount).
                 return _not_found(f"No client is served at {what}")
             client_webhook_seen(client=client)
             tenant_connection.set_tenant(client)

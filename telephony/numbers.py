@@ -2,7 +2,7 @@
 agency's Twilio account already holds, and point it at our webhooks; release a bought one at offboarding.
 
 Like messaging.providers, two implementations behind one interface, chosen by TELEPHONY_PROVIDER: Twilio (its
-REST API, through messaging.providers.twilio_client, so TWILIO_API_BASE_URL applies) and a console one for
+REST API, through messaging.twilio_accounts.client_for in the agency's account, so TWILIO_API_BASE_URL applies) and a console one for
 development and the demo, which offers plausible numbers in 555-01xx (the range kept for fiction) and buys them
 by remembering nothing. Every failure is a NumberError whose message can be shown to the agency as it is."""
 
@@ -18,7 +18,7 @@ from django.db import transaction
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client as TwilioClient
 
-from messaging.providers import twilio_client
+from messaging.twilio_accounts import AccountError, account_ensure, client_for
 
 from .models import NumberHolder
 
@@ -207,8 +207,15 @@ def number_holder_record(*, phone_number: str, agency, client) -> NumberHolder:
     return holder
 
 
-def get_numbers() -> Numbers:
-    """Made afresh each time (numbers are bought rarely): settings changed by tests apply at once."""
+def get_numbers(*, agency=None) -> Numbers:
+    """Made afresh each time (numbers are bought rarely): settings changed by tests apply at once. With an
+    agency, numbers are bought, adopted and released in its account (its subaccount, made now when
+    TWILIO_SUBACCOUNTS is on and it has none yet, or its own; messaging.twilio_accounts)."""
     if settings.TELEPHONY_PROVIDER == "twilio":
-        return TwilioNumbers(twilio_client())
+        if agency is not None:
+            try:
+                account_ensure(agency=agency)
+            except AccountError as exc:
+                raise NumberError(str(exc)) from exc
+        return TwilioNumbers(client_for(agency))
     return ConsoleNumbers()

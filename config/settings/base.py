@@ -88,6 +88,7 @@ SPLIT_APPS = {"telephony", "messaging", "reports", "api"}
 SPLIT_APPS_PUBLIC_MODELS = {
     "messaging.outboundsend",
     "messaging.trackedlink",
+    "messaging.twilioaccount",
     "telephony.numberholder",
     # reports
     "reports.dailyrollup",
@@ -251,6 +252,21 @@ TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
 # Not a guess at "dead" any more: a live attempt holds its send's fence (messaging.services.FENCE_BASE), so this
 # only says how soon a dead one's send is looked at again.
 SENDING_STALE_SECONDS = env.float("SENDING_STALE_SECONDS", default=TWILIO_TIMEOUT_SECONDS + 5)
+# Each agency's numbers in a Twilio subaccount of its own, made through the API with its first number (messaging.
+# twilio_accounts). Off: new agencies share the platform's account, as before (README: "Twilio accounts").
+TWILIO_SUBACCOUNTS = env.bool("TWILIO_SUBACCOUNTS", default=False)
+# Fernet keys (config.crypto) that encrypt agencies' Twilio auth tokens at rest, newest first: the first
+# encrypts, every one decrypts, so a new key is put in front and the old one removed after `manage.py
+# credentials_rotate`. Development derives one from SECRET_KEY; production must set it before any agency gets an
+# account of its own (the first encryption fails loudly otherwise).
+CREDENTIALS_KEYS = env.list("CREDENTIALS_KEYS", default=[])
+if DEBUG and not CREDENTIALS_KEYS:
+    import base64
+    import hashlib
+
+    CREDENTIALS_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(f"credentials:{SECRET_KEY}".encode()).digest()).decode()
+    ]
 if TELEPHONY_PROVIDER == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):
     from django.core.exceptions import ImproperlyConfigured
 

@@ -70,7 +70,7 @@ def test_production_runs_without_debug_and_without_default_secrets(prod):
         env = prod[service]["environment"]
         assert env["DEBUG"] == "0"
         assert env["TELEPHONY_PROVIDER"] == "twilio"
-        for secret in ("SECRET_KEY", "TWILIO_AUTH_TOKEN"):
+        for secret in ("SECRET_KEY", "TWILIO_AUTH_TOKEN", "CREDENTIALS_KEYS"):
             assert re.fullmatch(r"\$\{\w+:\?[^}]+\}", env[secret]), f"{service} {secret} must be required"
 
 

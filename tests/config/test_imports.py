@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 CONFIG_HELPERS = (
+    "config.crypto",
     "config.db",
     "config.outbound",
     "config.redact",

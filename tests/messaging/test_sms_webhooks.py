@@ -10,7 +10,7 @@ from django_tenants.utils import schema_context
 
 from crm.models import Contact
 from crm.services import contact_upsert
-from messaging import services
+from messaging import twilio_accounts
 from messaging.models import ConsentEvent, Conversation, Message, OutboundSend
 from messaging.providers import ConsoleProvider, SentMessage
 from messaging.services import message_queue, message_status_update, send_deliver, textback_schedule
@@ -50,7 +50,7 @@ class RecordingProvider(ConsoleProvider):
 @pytest.fixture(autouse=True)
 def provider(monkeypatch):
     fake = RecordingProvider()
-    monkeypatch.setattr(services, "get_provider", lambda: fake)
+    monkeypatch.setattr(twilio_accounts, "get_provider", lambda: fake)  # provider_for's platform provider
     return fake
 
 

@@ -30,6 +30,9 @@ OPERATIONS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "api_v2010": (
         "twilio_api_v2010.json",
         [
+            ("/2010-04-01/Accounts.json", "post"),  # CreateAccount: a subaccount of the authenticated account
+            ("/2010-04-01/Accounts/{Sid}.json", "get"),  # FetchAccount: checks an agency's own credentials
+            ("/2010-04-01/Accounts/{Sid}.json", "post"),  # UpdateAccount: close a subaccount
             ("/2010-04-01/Accounts/{AccountSid}/Messages.json", "post"),  # CreateMessage
             ("/2010-04-01/Accounts/{AccountSid}/Messages.json", "get"),  # ListMessage
             ("/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json", "get"),  # FetchMessage

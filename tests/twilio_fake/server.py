@@ -3,6 +3,9 @@
 The app talks to it with the real `twilio` library through an HTTP client that rewrites the scheme and host of
 every request URL to FakeTwilio.base_url, so the fake sees the real paths:
 
+    POST /2010-04-01/Accounts.json                              CreateAccount    → 201 subaccount (with its token)
+    GET  /2010-04-01/Accounts/{Sid}.json                        FetchAccount     → 200 account | 404
+    POST /2010-04-01/Accounts/{Sid}.json                        UpdateAccount    → 200 (Status=closed …)
     POST /2010-04-01/Accounts/{AccountSid}/Messages.json        CreateMessage    → 201 message
     GET  /2010-04-01/Accounts/{AccountSid}/Messages.json        ListMessage      → 200 page, newest first
     GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json  FetchMessage     → 200 message | 404
@@ -14,6 +17,12 @@ every request URL to FakeTwilio.base_url, so the fake sees the real paths:
     POST /2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json UpdateIncomingPhoneNumber → 200 | 404
     DELETE (the same path)                                                 DeleteIncomingPhoneNumber → 204 | 404
     POST /2010-04-01/Accounts/{AccountSid}/Calls.json           CreateCall       → 201 call (queued) | 400
+
+Accounts: the main account (account_sid, auth_token), the subaccounts it creates, and other top-level accounts a test
+adds (add_account: an agency's own Twilio account). A request authenticates as one account and may act on it and
+on its subaccounts only (another account's resources are 404, as for Twilio); messages and numbers belong to the
+account in their path, a status callback is signed with its account's token, and a parent moves a number between
+its subaccounts with UpdateIncomingPhoneNumber's AccountSid.
 
 Every request is checked against Twilio's OpenAPI (twilio_spec_subset.json, made by extract_spec.py): unknown
 paths, methods and parameters, missing required ones and values of the wrong type are answered like Twilio
@@ -112,6 +121,9 @@ OPERATIONS = {
     "UpdateIncomingPhoneNumber": "configure",
     "DeleteIncomingPhoneNumber": "release",
     "CreateCall": "call",
+    "CreateAccount": "create_account",
+    "FetchAccount": "fetch_account",
+    "UpdateAccount": "update_account",
 }
 # How many numbers an area code offers unless set_available() says otherwise; all in 555-01xx, the range kept
 # for fiction, so a fake number never rings a real phone.
@@ -458,6 +470,8 @@ class FakeTwilio:
         self._incoming: dict[str, dict] = {}  # sid → IncomingPhoneNumber resource held by the account
         self._calls: list[dict] = []  # outbound calls created (CreateCall), oldest first
         self._taken: set[str] = set()  # numbers bought by someone else: not available
+        # Every account but the main one: sid → Account resource (auth_token and owner_account_sid included).
+        self._accounts: dict[str, dict] = {}
         self._available: dict[str, list[str]] = {}  # area code → numbers offered (default: a few in 555-01xx)
 
     def reset(self) -> None:
@@ -647,6 +661,86 @@ class FakeTwilio:
         with self._lock:
             return dict(self._new_incoming({"PhoneNumber": phone_number}, origin="twilio", **fields))
 
+    def add_account(
+        self, *, friendly_name: str = "Own account", owner_account_sid: str | None = None
+    ) -> dict:
+        """An account with its own credentials: a top-level one (an agency's own Twilio account) unless
+        `owner_account_sid` names its parent. Returns its resource, auth_token included."""
+        with self._lock:
+            return dict(self._new_account(friendly_name, owner_account_sid))
+
+    @property
+    def accounts(self) -> list[dict]:
+        """The accounts besides the main one (subaccounts created through the API, and add_account's)."""
+        with self._lock:
+            return [dict(v) for v in self._accounts.values()]
+
+    def token_of(self, account_sid: str) -> str:
+        if account_sid == self.account_sid:
+            return self.auth_token
+        return self._accounts[account_sid]["auth_token"]
+
+    def _new_account(self, friendly_name: str, owner: str | None) -> dict:
+        sid = "AC" + uuid.uuid4().hex
+        now = rfc2822(self.clock())
+        resource = {
+            "auth_token": uuid.uuid4().hex,
+            "date_created": now,
+            "date_updated": now,
+            "friendly_name": friendly_name,
+            "owner_account_sid": owner or sid,
+            "sid": sid,
+            "status": "active",
+            "subresource_uris": {},
+            "type": "Full",
+            "uri": f"/{API_VERSION}/Accounts/{sid}.json",
+        }
+        self._accounts[sid] = resource
+        return resource
+
+    def _may_act_on(self, authenticated: str, target: str) -> bool:
+        """An account acts on itself and on its subaccounts (open ones)."""
+        if target == authenticated:
+            return target == self.account_sid or self._accounts.get(target, {}).get("status") != "closed"
+        sub = self._accounts.get(target)
+        return sub is not None and sub["owner_account_sid"] == authenticated and sub["status"] != "closed"
+
+    def _main_resource(self) -> dict:
+        return {
+            "auth_token": self.auth_token,
+            "friendly_name": "Main account",
+            "owner_account_sid": self.account_sid,
+            "sid": self.account_sid,
+            "status": "active",
+            "type": "Full",
+            "uri": f"/{API_VERSION}/Accounts/{self.account_sid}.json",
+        }
+
+    def _create_account(self, authenticated: str, form: dict) -> tuple[int, dict]:
+        with self._lock:
+            if self._accounts.get(authenticated, {}).get("owner_account_sid", authenticated) != authenticated:
+                return 400, twilio_error(400, 20001, "A subaccount cannot create subaccounts")
+            return 201, dict(self._new_account(form.get("FriendlyName") or "Subaccount", authenticated))
+
+    def _fetch_account(self, path: str, sid: str) -> tuple[int, dict]:
+        with self._lock:
+            resource = self._main_resource() if sid == self.account_sid else self._accounts.get(sid)
+            if resource is None:
+                return 404, twilio_error(404, 20404, path=path)
+            return 200, dict(resource)
+
+    def _update_account(self, path: str, sid: str, form: dict) -> tuple[int, dict]:
+        with self._lock:
+            resource = self._accounts.get(sid)
+            if resource is None:
+                return 404, twilio_error(404, 20404, path=path)
+            if form.get("Status"):
+                resource["status"] = form["Status"]
+            if form.get("FriendlyName"):
+                resource["friendly_name"] = form["FriendlyName"]
+            resource["date_updated"] = rfc2822(self.clock())
+            return 200, dict(resource)
+
     def take_number(self, phone_number: str) -> None:
         """Someone else buys this number: it leaves the search results and buying it answers 21422."""
         with self._lock:
@@ -715,7 +809,10 @@ class FakeTwilio:
             msg.resource["error_message"] = ERRORS[error_code][1] if error_code in ERRORS else None
             return msg.as_dict()
 
-    def _new_message(self, form: dict, now: datetime, *, status=None, direction="outbound-api") -> _Message:
+    def _new_message(
+        self, form: dict, now: datetime, *, status=None, direction="outbound-api", account: str | None = None
+    ) -> _Message:
+        account = account or self.account_sid
         media = form.get("MediaUrl") or []
         sid = ("MM" if media else "SM") + uuid.uuid4().hex
         scheduled = form.get("ScheduleType") == "fixed"
@@ -725,9 +822,9 @@ class FakeTwilio:
             )
         date_sent = None if scheduled else now
         body = form.get("Body", "")
-        base = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}"
+        base = f"/{API_VERSION}/Accounts/{account}/Messages/{sid}"
         resource = {
-            "account_sid": self.account_sid,
+            "account_sid": account,
             "api_version": API_VERSION,
             "body": body,
             "date_created": rfc2822(now),
@@ -811,7 +908,8 @@ class FakeTwilio:
         if error_code is not None:
             params["ErrorCode"] = str(error_code)
         params.update({k: str(v) for k, v in (extra_params or {}).items()})
-        signature = RequestValidator(self.auth_token).compute_signature(signed_url, params)
+        params["AccountSid"] = msg["account_sid"]
+        signature = RequestValidator(self.token_of(msg["account_sid"])).compute_signature(signed_url, params)
 
         signed = urlsplit(signed_url)
         target = urlsplit(post_to) if post_to else signed
@@ -852,16 +950,21 @@ class FakeTwilio:
 
     # ------------------------------------------------------------------ request handling (server threads)
 
-    def _authorized(self, header: str | None) -> bool:
+    def _authorized(self, header: str | None) -> str | None:
+        """The account the request authenticates as (API keys act for the main account), or None."""
         if not header or not header.startswith("Basic "):
-            return False
+            return None
         try:
             user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
-            return False
+            return None
         if user == self.account_sid:
-            return password == self.auth_token
-        return user in self.api_keys and self.api_keys[user] == password
+            return user if password == self.auth_token else None
+        with self._lock:
+            account = self._accounts.get(user)
+        if account is not None:
+            return user if password == account["auth_token"] and account["status"] != "closed" else None
+        return self.account_sid if user in self.api_keys and self.api_keys[user] == password else None
 
     def _violation(self, record: dict, problem: str) -> None:
         with self._lock:
@@ -877,7 +980,7 @@ class FakeTwilio:
                 }
             )
 
-    def _create(self, form: dict) -> tuple[int, dict]:
+    def _create(self, form: dict, account: str | None = None) -> tuple[int, dict]:
         to = (form.get("To") or "").strip()
         from_ = form.get("From") or ""
         service = form.get("MessagingServiceSid") or ""
@@ -903,19 +1006,20 @@ class FakeTwilio:
             if rejected is not None:
                 code, message = rejected if isinstance(rejected, tuple) else (rejected, None)
                 return 400, twilio_error(400, code, message)
-            msg = self._new_message(form, now)
+            msg = self._new_message(form, now, account=account)
             self._created.append(msg)
             self._cond.notify_all()
             return 201, dict(msg.resource)
 
-    def _fetch(self, path: str, sid: str) -> tuple[int, dict]:
+    def _fetch(self, path: str, sid: str, account: str | None = None) -> tuple[int, dict]:
         with self._lock:
             msg = self._store.get(sid)
-            if msg is None:
+            if msg is None or msg.resource["account_sid"] != (account or self.account_sid):
                 return 404, twilio_error(404, 20404, path=path)
             return 200, dict(msg.resource)
 
-    def _list(self, path: str, query: dict) -> tuple[int, dict]:
+    def _list(self, path: str, query: dict, account: str | None = None) -> tuple[int, dict]:
+        account = account or self.account_sid
         filters = []
         for name in ("DateSent", "DateSent<", "DateSent>"):
             if name in query:
@@ -933,7 +1037,8 @@ class FakeTwilio:
             items = [
                 m
                 for m in candidates
-                if (from_ is None or m.resource["from"] == from_)
+                if m.resource["account_sid"] == account
+                and (from_ is None or m.resource["from"] == from_)
                 and all(_date_matches(m, name, value) for name, value in filters)
             ]
             items.sort(key=lambda m: m.sort_key, reverse=True)
@@ -1092,7 +1197,7 @@ class FakeTwilio:
                 return 400, twilio_error(400, 21502, f"{name} is not a valid URL: {form[name]!r}")
         return None
 
-    def _buy(self, form: dict) -> tuple[int, dict]:
+    def _buy(self, form: dict, account: str | None = None) -> tuple[int, dict]:
         number, area = form.get("PhoneNumber", ""), form.get("AreaCode", "")
         if not number and not area:
             return 400, twilio_error(400, 21421, "A PhoneNumber or an AreaCode is required")
@@ -1109,7 +1214,8 @@ class FakeTwilio:
                 number = offered[0]
             elif number not in self._offered(number[2:5]):
                 return 400, twilio_error(400, 21422)
-            return 201, dict(self._new_incoming({**form, "PhoneNumber": number}, origin="twilio"))
+            fields = {"account_sid": account} if account else {}
+            return 201, dict(self._new_incoming({**form, "PhoneNumber": number}, origin="twilio", **fields))
 
     def _new_incoming(self, form: dict, *, origin: str, **fields) -> dict:
         sid = "PN" + uuid.uuid4().hex
@@ -1153,6 +1259,7 @@ class FakeTwilio:
             "type": "local",
         }
         resource.update(fields)
+        resource["uri"] = f"/{API_VERSION}/Accounts/{resource['account_sid']}/IncomingPhoneNumbers/{sid}.json"
         self._apply_number_form(resource, form)
         self._incoming[sid] = resource
         return resource
@@ -1166,31 +1273,48 @@ class FakeTwilio:
             if key in resource:
                 resource[key] = value
 
-    def _list_incoming(self, path: str, query: dict) -> tuple[int, dict]:
+    def _list_incoming(self, path: str, query: dict, account: str | None = None) -> tuple[int, dict]:
         wanted = query.get("PhoneNumber")
         page_size = int(query.get("PageSize") or 50)
+        account = account or self.account_sid
         with self._lock:
             chunk = [
-                dict(v) for v in self._incoming.values() if wanted is None or v["phone_number"] == wanted
+                dict(v)
+                for v in self._incoming.values()
+                if v["account_sid"] == account and (wanted is None or v["phone_number"] == wanted)
             ][:page_size]
         return 200, _single_page(path, query, page_size, "incoming_phone_numbers", chunk)
 
-    def _configure(self, path: str, sid: str, form: dict) -> tuple[int, dict]:
+    def _configure(
+        self, path: str, sid: str, form: dict, account: str | None = None, authenticated: str | None = None
+    ) -> tuple[int, dict]:
         bad = self._bad_urls(form)
         if bad:
             return bad
         with self._lock:
             resource = self._incoming.get(sid)
-            if resource is None:
+            if resource is None or resource["account_sid"] != (account or self.account_sid):
                 return 404, twilio_error(404, 20404, path=path)
+            target = form.get("AccountSid")
+            if target and target != resource["account_sid"]:
+                # Exchanging numbers between subaccounts: only the parent of both may move one.
+                parent = authenticated or self.account_sid
+                if not (
+                    self._may_act_on(parent, target) and self._may_act_on(parent, resource["account_sid"])
+                ):
+                    return 400, twilio_error(400, 20001, "AccountSid must be a subaccount of your account")
+                resource["account_sid"] = target
+                resource["uri"] = f"/{API_VERSION}/Accounts/{target}/IncomingPhoneNumbers/{sid}.json"
             self._apply_number_form(resource, form)
             resource["date_updated"] = rfc2822(self.clock())
             return 200, dict(resource)
 
-    def _release(self, path: str, sid: str) -> tuple[int, dict | None]:
+    def _release(self, path: str, sid: str, account: str | None = None) -> tuple[int, dict | None]:
         with self._lock:
-            if self._incoming.pop(sid, None) is None:
+            resource = self._incoming.get(sid)
+            if resource is None or resource["account_sid"] != (account or self.account_sid):
                 return 404, twilio_error(404, 20404, path=path)
+            del self._incoming[sid]
             return 204, None
 
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, object]:
@@ -1203,6 +1327,7 @@ class FakeTwilio:
             "callbacks",
             "incoming_numbers",
             "concurrency",
+            "accounts",
         ):
             return 200, getattr(self, name)
         if method == "POST" and name == "reset":
@@ -1219,6 +1344,7 @@ class FakeTwilio:
             "add_message",
             "send_status_callback",
             "add_incoming_number",
+            "add_account",
             "take_number",
             "set_available",
             "set_latency",
@@ -1399,9 +1525,11 @@ class _Handler(BaseHTTPRequestHandler):
         with fake._lock:
             fake._requests.append(record)
 
-        if not fake._authorized(self.headers.get("Authorization")):
+        authenticated = fake._authorized(self.headers.get("Authorization"))
+        if authenticated is None:
             self._send(401, twilio_error(401, 20003), record)
             return
+        record["authenticated_as"] = authenticated
         if op is None:
             if allowed:
                 fake._violation(
@@ -1417,9 +1545,13 @@ class _Handler(BaseHTTPRequestHandler):
             fake._violation(record, "; ".join(problems))
             self._send(404, twilio_error(404, 20404, path=path), record)
             return
-        if values.get("AccountSid", fake.account_sid) != fake.account_sid:
+        account = values.get("AccountSid") or (
+            values.get("Sid") if op.operation_id.endswith("Account") else None
+        )
+        if account is not None and not fake._may_act_on(authenticated, account):
             self._send(404, twilio_error(404, 20404, path=path), record)
             return
+        record["account"] = account or authenticated
         status, payload = self._validate(op, record, query_pairs, form_pairs, raw_body, is_form, content_type)
         if status:
             self._send(status, payload, record)
@@ -1453,22 +1585,31 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             hang, wake = argument, fake._wake
 
+        account = record["account"]
         if op.operation_id == "CreateMessage":
-            status, payload = fake._create(record["form"])
+            status, payload = fake._create(record["form"], account)
+        elif op.operation_id == "CreateAccount":
+            status, payload = fake._create_account(account, record["form"])
+        elif op.operation_id == "FetchAccount":
+            status, payload = fake._fetch_account(path, values["Sid"])
+        elif op.operation_id == "UpdateAccount":
+            status, payload = fake._update_account(path, values["Sid"], record["form"])
         elif op.operation_id == "ListAvailablePhoneNumberLocal":
             status, payload = fake._search(path, values["CountryCode"], record["query"])
         elif op.operation_id == "CreateIncomingPhoneNumber":
-            status, payload = fake._buy(record["form"])
+            status, payload = fake._buy(record["form"], account)
         elif op.operation_id == "ListIncomingPhoneNumber":
-            status, payload = fake._list_incoming(path, record["query"])
+            status, payload = fake._list_incoming(path, record["query"], account)
         elif op.operation_id == "UpdateIncomingPhoneNumber":
-            status, payload = fake._configure(path, values["Sid"], record["form"])
+            status, payload = fake._configure(
+                path, values["Sid"], record["form"], account, record["authenticated_as"]
+            )
         elif op.operation_id == "DeleteIncomingPhoneNumber":
-            status, payload = fake._release(path, values["Sid"])
+            status, payload = fake._release(path, values["Sid"], account)
         elif op.operation_id == "ListMessage":
-            status, payload = fake._list(path, record["query"])
+            status, payload = fake._list(path, record["query"], account)
         elif op.operation_id == "FetchMessage":
-            status, payload = fake._fetch(path, values["Sid"])
+            status, payload = fake._fetch(path, values["Sid"], account)
         elif op.operation_id == "CreateCall":
             status, payload = fake._create_call(record["form"])
         elif op.operation_id == "FetchPhoneNumber":

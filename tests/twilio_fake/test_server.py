@@ -13,7 +13,7 @@ from urllib.request import Request, urlopen
 
 import pytest
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
@@ -715,3 +715,47 @@ def test_number_requests_outside_the_spec_are_refused_and_recorded(fake, api):
     assert status == 404
     problems = " ".join(v["problem"] for v in fake.violations)
     assert "Unknown form parameter 'VoiceUri'" in problems and "'Sid'" in problems
+
+
+# --- Subaccounts ------------------------------------------------------------------------------------------------
+
+
+def test_subaccounts_act_on_their_own_resources_and_their_parent_on_theirs(fake, api):
+    sub = api.api.v2010.accounts.create(friendly_name="Agency one")
+    assert sub.owner_account_sid == fake.account_sid and sub.status == "active" and sub.auth_token
+    sibling = api.api.v2010.accounts.create(friendly_name="Agency two")
+    own = make_client(fake, account_sid=sub.sid, auth_token=sub.auth_token)
+    bought = own.incoming_phone_numbers.create(phone_number="+13125550111")
+    assert bought.account_sid == sub.sid
+    assert fake.incoming_number("+13125550111")["account_sid"] == sub.sid
+    # The parent sees into its subaccount; the subaccount sees neither its parent's nor its sibling's numbers.
+    parent_view = api.api.v2010.accounts(sub.sid).incoming_phone_numbers.list()
+    assert [n.phone_number for n in parent_view] == ["+13125550111"]
+    assert api.incoming_phone_numbers.list() == []
+    with pytest.raises(TwilioException, match="HTTP 404"):  # a list's failure: TwilioException
+        own.api.v2010.accounts(sibling.sid).incoming_phone_numbers.list()
+    # A message sent from the subaccount is its own, and its callback would be signed with its token.
+    message = own.messages.create(to="+13125550199", from_="+13125550111", body="hi")
+    assert message.account_sid == sub.sid and fake.token_of(sub.sid) == sub.auth_token
+    with pytest.raises(TwilioRestException):
+        api.messages(message.sid).fetch()  # not in the parent's own account
+    assert own.api.v2010.accounts(sub.sid).fetch().friendly_name == "Agency one"
+
+
+def test_a_parent_moves_a_number_between_its_subaccounts_and_closes_one(fake, api):
+    held = fake.add_incoming_number("+13125550112")
+    sub = api.api.v2010.accounts.create(friendly_name="Agency one")
+    api.incoming_phone_numbers(held["sid"]).update(account_sid=sub.sid)
+    assert fake.incoming_number("+13125550112")["account_sid"] == sub.sid
+    other = fake.add_account(friendly_name="Someone else's account")
+    stranger = make_client(fake, account_sid=other["sid"], auth_token=other["auth_token"])
+    with pytest.raises(TwilioRestException) as refused:
+        stranger.api.v2010.accounts(sub.sid).incoming_phone_numbers(held["sid"]).update(
+            account_sid=other["sid"]
+        )
+    assert refused.value.status == 404
+    api.api.v2010.accounts(sub.sid).update(status="closed")
+    closed = make_client(fake, account_sid=sub.sid, auth_token=sub.auth_token)
+    with pytest.raises(TwilioException, match="HTTP 401"):
+        closed.incoming_phone_numbers.list()
+    fake.assert_no_violations()
