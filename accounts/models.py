@@ -274,6 +274,15 @@ class Client(TenantMixin):
     ring_timeout_seconds = models.PositiveSmallIntegerField(
         default=20, validators=[MinValueValidator(5), MaxValueValidator(60)]
     )
+    # When nobody answers (forward mode) or the carrier forwards a call: the caller may leave a voicemail, which
+    # lands in the thread with its transcript; the text-back goes out either way. Off: the greeting, then goodbye.
+    voicemail = models.BooleanField(
+        default=True,
+        help_text="Callers nobody answered may leave a voicemail; off, the call ends after the greeting.",
+    )
+    voicemail_max_seconds = models.PositiveSmallIntegerField(
+        default=120, validators=[MinValueValidator(10), MaxValueValidator(600)]
+    )
     min_ring_seconds = models.PositiveSmallIntegerField(
         default=5,
         validators=[MaxValueValidator(60)],

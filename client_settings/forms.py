@@ -84,6 +84,8 @@ class ClientSettingsForm(forms.ModelForm):
             "suppress_hours",
             "min_ring_seconds",
             "ring_timeout_seconds",
+            "voicemail",
+            "voicemail_max_seconds",
             "response_target_minutes",
             "average_job_value",
             "reply_conversion_rate",
@@ -96,6 +98,8 @@ class ClientSettingsForm(forms.ModelForm):
             "suppress_hours": "Text a caller at most once every (hours)",
             "min_ring_seconds": "Minimum ring (seconds)",
             "ring_timeout_seconds": "Ring timeout (seconds)",
+            "voicemail": "Take voicemail",
+            "voicemail_max_seconds": "Longest voicemail (seconds)",
             "response_target_minutes": "Answer replies within (minutes)",
             # Reports show money in US dollars (reports.presenters.money), as the onboarding wizard asks for it.
             "average_job_value": "Average job value (US $)",
@@ -106,6 +110,9 @@ class ClientSettingsForm(forms.ModelForm):
             "suppress_hours": "Up to 720 (30 days).",
             "min_ring_seconds": "A caller who hangs up sooner is not texted; 0–60.",
             "ring_timeout_seconds": "How long the business's phone rings before the call counts as missed, 5–60.",
+            "voicemail": "A caller nobody answered may leave a message; it appears in the conversation with its "
+            "transcript, and the text-back still goes out. Off: they hear the greeting and the call ends.",
+            "voicemail_max_seconds": "10–600.",
             "response_target_minutes": "Counted in business hours; a reply left longer is escalated to whoever "
             "asked for it (Inbox → Notifications).",
             "average_job_value": "What a typical job is worth, in US dollars. Reports multiply the booked jobs that "

@@ -10,8 +10,9 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +27,7 @@ from accounts.views import APP_ICON_SIZES
 from crm.models import Outcome
 from messaging.models import Conversation
 from messaging.segments import segment_info
+from telephony.models import Call
 
 from . import notifications, push, selectors, services
 from .forms import (
@@ -538,3 +540,17 @@ def push_device_delete(request, client, pk: int):
     device.delete()
     messages.success(request, f"Notifications to {device.device or 'that device'} are off.")
     return redirect("inbox:notifications")
+
+
+@inbox_view
+def voicemail(request, client, pk: int):
+    """A voicemail's audio, our copy (telephony.voicemail), to the client's people only: the call is looked up in
+    this client's schema, so another client's call is a 404 like a missing one."""
+    call = get_object_or_404(Call.objects.exclude(recording_file=""), pk=pk)
+    try:
+        audio = default_storage.open(call.recording_file, "rb")
+    except FileNotFoundError:
+        raise Http404("The recording is not stored.") from None
+    response = FileResponse(audio, content_type="audio/mpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -108,3 +108,7 @@ def twiml(response) -> HttpResponse:
 
 def bad_parameter(reason: str) -> HttpResponse:
     return _bad_request(reason)
+
+
+def not_found(reason: str) -> HttpResponse:
+    return _not_found(reason)

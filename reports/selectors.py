@@ -28,6 +28,7 @@ from accounts.schemas import in_schema_of
 from billing.selectors import client_price_for_period
 from crm.models import Outcome
 from messaging.models import Message, TrackedLink
+from telephony.models import Call
 
 from .definitions import texts_by_template
 from .models import ROLLUP_COUNTERS, SAMPLE_EVERY, DailyRollup, FirstStaffReply, MonthlyRollup
@@ -910,3 +911,13 @@ def followup_results(*, client: Client, period: Period) -> FollowupResults:
             .aggregate(sent=Count("id"), recovered=Count("id", filter=Exists(answered)))
         )
     return FollowupResults(**sums)
+
+
+def voicemails_left(*, client: Client, period: Period) -> int:
+    """Calls in the period on which the caller left a voicemail (telephony.voicemail), in the client's schema."""
+    with in_schema_of(client):
+        return (
+            Call.objects.filter(started_at__gte=period.start_at, started_at__lt=period.end_at)
+            .exclude(recording_sid="")
+            .count()
+        )

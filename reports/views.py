@@ -211,6 +211,7 @@ def client_report_context(request, client: Client) -> dict:
         "roi": selectors.return_on_cost(client=client, funnel=funnel, period=period),
         "followups": selectors.followup_results(client=client, period=period),
         "texts": text_rows(selectors.text_results(client=client, period=period)),
+        "voicemails": selectors.voicemails_left(client=client, period=period),
         "rows": funnel_rows(funnel, data["before"]),
         "skipped": skipped_rows(funnel.skipped_reasons),
         "estimate": money(funnel.estimated_revenue),

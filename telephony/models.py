@@ -43,12 +43,26 @@ class Call(models.Model):
     completed_at = models.DateTimeField(
         null=True, blank=True, help_text="When Twilio's final status callback for the call arrived."
     )
+    # A voicemail the caller left (telephony.voicemail): Twilio's recording, our copy of its audio in Django's
+    # storage (served only to the client's people), and its transcript when Twilio sends one.
+    recording_sid = models.CharField(max_length=64, blank=True)
+    recording_seconds = models.PositiveIntegerField(null=True, blank=True)
+    recording_url = models.URLField(
+        max_length=300, blank=True, help_text="Twilio's, without the file extension."
+    )
+    recording_file = models.CharField(max_length=200, blank=True, help_text="Our copy's name in the storage.")
+    transcript = models.TextField(blank=True)
+    transcript_status = models.CharField(max_length=12, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
         return f"{self.from_number} {self.outcome}"
+
+    @property
+    def left_voicemail(self) -> bool:
+        return bool(self.recording_sid)
 
 
 class NumberHolder(models.Model):

@@ -8,4 +8,7 @@ urlpatterns = [
     path("voice/screen-result/", views.voice_screen_result, name="voice-screen-result"),
     path("voice/dial-complete/", views.voice_dial_complete, name="voice-dial-complete"),
     path("voice/status/", views.voice_status, name="voice-status"),
+    path("voice/voicemail-done/", views.voicemail_done, name="voice-voicemail-done"),
+    path("voice/recording/", views.voicemail_recording, name="voice-recording"),
+    path("voice/transcription/", views.voicemail_transcription, name="voice-transcription"),
 ]

@@ -3,10 +3,11 @@ queued by the services and sent by a worker."""
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from messaging.webhooks import bad_parameter, twilio_webhook, twiml, webhook_url
+from messaging.webhooks import bad_parameter, not_found, twilio_webhook, twiml, webhook_url
 
 from .models import Call
 from .services import call_accept, call_dial_complete, call_mark_missed, call_record, call_status
+from .voicemail import voicemail_recorded, voicemail_transcribed, voicemail_twiml
 
 
 def _int_param(params: dict, name: str) -> int | None | str:
@@ -28,20 +29,13 @@ def _call_from(client, params) -> Call:
     )
 
 
-def _sorry(client) -> VoiceResponse:
-    response = VoiceResponse()
-    response.say(f"Sorry we couldn't get to the phone at {client.name}. We'll get back to you shortly.")
-    response.hangup()
-    return response
-
-
 @twilio_webhook(required=("CallSid", "From", "To"), client_by="To")
 def voice_incoming(request, client, params):
     call = _call_from(client, params)
     if client.call_mode == client.CallMode.CARRIER:
         # The business's carrier only forwards calls nobody answered: this one is already missed.
         call_mark_missed(client=client, call=call, reason=Call.MissedReason.CARRIER)
-        return twiml(_sorry(client))
+        return twiml(voicemail_twiml(client))
     response = VoiceResponse()
     dial = response.dial(
         timeout=client.ring_timeout_seconds,
@@ -92,7 +86,7 @@ def voice_dial_complete(request, client, params):
         response = VoiceResponse()
         response.hangup()
         return twiml(response)
-    return twiml(_sorry(client))
+    return twiml(voicemail_twiml(client))
 
 
 @twilio_webhook(required=("CallSid", "CallStatus", "To"), client_by="To")
@@ -102,4 +96,45 @@ def voice_status(request, client, params):
         return bad_parameter(duration)
     call = _call_from(client, params)
     call_status(client=client, call=call, call_status=params["CallStatus"].strip().lower(), duration=duration)
+    return twiml(VoiceResponse())
+
+
+@twilio_webhook(required=("CallSid",), client_by="slug")
+def voicemail_done(request, client, params):
+    """<Record>'s action: the message is taken (or the caller went quiet); the recording arrives on its own."""
+    response = VoiceResponse()
+    response.say("Thank you. Goodbye.")
+    response.hangup()
+    return twiml(response)
+
+
+@twilio_webhook(required=("CallSid", "RecordingSid", "RecordingUrl"), client_by="slug")
+def voicemail_recording(request, client, params):
+    if params.get("RecordingStatus", "completed").strip() != "completed":
+        return twiml(VoiceResponse())  # "absent" (nothing said) or "failed": no voicemail
+    seconds = _int_param(params, "RecordingDuration")
+    if isinstance(seconds, str):
+        return bad_parameter(seconds)
+    call = voicemail_recorded(
+        client=client,
+        call_sid=params["CallSid"],
+        recording_sid=params["RecordingSid"],
+        url=params["RecordingUrl"].strip(),
+        seconds=seconds,
+    )
+    if call is None:
+        return not_found(f"No call {params['CallSid']} at this client")
+    return twiml(VoiceResponse())
+
+
+@twilio_webhook(required=("CallSid", "RecordingSid", "TranscriptionStatus"), client_by="slug")
+def voicemail_transcription(request, client, params):
+    call = voicemail_transcribed(
+        call_sid=params["CallSid"],
+        recording_sid=params["RecordingSid"],
+        text=params.get("TranscriptionText", "").strip(),
+        status=params["TranscriptionStatus"].strip(),
+    )
+    if call is None:
+        return not_found(f"No call {params['CallSid']} at this client")
     return twiml(VoiceResponse())

@@ -225,6 +225,9 @@ PHONENUMBER_DB_FORMAT = "E164"
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files callers send us and voicemails (telephony.voicemail): served only through views that check who asks,
+# never as static files. Filesystem by default; any S3-compatible store through django-storages' backend here.
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

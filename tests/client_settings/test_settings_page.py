@@ -39,6 +39,8 @@ def valid_post(**overrides) -> dict:
         "suppress_hours": "48",
         "min_ring_seconds": "3",
         "ring_timeout_seconds": "25",
+        "voicemail": "on",
+        "voicemail_max_seconds": "120",
         "closures": "2026-12-25 Christmas\n2026-12-31..2027-01-01 New Year",
         "response_target_minutes": "20",
         "average_job_value": "275.00",

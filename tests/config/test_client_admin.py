@@ -27,6 +27,8 @@ def _settings_post(**overrides) -> dict:
         "suppress_hours": "24",
         "min_ring_seconds": "5",
         "ring_timeout_seconds": "20",
+        "voicemail": "on",
+        "voicemail_max_seconds": "120",
         "response_target_minutes": "15",
         "messaging_registration": "not_needed",
     }

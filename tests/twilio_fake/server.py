@@ -17,6 +17,9 @@ every request URL to FakeTwilio.base_url, so the fake sees the real paths:
     POST /2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json UpdateIncomingPhoneNumber → 200 | 404
     DELETE (the same path)                                                 DeleteIncomingPhoneNumber → 204 | 404
     POST /2010-04-01/Accounts/{AccountSid}/Calls.json           CreateCall       → 201 call (queued) | 400
+    GET  a media URL (a recording's .mp3, an MMS's Media/{Sid})  the bytes put there by add_media, with the
+         account's credentials (as Twilio's "HTTP Basic Authentication for media" asks); 404 otherwise. Twilio's
+         OpenAPI describes the .json resources, not the files, so these are served outside the spec's checks.
 
 Accounts: the main account (account_sid, auth_token), the subaccounts it creates, and other top-level accounts a test
 adds (add_account: an agency's own Twilio account). A request authenticates as one account and may act on it and
@@ -469,6 +472,9 @@ class FakeTwilio:
         self.line_types.clear()
         self._incoming: dict[str, dict] = {}  # sid → IncomingPhoneNumber resource held by the account
         self._calls: list[dict] = []  # outbound calls created (CreateCall), oldest first
+        self._media: dict[
+            str, tuple[bytes, str]
+        ] = {}  # path → (content, content type): recordings, MMS media
         self._taken: set[str] = set()  # numbers bought by someone else: not available
         # Every account but the main one: sid → Account resource (auth_token and owner_account_sid included).
         self._accounts: dict[str, dict] = {}
@@ -507,6 +513,13 @@ class FakeTwilio:
         """Lookup v2 requests answered: phone_number (as in the path), fields, query, line_type, received_at."""
         with self._lock:
             return [dict(v) for v in self._lookups]
+
+    def add_media(self, path: str, content: bytes, content_type: str) -> str:
+        """Serve `content` at `path` (e.g. /2010-04-01/Accounts/AC…/Recordings/RE….mp3) to authorised GETs;
+        returns the URL Twilio would put in a webhook (on api.twilio.com)."""
+        with self._lock:
+            self._media[path] = (content, content_type)
+        return f"https://api.twilio.com{path}"
 
     @property
     def calls(self) -> list[dict]:
@@ -1487,6 +1500,18 @@ class _Handler(BaseHTTPRequestHandler):
                 record["error"] = f"{payload.get('code')} {payload.get('message')}"
         self.wfile.write(head.encode("latin-1") + b"\r\n" + body)
 
+    def _send_bytes(self, status: int, body: bytes, content_type: str, record: dict) -> None:
+        record["status"] = status
+        head = (
+            f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
+            f"Date: {email.utils.formatdate(usegmt=True)}\r\n"
+            f"Content-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\n"
+        )
+        if self.close_connection:
+            head += "Connection: close\r\n"
+        self.wfile.write(head.encode("latin-1") + b"\r\n" + body)
+
     def _drop(self, record: dict) -> None:
         record["status"] = None
         record["error"] = "connection dropped (scripted)"
@@ -1530,6 +1555,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(401, twilio_error(401, 20003), record)
             return
         record["authenticated_as"] = authenticated
+        with fake._lock:
+            media = fake._media.get(path) if method == "GET" else None
+        if media is not None:
+            self._send_bytes(200, *media, record)
+            return
         if op is None:
             if allowed:
                 fake._violation(

@@ -1,0 +1,162 @@
+"""Voicemail: a caller nobody answered (forward mode, once the dial gave up; carrier mode, at once) hears the
+client's greeting and may leave a message (<Record>, at most Client.voicemail_max_seconds), unless the client
+chose to hang up instead (Client.voicemail). The call is already recorded as missed and its text-back queued
+before the greeting plays: a voicemail never holds the text back.
+
+Twilio then posts twice, signed like every webhook: the recording status callback (the recording's sid, URL and
+length) and, a little later, the transcription callback (its text). The audio is copied into Django's storage by
+a task, fetched with the account's credentials through config.outbound (Twilio serves recordings behind HTTP
+basic auth), so the thread plays our copy and only the client's people can hear it (inbox.views.voicemail).
+"""
+
+import base64
+import logging
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F
+from django.utils.timezone import now
+from twilio.twiml.voice_response import VoiceResponse
+
+from accounts.models import Client
+from config import outbound
+from messaging.models import Conversation
+from messaging.services import conversation_for
+from messaging.webhooks import webhook_url
+
+from .models import Call
+
+log = logging.getLogger(__name__)
+
+MAX_RECORDING_BYTES = 20 * 1024 * 1024  # ten minutes of Twilio's mono mp3 is about 5 MB
+
+
+def voicemail_twiml(client: Client) -> VoiceResponse:
+    """What a caller nobody answered hears: the greeting and the tone, or the greeting and goodbye."""
+    response = VoiceResponse()
+    if not client.voicemail:
+        response.say(f"Sorry we couldn't get to the phone at {client.name}. We'll get back to you shortly.")
+        response.hangup()
+        return response
+    response.say(
+        f"Sorry we couldn't get to the phone at {client.name}. Please leave a message after the tone; "
+        "we'll text you as well."
+    )
+    response.record(
+        max_length=client.voicemail_max_seconds,
+        play_beep=True,
+        trim="trim-silence",
+        action=webhook_url("/hooks/twilio/voice/voicemail-done/", c=client.slug),
+        method="POST",
+        recording_status_callback=webhook_url("/hooks/twilio/voice/recording/", c=client.slug),
+        recording_status_callback_method="POST",
+        recording_status_callback_event="completed",
+        transcribe=True,
+        transcribe_callback=webhook_url("/hooks/twilio/voice/transcription/", c=client.slug),
+    )
+    response.hangup()
+    return response
+
+
+def voicemail_recorded(
+    *, client: Client, call_sid: str, recording_sid: str, url: str, seconds: int | None
+) -> Call | None:
+    """The recording status callback (completed): the voicemail is on the call, and its audio is fetched once
+    the transaction commits. Idempotent on the recording's sid. None for a call we never saw."""
+    call = (
+        Call.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("contact")
+        .filter(call_sid=call_sid)
+        .first()
+    )
+    if call is None:
+        return None
+    if call.recording_sid == recording_sid:
+        return call  # Twilio's retry
+    call.recording_sid, call.recording_url, call.recording_seconds = recording_sid, url[:300], seconds
+    call.save(update_fields=["recording_sid", "recording_url", "recording_seconds"])
+    if call.contact is not None:
+        # A voicemail is the caller speaking to the business: their thread shows it (started now if no text went
+        # out, e.g. to a landline) and comes back to the top of the inbox, unread, like a reply.
+        conversation = conversation_for(contact=call.contact)
+        Conversation.objects.filter(pk=conversation.pk).update(
+            last_activity_at=now(), status=Conversation.Status.OPEN, unread_count=F("unread_count") + 1
+        )
+    from .tasks import voicemail_fetch  # a task module imports the services it runs; this is the reverse
+
+    transaction.on_commit(lambda: _queue(voicemail_fetch, client.pk, call.pk))
+    return call
+
+
+def _queue(task, *args) -> None:
+    try:
+        task.apply_async(args, retry=False)
+    except (
+        Exception
+    ) as exc:  # a broker that is down costs the copy now; the thread falls back to Twilio's note
+        log.warning("could not queue %s: %s", task.name, exc)
+
+
+def voicemail_transcribed(*, call_sid: str, recording_sid: str, text: str, status: str) -> Call | None:
+    call = Call.objects.filter(call_sid=call_sid).first()
+    if call is None:
+        return None
+    call.transcript = text if status == "completed" else ""
+    call.transcript_status = status[:12]
+    if not call.recording_sid:
+        call.recording_sid = recording_sid  # the transcription raced ahead of the recording's own callback
+    call.save(update_fields=["transcript", "transcript_status", "recording_sid"])
+    return call
+
+
+def _twilio_media_url(url: str) -> str | None:
+    """Where to fetch a Twilio media URL from: Twilio's own host only (the URL came in a webhook, but a link to
+    anywhere else is not Twilio's to give), sent to TWILIO_API_BASE_URL when that is set (the fake, in tests)."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not (parts.hostname or "").endswith(".twilio.com"):
+        return None
+    if settings.TWILIO_API_BASE_URL:
+        base = urlsplit(settings.TWILIO_API_BASE_URL)
+        return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, ""))
+    return url
+
+
+def twilio_media_fetch(url: str, *, max_bytes: int) -> outbound.Answer:
+    """GET a recording or an MMS's media from Twilio with the account's credentials, through the one door for
+    outbound HTTP. OutboundError when it cannot (a URL not on Twilio's host included)."""
+    target = _twilio_media_url(url)
+    if target is None:
+        raise outbound.OutboundRefused(f"Not a Twilio media URL: {url!r}")
+    token = base64.b64encode(f"{settings.TWILIO_ACCOUNT_SID}:{settings.TWILIO_AUTH_TOKEN}".encode()).decode()
+    answer = outbound.request(
+        "GET",
+        target,
+        headers={"Authorization": f"Basic {token}"},
+        schemes=("https", "http") if settings.TWILIO_API_BASE_URL else ("https",),
+        allow_private=bool(settings.TWILIO_API_BASE_URL),
+        read_timeout=20.0,
+        deadline=60.0,
+        max_bytes=max_bytes,
+    )
+    if answer.status != 200 or len(answer.body) > max_bytes:
+        raise outbound.OutboundError(f"Twilio answered {answer.status} for {url}")
+    return answer
+
+
+def voicemail_fetch(*, client: Client, call: Call) -> str:
+    """Copy the voicemail's audio into Django's storage (in the client's schema). Returns the stored name."""
+    if call.recording_file or not call.recording_url:
+        return call.recording_file
+    try:
+        answer = twilio_media_fetch(f"{call.recording_url}.mp3", max_bytes=MAX_RECORDING_BYTES)
+    except outbound.OutboundRefused as exc:  # not Twilio's to give: never fetched, never retried
+        log.warning("voicemail of call %s not fetched: %s", call.call_sid, exc)
+        return ""
+    name = default_storage.save(
+        f"voicemail/{client.schema_name}/{call.call_sid}.mp3", ContentFile(answer.body)
+    )
+    Call.objects.filter(pk=call.pk).update(recording_file=name)
+    return name

@@ -1,0 +1,200 @@
+"""Voicemail: a caller nobody answered hears the greeting and may leave a message; the recording (copied from the
+fake Twilio with the account's credentials) and its transcript land in the thread, only the client's people can
+play it, the text-back still goes out, the report counts it, and a client may choose to hang up instead. Every
+callback signed as Twilio signs it."""
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from django.conf import settings
+from django_tenants.utils import schema_context
+
+from accounts.models import Client
+from config.celery_app import app as celery_app
+from messaging.models import OutboundSend
+from messaging.services import send_deliver
+from telephony.models import Call
+from tests.webhooks import call_params, post_signed, sid
+
+pytestmark = pytest.mark.django_db
+
+CALLER = "+13125550144"
+AUDIO = b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x64" * 500  # an mp3's header and frames
+PERIOD = {"preset": "custom", "start": "2020-01-01", "end": "2030-12-31"}
+
+
+@pytest.fixture
+def platform(web):
+    return web("localhost")
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def eager_tasks():
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def _missed(platform, client, caller=CALLER):
+    """A call nobody answered: the TwiML the caller hears next, and the call's params."""
+    params = call_params(client, caller)
+    post_signed(platform, "/hooks/twilio/voice/incoming/", params)
+    response = post_signed(
+        platform,
+        "/hooks/twilio/voice/dial-complete/",
+        {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"},
+    )
+    assert response.status_code == 200
+    return ET.fromstring(response.content), params
+
+
+def _recording(twilio, params, client, *, seconds="42"):
+    recording_sid = sid("RE")
+    path = f"/2010-04-01/Accounts/{settings.TWILIO_ACCOUNT_SID}/Recordings/{recording_sid}"
+    url = twilio.add_media(f"{path}.mp3", AUDIO, "audio/mpeg").removesuffix(".mp3")
+    return {
+        "AccountSid": settings.TWILIO_ACCOUNT_SID,
+        "CallSid": params["CallSid"],
+        "RecordingSid": recording_sid,
+        "RecordingUrl": url,
+        "RecordingStatus": "completed",
+        "RecordingDuration": seconds,
+        "RecordingChannels": "1",
+        "RecordingSource": "RecordVerb",
+    }
+
+
+def _call(client, params) -> Call:
+    with schema_context(client.schema_name):
+        return Call.objects.select_related("contact__conversation").get(call_sid=params["CallSid"])
+
+
+def test_a_caller_nobody_answered_may_leave_a_voicemail_and_is_texted_back_too(platform, personas, twilio):
+    root, params = _missed(platform, personas.acme)
+    record = root.find("Record")
+    assert "leave a message after the tone" in root.find("Say").text
+    assert (record.get("maxLength"), record.get("transcribe"), record.get("playBeep")) == (
+        "120",
+        "true",
+        "true",
+    )
+    assert (
+        record.get("recordingStatusCallback") == "http://localhost:8000/hooks/twilio/voice/recording/?c=acme"
+    )
+    assert (
+        record.get("transcribeCallback") == "http://localhost:8000/hooks/twilio/voice/transcription/?c=acme"
+    )
+    assert record.get("action") == "http://localhost:8000/hooks/twilio/voice/voicemail-done/?c=acme"
+    send = OutboundSend.objects.get(client=personas.acme, key=f"call:{params['CallSid']}")
+    assert send_deliver(send_id=send.pk) == "sent" and len(twilio.messages_to(CALLER)) == 1
+
+    done = post_signed(
+        platform, "/hooks/twilio/voice/voicemail-done/?c=acme", {**params, "RecordingSid": "RE1"}
+    )
+    assert ET.fromstring(done.content).find("Hangup") is not None
+
+
+def test_the_client_chooses_the_length_or_to_hang_up_instead(platform, personas, twilio):
+    Client.objects.filter(pk=personas.acme.pk).update(voicemail_max_seconds=30)
+    root, _ = _missed(platform, personas.acme)
+    assert root.find("Record").get("maxLength") == "30"
+    Client.objects.filter(pk=personas.acme.pk).update(voicemail=False)
+    root, params = _missed(platform, personas.acme, "+13125550145")
+    assert root.find("Record") is None and root.find("Hangup") is not None
+    assert OutboundSend.objects.filter(client=personas.acme, key=f"call:{params['CallSid']}").exists()
+
+
+def test_carrier_forwarded_calls_get_the_voicemail_too(platform, personas):
+    Client.objects.filter(pk=personas.acme.pk).update(call_mode=Client.CallMode.CARRIER)
+    response = post_signed(platform, "/hooks/twilio/voice/incoming/", call_params(personas.acme, CALLER))
+    assert ET.fromstring(response.content).find("Record") is not None
+
+
+def test_the_recording_and_its_transcript_land_in_the_thread_for_the_clients_people_only(
+    web, platform, personas, twilio, eager_tasks, django_capture_on_commit_callbacks
+):
+    acme = personas.acme
+    _, params = _missed(platform, acme)
+    recording = _recording(twilio, params, acme)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_signed(platform, "/hooks/twilio/voice/recording/?c=acme", recording).status_code == 200
+        # Twilio retries a callback it thinks failed: one voicemail, one copy.
+        assert post_signed(platform, "/hooks/twilio/voice/recording/?c=acme", recording).status_code == 200
+    fetches = [r for r in twilio.requests if r["path"].endswith(".mp3")]
+    assert len(fetches) == 1 and fetches[0]["headers"]["Authorization"].startswith("Basic ")
+    transcription = {
+        "AccountSid": settings.TWILIO_ACCOUNT_SID,
+        "CallSid": params["CallSid"],
+        "RecordingSid": recording["RecordingSid"],
+        "RecordingUrl": recording["RecordingUrl"],
+        "TranscriptionSid": sid("TR"),
+        "TranscriptionStatus": "completed",
+        "TranscriptionText": "Hi, the water heater is leaking in the basement, please call me back.",
+    }
+    assert (
+        post_signed(platform, "/hooks/twilio/voice/transcription/?c=acme", transcription).status_code == 200
+    )
+
+    call = _call(acme, params)
+    assert (call.recording_seconds, call.transcript_status) == (42, "completed")
+    owner = web("acme.localhost", personas.alice)
+    page = owner.get(f"/inbox/{call.contact.conversation.pk}/").content.decode()
+    assert "Left a voicemail" in page and "42 s" in page and "water heater is leaking" in page
+    assert f'src="/inbox/calls/{call.pk}/voicemail/"' in page
+    audio = owner.get(f"/inbox/calls/{call.pk}/voicemail/")
+    assert (audio.status_code, audio["Content-Type"], b"".join(audio.streaming_content)) == (
+        200,
+        "audio/mpeg",
+        AUDIO,
+    )
+    # Bolt's owner: sent to log in on acme's host; on bolt's, no such call.
+    assert web("acme.localhost", personas.dave).get(f"/inbox/calls/{call.pk}/voicemail/").status_code == 302
+    assert web("bolt.localhost", personas.dave).get(f"/inbox/calls/{call.pk}/voicemail/").status_code == 404
+    assert web("acme.localhost").get(f"/inbox/calls/{call.pk}/voicemail/").status_code == 302
+
+    report = owner.get("/reports/", PERIOD).content.decode()
+    assert "1 caller left a voicemail" in report
+    assert (
+        "left a voicemail"
+        not in web("bolt.localhost", personas.dave).get("/reports/", PERIOD).content.decode()
+    )
+
+
+def test_callbacks_must_be_signed_complete_and_about_a_call_of_that_client(platform, personas, twilio):
+    _, params = _missed(platform, personas.acme)
+    recording = _recording(twilio, params, personas.acme)
+    assert platform.post("/hooks/twilio/voice/recording/?c=acme", recording).status_code == 403
+    missing = {k: v for k, v in recording.items() if k != "RecordingSid"}
+    response = post_signed(platform, "/hooks/twilio/voice/recording/?c=acme", missing)
+    assert response.status_code == 400 and b"RecordingSid" in response.content
+    # The same call, named as bolt's: bolt has no such call.
+    assert post_signed(platform, "/hooks/twilio/voice/recording/?c=bolt", recording).status_code == 404
+    bad = post_signed(
+        platform, "/hooks/twilio/voice/recording/?c=acme", {**recording, "RecordingDuration": "x"}
+    )
+    assert bad.status_code == 400
+    assert _call(personas.acme, params).recording_sid == ""
+
+
+def test_a_recording_url_that_is_not_twilios_is_never_fetched(
+    platform, personas, twilio, eager_tasks, django_capture_on_commit_callbacks
+):
+    _, params = _missed(platform, personas.acme)
+    recording = {**_recording(twilio, params, personas.acme), "RecordingUrl": "https://example.com/RE1"}
+    with django_capture_on_commit_callbacks(execute=True):
+        post_signed(platform, "/hooks/twilio/voice/recording/?c=acme", recording)
+    call = _call(personas.acme, params)
+    assert call.recording_sid and call.recording_file == ""
+
+
+def test_nothing_said_is_no_voicemail(platform, personas, twilio):
+    _, params = _missed(platform, personas.acme)
+    recording = {**_recording(twilio, params, personas.acme), "RecordingStatus": "absent"}
+    assert post_signed(platform, "/hooks/twilio/voice/recording/?c=acme", recording).status_code == 200
+    assert _call(personas.acme, params).recording_sid == ""
