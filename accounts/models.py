@@ -312,6 +312,14 @@ class Client(TenantMixin):
         validators=[MinValueValidator(0)],
         help_text="What a typical job is worth; reports use it to estimate booked jobs that have no value yet.",
     )
+    # A missed-call audit for a prospect (reports.call_audit): from call_audit_started_at its calls are forwarded
+    # and recorded as usual, and nobody is texted; the report covers call_audit_days days from that day. Turning it
+    # into a live client sets call_audit_converted_at: text-backs start, and the audit's calls stay its history.
+    call_audit_started_at = models.DateTimeField(null=True, blank=True)
+    call_audit_days = models.PositiveSmallIntegerField(
+        default=14, validators=[MinValueValidator(1), MaxValueValidator(90)]
+    )
+    call_audit_converted_at = models.DateTimeField(null=True, blank=True)
     # Of the callers who reply, how many become a job, in percent: the report's estimate for replies that were
     # not (yet) booked or won. Empty: no such estimate.
     reply_conversion_rate = models.DecimalField(
@@ -395,6 +403,11 @@ class Client(TenantMixin):
         return self.status != self.Status.ARCHIVED and (
             self.status in (self.Status.PROVISIONING, self.Status.FAILED) or self.went_live_at is None
         )
+
+    @property
+    def in_call_audit(self) -> bool:
+        """On a missed-call audit not yet turned into a live client: nobody is texted."""
+        return self.call_audit_started_at is not None and self.call_audit_converted_at is None
 
     def textback_allowed_to(self, number: str) -> bool:
         """Whether a missed call from this number may be texted back yet: any caller once the client is live;

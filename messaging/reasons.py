@@ -46,6 +46,11 @@ class SkipReason(enum.StrEnum):
         "Already in a conversation",
     )
     NO_TEMPLATE = "no_template", "there is no active text-back template", "No active template"
+    CALL_AUDIT = (
+        "call_audit",
+        "the business is on a missed-call audit: calls are recorded, nobody is texted",
+        "Audit: would have been texted",
+    )
     PROVIDER_ERROR = "provider_error", "the text provider refused it", "Refused by the carrier"
     # The follow-up's own (messaging.followups): the conversation moved on, or it may not go at all.
     FOLLOWUP_OFF = "followup_off", "follow-ups are switched off for this business", "Follow-ups off"

@@ -448,7 +448,8 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
     send (already marked sending), or the reason not to."""
     if client.status == Client.Status.PAUSED:
         return SkipReason.CLIENT_PAUSED
-    if not client.textback_allowed_to(send.to_number):
+    # On an audit nobody is texted either way; every caller is counted as one it would have texted (below).
+    if not client.textback_allowed_to(send.to_number) and not client.in_call_audit:
         return SkipReason.NOT_LIVE
     # Other apps may stop a text-back (billing: the month's allowance is used up); the first reason given wins.
     veto = ask(events.TextbackCheck(client=client, send=send))
@@ -473,6 +474,9 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
     template = _pick_template(client=client, returning=history.returning, send=send)
     if template is None:
         return SkipReason.NO_TEMPLATE
+    if client.in_call_audit:
+        # Last, after every other check: what is skipped for this reason is exactly what would have gone out.
+        return SkipReason.CALL_AUDIT
     context = placeholder_context(client=client, caller_name=contact.name.split()[0] if contact.name else "")
     variant, wording = template_wording(template=template, send_key=send.key)
     link = None

@@ -9,6 +9,7 @@ from fpdf import FPDF
 from PIL import Image
 
 from accounts.models import Client
+from messaging.reasons import SkipReason
 
 from .presenters import duration, funnel_rows, money, skipped_rows
 from .selectors import Period, funnel_for_client, rollup_trend
@@ -202,4 +203,140 @@ def monthly_pdf(*, client: Client, period: Period) -> bytes:
     pdf.set_text_color(107, 114, 128)
     contact = f" · {agency.support_email}" if agency.support_email else ""
     pdf.cell(0, 4, t(f"Prepared by {agency.display_name}{contact} · days in {client.timezone}"))
+    return bytes(pdf.output())
+
+
+def call_audit_pdf(*, audit) -> bytes:
+    """The one-page missed-call audit (reports.call_audit.CallAudit) in the agency's brand: what the prospect's
+    calls were, when they were missed, what that is worth, and what text-back would have sent."""
+    client, funnel, period = audit.client, audit.funnel, audit.period
+    agency = client.agency
+    brand = _rgb(agency.brand_color or "#2563eb")
+    pdf = _Page()
+    pdf.add_page()
+    t = pdf.text_safe
+
+    pdf.set_fill_color(*brand)
+    pdf.rect(0, 0, 210, 28, style="F")
+    pdf.set_text_color(255, 255, 255)
+    pdf.set_xy(15, 7)
+    pdf.font(16, bold=True)
+    pdf.cell(0, 8, t(agency.display_name))
+    pdf.set_xy(15, 16)
+    pdf.font(10)
+    pdf.cell(0, 6, t(f"Missed-call audit for {client.name} · {period.label()}"))
+    pdf.set_text_color(17, 24, 39)
+    _logo(pdf, agency)
+
+    rate = "—" if funnel.missed_rate is None else f"{funnel.missed_rate}%"
+    tiles = [
+        ("Calls", f"{funnel.calls:,}"),
+        ("Missed calls", f"{funnel.missed_calls:,}"),
+        ("Missed-call rate", rate),
+        ("Would have been texted", f"{audit.would_have_texted:,}"),
+    ]
+    x, y, w = 15, 34, 45.5
+    for label, value in tiles:
+        pdf.set_draw_color(229, 231, 235)
+        pdf.rect(x, y, w - 2, 20)
+        pdf.set_xy(x + 2, y + 2)
+        pdf.font(8)
+        pdf.set_text_color(107, 114, 128)
+        pdf.cell(w - 6, 5, t(label))
+        pdf.set_xy(x + 2, y + 8)
+        pdf.font(14, bold=True)
+        pdf.set_text_color(*((185, 28, 28) if label == "Missed calls" else (17, 24, 39)))
+        pdf.cell(w - 6, 9, t(value))
+        x += w
+    pdf.set_text_color(17, 24, 39)
+
+    # The money, labelled as an estimate.
+    pdf.set_xy(15, 58)
+    pdf.font(11, bold=True)
+    pdf.cell(0, 6, t("The money walking away"))
+    pdf.set_xy(15, 65)
+    pdf.font(9)
+    if audit.walking_away is None:
+        money_note = (
+            f"{funnel.missed_calls} missed calls in {period.days} days. With an average job value and a reply "
+            "conversion rate set, this page estimates what they are worth."
+        )
+    else:
+        money_note = (
+            f"Estimate: {audit.would_have_texted} callers text-back would have reached × "
+            f"{client.reply_conversion_rate.normalize():f}% who reply and book × {money(client.average_job_value)} average job "
+            f"= about {money(audit.walking_away)} in {period.days} days. Every missed call at the average job "
+            f"value: {money(audit.missed_value)}."
+        )
+    pdf.multi_cell(180, 5, t(money_note))
+
+    # When calls are missed: by hour of day, and the rate by weekday.
+    y = 84
+    pdf.set_xy(15, y)
+    pdf.font(11, bold=True)
+    pdf.cell(0, 6, t("When calls are missed (hour of day, the business's clock)"))
+    y += 9
+    chart_h, chart_w = 38, 180
+    peak = max([1, *funnel.missed_by_hour])
+    slot = chart_w / 24
+    pdf.set_draw_color(229, 231, 235)
+    pdf.line(15, y + chart_h, 195, y + chart_h)
+    pdf.font(6)
+    pdf.set_text_color(107, 114, 128)
+    pdf.set_xy(15, y - 3)
+    pdf.cell(20, 3, t(f"max {peak}"))
+    for hour, missed in enumerate(funnel.missed_by_hour):
+        h = chart_h * missed / peak
+        if h:
+            pdf.set_fill_color(*brand)
+            pdf.rect(15 + hour * slot + slot * 0.15, y + chart_h - h, slot * 0.7, h, style="F")
+        if hour % 3 == 0:
+            pdf.set_xy(15 + hour * slot, y + chart_h + 1)
+            pdf.cell(slot * 2, 3, t(f"{hour:02d}:00"))
+    y += chart_h + 8
+    pdf.set_text_color(17, 24, 39)
+    pdf.set_xy(15, y)
+    pdf.font(9)
+    split = f"{funnel.missed_in_hours} in business hours, {funnel.missed_after_hours} after hours."
+    days = ", ".join(
+        f"{name} {'—' if value is None else f'{value}%'}"
+        for name, value in zip(
+            ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), funnel.missed_rate_by_weekday, strict=True
+        )
+    )
+    pdf.multi_cell(180, 5, t(f"{split} Missed-call rate by day: {days}."))
+
+    # What text-back would have sent.
+    y = pdf.get_y() + 6
+    pdf.set_xy(15, y)
+    pdf.font(11, bold=True)
+    pdf.cell(0, 6, t("What text-back would have sent, within seconds of each missed call"))
+    y += 8
+    for label, text in audit.would_text.items():
+        pdf.set_xy(15, y)
+        pdf.font(8, bold=True)
+        pdf.set_text_color(107, 114, 128)
+        pdf.cell(0, 4, t(label))
+        pdf.set_text_color(17, 24, 39)
+        pdf.set_xy(15, y + 5)
+        pdf.font(9)
+        pdf.set_fill_color(243, 244, 246)
+        pdf.multi_cell(180, 5, t(text), fill=True)
+        y = pdf.get_y() + 4
+    skipped = skipped_rows({k: n for k, n in funnel.skipped_reasons.items() if k != SkipReason.CALL_AUDIT})
+    if skipped:
+        pdf.set_xy(15, y)
+        pdf.font(8.5)
+        not_texted = ", ".join(f"{label}: {n}" for label, n in skipped)
+        pdf.multi_cell(180, 4.5, t(f"Missed callers it would not have texted: {not_texted}."))
+
+    pdf.set_xy(15, 285)
+    pdf.font(7)
+    pdf.set_text_color(107, 114, 128)
+    contact = f" · {agency.support_email}" if agency.support_email else ""
+    pdf.cell(
+        0,
+        4,
+        t(f"Prepared by {agency.display_name}{contact} · calls recorded, nobody texted · {client.timezone}"),
+    )
     return bytes(pdf.output())

@@ -332,6 +332,28 @@ def test_a_closed_conversation_does_not_stop_a_text_back(platform, personas, twi
     assert len(twilio.messages_to(CALLER)) == 1
 
 
+def test_on_a_missed_call_audit_nobody_is_texted_until_the_client_goes_live(personas, twilio):
+    from reports.call_audit import call_audit_convert
+
+    went_live_at = Client.objects.get(pk=personas.acme.pk).went_live_at
+    # A prospect set up for an audit alone never went through the wizard's go-live step.
+    Client.objects.filter(pk=personas.acme.pk).update(call_audit_started_at=now(), went_live_at=None)
+    try:
+        send, outcome = _text_back(personas.acme)
+        assert outcome == "skipped: call_audit"  # not "not_live": every caller counts as one it would text
+        _assert_nothing_sent(send, "call_audit", twilio)
+        # An anonymous caller is skipped for that reason, not counted as one the audit would have texted.
+        assert _text_back(personas.acme, "anonymous")[1] == "skipped: anonymous_caller"
+        call_audit_convert(client=Client.objects.get(pk=personas.acme.pk))
+        assert Client.objects.get(pk=personas.acme.pk).went_live_at is not None
+        assert _text_back(personas.acme, "+13125550177")[1] == "sent"
+        assert len(twilio.messages) == 1
+    finally:
+        Client.objects.filter(pk=personas.acme.pk).update(
+            call_audit_started_at=None, call_audit_converted_at=None, went_live_at=went_live_at
+        )
+
+
 def test_without_an_active_template_nothing_is_sent(personas, twilio):
     with schema_context(personas.acme.schema_name):
         Template.objects.update(is_active=False)

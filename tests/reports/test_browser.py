@@ -148,3 +148,76 @@ def test_the_agency_rollup_in_a_browser(live, committed_history, device):
         assert problems == []
 
     in_a_browser(live, "localhost", PHONE if device == "phone" else DESKTOP, drive)
+
+
+@pytest.fixture
+def committed_audit(live, personas):
+    """A week's missed-call audit of Acme, committed for the browser: calls every day, most lunchtimes and
+    evenings missed, a few callers who hid their number."""
+    from datetime import datetime
+
+    from django_tenants.utils import schema_context
+
+    from reports.call_audit import call_audit_start
+    from telephony.models import Call
+    from tests.reports.history import CHICAGO, Writer
+
+    acme = Client.objects.get(pk=personas.acme.pk)
+    Client.objects.filter(pk=acme.pk).update(average_job_value="385.00", reply_conversion_rate="25.00")
+    acme.refresh_from_db()
+    call_audit_start(client=acme, days=7, at=datetime(2026, 11, 9, 8, 0, tzinfo=CHICAGO))
+    with schema_context(acme.schema_name):
+        w = Writer(acme)
+        for day in range(7):
+            for n, hour in enumerate((8, 9, 10, 12, 12, 13, 16, 17, 18, 19, 21)):
+                missed = hour in (12, 17, 18, 19, 21) or day >= 5 or (day + n) % 4 == 0
+                at = datetime(2026, 11, 9 + day, hour, (n * 7) % 60, tzinfo=CHICAGO)
+                anonymous = missed and (day * 11 + n) % 9 == 0
+                contact = None if anonymous else w.caller()[0]
+                outcome = Call.Outcome.MISSED if missed else Call.Outcome.ANSWERED
+                in_hours = day < 5 and 8 <= hour < 17
+                call = w.call(at, outcome, in_hours=in_hours, contact=contact, anonymous=anonymous)
+                if missed:
+                    w.skipped(call, "anonymous_caller" if anonymous else "call_audit")
+    rollup_rebuild_client(client=acme)
+    yield personas
+    Client.objects.filter(pk=acme.pk).update(
+        average_job_value=None, reply_conversion_rate=None, call_audit_started_at=None, call_audit_days=14
+    )
+    for model in (DailyRollup, MonthlyRollup, FirstStaffReply):
+        model.objects.filter(client=acme).delete()
+
+
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_the_missed_call_audit_in_a_browser(live, committed_audit, device):
+    from reports.call_audit import share_token
+
+    token = share_token(client=Client.objects.get(pk=committed_audit.acme.pk))
+
+    def drive(page, base):
+        problems = _watch_console(page)
+        log_in(page, base, committed_audit.nate.email)
+        expect(page.locator(".account summary")).to_be_visible()
+        page.goto(f"{base}/reports/clients/acme/call-audit/")
+        expect(page.get_by_role("heading", name="Missed-call audit · Acme Plumbing")).to_be_visible()
+        expect(page.locator(".share-link")).to_contain_text("/reports/call-audit/")
+        assert fits_the_screen(page)
+        screenshot(page, f"call-audit-agency-{device}")
+        # The link the agency shares: no login, nothing to change.
+        page.context.clear_cookies()
+        page.goto(f"{base}/reports/call-audit/{token}/")
+        expect(page.locator(".brand-name")).to_have_text(
+            "Northwind Marketing"
+        )  # the agency's brand, not ours
+        expect(page.locator(".roi-headline")).to_contain_text("About $")
+        expect(page.get_by_role("button", name="Go live")).to_have_count(0)
+        assert page.locator("svg.chart").count() == 3
+        assert fits_the_screen(page)
+        screenshot(page, f"call-audit-shared-{device}")
+        if device == "desktop":
+            with page.expect_download() as download:
+                page.get_by_role("link", name="Download the one-page PDF").click()
+            download.value.save_as(SCREENSHOTS / "call-audit.pdf")  # for docs/: rendered to PNG by hand
+        assert problems == []
+
+    in_a_browser(live, "localhost", PHONE if device == "phone" else DESKTOP, drive)
