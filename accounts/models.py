@@ -361,6 +361,18 @@ class Client(TenantMixin):
     book_keywords = models.BooleanField(
         default=True, help_text="A caller texting BOOK or SCHEDULE gets the booking link."
     )
+    # What a caller's reply is about (messaging.intents) can act, per client.
+    emergency_alerts = models.BooleanField(
+        default=True, help_text="A reply that reads as an emergency alerts the on-call person at once."
+    )
+    wrong_number_closes = models.BooleanField(
+        default=True,
+        help_text="A reply saying it's a wrong number closes the conversation and tags the contact.",
+    )
+    spam_hidden = models.BooleanField(
+        default=True,
+        help_text="A reply that reads as spam is filed away: closed, not unread, nobody alerted.",
+    )
     oncall_user = models.ForeignKey(
         "User",
         null=True,

@@ -9,6 +9,7 @@ from accounts.models import Client
 from crm.models import Contact, Outcome
 from crm.phone import e164_or_none
 from events.bus import public_events
+from messaging.intents import Intent
 from messaging.models import Conversation, Message
 from telephony.models import Call
 from telephony.services import REPORTED_CALL_ID_MAX, REPORTED_CALL_MAX_AGE
@@ -139,6 +140,16 @@ class OutcomeCreateSerializer(serializers.Serializer):
 class MessageSerializer(serializers.ModelSerializer):
     # A plain string in the schema: as an enum it would be named "KindEnum" like the outcome's, and collide.
     kind = serializers.CharField(read_only=True, help_text="One of: " + ", ".join(Message.Kind.values) + ".")
+    intent = serializers.CharField(
+        read_only=True,
+        help_text="A caller's text only, read by rules: one of "
+        + ", ".join(Intent.values)
+        + "; blank otherwise.",
+    )
+    intent_confidence = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="How sure the reading is, in percent."
+    )
+    intent_words = serializers.CharField(read_only=True, help_text="The words that decided the intent.")
 
     class Meta:
         model = Message
@@ -154,6 +165,9 @@ class MessageSerializer(serializers.ModelSerializer):
             "segments",
             "error_code",
             "error_message",
+            "intent",
+            "intent_confidence",
+            "intent_words",
             "created_at",
             "sent_at",
         ]

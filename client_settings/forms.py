@@ -149,7 +149,8 @@ class TemplateForm(forms.ModelForm):
 
 class CallerStepsForm(forms.ModelForm):
     """What happens after the first text: the booking link, the one follow-up and its allowed hours, and the
-    keywords that act (URGENT / EMERGENCY alert the on-call person, BOOK / SCHEDULE get the booking link)."""
+    keywords that act (URGENT / EMERGENCY alert the on-call person, BOOK / SCHEDULE get the booking link), and
+    what a reply's intent does (messaging.intents: an emergency alerts, a wrong number closes, spam is filed)."""
 
     booking_url = forms.URLField(
         max_length=500,
@@ -173,6 +174,9 @@ class CallerStepsForm(forms.ModelForm):
             "oncall_user",
             "oncall_call",
             "book_keywords",
+            "emergency_alerts",
+            "wrong_number_closes",
+            "spam_hidden",
         ]
         labels = {
             "followup_after_hours": "Follow up after (hours)",
@@ -183,6 +187,9 @@ class CallerStepsForm(forms.ModelForm):
             "oncall_user": "On-call person",
             "oncall_call": "Also ring them",
             "book_keywords": "BOOK and SCHEDULE answer with the booking link",
+            "emergency_alerts": "A reply that reads as an emergency alerts the on-call person",
+            "wrong_number_closes": "A wrong number closes the conversation and tags the contact",
+            "spam_hidden": "Spam is filed away (closed, nobody alerted)",
         }
         help_texts = {
             "followup_after_hours": "One polite follow-up when a caller has not replied, called back or booked "

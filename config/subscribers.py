@@ -68,6 +68,8 @@ SUBSCRIPTIONS = [
     Subscription(MessageReceived, billing.on_message_received, IN_TRANSACTION),
     Subscription(MessageReceived, reports.on_message_received, IN_TRANSACTION),
     Subscription(MessageReceived, inbox.on_message_received, ON_COMMIT, when=inbox.is_a_reply),
+    # A reply that reads as an emergency (messaging.intents) alerts the on-call person at once.
+    Subscription(MessageReceived, inbox.on_emergency, ON_COMMIT, when=inbox.is_an_emergency),
     # Keywords that act (BOOK answers with the booking link, URGENT alerts the on-call person), on top of STOP/HELP.
     Subscription(MessageReceived, messaging.on_message_received, IN_TRANSACTION, when=messaging.may_act),
     Subscription(KeywordActed, inbox.on_keyword_acted, ON_COMMIT, when=inbox.is_urgent),

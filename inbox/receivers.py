@@ -3,8 +3,9 @@ rolled-back webhook alerts nobody) and queues the alerts; and keeps its notes wh
 
 import logging
 
-from messaging.actions import Action
+from messaging.actions import Action, is_action_word
 from messaging.events import ConversationJoined, KeywordActed, MessageReceived
+from messaging.intents import Intent
 from telephony.events import CallMissed
 
 from .models import Note
@@ -26,7 +27,25 @@ def on_call_missed(event: CallMissed) -> None:
 
 
 def is_a_reply(event: MessageReceived) -> bool:
-    return event.keyword is None  # STOP / START / HELP are answered automatically; nobody needs to act
+    # STOP / START / HELP are answered automatically, spam and wrong numbers filed away: nobody needs to act.
+    return event.keyword is None and not event.filed
+
+
+def is_an_emergency(event: MessageReceived) -> bool:
+    """A reply read as an emergency, at a client that wants those alerts; a bare URGENT or EMERGENCY is left to
+    the keyword's own switch (on_keyword_acted)."""
+    return (
+        event.intent == Intent.EMERGENCY
+        and event.keyword is None
+        and event.client.emergency_alerts
+        and not is_action_word(event.message.body)
+    )
+
+
+def on_emergency(event: MessageReceived) -> None:
+    """A reply that reads as an emergency: the on-call person is alerted at once, as for URGENT (one alert per
+    text, whichever of the two asked first)."""
+    _queue(notify_urgent, event.client.pk, event.message.pk)
 
 
 def on_message_received(event: MessageReceived) -> None:

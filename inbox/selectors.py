@@ -129,7 +129,9 @@ def _hidden_by_snooze(moment: datetime) -> Q:
     return Q(snoozed_until__gt=moment, unread_count=0)
 
 
-def conversation_list(*, user: User, tab: str = Filter.DEFAULT, query: str = "") -> QuerySet[Conversation]:
+def conversation_list(
+    *, user: User, tab: str = Filter.DEFAULT, query: str = "", intent: str = ""
+) -> QuerySet[Conversation]:
     """The conversations of one tab, unread first, then newest activity first, each annotated with its last
     message and the contact's latest outcome (one query for the page, whatever its length)."""
     moment = now()
@@ -152,6 +154,8 @@ def conversation_list(*, user: User, tab: str = Filter.DEFAULT, query: str = "")
         conversations = conversations.filter(status=Conversation.Status.CLOSED)
     elif tab == Filter.OPTED_OUT:
         conversations = conversations.filter(contact__opted_out=True)
+    if intent:  # what the caller's latest reply is about (messaging.intents)
+        conversations = conversations.filter(intent=intent)
     query = query.strip()
     if query:
         conversations = conversations.filter(_search(query))

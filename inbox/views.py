@@ -25,6 +25,7 @@ from accounts.readonly import personal
 from accounts.selectors import request_client
 from accounts.views import APP_ICON_SIZES
 from crm.models import Outcome
+from messaging.intents import Intent
 from messaging.models import Conversation
 from messaging.segments import segment_info
 from telephony.models import Call
@@ -99,15 +100,29 @@ def _list_params(request) -> tuple[str, str]:
     return tab, request.GET.get("q", "").strip()[:100]
 
 
+def _intent_param(request) -> str:
+    """The intent the list is filtered by (messaging.intents), or "" for any; an unknown one is ignored."""
+    intent = request.GET.get("intent", "")
+    return intent if intent in Intent.values else ""
+
+
 def _list_context(
-    request, client, *, tab: str, query: str, rows, open_pk: int | None = None, people: list | None = None
+    request,
+    client,
+    *,
+    tab: str,
+    query: str,
+    rows,
+    intent: str = "",
+    open_pk: int | None = None,
+    people: list | None = None,
 ) -> dict:
     """What the list pane shows: the tabs with their counts (one query, which also gives the title's unread
     count), the rows, and the tab and search carried into each row's link."""
     counts = selectors.tab_counts(user=request.user)
     carried = {
         key: value
-        for key, value in (("tab", tab), ("q", query))
+        for key, value in (("tab", tab), ("q", query), ("intent", intent))
         if value and not (key == "tab" and value == selectors.Filter.DEFAULT)
     }
     return {
@@ -119,6 +134,8 @@ def _list_context(
         ],
         "tab": tab,
         "query": query,
+        "intent": intent,
+        "intents": Intent.choices,
         "rows": selectors.conversation_rows(rows, client=client, people={p.pk: p for p in people or []}),
         "open_pk": open_pk,
         "list_query": f"?{urlencode(carried)}" if carried else "",
@@ -129,13 +146,17 @@ def _list_context(
 @inbox_view
 def conversation_list(request, client):
     tab, query = _list_params(request)
+    intent = _intent_param(request)
     paginator = InboxPaginator(
-        selectors.conversation_list(user=request.user, tab=tab, query=query), selectors.PAGE_SIZE
+        selectors.conversation_list(user=request.user, tab=tab, query=query, intent=intent),
+        selectors.PAGE_SIZE,
     )
     page = paginator.get_page(request.GET.get("page"))
     # The list pane beside an open thread polls this view: it says which row to mark as the one open.
     open_pk = int(request.GET["open"]) if request.GET.get("open", "").isdigit() else None
-    context = _list_context(request, client, tab=tab, query=query, rows=page.object_list, open_pk=open_pk)
+    context = _list_context(
+        request, client, tab=tab, query=query, intent=intent, rows=page.object_list, open_pk=open_pk
+    )
     context.update(
         {
             "client": client,
@@ -156,14 +177,18 @@ def _thread_context(request, client, conversation: Conversation, **forms) -> dic
     people = selectors.client_assignable_users(client=client)
     assignee = next((p for p in people if p.pk == conversation.assigned_to_id), None)
     tab, query = _list_params(request)
+    intent = _intent_param(request)
     context = _list_context(
         request,
         client,
         tab=tab,
         query=query,
+        intent=intent,
         open_pk=conversation.pk,
         people=people,
-        rows=selectors.conversation_list(user=request.user, tab=tab, query=query)[: selectors.PAGE_SIZE],
+        rows=selectors.conversation_list(user=request.user, tab=tab, query=query, intent=intent)[
+            : selectors.PAGE_SIZE
+        ],
     )
     unread = context["unread_total"]
     caller = selectors.contact_label(conversation.contact)

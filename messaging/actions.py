@@ -41,6 +41,12 @@ def _word(text: str) -> str:
     return _SEPARATORS.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
 
 
+def is_action_word(body: str) -> bool:
+    """The whole of ``body`` is one of the action keywords, whether or not the client switched its rule on: the
+    keyword's switch decides for it, not the intent rules (messaging.intents) that would read "URGENT" too."""
+    return _word(body) in WORDS
+
+
 def action_for(*, client: Client, body: str) -> Action | None:
     """The rule the whole of ``body`` sets off at this client, or None (a word the client switched off is an
     ordinary reply)."""

@@ -13,11 +13,15 @@ from .models import Conversation, Message, OutboundSend
 
 @event(name="message.received", public=True, label="A caller texted")
 class MessageReceived(Event):
-    """A text from a caller, recorded (keywords included). `keyword`: "opt_out", "opt_in", "help" or None."""
+    """A text from a caller, recorded (keywords included). `keyword`: "opt_out", "opt_in", "help" or None.
+    `intent`: what it is about (a messaging.intents.Intent value). `filed`: the client's rule filed it away
+    (spam, a wrong number): closed, and nobody needs to act."""
 
     client: Client
     message: Message
     keyword: str | None = None
+    intent: str = ""
+    filed: bool = False
 
 
 @event(name="message.sent")

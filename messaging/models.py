@@ -10,6 +10,7 @@ from django.utils.timezone import now
 from config.crypto import decrypt, encrypt
 from crm.models import Contact
 
+from .intents import Intent
 from .placeholders import validate_template
 
 # 1 for a conversation with unread texts, else 0: the inbox lists those first.
@@ -37,6 +38,8 @@ class Conversation(models.Model):
     flag_message = models.ForeignKey(
         "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The intent of the caller's latest reply (messaging.intents): what the inbox shows on the row and filters by.
+    intent = models.CharField(max_length=16, choices=Intent.choices, blank=True)
     unread_count = models.PositiveIntegerField(default=0)
     # accounts.User id (public schema). Not a foreign key: a constraint from every client schema to the users
     # table would make deleting a person fail in whichever schema Django's collector does not look at.
@@ -128,6 +131,10 @@ class Message(models.Model):
     # The keyword rule a caller's text set off (messaging.actions.Action) and what came of it, for the thread.
     action = models.CharField(max_length=16, choices=Action.choices, blank=True)
     action_note = models.CharField(max_length=200, blank=True)
+    # A caller's text, read by messaging.intents: what it is about, how sure (percent) and the words that decided.
+    intent = models.CharField(max_length=16, choices=Intent.choices, blank=True)
+    intent_confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    intent_words = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=now)
     sent_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(default=now)

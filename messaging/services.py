@@ -38,6 +38,7 @@ from events.bus import ask, publish
 from . import events
 from .carrier_errors import error_meaning
 from .followups import followup_held_until, followup_prepare
+from .intents import Intent, intent_of
 from .keywords import Keyword, classify, revocation
 from .links import SAMPLE_CODE, booking_link_attach, booking_link_new, link_url
 from .models import STATUS_RANK, ConsentEvent, Conversation, Message, OutboundSend, Template
@@ -872,6 +873,7 @@ def inbound_receive(
     contact = Contact.objects.select_for_update(no_key=True).get(pk=contact.pk)
     conversation = conversation_for(contact=contact)
     info = segment_info(body)
+    reading = intent_of(body)  # what it is about (rules, no network): kept on the message for the inbox
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -885,6 +887,9 @@ def inbound_receive(
                 provider_sid=sid,
                 encoding=info.encoding,
                 segments=info.segments,
+                intent=reading.intent,
+                intent_confidence=round(reading.confidence * 100),
+                intent_words=reading.words,
             )
     except IntegrityError:  # the same webhook, a moment ago
         return None
@@ -924,8 +929,13 @@ def inbound_receive(
     changes: dict[str, object] = {
         "last_activity_at": message.created_at,
         "last_inbound_at": message.created_at,
+        "intent": reading.intent,
     }
-    if keyword is None:
+    filed = keyword is None and _reply_filed(client=client, contact=contact, intent=reading.intent)
+    if filed:
+        # Spam, or a wrong number: nobody needs to answer it, so it is closed without an unread count.
+        changes.update(status=Conversation.Status.CLOSED, closed_at=message.created_at, snoozed_until=None)
+    elif keyword is None:
         changes.update(unread_count=F("unread_count") + 1, status=Conversation.Status.OPEN)
     if revoked is not None and not revoked.certain and not contact.opted_out:
         # Unsure: a person reads it and decides (inbox), instead of a guess either way.
@@ -933,8 +943,32 @@ def inbound_receive(
             flag=Conversation.Flag.MAYBE_OPT_OUT, flag_words=revoked.words[:100], flag_message=message
         )
     Conversation.objects.filter(pk=conversation.pk).update(**changes)
-    publish(events.MessageReceived(client=client, message=message, keyword=str(keyword) if keyword else None))
+    publish(
+        events.MessageReceived(
+            client=client,
+            message=message,
+            keyword=str(keyword) if keyword else None,
+            intent=str(reading.intent),
+            filed=filed,
+        )
+    )
     return message
+
+
+WRONG_NUMBER_TAG = "wrong number"
+
+
+def _reply_filed(*, client: Client, contact: Contact, intent: str) -> bool:
+    """The client's rule for a reply of this intent files it away (spam hidden; a wrong number closed and its
+    contact tagged): True if so."""
+    if intent == Intent.SPAM and client.spam_hidden:
+        return True
+    if intent == Intent.WRONG_NUMBER and client.wrong_number_closes:
+        if WRONG_NUMBER_TAG not in contact.tags:
+            contact.tags = [*contact.tags, WRONG_NUMBER_TAG]
+            Contact.objects.filter(pk=contact.pk).update(tags=contact.tags, updated_at=now())
+        return True
+    return False
 
 
 def _early_status_key(sid: str) -> str:

@@ -27,6 +27,7 @@ from accounts.models import Agency, Client
 from accounts.schemas import in_schema_of
 from billing.selectors import client_price_for_period
 from crm.models import Outcome
+from messaging.intents import Intent
 from messaging.models import Message, TrackedLink
 from telephony.models import Call
 
@@ -921,3 +922,23 @@ def voicemails_left(*, client: Client, period: Period) -> int:
             .exclude(recording_sid="")
             .count()
         )
+
+
+def intent_counts(*, client: Client, period: Period) -> list[tuple[str, int]]:
+    """What callers' replies in the period were about (messaging.intents), most first: (label, count). Read from
+    the client's own messages (one grouped count), not the roll-ups: the intent is kept on each reply."""
+    with in_schema_of(client):
+        counts = dict(
+            Message.objects.filter(
+                direction=Message.Direction.INBOUND,
+                created_at__gte=period.start_at,
+                created_at__lt=period.end_at,
+            )
+            .exclude(intent="")
+            .order_by()
+            .values("intent")
+            .annotate(n=Count("pk"))
+            .values_list("intent", "n")
+        )
+    labels = dict(Intent.choices)
+    return sorted(((labels[i], n) for i, n in counts.items() if i in labels), key=lambda row: -row[1])

@@ -212,6 +212,7 @@ def client_report_context(request, client: Client) -> dict:
         "followups": selectors.followup_results(client=client, period=period),
         "texts": text_rows(selectors.text_results(client=client, period=period)),
         "voicemails": selectors.voicemails_left(client=client, period=period),
+        "intents": selectors.intent_counts(client=client, period=period),
         "rows": funnel_rows(funnel, data["before"]),
         "skipped": skipped_rows(funnel.skipped_reasons),
         "estimate": money(funnel.estimated_revenue),

@@ -1,0 +1,92 @@
+"""How well the rule-based intent classifier (messaging.intents) reads callers' replies: precision and recall
+per intent on the labelled replies in tests/messaging/data/intents.csv, the confusions, and how long a reply
+takes to read; then the same on intents_holdout.csv.
+
+    .venv/bin/python bench/intent_accuracy.py [--show-misses]
+
+No database, no network: the classifier is rules only. Precision: of the replies given an intent, how many
+had it; recall: of the replies that had it, how many were given it. The rules were tuned while reading
+intents.csv, so its score flatters them; intents_holdout.csv was written afterwards and never tuned on: its
+score is the honest one (and small: a few dozen replies).
+"""
+
+import argparse
+import csv
+import time
+from collections import Counter
+
+from _common import ROOT, django_setup, print_table, report
+
+django_setup()
+
+from messaging.intents import Intent, intent_of  # noqa: E402
+
+DATA = ROOT / "tests" / "messaging" / "data"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--show-misses", action="store_true", help="print every reply read wrong")
+    args = parser.parse_args()
+    tuned = measure(DATA / "intents.csv", show_misses=args.show_misses)
+    print("\nheld out (never tuned on):")
+    held_out = measure(DATA / "intents_holdout.csv", show_misses=args.show_misses)
+    report(
+        "intent_accuracy",
+        tuned.pop("rows"),
+        ["intent", "replies", "given", "precision", "recall", "f1"],
+        extra={"tuned_on": tuned, "held_out": held_out},
+    )
+
+
+def measure(path, *, show_misses: bool) -> dict:
+    """Read every labelled reply in `path`; print its table; return the numbers."""
+    with path.open(newline="") as handle:
+        labelled = [(row["text"], row["intent"]) for row in csv.DictReader(handle)]
+    started = time.perf_counter()
+    readings = [intent_of(text) for text, _ in labelled]
+    per_reply_us = (time.perf_counter() - started) / len(labelled) * 1e6
+
+    given = Counter(reading.intent.value for reading in readings)
+    actual = Counter(label for _, label in labelled)
+    right = Counter(label for (_, label), r in zip(labelled, readings, strict=True) if r.intent == label)
+    confusions = Counter(
+        (label, r.intent.value) for (_, label), r in zip(labelled, readings, strict=True) if r.intent != label
+    )
+    rows = []
+    for intent in Intent:
+        precision = right[intent.value] / given[intent.value] if given[intent.value] else 0.0
+        recall = right[intent.value] / actual[intent.value] if actual[intent.value] else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        rows.append(
+            {
+                "intent": intent.value,
+                "replies": actual[intent.value],
+                "given": given[intent.value],
+                "precision": round(precision, 3),
+                "recall": round(recall, 3),
+                "f1": round(f1, 3),
+            }
+        )
+    accuracy = sum(right.values()) / len(labelled)
+    if show_misses:
+        for (text, label), reading in zip(labelled, readings, strict=True):
+            if reading.intent != label:
+                print(f"{label:>12} read as {reading.intent.value:<12} {reading.confidence:.2f} {text!r}")
+        print()
+    print_table(rows, ["intent", "replies", "given", "precision", "recall", "f1"], title=path.name)
+    print(f"{len(labelled)} replies, accuracy {accuracy:.1%}, {per_reply_us:.0f} µs a reply")
+    if confusions:
+        print("most confused: " + "; ".join(f"{a} → {g} ×{n}" for (a, g), n in confusions.most_common(5)))
+    return {
+        "file": path.name,
+        "rows": rows,
+        "labelled_replies": len(labelled),
+        "accuracy": round(accuracy, 3),
+        "per_reply_microseconds": round(per_reply_us, 1),
+        "confusions": [{"actual": a, "given": g, "count": n} for (a, g), n in confusions.most_common()],
+    }
+
+
+if __name__ == "__main__":
+    main()

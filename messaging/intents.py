@@ -1,0 +1,282 @@
+"""What a caller's reply is about: booking, a price question, an emergency, an existing job, a wrong number,
+spam, an opt-out, or something else; with a confidence and the words that decided it.
+
+Rules only, no network: each intent has phrases with a weight; a reply's intent is the one whose phrases
+weigh most, and the confidence says how far it is ahead of the runner-up. An opt-out is the law's reading
+(messaging.keywords), ahead of everything. Measured on the labelled replies in
+tests/messaging/data/intents.csv by bench/intent_accuracy.py (precision and recall per intent)."""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.db import models
+
+from .keywords import Keyword, classify, revocation
+
+
+class Intent(models.TextChoices):
+    BOOKING = "booking", "Booking"
+    PRICE = "price", "Price question"
+    EMERGENCY = "emergency", "Emergency"
+    EXISTING_JOB = "existing_job", "Existing job"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
+    SPAM = "spam", "Spam"
+    OPT_OUT = "opt_out", "Opt-out"
+    OTHER = "other", "Other"
+
+
+@dataclass(frozen=True)
+class Reading:
+    intent: Intent
+    confidence: float  # 0 to 1: how far the intent is ahead of the next
+    words: str  # the words that decided, as folded ("how much", "burst pipe"); blank for "other"
+
+
+_DAYS = r"(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?"
+_TRADES = (
+    r"(?:plumber|electrician|roofer|tech|technician|someone|somebody|a guy|dentist|cleaning|checkup|estimate|"
+    r"inspection|quote)"
+)
+
+# (intent, pattern, weight). Heavier is surer; several light ones add up.
+_RULES: list[tuple[Intent, str, float]] = [
+    # --- Emergency: now, and dangerous or damaging ---
+    (Intent.EMERGENCY, r"\bemergenc(?:y|ies)\b", 4),
+    (Intent.EMERGENCY, r"\burgent(?:ly)?\b", 3),
+    (Intent.EMERGENCY, r"\bflood(?:ing|ed)?\b", 3),
+    (Intent.EMERGENCY, r"\bburst\b|\bbusted pipe\b|\bpipe (?:broke|exploded|split)\b", 3),
+    (Intent.EMERGENCY, r"\bgas (?:leak|smell)\b|\bsmell(?:s)? (?:like )?gas\b", 4),
+    (Intent.EMERGENCY, r"\bsparks?\b|\bsparking\b|\bsmok(?:e|ing)\b|\bon fire\b|\bburning smell\b", 4),
+    (Intent.EMERGENCY, r"\bcarbon monoxide\b|\bco alarm\b|\bexposed wires?\b|\belectrocut", 4),
+    (
+        Intent.EMERGENCY,
+        r"\bwater (?:is )?(?:everywhere|pouring|gushing|spraying)\b|\bpouring (?:in|out|through)\b",
+        3,
+    ),
+    (Intent.EMERGENCY, r"\bsewage\b|\bbacking up\b|\boverflowing\b", 2.5),
+    (Intent.EMERGENCY, r"\bno (?:heat|power|electricity|water)\b|\bpower(?: is)? out\b", 2),
+    (
+        Intent.EMERGENCY,
+        r"\bceiling (?:is )?(?:leaking|caving|collapsing|coming down|dripping)\b|\bcaved in\b",
+        3,
+    ),
+    (
+        Intent.EMERGENCY,
+        r"\btree (?:fell|came down|went through)\b|\broof (?:blew|ripped|tore) off\b|\bhole in (?:the|my|our) roof\b",
+        3,
+    ),
+    (
+        Intent.EMERGENCY,
+        r"\b(?:severe|terrible|unbearable|excruciating) (?:pain|toothache)\b|\bswollen\b|\bswelling\b|\bbleeding\b|\bknocked out\b",
+        3,
+    ),
+    (Intent.EMERGENCY, r"\bright now\b|\bright away\b|\bimmediately\b|\basap\b|\bhelp(?: me)?!", 1.5),
+    (Intent.EMERGENCY, r"\btonight\b|\bas soon as possible\b|\bcant wait\b", 1),
+    (Intent.EMERGENCY, r"\bcaught fire\b|\bfire\b", 3),
+    # --- Wrong number: they never meant to reach this business ---
+    (Intent.WRONG_NUMBER, r"\bwrong (?:number|person|#|no)\b", 5),
+    (Intent.WRONG_NUMBER, r"\bwho (?:is|dis|this is)(?: this)?\b|\bwho are you\b|\bwhos this\b", 2),
+    (Intent.WRONG_NUMBER, r"\b(?:i )?(?:didnt|did not|never) call(?:ed)?(?: you| anyone| this number)?\b", 3),
+    (
+        Intent.WRONG_NUMBER,
+        r"\b(?:butt|pocket)[ -]?dial|\bmis ?dial|\bcalled (?:by|this number by) (?:mistake|accident)\b|\bby accident\b|\bby mistake\b",
+        4,
+    ),
+    (
+        Intent.WRONG_NUMBER,
+        r"\bthis (?:isnt|is not) \w+\b|\bno(?:body| one) (?:here )?(?:by that name|named)\b",
+        2.5,
+    ),
+    (
+        Intent.WRONG_NUMBER,
+        r"\bdont know (?:you|who (?:you are|this is))\b|\bhave the wrong\b|\bnot who you think\b",
+        3,
+    ),
+    (Intent.WRONG_NUMBER, r"\bmeant to (?:call|text|dial)\b|\bplaying (?:with|on) my phone\b", 3),
+    # --- Spam: selling to the business, or a scam ---
+    (Intent.SPAM, r"https?://|\bwww\.|\b\w+\.(?:com|net|io|ly|xyz|biz)/", 3),
+    (
+        Intent.SPAM,
+        r"\bseo\b|\bgoogle (?:ranking|reviews|listing|business profile|maps)\b|\bfirst page of google\b",
+        4,
+    ),
+    (
+        Intent.SPAM,
+        r"\b(?:more|new|qualified|exclusive) (?:leads|customers|clients|reviews|calls)\b|\blead gen",
+        3,
+    ),
+    (
+        Intent.SPAM,
+        r"\bcongratulations\b|\byou(?:ve)? (?:won|been selected)\b|\bwinner\b|\bprize\b|\bgift ?card\b|\bclaim (?:your|now)\b",
+        4,
+    ),
+    (
+        Intent.SPAM,
+        r"\bcrypto|\bbitcoin\b|\binvest(?:ment|ing)? opportunit|\bbusiness (?:loan|funding|financing)\b|\bmerchant (?:services|cash)\b|\bwork(?:ing)? capital\b",
+        4,
+    ),
+    (
+        Intent.SPAM,
+        r"\bverify your (?:account|identity)\b|\baccount (?:has been )?(?:suspended|locked)\b|\bact now\b|\blimited time\b",
+        4,
+    ),
+    (
+        Intent.SPAM,
+        r"\bwebsite (?:design|redesign|traffic)\b|\bmarketing (?:services|agency)\b|\bgrow your business\b|\byour business\b|\bbusiness owner\b",
+        2.5,
+    ),
+    (
+        Intent.SPAM,
+        r"\bfree (?:trial|demo|consultation for your)\b|\bpre-?approved\b|\bunsubscribe (?:at|here)\b",
+        2.5,
+    ),
+    (Intent.SPAM, r"\bkindly\b|\bdear\b|\bselected\b|\bfree cruise\b|\bnew patients\b|\bredesign\b", 3),
+    (Intent.SPAM, r"\bfinal notice\b|\b(?:vehicle|car|auto) warranty\b|\bmerchant services\b", 5),
+    # --- Existing job: work we did, or an appointment already made ---
+    (
+        Intent.EXISTING_JOB,
+        r"\binvoice\b|\breceipt\b|\bwarranty\b|\bguarantee\b|\bwork order\b|\bjob (?:number|#)\b",
+        3,
+    ),
+    (
+        Intent.EXISTING_JOB,
+        r"\b(?:your|the) (?:tech|technician|guy|guys|plumber|electrician|crew|roofer|hygienist|dentist|installer) (?:was|came|left|is|said|fixed|did|put|installed|replaced|told)\b",
+        3,
+    ),
+    (
+        Intent.EXISTING_JOB,
+        r"\byou(?: guys)? (?:came|were here|did|fixed|installed|replaced|repaired|worked on|put in|cleaned)\b",
+        3,
+    ),
+    (
+        Intent.EXISTING_JOB,
+        r"\bstill (?:leaking|broken|not working|dripping|clogged|running|hurts|sore|tripping|no)\b|\bagain\b|\bsame (?:problem|issue|leak)\b",
+        2,
+    ),
+    (Intent.EXISTING_JOB, r"\bfollow(?:ing)?[ -]up\b|\bcheck(?:ing)? on (?:my|the|our)\b|\bstatus of\b", 2.5),
+    (
+        Intent.EXISTING_JOB,
+        r"\b(?:my|our|the) (?:appointment|appt|booking|visit|cleaning|install(?:ation)?|repair) (?:is|was|on|at|for|tomorrow|today|this|next)\b",
+        3,
+    ),
+    (
+        Intent.EXISTING_JOB,
+        r"\bre-?schedule\b|\bmove (?:my|our|the) (?:appointment|appt|visit)\b|\bcancel (?:my|our|the) (?:appointment|appt|visit|booking)\b|\bconfirm(?:ing)? (?:my|our|the) (?:appointment|appt|visit)\b",
+        3.5,
+    ),
+    (
+        Intent.EXISTING_JOB,
+        r"\brunning late\b|\bon (?:his|their|the|your) way\b|\beta\b|\bwhat time (?:is|will) (?:the tech|he|she|they|someone|your)\b|\bstill coming\b",
+        3,
+    ),
+    (
+        Intent.EXISTING_JOB,
+        r"\b(?:i|we) (?:paid|already paid)\b|\bbill(?:ed)? (?:me|us|twice)\b|\bcharged (?:me|us|twice)\b|\brefund\b",
+        3,
+    ),
+    (
+        Intent.EXISTING_JOB,
+        r"\blast (?:week|month|time|year|visit)\b|\byesterday\b|\bthe other day\b|\bbefore\b",
+        1,
+    ),
+    (Intent.EXISTING_JOB, r"\b(?:my|our|his|her|sons|daughters|wifes|husbands) (?:appointment|appt)\b", 3),
+    (
+        Intent.EXISTING_JOB,
+        r"\b(?:was|were|came) (?:here|out|by)\b|\bafter the (?:repair|visit|install|fix)\b",
+        2.5,
+    ),
+    # --- Price: what it costs ---
+    (Intent.PRICE, r"\bhow much\b|\bwhats the (?:price|cost|charge|fee|rate)\b", 4),
+    (Intent.PRICE, r"\bprices?\b|\bpricing\b|\bcosts?\b|\bcharge(?:s)?\b|\bfees?\b|\brates?\b", 2.5),
+    (Intent.PRICE, r"\bquote\b|\bestimate\b|\bballpark\b|\bball park\b", 1.5),
+    (Intent.PRICE, r"\$\s?\d|\bdollars\b|\bexpensive\b|\bcheap(?:er|est)?\b|\bafford\b|\bbudget\b", 2),
+    (
+        Intent.PRICE,
+        r"\binsurance\b|\bfinancing\b|\bpayment plans?\b|\bcoupon\b|\bdiscount\b|\bspecials?\b|\bfree estimates?\b|\bcredit cards?\b|\bdo you (?:take|accept)\b",
+        2.5,
+    ),
+    (Intent.PRICE, r"\bcharge for\b|\bcost to\b|\bhow much (?:is|are|do|does|would|will)\b", 1),
+    (Intent.PRICE, r"\bwhat do you charge\b|\bestimates? (?:are |is )?free\b", 4),
+    # --- Booking: come and do the work ---
+    (Intent.BOOKING, r"\bbook(?:ing)?\b|\bschedul(?:e|ing)\b|\bappointments?\b|\bappt\b", 3),
+    (
+        Intent.BOOKING,
+        r"\b(?:come|stop) (?:out|over|by|today|tomorrow|tonight|this|on|at|in|look)\b|\bcome take a look\b|\bsend (?:someone|somebody|a tech|a guy|out)\b",
+        3,
+    ),
+    (
+        Intent.BOOKING,
+        r"\bavailab(?:le|ility)\b|\bopenings?\b|\bany time\b|\bwhen can (?:you|someone|u)\b|\bcan you (?:come|do|fit|make it|squeeze)\b|\bfit (?:me|us) in\b",
+        3,
+    ),
+    (
+        Intent.BOOKING,
+        rf"\b{_DAYS}\b|\b\d{{1,2}}(?::\d\d)? ?(?:am|pm)\b|\bmorning\b|\bafternoon\b|\bevening\b|\bthis week\b|\bnext week\b",
+        1.5,
+    ),
+    (
+        Intent.BOOKING,
+        rf"\bneed (?:a|an|to get|someone to|you to)\b|\blooking for (?:a|an)\b|\bneed {_TRADES}\b|\bwant(?:ed)? (?:a|an|to get)\b",
+        2,
+    ),
+    (
+        Intent.BOOKING,
+        r"\b(?:leak(?:ing|y)?|clog(?:ged)?|drip(?:ping)?|broken|not working|wont (?:turn|start|flush|drain)|replace|install|repair|fix|clean(?:ing)?|checkup|crown|filling|whitening|outlet|breaker|panel|shingles?|gutters?|water heater|toilet|faucet|sink|drain|furnace|ac|tooth)\b",
+        1,
+    ),
+    (
+        Intent.BOOKING,
+        r"\byes\b|\byeah\b|\byep\b|\bsure\b|\bplease do\b|\bsounds good\b|\bthat works\b|\bworks for me\b|\bplease call\b|\bcall me\b",
+        1,
+    ),
+    (
+        Intent.BOOKING,
+        r"\btake a look\b|\bcome (?:check|see|fix)\b|\bset up a time\b|\bearliest\b|\bbring \w+ in\b|\bput in\b|\b(?:cleaned|installed|replaced|fixed|looked at)\b",
+        2,
+    ),
+]
+_COMPILED = [(intent, re.compile(pattern), weight) for intent, pattern, weight in _RULES]
+
+_APOSTROPHES = re.compile(r"[’'`´ʼ]")
+_SPACES = re.compile(r"\s+")
+
+
+def _fold(body: str) -> str:
+    """Lower case, look-alikes folded, apostrophes dropped ("don't" → "dont"), spacing single; punctuation kept
+    (links, prices and "help!" are read by it)."""
+    text = _APOSTROPHES.sub("", unicodedata.normalize("NFKC", body).casefold())
+    return _SPACES.sub(" ", text).strip()
+
+
+def intent_of(body: str) -> Reading:
+    """The intent of a caller's reply (rules, no network)."""
+    if classify(body) == Keyword.OPT_OUT:
+        return Reading(Intent.OPT_OUT, 1.0, _fold(body))
+    revoked = revocation(body)
+    if revoked is not None and revoked.certain:
+        return Reading(Intent.OPT_OUT, 0.95, revoked.words)
+    text = _fold(body)
+    scores: dict[Intent, float] = {}
+    deciding: dict[Intent, list[tuple[float, str]]] = {}
+    for intent, pattern, weight in _COMPILED:
+        match = pattern.search(text)
+        if match:
+            scores[intent] = scores.get(intent, 0) + weight
+            deciding.setdefault(intent, []).append((weight, match.group(0).strip(" !")))
+    if revoked is not None:  # might be asking to stop: a person decides (the inbox flags it)
+        scores[Intent.OPT_OUT] = scores.get(Intent.OPT_OUT, 0) + 2
+        deciding.setdefault(Intent.OPT_OUT, []).append((2, revoked.words))
+    if not scores:
+        return Reading(Intent.OTHER, 0.5, "")
+    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    best, score = ranked[0]
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    if score < 1.5:  # one light hint ("yes", "tomorrow") is not enough to say
+        return Reading(Intent.OTHER, 0.5, "")
+    confidence = round(min(0.99, score / (score + runner_up + 1)), 2)
+    chosen: list[str] = []
+    for _, found in sorted(deciding[best], key=lambda item: item[0], reverse=True):
+        if not any(found in other or other in found for other in chosen):  # "how much" and "how much do"
+            chosen.append(found)
+    return Reading(best, confidence, ", ".join(chosen[:3])[:100])
