@@ -196,3 +196,11 @@ def test_each_client_records_the_call_in_its_own_schema(api, personas):
         assert report(api()).status_code == 201
         assert report(api(host=BOLT, owner="bolt")).status_code == 201
     assert len(ledger(personas.acme)) == len(ledger(personas.bolt)) == 1
+
+
+def test_the_agencys_key_reports_for_its_client_and_not_for_another_agencys(api, personas):
+    """An agency wiring its clients' phone systems uses one key: it works on its own clients' hosts only."""
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(seconds=30)):
+        assert report(api(owner="northwind")).status_code == 201
+        assert report(api(owner="southpeak")).status_code == 404
+    assert len(ledger(personas.acme)) == 1
