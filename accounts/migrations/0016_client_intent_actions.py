@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0014_client_voicemail'),
+        ('accounts', '0015_client_call_audit'),
     ]
 
     operations = [
