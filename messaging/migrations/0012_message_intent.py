@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0013_merge_0011_twilioaccount_0012_template_second_wording'),
+        ('messaging', '0011_twilioaccount'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0015_client_call_audit'),
+        ('accounts', '0013_client_reply_conversion_rate'),
     ]
 
     operations = [
