@@ -20,7 +20,7 @@ from crm.models import Contact, Outcome
 from messaging.links import LINK_PATH, links_by_message
 from messaging.models import UNREAD_FIRST, Conversation, Message, OutboundSend
 from messaging.reasons import reason_text
-from telephony.models import Call
+from telephony.models import Call, Callback
 
 from .models import CannedReply, Note, NotificationPreference
 
@@ -349,6 +349,7 @@ def conversation_timeline(*, client: Client, conversation: Conversation) -> list
     contact = conversation.contact
     messages = list(conversation.messages.all())
     calls = list(Call.objects.filter(contact=contact).order_by("started_at", "id"))
+    callbacks = list(Callback.objects.filter(contact=contact))
     notes = list(Note.objects.filter(conversation=conversation))
     outcomes = list(Outcome.objects.filter(contact=contact))
     sends = {}
@@ -362,7 +363,10 @@ def conversation_timeline(*, client: Client, conversation: Conversation) -> list
             )
         }
     people = users_by_id(
-        [m.sent_by_id for m in messages] + [n.author_id for n in notes] + [o.recorded_by_id for o in outcomes]
+        [m.sent_by_id for m in messages]
+        + [n.author_id for n in notes]
+        + [o.recorded_by_id for o in outcomes]
+        + [c.placed_by_id for c in callbacks]
     )
     # Whether the caller opened the links we texted them; asked only when some text carries one.
     links = links_by_message(
@@ -390,6 +394,12 @@ def conversation_timeline(*, client: Client, conversation: Conversation) -> list
             event = _textback_event(send, call)
             if event is not None:
                 items.append(event)
+    for callback in callbacks:
+        items.append(
+            TimelineItem(
+                "callback", callback.started_at, callback, by=user_label(people.get(callback.placed_by_id))
+            )
+        )
     for note in notes:
         items.append(TimelineItem("note", note.created_at, note, by=user_label(people.get(note.author_id))))
     for outcome in outcomes:
@@ -398,7 +408,7 @@ def conversation_timeline(*, client: Client, conversation: Conversation) -> list
                 "outcome", outcome.created_at, outcome, by=user_label(people.get(outcome.recorded_by_id))
             )
         )
-    order = {"call": 0, "textback": 1, "message": 2, "note": 3, "outcome": 4}
+    order = {"call": 0, "textback": 1, "message": 2, "callback": 3, "note": 4, "outcome": 5}
     items.sort(key=lambda item: (item.at, order[item.kind], getattr(item.obj, "pk", 0)))
     return items
 

@@ -28,6 +28,7 @@ from crm.models import Outcome
 from messaging.intents import Intent
 from messaging.models import Conversation
 from messaging.segments import segment_info
+from telephony.callbacks import CallbackRefused, callback_start
 from telephony.models import Call
 
 from . import notifications, push, selectors, services
@@ -41,7 +42,7 @@ from .forms import (
     ReplyForm,
     SnoozeForm,
 )
-from .models import CannedReply, PushSubscription
+from .models import CannedReply, NotificationPreference, PushSubscription
 
 POLL_HEADER = "X-Inbox-Poll"  # inbox.js asks for just the part of the page that changes
 
@@ -579,3 +580,21 @@ def voicemail(request, client, pk: int):
     response = FileResponse(audio, content_type="audio/mpeg")
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@require_POST
+@inbox_view
+def call_back(request, client, pk: int):
+    """Ring the requester's own mobile, then connect them to the caller from the business's number."""
+    conversation = _conversation(pk)
+    preference = NotificationPreference.objects.filter(user_id=request.user.pk).first()
+    mobile = str(preference.text_to) if preference and preference.text_to_is_confirmed else ""
+    try:
+        callback_start(
+            client=client, contact=conversation.contact, user_id=request.user.pk, staff_number=mobile
+        )
+    except CallbackRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Ringing your phone ({mobile}); pick up to be connected.")
+    return _back(conversation)

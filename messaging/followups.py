@@ -99,7 +99,11 @@ def followup_prepare(*, send: OutboundSend, client: Client) -> Message | str:
         _REACHED, conversation=conversation, created_at__gt=textback.created_at
     ).exists():
         return SkipReason.ANSWERED_SINCE
-    if contact.calls.filter(started_at__gt=since).exists():  # telephony.Call, by its related_name
+    # telephony's Call and Callback, by their related names: the caller called again, or someone called them.
+    if (
+        contact.calls.filter(started_at__gt=since).exists()
+        or contact.callbacks.filter(started_at__gt=since).exists()
+    ):
         return SkipReason.CALLED_SINCE
     if Outcome.objects.filter(contact=contact, created_at__gt=since).exists():
         return SkipReason.OUTCOME_SINCE

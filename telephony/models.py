@@ -102,3 +102,42 @@ class NumberHolder(models.Model):
 
     def __str__(self) -> str:
         return str(self.phone_number)
+
+
+class Callback(models.Model):
+    """Client schema: a call back to a caller placed from the inbox (telephony.callbacks). Twilio rings the staff
+    member's own phone first; when they pick up, it dials the caller with the business's number as caller ID.
+    The thread shows how it went and for how long."""
+
+    class Status(models.TextChoices):
+        RINGING_STAFF = "ringing_staff", "Ringing your phone"
+        CONNECTING = "connecting", "Calling the caller"
+        TALKED = "talked", "Talked"
+        NO_ANSWER = "no_answer", "The caller did not answer"
+        BUSY = "busy", "The caller's line was busy"
+        STAFF_MISSED = "staff_missed", "Your phone did not answer"
+        FAILED = "failed", "Could not connect"
+
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks"
+    )
+    to_number = models.CharField(max_length=20, help_text="The caller, E.164.")
+    staff_number = models.CharField(
+        max_length=20, help_text="The phone rung first: the staff member's mobile."
+    )
+    placed_by_id = models.BigIntegerField(help_text="accounts.User id (public schema).")
+    call_sid = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="The staff leg's, from Twilio."
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RINGING_STAFF)
+    duration_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Of the talk with the caller."
+    )
+    started_at = models.DateTimeField(default=now, db_index=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Call back to {self.to_number} ({self.status})"

@@ -11,4 +11,7 @@ urlpatterns = [
     path("voice/voicemail-done/", views.voicemail_done, name="voice-voicemail-done"),
     path("voice/recording/", views.voicemail_recording, name="voice-recording"),
     path("voice/transcription/", views.voicemail_transcription, name="voice-transcription"),
+    path("voice/callback/connect/", views.callback_connect_view, name="voice-callback-connect"),
+    path("voice/callback/done/", views.callback_done_view, name="voice-callback-done"),
+    path("voice/callback/status/", views.callback_status_view, name="voice-callback-status"),
 ]

@@ -5,6 +5,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from messaging.webhooks import bad_parameter, not_found, twilio_webhook, twiml, webhook_url
 
+from .callbacks import callback_connect, callback_done, callback_for, callback_staff_leg
 from .models import Call
 from .services import call_accept, call_dial_complete, call_mark_missed, call_record, call_status
 from .voicemail import voicemail_recorded, voicemail_transcribed, voicemail_twiml
@@ -137,4 +138,40 @@ def voicemail_transcription(request, client, params):
     )
     if call is None:
         return not_found(f"No call {params['CallSid']} at this client")
+    return twiml(VoiceResponse())
+
+
+def _callback(request):
+    """The Callback a call-back webhook is about (its id is in the signed URL we gave Twilio), or None."""
+    return callback_for(request.GET.get("cb", ""))
+
+
+@twilio_webhook(required=("CallSid",), client_by="slug")
+def callback_connect_view(request, client, params):
+    callback = _callback(request)
+    if callback is None:
+        return not_found("No such call back at this client")
+    return twiml(callback_connect(client=client, callback=callback))
+
+
+@twilio_webhook(required=("CallSid", "DialCallStatus"), client_by="slug")
+def callback_done_view(request, client, params):
+    callback = _callback(request)
+    if callback is None:
+        return not_found("No such call back at this client")
+    duration = _int_param(params, "DialCallDuration")
+    if isinstance(duration, str):
+        return bad_parameter(duration)
+    callback_done(callback=callback, dial_status=params["DialCallStatus"].strip().lower(), duration=duration)
+    response = VoiceResponse()
+    response.hangup()
+    return twiml(response)
+
+
+@twilio_webhook(required=("CallSid", "CallStatus"), client_by="slug")
+def callback_status_view(request, client, params):
+    callback = _callback(request)
+    if callback is None:
+        return not_found("No such call back at this client")
+    callback_staff_leg(callback=callback, call_status=params["CallStatus"].strip().lower())
     return twiml(VoiceResponse())

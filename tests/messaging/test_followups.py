@@ -15,6 +15,7 @@ from accounts.models import Client
 from inbox.services import conversation_reply, outcome_record
 from messaging.models import ConsentEvent, Conversation, Message, OutboundSend
 from messaging.services import contact_opt_out, send_deliver, sweep_due_sends
+from telephony.callbacks import callback_start
 from tests.webhooks import call_params, post_signed, sms_params
 
 pytestmark = pytest.mark.django_db
@@ -118,6 +119,14 @@ def _called_again(platform, client, user=None):
     post_signed(platform, "/hooks/twilio/voice/incoming/", params)
 
 
+def _called_back(platform, client, user=None):
+    with schema_context(client.schema_name):
+        conversation = Conversation.objects.get(contact__phone_number=CALLER)
+        callback_start(
+            client=client, contact=conversation.contact, user_id=user.pk, staff_number="+13125550197"
+        )
+
+
 def _booked(platform, client, user=None):
     with schema_context(client.schema_name):
         conversation = Conversation.objects.get(contact__phone_number=CALLER)
@@ -136,6 +145,7 @@ def _opted_out(platform, client, user=None):
         (_reply_from_caller, "answered_since"),
         (_staff_answered, "answered_since"),
         (_called_again, "called_since"),
+        (_called_back, "called_since"),
         (_booked, "outcome_since"),
         (_opted_out, "opted_out"),
     ],
