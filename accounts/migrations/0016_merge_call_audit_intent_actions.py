@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0015_client_call_audit'),
-        ('accounts', '0015_merge_0014_client_intent_actions_0014_client_voicemail'),
+        ('accounts', '0014_client_intent_actions'),
     ]
 
     operations = [
