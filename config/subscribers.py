@@ -25,6 +25,7 @@ from crm.events import ContactMerged, OutcomeRecorded
 from deliverability import receivers as deliverability
 from events.bus import Policy, Subscription, Veto, public_events
 from inbox import receivers as inbox
+from inbox import staff_texts
 from messaging import receivers as messaging
 from messaging.events import (
     ContactOptedIn,
@@ -36,6 +37,7 @@ from messaging.events import (
     MessageReceived,
     MessageSent,
     MessageStatusChanged,
+    StaffTextCheck,
     StaffTextSent,
     TextbackCheck,
     TextbackSent,
@@ -128,4 +130,6 @@ VETOES = [
     Veto(TextbackCheck, billing.textback_usage_veto),
     # While the number's A2P 10DLC registration is pending, when the agency chose to hold text-backs until then.
     Veto(TextbackCheck, deliverability.textback_registration_veto),
+    # A text from a staff member's confirmed mobile that answers an alert they were texted: to that caller.
+    Veto(StaffTextCheck, staff_texts.staff_text_take),
 ]

@@ -103,3 +103,34 @@ class EscalationSent(models.Model):
 
     def __str__(self) -> str:
         return f"Escalated message {self.message_id}"
+
+
+class AlertText(models.Model):
+    """An alert texted to one of the business's people about a conversation: a text they send back from that
+    mobile within ALERT_REPLY_WINDOW answers the caller of the latest one (inbox.staff_texts)."""
+
+    user_id = models.BigIntegerField(help_text="accounts.User id (public schema).")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        indexes = [models.Index(fields=["user_id", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Alert to user {self.user_id} about conversation {self.conversation_id}"
+
+
+class StaffTextReply(models.Model):
+    """A staff member's text that answered an alert, once per provider sid (a repeated webhook sends nothing
+    twice), and what became of it: the reply queued to the caller, or why not."""
+
+    sid = models.CharField(max_length=64, unique=True)
+    user_id = models.BigIntegerField(help_text="accounts.User id (public schema).")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    body = models.TextField()
+    message_id = models.BigIntegerField(null=True, blank=True, help_text="The reply to the caller, if sent.")
+    refused = models.CharField(max_length=200, blank=True, help_text="Why it was not sent to the caller.")
+    created_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return f"Text reply {self.sid}"

@@ -31,7 +31,7 @@ from messaging.twilio_accounts import provider_for
 from telephony.models import Call
 
 from . import push
-from .models import EscalationSent, NotificationPreference, PushSubscription
+from .models import AlertText, EscalationSent, NotificationPreference, PushSubscription, StaffTextReply
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +112,15 @@ def _alert(
     subject: str,
     body: str,
     short: str,
-    path: str,
+    conversation_id: int | None,
     glance: str = "",
 ) -> int:
     """Email (`subject`, `body`), text (`short`) and push (`subject`, and `glance` or else `short`) to whoever
-    wants `event`; a push opens `path` on the client's host. Returns how many people were alerted."""
+    wants `event`. About a conversation, a push opens its thread, and a text says that answering it by text
+    answers the caller (inbox.staff_texts). Returns how many people were alerted."""
+    path = f"/inbox/{conversation_id}/" if conversation_id else "/inbox/"
+    if conversation_id:
+        short = f"{short[:240]} Reply to this text to answer them."
     alerted = 0
     for recipient in recipients(client=client, event=event):
         if not _once(f"{client.pk}:{key}:{recipient.user.pk}"):
@@ -133,12 +137,14 @@ def _alert(
             try:
                 # Only a confirmed mobile is a recipient's text_to (NotificationPreference.wants); the send
                 # refuses a caller's or opted-out number and meters the text.
-                staff_text_send(
+                texted = staff_text_send(
                     client=client,
                     to_number=recipient.text_to,
                     body=short[:300],
                     source=f"alert:{key}:{recipient.user.pk}",
                 )
+                if texted and conversation_id:
+                    AlertText.objects.create(user_id=recipient.user.pk, conversation_id=conversation_id)
             except ProviderError as exc:
                 log.warning("could not text %s an alert: %s", recipient.user.email, exc)
         for device in recipient.devices:
@@ -161,7 +167,7 @@ def notify_missed_call(*, client: Client, call: Call) -> int:
             f"texts); their reply will land in your inbox.\n\n{client_url(client)}inbox/"
         ),
         short=f"{client.name}: missed call from {who}. We texted them back.",
-        path=f"/inbox/{thread}/" if thread else "/inbox/",
+        conversation_id=thread,
     )
 
 
@@ -176,7 +182,7 @@ def notify_reply(*, client: Client, message: Message) -> int:
         body=f"{contact.display_name} wrote:\n\n{message.body}\n\nAnswer it: {link}",
         short=f"{client.name}: {contact.display_name} replied: {message.body[:120]} {link}",
         glance=message.body[:200],
-        path=f"/inbox/{message.conversation_id}/",
+        conversation_id=message.conversation_id,
     )
 
 
@@ -225,7 +231,7 @@ def escalate_reply(*, client: Client, message: Message) -> int:
         ),
         short=f"{client.name}: {contact.display_name} has waited {minutes}+ min for an answer. {link}",
         glance=f"Waiting {minutes}+ min for an answer: {message.body[:160]}",
-        path=f"/inbox/{message.conversation_id}/",
+        conversation_id=message.conversation_id,
     )
 
 
@@ -290,10 +296,11 @@ def notify_urgent(*, client: Client, message: Message) -> str:
                     client=client,
                     to_number=mobile,
                     body=f"{client.name}: URGENT from {contact.display_name} {contact.phone_number}. "
-                    f"Call them back now. {link}",
+                    f"Call them back now. {link} Reply to this text to answer them.",
                     source=f"urgent:{message.provider_sid or message.pk}:{person.pk}",
                 ):
                     how.append("texted")
+                    AlertText.objects.create(user_id=person.pk, conversation_id=message.conversation_id)
             except ProviderError as exc:
                 log.warning("could not text %s an urgent alert: %s", person.email, exc)
             if (
@@ -312,3 +319,29 @@ def notify_urgent(*, client: Client, message: Message) -> str:
         note = f"No on-call person set; alerted the owners: {'; '.join(done)}."
     action_noted(message=message, note=note)
     return note
+
+
+def staff_text_confirm(*, client: Client, reply: StaffTextReply) -> bool:
+    """Tell a staff member by text what became of their text answering an alert (inbox.staff_texts): sent to
+    the caller, or not and why. Once per text they sent."""
+    if not _once(f"{client.pk}:staff-reply:{reply.sid}"):
+        return False
+    preference = NotificationPreference.objects.filter(user_id=reply.user_id).first()
+    if preference is None or not preference.text_to_is_confirmed or not client.phone_number:
+        return False
+    name = reply.conversation.contact.display_name
+    body = (
+        f"{client.name}: sent to {name}."
+        if reply.message_id
+        else f"{client.name}: NOT sent to {name}. {reply.refused}"
+    )
+    try:
+        return staff_text_send(
+            client=client,
+            to_number=str(preference.text_to),
+            body=body[:300],
+            source=f"staff-reply:{reply.sid}",
+        )
+    except ProviderError as exc:
+        log.warning("could not confirm staff text %s: %s", reply.sid, exc)
+        return False

@@ -14,6 +14,7 @@ from messaging.models import Message
 from telephony.models import Call
 
 from . import notifications
+from .models import StaffTextReply
 
 # A task waiting for a far deadline hops there in steps shorter than the broker's visibility timeout, so Redis
 # never hands the same waiting task to a second worker.
@@ -58,3 +59,11 @@ def escalate_reply(client_id: int, message_id: int) -> int:
             )
             return 0
         return notifications.escalate_reply(client=client, message=message)
+
+
+@shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
+def staff_text_confirm(client_id: int, reply_id: int) -> bool:
+    """Tell a staff member, by text, what became of the text they sent to answer an alert."""
+    client = client_for_task(client_id)
+    with in_schema_of(client):
+        return notifications.staff_text_confirm(client=client, reply=StaffTextReply.objects.get(pk=reply_id))

@@ -130,6 +130,20 @@ class TextbackCheck:
         self.send = send
 
 
+class StaffTextCheck:
+    """The hook asked before an inbound text that is no keyword becomes a caller's (events.bus.ask): a handler
+    that takes it answers why (inbox: one of the business's own people answering an alert by text, whose words go
+    to the caller of that alert), and it goes no further as a caller's text. Not an event: nothing happened yet."""
+
+    __slots__ = ("client", "sid", "from_number", "body")
+
+    def __init__(self, *, client: Client, sid: str, from_number: str, body: str):
+        self.client = client
+        self.sid = sid
+        self.from_number = from_number
+        self.body = body
+
+
 @event(name="message.keyword_acted")
 class KeywordActed(Event):
     """A caller's text was one of the keywords the business set to act (messaging.actions): `action` is an

@@ -866,6 +866,11 @@ def inbound_receive(
     Idempotent on the provider's MessageSid. Returns the Message, or None for a repeat or an unusable sender."""
     if Message.objects.filter(provider_sid=sid).exists():
         return None
+    # One of the business's people answering an alert by text is not a caller (inbox takes it); a keyword from
+    # them is still the law's and goes the usual way.
+    staff = events.StaffTextCheck(client=client, sid=sid, from_number=from_number, body=body)
+    if not opt_out_type and classify(body) is None and ask(staff):
+        return None
     contact = contact_upsert(phone_number=from_number)
     if contact is None:
         log.info("inbound text %s from an unusable number %r ignored", sid, from_number)
