@@ -492,6 +492,7 @@ class HookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
         webhook_endpoint_delete(endpoint=instance)
 
     @extend_schema(
+        operation_id="hooks_unsubscribe",  # not hooks_destroy: that is DELETE /hooks/{id}/
         summary="Unsubscribe a URL",
         description="For a tool that remembers the URL rather than the hook's id: every hook of this client "
         "with this `target_url` (and `event`, when given) is removed. 404 when there is none.",
