@@ -73,3 +73,65 @@ class DeliverabilityState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id}: {self.get_level_display()}"
+
+
+class A2PRegistration(models.Model):
+    """A client's US A2P 10DLC registration, driven from the app through the agency's Twilio account
+    (deliverability.registration): what carriers require of the business, and the Twilio resources made for it,
+    step by step: the TrustHub customer profile and A2P trust product (submitted for review), the brand, then,
+    once the brand is approved, a messaging service holding the client's number and the campaign. Each SID is
+    kept, so a step that failed is done again alone after the agency fixes what it said."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft: not submitted"
+        BRAND_REVIEW = "brand_review", "Submitted: the brand is in review"
+        CAMPAIGN_REVIEW = "campaign_review", "Brand approved: the campaign is in review"
+        APPROVED = "approved", "Approved: texts are registered"
+        FAILED = "failed", "Failed: fix and resubmit"
+
+    class BusinessType(models.TextChoices):
+        LLC = "Limited Liability Corporation", "Limited liability company (LLC)"
+        CORPORATION = "Corporation", "Corporation"
+        PARTNERSHIP = "Partnership", "Partnership"
+        SOLE_PROPRIETORSHIP = "Sole Proprietorship", "Sole proprietorship"
+        NON_PROFIT = "Non-profit Corporation", "Non-profit"
+
+    class Vertical(models.TextChoices):
+        CONSTRUCTION = "CONSTRUCTION", "Construction and home services"
+        HEALTHCARE = "HEALTHCARE", "Healthcare and dental"
+        LEGAL = "LEGAL", "Legal"
+        AUTOMOTIVE = "AUTOMOTIVE", "Automotive"
+        REAL_ESTATE = "REAL_ESTATE", "Real estate"
+        RETAIL = "RETAIL", "Retail"
+        PROFESSIONAL_SERVICES = "PROFESSIONAL_SERVICES", "Professional services"
+
+    client = models.OneToOneField("accounts.Client", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    failed_step = models.CharField(max_length=10, blank=True, help_text='"brand" or "campaign".')
+    failure_reason = models.CharField(max_length=500, blank=True)
+    # What carriers require of the business.
+    legal_name = models.CharField(max_length=120)
+    business_type = models.CharField(max_length=40, choices=BusinessType.choices)
+    ein = models.CharField("EIN", max_length=10, help_text="The business's US tax id, 12-3456789.")
+    website = models.URLField(max_length=200)
+    street = models.CharField(max_length=120)
+    city = models.CharField(max_length=60)
+    region = models.CharField("State", max_length=2)
+    postal_code = models.CharField(max_length=10)
+    contact_first_name = models.CharField(max_length=60)
+    contact_last_name = models.CharField(max_length=60)
+    contact_email = models.EmailField()
+    contact_phone = models.CharField(max_length=20, help_text="E.164, e.g. +13125550100.")
+    vertical = models.CharField(max_length=24, choices=Vertical.choices)
+    # The Twilio resources, as they are made.
+    customer_profile_sid = models.CharField(max_length=34, blank=True)
+    trust_product_sid = models.CharField(max_length=34, blank=True)
+    brand_sid = models.CharField(max_length=34, blank=True)
+    messaging_service_sid = models.CharField(max_length=34, blank=True)
+    campaign_sid = models.CharField(max_length=34, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.client_id}: {self.status}"

@@ -5,4 +5,7 @@ from django.urls import path
 from . import views
 
 app_name = "deliverability"
-urlpatterns = [path("<slug:agency>/", views.agency_page, name="agency")]
+urlpatterns = [
+    path("<slug:agency>/", views.agency_page, name="agency"),
+    path("<slug:agency>/clients/<int:pk>/registration/", views.registration_page, name="registration"),
+]

@@ -4,16 +4,21 @@ and (admins only) whether a client over a hard limit is paused automatically.
 The agency is found through accounts.selectors.agency_for_user: a stranger gets the same 404 as for an agency
 that does not exist; agency staff may read, and only admins may change the policy (403)."""
 
+import re
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import AgencyMembership, Client
 from accounts.selectors import agency_for_user, agency_role
 
+from .models import A2PRegistration
+from .registration import RegistrationError, registration_check, registration_submit
 from .selectors import (
     MIN_ATTEMPTED,
     THRESHOLDS,
@@ -77,6 +82,98 @@ def agency_page(request, agency: str):
             "auto_pause": auto_pause_on(agency_obj),
             "hold": holds_until_registered(agency_id=agency_obj.pk),
             "pending": [c for c in clients if c.messaging_registration == Client.Registration.PENDING],
+            "is_admin": is_admin,
+        },
+    )
+
+
+class RegistrationForm(forms.ModelForm):
+    website = forms.URLField(max_length=200, assume_scheme="https")
+
+    class Meta:
+        model = A2PRegistration
+        fields = [
+            "legal_name",
+            "business_type",
+            "ein",
+            "vertical",
+            "website",
+            "street",
+            "city",
+            "region",
+            "postal_code",
+            "contact_first_name",
+            "contact_last_name",
+            "contact_email",
+            "contact_phone",
+        ]
+        labels = {"legal_name": "Legal business name", "region": "State (2 letters)"}
+
+    def clean_ein(self) -> str:
+        ein = self.cleaned_data["ein"].strip()
+        if not re.fullmatch(r"\d{2}-?\d{7}", ein):
+            raise forms.ValidationError("An EIN is 9 digits, like 12-3456789.")
+        return f"{ein.replace('-', '')[:2]}-{ein.replace('-', '')[2:]}"
+
+    def clean_contact_phone(self) -> str:
+        phone = self.cleaned_data["contact_phone"].strip()
+        if not re.fullmatch(r"\+1\d{10}", phone):
+            raise forms.ValidationError("A US number in E.164, like +13125550100.")
+        return phone
+
+    def clean_region(self) -> str:
+        region = self.cleaned_data["region"].strip().upper()
+        if not re.fullmatch(r"[A-Z]{2}", region):
+            raise forms.ValidationError("The state's two letters, like IL.")
+        return region
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def registration_page(request, agency: str, pk: int):
+    """A client's A2P 10DLC registration: the details carriers require, the steps and their status. Agency staff
+    read it; admins submit (and resubmit after a failure) and ask Twilio where it stands."""
+    agency_obj = agency_for_user(request=request, slug=agency)
+    client = get_object_or_404(Client, pk=pk, agency=agency_obj)
+    is_admin = agency_role(request.user, agency_obj) == AgencyMembership.Role.ADMIN
+    registration = A2PRegistration.objects.filter(client=client).first()
+    locked = registration is not None and registration.status in (
+        A2PRegistration.Status.BRAND_REVIEW,
+        A2PRegistration.Status.CAMPAIGN_REVIEW,
+        A2PRegistration.Status.APPROVED,
+    )
+    initial = {"legal_name": client.name}
+    form = RegistrationForm(
+        request.POST if request.method == "POST" and not locked else None,
+        instance=registration,
+        initial=initial,
+    )
+    if request.method == "POST":
+        if not is_admin:
+            raise PermissionDenied("Only the agency's admins register a client.")
+        try:
+            if locked and registration is not None:
+                registration_check(registration=registration)
+                messages.success(request, f"Checked with Twilio: {registration.get_status_display()}.")
+                return redirect("deliverability:registration", agency=agency_obj.slug, pk=client.pk)
+            if form.is_valid():
+                draft = form.save(commit=False)
+                draft.client = client
+                draft.save()
+                registration_submit(registration=draft)
+                messages.success(request, "Submitted: carriers review the brand first, then the campaign.")
+                return redirect("deliverability:registration", agency=agency_obj.slug, pk=client.pk)
+        except RegistrationError as exc:
+            form.add_error(None, str(exc))
+    return render(
+        request,
+        "deliverability/registration.html",
+        {
+            "agency": agency_obj,
+            "client": client,
+            "registration": registration,
+            "form": form,
+            "locked": locked,
             "is_admin": is_admin,
         },
     )

@@ -374,6 +374,11 @@ CELERY_BEAT_SCHEDULE = {
     # Finished exports older than REPORT_EXPORT_RETENTION_DAYS lose their file; hourly keeps that close to N days.
     "reports-expire-exports": {"task": "reports.tasks.expire_exports", "schedule": crontab(minute=40)},
     # Clients whose 7-day texting rates got worse: their agency is emailed (and they are paused, if it chose so).
+    # A2P 10DLC registrations in review: the brand's and the campaign's status, and the next step (deliverability).
+    "deliverability-registrations": {
+        "task": "deliverability.tasks.registrations_check",
+        "schedule": crontab(minute="*/10"),
+    },
     "deliverability-check": {
         "task": "deliverability.tasks.deliverability_check",
         "schedule": crontab(minute="*/15"),

@@ -48,6 +48,31 @@ OPERATIONS: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("/2010-04-01/Accounts/{AccountSid}/Calls.json", "post"),  # CreateCall (alerts, call-back)
         ],
     ),
+    # A2P 10DLC registration (deliverability.registration): the business's TrustHub profiles, its brand, the
+    # messaging service holding its number, and the campaign.
+    "trusthub_v1": (
+        "twilio_trusthub_v1.json",
+        [
+            ("/v1/CustomerProfiles", "post"),  # CreateCustomerProfile
+            ("/v1/CustomerProfiles/{Sid}", "post"),  # UpdateCustomerProfile: submit for review
+            ("/v1/CustomerProfiles/{CustomerProfileSid}/EntityAssignments", "post"),
+            ("/v1/EndUsers", "post"),  # CreateEndUser
+            ("/v1/TrustProducts", "post"),  # CreateTrustProduct
+            ("/v1/TrustProducts/{Sid}", "post"),  # UpdateTrustProduct: submit for review
+            ("/v1/TrustProducts/{TrustProductSid}/EntityAssignments", "post"),
+        ],
+    ),
+    "messaging_v1": (
+        "twilio_messaging_v1.json",
+        [
+            ("/v1/a2p/BrandRegistrations", "post"),  # CreateBrandRegistrations
+            ("/v1/a2p/BrandRegistrations/{Sid}", "get"),  # FetchBrandRegistrations
+            ("/v1/Services", "post"),  # CreateService
+            ("/v1/Services/{ServiceSid}/PhoneNumbers", "post"),  # CreatePhoneNumber
+            ("/v1/Services/{MessagingServiceSid}/Compliance/Usa2p", "post"),  # CreateUsAppToPerson
+            ("/v1/Services/{MessagingServiceSid}/Compliance/Usa2p/{Sid}", "get"),  # FetchUsAppToPerson
+        ],
+    ),
     "lookups_v2": (
         "twilio_lookups_v2.json",
         [
@@ -98,6 +123,14 @@ def _subset(doc: dict, wanted: list[tuple[str, str]]) -> dict:
         if "servers" in doc["paths"][template]:
             path_item["servers"] = doc["paths"][template]["servers"]
         op = {}
+        if "parameters" in operation:
+            # Shared parameters ($ref to components/parameters) are inlined; header ones (messaging v1's optional
+            # X-Twilio-Api-Version) are left out: the fake checks paths, queries and forms, not headers.
+            shared = doc.get("components", {}).get("parameters", {})
+            resolved = [
+                shared[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p for p in operation["parameters"]
+            ]
+            operation = {**operation, "parameters": [p for p in resolved if p.get("in") != "header"]}
         for key in ("operationId", "summary", "parameters", "requestBody", "security"):
             if key in operation:
                 # Parameter and request-field descriptions document semantics; keep them.

@@ -7,6 +7,9 @@ every request URL to FakeTwilio.base_url, so the fake sees the real paths:
     GET  /2010-04-01/Accounts/{Sid}.json                        FetchAccount     → 200 account | 404
     POST /2010-04-01/Accounts/{Sid}.json                        UpdateAccount    → 200 (Status=closed …)
     POST /2010-04-01/Accounts/{AccountSid}/Messages.json        CreateMessage    → 201 message
+    TrustHub v1 (CustomerProfiles, EndUsers, TrustProducts, their EntityAssignments) and Messaging v1
+    (a2p/BrandRegistrations, Services, their PhoneNumbers and Compliance/Usa2p): A2P 10DLC registration, each
+    resource kept per account; set_brand_status / set_campaign_status play the carriers' review
     GET  /2010-04-01/Accounts/{AccountSid}/Messages.json        ListMessage      → 200 page, newest first
     GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json  FetchMessage     → 200 message | 404
     GET  /v2/PhoneNumbers/{PhoneNumber}                         FetchPhoneNumber → 200 lookup (lookups.twilio.com)
@@ -127,6 +130,20 @@ OPERATIONS = {
     "CreateAccount": "create_account",
     "FetchAccount": "fetch_account",
     "UpdateAccount": "update_account",
+    # A2P 10DLC registration
+    "CreateCustomerProfile": "customer_profile",
+    "UpdateCustomerProfile": "submit_customer_profile",
+    "CreateCustomerProfileEntityAssignment": "customer_profile_assignment",
+    "CreateEndUser": "end_user",
+    "CreateTrustProduct": "trust_product",
+    "UpdateTrustProduct": "submit_trust_product",
+    "CreateTrustProductEntityAssignment": "trust_product_assignment",
+    "CreateBrandRegistrations": "brand",
+    "FetchBrandRegistrations": "fetch_brand",
+    "CreateService": "messaging_service",
+    "CreatePhoneNumber": "service_number",
+    "CreateUsAppToPerson": "campaign",
+    "FetchUsAppToPerson": "fetch_campaign",
 }
 # How many numbers an area code offers unless set_available() says otherwise; all in 555-01xx, the range kept
 # for fiction, so a fake number never rings a real phone.
@@ -478,6 +495,9 @@ class FakeTwilio:
         self._taken: set[str] = set()  # numbers bought by someone else: not available
         # Every account but the main one: sid → Account resource (auth_token and owner_account_sid included).
         self._accounts: dict[str, dict] = {}
+        # A2P 10DLC registration resources (TrustHub bundles and end users, brands, messaging services,
+        # campaigns), by sid; each keeps the account that made it in "account_sid".
+        self._registry: dict[str, dict] = {}
         self._available: dict[str, list[str]] = {}  # area code → numbers offered (default: a few in 555-01xx)
 
     def reset(self) -> None:
@@ -753,6 +773,153 @@ class FakeTwilio:
                 resource["friendly_name"] = form["FriendlyName"]
             resource["date_updated"] = rfc2822(self.clock())
             return 200, dict(resource)
+
+    # ------------------------------------------------------------------ A2P 10DLC registration
+
+    @property
+    def registrations(self) -> list[dict]:
+        """Every TrustHub, brand, messaging service and campaign resource made, oldest first."""
+        with self._lock:
+            return [dict(v) for v in self._registry.values()]
+
+    def set_brand_status(self, sid: str, status: str, failure_reason: str | None = None) -> dict:
+        """What the carriers' review decided about a brand: "APPROVED" or "FAILED" (with its reason)."""
+        with self._lock:
+            brand = self._registry[sid]
+            brand.update(status=status, failure_reason=failure_reason, date_updated=rfc2822(self.clock()))
+            return dict(brand)
+
+    def set_campaign_status(self, sid: str, status: str, errors: list | None = None) -> dict:
+        """What the review decided about a campaign: "VERIFIED" or "FAILED" (errors: [{"code", "description"}])."""
+        with self._lock:
+            campaign = self._registry[sid]
+            campaign.update(campaign_status=status, errors=errors or [], date_updated=rfc2822(self.clock()))
+            return dict(campaign)
+
+    def _owned(self, sid: str, account: str, prefix: str) -> dict | None:
+        resource = self._registry.get(sid)
+        if resource is None or resource["account_sid"] != account or not sid.startswith(prefix):
+            return None
+        return resource
+
+    def _register(self, prefix: str, account: str, **fields) -> dict:
+        sid = prefix + uuid.uuid4().hex
+        now = rfc2822(self.clock())
+        resource = {"sid": sid, "account_sid": account, "date_created": now, "date_updated": now, **fields}
+        self._registry[sid] = resource
+        return resource
+
+    def _registration(
+        self, op_id: str, values: dict, form: dict, account: str, path: str
+    ) -> tuple[int, dict]:
+        """The registration operations, scoped to the account the request authenticates as."""
+        missing = (404, twilio_error(404, 20404, path=path))
+        with self._lock:
+            if op_id in ("CreateCustomerProfile", "CreateTrustProduct"):
+                resource = self._register(
+                    "BU",
+                    account,
+                    friendly_name=form["FriendlyName"],
+                    email=form["Email"],
+                    policy_sid=form["PolicySid"],
+                    status="draft",
+                    kind=op_id[6:],
+                )
+                return 201, dict(resource)
+            if op_id in ("UpdateCustomerProfile", "UpdateTrustProduct"):
+                bundle = self._owned(values["Sid"], account, "BU")
+                if bundle is None:
+                    return missing
+                if form.get("Status"):
+                    bundle["status"] = form["Status"]
+                return 200, dict(bundle)
+            if op_id in ("CreateCustomerProfileEntityAssignment", "CreateTrustProductEntityAssignment"):
+                bundle_sid = values.get("CustomerProfileSid") or values.get("TrustProductSid")
+                if self._owned(bundle_sid, account, "BU") is None:
+                    return missing
+                if self._owned(form["ObjectSid"], account, "") is None:
+                    return 400, twilio_error(400, 20001, f"ObjectSid {form['ObjectSid']} is not yours")
+                return 201, dict(
+                    self._register("BV", account, bundle_sid=bundle_sid, object_sid=form["ObjectSid"])
+                )
+            if op_id == "CreateEndUser":
+                try:
+                    attributes = json.loads(form.get("Attributes") or "{}")
+                except ValueError:
+                    return 400, twilio_error(400, 20001, "Attributes must be JSON")
+                resource = self._register(
+                    "IT",
+                    account,
+                    friendly_name=form["FriendlyName"],
+                    type=form["Type"],
+                    attributes=attributes,
+                )
+                return 201, dict(resource)
+            if op_id == "CreateBrandRegistrations":
+                for name in ("CustomerProfileBundleSid", "A2PProfileBundleSid"):
+                    bundle = self._owned(form[name], account, "BU")
+                    if bundle is None or bundle["status"] == "draft":
+                        return 400, twilio_error(
+                            400, 20001, f"{name} must be a bundle of yours submitted for review"
+                        )
+                resource = self._register(
+                    "BN",
+                    account,
+                    customer_profile_bundle_sid=form["CustomerProfileBundleSid"],
+                    a2p_profile_bundle_sid=form["A2PProfileBundleSid"],
+                    brand_type=form.get("BrandType") or "STANDARD",
+                    status="PENDING",
+                    failure_reason=None,
+                    identity_status="UNVERIFIED",
+                )
+                return 201, dict(resource)
+            if op_id == "FetchBrandRegistrations":
+                brand = self._owned(values["Sid"], account, "BN")
+                return (200, dict(brand)) if brand else missing
+            if op_id == "CreateService":
+                return 201, dict(self._register("MG", account, friendly_name=form["FriendlyName"]))
+            if op_id == "CreatePhoneNumber":
+                if self._owned(values["ServiceSid"], account, "MG") is None:
+                    return missing
+                number = self._incoming.get(form["PhoneNumberSid"])
+                if number is None or number["account_sid"] != account:
+                    return 404, twilio_error(404, 20404, path=path)
+                self._registry[form["PhoneNumberSid"]] = {
+                    "sid": form["PhoneNumberSid"],
+                    "account_sid": account,
+                    "service_sid": values["ServiceSid"],
+                    "phone_number": number["phone_number"],
+                }
+                return 201, dict(self._registry[form["PhoneNumberSid"]])
+            if op_id == "CreateUsAppToPerson":
+                if self._owned(values["MessagingServiceSid"], account, "MG") is None:
+                    return missing
+                brand = self._owned(form["BrandRegistrationSid"], account, "BN")
+                if brand is None or brand["status"] != "APPROVED":
+                    return 400, twilio_error(400, 20001, "The brand must be approved before a campaign")
+                resource = self._register(
+                    "QE",
+                    account,
+                    brand_registration_sid=brand["sid"],
+                    messaging_service_sid=values["MessagingServiceSid"],
+                    description=form["Description"],
+                    message_flow=form["MessageFlow"],
+                    message_samples=form["MessageSamples"],
+                    us_app_to_person_usecase=form["UsAppToPersonUsecase"],
+                    has_embedded_links=form["HasEmbeddedLinks"] == "true",
+                    has_embedded_phone=form["HasEmbeddedPhone"] == "true",
+                    opt_out_message=form.get("OptOutMessage"),
+                    help_message=form.get("HelpMessage"),
+                    campaign_status="IN_PROGRESS",
+                    errors=[],
+                )
+                return 201, dict(resource)
+            if op_id == "FetchUsAppToPerson":
+                campaign = self._owned(values["Sid"], account, "QE")
+                if campaign is None or campaign["messaging_service_sid"] != values["MessagingServiceSid"]:
+                    return missing
+                return 200, dict(campaign)
+        return 501, twilio_error(501, 20500, f"The fake does not implement {op_id}")
 
     def take_number(self, phone_number: str) -> None:
         """Someone else buys this number: it leaves the search results and buying it answers 21422."""
@@ -1341,6 +1508,7 @@ class FakeTwilio:
             "incoming_numbers",
             "concurrency",
             "accounts",
+            "registrations",
         ):
             return 200, getattr(self, name)
         if method == "POST" and name == "reset":
@@ -1358,6 +1526,8 @@ class FakeTwilio:
             "send_status_callback",
             "add_incoming_number",
             "add_account",
+            "set_brand_status",
+            "set_campaign_status",
             "take_number",
             "set_available",
             "set_latency",
@@ -1644,6 +1814,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = fake._create_call(record["form"])
         elif op.operation_id == "FetchPhoneNumber":
             status, payload = fake._lookup(values["PhoneNumber"], record["query"])
+        elif op.api in ("trusthub_v1", "messaging_v1"):
+            status, payload = fake._registration(op.operation_id, values, record["form"], account, path)
         else:  # an operation in the spec subset that the fake does not implement
             status, payload = 501, twilio_error(501, 20500, f"The fake does not implement {op.operation_id}")
 

@@ -1,0 +1,261 @@
+"""US A2P 10DLC registration from the app, in the agency's Twilio account (messaging.twilio_accounts.client_for):
+
+1. submit: the business's TrustHub customer profile (its business information and authorised contact) and its A2P
+   trust product, each submitted for review, then the brand registration. Status: brand_review.
+2. check (polled by beat, or on demand): once the brand is approved, a messaging service holding the client's
+   number and the US A2P campaign (use case customer care; the description says the texts answer the caller's own
+   call; the samples are the client's own templates; the opt-out and help wording are ours). Status:
+   campaign_review, then approved when the campaign is verified. A failed brand or campaign is "failed" with the
+   carriers' reason; the agency fixes the details and submits again, and only the failed step is done again.
+
+Each Twilio resource's SID is kept as soon as it exists, so a submission interrupted half-way resumes without
+making a second profile or brand. The client's messaging_registration follows (pending, then approved), which is
+what holding text-backs until approval (deliverability.receivers) and the dashboard read."""
+
+import logging
+import re
+from contextlib import contextmanager
+
+import requests
+from django.db import transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context
+from twilio.base.exceptions import TwilioRestException
+
+from accounts.models import Client
+from messaging.keywords import Keyword
+from messaging.models import Template
+from messaging.placeholders import render
+from messaging.services import keyword_reply_text, placeholder_context
+from messaging.twilio_accounts import client_for
+
+from .models import A2PRegistration
+
+log = logging.getLogger(__name__)
+
+# Twilio's policies for an ISV's secondary customer profile and for the A2P messaging profile (trust product).
+CUSTOMER_PROFILE_POLICY = "RNdfbf3fae0e1107f8aded0e7cead80bf5"
+A2P_PROFILE_POLICY = "RNb0d4771c2c98518d916a3d4cd70a8f8b"
+Status = A2PRegistration.Status
+
+
+class RegistrationError(Exception):
+    """Twilio refused a step or could not be reached; the message says which, for the agency."""
+
+
+@contextmanager
+def _twilio(doing: str):
+    """Turns what twilio-python and requests raise into a RegistrationError the agency can read."""
+    try:
+        yield
+    except TwilioRestException as exc:
+        said = re.sub(r"^Unable to \w+ record: ", "", str(exc.msg))  # twilio-python's prefix
+        raise RegistrationError(f"Twilio refused to {doing}: {said} (error {exc.code}).") from exc
+    except requests.RequestException as exc:
+        raise RegistrationError(f"Could not reach Twilio to {doing}; try again in a moment.") from exc
+
+
+def registration_submit(*, registration: A2PRegistration) -> A2PRegistration:
+    """Step 1, or the failed step again. RegistrationError if Twilio refuses (what was made is kept)."""
+    client = Client.objects.select_related("agency").get(pk=registration.client_id)
+    api = client_for(client.agency)
+    if registration.status == Status.FAILED and registration.failed_step == "campaign":
+        registration.campaign_sid = ""
+        return _campaign(registration, client, api)
+    if registration.status == Status.FAILED:  # the brand: fresh profiles with the fixed details, a new brand
+        registration.customer_profile_sid = registration.trust_product_sid = registration.brand_sid = ""
+    trusthub = api.trusthub.v1
+    if not registration.customer_profile_sid:
+        with _twilio("create the customer profile"):
+            profile = trusthub.customer_profiles.create(
+                friendly_name=registration.legal_name[:64],
+                email=registration.contact_email,
+                policy_sid=CUSTOMER_PROFILE_POLICY,
+            )
+            business = trusthub.end_users.create(
+                friendly_name=f"{registration.legal_name} business information"[:64],
+                type="customer_profile_business_information",
+                attributes={
+                    "business_name": registration.legal_name,
+                    "business_identity": "direct_customer",
+                    "business_type": registration.business_type,
+                    "business_industry": registration.vertical,
+                    "business_registration_identifier": "EIN",
+                    "business_registration_number": registration.ein,
+                    "business_regions_of_operation": "USA_AND_CANADA",
+                    "website_url": registration.website,
+                },
+            )
+            contact = trusthub.end_users.create(
+                friendly_name=f"{registration.contact_first_name} {registration.contact_last_name}"[:64],
+                type="authorized_representative_1",
+                attributes={
+                    "first_name": registration.contact_first_name,
+                    "last_name": registration.contact_last_name,
+                    "email": registration.contact_email,
+                    "phone_number": registration.contact_phone,
+                    "business_title": "Owner",
+                    "job_position": "Other",
+                },
+            )
+            for end_user in (business, contact):
+                trusthub.customer_profiles(profile.sid).customer_profiles_entity_assignments.create(
+                    object_sid=end_user.sid
+                )
+            trusthub.customer_profiles(profile.sid).update(status="pending-review")
+        registration.customer_profile_sid = profile.sid
+        _save(registration)
+    if not registration.trust_product_sid:
+        with _twilio("create the A2P trust product"):
+            product = trusthub.trust_products.create(
+                friendly_name=f"{registration.legal_name} A2P"[:64],
+                email=registration.contact_email,
+                policy_sid=A2P_PROFILE_POLICY,
+            )
+            profile_info = trusthub.end_users.create(
+                friendly_name=f"{registration.legal_name} messaging profile"[:64],
+                type="us_a2p_messaging_profile_information",
+                attributes={"company_type": "private"},
+            )
+            for object_sid in (profile_info.sid, registration.customer_profile_sid):
+                trusthub.trust_products(product.sid).trust_products_entity_assignments.create(
+                    object_sid=object_sid
+                )
+            trusthub.trust_products(product.sid).update(status="pending-review")
+        registration.trust_product_sid = product.sid
+        _save(registration)
+    if not registration.brand_sid:
+        with _twilio("register the brand"):
+            brand = api.messaging.v1.brand_registrations.create(
+                customer_profile_bundle_sid=registration.customer_profile_sid,
+                a2p_profile_bundle_sid=registration.trust_product_sid,
+            )
+        registration.brand_sid = brand.sid
+    registration.status, registration.failed_step, registration.failure_reason = Status.BRAND_REVIEW, "", ""
+    registration.submitted_at = timezone.now()
+    _save(registration)
+    _client_registration(client, Client.Registration.PENDING)
+    return registration
+
+
+def registration_check(*, registration: A2PRegistration) -> A2PRegistration:
+    """Step 2: ask Twilio where the brand or the campaign stands, and go on when it moved."""
+    client = Client.objects.select_related("agency").get(pk=registration.client_id)
+    api = client_for(client.agency)
+    registration.checked_at = timezone.now()
+    if registration.status == Status.BRAND_REVIEW:
+        with _twilio("look the brand up"):
+            brand = api.messaging.v1.brand_registrations(registration.brand_sid).fetch()
+        if brand.status == "FAILED":
+            return _failed(registration, "brand", brand.failure_reason or "The brand was not approved.")
+        if brand.status == "APPROVED":
+            return _campaign(registration, client, api)
+    elif registration.status == Status.CAMPAIGN_REVIEW:
+        with _twilio("look the campaign up"):
+            campaign = (
+                api.messaging.v1.services(registration.messaging_service_sid)
+                .us_app_to_person(registration.campaign_sid)
+                .fetch()
+            )
+        if campaign.campaign_status == "FAILED":
+            reasons = "; ".join(
+                e.get("description", "") for e in (campaign.errors or []) if isinstance(e, dict)
+            )
+            return _failed(registration, "campaign", reasons or "The campaign was not approved.")
+        if campaign.campaign_status == "VERIFIED":
+            registration.status = Status.APPROVED
+            _save(registration)
+            _client_registration(client, Client.Registration.APPROVED)
+            return registration
+    _save(registration)
+    return registration
+
+
+def registrations_check_all() -> int:
+    """Beat: every registration in review, checked once; one Twilio failure does not stop the others."""
+    count = 0
+    for registration in A2PRegistration.objects.filter(
+        status__in=[Status.BRAND_REVIEW, Status.CAMPAIGN_REVIEW]
+    ):
+        try:
+            registration_check(registration=registration)
+        except RegistrationError as exc:
+            log.warning("registration of client %s not checked: %s", registration.client_id, exc)
+        count += 1
+    return count
+
+
+def _campaign(registration: A2PRegistration, client: Client, api) -> A2PRegistration:
+    """The messaging service with the client's number in it, and the campaign, once the brand is approved."""
+    service = api.messaging.v1
+    if not registration.messaging_service_sid:
+        with _twilio("create the messaging service"):
+            made = service.services.create(
+                friendly_name=f"{client.name} text-backs"[:64], use_inbound_webhook_on_number=True
+            )
+        registration.messaging_service_sid = made.sid
+        _save(registration)
+        if client.number_sid:
+            with _twilio("add the number to the messaging service"):
+                service.services(made.sid).phone_numbers.create(phone_number_sid=client.number_sid)
+    if not registration.campaign_sid:
+        with _twilio("register the campaign"):
+            campaign = service.services(registration.messaging_service_sid).us_app_to_person.create(
+                brand_registration_sid=registration.brand_sid,
+                description=(
+                    f"{client.name} texts back callers whose phone call to the business was missed, so that "
+                    "they can get help by text (customer care). Every text answers the caller's own call; "
+                    "no marketing, no purchased lists."
+                ),
+                message_flow=(
+                    f"A caller phones {client.name}. When nobody answers, the caller gets one text from the number "
+                    "they called, and the conversation continues by text if they reply. Reply STOP to opt out, "
+                    "HELP for help."
+                ),
+                message_samples=_samples(client),
+                us_app_to_person_usecase="CUSTOMER_CARE",
+                has_embedded_links=False,
+                has_embedded_phone=False,
+                opt_out_message=keyword_reply_text(client=client, keyword=Keyword.OPT_OUT),
+                help_message=keyword_reply_text(client=client, keyword=Keyword.HELP),
+                opt_out_keywords=["STOP", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"],
+                help_keywords=["HELP", "INFO"],
+            )
+        registration.campaign_sid = campaign.sid
+    registration.status, registration.failed_step, registration.failure_reason = (
+        Status.CAMPAIGN_REVIEW,
+        "",
+        "",
+    )
+    _save(registration)
+    return registration
+
+
+def _samples(client: Client) -> list[str]:
+    """The client's own active templates as a caller gets them (two at least: the help reply makes up the rest)."""
+    context = placeholder_context(client=client, caller_name="Maria")
+    with schema_context(client.schema_name):
+        bodies = list(Template.objects.filter(is_active=True).order_by("kind").values_list("body", flat=True))
+    samples = [render(body, context=context)[:1024] for body in bodies][:5]
+    if len(samples) < 2:
+        samples.append(keyword_reply_text(client=client, keyword=Keyword.HELP))
+    return samples
+
+
+def _failed(registration: A2PRegistration, step: str, reason: str) -> A2PRegistration:
+    registration.status, registration.failed_step, registration.failure_reason = (
+        Status.FAILED,
+        step,
+        reason[:500],
+    )
+    _save(registration)
+    return registration
+
+
+def _save(registration: A2PRegistration) -> None:
+    with transaction.atomic():
+        registration.save()
+
+
+def _client_registration(client: Client, status: str) -> None:
+    Client.objects.filter(pk=client.pk).update(messaging_registration=status)
