@@ -73,7 +73,7 @@ def test_the_same_webhooks_ten_times_at_once_send_one_text(live, personas):
     live.fake.wait_for_messages(1, timeout=15)
     time.sleep(3)
     assert len(live.fake.messages) == 1
-    assert OutboundSend.objects.filter(call_sid=params["CallSid"]).count() == 1
+    assert OutboundSend.objects.filter(call_sid=params["CallSid"], kind="textback").count() == 1
 
 
 def test_a_text_waits_for_the_clients_delay(live, personas):
