@@ -347,7 +347,7 @@ def conversation_timeline(*, client: Client, conversation: Conversation) -> list
     """Messages, calls (and what became of their text-back), notes and outcomes, oldest first. A fixed
     number of queries, however long the thread."""
     contact = conversation.contact
-    messages = list(conversation.messages.all())
+    messages = list(conversation.messages.prefetch_related("media"))
     calls = list(Call.objects.filter(contact=contact).order_by("started_at", "id"))
     callbacks = list(Callback.objects.filter(contact=contact))
     notes = list(Note.objects.filter(conversation=conversation))

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/reopen/", views.reopen, name="reopen"),
     path("<int:pk>/snooze/", views.snooze, name="snooze"),
     path("calls/<int:pk>/voicemail/", views.voicemail, name="voicemail"),
+    path("media/<int:pk>/", views.media, name="media"),
     path("<int:pk>/call/", views.call_back, name="call_back"),
     path("canned/", views.canned_list, name="canned"),
     path("notifications/", views.notification_settings, name="notifications"),

@@ -26,7 +26,7 @@ from accounts.selectors import request_client
 from accounts.views import APP_ICON_SIZES
 from crm.models import Outcome
 from messaging.intents import Intent
-from messaging.models import Conversation
+from messaging.models import Conversation, MessageMedia
 from messaging.segments import segment_info
 from telephony.callbacks import CallbackRefused, callback_start
 from telephony.models import Call
@@ -598,3 +598,21 @@ def call_back(request, client, pk: int):
     else:
         messages.success(request, f"Ringing your phone ({mobile}); pick up to be connected.")
     return _back(conversation)
+
+
+@inbox_view
+def media(request, client, pk: int):
+    """A file a caller sent (messaging.media), our copy, to the client's people only: looked up in this client's
+    schema, so another client's is a 404 like a missing one. Never sniffed into something else by the browser."""
+    item = get_object_or_404(MessageMedia.objects.exclude(file=""), pk=pk)
+    try:
+        content = default_storage.open(item.file, "rb")
+    except FileNotFoundError:
+        raise Http404("The file is not stored.") from None
+    response = FileResponse(
+        content, content_type=item.content_type if item.is_image else "application/octet-stream"
+    )
+    response["Content-Disposition"] = "inline" if item.is_image else "attachment"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -369,3 +369,29 @@ class TwilioAccount(models.Model):
     @auth_token.setter
     def auth_token(self, value: str) -> None:
         self.auth_token_encrypted = encrypt(value)
+
+
+class MessageMedia(models.Model):
+    """Client schema: a photo (or other file) a caller sent with a text (MMS). Twilio's copy needs the account's
+    credentials; ours is fetched into Django's storage (messaging.media) and served only to the client's people
+    (inbox.views.media)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="media")
+    content_type = models.CharField(max_length=100, help_text="As Twilio named it (MediaContentTypeN).")
+    twilio_url = models.URLField(max_length=300, blank=True)
+    file = models.CharField(
+        max_length=200, blank=True, help_text="Our copy's name in the storage; empty until fetched."
+    )
+    size = models.PositiveIntegerField(null=True, blank=True)
+    problem = models.CharField(max_length=200, blank=True, help_text="Why it could not be fetched or kept.")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.content_type} on message {self.message_id}"
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")

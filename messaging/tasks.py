@@ -9,7 +9,12 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import services
+from accounts.schemas import in_schema_of
+from accounts.selectors import client_for_task
+from config.outbound import OutboundError
+
+from . import media, services
+from .models import MessageMedia
 
 log = logging.getLogger(__name__)
 
@@ -43,3 +48,18 @@ def line_type_check(client_id: int, number: str) -> str:
 @shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
 def sweep_due_sends() -> int:
     return services.sweep_due_sends()
+
+
+@shared_task(
+    time_limit=90,
+    soft_time_limit=75,
+    ignore_result=True,
+    autoretry_for=(OutboundError,),
+    retry_backoff=5,
+    max_retries=5,
+)
+def media_fetch(client_id: int, media_id: int) -> str:
+    """Copy a caller's photo from Twilio into our storage (messaging.media)."""
+    client = client_for_task(client_id)
+    with in_schema_of(client):
+        return media.media_fetch(client=client, media=MessageMedia.objects.get(pk=media_id))

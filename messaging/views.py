@@ -5,19 +5,25 @@ from django.views.decorators.http import require_safe
 from twilio.twiml.messaging_response import MessagingResponse
 
 from .links import link_open
+from .media import media_in_params, media_receive
 from .services import inbound_receive, message_status_update
 from .webhooks import bad_parameter, twilio_webhook, twiml
 
 
 @twilio_webhook(required=("MessageSid", "From", "To"), client_by="To")
 def sms_incoming(request, client, params):
-    inbound_receive(
+    media = media_in_params(params)
+    if isinstance(media, str):
+        return bad_parameter(media)
+    message = inbound_receive(
         client=client,
         sid=params["MessageSid"],
         from_number=params["From"],
         body=params.get("Body", ""),
         opt_out_type=params.get("OptOutType", ""),
     )
+    if message is not None and media:
+        media_receive(client=client, message=message, media=media)
     return twiml(MessagingResponse())  # answers go through the send path, never inline TwiML
 
 

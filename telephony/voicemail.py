@@ -9,11 +9,8 @@ a task, fetched with the account's credentials through config.outbound (Twilio s
 basic auth), so the thread plays our copy and only the client's people can hear it (inbox.views.voicemail).
 """
 
-import base64
 import logging
-from urllib.parse import urlsplit, urlunsplit
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -23,6 +20,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from accounts.models import Client
 from config import outbound
+from messaging.media import twilio_media_fetch
 from messaging.models import Conversation
 from messaging.services import conversation_for
 from messaging.webhooks import webhook_url
@@ -110,40 +108,6 @@ def voicemail_transcribed(*, call_sid: str, recording_sid: str, text: str, statu
         call.recording_sid = recording_sid  # the transcription raced ahead of the recording's own callback
     call.save(update_fields=["transcript", "transcript_status", "recording_sid"])
     return call
-
-
-def _twilio_media_url(url: str) -> str | None:
-    """Where to fetch a Twilio media URL from: Twilio's own host only (the URL came in a webhook, but a link to
-    anywhere else is not Twilio's to give), sent to TWILIO_API_BASE_URL when that is set (the fake, in tests)."""
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not (parts.hostname or "").endswith(".twilio.com"):
-        return None
-    if settings.TWILIO_API_BASE_URL:
-        base = urlsplit(settings.TWILIO_API_BASE_URL)
-        return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, ""))
-    return url
-
-
-def twilio_media_fetch(url: str, *, max_bytes: int) -> outbound.Answer:
-    """GET a recording or an MMS's media from Twilio with the account's credentials, through the one door for
-    outbound HTTP. OutboundError when it cannot (a URL not on Twilio's host included)."""
-    target = _twilio_media_url(url)
-    if target is None:
-        raise outbound.OutboundRefused(f"Not a Twilio media URL: {url!r}")
-    token = base64.b64encode(f"{settings.TWILIO_ACCOUNT_SID}:{settings.TWILIO_AUTH_TOKEN}".encode()).decode()
-    answer = outbound.request(
-        "GET",
-        target,
-        headers={"Authorization": f"Basic {token}"},
-        schemes=("https", "http") if settings.TWILIO_API_BASE_URL else ("https",),
-        allow_private=bool(settings.TWILIO_API_BASE_URL),
-        read_timeout=20.0,
-        deadline=60.0,
-        max_bytes=max_bytes,
-    )
-    if answer.status != 200 or len(answer.body) > max_bytes:
-        raise outbound.OutboundError(f"Twilio answered {answer.status} for {url}")
-    return answer
 
 
 def voicemail_fetch(*, client: Client, call: Call) -> str:

@@ -134,11 +134,11 @@ def test_the_thread_costs_the_same_queries_however_long(web, personas, django_as
             )
             CannedReply.objects.create(title=f"Canned {i}", body="On our way")
     browser = web(HOST, personas.alice)
-    # SET search_path ×2, domain, session, user, membership; the conversation, marking it read; messages,
-    # calls, their ledger rows, call-backs from the inbox, notes, outcomes, the people they name; canned replies;
-    # the people it can be assigned to, the latest outcome, the tabs' counts (which give the title's unread count);
-    # the list pane's first page (its assignees come from the people it can be assigned to)
-    with django_assert_num_queries(21):  # 20, and one to ask whether the viewer is read-only
+    # SET search_path ×2, domain, session, user, membership; the conversation, marking it read; messages and
+    # their photos, calls, their ledger rows, call-backs from the inbox, notes, outcomes, the people they name;
+    # canned replies; the people it can be assigned to, the latest outcome, the tabs' counts (which give the
+    # title's unread count); the list pane's first page (its assignees come from the people it can be assigned to)
+    with django_assert_num_queries(22):  # 21, and one to ask whether the viewer is read-only
         response = browser.get(url(conversation))
     assert response.content.decode().count("note ") == how_many
 

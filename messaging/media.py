@@ -1,0 +1,150 @@
+"""Photos and other files callers send (MMS), and fetching Twilio's media with the account's credentials.
+
+Twilio's incoming-message webhook names each file (NumMedia, MediaUrlN, MediaContentTypeN); the files stay on
+Twilio behind HTTP basic auth. We keep a row per file with the message, in the webhook's transaction, and a task
+copies each into Django's storage through config.outbound (Twilio's hosts only, at most MAX_MEDIA_BYTES, an image
+checked by its first bytes, not by the name it came with); the thread shows our copy to the client's people only.
+Recordings (telephony.voicemail) are fetched the same way.
+"""
+
+import base64
+import logging
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from accounts.models import Client
+from config import outbound
+
+from .models import Message, MessageMedia
+
+log = logging.getLogger(__name__)
+
+MAX_MEDIA = 10  # Twilio sends at most 10 files with one message
+MAX_MEDIA_BYTES = 5 * 1024 * 1024  # Twilio's own limit for an MMS
+# What a phone sends as a photo, and the first bytes each format starts with.
+IMAGE_SIGNATURES = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+    "image/heic": (b"\x00\x00\x00",),  # an ISO media box; checked further in _looks_like
+}
+EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "image/heic": "heic",
+}
+
+
+def media_in_params(params: dict) -> list[tuple[str, str]] | str:
+    """The (URL, content type) of each file a webhook names, or what is wrong with its media parameters."""
+    raw = params.get("NumMedia", "0").strip() or "0"
+    if not raw.isdigit() or int(raw) > MAX_MEDIA:
+        return f"NumMedia must be a whole number from 0 to {MAX_MEDIA}, not {raw!r}"
+    found = []
+    for index in range(int(raw)):
+        url = params.get(f"MediaUrl{index}", "").strip()
+        if not url:
+            return f"Missing parameter: MediaUrl{index}"
+        found.append(
+            (url, params.get(f"MediaContentType{index}", "").strip()[:100] or "application/octet-stream")
+        )
+    return found
+
+
+def media_receive(*, client: Client, message: Message, media: list[tuple[str, str]]) -> list[MessageMedia]:
+    """Keep the files of a caller's text (in its transaction); each is fetched once it commits."""
+    rows = MessageMedia.objects.bulk_create(
+        [MessageMedia(message=message, twilio_url=url[:300], content_type=kind) for url, kind in media]
+    )
+    from .tasks import media_fetch  # a task module imports the services it runs; this is the reverse
+
+    ids = [row.pk for row in rows]
+    transaction.on_commit(lambda: _queue_each(media_fetch, client.pk, ids))
+    return rows
+
+
+def _queue_each(task, client_id: int, ids: list[int]) -> None:
+    for pk in ids:
+        try:
+            task.apply_async((client_id, pk), retry=False)
+        except Exception as exc:  # a broker that is down costs the copy now, never the webhook
+            log.warning("could not queue %s: %s", task.name, exc)
+
+
+def _twilio_media_url(url: str) -> str | None:
+    """Where to fetch a Twilio media URL from: Twilio's own hosts only (the URL came in a signed webhook, but a link
+    anywhere else is not Twilio's to give), sent to TWILIO_API_BASE_URL when that is set (the fake, in tests)."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not (parts.hostname or "").endswith(".twilio.com"):
+        return None
+    if settings.TWILIO_API_BASE_URL:
+        base = urlsplit(settings.TWILIO_API_BASE_URL)
+        return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, ""))
+    return url
+
+
+def twilio_media_fetch(url: str, *, max_bytes: int) -> outbound.Answer:
+    """GET a recording or a message's media from Twilio with the account's credentials, through the one door for
+    outbound HTTP. OutboundRefused for a URL not on Twilio's hosts, OutboundError when it cannot be fetched."""
+    target = _twilio_media_url(url)
+    if target is None:
+        raise outbound.OutboundRefused(f"Not a Twilio media URL: {url!r}")
+    token = base64.b64encode(f"{settings.TWILIO_ACCOUNT_SID}:{settings.TWILIO_AUTH_TOKEN}".encode()).decode()
+    answer = outbound.request(
+        "GET",
+        target,
+        headers={"Authorization": f"Basic {token}"},
+        schemes=("https", "http") if settings.TWILIO_API_BASE_URL else ("https",),
+        allow_private=bool(settings.TWILIO_API_BASE_URL),
+        read_timeout=20.0,
+        deadline=60.0,
+        max_bytes=max_bytes,
+    )
+    if answer.status != 200:
+        raise outbound.OutboundError(f"Twilio answered {answer.status} for {url}")
+    return answer
+
+
+def _looks_like(content_type: str, body: bytes) -> bool:
+    signatures = IMAGE_SIGNATURES.get(content_type)
+    if signatures is None:
+        return False
+    if content_type == "image/webp":
+        return body[:4] == b"RIFF" and body[8:12] == b"WEBP"
+    if content_type == "image/heic":
+        return body[4:8] == b"ftyp"
+    return body.startswith(signatures)
+
+
+def media_fetch(*, client: Client, media: MessageMedia) -> str:
+    """Copy one file into Django's storage (in the client's schema): an image only when its bytes are the format
+    its type names, anything at most MAX_MEDIA_BYTES. Returns the stored name, or "" with the problem noted."""
+    if media.file:
+        return media.file
+    try:
+        answer = twilio_media_fetch(media.twilio_url, max_bytes=MAX_MEDIA_BYTES)
+    except outbound.OutboundRefused as exc:
+        return _problem(media, str(exc))
+    if len(answer.body) > MAX_MEDIA_BYTES:
+        return _problem(media, "Larger than 5 MB: not kept.")
+    if media.is_image and not _looks_like(media.content_type, answer.body):
+        return _problem(media, f"Not a {media.content_type} file after all: not kept.")
+    extension = EXTENSIONS.get(media.content_type, "bin")
+    name = default_storage.save(
+        f"media/{client.schema_name}/{media.message_id}/{media.pk}.{extension}", ContentFile(answer.body)
+    )
+    MessageMedia.objects.filter(pk=media.pk).update(file=name, size=len(answer.body), problem="")
+    return name
+
+
+def _problem(media: MessageMedia, problem: str) -> str:
+    log.warning("media %s of message %s not kept: %s", media.pk, media.message_id, problem)
+    MessageMedia.objects.filter(pk=media.pk).update(problem=problem[:200])
+    return ""

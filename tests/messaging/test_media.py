@@ -1,0 +1,138 @@
+"""Photos callers text us (MMS): the webhook names them (NumMedia, MediaUrlN, MediaContentTypeN), a task fetches
+each from the fake Twilio with the account's credentials into Django's storage, the thread shows them, and only the
+client's people can open them. A file that is not what it says, too big, or not on Twilio's hosts is not kept."""
+
+import pytest
+from django.conf import settings
+from django_tenants.utils import schema_context
+
+from config.celery_app import app as celery_app
+from messaging.models import Message, MessageMedia
+from tests.webhooks import post_signed, sid, sms_params
+
+pytestmark = pytest.mark.django_db
+
+CALLER = "+13125550177"
+HOST = "acme.localhost"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 2000
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 500
+
+
+@pytest.fixture
+def platform(web):
+    return web("localhost")
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+
+
+@pytest.fixture
+def eager_tasks():
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def _media_url(twilio, message_sid: str, content: bytes, kind: str) -> str:
+    path = f"/2010-04-01/Accounts/{settings.TWILIO_ACCOUNT_SID}/Messages/{message_sid}/Media/{sid('ME')}"
+    return twilio.add_media(path, content, kind)
+
+
+def _mms(platform, client, twilio, files, body="Here's the leak", **extra):
+    """The caller texts `files` [(bytes, content type)]; returns the params posted."""
+    message_sid = sid("MM")
+    params = sms_params(client, CALLER, body, MessageSid=message_sid, NumMedia=str(len(files)), **extra)
+    for index, (content, kind) in enumerate(files):
+        params[f"MediaUrl{index}"] = _media_url(twilio, message_sid, content, kind)
+        params[f"MediaContentType{index}"] = kind
+    response = post_signed(platform, "/hooks/twilio/sms/incoming/", params)
+    assert response.status_code == 200, response.content
+    return params
+
+
+def _stored(client, params) -> list[MessageMedia]:
+    with schema_context(client.schema_name):
+        return list(MessageMedia.objects.filter(message__provider_sid=params["MessageSid"]))
+
+
+def test_a_callers_photos_are_kept_and_shown_in_the_thread_to_the_clients_people_only(
+    web, platform, personas, twilio, eager_tasks, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        params = _mms(platform, personas.acme, twilio, [(JPEG, "image/jpeg"), (PNG, "image/png")])
+    photos = _stored(personas.acme, params)
+    assert [(p.content_type, p.size, bool(p.file)) for p in photos] == [
+        ("image/jpeg", len(JPEG), True),
+        ("image/png", len(PNG), True),
+    ]
+    fetches = [r for r in twilio.requests if "/Media/" in r["path"]]
+    assert len(fetches) == 2 and all(r["headers"]["Authorization"].startswith("Basic ") for r in fetches)
+
+    with schema_context(personas.acme.schema_name):
+        conversation_id = Message.objects.get(provider_sid=params["MessageSid"]).conversation_id
+    owner = web(HOST, personas.alice)
+    page = owner.get(f"/inbox/{conversation_id}/").content.decode()
+    assert page.count('class="media-thumb"') == 2 and "Here&#x27;s the leak" in page
+    photo = owner.get(f"/inbox/media/{photos[0].pk}/")
+    assert (photo.status_code, photo["Content-Type"], photo["X-Content-Type-Options"]) == (
+        200,
+        "image/jpeg",
+        "nosniff",
+    )
+    assert b"".join(photo.streaming_content) == JPEG
+    assert web("bolt.localhost", personas.dave).get(f"/inbox/media/{photos[0].pk}/").status_code == 404
+    assert web(HOST, personas.dave).get(f"/inbox/media/{photos[0].pk}/").status_code == 302
+    assert web(HOST).get(f"/inbox/media/{photos[0].pk}/").status_code == 302
+
+
+def test_a_photo_alone_is_a_reply_too(
+    platform, personas, twilio, eager_tasks, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        params = _mms(platform, personas.acme, twilio, [(JPEG, "image/jpeg")], body="")
+    with schema_context(personas.acme.schema_name):
+        message = Message.objects.select_related("conversation").get(provider_sid=params["MessageSid"])
+    assert message.body == "" and message.conversation.unread_count == 1
+    assert _stored(personas.acme, params)[0].file
+
+
+def test_a_file_that_is_not_what_it_says_is_not_kept(
+    platform, personas, twilio, eager_tasks, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        params = _mms(platform, personas.acme, twilio, [(b"<html>not a photo</html>", "image/jpeg")])
+    [photo] = _stored(personas.acme, params)
+    assert photo.file == "" and "Not a image/jpeg file" in photo.problem
+
+
+def test_media_not_on_twilios_hosts_is_never_fetched(
+    platform, personas, twilio, eager_tasks, django_capture_on_commit_callbacks
+):
+    message_sid = sid("MM")
+    params = sms_params(
+        personas.acme,
+        CALLER,
+        "look",
+        MessageSid=message_sid,
+        NumMedia="1",
+        MediaUrl0="https://evil.example/steal.jpg",
+        MediaContentType0="image/jpeg",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_signed(platform, "/hooks/twilio/sms/incoming/", params).status_code == 200
+    [photo] = _stored(personas.acme, params)
+    assert photo.file == "" and "Not a Twilio media URL" in photo.problem
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [({"NumMedia": "x"}, b"NumMedia"), ({"NumMedia": "11"}, b"NumMedia"), ({"NumMedia": "1"}, b"MediaUrl0")],
+)
+def test_bad_media_parameters_are_refused_with_a_reason(platform, personas, extra, reason):
+    params = sms_params(personas.acme, CALLER, "hi", **extra)
+    response = post_signed(platform, "/hooks/twilio/sms/incoming/", params)
+    assert response.status_code == 400 and reason in response.content
+    with schema_context(personas.acme.schema_name):
+        assert not Message.objects.filter(provider_sid=params["MessageSid"]).exists()
