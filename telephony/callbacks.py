@@ -15,8 +15,9 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from accounts.models import Client
 from crm.models import Contact
-from messaging.providers import ProviderError, get_provider
+from messaging.providers import ProviderError
 from messaging.services import staff_number_problem
+from messaging.twilio_accounts import provider_for
 from messaging.webhooks import webhook_url
 
 from .models import Callback
@@ -57,7 +58,8 @@ def callback_start(*, client: Client, contact: Contact, user_id: int, staff_numb
     )
     query = {"c": client.slug, "cb": str(callback.pk)}
     try:
-        sid = get_provider().call(
+        # From the agency's own (sub)account, where the business's number is (messaging.twilio_accounts).
+        sid = provider_for(client).call(
             from_number=str(client.phone_number),
             to_number=staff_number,
             url=webhook_url("/hooks/twilio/voice/callback/connect/", **query),

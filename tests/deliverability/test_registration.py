@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from accounts.models import Client
+from accounts.models import Client, Onboarding
 from deliverability.models import A2PRegistration
 from deliverability.registration import registrations_check_all
 
@@ -160,3 +160,17 @@ def test_only_the_agency_sees_and_only_its_admins_submit(twilio, web, personas, 
     assert nate.post(url(personas), DETAILS).status_code == 403
     assert not A2PRegistration.objects.exists()
     assert twilio.requests == []
+
+
+def test_the_wizards_last_step_leads_to_the_registration(web, personas):
+    Client.objects.filter(pk=personas.acme.pk).update(went_live_at=None)
+    onboarding = Onboarding.objects.create(
+        agency=personas.northwind,
+        client=personas.acme,
+        created_by=personas.nate,
+        reached="live",
+        progress=100,
+    )
+    page = web("localhost", personas.nina).get(f"/agency/onboarding/{onboarding.pk}/live/").content.decode()
+    start = page.index('id="wizard-registration"')
+    assert url(personas) in page[start : page.index("</dd>", start)]

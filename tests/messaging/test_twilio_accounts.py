@@ -15,11 +15,13 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Client
 from config import crypto
+from inbox.models import NotificationPreference
 from messaging import twilio_accounts
 from messaging.models import Message, TwilioAccount
 from messaging.services import send_deliver, textback_schedule
 from telephony.numbers import get_numbers
 from tests.agency.test_onboarding_number import buy, client_of, onboarding  # noqa: F401 - a fixture
+from tests.inbox.conftest import add_conversation
 from tests.webhooks import post_signed, sid
 
 pytestmark = pytest.mark.django_db
@@ -274,3 +276,19 @@ def test_production_refuses_to_store_a_token_without_a_key(settings):
     settings.CREDENTIALS_KEYS = []  # DEBUG off and none set (with DEBUG on, settings derive one)
     with pytest.raises(Exception, match="CREDENTIALS_KEYS must be set"):
         crypto.encrypt("token")
+
+
+def test_a_call_back_rings_from_the_agencys_account(twilio, web, personas):
+    """Calls are placed where the business's number is: the agency's subaccount (telephony.callbacks)."""
+    account = subaccount_of(twilio, personas.northwind)
+    conversation = add_conversation(personas.acme, name="Jane Doe", number="+13125550166")
+    with schema_context(personas.acme.schema_name):
+        NotificationPreference.objects.update_or_create(
+            user_id=personas.alice.pk,
+            defaults={"text_to": "+13125550198", "text_to_confirmed": "+13125550198"},
+        )
+    web("acme.localhost", personas.alice).post(f"/inbox/{conversation.pk}/call/")
+    [call] = twilio.calls
+    assert call["account_sid"] == account.account_sid
+    create = next(r for r in twilio.requests if r["operation"] == "CreateCall")
+    assert create["authenticated_as"] == account.account_sid

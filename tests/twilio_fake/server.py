@@ -1294,7 +1294,8 @@ class FakeTwilio:
 
     # ------------------------------------------------------------------ calls
 
-    def _create_call(self, form: dict) -> tuple[int, dict]:
+    def _create_call(self, form: dict, account: str | None = None) -> tuple[int, dict]:
+        account = account or self.account_sid
         """CreateCall as Twilio answers it: To and From checked, exactly one of Url, Twiml or ApplicationSid,
         callback URLs that are URLs; the call is queued (the fake rings nobody)."""
         to, from_ = (form.get("To") or "").strip(), (form.get("From") or "").strip()
@@ -1311,7 +1312,7 @@ class FakeTwilio:
         sid = "CA" + uuid.uuid4().hex
         resource = {
             "sid": sid,
-            "account_sid": self.account_sid,
+            "account_sid": account,
             "to": to,
             "to_formatted": to,
             "from": from_,
@@ -1334,7 +1335,7 @@ class FakeTwilio:
             "caller_name": None,
             "queue_time": "0",
             "trunk_sid": None,
-            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json",
+            "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json",
             "subresource_uris": {},
         }
         with self._cond:
@@ -1811,7 +1812,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif op.operation_id == "FetchMessage":
             status, payload = fake._fetch(path, values["Sid"], account)
         elif op.operation_id == "CreateCall":
-            status, payload = fake._create_call(record["form"])
+            status, payload = fake._create_call(record["form"], account)
         elif op.operation_id == "FetchPhoneNumber":
             status, payload = fake._lookup(values["PhoneNumber"], record["query"])
         elif op.api in ("trusthub_v1", "messaging_v1"):
