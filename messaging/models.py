@@ -126,7 +126,8 @@ class Message(models.Model):
     call_sid = models.CharField(max_length=64, blank=True, help_text="The missed call a text-back answers.")
     template_kind = models.CharField(max_length=20, blank=True)
     # "a" or "b" when the template had a second wording (Template.body_b) to test; empty when it had one.
-    template_variant = models.CharField(max_length=1, blank=True)
+    # A database default too: rows written in SQL (bench/) need not name it.
+    template_variant = models.CharField(max_length=1, blank=True, default="", db_default="")
     sent_by_id = models.BigIntegerField(null=True, blank=True, help_text="accounts.User id (public schema).")
     # The keyword rule a caller's text set off (messaging.actions.Action) and what came of it, for the thread.
     action = models.CharField(max_length=16, choices=Action.choices, blank=True)
@@ -171,7 +172,7 @@ class Template(models.Model):
     body = models.TextField(validators=[validate_template])
     # A second wording to test against the first: when set, text-backs alternate between the two (by the send's
     # id, so a retried send keeps its wording) and the report compares how often each is answered.
-    body_b = models.TextField(blank=True, validators=[validate_template])
+    body_b = models.TextField(blank=True, default="", db_default="", validators=[validate_template])
     is_active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
