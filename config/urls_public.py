@@ -4,13 +4,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from agency.views import home
-from messaging.views import link_redirect
+from messaging.views import link_redirect, media_public
 
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
     # Links in our texts (messaging.links): short, on the platform host, counted.
     path("l/<str:code>", link_redirect, name="link-redirect"),
+    path("m/<str:token>/", media_public, name="media-public"),
     path("agency/", include("agency.urls")),
     path("hooks/twilio/", include("telephony.urls")),
     path("hooks/twilio/", include("messaging.urls")),

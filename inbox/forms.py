@@ -16,6 +16,12 @@ class ReplyForm(forms.Form):
         strip=True,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Write a text…", "data-segment-input": ""}),
     )
+    photo = forms.FileField(
+        label="Photo",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*"}),
+        help_text="Sent as a picture message (MMS), resized.",
+    )
 
 
 class NoteForm(forms.Form):

@@ -19,6 +19,7 @@ from crm.events import OutcomeRecorded
 from crm.models import Contact, Outcome, suppressed
 from events.bus import publish
 from messaging.keywords import Keyword
+from messaging.media import PhotoRefused, staff_photo_attach, staff_photo_prepare
 from messaging.models import ConsentEvent, Conversation, Message
 from messaging.providers import ProviderError
 from messaging.services import contact_opt_out, keyword_reply_text, message_queue, staff_text_send
@@ -68,13 +69,19 @@ def _consent_known() -> dict:
 
 
 @transaction.atomic
-def conversation_reply(*, client: Client, conversation: Conversation, body: str, user: User) -> Message:
+def conversation_reply(
+    *, client: Client, conversation: Conversation, body: str, user: User, photo=None
+) -> Message:
     """Queue a staff (or API) text to the caller. Refused here, before anything is written, for a number that
     opted out (the worker would refuse it too, but staff should know now, not find a failed message later),
     and for someone who never called or texted the business and never gave consent: no cold outreach."""
     body = body.strip()
     if not body:
         raise ReplyRefused("Write something to send.")
+    try:
+        jpeg = staff_photo_prepare(photo) if photo is not None else b""
+    except PhotoRefused as exc:
+        raise ReplyRefused(str(exc), code="photo") from exc
     contact = (
         Contact.objects.select_for_update(no_key=True, of=("self",))
         .annotate(**_consent_known())
@@ -88,6 +95,8 @@ def conversation_reply(*, client: Client, conversation: Conversation, body: str,
     message = message_queue(
         client=client, contact=contact, body=body, kind=Message.Kind.REPLY, sent_by_id=user.pk
     )
+    if jpeg:
+        staff_photo_attach(client=client, message=message, jpeg=jpeg)
     # Answering a caller reopens the thread and means it has been read.
     Conversation.objects.filter(pk=conversation.pk).update(
         status=Conversation.Status.OPEN, closed_at=None, unread_count=0

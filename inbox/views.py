@@ -258,11 +258,15 @@ def _back(conversation: Conversation):
 @inbox_view
 def reply(request, client, pk: int):
     conversation = _conversation(pk)
-    form = ReplyForm(request.POST)
+    form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
         try:
             services.conversation_reply(
-                client=client, conversation=conversation, body=form.cleaned_data["body"], user=request.user
+                client=client,
+                conversation=conversation,
+                body=form.cleaned_data["body"],
+                user=request.user,
+                photo=form.cleaned_data.get("photo"),
             )
         except services.ReplyRefused as exc:
             form.add_error(None, str(exc))

@@ -8,15 +8,20 @@ Recordings (telephony.voicemail) are fetched the same way.
 """
 
 import base64
+import io
 import logging
+from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
+from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from accounts.models import Client
+from accounts.schemas import in_schema_of
 from config import outbound
 
 from .models import Message, MessageMedia
@@ -148,3 +153,73 @@ def _problem(media: MessageMedia, problem: str) -> str:
     log.warning("media %s of message %s not kept: %s", media.pk, media.message_id, problem)
     MessageMedia.objects.filter(pk=media.pk).update(problem=problem[:200])
     return ""
+
+
+# --- Photos staff attach to a reply --------------------------------------------------------------------------
+
+# A staff photo is re-encoded as a JPEG no larger than this on its long side: whatever was uploaded (a 12 MP
+# phone photo, a PNG screenshot) becomes an MMS carriers take, with its EXIF (location included) left behind.
+STAFF_PHOTO_SIDE = 1600
+STAFF_UPLOAD_MAX_BYTES = 15 * 1024 * 1024
+# How long the link Twilio fetches a staff photo from stays good: it fetches at once; retries come within hours.
+PUBLIC_LINK_DAYS = 7
+_SALT = "messaging.media.public"
+
+
+class PhotoRefused(Exception):
+    """Why an upload cannot be sent as a photo, in words for the person who chose it."""
+
+
+def staff_photo_prepare(upload) -> bytes:
+    """An upload as the JPEG we send, or PhotoRefused saying why not. Before anything is written."""
+    if upload.size > STAFF_UPLOAD_MAX_BYTES:
+        raise PhotoRefused("That photo is over 15 MB; choose a smaller one.")
+    try:
+        opened = Image.open(upload)
+        opened.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise PhotoRefused("That file is not a photo we can send (JPEG, PNG, GIF, WebP).") from exc
+    image = ImageOps.exif_transpose(opened).convert("RGB")
+    image.thumbnail((STAFF_PHOTO_SIDE, STAFF_PHOTO_SIDE))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=82, optimize=True)
+    return out.getvalue()
+
+
+def staff_photo_attach(*, client: Client, message: Message, jpeg: bytes) -> MessageMedia:
+    """Keep a prepared photo for an outbound message (in its transaction): it goes with it as an MMS."""
+    row = MessageMedia.objects.create(message=message, content_type="image/jpeg", size=len(jpeg))
+    name = default_storage.save(f"media/{client.schema_name}/{message.pk}/{row.pk}.jpg", ContentFile(jpeg))
+    MessageMedia.objects.filter(pk=row.pk).update(file=name)
+    row.file = name
+    return row
+
+
+def media_public_urls(*, client: Client, message: Message) -> tuple[str, ...]:
+    """The links Twilio fetches a staff reply's photos from (signed, expiring; see media_public_open). Asked only
+    for staff replies, so a text-back's send costs no statement for it."""
+    if message.kind != Message.Kind.REPLY:
+        return ()
+    rows = MessageMedia.objects.filter(message=message).exclude(file="").values_list("pk", flat=True)
+    return tuple(
+        f"{settings.PUBLIC_BASE_URL}/m/{signing.dumps({'c': client.pk, 'm': pk}, salt=_SALT, compress=True)}/"
+        for pk in rows
+    )
+
+
+def media_public_open(token: str) -> MessageMedia | None:
+    """The staff photo a public link names, while it is good; None for a bad, expired or other link. Only a photo
+    on an outbound message: a caller's own photos are never public."""
+    try:
+        found = signing.loads(token, salt=_SALT, max_age=timedelta(days=PUBLIC_LINK_DAYS))
+    except signing.BadSignature:
+        return None
+    client = Client.objects.filter(pk=found.get("c")).first()
+    if client is None:
+        return None
+    with in_schema_of(client):
+        return (
+            MessageMedia.objects.filter(pk=found.get("m"), message__direction=Message.Direction.OUTBOUND)
+            .exclude(file="")
+            .first()
+        )

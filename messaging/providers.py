@@ -59,7 +59,10 @@ class SentMessage:
 class Provider:
     name = "abstract"
 
-    def send(self, *, from_number: str, to_number: str, body: str, status_callback: str) -> SentMessage:
+    def send(
+        self, *, from_number: str, to_number: str, body: str, status_callback: str, media_urls: tuple = ()
+    ) -> SentMessage:
+        """Send a text; `media_urls` (public URLs the provider fetches) make it an MMS."""
         raise NotImplementedError
 
     def find_sent(
@@ -84,7 +87,7 @@ class ConsoleProvider(Provider):
 
     name = "console"
 
-    def send(self, *, from_number, to_number, body, status_callback):
+    def send(self, *, from_number, to_number, body, status_callback, media_urls=()):
         sid = "CN" + uuid.uuid4().hex
         log.info("console SMS %s → %s: %s", from_number, to_number, body)
         return SentMessage(sid=sid, status="sent")
@@ -158,10 +161,11 @@ class TwilioProvider(Provider):
     def __init__(self, client: TwilioClient):
         self.client = client
 
-    def send(self, *, from_number, to_number, body, status_callback):
+    def send(self, *, from_number, to_number, body, status_callback, media_urls=()):
+        extra = {"media_url": list(media_urls)} if media_urls else {}
         try:
             message = self.client.messages.create(
-                to=to_number, from_=from_number, body=body, status_callback=status_callback
+                to=to_number, from_=from_number, body=body, status_callback=status_callback, **extra
             )
         except TwilioRestException as exc:
             raise _classify(exc) from exc

@@ -41,6 +41,7 @@ from .followups import followup_held_until, followup_prepare
 from .intents import Intent, intent_of
 from .keywords import Keyword, classify, revocation
 from .links import SAMPLE_CODE, booking_link_attach, booking_link_new, link_url
+from .media import media_public_urls
 from .models import STATUS_RANK, ConsentEvent, Conversation, Message, OutboundSend, Template
 from .placeholders import placeholders_in, render
 from .providers import (
@@ -618,12 +619,15 @@ def _reconcile(claim: _Claim) -> str | None:
 
 def _hand_to_provider(claim: _Claim) -> str:
     message = claim.message
+    # A staff reply's photo (messaging.media): only then is the keyword passed, so providers without MMS still fit.
+    photos = {"media_urls": urls} if (urls := media_public_urls(client=claim.client, message=message)) else {}
     try:
         result = provider_for(claim.client).send(
             from_number=message.from_number,
             to_number=message.to_number,
             body=message.body,
             status_callback=status_callback_url(),
+            **photos,
         )
     except ProviderError as exc:
         return _record_failure(claim, exc)

@@ -1,11 +1,12 @@
 """Twilio's SMS webhooks (platform host)."""
 
-from django.http import Http404, HttpResponseRedirect
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.views.decorators.http import require_safe
 from twilio.twiml.messaging_response import MessagingResponse
 
 from .links import link_open
-from .media import media_in_params, media_receive
+from .media import media_in_params, media_public_open, media_receive
 from .services import inbound_receive, message_status_update
 from .webhooks import bad_parameter, twilio_webhook, twiml
 
@@ -54,5 +55,22 @@ def link_redirect(request, code: str):
     response = HttpResponseRedirect(target)
     response["Cache-Control"] = "no-store"  # every open is ours to count
     response["Referrer-Policy"] = "no-referrer"  # the code is the caller's, not the booking site's
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@require_safe
+def media_public(request, token: str):
+    """A photo staff attached to a reply, for Twilio to fetch and send as an MMS (messaging.media): a signed,
+    expiring link on the platform host. Anything else, a caller's photos included, is a 404."""
+    item = media_public_open(token)
+    if item is None:
+        raise Http404("This link leads nowhere.")
+    try:
+        content = default_storage.open(item.file, "rb")
+    except FileNotFoundError:
+        raise Http404("The file is not stored.") from None
+    response = FileResponse(content, content_type=item.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
     response["X-Robots-Tag"] = "noindex"
     return response

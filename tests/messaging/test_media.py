@@ -2,12 +2,20 @@
 each from the fake Twilio with the account's credentials into Django's storage, the thread shows them, and only the
 client's people can open them. A file that is not what it says, too big, or not on Twilio's hosts is not kept."""
 
+import io
+from urllib.parse import urlsplit
+
 import pytest
 from django.conf import settings
+from django.core import signing
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
+from PIL import Image
 
 from config.celery_app import app as celery_app
-from messaging.models import Message, MessageMedia
+from messaging.models import Message, MessageMedia, OutboundSend
+from messaging.services import send_deliver
+from tests.inbox.conftest import add_conversation
 from tests.webhooks import post_signed, sid, sms_params
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +144,58 @@ def test_bad_media_parameters_are_refused_with_a_reason(platform, personas, extr
     assert response.status_code == 400 and reason in response.content
     with schema_context(personas.acme.schema_name):
         assert not Message.objects.filter(provider_sid=params["MessageSid"]).exists()
+
+
+# --- Staff attach a photo to a reply --------------------------------------------------------------------------
+
+
+def _png(width=2400, height=1200) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_staff_attach_a_photo_that_goes_out_as_an_mms_twilio_can_fetch(web, platform, personas, twilio):
+    conversation = add_conversation(personas.acme, name="Jane", number=CALLER)
+    owner = web(HOST, personas.alice)
+    upload = SimpleUploadedFile("part.png", _png(), content_type="image/png")
+    response = owner.post(f"/inbox/{conversation.pk}/reply/", {"body": "Is this the part?", "photo": upload})
+    assert response.status_code == 302
+    with schema_context(personas.acme.schema_name):
+        reply = Message.objects.get(conversation=conversation, kind=Message.Kind.REPLY)
+    send = OutboundSend.objects.get(client=personas.acme, message_id=reply.pk)
+    assert send_deliver(send_id=send.pk) == "sent"
+    [sent] = twilio.messages_to(CALLER)
+    [url] = sent["params"]["MediaUrl"]
+    assert url.startswith("http://localhost:8000/m/") and sent["body"] == "Is this the part?"
+
+    photo = platform.get(urlsplit(url).path)
+    content = b"".join(photo.streaming_content)
+    assert (photo.status_code, photo["Content-Type"]) == (200, "image/jpeg")
+    assert Image.open(io.BytesIO(content)).size == (1600, 800)  # re-encoded, at most 1600 px on its long side
+    assert platform.get(urlsplit(url).path[:-3] + "xx/").status_code == 404  # a tampered link
+    page = owner.get(f"/inbox/{conversation.pk}/").content.decode()
+    assert 'alt="Photo sent"' in page
+
+
+def test_a_callers_photo_is_never_behind_a_public_link(
+    platform, personas, twilio, eager_tasks, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        params = _mms(platform, personas.acme, twilio, [(JPEG, "image/jpeg")])
+    [photo] = _stored(personas.acme, params)
+    token = signing.dumps(
+        {"c": personas.acme.pk, "m": photo.pk}, salt="messaging.media.public", compress=True
+    )
+    assert platform.get(f"/m/{token}/").status_code == 404
+
+
+def test_a_file_that_is_not_a_photo_is_refused_with_a_reason_and_nothing_is_sent(web, personas, twilio):
+    conversation = add_conversation(personas.acme, name="Jane", number=CALLER)
+    upload = SimpleUploadedFile("notes.png", b"not an image at all", content_type="image/png")
+    response = web(HOST, personas.alice).post(
+        f"/inbox/{conversation.pk}/reply/", {"body": "See", "photo": upload}
+    )
+    assert response.status_code == 400 and "not a photo we can send" in response.content.decode()
+    with schema_context(personas.acme.schema_name):
+        assert not Message.objects.filter(conversation=conversation, kind=Message.Kind.REPLY).exists()
