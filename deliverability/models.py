@@ -85,6 +85,7 @@ class A2PRegistration(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft: not submitted"
         BRAND_REVIEW = "brand_review", "Submitted: the brand is in review"
+        VERIFICATION_REVIEW = "verification_review", "Submitted: the toll-free verification is in review"
         CAMPAIGN_REVIEW = "campaign_review", "Brand approved: the campaign is in review"
         APPROVED = "approved", "Approved: texts are registered"
         FAILED = "failed", "Failed: fix and resubmit"
@@ -105,9 +106,16 @@ class A2PRegistration(models.Model):
         RETAIL = "RETAIL", "Retail"
         PROFESSIONAL_SERVICES = "PROFESSIONAL_SERVICES", "Professional services"
 
+    class Kind(models.TextChoices):
+        TEN_DLC = "10dlc", "A2P 10DLC (a local number)"
+        TOLL_FREE = "toll_free", "Toll-free verification"
+
     client = models.OneToOneField("accounts.Client", on_delete=models.CASCADE, related_name="+")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
-    failed_step = models.CharField(max_length=10, blank=True, help_text='"brand" or "campaign".')
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEN_DLC)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    failed_step = models.CharField(
+        max_length=12, blank=True, help_text='"brand", "campaign" or "verification".'
+    )
     failure_reason = models.CharField(max_length=500, blank=True)
     # What carriers require of the business.
     legal_name = models.CharField(max_length=120)
@@ -123,12 +131,20 @@ class A2PRegistration(models.Model):
     contact_email = models.EmailField()
     contact_phone = models.CharField(max_length=20, help_text="E.164, e.g. +13125550100.")
     vertical = models.CharField(max_length=24, choices=Vertical.choices)
+    opt_in_proof_url = models.URLField(
+        "Opt-in proof",
+        max_length=300,
+        blank=True,
+        help_text="Toll-free only: a public image or page showing how callers agree to a text (e.g. the website's "
+        "contact page saying missed calls get a text back).",
+    )
     # The Twilio resources, as they are made.
     customer_profile_sid = models.CharField(max_length=34, blank=True)
     trust_product_sid = models.CharField(max_length=34, blank=True)
     brand_sid = models.CharField(max_length=34, blank=True)
     messaging_service_sid = models.CharField(max_length=34, blank=True)
     campaign_sid = models.CharField(max_length=34, blank=True)
+    verification_sid = models.CharField(max_length=34, blank=True, help_text="Toll-free verification (HH…).")
     submitted_at = models.DateTimeField(null=True, blank=True)
     checked_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

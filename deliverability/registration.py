@@ -55,10 +55,23 @@ def _twilio(doing: str):
         raise RegistrationError(f"Could not reach Twilio to {doing}; try again in a moment.") from exc
 
 
+TOLL_FREE = re.compile(r"^\+18(00|33|44|55|66|77|88)\d{7}$")
+
+
+def kind_for(client: Client) -> str:
+    """Toll-free numbers are verified (toll-free verification); local ones registered (A2P 10DLC)."""
+    if TOLL_FREE.match(str(client.phone_number or "")):
+        return A2PRegistration.Kind.TOLL_FREE
+    return A2PRegistration.Kind.TEN_DLC
+
+
 def registration_submit(*, registration: A2PRegistration) -> A2PRegistration:
     """Step 1, or the failed step again. RegistrationError if Twilio refuses (what was made is kept)."""
     client = Client.objects.select_related("agency").get(pk=registration.client_id)
     api = client_for(client.agency)
+    registration.kind = kind_for(client)
+    if registration.kind == A2PRegistration.Kind.TOLL_FREE:
+        return _toll_free_submit(registration, client, api)
     if registration.status == Status.FAILED and registration.failed_step == "campaign":
         registration.campaign_sid = ""
         return _campaign(registration, client, api)
@@ -143,7 +156,21 @@ def registration_check(*, registration: A2PRegistration) -> A2PRegistration:
     client = Client.objects.select_related("agency").get(pk=registration.client_id)
     api = client_for(client.agency)
     registration.checked_at = timezone.now()
-    if registration.status == Status.BRAND_REVIEW:
+    if registration.status == Status.VERIFICATION_REVIEW:
+        with _twilio("look the toll-free verification up"):
+            verification = api.messaging.v1.tollfree_verifications(registration.verification_sid).fetch()
+        if verification.status == "TWILIO_REJECTED":
+            return _failed(
+                registration,
+                "verification",
+                verification.rejection_reason or "The verification was rejected.",
+            )
+        if verification.status == "TWILIO_APPROVED":
+            registration.status = Status.APPROVED
+            _save(registration)
+            _client_registration(client, Client.Registration.APPROVED)
+            return registration
+    elif registration.status == Status.BRAND_REVIEW:
         with _twilio("look the brand up"):
             brand = api.messaging.v1.brand_registrations(registration.brand_sid).fetch()
         if brand.status == "FAILED":
@@ -174,9 +201,8 @@ def registration_check(*, registration: A2PRegistration) -> A2PRegistration:
 def registrations_check_all() -> int:
     """Beat: every registration in review, checked once; one Twilio failure does not stop the others."""
     count = 0
-    for registration in A2PRegistration.objects.filter(
-        status__in=[Status.BRAND_REVIEW, Status.CAMPAIGN_REVIEW]
-    ):
+    in_review = [Status.BRAND_REVIEW, Status.CAMPAIGN_REVIEW, Status.VERIFICATION_REVIEW]
+    for registration in A2PRegistration.objects.filter(status__in=in_review):
         try:
             registration_check(registration=registration)
         except RegistrationError as exc:
@@ -228,6 +254,61 @@ def _campaign(registration: A2PRegistration, client: Client, api) -> A2PRegistra
         "",
     )
     _save(registration)
+    return registration
+
+
+def _toll_free_submit(registration: A2PRegistration, client: Client, api) -> A2PRegistration:
+    """Toll-free verification: one request with the business's details, the use case and a sample; after a
+    rejection the same verification is edited and so resubmitted (UpdateTollfreeVerification)."""
+    if not registration.opt_in_proof_url:
+        raise RegistrationError("Toll-free verification needs the opt-in proof: a public page or image URL.")
+    if not client.number_sid:
+        raise RegistrationError(
+            "The client's toll-free number is not in Twilio yet (the wizard's number step)."
+        )
+    details = {
+        "business_name": registration.legal_name,
+        "business_website": registration.website,
+        "notification_email": registration.contact_email,
+        "use_case_categories": ["CUSTOMER_CARE"],
+        "use_case_summary": (
+            f"{client.name} texts back callers whose phone call to the business was missed, so that they can get "
+            "help by text. Every text answers the caller's own call; no marketing."
+        ),
+        "production_message_sample": _samples(client)[0],
+        "opt_in_image_urls": [registration.opt_in_proof_url],
+        "opt_in_type": "VERBAL",
+        "message_volume": "1,000",
+        "business_street_address": registration.street,
+        "business_city": registration.city,
+        "business_state_province_region": registration.region,
+        "business_postal_code": registration.postal_code,
+        "business_country": "US",
+        "business_contact_first_name": registration.contact_first_name,
+        "business_contact_last_name": registration.contact_last_name,
+        "business_contact_email": registration.contact_email,
+        "business_contact_phone": registration.contact_phone,
+        "business_registration_number": registration.ein,
+        "business_registration_authority": "EIN",
+        "business_registration_country": "US",
+        "help_message_sample": keyword_reply_text(client=client, keyword=Keyword.HELP),
+    }
+    verifications = api.messaging.v1.tollfree_verifications
+    if registration.verification_sid and registration.status == Status.FAILED:
+        with _twilio("resubmit the toll-free verification"):
+            verifications(registration.verification_sid).update(**details)
+    elif not registration.verification_sid:
+        with _twilio("submit the toll-free verification"):
+            made = verifications.create(tollfree_phone_number_sid=client.number_sid, **details)
+        registration.verification_sid = made.sid
+    registration.status, registration.failed_step, registration.failure_reason = (
+        Status.VERIFICATION_REVIEW,
+        "",
+        "",
+    )
+    registration.submitted_at = timezone.now()
+    _save(registration)
+    _client_registration(client, Client.Registration.PENDING)
     return registration
 
 

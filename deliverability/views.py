@@ -18,7 +18,7 @@ from accounts.models import AgencyMembership, Client
 from accounts.selectors import agency_for_user, agency_role
 
 from .models import A2PRegistration
-from .registration import RegistrationError, registration_check, registration_submit
+from .registration import RegistrationError, kind_for, registration_check, registration_submit
 from .selectors import (
     MIN_ATTEMPTED,
     THRESHOLDS,
@@ -89,6 +89,13 @@ def agency_page(request, agency: str):
 
 class RegistrationForm(forms.ModelForm):
     website = forms.URLField(max_length=200, assume_scheme="https")
+    opt_in_proof_url = forms.URLField(
+        label="Opt-in proof",
+        max_length=300,
+        required=False,
+        assume_scheme="https",
+        help_text=A2PRegistration._meta.get_field("opt_in_proof_url").help_text,
+    )
 
     class Meta:
         model = A2PRegistration
@@ -106,6 +113,7 @@ class RegistrationForm(forms.ModelForm):
             "contact_last_name",
             "contact_email",
             "contact_phone",
+            "opt_in_proof_url",
         ]
         labels = {"legal_name": "Legal business name", "region": "State (2 letters)"}
 
@@ -138,6 +146,7 @@ def registration_page(request, agency: str, pk: int):
     is_admin = agency_role(request.user, agency_obj) == AgencyMembership.Role.ADMIN
     registration = A2PRegistration.objects.filter(client=client).first()
     locked = registration is not None and registration.status in (
+        A2PRegistration.Status.VERIFICATION_REVIEW,
         A2PRegistration.Status.BRAND_REVIEW,
         A2PRegistration.Status.CAMPAIGN_REVIEW,
         A2PRegistration.Status.APPROVED,
@@ -175,5 +184,6 @@ def registration_page(request, agency: str, pk: int):
             "form": form,
             "locked": locked,
             "is_admin": is_admin,
+            "toll_free": kind_for(client) == A2PRegistration.Kind.TOLL_FREE,
         },
     )

@@ -174,3 +174,56 @@ def test_the_wizards_last_step_leads_to_the_registration(web, personas):
     page = web("localhost", personas.nina).get(f"/agency/onboarding/{onboarding.pk}/live/").content.decode()
     start = page.index('id="wizard-registration"')
     assert url(personas) in page[start : page.index("</dd>", start)]
+
+
+# --- Toll-free numbers: verification instead of 10DLC -------------------------------------------------------------
+
+TOLL_FREE = "+18885550100"
+
+
+@pytest.fixture
+def acme_toll_free(twilio, personas):
+    held = twilio.add_incoming_number(TOLL_FREE, type="tollfree")
+    Client.objects.filter(pk=personas.acme.pk).update(phone_number=TOLL_FREE, number_sid=held["sid"])
+    return held
+
+
+def test_a_toll_free_number_is_verified_rejected_fixed_and_approved(twilio, web, personas, acme_toll_free):
+    nina = web("localhost", personas.nina)
+    page = nina.get(url(personas)).content.decode()
+    assert "toll-free verification" in page and "Opt-in proof" in page
+    missing = nina.post(url(personas), DETAILS).content.decode()
+    assert "Toll-free verification needs the opt-in proof" in missing
+    proof = {**DETAILS, "opt_in_proof_url": "https://acme-plumbing.example/contact"}
+    assert nina.post(url(personas), proof).status_code == 302
+    registration = A2PRegistration.objects.get(client=personas.acme)
+    assert (registration.kind, registration.status) == ("toll_free", "verification_review")
+    assert Client.objects.get(pk=personas.acme.pk).messaging_registration == "pending"
+    create = next(r for r in twilio.requests if r["operation"] == "CreateTollfreeVerification")
+    assert create["form"]["TollfreePhoneNumberSid"] == acme_toll_free["sid"]
+    assert create["form"]["UseCaseCategories"] == ["CUSTOMER_CARE"]
+    assert create["form"]["OptInImageUrls"] == ["https://acme-plumbing.example/contact"]
+    assert "{" not in create["form"]["ProductionMessageSample"]
+    assert "CreateBrandRegistrations" not in kinds(twilio)  # no 10DLC brand for a toll-free number
+
+    twilio.set_verification_status(
+        registration.verification_sid, "TWILIO_REJECTED", "Opt-in proof not reachable."
+    )
+    registrations_check_all()
+    page = nina.get(url(personas)).content.decode()
+    assert "The verification was not approved: Opt-in proof not reachable." in page
+    fixed = {**proof, "opt_in_proof_url": "https://acme-plumbing.example/texting"}
+    assert nina.post(url(personas), fixed).status_code == 302
+    update = next(r for r in twilio.requests if r["operation"] == "UpdateTollfreeVerification")
+    assert update["form"]["OptInImageUrls"] == ["https://acme-plumbing.example/texting"]
+    registration.refresh_from_db()
+    assert (
+        registration.status == "verification_review"
+        and kinds(twilio).count("CreateTollfreeVerification") == 1
+    )
+
+    twilio.set_verification_status(registration.verification_sid, "TWILIO_APPROVED")
+    registrations_check_all()
+    registration.refresh_from_db()
+    assert registration.status == "approved"
+    assert Client.objects.get(pk=personas.acme.pk).messaging_registration == "approved"

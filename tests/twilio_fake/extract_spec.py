@@ -71,6 +71,12 @@ OPERATIONS: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("/v1/Services/{ServiceSid}/PhoneNumbers", "post"),  # CreatePhoneNumber
             ("/v1/Services/{MessagingServiceSid}/Compliance/Usa2p", "post"),  # CreateUsAppToPerson
             ("/v1/Services/{MessagingServiceSid}/Compliance/Usa2p/{Sid}", "get"),  # FetchUsAppToPerson
+            ("/v1/Tollfree/Verifications", "post"),  # CreateTollfreeVerification
+            ("/v1/Tollfree/Verifications/{Sid}", "get"),  # FetchTollfreeVerification
+            (
+                "/v1/Tollfree/Verifications/{Sid}",
+                "post",
+            ),  # UpdateTollfreeVerification: resubmit after a rejection
         ],
     ),
     "lookups_v2": (

@@ -144,6 +144,9 @@ OPERATIONS = {
     "CreatePhoneNumber": "service_number",
     "CreateUsAppToPerson": "campaign",
     "FetchUsAppToPerson": "fetch_campaign",
+    "CreateTollfreeVerification": "tollfree_verification",
+    "FetchTollfreeVerification": "fetch_tollfree_verification",
+    "UpdateTollfreeVerification": "update_tollfree_verification",
 }
 # How many numbers an area code offers unless set_available() says otherwise; all in 555-01xx, the range kept
 # for fiction, so a fake number never rings a real phone.
@@ -796,6 +799,18 @@ class FakeTwilio:
             campaign.update(campaign_status=status, errors=errors or [], date_updated=rfc2822(self.clock()))
             return dict(campaign)
 
+    def set_verification_status(self, sid: str, status: str, rejection_reason: str | None = None) -> dict:
+        """What the toll-free review decided: "TWILIO_APPROVED" or "TWILIO_REJECTED" (with its reason)."""
+        with self._lock:
+            verification = self._registry[sid]
+            verification.update(
+                status=status,
+                rejection_reason=rejection_reason,
+                edit_allowed=status == "TWILIO_REJECTED",
+                date_updated=rfc2822(self.clock()),
+            )
+            return dict(verification)
+
     def _owned(self, sid: str, account: str, prefix: str) -> dict | None:
         resource = self._registry.get(sid)
         if resource is None or resource["account_sid"] != account or not sid.startswith(prefix):
@@ -914,6 +929,33 @@ class FakeTwilio:
                     errors=[],
                 )
                 return 201, dict(resource)
+            if op_id == "CreateTollfreeVerification":
+                number = self._incoming.get(form["TollfreePhoneNumberSid"])
+                if number is None or number["account_sid"] != account:
+                    return 404, twilio_error(404, 20404, path=path)
+                if not re.match(r"^\+18(00|33|44|55|66|77|88)", number["phone_number"]):
+                    return 400, twilio_error(400, 20001, "TollfreePhoneNumberSid is not a toll-free number")
+                resource = self._register(
+                    "HH",
+                    account,
+                    tollfree_phone_number_sid=form["TollfreePhoneNumberSid"],
+                    tollfree_phone_number=number["phone_number"],
+                    status="PENDING_REVIEW",
+                    rejection_reason=None,
+                    edit_allowed=False,
+                    **{_snake(k): v for k, v in form.items() if k != "TollfreePhoneNumberSid"},
+                )
+                return 201, dict(resource)
+            if op_id in ("FetchTollfreeVerification", "UpdateTollfreeVerification"):
+                verification = self._owned(values["Sid"], account, "HH")
+                if verification is None:
+                    return missing
+                if op_id == "UpdateTollfreeVerification":
+                    if not verification["edit_allowed"]:
+                        return 400, twilio_error(400, 20001, "Only a rejected verification can be edited")
+                    verification.update({_snake(k): v for k, v in form.items()})
+                    verification.update(status="PENDING_REVIEW", rejection_reason=None, edit_allowed=False)
+                return 200, dict(verification)
             if op_id == "FetchUsAppToPerson":
                 campaign = self._owned(values["Sid"], account, "QE")
                 if campaign is None or campaign["messaging_service_sid"] != values["MessagingServiceSid"]:
@@ -1529,6 +1571,7 @@ class FakeTwilio:
             "add_account",
             "set_brand_status",
             "set_campaign_status",
+            "set_verification_status",
             "take_number",
             "set_available",
             "set_latency",
@@ -1541,6 +1584,11 @@ class FakeTwilio:
             except (TypeError, ValueError, KeyError, OSError) as exc:
                 return 400, {"error": f"{type(exc).__name__}: {exc}"}
         return 404, {"error": f"no control endpoint {method} {path}"}
+
+
+def _snake(name: str) -> str:
+    """A form field's name as Twilio's JSON names it: BusinessName → business_name."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def _single_page(path: str, query: dict, page_size: int, key: str, items: list[dict]) -> dict:
