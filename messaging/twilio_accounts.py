@@ -91,20 +91,22 @@ def provider_cache_clear() -> None:
     _provider.cache_clear()
 
 
-def auth_token_for(account_sid: str) -> str | None:
-    """The token a webhook from this account is signed with: the platform's, or one of our agencies' accounts'.
-    None for an account we do not know (the webhook is refused)."""
+@dataclass(frozen=True)
+class Signer:
+    """Who signs a webhook: the auth token to check it with, and the agency whose account it is (None for the
+    platform's account, which owns every subaccount and so may speak for any agency's number)."""
+
+    auth_token: str
+    agency_id: int | None
+
+
+def signer_for(account_sid: str) -> Signer | None:
+    """The signer of a webhook naming this AccountSid (one query, none for the platform's); None for an account
+    we do not know (the webhook is refused)."""
     if not account_sid or account_sid == settings.TWILIO_ACCOUNT_SID:
-        return settings.TWILIO_AUTH_TOKEN or None
+        return Signer(settings.TWILIO_AUTH_TOKEN, None) if settings.TWILIO_AUTH_TOKEN else None
     account = TwilioAccount.objects.filter(account_sid=account_sid).first()
-    return account.auth_token if account is not None else None
-
-
-def agency_of_account(account_sid: str) -> int | None:
-    """The agency whose account this is (None: the platform's, which may act for every agency's subaccount)."""
-    if not account_sid or account_sid == settings.TWILIO_ACCOUNT_SID:
-        return None
-    return TwilioAccount.objects.filter(account_sid=account_sid).values_list("agency_id", flat=True).first()
+    return Signer(account.auth_token, account.agency_id) if account is not None else None
 
 
 # --- Making and connecting accounts ------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from accounts.selectors import client_for_webhook
 from accounts.services import client_webhook_seen
 from config.db import tenant_connection
 
-from .twilio_accounts import agency_of_account, auth_token_for
+from .twilio_accounts import signer_for
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,12 @@ def signature_is_valid(request) -> bool:
     or own account (a subaccount signs with its own token). An AccountSid we do not know is refused before any
     signature is computed."""
     signature = request.headers.get("X-Twilio-Signature", "")
-    token = auth_token_for(request.POST.get("AccountSid", "").strip())
-    if not signature or not token:
+    signer = signer_for(request.POST.get("AccountSid", "").strip())
+    request.twilio_signer = signer  # the wrapper checks the number belongs to the signer's agency
+    if not signature or signer is None:
         return False
     url = f"{settings.PUBLIC_BASE_URL}{request.get_full_path()}"
-    return RequestValidator(token).validate(url, request.POST.dict(), signature)
+    return RequestValidator(signer.auth_token).validate(url, request.POST.dict(), signature)
 
 
 def twilio_webhook(*, required: tuple[str, ...], client_by: str):
@@ -82,7 +83,7 @@ def twilio_webhook(*, required: tuple[str, ...], client_by: str):
                 what = f"number {number}"
             if client is None or client.status not in (Client.Status.LIVE, Client.Status.PAUSED):
                 return _not_found(f"No client is served at {what}")
-            signer = agency_of_account(params.get("AccountSid", "").strip())
+            signer = request.twilio_signer.agency_id
             if signer is not None and signer != client.agency_id:
                 # An agency's own account signed a webhook about another agency's number: it holds no such
                 # number, so it reads as one we do not serve (the platform's account signs for every subaccount).
