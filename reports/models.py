@@ -36,6 +36,10 @@ def no_hours() -> list[int]:
     return [0] * 24
 
 
+def no_weekdays() -> list[int]:
+    return [0] * 7
+
+
 class RollupCounters(models.Model):
     """What a roll-up counts, one client's funnel over some days: DailyRollup for one local day, MonthlyRollup
     for one local month (the sum of its days)."""
@@ -55,6 +59,10 @@ class RollupCounters(models.Model):
     # All calls by the hour they started at, the same way: with missed_hours, the missed-call rate by hour.
     # A database default too, so rows written in SQL that predate it (bench/) still insert.
     call_hours = ArrayField(models.IntegerField(), size=24, default=no_hours, db_default=[0] * 24)
+    # Calls and missed calls by day of the week, [0] being Monday: on a day's row only its own weekday is set,
+    # and a month's row sums them, so the rate by weekday over a year reads 12 rows a client, not 365.
+    call_weekdays = ArrayField(models.IntegerField(), size=7, default=no_weekdays, db_default=[0] * 7)
+    missed_weekdays = ArrayField(models.IntegerField(), size=7, default=no_weekdays, db_default=[0] * 7)
     replies = models.PositiveIntegerField(default=0)
     answered_by_staff = models.PositiveIntegerField(default=0)
     booked = models.PositiveIntegerField(default=0)

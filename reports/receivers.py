@@ -32,19 +32,20 @@ def _bump(client, moment, **deltas):
 
 def on_call_received(event: CallReceived) -> None:
     client, call = event.client, event.call
-    _bump(
-        client, call.started_at, calls=1, call_hour=call.started_at.astimezone(ZoneInfo(client.timezone)).hour
-    )
+    local = call.started_at.astimezone(ZoneInfo(client.timezone))
+    _bump(client, call.started_at, calls=1, call_hour=local.hour, weekday=local.weekday())
 
 
 def on_call_missed(event: CallMissed) -> None:
     client, call = event.client, event.call
+    local = call.started_at.astimezone(ZoneInfo(client.timezone))
     _bump(
         client,
         call.started_at,
         missed_calls=1,
         missed_after_hours=int(call.in_business_hours is False),
-        missed_hour=call.started_at.astimezone(ZoneInfo(client.timezone)).hour,
+        missed_hour=local.hour,
+        weekday=local.weekday(),
     )
 
 

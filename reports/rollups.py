@@ -26,14 +26,15 @@ from telephony.models import Call
 
 from . import definitions
 from .definitions import first_staff_replies_insert, textback_chain_by_day
-from .models import ROLLUP_COUNTERS, DailyRollup, FirstStaffReply, MonthlyRollup, no_hours
+from .models import ROLLUP_COUNTERS, DailyRollup, FirstStaffReply, MonthlyRollup
 from .selectors import later_outcome_exists
 
 LOCK_CLASS = 7261  # the advisory-lock namespace of roll-ups: (LOCK_CLASS, client id)
 EPOCH = datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))
 FOREVER = datetime(2200, 1, 1, tzinfo=ZoneInfo("UTC"))
 _NUMERIC = (*ROLLUP_COUNTERS, "won_value")
-# The counters kept by hour of the day, 24 to a row.
+# The counters kept by hour of the day (24 to a row) and by day of the week (7, Monday first): their sizes.
+_ARRAYS = {"missed_hours": 24, "call_hours": 24, "missed_weekdays": 7, "call_weekdays": 7}
 _HOUR_ARRAYS = ("missed_hours", "call_hours")
 
 
@@ -52,11 +53,13 @@ def rollup_bump(
     skipped_reason: str | None = None,
     missed_hour: int | None = None,
     call_hour: int | None = None,
+    weekday: int | None = None,
     **deltas,
 ) -> None:
     """Add `deltas` (counter name → amount, negative allowed) to the client's row for that local day and to its
     row for that day's month, creating them if needed; `skipped_reason` adds one to that reason's count,
-    `missed_hour` / `call_hour` (0–23, local) one to that hour's missed calls / calls."""
+    `missed_hour` / `call_hour` (0–23, local) one to that hour's missed calls / calls, and with `weekday` (0 for
+    Monday, the day's own) one to that weekday's missed calls / calls too."""
     unknown = set(deltas) - set(_NUMERIC)
     if unknown:
         raise ValueError(f"Not a roll-up counter: {', '.join(sorted(unknown))}")
@@ -73,7 +76,12 @@ def rollup_bump(
         [LOCK_CLASS, client_id],
         client_id=client_id,
         skipped_reason=skipped_reason,
-        hours={"missed_hours": missed_hour, "call_hours": call_hour},
+        hours={
+            "missed_hours": missed_hour,
+            "call_hours": call_hour,
+            "missed_weekdays": weekday if missed_hour is not None else None,
+            "call_weekdays": weekday if call_hour is not None else None,
+        },
         deltas=deltas,
     )
     day_sql, day_params = _upsert(
@@ -84,7 +92,12 @@ def rollup_bump(
         [],
         client_id=client_id,
         skipped_reason=skipped_reason,
-        hours={"missed_hours": missed_hour, "call_hours": call_hour},
+        hours={
+            "missed_hours": missed_hour,
+            "call_hours": call_hour,
+            "missed_weekdays": weekday if missed_hour is not None else None,
+            "call_weekdays": weekday if call_hour is not None else None,
+        },
         deltas=deltas,
     )
     with connection.cursor() as cursor:
@@ -119,8 +132,8 @@ def _upsert(
         )
         params_update += [skipped_reason, skipped_reason]
     arrays = []
-    for name in _HOUR_ARRAYS:
-        array, hour = no_hours(), hours.get(name)
+    for name, size in _ARRAYS.items():
+        array, hour = [0] * size, hours.get(name)
         if hour is not None:
             array[hour] = 1
             updates.append(f"{name}[%s] = r.{name}[%s] + 1")  # SQL arrays count from 1
@@ -129,9 +142,9 @@ def _upsert(
     zeros = [name for name in _NUMERIC if name not in deltas]
     sql = (
         f"INSERT INTO {_public(model)} AS r "
-        f"(client_id, {key}, updated_at, skipped_reasons, {', '.join(_HOUR_ARRAYS)}, "
+        f"(client_id, {key}, updated_at, skipped_reasons, {', '.join(_ARRAYS)}, "
         f"{', '.join(columns + zeros)}) "
-        f"SELECT %s, %s, now(), {reasons_value}, {', '.join(['%s'] * len(_HOUR_ARRAYS))}, "
+        f"SELECT %s, %s, now(), {reasons_value}, {', '.join(['%s'] * len(_ARRAYS))}, "
         f"{', '.join(['%s'] * len(columns) + ['0'] * len(zeros))} "
         f"FROM {source} "
         f"ON CONFLICT (client_id, {key}) DO UPDATE SET updated_at = now(), {', '.join(updates)}"
@@ -159,7 +172,7 @@ def rollup_days_from_tables(*, client: Client, start: datetime = EPOCH, end: dat
     tz = client.timezone
     zone = ZoneInfo(tz)
     days: dict[date, dict] = defaultdict(
-        lambda: {"skipped_reasons": {}, "missed_hours": no_hours(), "call_hours": no_hours()}
+        lambda: {"skipped_reasons": {}, **{name: [0] * size for name, size in _ARRAYS.items()}}
     )
 
     def add(rows, names):
@@ -193,6 +206,8 @@ def rollup_days_from_tables(*, client: Client, start: datetime = EPOCH, end: dat
         for day, hour, n, missed in by_hour:
             days[day]["call_hours"][hour] = n
             days[day]["missed_hours"][hour] = missed
+            days[day]["call_weekdays"][day.weekday()] += n
+            days[day]["missed_weekdays"][day.weekday()] += missed
         for day, (sent, replies, answered) in textback_chain_by_day(start=start, end=end, tz=tz).items():
             days[day].update(textbacks_sent=sent, replies=replies, answered_by_staff=answered)
         add(
@@ -254,8 +269,7 @@ def rollup_rebuild_client(*, client: Client) -> int:
                 client=client,
                 date=day,
                 skipped_reasons=values["skipped_reasons"],
-                missed_hours=values["missed_hours"],
-                call_hours=values["call_hours"],
+                **{name: values[name] for name in _ARRAYS},
                 **{name: values.get(name, 0) for name in ROLLUP_COUNTERS},
                 won_value=values.get("won_value") or Decimal("0"),
             )
@@ -271,8 +285,8 @@ def rollup_rebuild_client(*, client: Client) -> int:
 _MONTH_SUMS = ", ".join(
     [f"sum({name})" for name in _NUMERIC]
     + [
-        "ARRAY[" + ", ".join(f"sum({name}[{hour}])" for hour in range(1, 25)) + "]::integer[]"
-        for name in _HOUR_ARRAYS
+        "ARRAY[" + ", ".join(f"sum({name}[{i}])" for i in range(1, size + 1)) + "]::integer[]"
+        for name, size in _ARRAYS.items()
     ]
 )
 
@@ -299,7 +313,7 @@ def monthly_rollups_rebuild(*, client_ids) -> None:
             f"    FROM {daily} d, jsonb_each_text(d.skipped_reasons) kv WHERE d.client_id = ANY(%s) GROUP BY 1, 2, 3"
             "  ) AS r GROUP BY 1, 2"
             ") "
-            f"INSERT INTO {monthly} (client_id, month, {', '.join(_NUMERIC)}, {', '.join(_HOUR_ARRAYS)}, "
+            f"INSERT INTO {monthly} (client_id, month, {', '.join(_NUMERIC)}, {', '.join(_ARRAYS)}, "
             "skipped_reasons, "
             "updated_at) "
             "SELECT m.*, COALESCE(r.skipped_reasons, '{}'::jsonb), now() "
@@ -387,3 +401,25 @@ def first_staff_reply_rows(*, client: Client) -> dict:
         row.textback_id: (row.date, timedelta(seconds=row.wait_seconds))
         for row in FirstStaffReply.objects.filter(client=client).order_by("textback_id")
     }
+
+
+def rollup_weekday_mismatches(*, client: Client) -> list:
+    """Rows whose weekday arrays disagree with what they must be: a day's calls and missed calls at its own
+    weekday, a month's the sum of its days'. Empty when all agree (what tests check)."""
+    wrong = []
+    months: dict[date, list[list[int]]] = {}
+    for row in DailyRollup.objects.filter(client=client).order_by("date"):
+        weekday = row.date.weekday()
+        calls = [row.calls if i == weekday else 0 for i in range(7)]
+        missed = [row.missed_calls if i == weekday else 0 for i in range(7)]
+        if (row.call_weekdays, row.missed_weekdays) != (calls, missed):
+            wrong.append(("day", row.date, row.call_weekdays, row.missed_weekdays))
+        into = months.setdefault(row.date.replace(day=1), [[0] * 7, [0] * 7])
+        for i in range(7):
+            into[0][i] += calls[i]
+            into[1][i] += missed[i]
+    for month_row in MonthlyRollup.objects.filter(client=client):
+        expected = months.get(month_row.month, [[0] * 7, [0] * 7])
+        if [month_row.call_weekdays, month_row.missed_weekdays] != expected:
+            wrong.append(("month", month_row.month, month_row.call_weekdays, month_row.missed_weekdays))
+    return wrong

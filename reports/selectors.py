@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection, transaction
 from django.db.models import Aggregate, Count, Exists, F, FloatField, OuterRef, Q, Sum
-from django.db.models.functions import ExtractIsoWeekDay
 from django.utils.timezone import now
 from django_tenants.utils import get_public_schema_name, tenant_context
 
@@ -259,30 +258,21 @@ def _set_reply_times(funnels: list[Funnel], *, client_ids, periods: list[tuple[d
 
 def set_weekdays(funnels: list[Funnel], *, client_ids, periods: list[tuple[date, date]]) -> None:
     """Calls and missed calls by day of the week of each period (start, end), into the funnel beside it: one
-    query of the days (a day's weekday is its date's; a month's roll-up cannot say it), each period's days
-    FILTERed out of one read."""
-    sums = {}
-    for index, (start, end) in enumerate(periods):
-        within = Q(date__gte=start, date__lte=end)
-        sums[f"calls_{index}"] = Sum("calls", filter=within)
-        sums[f"missed_{index}"] = Sum("missed_calls", filter=within)
-    rows = (
-        DailyRollup.objects.filter(
-            client_id__in=client_ids,
-            date__gte=min(start for start, _ in periods),
-            date__lte=max(end for _, end in periods),
-        )
-        .annotate(weekday=ExtractIsoWeekDay("date"))
-        .values("weekday")
-        .annotate(**sums)
-        .order_by()
+    query of the roll-ups' weekday arrays, whole months from the months (rollup_spans), each row told to its
+    period by its day."""
+    rows, params = _rollup_rows(client_ids, periods, ("call_weekdays", "missed_weekdays"))
+    which = " ".join(f"WHEN r.day BETWEEN %s AND %s THEN {index}" for index in range(len(periods)))
+    sums = ", ".join(
+        f"sum(r.{name}[{i + 1}]) AS {name}_{i}"
+        for name in ("call_weekdays", "missed_weekdays")
+        for i in range(7)
     )
-    for funnel in funnels:
-        funnel.calls_by_weekday, funnel.missed_by_weekday = [0] * 7, [0] * 7
-    for row in rows:
-        for index, funnel in enumerate(funnels):
-            funnel.calls_by_weekday[row["weekday"] - 1] = row[f"calls_{index}"] or 0
-            funnel.missed_by_weekday[row["weekday"] - 1] = row[f"missed_{index}"] or 0
+    sql = f"SELECT CASE {which} END AS period, {sums} FROM ({rows}) AS r GROUP BY 1"
+    found = {row["period"]: row for row in _fetch_all(sql, [*(d for p in periods for d in p), *params])}
+    for index, funnel in enumerate(funnels):
+        row = found.get(index, {})
+        funnel.calls_by_weekday = [row.get(f"call_weekdays_{i}") or 0 for i in range(7)]
+        funnel.missed_by_weekday = [row.get(f"missed_weekdays_{i}") or 0 for i in range(7)]
 
 
 class Percentiles(Aggregate):
@@ -404,7 +394,7 @@ _NEGATED = {
     **{name: f"-r.{name}" for name in (*ROLLUP_COUNTERS, "won_value")},
     **{
         name: f"ARRAY(SELECT -n FROM unnest(r.{name}) WITH ORDINALITY AS h(n, i) ORDER BY i)"
-        for name in ("missed_hours", "call_hours")
+        for name in ("missed_hours", "call_hours", "missed_weekdays", "call_weekdays")
     },
     "skipped_reasons": "(SELECT jsonb_object_agg(key, -value::integer) FROM jsonb_each_text(r.skipped_reasons))",
 }

@@ -27,6 +27,7 @@ from reports.rollups import (
     rollup_rebuild_client,
     rollup_rows,
     rollup_rows_by_month,
+    rollup_weekday_mismatches,
 )
 from telephony.services import call_mark_answered, call_record
 from tests.webhooks import call_params, post_signed, sid, sms_params
@@ -134,6 +135,7 @@ def test_rollups_kept_by_events_equal_rollups_rebuilt_from_the_tables(web, acme,
 
     kept = rollup_rows(client=acme)
     assert kept == rollup_expected(client=acme)
+    assert rollup_weekday_mismatches(client=acme) == []  # the bumps kept calls by weekday too
     assert kept == {
         date(2026, 10, 31): {
             "calls": 1,
@@ -181,6 +183,7 @@ def test_rollups_kept_by_events_equal_rollups_rebuilt_from_the_tables(web, acme,
     assert kept_months[date(2026, 11, 1)]["missed_hours"] == {1: 1, 9: 2, 10: 1}
     assert kept_months[date(2026, 11, 1)]["call_hours"] == {1: 1, 9: 2, 10: 2}
     rollup_rebuild_client(client=acme)
+    assert rollup_weekday_mismatches(client=acme) == []
     assert rollup_rows(client=acme) == kept
     assert monthly_rollup_rows(client=acme) == kept_months
     assert first_staff_reply_rows(client=acme) == waits
