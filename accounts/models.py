@@ -361,6 +361,19 @@ class Client(TenantMixin):
     book_keywords = models.BooleanField(
         default=True, help_text="A caller texting BOOK or SCHEDULE gets the booking link."
     )
+    # What suggested replies may tell callers (inbox.suggestions), besides the hours and the booking link: only
+    # what the business wrote here, so a draft never makes up a service, an area or a price.
+    facts_services = models.TextField(
+        blank=True, max_length=1000, help_text="What the business does, e.g. “Drain cleaning, water heaters”."
+    )
+    facts_area = models.CharField(
+        max_length=300, blank=True, help_text="Where it works, e.g. “Chicago and the north suburbs”."
+    )
+    facts_prices = models.TextField(
+        blank=True,
+        max_length=1000,
+        help_text="Prices it chooses to share, e.g. “Service call $89”; empty means drafts never quote prices.",
+    )
     # What a caller's reply is about (messaging.intents) can act, per client.
     emergency_alerts = models.BooleanField(
         default=True, help_text="A reply that reads as an emergency alerts the on-call person at once."

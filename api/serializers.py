@@ -403,17 +403,21 @@ class ClientSerializer(serializers.ModelSerializer):
             "text_delay_seconds",
             "booking_url",
             "followup_after_hours",
+            "facts_services",
+            "facts_area",
+            "facts_prices",
             "host",
             "created_at",
         ]
 
 
 class ClientUpdateSerializer(serializers.ModelSerializer):
-    """What an agency key may change on a client after it is made: what happens after the first text."""
+    """What an agency key may change on a client after it is made: what happens after the first text, and the
+    facts suggested replies may tell callers (inbox.suggestions)."""
 
     class Meta:
         model = Client
-        fields = ["booking_url", "followup_after_hours"]
+        fields = ["booking_url", "followup_after_hours", "facts_services", "facts_area", "facts_prices"]
 
 
 class ClientCreateSerializer(serializers.Serializer):

@@ -225,3 +225,20 @@ class CallerStepsForm(forms.ModelForm):
         if data.get("oncall_call") and not data.get("oncall_user"):
             self.add_error("oncall_user", "Choose who is rung, or switch ringing off.")
         return data
+
+
+class FactsForm(forms.ModelForm):
+    """What suggested replies may tell callers (inbox.suggestions), besides the hours and the booking link."""
+
+    class Meta:
+        model = Client
+        fields = ["facts_services", "facts_area", "facts_prices"]
+        labels = {
+            "facts_services": "Services",
+            "facts_area": "Area served",
+            "facts_prices": "Prices you share",
+        }
+        widgets = {
+            "facts_services": forms.Textarea(attrs={"rows": 2}),
+            "facts_prices": forms.Textarea(attrs={"rows": 2}),
+        }

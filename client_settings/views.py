@@ -22,7 +22,7 @@ from messaging.placeholders import render as render_template
 from messaging.segments import segment_info
 from messaging.services import OPT_OUT_NOTICE, placeholder_context
 
-from .forms import CallerStepsForm, ClientSettingsForm, TemplateForm
+from .forms import CallerStepsForm, ClientSettingsForm, FactsForm, TemplateForm
 
 SAMPLE_CALLER = "Maria"
 
@@ -121,17 +121,24 @@ def client_settings(request):
         for name in agency_only:
             settings_form.fields[name].disabled = True  # what was posted for it is ignored
         steps_form = CallerStepsForm(request.POST, instance=editable, client=client)
+        facts_form = FactsForm(request.POST, instance=editable)
         template_forms = _template_forms(request.POST)
         valid = [
             settings_form.is_valid(),
             steps_form.is_valid(),
+            facts_form.is_valid(),
             *(form.is_valid() for form in template_forms),
         ]
         if all(valid):
             with transaction.atomic():
                 settings_form.save(commit=False)
-                steps_form.save(commit=False).save(
-                    update_fields=[*ClientSettingsForm.Meta.fields, *CallerStepsForm.Meta.fields]
+                steps_form.save(commit=False)
+                facts_form.save(commit=False).save(
+                    update_fields=[
+                        *ClientSettingsForm.Meta.fields,
+                        *CallerStepsForm.Meta.fields,
+                        *FactsForm.Meta.fields,
+                    ]
                 )
                 for form in template_forms:
                     form.save()
@@ -143,17 +150,19 @@ def client_settings(request):
         for name in agency_only:
             settings_form.fields[name].disabled = True
         steps_form = CallerStepsForm(instance=editable, client=client)
+        facts_form = FactsForm(instance=editable)
         template_forms = _template_forms()
         status = 200
 
     if not may_change:
-        for page_form in [settings_form, steps_form, *template_forms]:
+        for page_form in [settings_form, steps_form, facts_form, *template_forms]:
             for field in page_form.fields.values():
                 field.disabled = True
     context = {
         "client": client,
         "settings_form": settings_form,
         "steps_form": steps_form,
+        "facts_form": facts_form,
         "templates": _template_rows(template_forms, sample_context(client)),
         "may_change": may_change,
         "sample_caller": SAMPLE_CALLER,

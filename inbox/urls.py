@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.conversation_list, name="list"),
     path("<int:pk>/", views.thread, name="thread"),
     path("<int:pk>/reply/", views.reply, name="reply"),
+    path("<int:pk>/suggest/", views.suggest, name="suggest"),
     path("<int:pk>/notes/", views.note, name="note"),
     path("<int:pk>/outcome/", views.outcome, name="outcome"),
     path("<int:pk>/assign/", views.assign, name="assign"),

@@ -31,7 +31,7 @@ from messaging.segments import segment_info
 from telephony.callbacks import CallbackRefused, callback_start
 from telephony.models import Call
 
-from . import notifications, push, selectors, services
+from . import notifications, push, selectors, services, suggestions
 from .forms import (
     AssignForm,
     CannedReplyForm,
@@ -209,6 +209,7 @@ def _thread_context(request, client, conversation: Conversation, **forms) -> dic
         "outcome": latest_outcome,
         "is_snoozed": bool(conversation.snoozed_until and conversation.snoozed_until > timezone.now()),
         "reply_form": forms.get("reply_form") or ReplyForm(),
+        "suggestion": forms.get("suggestion"),
         "note_form": forms.get("note_form") or NoteForm(),
         "outcome_form": forms.get("outcome_form") or OutcomeForm(),
         "assign_form": AssignForm(people=people, initial={"assignee": conversation.assigned_to_id}),
@@ -273,6 +274,23 @@ def reply(request, client, pk: int):
         else:
             return _back(conversation)
     return _render_thread(request, client, conversation, status=400, reply_form=form)
+
+
+@require_POST
+@inbox_view
+def suggest(request, client, pk: int):
+    """The thread again, its reply box holding a draft (inbox.suggestions) for the person to edit and send."""
+    conversation = _conversation(pk)
+    if conversation.contact.opted_out:
+        return _back(conversation)  # nothing may be sent to them; the reply box says so
+    suggestion = suggestions.reply_suggest(client=client, conversation=conversation)
+    return _render_thread(
+        request,
+        client,
+        conversation,
+        reply_form=ReplyForm(initial={"body": suggestion.body}),
+        suggestion=suggestion,
+    )
 
 
 @require_POST

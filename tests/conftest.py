@@ -146,7 +146,17 @@ def _no_cached_endpoint_owners():
 
 
 @pytest.fixture(scope="session")
-def stack(_fake_twilio_server, _fake_dns_server, personas, django_db_blocker):
+def _fake_llm_server():
+    """An OpenAI-compatible chat API for the stack's suggested replies (tests/llm_fake)."""
+    from tests.llm_fake.server import FakeLLM
+
+    fake = FakeLLM().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(_fake_twilio_server, _fake_dns_server, _fake_llm_server, personas, django_db_blocker):
     """Redis, gunicorn, a Celery worker and beat on the test database (see tests/stack.py)."""
     from tests.stack import Stack
 
@@ -155,6 +165,7 @@ def stack(_fake_twilio_server, _fake_dns_server, personas, django_db_blocker):
         running.env["DOMAIN_DNS_SERVERS"] = (
             _fake_dns_server.address
         )  # the worker checks agencies' domains there
+        running.env.update(LLM_BASE_URL=_fake_llm_server.base_url, LLM_MODEL="stack-model", LLM_API_KEY="k")
         running.start()
     yield running
     running.close()

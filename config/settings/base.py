@@ -241,6 +241,20 @@ STORAGES = {
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"Textback <no-reply@{BASE_DOMAIN}>")
 
+# --- Language model (suggested replies) ---------------------------------------------------------------
+# Any OpenAI-compatible chat API, hosted or self-hosted (messaging.llm). Off when LLM_BASE_URL is unset: the rules
+# (messaging.intents, inbox.suggestions) still draft every suggestion. The operator sets it, so a private address
+# (a model served on the same network) is allowed; the request still goes through config.outbound.
+LLM_BASE_URL = env_url("LLM_BASE_URL", default="").rstrip("/")
+LLM_API_KEY = env.str("LLM_API_KEY", default="")
+LLM_MODEL = env.str("LLM_MODEL", default="")
+# A suggestion is asked for while a person waits: past this, the rules' draft is shown instead.
+LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=8.0)
+if LLM_BASE_URL and not LLM_MODEL:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("LLM_MODEL must name the model when LLM_BASE_URL is set.")
+
 # --- Telephony ----------------------------------------------------------------------------------------
 TELEPHONY_PROVIDER = env_choice("TELEPHONY_PROVIDER", choices=("console", "twilio"), default="console")
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")

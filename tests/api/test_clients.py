@@ -119,3 +119,16 @@ def test_an_agency_key_reads_and_changes_the_booking_link_of_its_own_clients_onl
         == 403
     )
     assert Client.objects.get(pk=personas.acme.pk).booking_url == "https://book.example.com/acme"
+
+
+def test_an_agency_key_sets_the_facts_suggested_replies_may_use(api, personas):
+    northwind = api(PLATFORM, owner="northwind")
+    facts = {"facts_services": "Drain cleaning", "facts_area": "Chicago", "facts_prices": "Service call $89"}
+    response = northwind.patch("/api/v1/clients/acme/", facts)
+    assert response.status_code == 200, response.content
+    assert {name: response.json()[name] for name in facts} == facts
+    acme = Client.objects.get(pk=personas.acme.pk)
+    assert (acme.facts_services, acme.facts_area, acme.facts_prices) == tuple(facts.values())
+    too_long = northwind.patch("/api/v1/clients/acme/", {"facts_area": "x" * 301})
+    assert too_long.status_code == 400 and "facts_area" in error_of(too_long)["fields"]
+    assert api(PLATFORM, owner="southpeak").patch("/api/v1/clients/acme/", facts).status_code == 404

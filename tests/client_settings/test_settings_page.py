@@ -54,6 +54,9 @@ def valid_post(**overrides) -> dict:
         "followup_state_rules": "on",
         "urgent_keywords": "on",
         "book_keywords": "on",
+        "emergency_alerts": "on",
+        "wrong_number_closes": "on",
+        "spam_hidden": "on",
     }
     for kind in KINDS:
         data[f"{kind}-body"] = f"Hi {{caller_name}}, {kind} at {{business_name}}."
@@ -443,3 +446,13 @@ def test_a_second_wording_with_an_unknown_placeholder_is_refused(web, personas):
     assert response.status_code == 400 and "Nothing was saved." in response.content.decode()
     with schema_context(personas.acme.schema_name):
         assert Template.objects.get(kind="business_hours").body_b == ""
+
+
+def test_the_facts_for_suggested_replies_are_saved_and_shown(web, personas):
+    page = web(HOST, personas.alice).get(URL).content.decode()
+    assert "What replies may tell callers" in page
+    data = valid_post(facts_services="Drain cleaning", facts_area="Chicago", facts_prices="")
+    response = web(HOST, personas.alice).post(URL, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    acme = Client.objects.get(pk=personas.acme.pk)
+    assert (acme.facts_services, acme.facts_area, acme.facts_prices) == ("Drain cleaning", "Chicago", "")
