@@ -374,6 +374,20 @@ class Client(TenantMixin):
         max_length=1000,
         help_text="Prices it chooses to share, e.g. “Service call $89”; empty means drafts never quote prices.",
     )
+    # The AI receptionist (messaging.receptionist): off unless the client switches it on, inside these limits.
+    receptionist_on = models.BooleanField(
+        default=False,
+        help_text="A language model answers callers' questions your facts cover, and hands anything else to you.",
+    )
+    receptionist_max_replies = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="At most this many AI texts in one conversation; then a person takes over.",
+    )
+    receptionist_prices = models.BooleanField(
+        default=False,
+        help_text="It may quote the prices you share; otherwise price questions go to a person.",
+    )
     # What a caller's reply is about (messaging.intents) can act, per client.
     emergency_alerts = models.BooleanField(
         default=True, help_text="A reply that reads as an emergency alerts the on-call person at once."

@@ -232,11 +232,21 @@ class FactsForm(forms.ModelForm):
 
     class Meta:
         model = Client
-        fields = ["facts_services", "facts_area", "facts_prices"]
+        fields = [
+            "facts_services",
+            "facts_area",
+            "facts_prices",
+            "receptionist_on",
+            "receptionist_max_replies",
+            "receptionist_prices",
+        ]
         labels = {
             "facts_services": "Services",
             "facts_area": "Area served",
             "facts_prices": "Prices you share",
+            "receptionist_on": "AI receptionist answers callers",
+            "receptionist_max_replies": "AI replies per conversation, at most",
+            "receptionist_prices": "The AI receptionist may quote the prices you share",
         }
         widgets = {
             "facts_services": forms.Textarea(attrs={"rows": 2}),

@@ -72,6 +72,13 @@ SUBSCRIPTIONS = [
     Subscription(MessageReceived, inbox.on_message_received, ON_COMMIT, when=inbox.is_a_reply),
     # A reply that reads as an emergency (messaging.intents) alerts the on-call person at once.
     Subscription(MessageReceived, inbox.on_emergency, ON_COMMIT, when=inbox.is_an_emergency),
+    # The AI receptionist (per client, off by default) answers or hands over, in a task.
+    Subscription(
+        MessageReceived,
+        messaging.on_message_for_the_receptionist,
+        ON_COMMIT,
+        when=messaging.wants_the_receptionist,
+    ),
     # Keywords that act (BOOK answers with the booking link, URGENT alerts the on-call person), on top of STOP/HELP.
     Subscription(MessageReceived, messaging.on_message_received, IN_TRANSACTION, when=messaging.may_act),
     Subscription(KeywordActed, inbox.on_keyword_acted, ON_COMMIT, when=inbox.is_urgent),

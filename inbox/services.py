@@ -131,7 +131,9 @@ def conversation_flag_settle(*, client: Client, conversation: Conversation, opt_
     if not conversation.flag:
         return  # settled a moment ago (another tab, another person, or an opt-out)
     contact = conversation.contact
-    if opt_out:
+    if (
+        opt_out and conversation.flag == Conversation.Flag.MAYBE_OPT_OUT
+    ):  # only that question ends in an opt-out
         message = conversation.flag_message
         changed = contact_opt_out(
             client=client,

@@ -28,6 +28,7 @@ class Conversation(models.Model):
         """Why a person should look at this conversation before anything else is sent (blank: no reason)."""
 
         MAYBE_OPT_OUT = "maybe_opt_out", "May be asking to stop texts"
+        HANDOVER = "handover", "The AI receptionist handed over"
 
     contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="conversation")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
@@ -89,6 +90,7 @@ class Message(models.Model):
         # A keyword rule's answer (BOOK → the booking link, messaging.actions): like any text, never to an opted-out
         # number.
         AUTO_REPLY = "auto_reply", "Automatic reply"
+        AI_REPLY = "ai_reply", "AI receptionist"  # messaging.receptionist: labelled as AI in the inbox
         FOLLOW_UP = (
             "followup",
             "Follow-up",
@@ -136,6 +138,8 @@ class Message(models.Model):
     intent = models.CharField(max_length=16, choices=Intent.choices, blank=True)
     intent_confidence = models.PositiveSmallIntegerField(null=True, blank=True)
     intent_words = models.CharField(max_length=100, blank=True)
+    # An AI receptionist's text: what the model was given and answered (messaging.receptionist), for the record.
+    ai_inputs = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
     sent_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(default=now)

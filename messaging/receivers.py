@@ -1,5 +1,7 @@
 """Messaging's part of work another core app publishes (subscribed in config/subscribers.py)."""
 
+import logging
+
 from crm.events import ContactMerged, OutcomeRecorded
 from crm.models import Outcome
 from events.bus import publish
@@ -9,6 +11,9 @@ from .events import ConversationJoined, MessageReceived, TextbackSent
 from .followups import followup_schedule
 from .links import links_booked
 from .models import ConsentEvent, Conversation, Message
+from .tasks import receptionist_answer
+
+log = logging.getLogger(__name__)
 
 
 def on_contact_merged(event: ContactMerged) -> None:
@@ -73,3 +78,17 @@ def wants_followups(event: TextbackSent) -> bool:
 def on_textback_sent(event: TextbackSent) -> None:
     """The text-back went out: its one follow-up is owed, due N hours from now (the beat sweep dispatches it)."""
     followup_schedule(client=event.client, send=event.send, message=event.message)
+
+
+def wants_the_receptionist(event: MessageReceived) -> bool:
+    """An ordinary reply (not STOP/HELP/START, not filed away as spam or a wrong number) at a client whose AI
+    receptionist is on."""
+    return event.client.receptionist_on and event.keyword is None and not event.filed
+
+
+def on_message_for_the_receptionist(event: MessageReceived) -> None:
+    """Queued after the webhook commits: a model's latency never reaches Twilio's webhook."""
+    try:
+        receptionist_answer.apply_async((event.client.pk, event.message.pk), retry=False)
+    except Exception as exc:  # a broker that is down costs the AI answer, never the webhook; a person answers
+        log.warning("could not queue the AI receptionist: %s", exc)

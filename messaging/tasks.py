@@ -13,7 +13,7 @@ from accounts.schemas import in_schema_of
 from accounts.selectors import client_for_task
 from config.outbound import OutboundError
 
-from . import media, services
+from . import media, receptionist, services
 from .models import MessageMedia
 
 log = logging.getLogger(__name__)
@@ -63,3 +63,14 @@ def media_fetch(client_id: int, media_id: int) -> str:
     client = client_for_task(client_id)
     with in_schema_of(client):
         return media.media_fetch(client=client, media=MessageMedia.objects.get(pk=media_id))
+
+
+@shared_task(time_limit=60, soft_time_limit=45, ignore_result=True)
+def receptionist_answer(client_id: int, message_id: int) -> str:
+    """The AI receptionist's answer to a caller's text, or its hand-over (messaging.receptionist)."""
+    client = client_for_task(client_id)
+    with in_schema_of(client):
+        outcome = receptionist.receptionist_answer(client=client, message_id=message_id)
+    if outcome is None:
+        return "nothing to do"
+    return "answered" if outcome.answered else f"handed over: {outcome.reason}"

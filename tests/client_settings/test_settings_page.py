@@ -57,6 +57,8 @@ def valid_post(**overrides) -> dict:
         "emergency_alerts": "on",
         "wrong_number_closes": "on",
         "spam_hidden": "on",
+        # What replies may tell callers (FactsForm): the AI receptionist stays off.
+        "receptionist_max_replies": "3",
     }
     for kind in KINDS:
         data[f"{kind}-body"] = f"Hi {{caller_name}}, {kind} at {{business_name}}."
