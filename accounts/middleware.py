@@ -6,7 +6,7 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from config.db import tenant_connection
 
 from .models import Agency, Client
-from .selectors import user_is_operator, user_may_use_host
+from .selectors import client_of_branded_host, user_is_operator, user_may_use_host
 
 
 class TextbackTenantMiddleware(TenantMainMiddleware):
@@ -14,13 +14,20 @@ class TextbackTenantMiddleware(TenantMainMiddleware):
 
     - ``<slug>.<BASE_DOMAIN>`` (a Domain row) → that client's schema and the client URLconf, if it is live or
       paused; a client still provisioning has no usable schema yet and answers 404 like an unknown host.
+    - ``<slug>.<agency's verified domain>`` → the same, for that agency's own clients only.
     - the platform host (BASE_DOMAIN, or the host of PUBLIC_BASE_URL) → public schema, public URLconf.
     - an agency's own domain, once verified → public schema, public URLconf, with ``request.agency`` set.
     - anything else → 404.
     """
 
     def get_tenant(self, domain_model, hostname):
-        domain = domain_model.objects.select_related("tenant__agency").get(domain=hostname)
+        domain = domain_model.objects.select_related("tenant__agency").filter(domain=hostname).first()
+        if domain is None:
+            # `<slug>.<agency's verified domain>`: the same client, in its agency's brand all the way down.
+            branded = client_of_branded_host(hostname)
+            if branded is None:
+                raise domain_model.DoesNotExist
+            return branded
         tenant = domain.tenant
         if tenant.status not in (Client.Status.LIVE, Client.Status.PAUSED):
             raise domain_model.DoesNotExist

@@ -435,7 +435,15 @@ class Client(TenantMixin):
 
     @property
     def host(self) -> str:
+        """The client's host on the platform's domain: always served, whatever its agency's domain."""
         return f"{self.slug}.{settings.BASE_DOMAIN}"
+
+    @property
+    def branded_host(self) -> str:
+        """The host the client's people are sent to: `<slug>.<agency's domain>` once the agency's own domain is
+        verified (white label all the way down), else `host`. Reads the agency."""
+        domain = self.agency.verified_domain
+        return f"{self.slug}.{domain}" if domain else self.host
 
     @property
     def is_onboarding(self) -> bool:

@@ -152,9 +152,28 @@ def client_for_task(client_id: int) -> Client:
     return Client.objects.get(pk=client_id)
 
 
+def client_of_branded_host(host: str) -> Client | None:
+    """The live or paused client served at `<slug>.<its agency's verified domain>`, if this host is one. Only the
+    agency's own clients, and only once its domain is verified: another agency's client, or a domain merely
+    typed in, is nobody's."""
+    slug, _, parent = host.strip().lower().rstrip(".").partition(".")
+    if not slug or not parent:
+        return None
+    return (
+        Client.objects.select_related("agency")
+        .filter(
+            slug=slug,
+            status__in=[Client.Status.LIVE, Client.Status.PAUSED],
+            agency__custom_domain=parent,
+            agency__custom_domain_verified_at__isnull=False,
+        )
+        .first()
+    )
+
+
 def host_served(host: str) -> bool:
-    """Whether this host name is one of ours: the platform host, a live or paused client's host, or an
-    agency's own domain once verified (a pending one serves nothing). The reverse proxy asks before getting a
+    """Whether this host name is one of ours: the platform host, a live or paused client's host (on the platform's
+    domain, or on its agency's verified one), or an agency's own domain once verified (a pending one serves nothing). The reverse proxy asks before getting a
     certificate (config/tls.py), and a client's host asks before taking a hand-over posted from another host."""
     host = host.strip().lower().rstrip(".")
     if not host:
@@ -165,4 +184,5 @@ def host_served(host: str) -> bool:
             domain=host, tenant__status__in=[Client.Status.LIVE, Client.Status.PAUSED]
         ).exists()
         or Agency.objects.filter(custom_domain=host, custom_domain_verified_at__isnull=False).exists()
+        or client_of_branded_host(host) is not None
     )

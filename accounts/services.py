@@ -139,11 +139,12 @@ def client_provision(*, client: Client) -> Client:
 
 
 def client_url(client: Client) -> str:
-    """The client's own URL, with the scheme and port of the platform's public URL (so that in development
-    a client on port 8000 is linked as http://acme.localhost:8000/)."""
+    """The client's own URL, on its agency's verified domain when it has one (Client.branded_host), with the
+    scheme and port of the platform's public URL (so that in development a client on port 8000 is linked as
+    http://acme.localhost:8000/). Every link to a client's pages, in pages and emails, is made here."""
     public = urlsplit(settings.PUBLIC_BASE_URL)
     port = f":{public.port}" if public.port else ""
-    return f"{public.scheme}://{client.host}{port}/"
+    return f"{public.scheme}://{client.branded_host}{port}/"
 
 
 # --- Webhook heartbeat ------------------------------------------------------------------------------------

@@ -319,6 +319,9 @@ def handoff_page(request, *, user: User, client) -> HttpResponse:
     # Under our usual "same-origin" policy a browser sends `Origin: null` with a POST to another host, and the
     # client's host could not tell our dashboard from any other site. This page's URL holds nothing secret.
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    # The form posts to the client's host; on its agency's own domain that is outside the CSP's form-action for
+    # *.BASE_DOMAIN, so this one response also allows that one origin.
+    response._csp_update = {"form-action": [client_url(client).rstrip("/")]}  # type: ignore[attr-defined]
     return response
 
 

@@ -110,6 +110,8 @@ DASHBOARD_FIELDS = (
     "agency__slug",
     "agency__name",
     "agency__brand_name",
+    "agency__custom_domain",  # client_url: a client's link is on its agency's domain once verified
+    "agency__custom_domain_verified_at",
     "onboarding__id",
     "onboarding__client_id",
     "onboarding__reached",
