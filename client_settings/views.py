@@ -13,12 +13,16 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from accounts.models import AgencyMembership, Client, ClientMembership
 from accounts.selectors import request_client
+from inbox.suggestions import rules_draft
+from messaging.intents import Intent
 from messaging.models import Template
 from messaging.placeholders import PLACEHOLDERS
 from messaging.placeholders import render as render_template
+from messaging.receptionist import receptionist_preview
 from messaging.segments import segment_info
 from messaging.services import OPT_OUT_NOTICE, placeholder_context
 
@@ -170,3 +174,30 @@ def client_settings(request):
         "has_errors": status != 200,
     }
     return render(request, "client_settings/settings.html", context, status=status)
+
+
+@login_required
+@require_POST
+def facts_preview(request):
+    """The test conversation: what a caller's text would get from the AI receptionist and from a suggested
+    reply, with the facts as saved. Nothing is saved or sent."""
+    client = request_client(request)
+    if client is None:
+        raise Http404("Settings live on a client's host.")
+    body = request.POST.get("preview_text", "").strip()[:500]
+    if not body:
+        return render(
+            request,
+            "client_settings/facts_preview.html",
+            {"client": client, "error": "Type what a caller might text."},
+            status=400,
+        )
+    preview = receptionist_preview(client=client, body=body)
+    context = {
+        "client": client,
+        "body": body,
+        "preview": preview,
+        "intent_label": Intent(preview.intent).label,
+        "suggestion": rules_draft(client=client, intent=preview.intent),
+    }
+    return render(request, "client_settings/facts_preview.html", context)

@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 from accounts.views import home
-from client_settings.views import client_settings
+from client_settings.views import client_settings, facts_preview
 from inbox.views import service_worker, web_manifest
 
 from . import client_admin
@@ -16,6 +16,7 @@ urlpatterns = [
     path("sw.js", service_worker, name="service-worker"),
     path("contacts/", include("inbox.urls_contacts")),
     path("settings/", client_settings, name="client-settings"),
+    path("settings/facts/preview/", facts_preview, name="client-settings-facts-preview"),
     path("admin/", client_admin.site.urls),
     path("team/", include("accounts.urls_client")),
     path("api/", include("api.urls_tenants")),

@@ -65,6 +65,11 @@ def _rules_draft(client: Client, facts: dict[str, str], intent: str) -> str:
     return f"Thanks for your reply!{services} How can we help? – {business}"
 
 
+def rules_draft(*, client: Client, intent: str) -> str:
+    """The rules' draft for a reply of this intent (the settings page's test conversation shows it)."""
+    return _rules_draft(client, client_facts(client), intent)
+
+
 def _model_messages(facts: dict[str, str], history: list[Message]) -> list[ChatMessage]:
     known = "\n".join(f"- {name}: {value}" for name, value in facts.items())
     system = (

@@ -27,9 +27,9 @@ from django.utils.timezone import now
 
 from accounts.hours import format_hours
 from accounts.models import Client
-from crm.models import Suppression
+from crm.models import Contact, Suppression
 
-from .intents import Intent
+from .intents import Intent, intent_of
 from .llm import ChatMessage, chat
 from .models import Conversation, Message
 from .quiet_hours import next_allowed
@@ -168,7 +168,7 @@ def receptionist_answer(*, client: Client, message_id: int) -> Outcome | None:
             _hand_over(conversation, message, reason)
         return Outcome(False, reason)
     assert draft is not None
-    body = f"{draft.strip().strip(chr(34))[:400]}\n– {facts['business']}'s automated assistant"
+    body = _signed(draft, facts)
     inputs = {
         "model": settings.LLM_MODEL,
         "facts": facts,
@@ -178,14 +178,48 @@ def receptionist_answer(*, client: Client, message_id: int) -> Outcome | None:
         "draft": draft,
     }
     with transaction.atomic():
-        contact = (
-            type(conversation.contact).objects.select_for_update(no_key=True).get(pk=conversation.contact_id)
-        )
+        contact = Contact.objects.select_for_update(no_key=True).get(pk=conversation.contact_id)
         if contact.opted_out:  # a STOP that arrived while the model was thinking
             return Outcome(False, OPTED_OUT)
         reply = message_queue(client=client, contact=contact, body=body, kind=Message.Kind.AI_REPLY)
         Message.objects.filter(pk=reply.pk).update(ai_inputs=inputs)
     return Outcome(True, "")
+
+
+@dataclass(frozen=True)
+class Preview:
+    intent: str
+    answer: str  # the text the caller would get, or "" when it hands over
+    reason: str  # why it hands over, or ""
+
+
+PREVIEW_CALLER = "+13125550100"
+
+
+def receptionist_preview(*, client: Client, body: str, caller: str = PREVIEW_CALLER) -> Preview:
+    """What the receptionist would do, now, with `body` as a new caller's first text: the settings page's test
+    conversation. Nothing is saved or sent (the model is asked, if one is configured)."""
+    reading = intent_of(body)
+    conversation = Conversation(contact=Contact(phone_number=caller))
+    message = Message(
+        conversation=conversation, direction=Message.Direction.INBOUND, body=body, intent=reading.intent
+    )
+    reason = _before_asking(client, message, [message])
+    if reason:
+        return Preview(reading.intent, "", reason)
+    if not settings.LLM_BASE_URL:
+        return Preview(reading.intent, "", "no AI model is configured")
+    facts = _facts(client)
+    draft = chat(_prompt(facts, [message]), max_tokens=200)
+    problem = "the AI model did not answer" if draft is None else _draft_problem(client, draft)
+    if problem:
+        return Preview(reading.intent, "", problem)
+    assert draft is not None
+    return Preview(reading.intent, _signed(draft, facts), "")
+
+
+def _signed(draft: str, facts: dict[str, str]) -> str:
+    return f"{draft.strip().strip(chr(34))[:400]}\n– {facts['business']}'s automated assistant"
 
 
 def _hand_over(conversation: Conversation, message: Message, reason: str) -> None:

@@ -262,3 +262,43 @@ def test_the_settings_page_switches_it_on_within_limits(web, personas):
     refused = alice.post("/settings/", valid_post(receptionist_on="on", receptionist_max_replies="50"))
     assert refused.status_code == 400
     assert Client.objects.get(pk=personas.acme.pk).receptionist_max_replies == 2
+
+
+# --- The test conversation on the settings page ---------------------------------------------------------------
+
+PREVIEW = "/settings/facts/preview/"
+
+
+def test_the_facts_are_previewed_with_a_test_conversation(web, personas, acme, llm):
+    with time_machine.travel(TUESDAY_NOON):
+        response = web(HOST, personas.alice).post(PREVIEW, {"preview_text": "Do you do drain cleaning?"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert ANSWER in page and "automated assistant" in page
+    assert "Thanks for your reply! We do drain cleaning, water heaters." in page  # the rules' suggestion
+    assert "Nothing was sent and nothing was saved." in page
+    with schema_context(acme.schema_name):
+        assert not Message.objects.exists() and not Conversation.objects.exists()
+    assert OutboundSend.objects.filter(client=acme).count() == 0
+
+
+def test_the_preview_says_when_it_would_hand_over(web, personas, acme, llm):
+    with time_machine.travel(TUESDAY_NOON):
+        page = web(HOST, personas.alice).post(PREVIEW, {"preview_text": "How much is a service call?"})
+    html = page.content.decode()
+    assert "would hand this to a person: a price question, and prices are not the AI&#x27;s to give" in html
+    assert "Service call $89." in html  # the suggested reply may use the prices the business shares
+    assert llm.requests == []
+
+
+def test_an_empty_preview_is_refused_with_a_reason(web, personas, acme):
+    response = web(HOST, personas.alice).post(PREVIEW, {"preview_text": "  "})
+    assert response.status_code == 400 and "Type what a caller might text." in response.content.decode()
+
+
+def test_only_this_clients_people_preview(web, personas, acme, llm, reader):
+    assert web(HOST, reader).post(PREVIEW, {"preview_text": "Hi"}).status_code == 403
+    response = web(HOST, personas.dave).post(PREVIEW, {"preview_text": "Hi"})
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert web(HOST, personas.alice).get(PREVIEW).status_code == 405
+    assert llm.requests == []
