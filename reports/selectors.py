@@ -727,7 +727,8 @@ class ReturnOnCost:
         return sum(parts, Decimal("0.00")) if parts else None
 
     @staticmethod
-    def _times(value: Decimal, cost: Decimal | None) -> Decimal | None:
+    def times(value: Decimal, cost: Decimal | None) -> Decimal | None:
+        """value ÷ cost to one decimal; None without a cost."""
         if not cost:
             return None
         return (value / cost).quantize(Decimal("0.1"))
@@ -735,13 +736,13 @@ class ReturnOnCost:
     @property
     def multiple(self) -> Decimal | None:
         """Recovered revenue ÷ cost, one decimal ("returned 14.0× its cost"); None without a price."""
-        return self._times(self.recovered, self.cost)
+        return self.times(self.recovered, self.cost)
 
     @property
     def multiple_with_estimate(self) -> Decimal | None:
         if self.estimate is None:
             return None
-        return self._times(self.recovered + self.estimate, self.cost)
+        return self.times(self.recovered + self.estimate, self.cost)
 
 
 def return_on_cost(*, client: Client, funnel: Funnel, period: Period) -> ReturnOnCost:

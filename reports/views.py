@@ -3,6 +3,7 @@ out anyone else). On the agency's host: the roll-up across the agency's clients,
 revenue, and any one client's report for the agency's people. A client of another agency is a 404, exactly like
 one that does not exist."""
 
+from decimal import Decimal
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
@@ -14,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Agency, Client, ClientMembership
 from accounts.selectors import agencies_of_user, request_client
 from accounts.services import client_url
-from billing.selectors import agency_time_zone
+from billing.selectors import agency_time_zone, client_prices_for_period
 
 from . import selectors
 from .briefings import briefing_frequency
@@ -22,7 +23,7 @@ from .charts import Series, bar_chart, legend
 from .forms import PeriodForm
 from .models import BriefingPreference
 from .presenters import funnel_rows, missed_rate_rows, money, skipped_rows, text_rows
-from .selectors import Period
+from .selectors import Period, ReturnOnCost
 
 # --- Access -------------------------------------------------------------------------------------------------
 
@@ -273,6 +274,11 @@ def agency_report(request):
     form, period, bucket = _picker(request, agency_time_zone(agency=agency))
     data = agency_report_data(agency=agency, period=period, bucket=bucket)
     ranking, totals, before = data["ranking"], data["totals"], data["before"]
+    # What each client paid for the period (five queries, however many clients; billing's statements).
+    costs = client_prices_for_period(clients=[r.client for r in ranking], start=period.start, end=period.end)
+    priced = [r for r in ranking if costs.get(r.client.pk)]
+    paid = sum((costs[r.client.pk] for r in priced), Decimal("0.00"))
+    recovered_by_priced = sum((r.numbers.won_value for r in priced), Decimal("0.00"))
     previous = period.previous()
     context = {
         "agency": agency,
@@ -296,10 +302,18 @@ def agency_report(request):
                     if r.client.average_job_value is None
                     else r.client.average_job_value * r.numbers.booked_pending
                 ),
+                "returned": ReturnOnCost.times(r.numbers.won_value, costs.get(r.client.pk)),
             }
             for r in ranking
         ],
         "charts": trend_charts(data["trend"], data["trend_before"]),
         "query": request.GET.urlencode(),
+        # Across the clients with a price: what they recovered against what they paid.
+        "returned": {
+            "clients": len(priced),
+            "recovered": recovered_by_priced,
+            "paid": paid,
+            "multiple": ReturnOnCost.times(recovered_by_priced, paid),
+        },
     }
     return render(request, "reports/agency_report.html", context)

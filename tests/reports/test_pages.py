@@ -91,7 +91,8 @@ def test_agency_rollup_ranks_its_clients_by_recovered_revenue(web, history):
         web("localhost", history.nate).get("/reports/?preset=custom&start=2026-11-01&end=2026-11-30")
     )
     assert "Recovered revenue · Northwind Marketing" in text
-    assert re.search(r"1 Acme Plumbing .*\$1,650\.50 \$300\.00 2 Bolt Electric .*\$99\.99", text)
+    # Recovered, then the return on cost (no price set: —), then the estimate.
+    assert re.search(r"1 Acme Plumbing .*\$1,650\.50 — \$300\.00 2 Bolt Electric .*\$99\.99", text)
     assert "Cedar Roofing" not in text and "5,000" not in text
     assert "Recovered revenue $1,750.49" in text
 

@@ -133,3 +133,32 @@ def test_another_agency_sees_no_return(web, march, personas):
 def test_without_a_price_the_report_says_so(web, personas):
     text = _text(web("bolt.localhost", personas.dave).get(REPORT))
     assert "No price is set for Bolt Electric yet" in text and "Returned" not in text
+
+
+def test_an_open_months_price_is_its_statement_so_far(march):
+    # 80 segments against 50 included at $0.05 ($1.50) and 30 voice minutes at $0.10 ($3.00) on $100: $104.50,
+    # what the statement page says for March.
+    from billing.models import MonthlyUsage
+    from billing.selectors import client_prices_for_period, statement_compute
+
+    ClientPrice.objects.filter(client=march).update(
+        included_segments=50, price_per_segment=Decimal("0.05"), price_per_voice_minute=Decimal("0.10")
+    )
+    MonthlyUsage.objects.create(client=march, month=date(2026, 3, 1), segments_out=80, voice_minutes=30)
+    statement = statement_compute(kind="client", agency=march.agency, client=march, month=date(2026, 3, 1))
+    assert statement.total == Decimal("104.50")
+    assert client_price_for_period(client=march, start=MARCH.start, end=MARCH.end) == Decimal("104.50")
+    prices = client_prices_for_period(
+        clients=[march, march.agency.clients.get(slug="bolt")], start=MARCH.start, end=MARCH.end
+    )
+    assert list(prices.values()) == [Decimal("104.50"), None]
+
+
+def test_the_agency_sees_each_clients_return_and_all_of_them(web, march, personas):
+    text = _text(web("localhost", personas.nate).get(REPORT))
+    assert "Returned 10.0× what they paid" in text
+    assert "The 1 client with a price: $1,000.00 recovered (won jobs) against $100.00 of statements" in text
+    assert re.search(r"Acme Plumbing .*? \$1,000\.00 10\.0× ", text)
+    assert re.search(r"Bolt Electric .*? \$0\.00 — ", text)
+    # Southpeak's roll-up has none of it.
+    assert "Returned" not in _text(web("localhost", personas.sara).get(REPORT))
