@@ -242,6 +242,11 @@ def test_seed_demo_makes_a_demo_with_history_and_can_run_again(personas):
         assert daily == table and monthly == table
         assert counts[client.slug][2] >= 4  # canned replies
         assert client.average_job_value is not None
+        # Facts for suggested replies, and every caller's text read for its intent as a live one is.
+        assert client.facts_services
+        with schema_context(client.schema_name):
+            assert not Message.objects.filter(direction="in", intent="").exists()
+            assert Message.objects.filter(direction="in").exclude(intent="other").exists()
 
     run("seed_demo")
     assert Agency.objects.filter(slug="demo").count() == 1

@@ -27,6 +27,7 @@ from billing.selectors import agency_time_zone
 from billing.services import statements_close
 from crm.models import Contact, Outcome, Suppression
 from inbox.models import CannedReply
+from messaging.intents import intent_of
 from messaging.models import ConsentEvent, Conversation, Message, OutboundSend, Template
 from messaging.placeholders import render as render_template
 from messaging.reasons import SkipReason
@@ -526,6 +527,11 @@ class _History:
             sent_at=at if outbound else None,
             status_changed_at=at + timedelta(seconds=4 if outbound else 0),
         )
+        if not outbound:  # read as a live reply is (messaging.intents)
+            reading = intent_of(body)
+            message.intent, message.intent_words = reading.intent, reading.words
+            message.intent_confidence = round(reading.confidence * 100)
+            message.conversation.intent = reading.intent
         conversation = message.conversation
         self.first_message_at.setdefault(id(conversation), message.created_at)
         conversation.last_activity_at = at

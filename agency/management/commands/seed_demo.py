@@ -44,6 +44,7 @@ class DemoClient(TypedDict):
     hours: str
     owner_email: str
     trade: Trade
+    facts: dict[str, str]  # what suggested replies and the AI receptionist may tell callers
 
 
 CLIENTS: list[DemoClient] = [
@@ -57,6 +58,11 @@ CLIENTS: list[DemoClient] = [
         "hours": "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00",
         "owner_email": "owner@acme-plumbing.test",
         "trade": PLUMBING,
+        "facts": {
+            "facts_services": "Drain cleaning, leak repair, water heaters, toilets and faucets, sump pumps",
+            "facts_area": "Chicago and the near north suburbs",
+            "facts_prices": "Service call $89 (waived if we do the job); drain cleaning from $149.",
+        },
     },
     {
         "slug": "smile-dental",
@@ -68,6 +74,11 @@ CLIENTS: list[DemoClient] = [
         "hours": "mon-thu 07:30-16:00; fri 07:30-12:00",
         "owner_email": "owner@smile-dental.test",
         "trade": DENTAL,
+        "facts": {
+            "facts_services": "Cleanings and checkups, fillings, crowns, whitening, emergency visits",
+            "facts_area": "San Francisco (Mission and Noe Valley)",
+            "facts_prices": "",
+        },
     },
 ]
 
@@ -101,6 +112,8 @@ class Command(BaseCommand):
                     owner_email=spec["owner_email"],
                     owner_password=PASSWORD,
                 )
+            # The facts, unless someone has written their own since.
+            Client.objects.filter(pk=client.pk, facts_services="").update(**spec["facts"])
             clients[client_provision(client=client)] = spec["trade"]
         billing_add(agency=agency, prices={client: trade.price for client, trade in clients.items()})
         for client, trade in clients.items():
