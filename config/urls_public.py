@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from agency.views import home
-from messaging.views import link_redirect, media_public
+from messaging.views import intake, link_redirect, media_public
 
 urlpatterns = [
     path("", home, name="home"),
@@ -12,6 +12,7 @@ urlpatterns = [
     # Links in our texts (messaging.links): short, on the platform host, counted.
     path("l/<str:code>", link_redirect, name="link-redirect"),
     path("m/<str:token>/", media_public, name="media-public"),
+    path("i/<str:code>", intake, name="intake"),
     path("agency/", include("agency.urls")),
     path("hooks/twilio/", include("telephony.urls")),
     path("hooks/twilio/", include("messaging.urls")),

@@ -81,6 +81,7 @@ def _text_event(message: Message) -> TimelineEvent:
         "keyword_reply": "Automatic reply",
         "auto_reply": "Automatic reply",
         "followup": "Follow-up sent",
+        "intake": "Intake form",
     }.get(message.kind, "Text sent")
     return TimelineEvent(
         at=message.created_at,

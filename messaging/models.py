@@ -91,10 +91,9 @@ class Message(models.Model):
         # number.
         AUTO_REPLY = "auto_reply", "Automatic reply"
         AI_REPLY = "ai_reply", "AI receptionist"  # messaging.receptionist: labelled as AI in the inbox
-        FOLLOW_UP = (
-            "followup",
-            "Follow-up",
-        )  # the one nudge when the caller has not answered (messaging.followups)
+        # The one nudge when the caller has not answered (messaging.followups).
+        FOLLOW_UP = "followup", "Follow-up"
+        INTAKE = "intake", "Intake form"  # what the caller filled in on the intake page (messaging.intake)
         INBOUND = "inbound", "From the caller"
 
     class Action(models.TextChoices):
@@ -400,3 +399,29 @@ class MessageMedia(models.Model):
     @property
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")
+
+
+def intake_code() -> str:
+    """An intake link's code: 14 characters of LINK_ALPHABET (about 82 bits): it opens a page that takes photos
+    into a business's inbox, so nobody should find one by trying."""
+    return "".join(secrets.choice(LINK_ALPHABET) for _ in range(14))
+
+
+class IntakeLink(models.Model):
+    """Public schema: the intake page's link for one conversation (messaging.intake), found by its code without
+    knowing the client; the conversation lives in the client's schema (conversation_id)."""
+
+    code = models.CharField(max_length=20, unique=True, default=intake_code)
+    client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="+")
+    conversation_id = models.BigIntegerField(help_text="messaging.Conversation in the client.")
+    to_number = models.CharField(max_length=20, help_text="E.164: the caller it was sent to.")
+    expires_at = models.DateTimeField()
+    submissions = models.PositiveSmallIntegerField(default=0)
+    last_submitted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        indexes = [models.Index(fields=["client", "conversation_id"], name="intake_client_conversation")]
+
+    def __str__(self) -> str:
+        return f"intake {self.code}"

@@ -17,6 +17,8 @@ PLACEHOLDERS: dict[str, str] = {
     "business_phone": "The business's phone number.",
     "booking_url": "The business's online booking page, as a short link that counts who opens it; left out "
     "when it has none.",
+    "intake_url": "A short link to a page in the agency's brand where the caller describes the job and adds "
+    "photos; it lands in the conversation.",
     "agency_name": "The name of the agency that looks after the business.",
     "sender_name": "The name the business signs its texts with (its business name unless one is set).",
 }

@@ -38,6 +38,7 @@ from events.bus import ask, publish
 from . import events
 from .carrier_errors import error_meaning
 from .followups import followup_held_until, followup_prepare
+from .intake import SAMPLE_INTAKE_CODE, intake_link_for, intake_url
 from .intents import Intent, intent_of
 from .keywords import Keyword, classify, revocation
 from .links import SAMPLE_CODE, booking_link_attach, booking_link_new, link_url
@@ -487,12 +488,18 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
             client=client, to_number=contact.phone_number, message_kind=Message.Kind.TEXT_BACK
         )
         context["booking_url"] = link_url(link.code) if link else ""
+    conversation_id = history.conversation_id or _conversation_start(contact).pk
+    if "intake_url" in placeholders_in(wording):
+        intake = intake_link_for(
+            client=client, conversation_id=conversation_id, to_number=contact.phone_number
+        )
+        context["intake_url"] = intake_url(intake.code)
     body = render(wording, context=context)
     if not history.texted_before and "STOP" not in body.upper():
         body = f"{body} {OPT_OUT_NOTICE}"
     info = segment_info(body)
     message = Message.objects.create(
-        conversation_id=history.conversation_id or _conversation_start(contact).pk,
+        conversation_id=conversation_id,
         direction=Message.Direction.OUTBOUND,
         kind=Message.Kind.TEXT_BACK,
         body=body,
@@ -591,6 +598,7 @@ def placeholder_context(*, client: Client, caller_name: str) -> dict[str, str]:
         else "",
         # The settings page's preview: a real text-back gets a link of its own (messaging.links).
         "booking_url": link_url(SAMPLE_CODE) if client.booking_url else "",
+        "intake_url": intake_url(SAMPLE_INTAKE_CODE),
         "agency_name": client.agency.display_name,
         "sender_name": client.sender_name or client.name,
     }

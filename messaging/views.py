@@ -1,12 +1,25 @@
 """Twilio's SMS webhooks (platform host)."""
 
+from django import forms
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import render
 from django.views.decorators.http import require_safe
 from twilio.twiml.messaging_response import MessagingResponse
 
+from accounts.context_processors import brand_version
+
+from .intake import (
+    MAX_PHOTOS,
+    URGENCY,
+    IntakeAnswers,
+    intake_allowed,
+    intake_expired,
+    intake_open,
+    intake_submit,
+)
 from .links import link_open
-from .media import media_in_params, media_public_open, media_receive
+from .media import PhotoRefused, media_in_params, media_public_open, media_receive, staff_photo_prepare
 from .services import inbound_receive, message_status_update
 from .webhooks import bad_parameter, twilio_webhook, twiml
 
@@ -74,3 +87,62 @@ def media_public(request, token: str):
     response["X-Content-Type-Options"] = "nosniff"
     response["X-Robots-Tag"] = "noindex"
     return response
+
+
+class IntakeForm(forms.Form):
+    job = forms.CharField(
+        label="What do you need done?", max_length=1000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    address = forms.CharField(label="Address or ZIP code", max_length=200)
+    urgency = forms.ChoiceField(label="How urgent is it?", choices=URGENCY, widget=forms.RadioSelect)
+    good_time = forms.CharField(label="A good time to reach you", max_length=100, required=False)
+    name = forms.CharField(label="Your name", max_length=120, required=False)
+
+
+def _intake_page(request, link, *, status=200, **context):
+    agency = link.client.agency
+    return render(
+        request,
+        "messaging/intake.html",
+        {
+            "link": link,
+            "client": link.client,
+            "agency": agency,
+            "brand_query": f"&agency={agency.slug}",
+            "brand_version": brand_version(agency),
+            "max_photos": MAX_PHOTOS,
+            **context,
+        },
+        status=status,
+    )
+
+
+def intake(request, code: str):
+    """The intake page a text links to (messaging.intake): on a phone, in the agency's brand. GET shows the form;
+    POST files the answers in the conversation. Unknown codes are 404, expired ones 410, too many answers 429."""
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    link = intake_open(code)
+    if link is None:
+        raise Http404("This link leads nowhere.")
+    if intake_expired(link):
+        return _intake_page(request, link, status=410, expired=True)
+    if request.method != "POST":
+        return _intake_page(request, link, form=IntakeForm())
+    form = IntakeForm(request.POST)
+    uploads = request.FILES.getlist("photos")
+    photos = []
+    if len(uploads) > MAX_PHOTOS:
+        form.add_error(None, f"Up to {MAX_PHOTOS} photos, please.")
+    else:
+        for upload in uploads:
+            try:
+                photos.append(staff_photo_prepare(upload))
+            except PhotoRefused as exc:
+                form.add_error(None, f"{upload.name}: {exc}")
+    if not form.is_valid():
+        return _intake_page(request, link, status=400, form=form)
+    if not intake_allowed(link=link, address=request.META.get("REMOTE_ADDR", "")):
+        return _intake_page(request, link, status=429, form=form, too_many=True)
+    intake_submit(link=link, answers=IntakeAnswers(**form.cleaned_data), photos=photos)
+    return _intake_page(request, link, sent=True)

@@ -88,6 +88,7 @@ SPLIT_APPS = {"telephony", "messaging", "reports", "api"}
 SPLIT_APPS_PUBLIC_MODELS = {
     "messaging.outboundsend",
     "messaging.trackedlink",
+    "messaging.intakelink",
     "messaging.twilioaccount",
     "telephony.numberholder",
     # reports

@@ -9,12 +9,13 @@ from hypothesis import strategies as st
 
 from messaging.placeholders import PLACEHOLDERS, render, template_errors, validate_template
 
-ALLOWED = "{business_name}, {caller_name}, {business_phone}, {booking_url}, {agency_name}, {sender_name}"
+ALLOWED = "{business_name}, {caller_name}, {business_phone}, {booking_url}, {intake_url}, {agency_name}, {sender_name}"
 FULL = {
     "business_name": "Acme Plumbing",
     "caller_name": "Dana",
     "business_phone": "+1 555 010 0199",
     "booking_url": "https://book.example.com/acme",
+    "intake_url": "https://textback.example/i/abcdefghijkmnp",
     "agency_name": "Northside Marketing",
     "sender_name": "Sam",
 }
@@ -33,6 +34,7 @@ def test_the_placeholders_are_the_agreed_ones():
         "caller_name",
         "business_phone",
         "booking_url",
+        "intake_url",
         "agency_name",
         "sender_name",
     ]
