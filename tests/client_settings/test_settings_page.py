@@ -63,6 +63,7 @@ def valid_post(**overrides) -> dict:
     for kind in KINDS:
         data[f"{kind}-body"] = f"Hi {{caller_name}}, {kind} at {{business_name}}."
         data[f"{kind}-is_active"] = "on"
+        data[f"{kind}-body_b"] = ""  # a browser sends the empty textarea (an omitted field keeps its value)
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
 
