@@ -10,15 +10,17 @@ from messaging.services import line_type_known
 from messaging.tasks import line_type_check
 
 from .events import CallReceived
-from .models import Call
+from .models import Call, Callback
 from .numbers import NumberHeld, number_holder_check, number_holder_record
 
 log = logging.getLogger(__name__)
 
 
 def on_contact_merged(event: ContactMerged) -> None:
-    """The duplicate's calls are the surviving contact's (atomic with the merge)."""
+    """The duplicate's calls, and the calls back placed to it from the inbox, are the surviving contact's (atomic
+    with the merge)."""
     Call.objects.filter(contact=event.other).update(contact=event.into)
+    Callback.objects.filter(contact=event.other).update(contact=event.into)
 
 
 def needs_line_type(event: CallReceived) -> bool:

@@ -15,7 +15,7 @@ from inbox.models import Note
 from messaging import receivers as messaging_receivers
 from messaging.events import ConversationJoined
 from messaging.models import ConsentEvent, Conversation, Message
-from telephony.models import Call
+from telephony.models import Call, Callback
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +50,7 @@ def test_every_relation_to_a_contact_or_a_conversation_has_its_mover():
     moved_by = {
         (Contact, "outcomes"): (ContactMerged, "crm.services"),  # crm's own rows: contact_merge moves them
         (Contact, "calls"): (ContactMerged, "telephony.receivers"),
+        (Contact, "callbacks"): (ContactMerged, "telephony.receivers"),
         (Contact, "consent_events"): (ContactMerged, "messaging.receivers"),
         (Contact, "conversation"): (ContactMerged, "messaging.receivers"),
         (Conversation, "messages"): (ContactMerged, "messaging.receivers"),
@@ -89,12 +90,21 @@ def test_it_moves_calls_outcomes_consent_and_the_whole_conversation(web, persona
             contact=dupe, kind=ConsentEvent.Kind.OPT_IN, source=ConsentEvent.Source.STAFF
         )
         kept_conversation = Conversation.objects.get(contact=keep).pk
+        called_back = Callback.objects.create(
+            contact=dupe,
+            to_number=str(dupe.phone_number),
+            staff_number="+13125550199",
+            placed_by_id=personas.bob.pk,
+        )
 
     response = web(HOST, personas.alice).post(f"/contacts/{keep.pk}/merge/{dupe.pk}/")
     assert response.status_code == 302 and response["Location"] == f"/contacts/{keep.pk}/"
 
     with schema_context(personas.acme.schema_name):
         assert not Contact.objects.filter(pk=dupe.pk).exists()
+        assert (
+            Callback.objects.get(pk=called_back.pk).contact_id == keep.pk
+        )  # the call back stays in the thread
         merged = Contact.objects.get(pk=keep.pk)
         assert merged.phone_number == "+13125550177"
         assert merged.name == "Pat Caller" and merged.email == "pat@example.com"
