@@ -64,7 +64,9 @@ def test_a_staff_member_turns_on_notifications_on_a_phone_and_gets_a_reply_alert
         expect(page.get_by_role("button", name="Turn on notifications on this device")).to_be_hidden()
         expect(page.get_by_text("Chrome on Linux")).to_be_visible()  # the list of their devices
         assert fits_the_screen(page)
-        page.evaluate("window.scrollTo(0, 0)")  # the reload kept the scroll: the sticky bar would sit mid-shot
+        page.evaluate(
+            "window.scrollTo(0, 0)"
+        )  # the reload kept the scroll: the sticky bar would sit mid-shot
         screenshot(page, "inbox-notifications-devices-phone")
 
         with schema_context(personas.acme.schema_name):
