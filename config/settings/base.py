@@ -227,10 +227,26 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Files callers send us and voicemails (telephony.voicemail): served only through views that check who asks,
-# never as static files. Filesystem by default; any S3-compatible store through django-storages' backend here.
+# never as static files. Filesystem by default (MEDIA_ROOT); with MEDIA_S3_BUCKET, any S3-compatible store
+# (AWS, MinIO, R2, Spaces: MEDIA_S3_ENDPOINT_URL) through django-storages, private objects, credentials from
+# boto3's usual places (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or the machine's role).
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
+MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
+_MEDIA_STORAGE: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if MEDIA_S3_BUCKET:
+    _MEDIA_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": env.str("MEDIA_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("MEDIA_S3_REGION", default="") or None,
+            "default_acl": "private",
+            "querystring_auth": True,  # never a public URL: the views stream what they checked
+            "file_overwrite": False,
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _MEDIA_STORAGE,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG

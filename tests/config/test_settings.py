@@ -1,5 +1,6 @@
 """Settings come from the environment, and a bad value stops start-up with a message naming it."""
 
+import json
 import os
 import subprocess
 import sys
@@ -110,3 +111,37 @@ def test_twilio_api_base_url_is_unset_by_default_and_kept_as_an_origin_when_set(
     assert env_url("TWILIO_API_BASE_URL", default="") == "http://127.0.0.1:8999"
     monkeypatch.delenv("TWILIO_API_BASE_URL")
     assert env_url("TWILIO_API_BASE_URL", default="") == ""
+
+
+def test_media_goes_to_an_s3_compatible_store_when_a_bucket_is_named():
+    """Voicemails and callers' photos: the filesystem by default, django-storages' S3 backend (private objects,
+    signed URLs only) once MEDIA_S3_BUCKET names a bucket, at the endpoint of any S3-compatible store."""
+    show = "from django.conf import settings; import json; print(json.dumps(settings.STORAGES['default']))"
+    default = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {show}"],
+        env=PRODUCTION,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert json.loads(default.stdout)["BACKEND"] == "django.core.files.storage.FileSystemStorage", (
+        default.stderr
+    )
+    s3 = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {show}"],
+        env={
+            **PRODUCTION,
+            "MEDIA_S3_BUCKET": "acme-media",
+            "MEDIA_S3_ENDPOINT_URL": "https://s3.example.com",
+        },
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    storage = json.loads(s3.stdout)
+    assert storage["BACKEND"] == "storages.backends.s3.S3Storage", s3.stderr
+    assert storage["OPTIONS"]["bucket_name"] == "acme-media"
+    assert storage["OPTIONS"]["endpoint_url"] == "https://s3.example.com"
+    assert (storage["OPTIONS"]["default_acl"], storage["OPTIONS"]["querystring_auth"]) == ("private", True)
