@@ -406,6 +406,9 @@ class ClientSerializer(serializers.ModelSerializer):
             "facts_services",
             "facts_area",
             "facts_prices",
+            "receptionist_on",
+            "receptionist_max_replies",
+            "receptionist_prices",
             "host",
             "created_at",
         ]
@@ -413,11 +416,20 @@ class ClientSerializer(serializers.ModelSerializer):
 
 class ClientUpdateSerializer(serializers.ModelSerializer):
     """What an agency key may change on a client after it is made: what happens after the first text, and the
-    facts suggested replies may tell callers (inbox.suggestions)."""
+    facts suggested replies may tell callers (inbox.suggestions), and the AI receptionist's switch and limits."""
 
     class Meta:
         model = Client
-        fields = ["booking_url", "followup_after_hours", "facts_services", "facts_area", "facts_prices"]
+        fields = [
+            "booking_url",
+            "followup_after_hours",
+            "facts_services",
+            "facts_area",
+            "facts_prices",
+            "receptionist_on",
+            "receptionist_max_replies",
+            "receptionist_prices",
+        ]
 
 
 class ClientCreateSerializer(serializers.Serializer):

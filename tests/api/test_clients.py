@@ -132,3 +132,22 @@ def test_an_agency_key_sets_the_facts_suggested_replies_may_use(api, personas):
     too_long = northwind.patch("/api/v1/clients/acme/", {"facts_area": "x" * 301})
     assert too_long.status_code == 400 and "facts_area" in error_of(too_long)["fields"]
     assert api(PLATFORM, owner="southpeak").patch("/api/v1/clients/acme/", facts).status_code == 404
+
+
+def test_an_agency_key_switches_the_ai_receptionist_within_limits(api, personas):
+    northwind = api(PLATFORM, owner="northwind")
+    response = northwind.patch(
+        "/api/v1/clients/acme/", {"receptionist_on": True, "receptionist_max_replies": 2}
+    )
+    assert response.status_code == 200, response.content
+    assert (response.json()["receptionist_on"], response.json()["receptionist_max_replies"]) == (True, 2)
+    too_many = northwind.patch("/api/v1/clients/acme/", {"receptionist_max_replies": 50})
+    assert too_many.status_code == 400 and "receptionist_max_replies" in error_of(too_many)["fields"]
+    assert (
+        api(PLATFORM, owner="southpeak")
+        .patch("/api/v1/clients/acme/", {"receptionist_on": False})
+        .status_code
+        == 404
+    )
+    acme = Client.objects.get(pk=personas.acme.pk)
+    assert (acme.receptionist_on, acme.receptionist_max_replies, acme.receptionist_prices) == (True, 2, False)
