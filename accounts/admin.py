@@ -25,7 +25,7 @@ class AgencyMembershipInline(admin.TabularInline):
 
 @admin.register(Agency)
 class AgencyAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "custom_domain", "custom_domain_verified_at", "created_at"]
+    list_display = ["name", "slug", "carrier", "custom_domain", "custom_domain_verified_at", "created_at"]
     # Verification is the DNS record's to give (accounts.domains), not a checkbox's.
     readonly_fields = [
         "custom_domain_token",

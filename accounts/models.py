@@ -134,6 +134,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.email = self.email.strip().lower()
 
 
+# What an agency on Telnyx needs the platform to have (config/settings/base.py).
+TELNYX_SETTINGS = (
+    "TELNYX_API_KEY",
+    "TELNYX_PUBLIC_KEY",
+    "TELNYX_MESSAGING_PROFILE_ID",
+    "TELNYX_TEXML_APP_ID",
+)
+
+
 class Agency(models.Model):
     """A marketing agency: our customer, who resells Textback to its clients under its own brand."""
 
@@ -149,6 +158,14 @@ class Agency(models.Model):
     )
     support_email = models.EmailField(blank=True)
     support_phone = PhoneNumberField(blank=True, help_text="Shown to the agency's clients for help.")
+
+    class Carrier(models.TextChoices):
+        TWILIO = "twilio", "Twilio"
+        TELNYX = "telnyx", "Telnyx"
+
+    # Which carrier carries the calls and texts of the agency's clients (messaging.carriers); set by an operator
+    # (it decides which account pays). Empty: the platform's default, TELEPHONY_PROVIDER.
+    carrier = models.CharField(max_length=10, choices=Carrier.choices, blank=True)
     # The logo is kept in the database and served from our own host (/brand/logo): the CSP admits images from
     # 'self' only, and an agency's logo must not depend on a third party's host staying up.
     logo = models.BinaryField(null=True, blank=True, editable=True)
@@ -190,6 +207,13 @@ class Agency(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        missing = [name for name in TELNYX_SETTINGS if not getattr(settings, name, "")]
+        if self.carrier == self.Carrier.TELNYX and missing:
+            raise ValidationError(
+                {"carrier": f"Set {', '.join(missing)} first: this platform has no Telnyx yet."}
+            )
 
     @property
     def display_name(self) -> str:

@@ -30,9 +30,9 @@ from telephony.numbers import (
     AvailableNumber,
     NumberError,
     NumberHeld,
-    get_numbers,
     number_holder_check,
     number_holder_record,
+    numbers_for,
 )
 
 log = logging.getLogger(__name__)
@@ -250,13 +250,13 @@ def onboarding_hours_save(*, onboarding: Onboarding, hours_text: str) -> None:
 AREA_CODE = re.compile(r"^[2-9]\d{2}$")
 
 
-def onboarding_number_search(*, area_code: str) -> list[AvailableNumber]:
-    """Local numbers the provider offers in this US area code."""
+def onboarding_number_search(*, agency, area_code: str) -> list[AvailableNumber]:
+    """Local numbers the agency's carrier offers in this US area code."""
     area_code = area_code.strip()
     if not AREA_CODE.match(area_code):
         raise ValidationError({"area_code": "Enter a three-digit US area code, e.g. 312."})
     try:
-        return get_numbers().search(area_code=area_code)
+        return numbers_for(agency).search(area_code=area_code)
     except NumberError as exc:
         raise ValidationError({"area_code": str(exc)}) from None
 
@@ -297,7 +297,7 @@ def onboarding_number_save(
         held_sid, bought = previous["number_sid"], previous["number_bought"]  # already ours and pointed at us
     else:
         try:
-            numbers = get_numbers(agency=client.agency)
+            numbers = numbers_for(client.agency)
             held = (
                 numbers.buy(phone_number=str(phone_number))
                 if buy
@@ -307,7 +307,7 @@ def onboarding_number_save(
             raise ValidationError({field: str(exc)}) from None
         held_sid, bought = held.sid, buy
         if previous["number_bought"] and previous["number_sid"]:
-            _release_replaced(previous["number_sid"], client.agency)
+            _release_replaced(previous["number_sid"], agency=client.agency)
     try:
         with transaction.atomic():
             Client.objects.filter(pk=client.pk).update(
@@ -345,10 +345,10 @@ def opt_outs_follow_the_number(*, client: Client) -> int:
     return len(numbers)
 
 
-def _release_replaced(sid: str, agency) -> None:
+def _release_replaced(sid: str, *, agency) -> None:
     """The agency chose another number after buying one: give the first one back (or say so in the log)."""
     try:
-        get_numbers(agency=agency).release(sid=sid)
+        numbers_for(agency).release(sid=sid)
     except NumberError as exc:
         log.warning("could not release replaced number %s: %s", sid, exc)
 

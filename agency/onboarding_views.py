@@ -176,7 +176,9 @@ def _number(request, onboarding):
     offered = []
     if search.is_bound and search.is_valid():
         try:
-            offered = wizard.onboarding_number_search(area_code=search.cleaned_data["area_code"])
+            offered = wizard.onboarding_number_search(
+                agency=client.agency, area_code=search.cleaned_data["area_code"]
+            )
         except ValidationError as exc:
             form_add_service_errors(search, exc)
         else:

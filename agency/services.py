@@ -12,7 +12,7 @@ from accounts.domains import domain_token_new
 from accounts.models import Agency, AuditEntry, Client, User
 from accounts.services import ClientStateError, audit_record
 from config import outbound
-from telephony.numbers import NumberError, get_numbers
+from telephony.numbers import NumberError, numbers_for
 
 
 @transaction.atomic
@@ -33,7 +33,7 @@ def client_offboard(
     if client.number_bought and client.number_sid:
         # Bought for this client through the wizard: give it back, or the agency pays for it every month.
         try:
-            get_numbers(agency=client.agency).release(sid=client.number_sid)
+            numbers_for(client.agency).release(sid=client.number_sid)
         except NumberError as exc:
             raise ValidationError(f"{exc} Nothing was changed; try again.") from None
         detail = f"number {released} released from routing and given back to Twilio"

@@ -24,10 +24,10 @@ from accounts.hours import open_deadline
 from accounts.models import Client, ClientMembership, User
 from accounts.services import brand_from_email, client_url
 from messaging.actions import action_noted
+from messaging.carriers import provider_for
 from messaging.models import Conversation, Message
 from messaging.providers import ProviderError
 from messaging.services import staff_number_problem, staff_text_send
-from messaging.twilio_accounts import provider_for
 from telephony.models import Call
 
 from . import push

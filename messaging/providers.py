@@ -60,10 +60,29 @@ class Provider:
     name = "abstract"
 
     def send(
-        self, *, from_number: str, to_number: str, body: str, status_callback: str, media_urls: tuple = ()
+        self,
+        *,
+        from_number: str,
+        to_number: str,
+        body: str,
+        status_callback: str,
+        media_urls: tuple = (),
+        key: str = "",
     ) -> SentMessage:
-        """Send a text; `media_urls` (public URLs the provider fetches) make it an MMS."""
+        """Send a text; `media_urls` (public URLs the provider fetches) make it an MMS. `key` is the same for every
+        attempt at one text: a provider that takes an idempotency key is given it, so that an attempt whose answer
+        was lost, sent again, is not a second text."""
         raise NotImplementedError
+
+    # What a permanent error code says about the caller (each provider its own codes).
+    def opted_out(self, code: int | None) -> bool:
+        return code in OPTED_OUT_CODES
+
+    def landline(self, code: int | None) -> bool:
+        return code in LANDLINE_CODES
+
+    def unreachable(self, code: int | None) -> bool:
+        return code in UNREACHABLE_CODES
 
     def find_sent(
         self, *, from_number: str, to_number: str, body: str, since: datetime
@@ -87,7 +106,7 @@ class ConsoleProvider(Provider):
 
     name = "console"
 
-    def send(self, *, from_number, to_number, body, status_callback, media_urls=()):
+    def send(self, *, from_number, to_number, body, status_callback, media_urls=(), key=""):
         sid = "CN" + uuid.uuid4().hex
         log.info("console SMS %s → %s: %s", from_number, to_number, body)
         return SentMessage(sid=sid, status="sent")
@@ -161,7 +180,7 @@ class TwilioProvider(Provider):
     def __init__(self, client: TwilioClient):
         self.client = client
 
-    def send(self, *, from_number, to_number, body, status_callback, media_urls=()):
+    def send(self, *, from_number, to_number, body, status_callback, media_urls=(), key=""):
         extra = {"media_url": list(media_urls)} if media_urls else {}
         try:
             message = self.client.messages.create(

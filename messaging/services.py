@@ -37,6 +37,7 @@ from events.bus import ask, publish
 
 from . import events
 from .carrier_errors import error_meaning
+from .carriers import provider_for, status_callback_for
 from .followups import followup_held_until, followup_prepare
 from .intake import SAMPLE_INTAKE_CODE, intake_link_for, intake_url
 from .intents import Intent, intent_of
@@ -45,16 +46,9 @@ from .links import SAMPLE_CODE, booking_link_attach, booking_link_new, link_url
 from .media import media_public_urls
 from .models import STATUS_RANK, ConsentEvent, Conversation, Message, OutboundSend, Template
 from .placeholders import placeholders_in, render
-from .providers import (
-    LANDLINE_CODES,
-    OPTED_OUT_CODES,
-    UNREACHABLE_CODES,
-    ProviderError,
-    status_callback_url,
-)
+from .providers import ProviderError
 from .reasons import SkipReason, is_known, reason_text
 from .segments import segment_info
-from .twilio_accounts import provider_for
 
 log = logging.getLogger(__name__)
 
@@ -550,7 +544,7 @@ def line_type_prefetch(*, client_id: int, number: str) -> str:
     in to a client in forward mode), so that when the call is missed the text-back does not wait for Twilio's
     lookup: 100-300 ms of a new caller's path otherwise. Idempotent: a line type already known is not asked
     again. Returns what it did."""
-    client = Client.objects.filter(pk=client_id).first()
+    client = Client.objects.select_related("agency").filter(pk=client_id).first()
     if client is None:
         return "no such client"
     with in_schema_of(client):
@@ -559,9 +553,8 @@ def line_type_prefetch(*, client_id: int, number: str) -> str:
             return "no such caller"
         if line_type_known(contact):
             return "known"
-        kind = provider_for(client).line_type(
-            number
-        )  # outside any transaction: nothing is held while Twilio answers
+        # Outside any transaction: nothing is held while the carrier answers.
+        kind = provider_for(client).line_type(number)
         if kind is None:
             return "unknown"
         with transaction.atomic():
@@ -634,7 +627,8 @@ def _hand_to_provider(claim: _Claim) -> str:
             from_number=message.from_number,
             to_number=message.to_number,
             body=message.body,
-            status_callback=status_callback_url(),
+            status_callback=status_callback_for(claim.client),
+            key=f"textback-send-{claim.send.pk}",  # the same for every attempt at this ledger row
             **photos,
         )
     except ProviderError as exc:
@@ -735,19 +729,20 @@ def _finish(send: OutboundSend, state: str, *, reason: str = "", detail: str = "
 
 def _mark_contact_after_error(client: Client, number: str, code: int | None) -> str | None:
     """What a permanent provider error says about the caller, recorded on the contact. Returns the reason."""
-    if code in OPTED_OUT_CODES:
+    provider = provider_for(client)
+    if provider.opted_out(code):
         contact = contact_upsert(phone_number=number)
         if contact is not None:
             contact_opt_out(
                 client=client, contact=contact, source=ConsentEvent.Source.PROVIDER, keyword=str(code)
             )
         return SkipReason.OPTED_OUT
-    if code in UNREACHABLE_CODES:
+    if provider.unreachable(code):
         fields: dict[str, object] = {"unreachable": True}
-        if code in LANDLINE_CODES:
+        if provider.landline(code):
             fields.update(line_type=Contact.LineType.LANDLINE, line_type_checked_at=now())
         Contact.objects.filter(phone_number=number).update(**fields)
-        return SkipReason.LANDLINE if code in LANDLINE_CODES else SkipReason.UNREACHABLE
+        return SkipReason.LANDLINE if provider.landline(code) else SkipReason.UNREACHABLE
     return None
 
 

@@ -21,6 +21,8 @@ from accounts.selectors import client_for_webhook
 from accounts.services import client_webhook_seen
 from config.db import tenant_connection
 
+from .carriers import TELNYX, carrier_name
+from .telnyx import signature_valid
 from .twilio_accounts import signer_for
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,31 @@ def signature_is_valid(request) -> bool:
     return RequestValidator(signer.auth_token).validate(url, request.POST.dict(), signature)
 
 
+TELNYX_PREFIX = "/hooks/telnyx/"
+
+
+def carrier_of(request) -> str:
+    """Which carrier's door a voice webhook came through: Telnyx's TeXML reuses Twilio's voice views (the same
+    verbs and form fields), under /hooks/telnyx/ and with its own signature."""
+    return "telnyx" if request.path.startswith(TELNYX_PREFIX) else "twilio"
+
+
+def callback_url(request, path: str, **query: str) -> str:
+    """A callback URL on the same carrier's door as this request (`path` under /hooks/<carrier>/)."""
+    return webhook_url(f"/hooks/{carrier_of(request)}/{path}", **query)
+
+
+def _signed(request) -> bool:
+    if carrier_of(request) == "telnyx":
+        return signature_valid(
+            public_key=settings.TELNYX_PUBLIC_KEY,
+            signature=request.headers.get("telnyx-signature-ed25519", ""),
+            timestamp=request.headers.get("telnyx-timestamp", ""),
+            body=request.body,
+        )
+    return signature_is_valid(request)
+
+
 def twilio_webhook(*, required: tuple[str, ...], client_by: str):
     """Decorate a view(request, client, params). `client_by` names where the client comes from: a form
     parameter holding our number ("To", "From"), or "slug" for the `c` query parameter we put in the
@@ -62,9 +89,9 @@ def twilio_webhook(*, required: tuple[str, ...], client_by: str):
         @require_POST
         @functools.wraps(view)
         def wrapper(request):
-            if not signature_is_valid(request):
+            if not _signed(request):
                 log.warning("rejected unsigned or badly signed webhook to %s", request.path)
-                return HttpResponseForbidden("Invalid X-Twilio-Signature", content_type="text/plain")
+                return HttpResponseForbidden("Invalid signature", content_type="text/plain")
             params = request.POST.dict()
             missing = [name for name in required if not params.get(name, "").strip()]
             if missing:
@@ -83,7 +110,11 @@ def twilio_webhook(*, required: tuple[str, ...], client_by: str):
                 what = f"number {number}"
             if client is None or client.status not in (Client.Status.LIVE, Client.Status.PAUSED):
                 return _not_found(f"No client is served at {what}")
-            signer = request.twilio_signer.agency_id
+            if carrier_of(request) == TELNYX and carrier_name(client) != TELNYX:
+                # Telnyx signed a webhook about a number it does not carry for us. (Twilio's door asks nothing
+                # more: its signer check below already ties the number to the account; no query added there.)
+                return _not_found(f"No client is served at {what}")
+            signer = request.twilio_signer.agency_id if carrier_of(request) != TELNYX else None
             if signer is not None and signer != client.agency_id:
                 # An agency's own account signed a webhook about another agency's number: it holds no such
                 # number, so it reads as one we do not serve (the platform's account signs for every subaccount).

@@ -219,3 +219,139 @@ def get_numbers(*, agency=None) -> Numbers:
                 raise NumberError(str(exc)) from exc
         return TwilioNumbers(client_for(agency))
     return ConsoleNumbers()
+
+
+def numbers_for(agency) -> Numbers:
+    """The numbers of the agency's carrier (accounts.Agency.carrier; empty: the platform's default), in the
+    agency's own Twilio account when it is on Twilio (get_numbers)."""
+    if (agency.carrier or settings.TELEPHONY_PROVIDER) == "telnyx":
+        return TelnyxNumbers()
+    return get_numbers(agency=agency)
+
+
+# --- Telnyx ------------------------------------------------------------------------------------------------
+
+TELNYX_REASONS = {
+    10009: "Telnyx refused our credentials: check TELNYX_API_KEY.",
+    10005: "Telnyx has no such number in your account.",
+    10002: "Telnyx says that is not a valid phone number.",
+    10016: "Telnyx says that is not a valid phone number.",
+}
+
+
+class TelnyxNumbers(Numbers):
+    """Telnyx's numbers API (v2, Bearer key, TELNYX_API_BASE_URL): a number is pointed at our TeXML application
+    (TELNYX_TEXML_APP_ID, whose voice URL is /hooks/telnyx/voice/incoming/) and messaging profile
+    (TELNYX_MESSAGING_PROFILE_ID, whose webhook is /hooks/telnyx/sms/). `sid` is Telnyx's phone number id."""
+
+    name = "telnyx"
+
+    def __init__(self):
+        self.session = requests.Session()
+        self.session.headers.update({"Authorization": f"Bearer {settings.TELNYX_API_KEY}"})
+
+    def _call(self, doing: str, method: str, path: str, **kwargs) -> dict:
+        try:
+            answer = self.session.request(
+                method,
+                settings.TELNYX_API_BASE_URL.rstrip("/") + path,
+                timeout=settings.TELNYX_TIMEOUT_SECONDS,
+                **kwargs,
+            )
+        except requests.RequestException as exc:
+            raise NumberError(f"Could not reach Telnyx to {doing}; try again in a moment.") from exc
+        try:
+            data = answer.json() if answer.content else {}
+        except ValueError:
+            data = {}
+        if answer.status_code >= 400:
+            errors = data.get("errors") or [{}]
+            raw = str(errors[0].get("code", "")) if isinstance(errors[0], dict) else ""
+            code = int(raw) if raw.isdigit() else None
+            said = errors[0].get("detail") or errors[0].get("title") or answer.reason
+            reason = TELNYX_REASONS.get(code or 0) or f"Telnyx could not {doing}: {said} (error {code})."
+            error = NumberError(reason)
+            error.status = answer.status_code  # type: ignore[attr-defined]
+            raise error
+        return data
+
+    def search(self, *, area_code):
+        data = self._call(
+            "search for numbers",
+            "GET",
+            "/v2/available_phone_numbers",
+            params={
+                "filter[country_code]": "US",
+                "filter[national_destination_code]": area_code,
+                "filter[features][]": ["sms", "voice"],
+                "filter[limit]": SEARCH_LIMIT,
+            },
+        )
+        found = []
+        for number in data.get("data") or []:
+            region = {
+                r.get("region_type"): r.get("region_name", "") for r in number.get("region_information") or []
+            }
+            found.append(
+                AvailableNumber(
+                    number["phone_number"], region.get("rate_center", ""), region.get("state", "")
+                )
+            )
+        return found
+
+    def buy(self, *, phone_number):
+        held = self._held(phone_number)
+        if held is not None:  # an earlier attempt whose answer was lost bought it: it is ours
+            return self._point(held)
+        self._call(
+            "buy the number",
+            "POST",
+            "/v2/number_orders",
+            json={
+                "phone_numbers": [{"phone_number": phone_number}],
+                "connection_id": settings.TELNYX_TEXML_APP_ID,
+                "messaging_profile_id": settings.TELNYX_MESSAGING_PROFILE_ID,
+            },
+            headers={"Idempotency-Key": f"buy-{phone_number.lstrip('+')}"},
+        )
+        held = self._held(phone_number)
+        if held is None:
+            raise NumberError(
+                "Telnyx took the order but the number is not in the account yet; try again shortly."
+            )
+        return held
+
+    def adopt(self, *, phone_number):
+        held = self._held(phone_number)
+        if held is None:
+            raise NumberError(f"{phone_number} is not a number of your Telnyx account.")
+        return self._point(held)
+
+    def release(self, *, sid):
+        try:
+            self._call("release the number", "DELETE", f"/v2/phone_numbers/{sid}")
+        except NumberError as exc:
+            if getattr(exc, "status", None) != 404:
+                raise
+
+    def _held(self, phone_number: str) -> HeldNumber | None:
+        data = self._call(
+            "look the number up", "GET", "/v2/phone_numbers", params={"filter[phone_number]": phone_number}
+        )
+        found = data.get("data") or []
+        return HeldNumber(found[0]["phone_number"], str(found[0]["id"])) if found else None
+
+    def _point(self, held: HeldNumber) -> HeldNumber:
+        self._call(
+            "point the number at our webhooks",
+            "PATCH",
+            f"/v2/phone_numbers/{held.sid}",
+            json={"connection_id": settings.TELNYX_TEXML_APP_ID},
+        )
+        self._call(
+            "point the number's texts at our webhooks",
+            "PATCH",
+            f"/v2/phone_numbers/{held.sid}/messaging",
+            json={"messaging_profile_id": settings.TELNYX_MESSAGING_PROFILE_ID},
+        )
+        return held

@@ -3,7 +3,7 @@ queued by the services and sent by a worker."""
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from messaging.webhooks import bad_parameter, not_found, twilio_webhook, twiml, webhook_url
+from messaging.webhooks import bad_parameter, callback_url, not_found, twilio_webhook, twiml
 
 from .callbacks import callback_connect, callback_done, callback_for, callback_staff_leg
 from .models import Call
@@ -40,13 +40,13 @@ def voice_incoming(request, client, params):
     response = VoiceResponse()
     dial = response.dial(
         timeout=client.ring_timeout_seconds,
-        action=webhook_url("/hooks/twilio/voice/dial-complete/"),
+        action=callback_url(request, "voice/dial-complete/"),
         method="POST",
         answer_on_bridge=True,
     )
     # Call screening: whoever picks up hears "press 1"; a voicemail cannot press 1, so it is not an answer.
     dial.number(
-        str(client.forward_to), url=webhook_url("/hooks/twilio/voice/screen/", c=client.slug), method="POST"
+        str(client.forward_to), url=callback_url(request, "voice/screen/", c=client.slug), method="POST"
     )
     return twiml(response)
 
@@ -58,7 +58,7 @@ def voice_screen(request, client, params):
         num_digits=1,
         timeout=6,
         method="POST",
-        action=webhook_url("/hooks/twilio/voice/screen-result/", c=client.slug),
+        action=callback_url(request, "voice/screen-result/", c=client.slug),
     )
     gather.say(f"Call for {client.name}. Press 1 to take this call.")
     response.hangup()

@@ -126,6 +126,31 @@ def twilio(_fake_twilio_server, settings):
     fake.assert_no_violations()
 
 
+@pytest.fixture(scope="session")
+def _fake_telnyx_server():
+    from tests.telnyx_fake import FakeTelnyx
+
+    with FakeTelnyx() as fake:
+        yield fake
+
+
+@pytest.fixture
+def telnyx(_fake_telnyx_server, settings):
+    """The app's Telnyx requests go to a local fake Telnyx, clean for each test; its webhooks are signed with the
+    fake's key pair (fake.sign)."""
+    from messaging.carriers import telnyx_provider
+
+    fake = _fake_telnyx_server
+    fake.reset()
+    settings.TELNYX_API_KEY = fake.api_key
+    settings.TELNYX_API_BASE_URL = fake.base_url
+    settings.TELNYX_PUBLIC_KEY = fake.public_key
+    settings.TELNYX_TIMEOUT_SECONDS = 1.0
+    telnyx_provider.cache_clear()
+    yield fake
+    telnyx_provider.cache_clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _empty_test_broker():
     """Tasks queued by in-process tests (retries) go to the test broker's own Redis database, where no worker
@@ -156,12 +181,20 @@ def _fake_llm_server():
 
 
 @pytest.fixture(scope="session")
-def stack(_fake_twilio_server, _fake_dns_server, _fake_llm_server, personas, django_db_blocker):
+def stack(
+    _fake_twilio_server, _fake_telnyx_server, _fake_dns_server, _fake_llm_server, personas, django_db_blocker
+):
     """Redis, gunicorn, a Celery worker and beat on the test database (see tests/stack.py)."""
     from tests.stack import Stack
 
     with django_db_blocker.unblock():
-        running = Stack(_fake_twilio_server)
+        running = Stack(
+            _fake_twilio_server,
+            TELNYX_API_BASE_URL=_fake_telnyx_server.base_url,
+            TELNYX_API_KEY=_fake_telnyx_server.api_key,
+            TELNYX_PUBLIC_KEY=_fake_telnyx_server.public_key,
+            TELNYX_TIMEOUT_SECONDS="1",
+        )
         running.env["DOMAIN_DNS_SERVERS"] = (
             _fake_dns_server.address
         )  # the worker checks agencies' domains there

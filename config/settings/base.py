@@ -280,12 +280,24 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="dev-auth-token" if DEBUG else "")
 # Unset means the real Twilio; when set, every Twilio REST request goes to this origin, path unchanged.
 TWILIO_API_BASE_URL = env_url("TWILIO_API_BASE_URL", default="") or None
+# Telnyx, the second carrier, chosen per agency (accounts.Agency.carrier): the account's webhook public key
+# (base64 Ed25519, Mission Control → Keys & Credentials; webhooks are refused without it), its API key, and where
+# its API is (tests point it at tests/telnyx_fake).
+TELNYX_PUBLIC_KEY = env.str("TELNYX_PUBLIC_KEY", default="")
+TELNYX_API_KEY = env.str("TELNYX_API_KEY", default="")
+TELNYX_API_BASE_URL = env_url("TELNYX_API_BASE_URL", default="") or "https://api.telnyx.com"
+TELNYX_MESSAGING_PROFILE_ID = env.str("TELNYX_MESSAGING_PROFILE_ID", default="")
+# The TeXML application numbers are pointed at (its voice URL is /hooks/telnyx/voice/incoming/).
+TELNYX_TEXML_APP_ID = env.str("TELNYX_TEXML_APP_ID", default="")
+TELNYX_TIMEOUT_SECONDS = env.float("TELNYX_TIMEOUT_SECONDS", default=10.0)
 # How long to wait for Twilio's answer; a send that times out is reconciled before it is retried.
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
 # A send still "sending" after this long lost its worker and is reconciled by the sweep (must exceed the timeout).
 # Not a guess at "dead" any more: a live attempt holds its send's fence (messaging.services.FENCE_BASE), so this
 # only says how soon a dead one's send is looked at again.
-SENDING_STALE_SECONDS = env.float("SENDING_STALE_SECONDS", default=TWILIO_TIMEOUT_SECONDS + 5)
+SENDING_STALE_SECONDS = env.float(
+    "SENDING_STALE_SECONDS", default=max(TWILIO_TIMEOUT_SECONDS, TELNYX_TIMEOUT_SECONDS) + 5
+)
 # Each agency's numbers in a Twilio subaccount of its own, made through the API with its first number (messaging.
 # twilio_accounts). Off: new agencies share the platform's account, as before (README: "Twilio accounts").
 TWILIO_SUBACCOUNTS = env.bool("TWILIO_SUBACCOUNTS", default=False)

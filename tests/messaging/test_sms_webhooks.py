@@ -42,7 +42,7 @@ class RecordingProvider(ConsoleProvider):
     def __init__(self):
         self.next_sid: str | None = None
 
-    def send(self, *, from_number, to_number, body, status_callback):
+    def send(self, *, from_number, to_number, body, status_callback, media_urls=(), key=""):
         message_sid, self.next_sid = self.next_sid or sid("SM"), None
         return SentMessage(sid=message_sid, status="queued", segments=1)
 
