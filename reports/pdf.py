@@ -62,6 +62,24 @@ def _logo(pdf: _Page, agency) -> None:
         log.warning("The logo of agency %s could not be drawn in its PDF report", agency.pk, exc_info=True)
 
 
+def _tiles(pdf, tiles: list[tuple[str, str]], *, highlight: str, color: tuple[int, int, int]) -> None:
+    """Four headline numbers in a row of boxes under the heading; the `highlight` one's number in `color`."""
+    x, y, w = 15, 34, 45.5
+    for label, value in tiles:
+        pdf.set_draw_color(229, 231, 235)
+        pdf.rect(x, y, w - 2, 20)
+        pdf.set_xy(x + 2, y + 2)
+        pdf.font(8)
+        pdf.set_text_color(107, 114, 128)
+        pdf.cell(w - 6, 5, pdf.text_safe(label))
+        pdf.set_xy(x + 2, y + 8)
+        pdf.font(14, bold=True)
+        pdf.set_text_color(*(color if label == highlight else (17, 24, 39)))
+        pdf.cell(w - 6, 9, pdf.text_safe(value))
+        x += w
+    pdf.set_text_color(17, 24, 39)
+
+
 def monthly_pdf(*, client: Client, period: Period) -> bytes:
     agency = client.agency
     brand = _rgb(agency.brand_color or "#2563eb")
@@ -91,20 +109,7 @@ def monthly_pdf(*, client: Client, period: Period) -> bytes:
         ("Reply rate", "—" if funnel.reply_rate is None else f"{funnel.reply_rate}%"),
         ("Recovered revenue", money(funnel.recovered_revenue)),
     ]
-    x, y, w = 15, 34, 45.5
-    for label, value in tiles:
-        pdf.set_draw_color(229, 231, 235)
-        pdf.rect(x, y, w - 2, 20)
-        pdf.set_xy(x + 2, y + 2)
-        pdf.font(8)
-        pdf.set_text_color(107, 114, 128)
-        pdf.cell(w - 6, 5, t(label))
-        pdf.set_xy(x + 2, y + 8)
-        pdf.font(14, bold=True)
-        pdf.set_text_color(*((22, 101, 52) if label == "Recovered revenue" else (17, 24, 39)))
-        pdf.cell(w - 6, 9, t(value))
-        x += w
-    pdf.set_text_color(17, 24, 39)
+    _tiles(pdf, tiles, highlight="Recovered revenue", color=(22, 101, 52))
 
     # The estimate, labelled as one.
     pdf.set_xy(15, 57)
@@ -235,20 +240,7 @@ def call_audit_pdf(*, audit) -> bytes:
         ("Missed-call rate", rate),
         ("Would have been texted", f"{audit.would_have_texted:,}"),
     ]
-    x, y, w = 15, 34, 45.5
-    for label, value in tiles:
-        pdf.set_draw_color(229, 231, 235)
-        pdf.rect(x, y, w - 2, 20)
-        pdf.set_xy(x + 2, y + 2)
-        pdf.font(8)
-        pdf.set_text_color(107, 114, 128)
-        pdf.cell(w - 6, 5, t(label))
-        pdf.set_xy(x + 2, y + 8)
-        pdf.font(14, bold=True)
-        pdf.set_text_color(*((185, 28, 28) if label == "Missed calls" else (17, 24, 39)))
-        pdf.cell(w - 6, 9, t(value))
-        x += w
-    pdf.set_text_color(17, 24, 39)
+    _tiles(pdf, tiles, highlight="Missed calls", color=(185, 28, 28))
 
     # The money, labelled as an estimate.
     pdf.set_xy(15, 58)
