@@ -62,6 +62,21 @@ def _logo(pdf: _Page, agency) -> None:
         log.warning("The logo of agency %s could not be drawn in its PDF report", agency.pk, exc_info=True)
 
 
+def _header(pdf, agency, brand: tuple[int, int, int], title: str) -> None:
+    """The band across the top in the agency's colour: its name, the document's title, and its logo."""
+    pdf.set_fill_color(*brand)
+    pdf.rect(0, 0, 210, 28, style="F")
+    pdf.set_text_color(255, 255, 255)
+    pdf.set_xy(15, 7)
+    pdf.font(16, bold=True)
+    pdf.cell(0, 8, pdf.text_safe(agency.display_name))
+    pdf.set_xy(15, 16)
+    pdf.font(10)
+    pdf.cell(0, 6, pdf.text_safe(title))
+    pdf.set_text_color(17, 24, 39)
+    _logo(pdf, agency)
+
+
 def _tiles(pdf, tiles: list[tuple[str, str]], *, highlight: str, color: tuple[int, int, int]) -> None:
     """Four headline numbers in a row of boxes under the heading; the `highlight` one's number in `color`."""
     x, y, w = 15, 34, 45.5
@@ -90,17 +105,7 @@ def monthly_pdf(*, client: Client, period: Period) -> bytes:
     t = pdf.text_safe
 
     # Header band in the agency's colour.
-    pdf.set_fill_color(*brand)
-    pdf.rect(0, 0, 210, 28, style="F")
-    pdf.set_text_color(255, 255, 255)
-    pdf.set_xy(15, 7)
-    pdf.font(16, bold=True)
-    pdf.cell(0, 8, t(agency.display_name))
-    pdf.set_xy(15, 16)
-    pdf.font(10)
-    pdf.cell(0, 6, t(f"Missed-call report for {client.name} · {period.start:%B %Y}"))
-    pdf.set_text_color(17, 24, 39)
-    _logo(pdf, agency)
+    _header(pdf, agency, brand, f"Missed-call report for {client.name} · {period.start:%B %Y}")
 
     # Four headline numbers.
     tiles = [
@@ -221,17 +226,7 @@ def call_audit_pdf(*, audit) -> bytes:
     pdf.add_page()
     t = pdf.text_safe
 
-    pdf.set_fill_color(*brand)
-    pdf.rect(0, 0, 210, 28, style="F")
-    pdf.set_text_color(255, 255, 255)
-    pdf.set_xy(15, 7)
-    pdf.font(16, bold=True)
-    pdf.cell(0, 8, t(agency.display_name))
-    pdf.set_xy(15, 16)
-    pdf.font(10)
-    pdf.cell(0, 6, t(f"Missed-call audit for {client.name} · {period.label()}"))
-    pdf.set_text_color(17, 24, 39)
-    _logo(pdf, agency)
+    _header(pdf, agency, brand, f"Missed-call audit for {client.name} · {period.label()}")
 
     rate = "—" if funnel.missed_rate is None else f"{funnel.missed_rate}%"
     tiles = [
