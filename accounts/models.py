@@ -285,6 +285,15 @@ class Client(TenantMixin):
     number_sid = models.CharField(max_length=34, blank=True)
     number_bought = models.BooleanField(default=False)
     forward_to = PhoneNumberField(null=True, blank=True, help_text="Where calls ring in forward mode.")
+    # Carrier-forwarding mode: the business's own number, once Twilio hosts it for texting (Hosted SMS, ordered in
+    # deliverability.hosting). Texts then go from it, so the caller sees the number they dialled; calls keep
+    # coming to phone_number. Read with the row: choosing the sender costs no query (texts_from).
+    hosted_sms_number = PhoneNumberField(
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The business's own number, hosted at Twilio for texting: texts go from it once hosting is done.",
+    )
     # US carriers filter texts from a local (10DLC) number until its A2P campaign is registered. We do not
     # register it (the agency does, in Twilio); the agency records where it stands and the dashboard warns.
     messaging_registration = models.CharField(
@@ -456,6 +465,12 @@ class Client(TenantMixin):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def texts_from(self) -> str:
+        """The number the client's texts (text-backs, replies, follow-ups) go from: the business's own number once
+        Twilio hosts it for texting, else the Textback number. No query: both are on this row."""
+        return str(self.hosted_sms_number or self.phone_number or "")
 
     @property
     def host(self) -> str:

@@ -130,7 +130,7 @@ def _followup_write(
         kind=Message.Kind.FOLLOW_UP,
         body=body,
         status=Message.Status.SENDING,
-        from_number=str(client.phone_number),
+        from_number=client.texts_from,
         to_number=contact.phone_number,
         encoding=info.encoding,
         segments=info.segments,
