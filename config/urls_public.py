@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from agency.views import home
+from deliverability.callbacks import registration_status
 from messaging.telnyx_webhooks import telnyx_sms
 from messaging.views import intake, link_redirect, media_public
 
@@ -17,6 +18,7 @@ urlpatterns = [
     path("agency/", include("agency.urls")),
     path("hooks/twilio/", include("telephony.urls")),
     path("hooks/twilio/", include("messaging.urls")),
+    path("hooks/twilio/registration/status/", registration_status, name="registration-status"),
     path("hooks/telnyx/sms/", telnyx_sms, name="telnyx-sms"),
     # TeXML: Twilio's voice views behind Telnyx's signature (messaging.webhooks.carrier_of).
     path("hooks/telnyx/", include(("telephony.urls", "telnyx-voice"))),

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from accounts.views import home
 from client_settings.views import client_settings, facts_preview
+from deliverability.views import hosting_client_page
 from inbox.views import service_worker, web_manifest
 
 from . import client_admin
@@ -17,6 +18,7 @@ urlpatterns = [
     path("contacts/", include("inbox.urls_contacts")),
     path("settings/", client_settings, name="client-settings"),
     path("settings/facts/preview/", facts_preview, name="client-settings-facts-preview"),
+    path("settings/texting-number/", hosting_client_page, name="client-hosting"),
     path("admin/", client_admin.site.urls),
     path("team/", include("accounts.urls_client")),
     path("api/", include("api.urls_tenants")),

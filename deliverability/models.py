@@ -120,7 +120,12 @@ class A2PRegistration(models.Model):
     # What carriers require of the business.
     legal_name = models.CharField(max_length=120)
     business_type = models.CharField(max_length=40, choices=BusinessType.choices)
-    ein = models.CharField("EIN", max_length=10, help_text="The business's US tax id, 12-3456789.")
+    ein = models.CharField(
+        "EIN",
+        max_length=10,
+        blank=True,
+        help_text="The business's US tax id, 12-3456789. A sole proprietor without one leaves it empty.",
+    )
     website = models.URLField(max_length=200)
     street = models.CharField(max_length=120)
     city = models.CharField(max_length=60)
@@ -145,9 +150,108 @@ class A2PRegistration(models.Model):
     messaging_service_sid = models.CharField(max_length=34, blank=True)
     campaign_sid = models.CharField(max_length=34, blank=True)
     verification_sid = models.CharField(max_length=34, blank=True, help_text="Toll-free verification (HH…).")
+    # A sole proprietor without an EIN registers a SOLE_PROPRIETOR brand (Twilio's starter profile): carriers then
+    # text the contact's mobile a one-time code, and the brand is only good once they answered it.
+    brand_type = models.CharField(max_length=16, blank=True, help_text='"STANDARD" or "SOLE_PROPRIETOR".')
+    brand_identity = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="The brand's identity status (VERIFIED once the OTP was answered).",
+    )
+    otp_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the one-time code was last sent."
+    )
     submitted_at = models.DateTimeField(null=True, blank=True)
     checked_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"{self.client_id}: {self.status}"
+
+    @property
+    def sole_proprietor(self) -> bool:
+        """Twilio's sole-proprietor path: a sole proprietorship with no EIN (one with an EIN registers as standard)."""
+        return self.business_type == self.BusinessType.SOLE_PROPRIETORSHIP and not self.ein
+
+    @property
+    def awaiting_otp(self) -> bool:
+        return (
+            self.brand_type == "SOLE_PROPRIETOR"
+            and self.status == self.Status.BRAND_REVIEW
+            and self.brand_identity not in ("VERIFIED", "VETTED_VERIFIED")
+        )
+
+
+class BusinessAddress(models.Model):
+    """The business's address as an Address resource in its agency's Twilio account (api v2010 Addresses): what a
+    Hosted SMS order's letter of authorisation names, and what a TrustHub customer profile points at. Made once per
+    client and made again only when the address changes (deliverability.addresses)."""
+
+    client = models.OneToOneField("accounts.Client", on_delete=models.CASCADE, related_name="+")
+    customer_name = models.CharField(max_length=120)
+    street = models.CharField(max_length=120)
+    city = models.CharField(max_length=60)
+    region = models.CharField(max_length=2)
+    postal_code = models.CharField(max_length=10)
+    address_sid = models.CharField(max_length=34, blank=True)
+    account_sid = models.CharField(max_length=34, blank=True, help_text="The Twilio account it was made in.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.client_id}: {self.address_sid or 'not at Twilio'}"
+
+
+class HostedNumberOrder(models.Model):
+    """An order to host the business's own number at Twilio for texting (Numbers v2 HostedNumber/Orders), in its
+    agency's Twilio account, followed to "completed" (deliverability.hosting): then Client.hosted_sms_number is set
+    and the client's texts go from it, while calls keep coming to its Textback number. `status` is Twilio's."""
+
+    class Status(models.TextChoices):
+        TWILIO_PROCESSING = "twilio-processing", "Twilio is checking the number"
+        RECEIVED = "received", "Received: ownership to verify"
+        PENDING_VERIFICATION = "pending-verification", "Verification call placed"
+        VERIFIED = "verified", "Ownership verified"
+        PENDING_LOA = "pending-loa", "Waiting for the signed letter of authorisation"
+        CARRIER_PROCESSING = "carrier-processing", "Carriers are moving the number's texting to Twilio"
+        TESTING = "testing", "Twilio is testing texts"
+        COMPLETED = "completed", "Completed: texts go from this number"
+        ACTION_REQUIRED = "action-required", "Action required"
+        FAILED = "failed", "Failed: this number cannot be hosted"
+        CANCELED = "canceled", "Cancelled"
+
+    client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="+")
+    phone_number = models.CharField(max_length=16, help_text="The business's own number, E.164.")
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.TWILIO_PROCESSING)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    next_step = models.CharField(max_length=500, blank=True, help_text="What Twilio says comes next.")
+    contact_name = models.CharField(max_length=120, help_text="Who signs the letter of authorisation.")
+    contact_title = models.CharField(max_length=60, blank=True)
+    contact_email = models.EmailField(
+        help_text="Twilio emails the letter of authorisation here to be signed."
+    )
+    contact_phone = models.CharField(max_length=16)
+    # The Twilio resources.
+    account_sid = models.CharField(max_length=34, help_text="The agency's Twilio account the order is in.")
+    order_sid = models.CharField(max_length=34, unique=True)
+    address_sid = models.CharField(max_length=34)
+    signing_document_sid = models.CharField(max_length=34, blank=True)
+    loa_status = models.CharField(max_length=12, blank=True, help_text="The authorisation document's status.")
+    incoming_number_sid = models.CharField(max_length=34, blank=True)
+    verification_code = models.CharField(max_length=12, blank=True)
+    verification_called_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=now)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # At most one order per client on its way (a failed or cancelled one may be ordered again).
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=~models.Q(status__in=["failed", "canceled"]),
+                name="one_open_hosted_number_order_per_client",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.phone_number}: {self.status}"

@@ -14,13 +14,10 @@ what holding text-backs until approval (deliverability.receivers) and the dashbo
 
 import logging
 import re
-from contextlib import contextmanager
 
-import requests
 from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
-from twilio.base.exceptions import TwilioRestException
 
 from accounts.models import Client
 from messaging.keywords import Keyword
@@ -28,7 +25,10 @@ from messaging.models import Template
 from messaging.placeholders import render
 from messaging.services import keyword_reply_text, placeholder_context
 from messaging.twilio_accounts import client_for
+from messaging.webhooks import webhook_url
 
+from .addresses import address_ensure
+from .errors import RegistrationError, twilio_step
 from .models import A2PRegistration
 
 log = logging.getLogger(__name__)
@@ -36,23 +36,11 @@ log = logging.getLogger(__name__)
 # Twilio's policies for an ISV's secondary customer profile and for the A2P messaging profile (trust product).
 CUSTOMER_PROFILE_POLICY = "RNdfbf3fae0e1107f8aded0e7cead80bf5"
 A2P_PROFILE_POLICY = "RNb0d4771c2c98518d916a3d4cd70a8f8b"
+# A sole proprietor without an EIN: Twilio's starter customer profile and its sole-proprietor A2P trust product.
+STARTER_PROFILE_POLICY = "RN806dd6cd175f314e1f96a9727ee271f4"
+SOLE_PROPRIETOR_A2P_POLICY = "RN670d5d2e282a6130ae063b234b6019c8"
+SOLE_PROPRIETOR = "SOLE_PROPRIETOR"
 Status = A2PRegistration.Status
-
-
-class RegistrationError(Exception):
-    """Twilio refused a step or could not be reached; the message says which, for the agency."""
-
-
-@contextmanager
-def _twilio(doing: str):
-    """Turns what twilio-python and requests raise into a RegistrationError the agency can read."""
-    try:
-        yield
-    except TwilioRestException as exc:
-        said = re.sub(r"^Unable to \w+ record: ", "", str(exc.msg))  # twilio-python's prefix
-        raise RegistrationError(f"Twilio refused to {doing}: {said} (error {exc.code}).") from exc
-    except requests.RequestException as exc:
-        raise RegistrationError(f"Could not reach Twilio to {doing}; try again in a moment.") from exc
 
 
 TOLL_FREE = re.compile(r"^\+18(00|33|44|55|66|77|88)\d{7}$")
@@ -78,58 +66,64 @@ def registration_submit(*, registration: A2PRegistration) -> A2PRegistration:
     if registration.status == Status.FAILED:  # the brand: fresh profiles with the fixed details, a new brand
         registration.customer_profile_sid = registration.trust_product_sid = registration.brand_sid = ""
     trusthub = api.trusthub.v1
+    sole = registration.sole_proprietor
+    callback = registration_callback_url(registration)
     if not registration.customer_profile_sid:
-        with _twilio("create the customer profile"):
+        with twilio_step("create the customer profile"):
             profile = trusthub.customer_profiles.create(
                 friendly_name=registration.legal_name[:64],
                 email=registration.contact_email,
-                policy_sid=CUSTOMER_PROFILE_POLICY,
+                policy_sid=STARTER_PROFILE_POLICY if sole else CUSTOMER_PROFILE_POLICY,
+                status_callback=callback,
             )
-            business = trusthub.end_users.create(
-                friendly_name=f"{registration.legal_name} business information"[:64],
-                type="customer_profile_business_information",
-                attributes={
-                    "business_name": registration.legal_name,
-                    "business_identity": "direct_customer",
-                    "business_type": registration.business_type,
-                    "business_industry": registration.vertical,
-                    "business_registration_identifier": "EIN",
-                    "business_registration_number": registration.ein,
-                    "business_regions_of_operation": "USA_AND_CANADA",
-                    "website_url": registration.website,
-                },
+            entities = _profile_entities(registration, trusthub, sole=sole)
+        # The business's address, as an Address in the same account, is the profile's supporting document.
+        address_sid = address_ensure(
+            client=client,
+            api=api,
+            customer_name=registration.legal_name,
+            street=registration.street,
+            city=registration.city,
+            region=registration.region,
+            postal_code=registration.postal_code,
+        )
+        with twilio_step("attach the business's address to the customer profile"):
+            document = trusthub.supporting_documents.create(
+                friendly_name=f"{registration.legal_name} address"[:64],
+                type="customer_profile_address",
+                attributes={"address_sids": address_sid},
             )
-            contact = trusthub.end_users.create(
-                friendly_name=f"{registration.contact_first_name} {registration.contact_last_name}"[:64],
-                type="authorized_representative_1",
-                attributes={
-                    "first_name": registration.contact_first_name,
-                    "last_name": registration.contact_last_name,
-                    "email": registration.contact_email,
-                    "phone_number": registration.contact_phone,
-                    "business_title": "Owner",
-                    "job_position": "Other",
-                },
-            )
-            for end_user in (business, contact):
+            for object_sid in (*entities, document.sid):
                 trusthub.customer_profiles(profile.sid).customer_profiles_entity_assignments.create(
-                    object_sid=end_user.sid
+                    object_sid=object_sid
                 )
             trusthub.customer_profiles(profile.sid).update(status="pending-review")
         registration.customer_profile_sid = profile.sid
         _save(registration)
     if not registration.trust_product_sid:
-        with _twilio("create the A2P trust product"):
+        with twilio_step("create the A2P trust product"):
             product = trusthub.trust_products.create(
                 friendly_name=f"{registration.legal_name} A2P"[:64],
                 email=registration.contact_email,
-                policy_sid=A2P_PROFILE_POLICY,
+                policy_sid=SOLE_PROPRIETOR_A2P_POLICY if sole else A2P_PROFILE_POLICY,
+                status_callback=callback,
             )
-            profile_info = trusthub.end_users.create(
-                friendly_name=f"{registration.legal_name} messaging profile"[:64],
-                type="us_a2p_messaging_profile_information",
-                attributes={"company_type": "private"},
-            )
+            if sole:
+                profile_info = trusthub.end_users.create(
+                    friendly_name=f"{registration.legal_name} sole proprietor"[:64],
+                    type="sole_proprietor_information",
+                    attributes={
+                        "brand_name": registration.legal_name,
+                        "vertical": registration.vertical,
+                        "mobile_phone_number": registration.contact_phone,
+                    },
+                )
+            else:
+                profile_info = trusthub.end_users.create(
+                    friendly_name=f"{registration.legal_name} messaging profile"[:64],
+                    type="us_a2p_messaging_profile_information",
+                    attributes={"company_type": "private"},
+                )
             for object_sid in (profile_info.sid, registration.customer_profile_sid):
                 trusthub.trust_products(product.sid).trust_products_entity_assignments.create(
                     object_sid=object_sid
@@ -138,16 +132,77 @@ def registration_submit(*, registration: A2PRegistration) -> A2PRegistration:
         registration.trust_product_sid = product.sid
         _save(registration)
     if not registration.brand_sid:
-        with _twilio("register the brand"):
+        with twilio_step("register the brand"):
             brand = api.messaging.v1.brand_registrations.create(
                 customer_profile_bundle_sid=registration.customer_profile_sid,
                 a2p_profile_bundle_sid=registration.trust_product_sid,
+                **({"brand_type": SOLE_PROPRIETOR} if sole else {}),
             )
         registration.brand_sid = brand.sid
+        registration.brand_type = brand.brand_type or (SOLE_PROPRIETOR if sole else "STANDARD")
+        registration.brand_identity = brand.identity_status or ""
+        # For a sole proprietor, carriers text the contact's mobile a one-time code as the brand is made.
+        registration.otp_sent_at = timezone.now() if sole else None
     registration.status, registration.failed_step, registration.failure_reason = Status.BRAND_REVIEW, "", ""
     registration.submitted_at = timezone.now()
     _save(registration)
     _client_registration(client, Client.Registration.PENDING)
+    return registration
+
+
+def _profile_entities(registration: A2PRegistration, trusthub, *, sole: bool) -> list[str]:
+    """The customer profile's end users: a sole proprietor's own details (starter profile), or the business's
+    information and its authorised representative."""
+    if sole:
+        person = trusthub.end_users.create(
+            friendly_name=f"{registration.contact_first_name} {registration.contact_last_name}"[:64],
+            type="starter_customer_profile_information",
+            attributes={
+                "first_name": registration.contact_first_name,
+                "last_name": registration.contact_last_name,
+                "email": registration.contact_email,
+                "phone_number": registration.contact_phone,
+            },
+        )
+        return [person.sid]
+    business = trusthub.end_users.create(
+        friendly_name=f"{registration.legal_name} business information"[:64],
+        type="customer_profile_business_information",
+        attributes={
+            "business_name": registration.legal_name,
+            "business_identity": "direct_customer",
+            "business_type": registration.business_type,
+            "business_industry": registration.vertical,
+            "business_registration_identifier": "EIN",
+            "business_registration_number": registration.ein,
+            "business_regions_of_operation": "USA_AND_CANADA",
+            "website_url": registration.website,
+        },
+    )
+    contact = trusthub.end_users.create(
+        friendly_name=f"{registration.contact_first_name} {registration.contact_last_name}"[:64],
+        type="authorized_representative_1",
+        attributes={
+            "first_name": registration.contact_first_name,
+            "last_name": registration.contact_last_name,
+            "email": registration.contact_email,
+            "phone_number": registration.contact_phone,
+            "business_title": "Owner",
+            "job_position": "Other",
+        },
+    )
+    return [business.sid, contact.sid]
+
+
+def registration_otp_resend(*, registration: A2PRegistration) -> A2PRegistration:
+    """A sole proprietor's brand: carriers text the contact's mobile the one-time code again (it lasts 24 hours)."""
+    if not registration.awaiting_otp:
+        raise RegistrationError("No one-time code is awaited for this registration.")
+    api = client_for(Client.objects.select_related("agency").get(pk=registration.client_id).agency)
+    with twilio_step("send the one-time code again"):
+        api.messaging.v1.brand_registrations(registration.brand_sid).brand_registration_otps.create()
+    registration.otp_sent_at = timezone.now()
+    _save(registration)
     return registration
 
 
@@ -157,7 +212,7 @@ def registration_check(*, registration: A2PRegistration) -> A2PRegistration:
     api = client_for(client.agency)
     registration.checked_at = timezone.now()
     if registration.status == Status.VERIFICATION_REVIEW:
-        with _twilio("look the toll-free verification up"):
+        with twilio_step("look the toll-free verification up"):
             verification = api.messaging.v1.tollfree_verifications(registration.verification_sid).fetch()
         if verification.status == "TWILIO_REJECTED":
             return _failed(
@@ -171,14 +226,15 @@ def registration_check(*, registration: A2PRegistration) -> A2PRegistration:
             _client_registration(client, Client.Registration.APPROVED)
             return registration
     elif registration.status == Status.BRAND_REVIEW:
-        with _twilio("look the brand up"):
+        with twilio_step("look the brand up"):
             brand = api.messaging.v1.brand_registrations(registration.brand_sid).fetch()
+        registration.brand_identity = brand.identity_status or registration.brand_identity
         if brand.status == "FAILED":
             return _failed(registration, "brand", brand.failure_reason or "The brand was not approved.")
-        if brand.status == "APPROVED":
+        if brand.status == "APPROVED" and not registration.awaiting_otp:
             return _campaign(registration, client, api)
     elif registration.status == Status.CAMPAIGN_REVIEW:
-        with _twilio("look the campaign up"):
+        with twilio_step("look the campaign up"):
             campaign = (
                 api.messaging.v1.services(registration.messaging_service_sid)
                 .us_app_to_person(registration.campaign_sid)
@@ -215,17 +271,17 @@ def _campaign(registration: A2PRegistration, client: Client, api) -> A2PRegistra
     """The messaging service with the client's number in it, and the campaign, once the brand is approved."""
     service = api.messaging.v1
     if not registration.messaging_service_sid:
-        with _twilio("create the messaging service"):
+        with twilio_step("create the messaging service"):
             made = service.services.create(
                 friendly_name=f"{client.name} text-backs"[:64], use_inbound_webhook_on_number=True
             )
         registration.messaging_service_sid = made.sid
         _save(registration)
         if client.number_sid:
-            with _twilio("add the number to the messaging service"):
+            with twilio_step("add the number to the messaging service"):
                 service.services(made.sid).phone_numbers.create(phone_number_sid=client.number_sid)
     if not registration.campaign_sid:
-        with _twilio("register the campaign"):
+        with twilio_step("register the campaign"):
             campaign = service.services(registration.messaging_service_sid).us_app_to_person.create(
                 brand_registration_sid=registration.brand_sid,
                 description=(
@@ -239,7 +295,10 @@ def _campaign(registration: A2PRegistration, client: Client, api) -> A2PRegistra
                     "HELP for help."
                 ),
                 message_samples=_samples(client),
-                us_app_to_person_usecase="CUSTOMER_CARE",
+                # A sole proprietor's brand has one campaign, of its own use case.
+                us_app_to_person_usecase=(
+                    SOLE_PROPRIETOR if registration.brand_type == SOLE_PROPRIETOR else "CUSTOMER_CARE"
+                ),
                 has_embedded_links=False,
                 has_embedded_phone=False,
                 opt_out_message=keyword_reply_text(client=client, keyword=Keyword.OPT_OUT),
@@ -295,10 +354,10 @@ def _toll_free_submit(registration: A2PRegistration, client: Client, api) -> A2P
     }
     verifications = api.messaging.v1.tollfree_verifications
     if registration.verification_sid and registration.status == Status.FAILED:
-        with _twilio("resubmit the toll-free verification"):
+        with twilio_step("resubmit the toll-free verification"):
             verifications(registration.verification_sid).update(**details)
     elif not registration.verification_sid:
-        with _twilio("submit the toll-free verification"):
+        with twilio_step("submit the toll-free verification"):
             made = verifications.create(tollfree_phone_number_sid=client.number_sid, **details)
         registration.verification_sid = made.sid
     registration.status, registration.failed_step, registration.failure_reason = (
@@ -312,6 +371,12 @@ def _toll_free_submit(registration: A2PRegistration, client: Client, api) -> A2P
     return registration
 
 
+def registration_callback_url(registration: A2PRegistration) -> str:
+    """Where Twilio reports a TrustHub profile's review (signed with the account's token): the registration is
+    then checked at once rather than at beat's next round (deliverability.callbacks)."""
+    return webhook_url("/hooks/twilio/registration/status/", r=str(registration.pk))
+
+
 def _samples(client: Client) -> list[str]:
     """The client's own active templates as a caller gets them (two at least: the help reply makes up the rest)."""
     context = placeholder_context(client=client, caller_name="Maria")
@@ -321,6 +386,11 @@ def _samples(client: Client) -> list[str]:
     if len(samples) < 2:
         samples.append(keyword_reply_text(client=client, keyword=Keyword.HELP))
     return samples
+
+
+def registration_fail(*, registration: A2PRegistration, step: str, reason: str) -> A2PRegistration:
+    """The registration failed at `step` for `reason` (a callback told us); fixed and resubmitted like any failure."""
+    return _failed(registration, step, reason)
 
 
 def _failed(registration: A2PRegistration, step: str, reason: str) -> A2PRegistration:

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import registration, services
+from . import hosting, registration, services
 
 
 @shared_task(time_limit=300, soft_time_limit=270, ignore_result=True)
@@ -13,5 +13,7 @@ def deliverability_check() -> int:
 
 @shared_task(time_limit=600, soft_time_limit=570, ignore_result=True)
 def registrations_check() -> int:
-    """Every 10 minutes (beat): where each A2P 10DLC registration in review stands, and the next step when it moved."""
-    return registration.registrations_check_all()
+    """Every 10 minutes (beat): where each A2P 10DLC registration in review stands, and the next step when it moved;
+    and where each order to host a business's own number for texting stands (on "completed", the client's texts
+    move to that number). Returns how many were checked."""
+    return registration.registrations_check_all() + hosting.hosting_check_all()

@@ -46,6 +46,11 @@ OPERATIONS: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json", "post"),  # Update…
             ("/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json", "delete"),  # Delete…
             ("/2010-04-01/Accounts/{AccountSid}/Calls.json", "post"),  # CreateCall (alerts, call-back)
+            # CreateAddress: the business's address (Hosted SMS orders, TrustHub customer profiles)
+            ("/2010-04-01/Accounts/{AccountSid}/Addresses.json", "post"),
+            # Usage and prices per subaccount (deliverability.usage)
+            ("/2010-04-01/Accounts/{AccountSid}/Usage/Records/ThisMonth.json", "get"),
+            ("/2010-04-01/Accounts/{AccountSid}/Usage/Records/LastMonth.json", "get"),
         ],
     ),
     # A2P 10DLC registration (deliverability.registration): the business's TrustHub profiles, its brand, the
@@ -60,6 +65,7 @@ OPERATIONS: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("/v1/TrustProducts", "post"),  # CreateTrustProduct
             ("/v1/TrustProducts/{Sid}", "post"),  # UpdateTrustProduct: submit for review
             ("/v1/TrustProducts/{TrustProductSid}/EntityAssignments", "post"),
+            ("/v1/SupportingDocuments", "post"),  # CreateSupportingDocument: the profile's address
         ],
     ),
     "messaging_v1": (
@@ -67,6 +73,8 @@ OPERATIONS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         [
             ("/v1/a2p/BrandRegistrations", "post"),  # CreateBrandRegistrations
             ("/v1/a2p/BrandRegistrations/{Sid}", "get"),  # FetchBrandRegistrations
+            # CreateBrandRegistrationOtp: a sole proprietor's brand sends its contact the OTP again
+            ("/v1/a2p/BrandRegistrations/{BrandRegistrationSid}/SmsOtp", "post"),
             ("/v1/Services", "post"),  # CreateService
             ("/v1/Services/{ServiceSid}/PhoneNumbers", "post"),  # CreatePhoneNumber
             ("/v1/Services/{MessagingServiceSid}/Compliance/Usa2p", "post"),  # CreateUsAppToPerson
@@ -77,6 +85,17 @@ OPERATIONS: dict[str, tuple[str, list[tuple[str, str]]]] = {
                 "/v1/Tollfree/Verifications/{Sid}",
                 "post",
             ),  # UpdateTollfreeVerification: resubmit after a rejection
+        ],
+    ),
+    # Hosted SMS (deliverability.hosting): the business's own number hosted at Twilio for texting.
+    "numbers_v2": (
+        "twilio_numbers_v2.json",
+        [
+            ("/v2/HostedNumber/Orders", "post"),  # CreateHostedNumberOrder
+            ("/v2/HostedNumber/Orders/{Sid}", "get"),  # FetchHostedNumberOrder
+            ("/v2/HostedNumber/Orders/{Sid}", "post"),  # UpdateHostedNumberOrder: the verification call
+            ("/v2/HostedNumber/Orders/{Sid}", "delete"),  # DeleteHostedNumberOrder: cancel
+            ("/v2/HostedNumber/AuthorizationDocuments/{Sid}", "get"),  # FetchAuthorizationDocument: the LOA
         ],
     ),
     "lookups_v2": (

@@ -10,6 +10,12 @@ every request URL to FakeTwilio.base_url, so the fake sees the real paths:
     TrustHub v1 (CustomerProfiles, EndUsers, TrustProducts, their EntityAssignments) and Messaging v1
     (a2p/BrandRegistrations, Services, their PhoneNumbers and Compliance/Usa2p): A2P 10DLC registration, each
     resource kept per account; set_brand_status / set_campaign_status play the carriers' review
+    POST /2010-04-01/Accounts/{AccountSid}/Addresses.json       CreateAddress    → 201 address (AD…)
+    GET  …/Usage/Records/ThisMonth.json, LastMonth.json          usage per account (set_usage, or its texts)
+    Numbers v2 HostedNumber/Orders (create, fetch, update for the verification call, delete) and
+    AuthorizationDocuments (fetch): Hosted SMS; refuse_hosting (22110), answer_verification, sign_loa and
+    set_hosted_order_status play the owner, Twilio and the carriers; TrustHub SupportingDocuments, a sole
+    proprietor's brand OTP (answer_brand_otp) and bundle_review (a signed StatusCallback to deliver)
     GET  /2010-04-01/Accounts/{AccountSid}/Messages.json        ListMessage      → 200 page, newest first
     GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json  FetchMessage     → 200 message | 404
     GET  /v2/PhoneNumbers/{PhoneNumber}                         FetchPhoneNumber → 200 lookup (lookups.twilio.com)
@@ -107,6 +113,8 @@ ERRORS: dict[int, tuple[int, str]] = {
     21422: (400, "PhoneNumber is not available"),
     21452: (400, "No phone numbers found in area code"),
     21502: (400, "Invalid callback url"),
+    22110: (400, "Phone Number Not Hostable"),
+    22111: (400, "Invalid Hosted Number Order Status"),
     30003: (400, "Unreachable destination handset"),
     30005: (400, "Unknown destination handset"),
     30006: (400, "Landline or unreachable carrier"),
@@ -147,6 +155,18 @@ OPERATIONS = {
     "CreateTollfreeVerification": "tollfree_verification",
     "FetchTollfreeVerification": "fetch_tollfree_verification",
     "UpdateTollfreeVerification": "update_tollfree_verification",
+    "CreateSupportingDocument": "supporting_document",
+    "CreateBrandRegistrationOtp": "brand_otp",
+    # The business's address; Hosted SMS
+    "CreateAddress": "address",
+    "CreateHostedNumberOrder": "hosted_order",
+    "FetchHostedNumberOrder": "fetch_hosted_order",
+    "UpdateHostedNumberOrder": "update_hosted_order",
+    "DeleteHostedNumberOrder": "cancel_hosted_order",
+    "FetchAuthorizationDocument": "fetch_loa",
+    # Usage per account
+    "ListUsageRecordThisMonth": "usage_this_month",
+    "ListUsageRecordLastMonth": "usage_last_month",
 }
 # How many numbers an area code offers unless set_available() says otherwise; all in 555-01xx, the range kept
 # for fiction, so a fake number never rings a real phone.
@@ -502,6 +522,9 @@ class FakeTwilio:
         # campaigns), by sid; each keeps the account that made it in "account_sid".
         self._registry: dict[str, dict] = {}
         self._available: dict[str, list[str]] = {}  # area code → numbers offered (default: a few in 555-01xx)
+        # Hosted SMS: numbers Twilio refuses to host (→ error code, message), and orders' verification calls.
+        self._unhostable: dict[str, tuple[int, str | None]] = {}
+        self._usage: dict[tuple[str, str], list[dict]] = {}  # (account, "ThisMonth"|"LastMonth") → records
 
     def reset(self) -> None:
         """Forget everything: messages, requests, violations, lookups, callbacks, scripted failures, line types.
@@ -792,6 +815,31 @@ class FakeTwilio:
             brand.update(status=status, failure_reason=failure_reason, date_updated=rfc2822(self.clock()))
             return dict(brand)
 
+    def bundle_review(
+        self, sid: str, status: str, failure_reason: str | None = None
+    ) -> tuple[str, dict, str]:
+        """TrustHub's review of a customer profile or trust product decided `status` ("twilio-approved",
+        "twilio-rejected"): returns what Twilio posts to the bundle's StatusCallback, (url, params, signature),
+        signed with its account's token, for a test to deliver."""
+        with self._lock:
+            bundle = self._registry[sid]
+            bundle.update(status=status, date_updated=rfc2822(self.clock()))
+            url = bundle.get("status_callback")
+            if not url:
+                raise ValueError(f"bundle {sid} has no StatusCallback")
+            params = {"AccountSid": bundle["account_sid"], "BundleSid": sid, "Status": status}
+            if failure_reason:
+                params["FailureReason"] = failure_reason
+            token = self.token_of(bundle["account_sid"])
+        return url, params, RequestValidator(token).compute_signature(url, params)
+
+    def answer_brand_otp(self, sid: str) -> dict:
+        """A sole proprietor replied to the one-time code carriers texted: their brand's identity is verified."""
+        with self._lock:
+            brand = self._registry[sid]
+            brand.update(identity_status="VERIFIED", date_updated=rfc2822(self.clock()))
+            return dict(brand)
+
     def set_campaign_status(self, sid: str, status: str, errors: list | None = None) -> dict:
         """What the review decided about a campaign: "VERIFIED" or "FAILED" (errors: [{"code", "description"}])."""
         with self._lock:
@@ -838,6 +886,7 @@ class FakeTwilio:
                     email=form["Email"],
                     policy_sid=form["PolicySid"],
                     status="draft",
+                    status_callback=form.get("StatusCallback"),
                     kind=op_id[6:],
                 )
                 return 201, dict(resource)
@@ -888,6 +937,33 @@ class FakeTwilio:
                     identity_status="UNVERIFIED",
                 )
                 return 201, dict(resource)
+            if op_id == "CreateSupportingDocument":
+                try:
+                    attributes = json.loads(form.get("Attributes") or "{}")
+                except ValueError:
+                    return 400, twilio_error(400, 20001, "Attributes must be JSON")
+                if form["Type"] == "customer_profile_address":
+                    sids = attributes.get("address_sids")
+                    sids = [sids] if isinstance(sids, str) else sids or []
+                    if not sids or any(self._owned(sid, account, "AD") is None for sid in sids):
+                        return 400, twilio_error(400, 20001, "address_sids must name Addresses of yours")
+                resource = self._register(
+                    "RD",
+                    account,
+                    friendly_name=form["FriendlyName"],
+                    type=form["Type"],
+                    attributes=attributes,
+                    status="draft",
+                )
+                return 201, dict(resource)
+            if op_id == "CreateBrandRegistrationOtp":
+                brand = self._owned(values["BrandRegistrationSid"], account, "BN")
+                if brand is None:
+                    return missing
+                if brand["brand_type"] != "SOLE_PROPRIETOR":
+                    return 400, twilio_error(400, 20001, "Only a sole proprietor's brand is verified by OTP")
+                brand["otps_sent"] = brand.get("otps_sent", 1) + 1
+                return 201, {"account_sid": account, "brand_registration_sid": brand["sid"]}
             if op_id == "FetchBrandRegistrations":
                 brand = self._owned(values["Sid"], account, "BN")
                 return (200, dict(brand)) if brand else missing
@@ -912,6 +988,8 @@ class FakeTwilio:
                 brand = self._owned(form["BrandRegistrationSid"], account, "BN")
                 if brand is None or brand["status"] != "APPROVED":
                     return 400, twilio_error(400, 20001, "The brand must be approved before a campaign")
+                if brand["brand_type"] == "SOLE_PROPRIETOR" and brand["identity_status"] != "VERIFIED":
+                    return 400, twilio_error(400, 20001, "The sole proprietor has not answered the OTP")
                 resource = self._register(
                     "QE",
                     account,
@@ -962,6 +1040,237 @@ class FakeTwilio:
                     return missing
                 return 200, dict(campaign)
         return 501, twilio_error(501, 20500, f"The fake does not implement {op_id}")
+
+    # ------------------------------------------------------------------ Hosted SMS and addresses
+
+    def refuse_hosting(self, phone_number: str, code: int = 22110, message: str | None = None) -> None:
+        """Creating a hosting order for this number answers `code` (22110: not hostable)."""
+        with self._lock:
+            self._unhostable[phone_number] = (code, message)
+
+    @property
+    def hosted_orders(self) -> list[dict]:
+        with self._lock:
+            return [dict(v) for v in self._registry.values() if v["sid"].startswith("HR")]
+
+    def hosted_order(self, sid: str) -> dict:
+        with self._lock:
+            return dict(self._registry[sid])
+
+    def set_hosted_order_status(
+        self, sid: str, status: str, failure_reason: str = "", next_step: str = ""
+    ) -> dict:
+        """What Twilio or the carriers did with an order: "carrier-processing", "completed", "failed" (with its
+        failure reason), "action-required" …"""
+        with self._lock:
+            order = self._registry[sid]
+            order.update(
+                status=status,
+                failure_reason=failure_reason,
+                next_step=next_step,
+                date_updated=rfc2822(self.clock()),
+            )
+            return dict(order)
+
+    def answer_verification(self, sid: str, code: str) -> dict:
+        """The owner answers the verification call and types `code`: the right one verifies the number (the
+        order then waits for the signed LOA, or goes to the carriers if it is signed already)."""
+        with self._lock:
+            order = self._registry[sid]
+            if order["status"] != "pending-verification" or code != order["verification_code"]:
+                raise ValueError(f"code {code!r} does not verify order {sid} ({order['status']})")
+            document = self._registry[order["signing_document_sid"]]
+            order["status"] = "carrier-processing" if document["status"] == "signed" else "pending-loa"
+            order["next_step"] = "" if document["status"] == "signed" else "Sign the LOA"
+            order["date_updated"] = rfc2822(self.clock())
+            return dict(order)
+
+    def sign_loa(self, order_sid: str) -> dict:
+        """The owner signs the letter of authorisation Twilio emailed; a verified order goes to the carriers."""
+        with self._lock:
+            order = self._registry[order_sid]
+            document = self._registry[order["signing_document_sid"]]
+            document.update(status="signed", date_updated=rfc2822(self.clock()))
+            if order["status"] in ("verified", "pending-loa"):
+                order.update(status="carrier-processing", next_step="")
+            return dict(document)
+
+    def _hosting(
+        self, op_id: str, values: dict, form: dict, account: str, path: str
+    ) -> tuple[int, dict | None]:
+        """Numbers v2 HostedNumber Orders and AuthorizationDocuments, scoped to the account authenticated."""
+        missing = (404, twilio_error(404, 20404, path=path))
+        with self._lock:
+            if op_id == "CreateHostedNumberOrder":
+                number = form["PhoneNumber"]
+                if not E164.match(number):
+                    return 400, twilio_error(400, 21421)
+                if form.get("SmsCapability") != "true":
+                    return 400, twilio_error(400, 20001, "SmsCapability must be true")
+                address = self._owned(form["AddressSid"], account, "AD")
+                if address is None:
+                    return 400, twilio_error(400, 20001, f"AddressSid {form['AddressSid']} is not yours")
+                refused = self._unhostable.get(number)
+                if refused is not None:
+                    return 400, twilio_error(400, refused[0], refused[1])
+                held = any(n["phone_number"] == number for n in self._incoming.values())
+                if held:  # owned by Twilio already, or hosted by an order on its way
+                    return 400, twilio_error(400, 22110)
+                document = self._register(
+                    "PX",
+                    account,
+                    address_sid=form["AddressSid"],
+                    email=form["Email"],
+                    cc_emails=form.get("CcEmails") or [],
+                    status="signing",  # emailed for signing at once
+                    links={},
+                )
+                incoming = self._new_incoming(
+                    {"PhoneNumber": number, "SmsUrl": form.get("SmsUrl", ""), "SmsMethod": "POST"},
+                    origin="hosted",
+                    account_sid=account,
+                    capabilities={"voice": False, "sms": True, "mms": False, "fax": False},
+                )
+                order = self._register(
+                    "HR",
+                    account,
+                    phone_number=number,
+                    address_sid=form["AddressSid"],
+                    signing_document_sid=document["sid"],
+                    incoming_phone_number_sid=incoming["sid"],
+                    capabilities={"sms": True, "voice": False},
+                    friendly_name=form.get("FriendlyName") or number,
+                    email=form["Email"],
+                    cc_emails=form.get("CcEmails") or [],
+                    contact_title=form.get("ContactTitle"),
+                    contact_phone_number=form["ContactPhoneNumber"],
+                    sms_url=form.get("SmsUrl"),
+                    status="received",
+                    failure_reason="",
+                    next_step="Verify ownership",
+                    bulk_hosting_request_sid=None,
+                    verification_attempts=0,
+                    verification_call_sids=[],
+                    verification_code=None,
+                    verification_type="phone-call",
+                    verification_call_delay=0,
+                    verification_call_extension=None,
+                )
+                order["url"] = f"https://numbers.twilio.com/v2/HostedNumber/Orders/{order['sid']}"
+                return 201, dict(order)
+            if op_id == "FetchAuthorizationDocument":
+                document = self._owned(values["Sid"], account, "PX")
+                return (200, dict(document)) if document else missing
+            order = self._owned(values["Sid"], account, "HR")
+            if order is None:
+                return missing
+            if op_id == "FetchHostedNumberOrder":
+                return 200, dict(order)
+            if op_id == "UpdateHostedNumberOrder":
+                if form["Status"] != "pending-verification" or order["status"] not in (
+                    "received",
+                    "pending-verification",
+                    "action-required",
+                ):
+                    return 400, twilio_error(400, 22111)
+                order.update(
+                    status="pending-verification",
+                    verification_code=f"{uuid.uuid4().int % 1_000_000:06d}",
+                    verification_attempts=order["verification_attempts"] + 1,
+                    verification_call_sids=[*order["verification_call_sids"], "CA" + uuid.uuid4().hex],
+                    verification_call_delay=int(form.get("VerificationCallDelay") or 0),
+                    next_step="Answer the verification call",
+                    date_updated=rfc2822(self.clock()),
+                )
+                return 200, dict(order)
+            if op_id == "DeleteHostedNumberOrder":
+                if order["status"] not in ("twilio-processing", "received", "action-required"):
+                    return 400, twilio_error(400, 22111, "Only an order not yet verified can be cancelled")
+                del self._registry[order["sid"]]
+                self._incoming.pop(order["incoming_phone_number_sid"], None)
+                return 204, None
+        return 501, twilio_error(501, 20500, f"The fake does not implement {op_id}")
+
+    def _create_address(self, form: dict, account: str) -> tuple[int, dict]:
+        if form["IsoCountry"] not in ("US", "CA"):
+            return 400, twilio_error(400, 20001, "IsoCountry must be US or CA here")
+        with self._lock:
+            resource = self._register(
+                "AD",
+                account,
+                customer_name=form["CustomerName"],
+                friendly_name=form.get("FriendlyName"),
+                street=form["Street"],
+                street_secondary=form.get("StreetSecondary"),
+                city=form["City"],
+                region=form["Region"],
+                postal_code=form["PostalCode"],
+                iso_country=form["IsoCountry"],
+                emergency_enabled=False,
+                validated=True,
+                verified=False,
+            )
+            resource["uri"] = f"/{API_VERSION}/Accounts/{account}/Addresses/{resource['sid']}.json"
+            return 201, dict(resource)
+
+    # ------------------------------------------------------------------ Usage records
+
+    def set_usage(self, account_sid: str, period: str, records: list[dict]) -> None:
+        """What ListUsageRecord{period} answers for the account ("ThisMonth", "LastMonth"): records with at least
+        category, count, usage and price (strings, as Twilio sends them); the rest is filled in."""
+        with self._lock:
+            self._usage[(account_sid, period)] = [dict(r) for r in records]
+
+    def _usage_records(self, path: str, period: str, query: dict, account: str) -> tuple[int, dict]:
+        today = self.clock().astimezone(UTC).date()
+        first = today.replace(day=1)
+        if period == "LastMonth":
+            end = first - timedelta(days=1)
+            start = end.replace(day=1)
+        else:
+            start, end = first, today
+        with self._lock:
+            records = self._usage.get((account, period))
+            if records is None:  # this month's texts as this account sent them; nothing for last month
+                sent = (
+                    [m for m in self._created if m.resource["account_sid"] == account]
+                    if period == "ThisMonth"
+                    else []
+                )
+                segments = sum(int(m.resource["num_segments"]) for m in sent)
+                records = [
+                    {
+                        "category": "sms",
+                        "count": str(len(sent)),
+                        "usage": str(segments),
+                        "price": f"{segments * 0.0083:.5f}",
+                    }
+                ]
+        wanted = query.get("Category")
+        items = []
+        for record in records:
+            if wanted and record["category"] != wanted:
+                continue
+            items.append(
+                {
+                    "account_sid": account,
+                    "api_version": API_VERSION,
+                    "as_of": rfc2822(self.clock()),
+                    "category": record["category"],
+                    "count": record.get("count", "0"),
+                    "count_unit": record.get("count_unit", "messages"),
+                    "description": record.get("description", record["category"]),
+                    "end_date": end.isoformat(),
+                    "price": record.get("price", "0"),
+                    "price_unit": record.get("price_unit", "usd"),
+                    "start_date": start.isoformat(),
+                    "subresource_uris": {},
+                    "uri": path,
+                    "usage": record.get("usage", record.get("count", "0")),
+                    "usage_unit": record.get("usage_unit", "segments"),
+                }
+            )
+        return 200, _single_page(path, query, int(query.get("PageSize") or 50), "usage_records", items)
 
     def take_number(self, phone_number: str) -> None:
         """Someone else buys this number: it leaves the search results and buying it answers 21422."""
@@ -1865,6 +2174,13 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = fake._lookup(values["PhoneNumber"], record["query"])
         elif op.api in ("trusthub_v1", "messaging_v1"):
             status, payload = fake._registration(op.operation_id, values, record["form"], account, path)
+        elif op.api == "numbers_v2":
+            status, payload = fake._hosting(op.operation_id, values, record["form"], account, path)
+        elif op.operation_id == "CreateAddress":
+            status, payload = fake._create_address(record["form"], account)
+        elif op.operation_id in ("ListUsageRecordThisMonth", "ListUsageRecordLastMonth"):
+            period = op.operation_id.removeprefix("ListUsageRecord")
+            status, payload = fake._usage_records(path, period, record["query"], account)
         else:  # an operation in the spec subset that the fake does not implement
             status, payload = 501, twilio_error(501, 20500, f"The fake does not implement {op.operation_id}")
 
