@@ -3,13 +3,15 @@ task in that schema, so a task enqueued inside a client's request works on that 
 
 Riding through faults (issue 15; tests/integration/test_faults.py proves each):
 - the broker: config/broker.py (a kombu crash on reconnecting), and the CELERY_BROKER_* settings;
-- liveness: the worker's event loop and beat's scheduler write heartbeats (config/health.py) that /healthz and
-  the containers' healthchecks read;
+- liveness: the worker writes its heartbeat when its consumer receives the probe it sends itself, and
+  reconnects or exits when it stops receiving them (config/liveness.py); beat's scheduler writes its own; /healthz
+  and the containers' healthchecks read them (config/health.py);
 - the database: a worker process keeps its connection across tasks (CELERY_DB_REUSE_MAX), so Celery never lets
   Django check it the way a request does. `_drop_dead_database_connections` below does, before every task,
   at the cost of one system call, so a restarted PostgreSQL costs at most the task that found it down.
 """
 
+import logging
 import os
 import threading
 
@@ -19,17 +21,25 @@ from celery.signals import task_postrun, task_prerun
 from tenant_schemas_celery.app import CeleryApp, restore_schema, switch_schema
 
 from config.db import connection_hung_up, tenant_connection
+from config.liveness import PROBE_TASK, Liveness, Verdict
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 app = CeleryApp("textback")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+log = logging.getLogger(__name__)
+
+
+@app.task(name=PROBE_TASK, ignore_result=True)
+def probe() -> None:
+    """Nothing: what counts is that the worker's consumer took it off the broker (config/liveness.py)."""
 
 
 class WorkerHeartbeat(bootsteps.StartStopStep):
-    """Write the worker's heartbeat from its event loop's timer: a worker whose loop stops (or that is waiting
-    for the broker to come back) stops beating, as `celery inspect ping` would stop answering."""
+    """The worker's heartbeat, written when its consumer receives its own probe (config/liveness.py): a worker
+    whose loop stops, that waits for the broker to come back, or whose consumer has stalled after a reconnect
+    stops beating, and a stalled one reconnects, then exits to be restarted."""
 
     requires = {"celery.worker.components:Timer"}
 
@@ -38,6 +48,9 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
         self.timer_entry = None
 
     def start(self, worker):
+        from celery.signals import task_received
+        from celery.utils.nodenames import worker_direct
+        from celery.worker import state
         from django.conf import settings
 
         from config.health import heartbeat_write
@@ -53,13 +66,54 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
             )
             if queue in queues
         ] or ["worker"]
+        liveness = Liveness(stall_after=settings.WORKER_STALL_SECONDS)
+        own_queue = worker_direct(worker.hostname)
 
         def beat():
             for kind in kinds:
                 heartbeat_write(kind, worker.hostname)
 
+        def received(sender=None, request=None, **kwargs):
+            if request is not None and request.name == PROBE_TASK:
+                liveness.received()
+                beat()
+
+        task_received.connect(received, weak=False, dispatch_uid=f"textback_probe_{worker.hostname}")
+
+        def tick():
+            verdict = liveness.verdict()
+            if verdict is Verdict.EXIT:
+                log.error(
+                    "the consumer took nothing off the broker for %.0f s, even after reconnecting: exiting, "
+                    "to be restarted by the supervisor",
+                    settings.WORKER_STALL_SECONDS,
+                )
+                os._exit(70)  # EX_SOFTWARE; a warm shutdown would wait on the very consumer that is stuck
+            if verdict is Verdict.RECONNECT:
+                liveness.reconnecting()
+                log.warning(
+                    "the consumer took nothing off the broker for %.0f s although it had room: reconnecting",
+                    settings.WORKER_STALL_SECONDS,
+                )
+                # A broker connection error raised in the event loop's timer propagates to the consumer, which
+                # drops the connection and builds a new one, as after a real loss.
+                raise ConnectionError("the consumer stalled")
+            consumer = worker.consumer
+            limit = consumer.qos.value if consumer is not None and consumer.qos is not None else 0
+            if limit and len(state.reserved_requests) >= limit:
+                liveness.busy()
+                beat()
+                return
+            try:
+                worker.app.send_task(PROBE_TASK, queue=own_queue, retry=False, expires=liveness.stall_after)
+            except Exception as exc:  # the broker is away: nothing to judge until it is back
+                log.debug("could not publish the liveness probe: %s", exc)
+                liveness.publish_failed()
+            else:
+                liveness.published()
+
         beat()
-        self.timer_entry = worker.timer.call_repeatedly(settings.HEARTBEAT_SECONDS, beat)
+        self.timer_entry = worker.timer.call_repeatedly(settings.HEARTBEAT_SECONDS, tick)
 
     def stop(self, worker):
         if self.timer_entry is not None:

@@ -304,6 +304,10 @@ class Stack(Processes):
             "TWILIO_TIMEOUT_SECONDS": "1",
             "SENDING_STALE_SECONDS": "3",
             "SWEEP_INTERVAL_SECONDS": "1",
+            # Workers probe themselves every second and reconnect a consumer that took no probe for 4 s
+            # (config/liveness.py): a stall after a Redis restart costs seconds, not the rest of the run.
+            "HEARTBEAT_SECONDS": "1",
+            "WORKER_STALL_SECONDS": "4",
             "PUBLIC_BASE_URL": self.base_url,
             "PYTHONUNBUFFERED": "1",
             "PGAPPNAME": self.app_name,

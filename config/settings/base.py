@@ -365,6 +365,11 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Beat writes a heartbeat at each tick (config/celery_app.py), as the worker does from its event loop.
 CELERY_BEAT_SCHEDULER = "config.celery_app:BeatScheduler"
 HEARTBEAT_SECONDS = env.float("HEARTBEAT_SECONDS", default=10.0)
+# Each worker probes itself every HEARTBEAT_SECONDS through its own queue (Celery's worker-direct queue): a probe
+# not taken off the broker within this long, while the worker had room, is a consumer that stalled after a
+# reconnect; the worker reconnects, then exits to be restarted if that did not help (config/liveness.py).
+CELERY_WORKER_DIRECT = True
+WORKER_STALL_SECONDS = env.float("WORKER_STALL_SECONDS", default=30.0)
 # /healthz and the operators' banner on the agency dashboard call sends late past this (config/health.py).
 SEND_LATE_SECONDS = env.float("SEND_LATE_SECONDS", default=60.0)
 # Fail fast when the broker is down (a webhook is waiting); the ledger sweep sends what could not be queued.

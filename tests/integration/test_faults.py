@@ -17,6 +17,7 @@ from collections import Counter
 
 import pytest
 import requests
+from celery.utils.nodenames import host_format, worker_direct
 from django.db import connection
 
 from accounts.models import Client
@@ -234,3 +235,31 @@ def test_twilio_answering_in_5_seconds_leaves_the_webhooks_fast_and_sends_reconc
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM messaging_outboundsend WHERE attempts > 1")
         assert cursor.fetchone()[0] == len(callers), "each send timed out once and was reconciled"
+
+
+def test_a_worker_whose_consumer_stops_taking_tasks_reconnects_then_is_restarted(supervised, personas):
+    """Celery can come back from a lost broker with its consumer taking nothing (config/liveness.py). Here the
+    worker is told to stop consuming its own queue, where its liveness probes go: it must notice, reconnect,
+    and when that does not help (a cancelled queue stays cancelled), exit to be restarted, after which the
+    sweep it runs dispatches again."""
+    from celery import Celery
+
+    stack = supervised
+    hostname = host_format(f"worker-{stack.tag}@%h")
+    # An app of the stack's broker of its own: the project's app would publish the command to the tests' broker.
+    control = Celery(broker=stack.env["TEST_CELERY_BROKER_URL"]).control
+    replies = control.cancel_consumer(
+        worker_direct(hostname).name, destination=[hostname], reply=True, timeout=5
+    )
+    assert replies, "the worker did not answer the remote control"
+    wait_until(lambda: stack.restarted().get("worker"), timeout=30, what="the stalled worker to exit")
+    log = stack.log("worker")
+    assert "took nothing off the broker" in log and "reconnecting" in log and "exiting" in log
+    # The restarted worker runs beat's sweep again: a call the broker never saw is texted.
+    stack.stop_redis()
+    params = miss_a_call(stack, personas.acme, caller(60))
+    stack.start_redis()
+    wait_for_texts(stack.fake, [caller(60)], timeout=WITHIN)
+    wait_until(lambda: send_row(params["CallSid"]).state == "sent", timeout=10, what="the send recorded")
+    assert_each_texted_once(stack.fake, [caller(60)])
+    assert stack.restarted() == {"worker": 1}
