@@ -227,7 +227,7 @@ def client_pause(
 
 
 @transaction.atomic
-def client_resume(*, client: Client, actor: User, ip_address: str | None = None) -> Client:
+def client_resume(*, client: Client, actor: User | None, ip_address: str | None = None) -> Client:
     client = Client.objects.select_for_update().get(pk=client.pk)
     if client.status != Client.Status.PAUSED:
         raise ClientStateError(

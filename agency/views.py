@@ -33,6 +33,7 @@ from accounts.services import (
 )
 from accounts.tasks import verify_custom_domain
 from accounts.views import handoff_page
+from billing.selectors import unpaid_invoices
 from deliverability.selectors import deliverability_total
 from reports.charts import sparkline
 
@@ -99,6 +100,8 @@ def home(request):
             "sort_links": _sort_links(request, sort, descending),
             "health": request.GET.get("health", ""),
             "late_sends": late_sends_notice(request.user),
+            # Clients whose card payment of an invoice on the agency's Stripe failed (billing.connect).
+            "unpaid_invoices": unpaid_invoices(agencies=agency_list),
             "totals": totals,
             # The agency's own rates over 7 days: the sum of its clients' (carriers judge each number, we warn early).
             "texting": deliverability_total(row.texting for row in rows),

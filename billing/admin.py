@@ -3,7 +3,17 @@ statements. Usage and statements are read-only here: they come from metering and
 
 from django.contrib import admin
 
-from .models import AgencyBilling, ClientPrice, MonthlyUsage, Plan, Statement, UsageEvent, UsageWarning
+from .models import (
+    AgencyBilling,
+    ClientInvoice,
+    ClientPrice,
+    MonthlyUsage,
+    Plan,
+    Statement,
+    StripeConnection,
+    UsageEvent,
+    UsageWarning,
+)
 
 
 @admin.register(Plan)
@@ -90,3 +100,27 @@ class StatementAdmin(ReadOnlyAdmin):
     list_display = ["kind", "agency", "client", "month", "total", "currency", "closed_at", "paid_at"]
     list_filter = ["kind", "month"]
     list_select_related = ["agency", "client"]
+
+
+@admin.register(StripeConnection)
+class StripeConnectionAdmin(admin.ModelAdmin):
+    """Agencies' connected Stripe accounts: read here, changed by the agency on its Payments page."""
+
+    list_display = ["agency", "account_id", "account_name", "invoice_clients", "pause_on_failed_payment"]
+    list_select_related = ["agency"]
+    readonly_fields = ["agency", "account_id", "livemode", "connected_at", "connected_by", "invoicing_since"]
+    search_fields = ["agency__name", "account_id"]
+
+
+@admin.register(ClientInvoice)
+class ClientInvoiceAdmin(admin.ModelAdmin):
+    list_display = ["statement", "invoice_id", "status", "paused_client", "sent_at", "paid_at"]
+    list_filter = ["status"]
+    list_select_related = ["statement__client", "statement__agency"]
+    search_fields = ["invoice_id", "client__name"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -8,11 +8,11 @@ bills all its clients on one calendar, whatever their own time zones.
 
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.timezone import now
 
-from accounts.models import Agency, Client, validate_timezone
+from accounts.models import Agency, Client, User, validate_timezone
 
 DEFAULT_TIME_ZONE = "America/New_York"
 _money = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
@@ -80,6 +80,10 @@ class ClientPrice(models.Model):
     )
     warn_owner = models.BooleanField(
         default=False, help_text="Usage warnings also go to the client's owners."
+    )
+    billing_email = models.EmailField(
+        blank=True,
+        help_text="Where the agency's Stripe invoices for this client go; empty: the client's first owner.",
     )
 
     def __str__(self) -> str:
@@ -200,3 +204,115 @@ class Statement(models.Model):
     def __str__(self) -> str:
         who = self.client or self.agency
         return f"{self.get_kind_display()}: {who} {self.month:%Y-%m}"
+
+
+# --- Agencies billing their clients through their own Stripe account (billing.connect) ---------------------
+
+
+class StripeConnection(models.Model):
+    """An agency's own Stripe account, connected with Stripe Connect (OAuth, a Standard account). Only the
+    account's id is kept: the platform's key acts on the account with the Stripe-Account header, so no token or
+    key of the agency's is stored. Disconnecting deletes the row; invoices already sent stay on the account."""
+
+    agency = models.OneToOneField(Agency, on_delete=models.CASCADE, related_name="stripe_connection")
+    account_id = models.CharField(max_length=64, unique=True)
+    account_name = models.CharField(max_length=200, blank=True)
+    account_email = models.EmailField(blank=True)
+    livemode = models.BooleanField(default=False)
+    connected_at = models.DateTimeField(default=now)
+    connected_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    invoice_clients = models.BooleanField(
+        default=False,
+        help_text="Each client statement closed from now on becomes a Stripe invoice on this account, emailed "
+        "to the client with a link to pay by card.",
+    )
+    # Statements closed before invoicing was switched on are never sent (they were billed some other way).
+    invoicing_since = models.DateTimeField(null=True, blank=True)
+    pause_on_failed_payment = models.BooleanField(
+        default=False,
+        help_text="When a client's card payment fails, pause its text-backs until the invoice is paid "
+        "(the client's owners and your admins are told either way).",
+    )
+    days_until_due = models.PositiveSmallIntegerField(
+        default=14, validators=[MinValueValidator(1), MaxValueValidator(90)]
+    )
+
+    def __str__(self) -> str:
+        return f"{self.agency}: Stripe {self.account_id}"
+
+
+class ClientStripeCustomer(models.Model):
+    """The Stripe customer a client is on an agency's connected account: made once, reused every month."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+    account_id = models.CharField(max_length=64)
+    customer_id = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "account_id"], name="one_stripe_customer_per_account")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client}: {self.customer_id} on {self.account_id}"
+
+
+class ClientInvoice(models.Model):
+    """A closed client statement sent as a Stripe invoice on the agency's connected account: one per
+    statement, whatever the task or Stripe repeats. Its status follows Stripe's webhooks."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being sent"
+        ERROR = "error", "Could not be sent"
+        OPEN = "open", "Sent, awaiting payment"
+        PAYMENT_FAILED = "payment_failed", "Payment failed"
+        PAID = "paid", "Paid"
+        VOID = "void", "Voided"
+        UNCOLLECTIBLE = "uncollectible", "Marked uncollectible"
+
+    statement = models.OneToOneField(Statement, on_delete=models.PROTECT, related_name="invoice")
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+    account_id = models.CharField(max_length=64)
+    customer_id = models.CharField(max_length=64, blank=True)
+    invoice_id = models.CharField(max_length=64, blank=True)
+    lines_added = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    hosted_invoice_url = models.URLField(max_length=500, blank=True)
+    error = models.CharField(max_length=255, blank=True)
+    # True while text-backs are paused because of this invoice (the agency's choice): paying it resumes them.
+    paused_client = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    payment_failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account_id", "invoice_id"],
+                condition=~models.Q(invoice_id=""),
+                name="one_row_per_stripe_invoice",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Invoice {self.invoice_id or '(not yet)'} for {self.statement}"
+
+    @property
+    def payable(self) -> bool:
+        """The client can pay it now, on Stripe's hosted invoice page."""
+        return bool(self.hosted_invoice_url) and self.status in (self.Status.OPEN, self.Status.PAYMENT_FAILED)
+
+
+class StripeEvent(models.Model):
+    """A webhook event from Stripe, once: a redelivered event finds its row and changes nothing."""
+
+    event_id = models.CharField(max_length=80, unique=True)
+    type = models.CharField(max_length=80)
+    account_id = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

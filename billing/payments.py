@@ -82,4 +82,4 @@ class StripeGateway:
 def payment_gateway() -> PaymentGateway | None:
     """The configured gateway, or None when payment collection is off."""
     key = stripe_secret_key()
-    return StripeGateway(key) if key else None
+    return StripeGateway(key, api_base=getattr(settings, "STRIPE_API_BASE", None)) if key else None

@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest
 from accounts.models import Agency, AgencyMembership, Client, ClientMembership, User
 from accounts.selectors import agencies_of_user, request_client
 
-from .models import DEFAULT_TIME_ZONE, AgencyBilling, ClientPrice, MonthlyUsage, Statement
+from .models import DEFAULT_TIME_ZONE, AgencyBilling, ClientInvoice, ClientPrice, MonthlyUsage, Statement
 from .months import current_month
 
 CENT = Decimal("0.01")
@@ -47,6 +47,15 @@ def agency_user_is_admin(*, user: User, agency: Agency) -> bool:
             user=user, agency=agency, role=AgencyMembership.Role.ADMIN
         ).exists()
     )
+
+
+def agencies_administered(*, user: User):
+    """The agencies this person is an admin of (operators: all)."""
+    if user.is_superuser:
+        return Agency.objects.all()
+    return Agency.objects.filter(
+        memberships__user=user, memberships__role=AgencyMembership.Role.ADMIN
+    ).distinct()
 
 
 def client_of_agency(*, agency: Agency, slug: str) -> Client:
@@ -360,3 +369,25 @@ def client_prices_for_period(*, clients, start: date, end: date) -> dict[int, De
             total += (figure or Decimal(0)) * covered / days_in_month
         result[client.pk] = money(total)
     return result
+
+
+# --- Stripe invoices (billing.connect) ---------------------------------------------------------------------
+
+
+def unpaid_invoices(*, agencies) -> list[ClientInvoice]:
+    """Client invoices of these agencies whose card payment failed and are not paid yet, for the dashboard."""
+    return list(
+        ClientInvoice.objects.filter(agency__in=agencies, status=ClientInvoice.Status.PAYMENT_FAILED)
+        .select_related("client", "statement")
+        .order_by("client__name")[:20]
+    )
+
+
+def payment_pause(*, client: Client) -> ClientInvoice | None:
+    """The unpaid invoice that holds this client's text-backs paused, if one does."""
+    return (
+        ClientInvoice.objects.filter(client=client, paused_client=True)
+        .select_related("statement")
+        .order_by("statement__month")
+        .first()
+    )

@@ -18,6 +18,7 @@ from django.utils.timezone import now
 from accounts.models import Agency, Client
 from messaging import reasons
 
+from .connect import client_invoice_queue
 from .models import (
     DEFAULT_TIME_ZONE,
     ClientPrice,
@@ -339,6 +340,8 @@ def statements_close(*, agency: Agency, month: date) -> list[Statement]:
                 lines=[line.as_json() for line in data.lines],
                 total=data.total,
             )
+            # An agency invoicing through its own Stripe gets the new statement sent as an invoice (a task).
+            client_invoice_queue(statement=stored)
         statements.append(stored)
     return statements
 

@@ -11,11 +11,12 @@ from django.utils.timezone import now
 from accounts.models import Agency, AgencyMembership, ClientMembership
 from accounts.services import client_url
 
-from . import services
+from . import connect, services
 from .models import AgencyBilling, ClientPrice, Statement, UsageWarning
 from .months import current_month, previous_month
 from .payments import payment_gateway
 from .selectors import agency_time_zone
+from .stripe_api import StripeConnectError
 
 log = logging.getLogger(__name__)
 
@@ -117,4 +118,25 @@ def statements_close_last_month() -> int:
         for statement in services.statements_close(agency=agency, month=month):
             if gateway is not None and statement.kind == Statement.Kind.PLATFORM:
                 paid += services.statement_collect(statement=statement, gateway=gateway).paid_at is not None
+    # Client statements that should have become Stripe invoices and have not (a lost task, a Stripe outage).
+    for statement_id in connect.client_invoices_pending():
+        client_invoice_send.apply_async((statement_id,), retry=False)
     return paid
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(StripeConnectError,),
+    retry_backoff=60,
+    retry_backoff_max=3600,
+    max_retries=8,
+    time_limit=120,
+    soft_time_limit=100,
+    ignore_result=True,
+)
+def client_invoice_send(self, statement_id: int) -> str:
+    """Send one closed client statement as a Stripe invoice on its agency's account (billing.connect): once,
+    however often it runs. Stripe being down or slow is retried with backoff; a refusal is kept on the invoice
+    row for the agency to read."""
+    invoice = connect.client_invoice_issue(statement_id=statement_id)
+    return invoice.status if invoice is not None else "not invoiced"

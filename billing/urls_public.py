@@ -2,11 +2,16 @@
 
 from django.urls import path
 
-from . import converters, views  # noqa: F401 - converters registers <month:…> and <fmt:…>
+from . import connect_views, converters, views  # noqa: F401 - converters registers <month:…> and <fmt:…>
 
 app_name = "billing"
 urlpatterns = [
     path("", views.overview, name="overview"),
+    # Stripe Connect: the agency's Payments page, and where Stripe sends its admin back (one fixed address).
+    path("stripe/return/", connect_views.stripe_connect_return, name="stripe-return"),
+    path("<slug:agency>/stripe/", connect_views.stripe_page, name="stripe"),
+    path("<slug:agency>/stripe/connect/", connect_views.stripe_connect_start, name="stripe-connect"),
+    path("<slug:agency>/stripe/disconnect/", connect_views.stripe_disconnect, name="stripe-disconnect"),
     path("<slug:agency>/<month:month>/", views.agency_statement, name="agency-statement"),
     path("<slug:agency>/<month:month>.<fmt:fmt>", views.agency_statement, name="agency-statement-file"),
     path("<slug:agency>/clients/<slug:client>/price/", views.client_price, name="client-price"),

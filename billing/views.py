@@ -18,7 +18,7 @@ from accounts.selectors import agencies_of_user, client_role, request_client
 from . import render as statement_render
 from . import selectors
 from .forms import ClientPriceForm
-from .models import ClientPrice, Statement
+from .models import ClientInvoice, ClientPrice, Statement
 from .months import current_month, month_parse
 
 
@@ -49,6 +49,11 @@ def _statement_file(data, fmt: str) -> HttpResponse:
         f'attachment; filename="{statement_render.statement_filename(data, fmt)}"'
     )
     return response
+
+
+def _invoice(data) -> ClientInvoice | None:
+    """The Stripe invoice a closed client statement was sent as (billing.connect), if any."""
+    return ClientInvoice.objects.filter(statement=data.stored).first() if data.stored is not None else None
 
 
 # --- Agency host -------------------------------------------------------------------------------------------
@@ -82,8 +87,16 @@ def agency_statement(request, agency: str, month: str, fmt: str = "html"):
     data = selectors.statement_get(
         kind=Statement.Kind.PLATFORM, agency=agency_obj, client=None, month=month_date
     )
+    invoices = {
+        invoice.client_id: invoice
+        for invoice in ClientInvoice.objects.filter(agency=agency_obj, statement__month=month_date)
+    }
     clients = [
-        (row.client, reverse("billing:client-statement", args=[agency_obj.slug, row.client.slug, month]))
+        (
+            row.client,
+            reverse("billing:client-statement", args=[agency_obj.slug, row.client.slug, month]),
+            invoices.get(row.client.pk),
+        )
         for row in selectors.agency_usage(agency=agency_obj, month=month_date)
     ]
     if fmt == "html":
@@ -119,6 +132,8 @@ def client_statement(request, agency: str, client: str, month: str, fmt: str = "
                 "back_url": reverse("billing:agency-statement", args=[agency, month]),
                 "csv_url": reverse("billing:client-statement-file", args=[agency, client, month, "csv"]),
                 "pdf_url": reverse("billing:client-statement-file", args=[agency, client, month, "pdf"]),
+                "invoice": _invoice(data),
+                "show_error": True,
             },
         )
     return _statement_file(data, fmt)
@@ -198,6 +213,8 @@ def own_statement(request, client, month: str | None = None, fmt: str = "html"):
             "back_url": reverse("home"),
             "csv_url": reverse("billing:own-statement-file", args=[label, "csv"]),
             "pdf_url": reverse("billing:own-statement-file", args=[label, "pdf"]),
+            "invoice": _invoice(data),
+            "is_payer": True,
             "other_months": [(m, reverse("billing:own-statement", args=[f"{m:%Y-%m}"])) for m in closed],
         },
     )

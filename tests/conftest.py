@@ -151,6 +151,35 @@ def telnyx(_fake_telnyx_server, settings):
     telnyx_provider.cache_clear()
 
 
+@pytest.fixture(scope="session")
+def _fake_stripe_server():
+    from tests.stripe_fake import FakeStripe
+
+    with FakeStripe() as fake:
+        yield fake
+
+
+def stripe_settings(fake) -> dict[str, str]:
+    """The settings (and the stack's environment) that point Stripe and Stripe Connect at the fake."""
+    return {
+        "STRIPE_SECRET_KEY": fake.api_key,
+        "STRIPE_CONNECT_CLIENT_ID": fake.client_id,
+        "STRIPE_WEBHOOK_SECRET": fake.webhook_secret,
+        "STRIPE_API_BASE": fake.base_url,
+        "STRIPE_CONNECT_BASE": fake.base_url,
+    }
+
+
+@pytest.fixture
+def stripe_fake(_fake_stripe_server, settings):
+    """Stripe Connect on, the real stripe library talking to a local fake Stripe (tests/stripe_fake.py), clean
+    for each test; its webhooks are signed with the fake's endpoint secret (fake.sign)."""
+    _fake_stripe_server.reset()
+    for name, value in stripe_settings(_fake_stripe_server).items():
+        setattr(settings, name, value)
+    yield _fake_stripe_server
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _empty_test_broker():
     """Tasks queued by in-process tests (retries) go to the test broker's own Redis database, where no worker
@@ -182,7 +211,13 @@ def _fake_llm_server():
 
 @pytest.fixture(scope="session")
 def stack(
-    _fake_twilio_server, _fake_telnyx_server, _fake_dns_server, _fake_llm_server, personas, django_db_blocker
+    _fake_twilio_server,
+    _fake_telnyx_server,
+    _fake_dns_server,
+    _fake_llm_server,
+    _fake_stripe_server,
+    personas,
+    django_db_blocker,
 ):
     """Redis, gunicorn, a Celery worker and beat on the test database (see tests/stack.py)."""
     from tests.stack import Stack
@@ -199,6 +234,7 @@ def stack(
             _fake_dns_server.address
         )  # the worker checks agencies' domains there
         running.env.update(LLM_BASE_URL=_fake_llm_server.base_url, LLM_MODEL="stack-model", LLM_API_KEY="k")
+        running.env.update(stripe_settings(_fake_stripe_server))  # Stripe Connect against the fake
         running.start()
     yield running
     running.close()

@@ -152,6 +152,7 @@ TEMPLATES = [
                 "accounts.context_processors.brand",
                 "accounts.context_processors.navigation",
                 "deliverability.context_processors.registration",
+                "billing.context_processors.payment",
             ],
         },
     },
@@ -444,6 +445,20 @@ if REPORT_EXPORT_RETENTION_DAYS < 1:
 
 # Stripe collects the platform's monthly statements from agencies; billing works the same without it.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+# Stripe Connect (billing.connect): an agency connects its own Stripe account and its clients' statements become
+# invoices on it. Off unless the platform's Connect client id (ca_…) is set; it needs the secret key above, and the
+# signing secret of the platform's Connect webhook endpoint (/hooks/stripe/). The two bases are Stripe's unless
+# tests (or a proxy) say otherwise.
+STRIPE_CONNECT_CLIENT_ID = env.str("STRIPE_CONNECT_CLIENT_ID", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_CONNECT_BASE = env.str("STRIPE_CONNECT_BASE", default="https://connect.stripe.com")
+if STRIPE_CONNECT_CLIENT_ID and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "STRIPE_CONNECT_CLIENT_ID needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (see README, Stripe Connect)."
+    )
 
 # --- Security -----------------------------------------------------------------------------------------
 # Secure by default; DEBUG (local development over plain http) turns the https-only parts off.
@@ -484,6 +499,12 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'", CLIENT_HOSTS_SOURCE],
     }
 }
+if STRIPE_CONNECT_CLIENT_ID:
+    # "Connect with Stripe" POSTs to us and is redirected to Stripe's authorize page (billing.connect_views).
+    _stripe_connect = urlsplit(STRIPE_CONNECT_BASE)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(
+        f"{_stripe_connect.scheme}://{_stripe_connect.netloc}"
+    )
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

@@ -7,7 +7,16 @@ from itertools import count
 import pytest
 from django_tenants.utils import schema_context
 
-from billing.models import AgencyBilling, ClientPrice, MonthlyUsage, Plan, Statement, UsageEvent, UsageWarning
+from billing.models import (
+    AgencyBilling,
+    ClientInvoice,
+    ClientPrice,
+    MonthlyUsage,
+    Plan,
+    Statement,
+    UsageEvent,
+    UsageWarning,
+)
 from crm.services import contact_upsert
 from events.bus import publish
 from messaging.events import MessageSent
@@ -25,7 +34,7 @@ def _no_usage_from_other_tests(request):
     if "django_db" not in {mark.name for mark in request.node.iter_markers()}:
         return
     request.getfixturevalue("db")
-    for model in (UsageWarning, UsageEvent, MonthlyUsage, Statement):
+    for model in (ClientInvoice, UsageWarning, UsageEvent, MonthlyUsage, Statement):
         model.objects.all().delete()
 
 
@@ -74,3 +83,28 @@ def sent_message(client, body: str = "Sorry we missed your call!", *, number: st
 def republish(client, event_type, **fields) -> None:
     with schema_context(client.schema_name):
         publish(event_type(client=client, **fields))
+
+
+def stripe_account(fake, *, name: str = "Northwind Payments") -> str:
+    """An account on the fake Stripe, as one an agency admin approved on Stripe's authorize page."""
+    fake.next_account(name=name, email=f"{name.split()[0].lower()}@pay.test")
+    code = fake.approve()
+    return fake.codes[code]
+
+
+def connect_agency(agency, fake, *, invoice_clients: bool = True, pause: bool = False, name: str = ""):
+    """The agency's Stripe account connected (as the Payments page leaves it), invoicing statements closed from
+    1 December 2026 on."""
+    from datetime import UTC, datetime
+
+    from billing.models import StripeConnection
+
+    account = stripe_account(fake, name=name or f"{agency.name} Payments")
+    return StripeConnection.objects.create(
+        agency=agency,
+        account_id=account,
+        account_name=name or f"{agency.name} Payments",
+        invoice_clients=invoice_clients,
+        invoicing_since=datetime(2026, 12, 1, tzinfo=UTC) if invoice_clients else None,
+        pause_on_failed_payment=pause,
+    )

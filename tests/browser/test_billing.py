@@ -6,13 +6,30 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from billing.models import AgencyBilling, ClientPrice, MonthlyUsage, Plan, Statement, UsageEvent, UsageWarning
+from billing.models import (
+    AgencyBilling,
+    ClientInvoice,
+    ClientPrice,
+    MonthlyUsage,
+    Plan,
+    Statement,
+    UsageEvent,
+    UsageWarning,
+)
 from tests.browser.conftest import fits_the_screen, screenshot
 from tests.browser.test_login_pages import log_in
 
 
 def _clear() -> None:
-    for model in (UsageWarning, UsageEvent, MonthlyUsage, Statement, ClientPrice, AgencyBilling):
+    for model in (
+        ClientInvoice,
+        UsageWarning,
+        UsageEvent,
+        MonthlyUsage,
+        Statement,
+        ClientPrice,
+        AgencyBilling,
+    ):
         model.objects.all().delete()
 
 
