@@ -146,6 +146,7 @@ def hosting_order(
     city: str,
     region: str,
     postal_code: str,
+    verification_extension: str = "",
 ) -> HostedNumberOrder:
     """Order hosting of `phone_number` (E.164, checked by the form) for the client's texts."""
     refusal = hosting_refusal(client)
@@ -201,6 +202,7 @@ def hosting_order(
         account_sid=made.account_sid or api.account_sid,
         order_sid=made.sid,
         address_sid=address_sid,
+        verification_extension=verification_extension,
     )
     _apply(order, made)
     try:
@@ -220,7 +222,13 @@ def hosting_verify_call(*, order: HostedNumberOrder) -> HostedNumberOrder:
     api = _api(order)
     with _twilio("place the verification call"):
         updated = api.numbers.v2.hosted_number_orders(order.order_sid).update(
-            status="pending-verification", verification_call_delay=VERIFICATION_CALL_DELAY
+            status="pending-verification",
+            verification_call_delay=VERIFICATION_CALL_DELAY,
+            **(
+                {"verification_call_extension": order.verification_extension}
+                if order.verification_extension
+                else {}
+            ),
         )
     _apply(order, updated)
     order.verification_called_at = timezone.now()
@@ -234,8 +242,22 @@ def hosting_check(*, order: HostedNumberOrder) -> HostedNumberOrder:
     if order.status in ENDED or (order.status == Status.COMPLETED and order.completed_at):
         return order
     api = _api(order)
-    with _twilio("look the order up"):
+    try:
         fetched = api.numbers.v2.hosted_number_orders(order.order_sid).fetch()
+    except TwilioRestException as exc:
+        if exc.status != 404:
+            with _twilio("look the order up"):
+                raise
+        # Gone at Twilio (cancelled in its console, or by Twilio): say so once, and stop asking.
+        order.status = Status.CANCELED
+        order.failure_reason = (
+            "Twilio no longer has this order (it was cancelled there); order again if needed."
+        )
+        order.checked_at = timezone.now()
+        _save(order)
+        return order
+    except requests.RequestException as exc:
+        raise HostingError("Could not reach Twilio to look the order up; try again in a moment.") from exc
     _apply(order, fetched)
     if order.signing_document_sid and order.status not in (Status.COMPLETED, Status.FAILED):
         with _twilio("look the letter of authorisation up"):
@@ -287,7 +309,11 @@ def next_action(order: HostedNumberOrder) -> dict:
     if order.status == Status.FAILED:
         return {"who": "nobody", "kind": "failed", "text": plain_reason(order.failure_reason)}
     if order.status == Status.CANCELED:
-        return {"who": "nobody", "kind": "canceled", "text": "This order was cancelled."}
+        return {
+            "who": "nobody",
+            "kind": "canceled",
+            "text": order.failure_reason or "This order was cancelled.",
+        }
     if order.status == Status.ACTION_REQUIRED:
         said = order.failure_reason or order.next_step
         return {

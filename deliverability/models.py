@@ -238,6 +238,11 @@ class HostedNumberOrder(models.Model):
     loa_status = models.CharField(max_length=12, blank=True, help_text="The authorisation document's status.")
     incoming_number_sid = models.CharField(max_length=34, blank=True)
     verification_code = models.CharField(max_length=12, blank=True)
+    verification_extension = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text="Digits Twilio's verification call dials after connecting (a menu).",
+    )
     verification_called_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
     checked_at = models.DateTimeField(null=True, blank=True)

@@ -78,6 +78,17 @@ def agency_page(request, agency: str):
     )
     rates = deliverability_by_client(client_ids=[c.pk for c in clients])
     rows = sorted(((c, rates[c.pk]) for c in clients), key=lambda row: -row[1].level)
+    # Each carrier-forwarding client's latest hosting order, in one query, for its row.
+    orders = {
+        order.client_id: order
+        for order in HostedNumberOrder.objects.filter(
+            client__in=[c for c in clients if c.call_mode == Client.CallMode.CARRIER]
+        )
+        .order_by("client_id", "-pk")
+        .distinct("client_id")
+    }
+    for client in clients:
+        client.hosting_order = orders.get(client.pk)  # type: ignore[attr-defined]
     return render(
         request,
         "deliverability/agency.html",
@@ -239,6 +250,12 @@ class HostingForm(forms.Form):
         label="Their email", help_text="Twilio emails the letter of authorisation here, to be signed online."
     )
     contact_phone = forms.CharField(label="Their phone", max_length=20)
+    verification_extension = forms.CharField(
+        label="Extension for the verification call",
+        max_length=10,
+        required=False,
+        help_text="Only if the number answers with a menu: the digits that reach the owner, e.g. 1 or 204.",
+    )
     street = forms.CharField(label="Street address", max_length=120)
     city = forms.CharField(max_length=60)
     region = forms.CharField(label="State (2 letters)", max_length=20)
@@ -266,6 +283,12 @@ class HostingForm(forms.Form):
         if not re.fullmatch(r"[A-Z]{2}", region):
             raise forms.ValidationError("The state's two letters, like IL.")
         return region
+
+    def clean_verification_extension(self) -> str:
+        digits = self.cleaned_data["verification_extension"].strip()
+        if digits and not re.fullmatch(r"[0-9*#]{1,10}", digits):
+            raise forms.ValidationError("Only the digits to dial, like 1 or 204.")
+        return digits
 
     def clean_postal_code(self) -> str:
         code = self.cleaned_data["postal_code"].strip()

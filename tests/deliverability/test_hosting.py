@@ -338,3 +338,49 @@ def test_an_order_placed_in_another_account_is_not_acted_on(
     HostedNumberOrder.objects.filter(client=personas.acme).update(account_sid="AC" + "9" * 32)
     response = alice.post(PAGE, {"action": "check"})
     assert response.status_code == 400 and "order again from the new account" in shown(response)
+
+
+def test_an_order_gone_at_twilio_is_marked_cancelled_once(twilio, web, personas, carrier_mode):
+    alice = page(web, personas.alice)
+    alice.post(PAGE, ORDER)
+    order = order_row(personas)
+    twilio.fail_next(404, operation="fetch_hosted_order")
+    assert hosting_check_all() == 1
+    assert order_row(personas).status == "canceled"
+    assert "cancelled there" in shown(alice.get(PAGE)) and "Order again" in shown(alice.get(PAGE))
+    assert hosting_check_all() == 0  # not asked about again
+    assert order.order_sid == order_row(personas).order_sid
+
+
+def test_twilio_down_while_checking_is_said_not_a_500(twilio, web, personas, carrier_mode):
+    alice = page(web, personas.alice)
+    alice.post(PAGE, ORDER)
+    twilio.fail_next(503, operation="fetch_hosted_order")
+    response = alice.post(PAGE, {"action": "check"})
+    assert response.status_code == 400 and "Twilio refused to look the order up" in shown(response)
+    assert order_row(personas).status == "received"
+
+
+def test_the_agencys_health_page_says_where_each_forwarding_client_texts_from(
+    twilio, web, personas, carrier_mode
+):
+    nina = web("localhost", personas.nina)
+    row = f'id="client-{personas.acme.pk}"'
+    body = shown(nina.get("/deliverability/northwind/"))
+    assert "Texts from: the Textback number<" in body[body.index(row) :]
+    page(web, personas.alice).post(PAGE, ORDER)
+    body = shown(nina.get("/deliverability/northwind/"))
+    assert "Texts from: the Textback number (hosting: received: ownership to verify)" in body
+    Client.objects.filter(pk=personas.acme.pk).update(hosted_sms_number=OWN)
+    assert "Texts from: its own number" in shown(nina.get("/deliverability/northwind/"))
+
+
+def test_a_line_with_a_menu_gets_its_extension_dialled_by_the_verification_call(
+    twilio, web, personas, carrier_mode
+):
+    alice = page(web, personas.alice)
+    assert alice.post(PAGE, {**ORDER, "verification_extension": "abc"}).status_code == 400
+    alice.post(PAGE, {**ORDER, "verification_extension": "204"})
+    alice.post(PAGE, {"action": "call"})
+    assert twilio.requests[-1]["form"]["VerificationCallExtension"] == "204"
+    assert twilio.hosted_order(order_row(personas).order_sid)["status"] == "pending-verification"

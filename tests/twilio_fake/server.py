@@ -1179,6 +1179,7 @@ class FakeTwilio:
                     verification_attempts=order["verification_attempts"] + 1,
                     verification_call_sids=[*order["verification_call_sids"], "CA" + uuid.uuid4().hex],
                     verification_call_delay=int(form.get("VerificationCallDelay") or 0),
+                    verification_call_extension=form.get("VerificationCallExtension"),
                     next_step="Answer the verification call",
                     date_updated=rfc2822(self.clock()),
                 )
