@@ -29,7 +29,7 @@ from messaging.webhooks import webhook_url
 
 from .addresses import address_ensure
 from .errors import RegistrationError, twilio_step
-from .models import A2PRegistration
+from .models import A2PRegistration, HostedNumberOrder
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,29 @@ Status = A2PRegistration.Status
 TOLL_FREE = re.compile(r"^\+18(00|33|44|55|66|77|88)\d{7}$")
 
 
+def texting_number_sid(client: Client) -> str:
+    """The Twilio sid (PN…) of the number the client's texts go from: the business's own number once hosted for
+    texting (its order made the number at Twilio), else the Textback number."""
+    if client.hosted_sms_number:
+        order = (
+            HostedNumberOrder.objects.filter(
+                client=client,
+                phone_number=str(client.hosted_sms_number),
+                status=HostedNumberOrder.Status.COMPLETED,
+            )
+            .exclude(incoming_number_sid="")
+            .order_by("-pk")
+            .first()
+        )
+        if order is not None:
+            return order.incoming_number_sid
+    return client.number_sid
+
+
 def kind_for(client: Client) -> str:
-    """Toll-free numbers are verified (toll-free verification); local ones registered (A2P 10DLC)."""
-    if TOLL_FREE.match(str(client.phone_number or "")):
+    """Toll-free numbers are verified (toll-free verification); local ones registered (A2P 10DLC). The number that
+    counts is the one texts go from (a hosted number, once there is one)."""
+    if TOLL_FREE.match(client.texts_from):
         return A2PRegistration.Kind.TOLL_FREE
     return A2PRegistration.Kind.TEN_DLC
 
@@ -277,9 +297,10 @@ def _campaign(registration: A2PRegistration, client: Client, api) -> A2PRegistra
             )
         registration.messaging_service_sid = made.sid
         _save(registration)
-        if client.number_sid:
+        number_sid = texting_number_sid(client)
+        if number_sid:
             with twilio_step("add the number to the messaging service"):
-                service.services(made.sid).phone_numbers.create(phone_number_sid=client.number_sid)
+                service.services(made.sid).phone_numbers.create(phone_number_sid=number_sid)
     if not registration.campaign_sid:
         with twilio_step("register the campaign"):
             campaign = service.services(registration.messaging_service_sid).us_app_to_person.create(
@@ -321,7 +342,8 @@ def _toll_free_submit(registration: A2PRegistration, client: Client, api) -> A2P
     rejection the same verification is edited and so resubmitted (UpdateTollfreeVerification)."""
     if not registration.opt_in_proof_url:
         raise RegistrationError("Toll-free verification needs the opt-in proof: a public page or image URL.")
-    if not client.number_sid:
+    number_sid = texting_number_sid(client)
+    if not number_sid:
         raise RegistrationError(
             "The client's toll-free number is not in Twilio yet (the wizard's number step)."
         )
@@ -358,7 +380,7 @@ def _toll_free_submit(registration: A2PRegistration, client: Client, api) -> A2P
             verifications(registration.verification_sid).update(**details)
     elif not registration.verification_sid:
         with twilio_step("submit the toll-free verification"):
-            made = verifications.create(tollfree_phone_number_sid=client.number_sid, **details)
+            made = verifications.create(tollfree_phone_number_sid=number_sid, **details)
         registration.verification_sid = made.sid
     registration.status, registration.failed_step, registration.failure_reason = (
         Status.VERIFICATION_REVIEW,

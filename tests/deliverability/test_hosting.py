@@ -384,3 +384,57 @@ def test_a_line_with_a_menu_gets_its_extension_dialled_by_the_verification_call(
     alice.post(PAGE, {"action": "call"})
     assert twilio.requests[-1]["form"]["VerificationCallExtension"] == "204"
     assert twilio.hosted_order(order_row(personas).order_sid)["status"] == "pending-verification"
+
+
+REGISTRATION = {
+    "legal_name": "Acme Plumbing LLC",
+    "business_type": "Limited Liability Corporation",
+    "ein": "12-3456789",
+    "vertical": "CONSTRUCTION",
+    "website": "https://acme-plumbing.example",
+    "street": "1 Main St",
+    "city": "Chicago",
+    "region": "IL",
+    "postal_code": "60601",
+    "contact_first_name": "Alice",
+    "contact_last_name": "Owner",
+    "contact_email": "alice@acme.test",
+    "contact_phone": "+13125550199",
+}
+
+
+def _complete(twilio, web, personas) -> HostedNumberOrder:
+    page(web, personas.alice).post(PAGE, ORDER)
+    order = order_row(personas)
+    twilio.set_hosted_order_status(order.order_sid, "completed")
+    hosting_check_all()
+    return order_row(personas)
+
+
+def _campaign_after_brand(twilio, web, personas):
+    from deliverability.models import A2PRegistration
+    from deliverability.registration import registrations_check_all
+
+    nina = web("localhost", personas.nina)
+    url = f"/deliverability/northwind/clients/{personas.acme.pk}/registration/"
+    assert nina.post(url, REGISTRATION).status_code == 302
+    twilio.set_brand_status(A2PRegistration.objects.get(client=personas.acme).brand_sid, "APPROVED")
+    registrations_check_all()
+
+
+def test_a_registration_after_hosting_puts_the_hosted_number_in_the_campaigns_service(
+    twilio, web, personas, carrier_mode
+):
+    order = _complete(twilio, web, personas)
+    _campaign_after_brand(twilio, web, personas)
+    [added] = [r for r in twilio.requests if r["operation"] == "CreatePhoneNumber"]
+    assert added["form"]["PhoneNumberSid"] == order.incoming_number_sid
+
+
+def test_hosting_completed_after_the_campaign_joins_its_service(twilio, web, personas, carrier_mode):
+    held = twilio.add_incoming_number(str(personas.acme.phone_number))
+    Client.objects.filter(pk=personas.acme.pk).update(number_sid=held["sid"])
+    _campaign_after_brand(twilio, web, personas)
+    order = _complete(twilio, web, personas)
+    added = [r["form"]["PhoneNumberSid"] for r in twilio.requests if r["operation"] == "CreatePhoneNumber"]
+    assert added == [held["sid"], order.incoming_number_sid]
