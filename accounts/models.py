@@ -609,6 +609,9 @@ class AuditEntry(models.Model):
         INVITE = "invite", "Invited"
         REMOVE_MEMBER = "remove_member", "Removed from the team"
         BRAND = "brand", "Changed the brand"
+        STRIPE_CONNECT = "stripe_connect", "Connected a Stripe account"
+        STRIPE_DISCONNECT = "stripe_disconnect", "Disconnected the Stripe account"
+        STRIPE_SETTINGS = "stripe_settings", "Changed how clients are invoiced"
 
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="audit_entries")
     actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")

@@ -26,8 +26,15 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils.timezone import now
 
-from accounts.models import Agency, AgencyMembership, Client, ClientMembership, User
-from accounts.services import ClientStateError, agency_url, brand_from_email, client_pause, client_resume
+from accounts.models import Agency, AgencyMembership, AuditEntry, Client, ClientMembership, User
+from accounts.services import (
+    ClientStateError,
+    agency_url,
+    audit_record,
+    brand_from_email,
+    client_pause,
+    client_resume,
+)
 
 from .models import (
     AgencyBilling,
@@ -113,10 +120,13 @@ def stripe_connect_finish(*, agency: Agency, user: User, code: str) -> StripeCon
         raise ConnectRefused(
             "That Stripe account is already connected to another agency; connect a different account."
         ) from exc
+    audit_record(
+        agency=agency, actor=user, action=AuditEntry.Action.STRIPE_CONNECT, detail=f"{account_id} {name}"
+    )
     return connection
 
 
-def stripe_disconnect(*, agency: Agency) -> bool:
+def stripe_disconnect(*, agency: Agency, user: User | None) -> bool:
     """Forget the agency's Stripe account and tell Stripe to revoke our access. Invoices already sent stay on
     the agency's account (it collects them there); no new ones are made. False if nothing was connected."""
     connection = StripeConnection.objects.filter(agency=agency).first()
@@ -127,11 +137,19 @@ def stripe_disconnect(*, agency: Agency) -> bool:
     except StripeConnectError as exc:  # already revoked in Stripe's dashboard: forgetting it is what is left
         log.info("Stripe deauthorize of %s: %s", connection.account_id, exc)
     connection.delete()
+    audit_record(
+        agency=agency, actor=user, action=AuditEntry.Action.STRIPE_DISCONNECT, detail=connection.account_id
+    )
     return True
 
 
 def stripe_connection_update(
-    *, connection: StripeConnection, invoice_clients: bool, pause_on_failed_payment: bool, days_until_due: int
+    *,
+    connection: StripeConnection,
+    user: User,
+    invoice_clients: bool,
+    pause_on_failed_payment: bool,
+    days_until_due: int,
 ) -> StripeConnection:
     if invoice_clients and not connection.invoice_clients:
         connection.invoicing_since = now()
@@ -139,7 +157,23 @@ def stripe_connection_update(
     connection.pause_on_failed_payment = pause_on_failed_payment
     connection.days_until_due = days_until_due
     connection.save()
+    choices = [
+        "invoices clients" if invoice_clients else "does not invoice clients",
+        "pauses on failed payments" if pause_on_failed_payment else "does not pause",
+        f"{days_until_due} days to pay",
+    ]
+    audit_record(
+        agency=connection.agency,
+        actor=user,
+        action=AuditEntry.Action.STRIPE_SETTINGS,
+        detail=", ".join(choices),
+    )
     return connection
+
+
+def client_invoice_retry(*, invoice: ClientInvoice) -> None:
+    """Send again an invoice that could not be sent (the agency fixed the billing email, Stripe is back)."""
+    client_invoice_queue(statement=invoice.statement)
 
 
 # --- Invoicing ---------------------------------------------------------------------------------------------

@@ -77,6 +77,7 @@ def stripe_page(request, agency: str):
         return _page(request, agency_obj, form=form, status=400)
     connect.stripe_connection_update(
         connection=connection,
+        user=request.user,
         invoice_clients=form.cleaned_data["invoice_clients"],
         pause_on_failed_payment=form.cleaned_data["pause_on_failed_payment"],
         days_until_due=form.cleaned_data["days_until_due"],
@@ -138,11 +139,28 @@ def stripe_connect_return(request):
 @require_POST
 def stripe_disconnect(request, agency: str):
     agency_obj = _admin_agency(request, agency)
-    if connect.stripe_disconnect(agency=agency_obj):
+    if connect.stripe_disconnect(agency=agency_obj, user=request.user):
         messages.success(
             request,
             "Disconnected your Stripe account. Invoices already sent stay in it; no new ones are made.",
         )
+    return redirect("billing:stripe", agency_obj.slug)
+
+
+@_agency_host
+@require_POST
+def stripe_invoice_retry(request, agency: str, pk: int):
+    """Send again an invoice that could not be sent; only this agency's, only one that failed."""
+    agency_obj = _admin_agency(request, agency)
+    invoice = (
+        ClientInvoice.objects.select_related("statement", "client")
+        .filter(agency=agency_obj, pk=pk, status=ClientInvoice.Status.ERROR)
+        .first()
+    )
+    if invoice is None:
+        raise Http404("No such invoice to send again.")
+    connect.client_invoice_retry(invoice=invoice)
+    messages.success(request, f"Sending {invoice.client.name}'s invoice again; this page shows how it went.")
     return redirect("billing:stripe", agency_obj.slug)
 
 

@@ -12,6 +12,11 @@ urlpatterns = [
     path("<slug:agency>/stripe/", connect_views.stripe_page, name="stripe"),
     path("<slug:agency>/stripe/connect/", connect_views.stripe_connect_start, name="stripe-connect"),
     path("<slug:agency>/stripe/disconnect/", connect_views.stripe_disconnect, name="stripe-disconnect"),
+    path(
+        "<slug:agency>/stripe/invoices/<int:pk>/retry/",
+        connect_views.stripe_invoice_retry,
+        name="stripe-invoice-retry",
+    ),
     path("<slug:agency>/<month:month>/", views.agency_statement, name="agency-statement"),
     path("<slug:agency>/<month:month>.<fmt:fmt>", views.agency_statement, name="agency-statement-file"),
     path("<slug:agency>/clients/<slug:client>/price/", views.client_price, name="client-price"),

@@ -451,8 +451,8 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 # tests (or a proxy) say otherwise.
 STRIPE_CONNECT_CLIENT_ID = env.str("STRIPE_CONNECT_CLIENT_ID", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
-STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
-STRIPE_CONNECT_BASE = env.str("STRIPE_CONNECT_BASE", default="https://connect.stripe.com")
+STRIPE_API_BASE = env_url("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_CONNECT_BASE = env_url("STRIPE_CONNECT_BASE", default="https://connect.stripe.com")
 if STRIPE_CONNECT_CLIENT_ID and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
     from django.core.exceptions import ImproperlyConfigured
 

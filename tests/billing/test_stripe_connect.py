@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from accounts.models import AuditEntry
 from billing.models import StripeConnection
 
 from .conftest import connect_agency, stripe_account
@@ -70,6 +71,8 @@ def test_an_agency_admin_connects_its_stripe_account(web, personas, stripe_fake,
         "pay@northwind.test",
     )
     assert connection.connected_by == personas.nina and not connection.invoice_clients
+    audit = AuditEntry.objects.get(agency=personas.northwind, action=AuditEntry.Action.STRIPE_CONNECT)
+    assert audit.actor == personas.nina and audit.detail == "acct_northwind0001 Northwind Payments"
     token = [r for r in stripe_fake.requests if r["path"] == "/oauth/token"]
     assert len(token) == 1 and token[0]["params"]["grant_type"] == "authorization_code"
 
@@ -150,6 +153,8 @@ def test_settings_are_saved_and_invoicing_starts_from_then(web, personas, stripe
     connection = StripeConnection.objects.get(agency=personas.northwind)
     assert connection.invoice_clients and connection.pause_on_failed_payment
     assert connection.days_until_due == 7 and connection.invoicing_since is not None
+    audit = AuditEntry.objects.get(agency=personas.northwind, action=AuditEntry.Action.STRIPE_SETTINGS)
+    assert audit.detail == "invoices clients, pauses on failed payments, 7 days to pay"
     bad = browser.post("/billing/northwind/stripe/", {"days_until_due": "0"})
     assert bad.status_code == 400 and "greater than or equal to 1" in bad.content.decode()
 
@@ -159,6 +164,9 @@ def test_disconnecting_revokes_access_and_forgets_the_account(web, personas, str
     answer = web(HOST, personas.nina).post("/billing/northwind/stripe/disconnect/")
     assert answer.status_code == 302
     assert not StripeConnection.objects.exists()
+    assert AuditEntry.objects.filter(
+        agency=personas.northwind, action=AuditEntry.Action.STRIPE_DISCONNECT, actor=personas.nina
+    ).exists()
     deauthorize = [r for r in stripe_fake.requests if r["path"] == "/oauth/deauthorize"]
     assert deauthorize[0]["params"] == {
         "stripe_user_id": connection.account_id,

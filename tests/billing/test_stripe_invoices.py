@@ -144,6 +144,33 @@ def test_a_client_without_a_billing_email_is_not_invoiced_and_the_agency_is_told
     assert not stripe_fake.invoices
 
 
+def test_the_agency_sends_a_failed_invoice_again_once_it_fixed_the_cause(
+    web, personas, connected, stripe_fake, monkeypatch, django_capture_on_commit_callbacks
+):
+    from accounts.models import ClientMembership
+
+    ClientMembership.objects.filter(client=personas.acme).delete()
+    invoice = _issued(personas)
+    page = web(HOST, personas.nina).get("/billing/northwind/stripe/").content.decode()
+    assert "has no billing email" in page and "Send again" in page
+    ClientPrice.objects.filter(client=personas.acme).update(billing_email="accounts@acme.test")
+    monkeypatch.setattr(
+        "billing.tasks.client_invoice_send.apply_async",
+        lambda args, **kw: connect.client_invoice_issue(statement_id=args[0]),
+    )
+    retry = f"/billing/northwind/stripe/invoices/{invoice.pk}/retry/"
+    # Another agency's admin and the agency's staff: not found, nothing sent.
+    assert web(HOST, personas.sara).post(retry).status_code == 404
+    assert web(HOST, personas.nate).post(retry).status_code == 404
+    assert not stripe_fake.invoices
+    with django_capture_on_commit_callbacks(execute=True):
+        assert web(HOST, personas.nina).post(retry).status_code == 302
+    invoice.refresh_from_db()
+    assert invoice.status == ClientInvoice.Status.OPEN and len(stripe_fake.invoices) == 1
+    # Sent now: there is nothing to send again.
+    assert web(HOST, personas.nina).post(retry).status_code == 404
+
+
 def test_a_refused_request_is_kept_in_stripes_words(personas, connected, stripe_fake):
     stripe_fake.fail_next(400, "invalid_request_error", "Invalid currency: xyz.", on="/v1/invoices")
     invoice = _issued(personas)
