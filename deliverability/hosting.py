@@ -270,6 +270,36 @@ def hosting_check(*, order: HostedNumberOrder) -> HostedNumberOrder:
     return order
 
 
+LETTER_OPEN = (
+    Status.RECEIVED,
+    Status.PENDING_VERIFICATION,
+    Status.VERIFIED,
+    Status.PENDING_LOA,
+    Status.ACTION_REQUIRED,
+)
+
+
+def hosting_letter_again(*, order: HostedNumberOrder, email: str) -> HostedNumberOrder:
+    """A new letter of authorisation for the order, emailed to `email` (the owner lost it, or it went to the wrong
+    address): Twilio's CreateAuthorizationDocument; the order then waits for that one to be signed."""
+    if order.status not in LETTER_OPEN or order.loa_status == "signed":
+        raise HostingError("The letter of authorisation is signed already, or the order is past it.")
+    api = _api(order)
+    with _twilio("send the letter of authorisation again"):
+        document = api.numbers.v2.authorization_documents.create(
+            address_sid=order.address_sid,
+            email=email,
+            contact_phone_number=order.contact_phone,
+            hosted_number_order_sids=[order.order_sid],
+            contact_title=order.contact_title or "Owner",
+        )
+    order.signing_document_sid = document.sid or order.signing_document_sid
+    order.loa_status = document.status or ""
+    order.contact_email = email
+    _save(order)
+    return order
+
+
 def hosting_cancel(*, order: HostedNumberOrder) -> HostedNumberOrder:
     """Cancel an order Twilio has not started on (it allows that while "received" or still checking)."""
     if order.status not in (Status.TWILIO_PROCESSING, Status.RECEIVED, Status.ACTION_REQUIRED):

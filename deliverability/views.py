@@ -9,7 +9,8 @@ import re
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -302,6 +303,7 @@ HOSTING_SAID = {
     "call": "Twilio is calling the number now: answer it and type the code shown here.",
     "check": "Checked with Twilio.",
     "cancel": "The order was cancelled.",
+    "letter": "Twilio is emailing a new letter of authorisation to sign.",
     "stop": "Texts go from the Textback number again.",
     "resume": "Texts go from the business's own number again.",
 }
@@ -356,6 +358,17 @@ def _hosting(request, client: Client, *, may_change: bool, back_url: str, here: 
                     raise hosting.HostingError("There is no completed hosting to text from.")
                 else:
                     Client.objects.filter(pk=client.pk).update(hosted_sms_number=order.phone_number)
+                messages.success(request, HOSTING_SAID[action])
+                return redirect(here)
+            elif action == "letter":
+                if order is None:
+                    raise hosting.HostingError("There is no order for hosting yet.")
+                email = request.POST.get("email", "").strip()
+                try:
+                    validate_email(email)
+                except ValidationError:
+                    raise hosting.HostingError(f"{email or 'That'} is not an email address.") from None
+                hosting.hosting_letter_again(order=order, email=email)
                 messages.success(request, HOSTING_SAID[action])
                 return redirect(here)
             else:

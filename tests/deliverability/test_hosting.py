@@ -438,3 +438,25 @@ def test_hosting_completed_after_the_campaign_joins_its_service(twilio, web, per
     order = _complete(twilio, web, personas)
     added = [r["form"]["PhoneNumberSid"] for r in twilio.requests if r["operation"] == "CreatePhoneNumber"]
     assert added == [held["sid"], order.incoming_number_sid]
+
+
+def test_the_letter_is_sent_again_to_another_email_and_the_new_one_is_followed(
+    twilio, web, personas, carrier_mode
+):
+    alice = page(web, personas.alice)
+    alice.post(PAGE, ORDER)
+    first = order_row(personas).signing_document_sid
+    response = alice.post(PAGE, {"action": "letter", "email": "not-an-email"})
+    assert response.status_code == 400 and "not an email address" in shown(response)
+    assert alice.post(PAGE, {"action": "letter", "email": "owner@acme.test"}).status_code == 302
+    order = order_row(personas)
+    sent = twilio.requests[-1]
+    assert sent["operation"] == "CreateAuthorizationDocument"
+    assert sent["form"]["HostedNumberOrderSids"] == [order.order_sid]
+    assert sent["form"]["AddressSid"] == order.address_sid and sent["form"]["Email"] == "owner@acme.test"
+    assert order.signing_document_sid != first and order.contact_email == "owner@acme.test"
+    twilio.sign_loa(order.order_sid)
+    alice.post(PAGE, {"action": "check"})
+    assert order_row(personas).loa_status == "signed"
+    response = alice.post(PAGE, {"action": "letter", "email": "owner@acme.test"})
+    assert response.status_code == 400 and "signed already" in shown(response)

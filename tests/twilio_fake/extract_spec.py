@@ -96,6 +96,8 @@ OPERATIONS: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("/v2/HostedNumber/Orders/{Sid}", "post"),  # UpdateHostedNumberOrder: the verification call
             ("/v2/HostedNumber/Orders/{Sid}", "delete"),  # DeleteHostedNumberOrder: cancel
             ("/v2/HostedNumber/AuthorizationDocuments/{Sid}", "get"),  # FetchAuthorizationDocument: the LOA
+            # CreateAuthorizationDocument: the letter sent again (to the same or another email)
+            ("/v2/HostedNumber/AuthorizationDocuments", "post"),
         ],
     ),
     "lookups_v2": (

@@ -164,6 +164,7 @@ OPERATIONS = {
     "UpdateHostedNumberOrder": "update_hosted_order",
     "DeleteHostedNumberOrder": "cancel_hosted_order",
     "FetchAuthorizationDocument": "fetch_loa",
+    "CreateAuthorizationDocument": "loa",
     # Usage per account
     "ListUsageRecordThisMonth": "usage_this_month",
     "ListUsageRecordLastMonth": "usage_last_month",
@@ -1158,6 +1159,30 @@ class FakeTwilio:
                 )
                 order["url"] = f"https://numbers.twilio.com/v2/HostedNumber/Orders/{order['sid']}"
                 return 201, dict(order)
+            if op_id == "CreateAuthorizationDocument":
+                if self._owned(form["AddressSid"], account, "AD") is None:
+                    return 400, twilio_error(400, 20001, f"AddressSid {form['AddressSid']} is not yours")
+                orders = form["HostedNumberOrderSids"]
+                orders = [orders] if isinstance(orders, str) else orders
+                owned = [self._owned(sid, account, "HR") for sid in orders]
+                if not owned or any(o is None for o in owned):
+                    return 400, twilio_error(400, 20001, "HostedNumberOrderSids must name orders of yours")
+                document = self._register(
+                    "PX",
+                    account,
+                    address_sid=form["AddressSid"],
+                    email=form["Email"],
+                    cc_emails=form.get("CcEmails") or [],
+                    status="signing",
+                    links={},
+                )
+                for order in owned:
+                    assert order is not None
+                    previous = self._registry.get(order["signing_document_sid"])
+                    if previous is not None and previous["status"] != "signed":
+                        previous["status"] = "canceled"
+                    order.update(signing_document_sid=document["sid"], email=form["Email"])
+                return 201, dict(document)
             if op_id == "FetchAuthorizationDocument":
                 document = self._owned(values["Sid"], account, "PX")
                 return (200, dict(document)) if document else missing
