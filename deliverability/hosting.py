@@ -119,8 +119,14 @@ def hosting_refusal(client: Client) -> str | None:
             "Only for carrier forwarding: in forward mode callers dial the Textback number, so texts already come "
             "from the number they called."
         )
-    if carrier_name(client) == TELNYX:
+    carrier = carrier_name(client)
+    if carrier == TELNYX:
         return "Hosting the business's number for texting is done through Twilio; this agency texts through Telnyx."
+    if carrier != "twilio":
+        return (
+            "Hosting the business's number for texting is done through Twilio; this installation sends texts to the "
+            "console (TELEPHONY_PROVIDER=console, for development), so there is nothing to host."
+        )
     if not client.phone_number:
         return "The client needs its Textback number first (the wizard's number step)."
     return None

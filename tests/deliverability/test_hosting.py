@@ -460,3 +460,20 @@ def test_the_letter_is_sent_again_to_another_email_and_the_new_one_is_followed(
     assert order_row(personas).loa_status == "signed"
     response = alice.post(PAGE, {"action": "letter", "email": "owner@acme.test"})
     assert response.status_code == 400 and "signed already" in shown(response)
+
+
+@pytest.mark.parametrize("carrier", ["telnyx", "console"])
+def test_hosting_is_twilios_so_other_carriers_are_told_plainly(
+    web, personas, carrier_mode, settings, carrier
+):
+    from accounts.models import Agency
+
+    if carrier == "telnyx":
+        Agency.objects.filter(pk=personas.northwind.pk).update(carrier="telnyx")
+    else:
+        settings.TELEPHONY_PROVIDER = "console"
+    body = shown(page(web, personas.alice).get(PAGE))
+    assert "done through Twilio" in body and 'value="order"' not in body
+    response = page(web, personas.alice).post(PAGE, ORDER)
+    assert response.status_code == 400 and "done through Twilio" in shown(response)
+    assert not HostedNumberOrder.objects.exists()
