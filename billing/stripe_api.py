@@ -5,13 +5,17 @@ Every request on a connected account carries `Stripe-Account`, with the platform
 of the agency's is ever needed or kept. Every request that creates something carries an idempotency key made
 from our own row ids, so a retried task gets Stripe's first answer again instead of a second object.
 
-Stripe is a fixed, trusted host, so these requests go through the library's own HTTP client rather than
+Each request is written out where it is made, so mypy checks its parameters against the library's own types
+(`InvoiceCreateParams` …, TypedDicts of Stripe's API): a misspelt or retired parameter fails `./run lint`, not
+a payment. Stripe is a fixed, trusted host, so these requests go through the library's own HTTP client rather than
 config.outbound (which guards URLs that agencies give us). STRIPE_API_BASE and STRIPE_CONNECT_BASE point it
 elsewhere (tests: tests/stripe_fake.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
@@ -58,10 +62,12 @@ class StripeConnect:
             max_network_retries=2,
         )
 
-    def _call(self, request, *args, **kwargs) -> dict[str, Any]:
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Stripe's errors (OAuth's too: its description is the message) as StripeConnectError."""
         try:
-            return request(*args, **kwargs).to_dict()
-        except self._stripe.StripeError as exc:  # OAuth's errors too (its description is the message)
+            yield
+        except self._stripe.StripeError as exc:
             transient = isinstance(exc, self._stripe.APIConnectionError | self._stripe.RateLimitError) or (
                 exc.http_status is not None and exc.http_status >= 500
             )
@@ -71,31 +77,35 @@ class StripeConnect:
 
     def token_exchange(self, *, code: str) -> dict[str, Any]:
         """The connected account's id (stripe_user_id) and livemode for the code Stripe handed back."""
-        return self._call(self._client.oauth.token, params={"grant_type": "authorization_code", "code": code})
+        with self._errors():
+            return self._client.oauth.token(
+                params={"grant_type": "authorization_code", "code": code}
+            ).to_dict()
 
     def deauthorize(self, *, account_id: str) -> None:
-        self._call(self._client.oauth.deauthorize, params={"stripe_user_id": account_id})
+        with self._errors():
+            self._client.oauth.deauthorize(params={"stripe_user_id": account_id})
 
     def account_retrieve(self, *, account_id: str) -> dict[str, Any]:
-        return self._call(self._client.v1.accounts.retrieve, account_id)
+        with self._errors():
+            return self._client.v1.accounts.retrieve(account_id).to_dict()
 
     # --- Invoicing on a connected account ----------------------------------------------------------------
 
     def customer_create(self, *, account_id: str, email: str, name: str, client_id: int) -> dict[str, Any]:
-        return self._call(
-            self._client.v1.customers.create,
-            params={"email": email, "name": name, "metadata": {"textback_client_id": str(client_id)}},
-            options={"stripe_account": account_id, "idempotency_key": f"textback-customer-{client_id}"},
-        )
+        with self._errors():
+            return self._client.v1.customers.create(
+                params={"email": email, "name": name, "metadata": {"textback_client_id": str(client_id)}},
+                options={"stripe_account": account_id, "idempotency_key": f"textback-customer-{client_id}"},
+            ).to_dict()
 
     def invoice_find(self, *, account_id: str, customer_id: str, statement_id: int) -> dict[str, Any] | None:
         """The customer's invoice already made for this statement (an earlier attempt whose answer was lost
         after the idempotency key expired), or None."""
-        found = self._call(
-            self._client.v1.invoices.list,
-            params={"customer": customer_id, "limit": 100},
-            options={"stripe_account": account_id},
-        )
+        with self._errors():
+            found = self._client.v1.invoices.list(
+                params={"customer": customer_id, "limit": 100}, options={"stripe_account": account_id}
+            ).to_dict()
         for invoice in found.get("data", []):
             if (invoice.get("metadata") or {}).get("textback_statement_id") == str(statement_id):
                 return invoice
@@ -111,21 +121,24 @@ class StripeConnect:
         description: str,
         days_until_due: int,
     ) -> dict[str, Any]:
-        return self._call(
-            self._client.v1.invoices.create,
-            params={
-                "customer": customer_id,
-                "currency": currency,
-                "collection_method": "send_invoice",
-                "days_until_due": days_until_due,
-                "auto_advance": False,  # we finalize and send it ourselves, once its lines are on
-                "pending_invoice_items_behavior": "exclude",
-                "description": description,
-                "payment_settings": {"payment_method_types": ["card"]},
-                "metadata": {"textback_statement_id": str(statement_id)},
-            },
-            options={"stripe_account": account_id, "idempotency_key": f"textback-statement-{statement_id}"},
-        )
+        with self._errors():
+            return self._client.v1.invoices.create(
+                params={
+                    "customer": customer_id,
+                    "currency": currency,
+                    "collection_method": "send_invoice",
+                    "days_until_due": days_until_due,
+                    "auto_advance": False,  # we finalize and send it ourselves, once its lines are on
+                    "pending_invoice_items_behavior": "exclude",
+                    "description": description,
+                    "payment_settings": {"payment_method_types": ["card"]},
+                    "metadata": {"textback_statement_id": str(statement_id)},
+                },
+                options={
+                    "stripe_account": account_id,
+                    "idempotency_key": f"textback-statement-{statement_id}",
+                },
+            ).to_dict()
 
     def invoice_item_add(
         self,
@@ -139,47 +152,48 @@ class StripeConnect:
         currency: str,
         description: str,
     ) -> dict[str, Any]:
-        return self._call(
-            self._client.v1.invoice_items.create,
-            params={
-                "customer": customer_id,
-                "invoice": invoice_id,
-                "amount": amount_cents,
-                "currency": currency,
-                "description": description,
-            },
-            options={
-                "stripe_account": account_id,
-                "idempotency_key": f"textback-statement-{statement_id}-line-{index}",
-            },
-        )
+        with self._errors():
+            return self._client.v1.invoice_items.create(
+                params={
+                    "customer": customer_id,
+                    "invoice": invoice_id,
+                    "amount": amount_cents,
+                    "currency": currency,
+                    "description": description,
+                },
+                options={
+                    "stripe_account": account_id,
+                    "idempotency_key": f"textback-statement-{statement_id}-line-{index}",
+                },
+            ).to_dict()
 
     def invoice_retrieve(self, *, account_id: str, invoice_id: str) -> dict[str, Any]:
-        return self._call(
-            self._client.v1.invoices.retrieve, invoice_id, options={"stripe_account": account_id}
-        )
+        with self._errors():
+            return self._client.v1.invoices.retrieve(
+                invoice_id, options={"stripe_account": account_id}
+            ).to_dict()
 
     def invoice_finalize(self, *, account_id: str, invoice_id: str, statement_id: int) -> dict[str, Any]:
-        return self._call(
-            self._client.v1.invoices.finalize_invoice,
-            invoice_id,
-            params={"auto_advance": False},
-            options={
-                "stripe_account": account_id,
-                "idempotency_key": f"textback-statement-{statement_id}-finalize",
-            },
-        )
+        with self._errors():
+            return self._client.v1.invoices.finalize_invoice(
+                invoice_id,
+                params={"auto_advance": False},
+                options={
+                    "stripe_account": account_id,
+                    "idempotency_key": f"textback-statement-{statement_id}-finalize",
+                },
+            ).to_dict()
 
     def invoice_send(self, *, account_id: str, invoice_id: str, statement_id: int) -> dict[str, Any]:
         """Stripe emails the invoice to the customer, with the link to its hosted page (pay by card)."""
-        return self._call(
-            self._client.v1.invoices.send_invoice,
-            invoice_id,
-            options={
-                "stripe_account": account_id,
-                "idempotency_key": f"textback-statement-{statement_id}-send",
-            },
-        )
+        with self._errors():
+            return self._client.v1.invoices.send_invoice(
+                invoice_id,
+                options={
+                    "stripe_account": account_id,
+                    "idempotency_key": f"textback-statement-{statement_id}-send",
+                },
+            ).to_dict()
 
 
 def webhook_event(*, payload: bytes, signature: str) -> dict[str, Any]:
