@@ -226,3 +226,25 @@ def test_a_code_stripe_does_not_know_is_refused_in_stripes_words(web, personas, 
     page = browser.get(answer["Location"]).content.decode()
     assert "Stripe was not connected: Authorization code does not exist: ac_made_up" in page
     assert not StripeConnection.objects.exists()
+
+
+def test_on_the_agencys_own_domain_connecting_starts_on_the_platform_host(
+    web, personas, stripe_fake, settings
+):
+    """Stripe sends the admin back to the one redirect address registered with it, on the platform host, where
+    the admin's session is: the agency's own domain links there instead of starting a round trip that would
+    come back to a session without its state."""
+    from django.utils import timezone
+
+    from accounts.models import Agency
+
+    Agency.objects.filter(pk=personas.northwind.pk).update(
+        custom_domain="app.northwind.test", custom_domain_verified_at=timezone.now()
+    )
+    browser = web("app.northwind.test", personas.nina)
+    page = browser.get("/billing/northwind/stripe/").content.decode()
+    assert f'href="{settings.PUBLIC_BASE_URL}/billing/northwind/stripe/"' in page
+    assert "Connect with Stripe" not in page
+    answer = browser.post("/billing/northwind/stripe/connect/")
+    assert answer.status_code == 302 and answer["Location"] == "/billing/northwind/stripe/"
+    assert not stripe_fake.requests
