@@ -317,6 +317,38 @@ def hosting_cancel(*, order: HostedNumberOrder) -> HostedNumberOrder:
     return order
 
 
+def hosting_release(*, order: HostedNumberOrder) -> HostedNumberOrder:
+    """End a completed hosting: the hosted number is released from the agency's Twilio account (its
+    IncomingPhoneNumber deleted; its texting goes back to the business's carrier), the client's texts go from the
+    Textback number again, and the number may be ordered again later."""
+    if order.status != Status.COMPLETED:
+        raise HostingError("Only a completed hosting can be released.")
+    api = _api(order)
+    if order.incoming_number_sid:
+        try:
+            api.incoming_phone_numbers(order.incoming_number_sid).delete()
+        except TwilioRestException as exc:
+            if exc.status != 404:  # gone already: what we wanted
+                with _twilio("release the hosted number"):
+                    raise
+        except requests.RequestException as exc:
+            raise HostingError(
+                "Could not reach Twilio to release the hosted number; try again in a moment."
+            ) from exc
+    with transaction.atomic():
+        Client.objects.filter(pk=order.client_id, hosted_sms_number=order.phone_number).update(
+            hosted_sms_number=None
+        )
+        order.status = Status.CANCELED
+        order.failure_reason = (
+            f"Released on {timezone.now():%Y-%m-%d}: texts go from the Textback number, and the number's texting "
+            "went back to its carrier."
+        )
+        order.save()
+    log.info("client %s: hosting of %s released", order.client_id, order.phone_number)
+    return order
+
+
 def hosting_stop(*, client: Client) -> None:
     """Texts go from the Textback number again (the hosting itself stays at Twilio until released there)."""
     Client.objects.filter(pk=client.pk).update(hosted_sms_number=None)

@@ -305,6 +305,7 @@ HOSTING_SAID = {
     "cancel": "The order was cancelled.",
     "letter": "Twilio is emailing a new letter of authorisation to sign.",
     "stop": "Texts go from the Textback number again.",
+    "release": "Hosting released: texts go from the Textback number again.",
     "resume": "Texts go from the business's own number again.",
 }
 
@@ -378,6 +379,7 @@ def _hosting(request, client: Client, *, may_change: bool, back_url: str, here: 
                     "call": hosting.hosting_verify_call,
                     "check": hosting.hosting_check,
                     "cancel": hosting.hosting_cancel,
+                    "release": hosting.hosting_release,
                 }[action](order=order)
                 messages.success(request, HOSTING_SAID[action])
                 return redirect(here)

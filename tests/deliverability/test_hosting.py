@@ -477,3 +477,25 @@ def test_hosting_is_twilios_so_other_carriers_are_told_plainly(
     response = page(web, personas.alice).post(PAGE, ORDER)
     assert response.status_code == 400 and "done through Twilio" in shown(response)
     assert not HostedNumberOrder.objects.exists()
+
+
+def test_releasing_a_completed_hosting_gives_the_number_back_and_it_may_be_ordered_again(
+    twilio, web, personas, carrier_mode
+):
+    alice = page(web, personas.alice)
+    response = alice.post(PAGE, {"action": "release"})
+    assert response.status_code == 400 and "no order for hosting yet" in shown(response)
+    alice.post(PAGE, ORDER)
+    response = alice.post(PAGE, {"action": "release"})
+    assert response.status_code == 400 and "Only a completed hosting" in shown(response)
+    order = order_row(personas)
+    twilio.set_hosted_order_status(order.order_sid, "completed")
+    hosting_check_all()
+    assert twilio.incoming_number(OWN) is not None
+    assert alice.post(PAGE, {"action": "release"}).status_code == 302
+    assert twilio.requests[-1]["operation"] == "DeleteIncomingPhoneNumber"
+    assert twilio.incoming_number(OWN) is None
+    assert Client.objects.get(pk=personas.acme.pk).hosted_sms_number is None
+    body = shown(alice.get(PAGE))
+    assert "Released on" in body and "Order again" in body
+    assert alice.post(PAGE, ORDER).status_code == 302  # the number may be hosted again
