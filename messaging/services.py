@@ -33,7 +33,7 @@ from config.db import insert_unless_exists
 from crm.models import Contact, Suppression, suppressed
 from crm.phone import e164_or_none, is_anonymous
 from crm.services import contact_locked, contact_upsert
-from events.bus import ask, publish
+from events.bus import Event, ask, publish
 
 from . import events
 from .carrier_errors import error_meaning
@@ -648,9 +648,10 @@ def _record_sent(claim: _Claim, *, sid: str, status: str, segments: int | None) 
             message.segments = segments
         message.save(update_fields=["provider_sid", "status", "sent_at", "status_changed_at", "segments"])
         _finish(claim.send, OutboundSend.State.SENT)
-        publish(events.MessageSent(client=claim.client, message=message))
+        sent: list[Event] = [events.MessageSent(client=claim.client, message=message)]
         if claim.send.kind == OutboundSend.Kind.TEXT_BACK:
-            publish(events.TextbackSent(client=claim.client, send=claim.send, message=message))
+            sent.append(events.TextbackSent(client=claim.client, send=claim.send, message=message))
+        publish(*sent)  # one savepoint for both events' counters
     # A status callback that raced ahead of this write was parked in the cache; apply it now.
     early = cache.get(_early_status_key(sid))
     if early:
@@ -1003,7 +1004,9 @@ def message_status_update(
     }.get(status)
     if mapped is None:
         return None
-    with transaction.atomic():
+    # savepoint=False: in a webhook this is already inside the webhook's transaction, which a failure rolls back
+    # whole; a savepoint would only add two statements to every delivery report.
+    with transaction.atomic(savepoint=False):
         message = Message.objects.select_for_update(no_key=True).filter(provider_sid=sid).first()
         if message is None:
             cache.set(

@@ -20,19 +20,20 @@ def _int_param(params: dict, name: str) -> int | None | str:
     return int(raw)
 
 
-def _call_from(client, params) -> Call:
+def _call_from(client, params, *, expect_new: bool = False) -> Call:
     return call_record(
         client=client,
         call_sid=params["CallSid"],
         from_number=params.get("From", ""),
         to_number=params.get("To", ""),
         caller_name=params.get("CallerName", ""),
+        expect_new=expect_new,
     )
 
 
 @twilio_webhook(required=("CallSid", "From", "To"), client_by="To")
 def voice_incoming(request, client, params):
-    call = _call_from(client, params)
+    call = _call_from(client, params, expect_new=True)
     if client.call_mode == client.CallMode.CARRIER:
         # The business's carrier only forwards calls nobody answered: this one is already missed.
         call_mark_missed(client=client, call=call, reason=Call.MissedReason.CARRIER)

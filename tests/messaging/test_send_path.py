@@ -818,14 +818,15 @@ def test_a_text_back_is_sent_in_a_fixed_number_of_queries(personas, twilio, djan
     check, the caller and their history in one statement, the line-type look-up and its metering, templates,
     the conversation, the message, the ledger, then the sent record and its counters. A real worker runs 24;
     here the test's transaction adds savepoints, the caller is new, and the task starts in public. Billing's
-    metering of the look-up and of the text, and the deliverability count of the text (one upsert), each run in
-    a savepoint of their own (events.bus): a billing or counting bug must not unsend a text, and that isolation
-    costs two statements each. Taking and letting go of the fence (an advisory lock,
+    metering of the look-up runs in a savepoint of its own, and the sent record's counters (billing's metering
+    of the text, the deliverability count, the reports' text-back count) share one (events.bus publishes the
+    text's two events together): a billing or counting bug must not unsend a text, and that isolation costs two
+    statements each. Taking and letting go of the fence (an advisory lock,
     messaging.services.FENCE_BASE) costs two more. The sent record writes the text-back's one follow-up too
     (messaging.followups). Which Twilio account sends for the agency is read once every few minutes
     (messaging.twilio_accounts: cached in Redis): one more when it is not cached."""
     send = _schedule(personas.acme)
-    with django_assert_max_num_queries(35):
+    with django_assert_max_num_queries(32):
         assert _deliver(send) == "sent"
     assert len(twilio.messages_to(CALLER)) == 1
 

@@ -284,9 +284,10 @@ def test_the_webhooks_of_a_missed_call_answer_in_a_fixed_number_of_queries(
 ):
     """The budget bench/missed_call_cost.py measures (--show-sql lists them); raise it only knowingly."""
     params = call_params(personas.acme, CALLER)
-    # Schemas (2), the client, its last-webhook stamp at most once a minute (2), the call (look-up, contact
-    # look-up and insert, call insert), and the counters the reports and billing apps keep in the same
-    # transaction (CallReceived: one savepoint around the reports counter and billing's usage row).
+    # Schemas (2), the client, its last-webhook stamp at most once a minute (2), the call (contact look-up and
+    # insert, call insert: a new call is inserted without looking for it first), and the counters the reports
+    # and billing apps keep in the same transaction (CallReceived: one savepoint around the reports counter and
+    # billing's usage row).
     with django_assert_max_num_queries(13):
         post_signed(platform, "/hooks/twilio/voice/incoming/", params)
     # Schemas, the client, the call, deciding it (one UPDATE), the ledger row (one INSERT), the reports counter
@@ -298,5 +299,15 @@ def test_the_webhooks_of_a_missed_call_answer_in_a_fixed_number_of_queries(
             "/hooks/twilio/voice/dial-complete/",
             {**params, "DialCallStatus": "no-answer", "CallStatus": "in-progress"},
         )
+    # The call's own status callback: schemas, the client, the call, then one UPDATE … RETURNING for its
+    # duration and completion, and billing's metering of the minutes in its savepoint (and the test's).
+    with django_assert_max_num_queries(11):
+        post_signed(
+            platform,
+            "/hooks/twilio/voice/status/",
+            {**params, "CallStatus": "completed", "CallDuration": "42"},
+        )
     with schema_context(personas.acme.schema_name):
-        assert Call.objects.get(call_sid=params["CallSid"]).outcome == Call.Outcome.MISSED
+        call = Call.objects.get(call_sid=params["CallSid"])
+        assert (call.outcome, call.duration_seconds) == (Call.Outcome.MISSED, 42)
+        assert call.completed_at is not None
