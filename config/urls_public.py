@@ -5,7 +5,7 @@ from django.urls import include, path
 
 from agency.views import home
 from billing.connect_views import stripe_webhook
-from deliverability.callbacks import registration_status
+from deliverability.callbacks import events_webhook, registration_status
 from messaging.telnyx_webhooks import telnyx_sms
 from messaging.views import intake, link_redirect, media_public
 
@@ -20,6 +20,7 @@ urlpatterns = [
     path("hooks/twilio/", include("telephony.urls")),
     path("hooks/twilio/", include("messaging.urls")),
     path("hooks/twilio/registration/status/", registration_status, name="registration-status"),
+    path("hooks/twilio/events/", events_webhook, name="twilio-events"),
     path("hooks/telnyx/sms/", telnyx_sms, name="telnyx-sms"),
     path("hooks/stripe/", stripe_webhook, name="stripe-webhook"),
     # TeXML: Twilio's voice views behind Telnyx's signature (messaging.webhooks.carrier_of).

@@ -8,19 +8,23 @@ the truth: a rejected profile fails the registration with Twilio's reason, and o
 checked with Twilio at once (registration_check), so the brand and the campaign move on without waiting for
 beat's next round. Repeats are harmless: a failed registration stays failed, a check asks again."""
 
+import json
 import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
+from messaging.models import TwilioAccount
 from messaging.twilio_accounts import credentials_for
 
-from .models import A2PRegistration
+from .models import A2PRegistration, EventSink
 from .registration import RegistrationError, registration_check, registration_fail
+from .streams import EVENT_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -80,4 +84,73 @@ def registration_status(request):
             registration_check(registration=registration)
         except RegistrationError as exc:  # beat asks again later
             log.warning("registration %s not checked after its callback: %s", registration.pk, exc)
+    return HttpResponse(status=204)
+
+
+# --- Event Streams (deliverability.streams): brand, campaign and toll-free verification reviews ---------------------
+
+EVENTS_IN_REVIEW = (*IN_REVIEW, A2PRegistration.Status.VERIFICATION_REVIEW)
+
+
+def _token(sink: EventSink) -> str:
+    if sink.account_sid == settings.TWILIO_ACCOUNT_SID:
+        return settings.TWILIO_AUTH_TOKEN
+    account = TwilioAccount.objects.filter(account_sid=sink.account_sid).first()
+    return account.auth_token if account is not None else ""
+
+
+def _sids(data) -> set[str]:
+    """Every SID-looking string an event's data carries (brandsid, campaignsid, the verification's …)."""
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            return set()
+    found: set[str] = set()
+    if isinstance(data, dict):
+        for value in data.values():
+            if isinstance(value, str) and len(value) == 34 and value[:2].isalpha():
+                found.add(value)
+    return found
+
+
+@csrf_exempt
+@require_POST
+def events_webhook(request):
+    sink = EventSink.objects.filter(account_sid=request.GET.get("a", "")).first()
+    signature = request.headers.get("X-Twilio-Signature", "")
+    body = request.body.decode("utf-8", "replace")
+    token = _token(sink) if sink is not None else ""
+    url = f"{settings.PUBLIC_BASE_URL}{request.get_full_path()}"
+    if (
+        sink is None
+        or not token
+        or not signature
+        or "bodySHA256" not in request.GET
+        or not RequestValidator(token).validate(url, body, signature)
+    ):
+        log.warning("rejected unsigned or badly signed Twilio event delivery")
+        return HttpResponseForbidden("Invalid signature", content_type="text/plain")
+    try:
+        events = json.loads(body)
+    except ValueError:
+        return HttpResponse("The body must be a JSON array of events", status=400, content_type="text/plain")
+    events = events if isinstance(events, list) else [events]
+    sids: set[str] = set()
+    for event in events:
+        if isinstance(event, dict) and event.get("type") in EVENT_TYPES:
+            sids |= _sids(event.get("data"))
+    if not sids:
+        return HttpResponse(status=204)
+    named = Q(brand_sid__in=sids) | Q(campaign_sid__in=sids) | Q(verification_sid__in=sids)
+    registrations = A2PRegistration.objects.filter(named, status__in=EVENTS_IN_REVIEW)
+    if sink.agency_id is not None:  # an agency's own account speaks for its registrations only
+        registrations = registrations.filter(client__agency_id=sink.agency_id)
+    else:  # the platform's account: the agencies sharing it
+        registrations = registrations.exclude(client__agency_id__in=TwilioAccount.objects.values("agency_id"))
+    for registration in registrations:
+        try:
+            registration_check(registration=registration)
+        except RegistrationError as exc:  # beat asks again later
+            log.warning("registration %s not checked after an event: %s", registration.pk, exc)
     return HttpResponse(status=204)

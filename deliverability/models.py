@@ -260,3 +260,25 @@ class HostedNumberOrder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id} {self.phone_number}: {self.status}"
+
+
+class EventSink(models.Model):
+    """Twilio Event Streams in one Twilio account (the platform's, or an agency's subaccount or own account): the
+    webhook sink pointed at us and its subscription to A2P registration events (deliverability.streams). Made once
+    per account, at its first registration."""
+
+    account_sid = models.CharField(max_length=34, unique=True)
+    agency = models.ForeignKey(
+        "accounts.Agency",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Whose account it is; empty for the platform's own.",
+    )
+    sink_sid = models.CharField(max_length=34)
+    subscription_sid = models.CharField(max_length=34)
+    created_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return f"{self.account_sid}: {self.sink_sid}"

@@ -15,6 +15,7 @@ what holding text-backs until approval (deliverability.receivers) and the dashbo
 import logging
 import re
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -30,6 +31,7 @@ from messaging.webhooks import webhook_url
 from .addresses import address_ensure
 from .errors import RegistrationError, twilio_step
 from .models import A2PRegistration, HostedNumberOrder
+from .streams import events_ensure
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,9 @@ def registration_submit(*, registration: A2PRegistration) -> A2PRegistration:
     """Step 1, or the failed step again. RegistrationError if Twilio refuses (what was made is kept)."""
     client = Client.objects.select_related("agency").get(pk=registration.client_id)
     api = client_for(client.agency)
+    # Twilio reports the reviews as events to us (deliverability.streams); beat still polls whatever happens here.
+    own = api.account_sid != settings.TWILIO_ACCOUNT_SID
+    events_ensure(agency=client.agency if own else None, api=api)
     registration.kind = kind_for(client)
     if registration.kind == A2PRegistration.Kind.TOLL_FREE:
         return _toll_free_submit(registration, client, api)

@@ -55,6 +55,8 @@ def test_submit_then_brand_then_campaign_then_approved(twilio, web, personas, ac
     assert registration.status == "brand_review" and registration.region == "IL"
     assert Client.objects.get(pk=personas.acme.pk).messaging_registration == "pending"
     assert kinds(twilio) == [
+        "CreateSink",  # the account's event stream, made once (deliverability.streams)
+        "CreateSubscription",
         "CreateCustomerProfile",
         "CreateEndUser",
         "CreateEndUser",

@@ -165,6 +165,9 @@ OPERATIONS = {
     "DeleteHostedNumberOrder": "cancel_hosted_order",
     "FetchAuthorizationDocument": "fetch_loa",
     "CreateAuthorizationDocument": "loa",
+    # Event Streams
+    "CreateSink": "sink",
+    "CreateSubscription": "subscription",
     # Usage per account
     "ListUsageRecordThisMonth": "usage_this_month",
     "ListUsageRecordLastMonth": "usage_last_month",
@@ -1239,6 +1242,86 @@ class FakeTwilio:
             resource["uri"] = f"/{API_VERSION}/Accounts/{account}/Addresses/{resource['sid']}.json"
             return 201, dict(resource)
 
+    # ------------------------------------------------------------------ Event Streams
+
+    @property
+    def sinks(self) -> list[dict]:
+        with self._lock:
+            return [dict(v) for v in self._registry.values() if v["sid"].startswith("DG")]
+
+    def stream_event(self, account_sid: str, event_type: str, data: dict) -> list[tuple[str, str, str]]:
+        """Twilio publishes `event_type` in the account: for each of its webhook sinks subscribed to it, what Twilio
+        posts there, (url, body, signature): a JSON array of one CloudEvent, signed over the sink's URL with the
+        body's bodySHA256 added, with the account's token. For a test to deliver."""
+        with self._lock:
+            subscribed = {
+                v["sink_sid"]
+                for v in self._registry.values()
+                if v["sid"].startswith("DF") and v["account_sid"] == account_sid and event_type in v["types"]
+            }
+            sinks = [self._registry[sid] for sid in subscribed]
+            token = self.token_of(account_sid)
+        deliveries = []
+        for sink in sinks:
+            body = json.dumps(
+                [
+                    {
+                        "specversion": "1.0",
+                        "type": event_type,
+                        "source": f"/v1/Accounts/{account_sid}",
+                        "id": "EZ" + uuid.uuid4().hex,
+                        "dataschema": "https://events-schemas.twilio.com/A2P.BrandRegistration/1",
+                        "datacontenttype": "application/json",
+                        "time": self.clock().astimezone(UTC).isoformat(),
+                        "data": {"accountsid": account_sid, **data},
+                    }
+                ]
+            )
+            validator = RequestValidator(token)
+            destination = sink["sink_configuration"]["destination"]
+            joiner = "&" if "?" in destination else "?"
+            url = f"{destination}{joiner}bodySHA256={validator.compute_hash(body)}"
+            deliveries.append((url, body, validator.compute_signature(url, {})))
+        return deliveries
+
+    def _events(self, op_id: str, form: dict, account: str) -> tuple[int, dict]:
+        with self._lock:
+            if op_id == "CreateSink":
+                try:
+                    configuration = json.loads(form["SinkConfiguration"])
+                except ValueError:
+                    return 400, twilio_error(400, 20001, "SinkConfiguration must be JSON")
+                if form["SinkType"] == "webhook" and not _valid_callback_url(
+                    configuration.get("destination", "")
+                ):
+                    return 400, twilio_error(400, 20001, "A webhook sink needs a destination URL")
+                resource = self._register(
+                    "DG",
+                    account,
+                    description=form["Description"],
+                    sink_type=form["SinkType"],
+                    sink_configuration=configuration,
+                    status="active",
+                )
+                return 201, dict(resource)
+            if op_id == "CreateSubscription":
+                if self._owned(form["SinkSid"], account, "DG") is None:
+                    return 400, twilio_error(400, 20001, "SinkSid must be an active sink of yours")
+                raw = form["Types"]
+                types = []
+                for item in raw if isinstance(raw, list) else [raw]:
+                    try:
+                        types.append(json.loads(item)["type"])
+                    except (ValueError, KeyError, TypeError):
+                        return 400, twilio_error(
+                            400, 20001, f"Types must be objects with a type, got {item!r}"
+                        )
+                resource = self._register(
+                    "DF", account, description=form["Description"], sink_sid=form["SinkSid"], types=types
+                )
+                return 201, dict(resource)
+        return 501, twilio_error(501, 20500, f"The fake does not implement {op_id}")
+
     # ------------------------------------------------------------------ Usage records
 
     def set_usage(self, account_sid: str, period: str, records: list[dict]) -> None:
@@ -2200,6 +2283,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = fake._lookup(values["PhoneNumber"], record["query"])
         elif op.api in ("trusthub_v1", "messaging_v1"):
             status, payload = fake._registration(op.operation_id, values, record["form"], account, path)
+        elif op.api == "events_v1":
+            status, payload = fake._events(op.operation_id, record["form"], account)
         elif op.api == "numbers_v2":
             status, payload = fake._hosting(op.operation_id, values, record["form"], account, path)
         elif op.operation_id == "CreateAddress":
