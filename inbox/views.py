@@ -201,7 +201,7 @@ def _thread_context(request, client, conversation: Conversation, **forms) -> dic
         "caller": caller,
         "avatar": selectors.avatar(conversation.contact),
         "phone": selectors.phone_display(conversation.contact.phone_number),
-        "sending_number": selectors.phone_display(str(client.phone_number)) if client.phone_number else "",
+        "sending_number": selectors.phone_display(client.texts_from) if client.texts_from else "",
         **_timeline_context(client, conversation),
         "canned_replies": selectors.canned_replies(),
         "assignee": assignee,

@@ -309,3 +309,17 @@ def test_a_won_job_may_be_worth_nothing(web, personas):
     web(HOST, personas.alice).post(url(conversation, "outcome"), {"kind": "won", "value": "0"})
     with schema_context("c_acme"):
         assert Outcome.objects.get().value == Decimal("0")
+
+
+def test_the_reply_box_names_the_number_replies_go_from_the_hosted_one_once_it_is_hosted(web, personas):
+    from accounts.models import Client
+
+    def sending_from() -> str:
+        page = web(HOST, personas.alice).get(url(conversation)).content.decode()
+        return page.split("From <strong>")[1].split("</strong>")[0]
+
+    conversation = add_conversation(personas.acme, name="Hana", texts=["Hi"], minutes_ago=1)
+    textback_number = str(personas.acme.phone_number)
+    assert sending_from()[-4:] == textback_number[-4:]
+    Client.objects.filter(pk=personas.acme.pk).update(hosted_sms_number="+13125550777")
+    assert sending_from()[-4:] == "0777"  # the business's own number, as the caller sees it
