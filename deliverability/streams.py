@@ -32,8 +32,10 @@ EVENT_TYPES = (
     "com.twilio.messaging.compliance.brand-registration.brand-verified",
     "com.twilio.messaging.compliance.campaign-registration.campaign-approved",
     "com.twilio.messaging.compliance.campaign-registration.campaign-failure",
-    "com.twilio.messaging.compliance.toll-free-verification.verification-approved",
-    "com.twilio.messaging.compliance.toll-free-verification.verification-rejected",
+    "com.twilio.messaging.compliance.toll-free-verification.request-approved",
+    "com.twilio.messaging.compliance.toll-free-verification.rejected",
+    "com.twilio.messaging.compliance.toll-free-verification.failure",
+    "com.twilio.messaging.compliance.toll-free-verification.expired",
 )
 
 

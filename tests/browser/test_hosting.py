@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import Client
-from deliverability.models import BusinessAddress, HostedNumberOrder
+from deliverability.models import BusinessAddress, EventSink, HostedNumberOrder
 from tests.browser.conftest import DESKTOP, PHONE, fits_the_screen, screenshot
 
 from .test_login_pages import log_in
@@ -21,6 +21,7 @@ def acme_in_carrier_mode(personas, live):
     yield
     HostedNumberOrder.objects.filter(client=personas.acme).delete()
     BusinessAddress.objects.filter(client=personas.acme).delete()
+    EventSink.objects.all().delete()
     Client.objects.filter(pk=personas.acme.pk).update(
         call_mode=Client.CallMode.FORWARD, hosted_sms_number=None
     )

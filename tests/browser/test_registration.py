@@ -8,7 +8,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from accounts.models import Client
-from deliverability.models import A2PRegistration, BusinessAddress
+from deliverability.models import A2PRegistration, BusinessAddress, EventSink
 from tests.browser.conftest import fits_the_screen, screenshot
 
 from .test_login_pages import log_in, pass_two_factor
@@ -18,9 +18,9 @@ from .test_login_pages import log_in, pass_two_factor
 def nina_and_acme_restored(personas, live):
     yield
     A2PRegistration.objects.filter(client=personas.acme).delete()
-    BusinessAddress.objects.filter(
-        client=personas.acme
-    ).delete()  # made at Twilio (the fake) by the submission
+    # Made at Twilio (the fake, which forgets them) by the submission: the business's address and the event stream.
+    BusinessAddress.objects.filter(client=personas.acme).delete()
+    EventSink.objects.all().delete()
     Client.objects.filter(pk=personas.acme.pk).update(messaging_registration=Client.Registration.NOT_NEEDED)
     TOTPDevice.objects.filter(user=personas.nina).delete()
     StaticDevice.objects.filter(user=personas.nina).delete()

@@ -155,3 +155,24 @@ def test_twilio_refusing_the_sink_does_not_stop_the_registration(twilio, web, pe
     assert web("localhost", personas.nina).post(url(personas), DETAILS).status_code == 302
     assert A2PRegistration.objects.get(client=personas.acme).status == "brand_review"
     assert not EventSink.objects.exists()
+
+
+TOLL_FREE = "+18885550100"
+
+
+def test_a_toll_free_verification_approved_by_event_is_approved_at_once(twilio, web, personas):
+    held = twilio.add_incoming_number(TOLL_FREE, type="tollfree")
+    Client.objects.filter(pk=personas.acme.pk).update(phone_number=TOLL_FREE, number_sid=held["sid"])
+    nina = web("localhost", personas.nina)
+    proof = {**DETAILS, "opt_in_proof_url": "https://acme-plumbing.example/contact"}
+    assert nina.post(url(personas), proof).status_code == 302
+    registration = A2PRegistration.objects.get(client=personas.acme)
+    assert registration.status == "verification_review"
+    twilio.set_verification_status(registration.verification_sid, "TWILIO_APPROVED")
+    [delivery] = twilio.stream_event(
+        twilio.account_sid,
+        "com.twilio.messaging.compliance.toll-free-verification.request-approved",
+        {"tollfreeverificationsid": registration.verification_sid, "phonenumber": TOLL_FREE},
+    )
+    assert deliver(web, delivery).status_code == 204
+    assert A2PRegistration.objects.get(pk=registration.pk).status == "approved"
