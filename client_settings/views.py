@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import AgencyMembership, Client, ClientMembership
 from accounts.selectors import request_client
-from deliverability.hosting import latest_order
+from deliverability.hosting import latest_order, next_action
 from inbox.suggestions import rules_draft
 from messaging.intents import Intent
 from messaging.models import Template
@@ -173,7 +173,10 @@ def client_settings(request):
         "sample_caller": SAMPLE_CALLER,
         "placeholders": PLACEHOLDERS.items(),
         "has_errors": status != 200,
-        "hosting_order": latest_order(client) if client.call_mode == Client.CallMode.CARRIER else None,
+        "hosting_order": (
+            order := latest_order(client) if client.call_mode == Client.CallMode.CARRIER else None
+        ),
+        "hosting_next": next_action(order) if order is not None else None,
     }
     return render(request, "client_settings/settings.html", context, status=status)
 

@@ -499,3 +499,12 @@ def test_releasing_a_completed_hosting_gives_the_number_back_and_it_may_be_order
     body = shown(alice.get(PAGE))
     assert "Released on" in body and "Order again" in body
     assert alice.post(PAGE, ORDER).status_code == 302  # the number may be hosted again
+
+
+def test_the_settings_card_says_what_the_owner_must_do_next(twilio, web, personas, carrier_mode):
+    alice = page(web, personas.alice)
+    assert 'id="texting-number-next"' not in shown(alice.get("/settings/"))
+    alice.post(PAGE, ORDER)
+    alice.post(PAGE, {"action": "call"})
+    card = shown(alice.get("/settings/"))
+    assert "Next, for the owner:" in card and order_row(personas).verification_code in card
