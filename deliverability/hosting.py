@@ -171,6 +171,7 @@ def hosting_order(
         HostedNumberOrder.objects.filter(phone_number=phone_number)
         .exclude(client=client)
         .exclude(status__in=ENDED)
+        .exists()
     ):
         raise HostingError("Another business already has an order for that number.")
     api = client_for(client.agency)

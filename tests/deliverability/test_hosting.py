@@ -508,3 +508,13 @@ def test_the_settings_card_says_what_the_owner_must_do_next(twilio, web, persona
     alice.post(PAGE, {"action": "call"})
     card = shown(alice.get("/settings/"))
     assert "Next, for the owner:" in card and order_row(personas).verification_code in card
+
+
+def test_a_number_another_business_has_on_order_cannot_be_ordered(twilio, web, personas, carrier_mode):
+    page(web, personas.alice).post(PAGE, ORDER)
+    erin = page(web, personas.erin, "cedar.localhost")
+    response = erin.post(PAGE, {**ORDER, "contact_email": "erin@cedar.test"})
+    assert response.status_code == 400 and "Another business already has an order for that number" in shown(
+        response
+    )
+    assert HostedNumberOrder.objects.filter(client=personas.cedar).count() == 0
