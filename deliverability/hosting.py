@@ -37,6 +37,7 @@ from telephony.numbers import webhook_urls
 from .addresses import address_ensure
 from .errors import RegistrationError
 from .models import A2PRegistration, HostedNumberOrder
+from .registration import SOLE_PROPRIETOR
 
 log = logging.getLogger(__name__)
 
@@ -467,12 +468,20 @@ def _texts_move(order: HostedNumberOrder, api) -> None:
     log.info("client %s: texts now go from its hosted number %s", order.client_id, order.phone_number)
     registration = A2PRegistration.objects.filter(client_id=order.client_id).first()
     if registration and registration.messaging_service_sid and order.incoming_number_sid:
+        service = api.messaging.v1.services(registration.messaging_service_sid)
+        textback_sid = Client.objects.filter(pk=order.client_id).values_list("number_sid", flat=True).first()
         try:
+            if registration.brand_type == SOLE_PROPRIETOR and textback_sid:
+                # A sole proprietor's campaign holds one number: the one texts now go from replaces the other.
+                try:
+                    service.phone_numbers(textback_sid).delete()
+                except TwilioRestException as exc:
+                    if exc.status != 404:
+                        with _twilio("take the Textback number out of the messaging service"):
+                            raise
             with _twilio("add the hosted number to the messaging service"):
-                api.messaging.v1.services(registration.messaging_service_sid).phone_numbers.create(
-                    phone_number_sid=order.incoming_number_sid
-                )
-        except HostingError as exc:
+                service.phone_numbers.create(phone_number_sid=order.incoming_number_sid)
+        except (HostingError, requests.RequestException) as exc:
             log.warning("hosted number %s not added to its messaging service: %s", order.phone_number, exc)
 
 

@@ -518,3 +518,22 @@ def test_a_number_another_business_has_on_order_cannot_be_ordered(twilio, web, p
         response
     )
     assert HostedNumberOrder.objects.filter(client=personas.cedar).count() == 0
+
+
+def test_a_sole_proprietors_service_keeps_one_number_the_hosted_one(twilio, web, personas, carrier_mode):
+    from deliverability.models import A2PRegistration
+    from deliverability.registration import registrations_check_all
+
+    held = twilio.add_incoming_number(str(personas.acme.phone_number))
+    Client.objects.filter(pk=personas.acme.pk).update(number_sid=held["sid"])
+    sole = {**REGISTRATION, "legal_name": "Alice Owner", "business_type": "Sole Proprietorship", "ein": ""}
+    url = f"/deliverability/northwind/clients/{personas.acme.pk}/registration/"
+    assert web("localhost", personas.nina).post(url, sole).status_code == 302
+    registration = A2PRegistration.objects.get(client=personas.acme)
+    twilio.set_brand_status(registration.brand_sid, "APPROVED")
+    twilio.answer_brand_otp(registration.brand_sid)
+    registrations_check_all()
+    registration.refresh_from_db()
+    assert twilio.service_numbers(registration.messaging_service_sid) == [held["sid"]]
+    order = _complete(twilio, web, personas)
+    assert twilio.service_numbers(registration.messaging_service_sid) == [order.incoming_number_sid]

@@ -77,6 +77,8 @@ OPERATIONS: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("/v1/a2p/BrandRegistrations/{BrandRegistrationSid}/SmsOtp", "post"),
             ("/v1/Services", "post"),  # CreateService
             ("/v1/Services/{ServiceSid}/PhoneNumbers", "post"),  # CreatePhoneNumber
+            # DeletePhoneNumber: a sole proprietor's service keeps one number, the one texts go from (hosting)
+            ("/v1/Services/{ServiceSid}/PhoneNumbers/{Sid}", "delete"),
             ("/v1/Services/{MessagingServiceSid}/Compliance/Usa2p", "post"),  # CreateUsAppToPerson
             ("/v1/Services/{MessagingServiceSid}/Compliance/Usa2p/{Sid}", "get"),  # FetchUsAppToPerson
             ("/v1/Tollfree/Verifications", "post"),  # CreateTollfreeVerification

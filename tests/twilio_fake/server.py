@@ -150,6 +150,7 @@ OPERATIONS = {
     "FetchBrandRegistrations": "fetch_brand",
     "CreateService": "messaging_service",
     "CreatePhoneNumber": "service_number",
+    "DeletePhoneNumber": "remove_service_number",
     "CreateUsAppToPerson": "campaign",
     "FetchUsAppToPerson": "fetch_campaign",
     "CreateTollfreeVerification": "tollfree_verification",
@@ -837,6 +838,11 @@ class FakeTwilio:
             token = self.token_of(bundle["account_sid"])
         return url, params, RequestValidator(token).compute_signature(url, params)
 
+    def service_numbers(self, service_sid: str) -> list[str]:
+        """The phone-number sids a messaging service holds now."""
+        with self._lock:
+            return [v["sid"] for v in self._registry.values() if v.get("service_sid") == service_sid]
+
     def answer_brand_otp(self, sid: str) -> dict:
         """A sole proprietor replied to the one-time code carriers texted: their brand's identity is verified."""
         with self._lock:
@@ -986,6 +992,16 @@ class FakeTwilio:
                     "phone_number": number["phone_number"],
                 }
                 return 201, dict(self._registry[form["PhoneNumberSid"]])
+            if op_id == "DeletePhoneNumber":
+                entry = self._registry.get(values["Sid"])
+                if (
+                    entry is None
+                    or entry.get("service_sid") != values["ServiceSid"]
+                    or entry["account_sid"] != account
+                ):
+                    return missing
+                del self._registry[values["Sid"]]
+                return 204, None
             if op_id == "CreateUsAppToPerson":
                 if self._owned(values["MessagingServiceSid"], account, "MG") is None:
                     return missing
