@@ -3,6 +3,8 @@ brand (with the logo fetched from a URL). Keyword-only, typed, named <entity>_<a
 
 They sit here, above telephony and config.outbound, so that accounts (the tenancy core) imports neither."""
 
+import logging
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,7 +14,20 @@ from accounts.domains import domain_token_new
 from accounts.models import Agency, AuditEntry, Client, User
 from accounts.services import ClientStateError, audit_record
 from config import outbound
+from deliverability.hosting import (
+    OPEN as HOSTING_OPEN,
+)
+from deliverability.hosting import (
+    HostingError,
+    hosting_cancel,
+    hosting_release,
+)
+from deliverability.models import HostedNumberOrder
 from telephony.numbers import NumberError, numbers_for
+
+log = logging.getLogger(__name__)
+# Said in the offboarding's audit entry when something stays at Twilio for the agency to finish there.
+LEFT_AT_TWILIO = "NOT "
 
 
 @transaction.atomic
@@ -37,11 +52,24 @@ def client_offboard(
         except NumberError as exc:
             raise ValidationError(f"{exc} Nothing was changed; try again.") from None
         detail = f"number {released} released from routing and given back to Twilio"
+    hosting = _hosting_end(client)
+    if hosting:
+        detail = f"{detail}; {hosting}"
     client.status = Client.Status.ARCHIVED
     client.archived_at = timezone.now()
     client.phone_number = None
     client.number_sid, client.number_bought = "", False
-    client.save(update_fields=["status", "archived_at", "phone_number", "number_sid", "number_bought"])
+    client.hosted_sms_number = None
+    client.save(
+        update_fields=[
+            "status",
+            "archived_at",
+            "phone_number",
+            "number_sid",
+            "number_bought",
+            "hosted_sms_number",
+        ]
+    )
     audit_record(
         agency=client.agency,
         actor=actor,
@@ -51,6 +79,47 @@ def client_offboard(
         ip_address=ip_address,
     )
     return client
+
+
+def _hosting_end(client: Client) -> str:
+    """The business's own number hosted for texting (deliverability.hosting) is given back with the client:
+    a completed hosting is released (its number deleted from the agency's Twilio account, so it stops being
+    held and billed), an order on its way is cancelled. Twilio failing does not stop the offboarding (the
+    client's texting stops either way); what is left at Twilio is said, for the audit log and the page."""
+    order = (
+        HostedNumberOrder.objects.filter(
+            client=client, status__in=[*HOSTING_OPEN, HostedNumberOrder.Status.COMPLETED]
+        )
+        .order_by("-pk")
+        .first()
+    )
+    if order is None:
+        return ""
+    number = order.phone_number
+    completed = order.status == HostedNumberOrder.Status.COMPLETED
+    try:
+        if completed:
+            hosting_release(order=order)
+        else:
+            hosting_cancel(order=order)
+    except HostingError as exc:
+        log.warning("client %s offboarded; hosting of %s left at Twilio: %s", client.slug, number, exc)
+        if completed:
+            return (
+                f"hosted number {number} {LEFT_AT_TWILIO}released at Twilio (Twilio failed); delete it in the "
+                "agency's Twilio console"
+            )
+        # Not followed any more (beat would otherwise text-enable an archived client when it completes).
+        order.status = HostedNumberOrder.Status.CANCELED
+        order.failure_reason = f"Offboarded; the order was left at Twilio: {exc}"[:500]
+        order.save()
+        return (
+            f"hosting order {order.order_sid} for {number} {LEFT_AT_TWILIO}cancelled at Twilio; cancel it in "
+            "the agency's Twilio console"
+        )
+    if completed:
+        return f"hosted number {number} released at Twilio (its texting goes back to its carrier)"
+    return f"hosting order for {number} cancelled"
 
 
 # --- Brand --------------------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ from .dashboard import (
     late_sends_notice,
 )
 from .forms import AgencyInviteForm, BrandForm, OffboardForm
-from .services import agency_brand_update, client_offboard
+from .services import LEFT_AT_TWILIO, agency_brand_update, client_offboard
 
 AUDIT_PAGE = 200
 PAGE_SIZE = 50
@@ -185,6 +185,15 @@ def client_offboard_view(request, pk: int):
             messages.success(
                 request, f"{client.name} is offboarded. Its data is kept; its number no longer routes here."
             )
+            detail = (
+                AuditEntry.objects.filter(client=client, action=AuditEntry.Action.OFFBOARD)
+                .order_by("-pk")
+                .values_list("detail", flat=True)
+                .first()
+            )
+            for left in (detail or "").split("; "):
+                if LEFT_AT_TWILIO in left:
+                    messages.warning(request, f"Left for you to finish at Twilio: {left}.")
             return redirect("home")
     status = 400 if request.method == "POST" else 200
     return render(request, "agency/client_offboard.html", {"client": client, "form": form}, status=status)
