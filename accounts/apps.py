@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Agencies, clients and people"
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from .reauth import on_user_logged_in
+
+        user_logged_in.connect(on_user_logged_in, dispatch_uid="accounts.reauth")

@@ -20,11 +20,14 @@ import logging
 import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.utils.timezone import now
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.timezone import localtime, now
 
 from accounts.models import Agency, AgencyMembership, AuditEntry, Client, ClientMembership, User
 from accounts.services import (
@@ -46,12 +49,14 @@ from .models import (
     StripeEvent,
 )
 from .payments import amount_in_cents
+from .selectors import agency_time_zone
 from .stripe_api import StripeConnect, StripeConnectError, connect_enabled
 
 log = logging.getLogger(__name__)
 
 _SESSION_KEY = "billing_stripe_connect"
 STATE_SECONDS = 15 * 60
+_PUBLIC_URLS = settings.PUBLIC_SCHEMA_URLCONF  # the agency's pages (its host or the platform's)
 
 
 class ConnectRefused(ValueError):
@@ -81,9 +86,12 @@ def connect_state_take(*, session, state: str) -> int | None:
     return int(kept["agency"])
 
 
-def stripe_connect_finish(*, agency: Agency, user: User, code: str) -> StripeConnection:
+def stripe_connect_finish(
+    *, agency: Agency, user: User, code: str, ip_address: str | None = None
+) -> StripeConnection:
     """Exchange the code Stripe handed back for the connected account, and keep the account's id (and its name,
-    to show). Raises StripeConnectError (Stripe's words) or ConnectRefused."""
+    to show). Every admin of the agency is emailed (stripe_account_notify). Raises StripeConnectError (Stripe's
+    words) or ConnectRefused."""
     api = StripeConnect()
     token = api.token_exchange(code=code)
     account_id = str(token.get("stripe_user_id") or "")
@@ -105,6 +113,8 @@ def stripe_connect_finish(*, agency: Agency, user: User, code: str) -> StripeCon
         log.warning("could not read Stripe account %s: %s", account_id, exc)
     try:
         with transaction.atomic():
+            before = StripeConnection.objects.select_for_update().filter(agency=agency).first()
+            previous = (before.account_id, before.account_name) if before is not None else None
             connection, _ = StripeConnection.objects.update_or_create(
                 agency=agency,
                 defaults={
@@ -121,12 +131,25 @@ def stripe_connect_finish(*, agency: Agency, user: User, code: str) -> StripeCon
             "That Stripe account is already connected to another agency; connect a different account."
         ) from exc
     audit_record(
-        agency=agency, actor=user, action=AuditEntry.Action.STRIPE_CONNECT, detail=f"{account_id} {name}"
+        agency=agency,
+        actor=user,
+        action=AuditEntry.Action.STRIPE_CONNECT,
+        detail=f"{account_id} {name}",
+        ip_address=ip_address,
+    )
+    changed = previous is not None and previous[0] != account_id
+    stripe_account_notify(
+        agency=agency,
+        what="changed" if changed else "connected",
+        account=(account_id, name),
+        previous=previous if changed else None,
+        actor=user,
+        ip_address=ip_address,
     )
     return connection
 
 
-def stripe_disconnect(*, agency: Agency, user: User | None) -> bool:
+def stripe_disconnect(*, agency: Agency, user: User | None, ip_address: str | None = None) -> bool:
     """Forget the agency's Stripe account and tell Stripe to revoke our access. Invoices already sent stay on
     the agency's account (it collects them there); no new ones are made. False if nothing was connected."""
     connection = StripeConnection.objects.filter(agency=agency).first()
@@ -138,7 +161,18 @@ def stripe_disconnect(*, agency: Agency, user: User | None) -> bool:
         log.info("Stripe deauthorize of %s: %s", connection.account_id, exc)
     connection.delete()
     audit_record(
-        agency=agency, actor=user, action=AuditEntry.Action.STRIPE_DISCONNECT, detail=connection.account_id
+        agency=agency,
+        actor=user,
+        action=AuditEntry.Action.STRIPE_DISCONNECT,
+        detail=connection.account_id,
+        ip_address=ip_address,
+    )
+    stripe_account_notify(
+        agency=agency,
+        what="disconnected",
+        account=(connection.account_id, connection.account_name),
+        actor=user,
+        ip_address=ip_address,
     )
     return True
 
@@ -409,6 +443,12 @@ def stripe_event_handle(*, event: dict) -> str:
             return "already handled"
         if kind == "account.application.deauthorized":
             connection.delete()
+            stripe_account_notify(
+                agency=connection.agency,
+                what="revoked",
+                account=(connection.account_id, connection.account_name),
+                actor=None,
+            )
             return "disconnected: the agency revoked our access in Stripe"
         if not kind.startswith("invoice."):
             return "ignored: not an invoice event"
@@ -537,6 +577,61 @@ def _agency_emails(agency: Agency) -> list[str]:
     if billing:
         emails.add(billing)
     return sorted(emails)
+
+
+def stripe_account_notify(
+    *,
+    agency: Agency,
+    what: str,
+    account: tuple[str, str],
+    actor: User | None,
+    previous: tuple[str, str] | None = None,
+    ip_address: str | None = None,
+) -> None:
+    """Tell every admin of the agency (and its billing address) that the Stripe account its clients pay into was
+    connected, changed, disconnected, or revoked from Stripe's side: who, when, which account, and what to do if
+    it was not them. Sent once the change commits; mail trouble is logged, never raised (the change stands and is
+    in the audit log)."""
+    at = now()
+    actor_text = ""
+    if actor is not None:
+        actor_text = f"{actor.name} ({actor.email})" if actor.name else actor.email
+
+    def send() -> None:
+        base = agency_url(agency).rstrip("/")
+        payments = reverse("billing:stripe", args=[agency.slug], urlconf=_PUBLIC_URLS)
+        audit = reverse("agency:audit", args=[agency.slug], urlconf=_PUBLIC_URLS)
+        context = {
+            "agency": agency,
+            "what": what,
+            "account_id": account[0],
+            "account_name": account[1],
+            "previous_id": previous[0] if previous else "",
+            "previous_name": previous[1] if previous else "",
+            "actor": actor_text,
+            "ip_address": ip_address or "",
+            "at": localtime(at, ZoneInfo(agency_time_zone(agency=agency))),
+            "payments_url": f"{base}{payments}",
+            "audit_url": f"{base}{audit}",
+        }
+        subjects = {
+            "connected": "A Stripe account was connected",
+            "changed": "The Stripe account was changed",
+            "disconnected": "The Stripe account was disconnected",
+            "revoked": "The Stripe account was disconnected from Stripe",
+        }
+        try:
+            if recipients := _agency_emails(agency):
+                send_mail(
+                    f"{subjects[what]} for {agency.display_name}",
+                    render_to_string("billing/stripe_account_email.txt", context),
+                    settings.DEFAULT_FROM_EMAIL,
+                    recipients,
+                )
+        except Exception:
+            log.exception("could not email %s's admins that its Stripe account was %s", agency.slug, what)
+
+    transaction.on_commit(send)
 
 
 def _owner_emails(client: Client) -> list[str]:

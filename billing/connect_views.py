@@ -16,6 +16,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Agency
+from accounts.reauth import PasswordConfirmForm, session_auth_recent
+from accounts.throttle import client_address
 
 from . import connect, selectors
 from .forms import StripeSettingsForm
@@ -94,6 +96,17 @@ def stripe_connect_start(request, agency: str):
         raise Http404("Stripe Connect is not set up on this platform.")
     if getattr(request, "agency", None) is not None:
         return redirect("billing:stripe", agency_obj.slug)  # the page links to the platform host
+    if not session_auth_recent(request):
+        # Where the clients' money goes: a session that has not proved the password lately does so first. The
+        # form posts back here; a right password goes straight on to Stripe.
+        form = PasswordConfirmForm(request.POST if "password" in request.POST else None, request=request)
+        if not form.is_valid():
+            return render(
+                request,
+                "billing/stripe_reauth.html",
+                {"agency": agency_obj, "form": form},
+                status=400 if form.errors else 200,
+            )
     state = connect.connect_state_new(session=request.session, agency=agency_obj)
     return redirect(authorize_url(state=state, redirect_uri=_return_url(), email=request.user.email))
 
@@ -125,7 +138,9 @@ def stripe_connect_return(request):
         messages.error(request, "Stripe sent no authorization code back; nothing was connected.")
         return redirect("billing:stripe", agency.slug)
     try:
-        connection = connect.stripe_connect_finish(agency=agency, user=request.user, code=code[:200])
+        connection = connect.stripe_connect_finish(
+            agency=agency, user=request.user, code=code[:200], ip_address=client_address(request)
+        )
     except (StripeConnectError, connect.ConnectRefused) as exc:
         messages.error(request, f"Stripe was not connected: {exc}")
         return redirect("billing:stripe", agency.slug)
@@ -139,7 +154,7 @@ def stripe_connect_return(request):
 @require_POST
 def stripe_disconnect(request, agency: str):
     agency_obj = _admin_agency(request, agency)
-    if connect.stripe_disconnect(agency=agency_obj, user=request.user):
+    if connect.stripe_disconnect(agency=agency_obj, user=request.user, ip_address=client_address(request)):
         messages.success(
             request,
             "Disconnected your Stripe account. Invoices already sent stay in it; no new ones are made.",

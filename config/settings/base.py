@@ -460,6 +460,10 @@ if STRIPE_CONNECT_CLIENT_ID and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET
         "STRIPE_CONNECT_CLIENT_ID needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (see README, Stripe Connect)."
     )
 
+# How long after proving the password (logging in, or typing it again) a session may connect a Stripe account
+# (accounts.reauth); older sessions are asked for the password first.
+REAUTH_SECONDS = env.int("REAUTH_SECONDS", default=15 * 60)
+
 # --- Security -----------------------------------------------------------------------------------------
 # Secure by default; DEBUG (local development over plain http) turns the https-only parts off.
 # The reverse proxy (or load balancer) in front of gunicorn: the addresses, or networks, it connects from.
