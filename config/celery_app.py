@@ -36,6 +36,18 @@ def probe() -> None:
     """Nothing: what counts is that the worker's consumer took it off the broker (config/liveness.py)."""
 
 
+class _QuietProbes(logging.Filter):
+    """Keep the probe's "received" and "succeeded" lines (one pair per HEARTBEAT_SECONDS) out of the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return PROBE_TASK not in record.getMessage()
+
+
+# At import, so the pool's processes (which log "succeeded") have it as well as the consumer ("received").
+for _logger in ("celery.worker.strategy", "celery.app.trace"):
+    logging.getLogger(_logger).addFilter(_QuietProbes())
+
+
 class WorkerHeartbeat(bootsteps.StartStopStep):
     """The worker's heartbeat, written when its consumer receives its own probe (config/liveness.py): a worker
     whose loop stops, that waits for the broker to come back, or whose consumer has stalled after a reconnect
