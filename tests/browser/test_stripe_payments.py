@@ -107,3 +107,37 @@ def test_a_client_owner_sees_why_text_backs_are_paused_on_a_phone(page_for, pers
         screenshot(page, "stripe-payment-paused-inbox-phone")
     finally:
         Client.objects.filter(pk=personas.acme.pk).update(status=Client.Status.LIVE)
+
+
+def test_an_admin_who_logged_in_a_while_ago_types_the_password_before_stripe(
+    page_for, personas, stripe_clean
+):
+    """accounts.reauth on a phone: the session's login is made 20 minutes old; Connect asks for the password,
+    a wrong one says so, the right one goes on to Stripe's page."""
+    import time
+
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from accounts.reauth import SESSION_KEY
+    from tests.personas import PASSWORD
+
+    page, base = page_for("localhost", PHONE)
+    log_in(page, base, personas.nina.email)
+    pass_two_factor(page, personas.nina)
+    page.get_by_role("heading", name="Clients").wait_for()
+    cookie = next(c for c in page.context.cookies() if c["name"] == "sessionid")
+    session = SessionStore(session_key=cookie["value"])
+    session[SESSION_KEY] = int(time.time()) - 20 * 60
+    session.save()
+
+    page.goto(f"{base}/billing/northwind/stripe/")
+    page.get_by_role("button", name="Connect with Stripe").click()
+    expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+    page.get_by_label("Your password").fill("not-my-password")
+    page.get_by_role("button", name="Continue to Stripe").click()
+    expect(page.get_by_role("alert")).to_contain_text("That is not your password.")
+    assert fits_the_screen(page)
+    screenshot(page, "stripe-reauth-phone")
+    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue to Stripe").click()
+    expect(page.get_by_role("heading", name="Connect your Stripe account")).to_be_visible()  # Stripe's page
