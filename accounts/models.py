@@ -635,7 +635,7 @@ class Onboarding(models.Model):
 
     The client counts as onboarding on the dashboard until the wizard's last step puts it live."""
 
-    STEPS = ("profile", "hours", "number", "templates", "owner", "test", "live")
+    STEPS = ("profile", "hours", "number", "templates", "owner", "test", "registration", "live")
 
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="onboardings")
     client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="onboarding")

@@ -1,7 +1,7 @@
 """The onboarding wizard's writes and reads: an agency sets up a client step by step while its schema is
 provisioned in a Celery task.
 
-Steps (Onboarding.STEPS): profile → hours → number → templates → owner → test → live. Each write validates its
+Steps (Onboarding.STEPS): profile → hours → number → templates → owner → test → registration → live. Each write validates its
 step completely and only then opens the next one; coming back later resumes at the furthest step reached.
 The client's schema is cloned by onboarding_provision (agency.tasks) as soon as the profile is saved, so it
 is usually ready by the time the agency reaches the templates, which live in that schema."""
@@ -425,6 +425,13 @@ def onboarding_test_numbers(*, client: Client) -> list[str]:
 
 def onboarding_test_done(*, onboarding: Onboarding) -> None:
     _open_next(onboarding, "test")
+
+
+def onboarding_registration_done(*, onboarding: Onboarding) -> None:
+    """The registration step is passed: submitted to carriers, or left for later ("register later"; the client's
+    messaging_registration stays as the number step set it, so the agency's hold-until-registered choice
+    applies to its text-backs until it is registered)."""
+    _open_next(onboarding, "registration")
 
 
 def onboarding_recent_activity(*, client: Client, limit: int = 5) -> dict:

@@ -6,7 +6,7 @@ get the same 404 as for one that does not exist. Any of the agency's people may 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,8 +14,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.forms import form_add_service_errors
 from accounts.hours import format_hours
-from accounts.models import Client, Onboarding
-from accounts.selectors import agency_for_user, client_for_agency_user
+from accounts.models import AgencyMembership, Client, Onboarding
+from accounts.selectors import agency_for_user, agency_role, client_for_agency_user
+from deliverability.errors import RegistrationError
+from deliverability.forms import registration_form, registration_form_submit, registration_locked
+from deliverability.models import A2PRegistration
+from deliverability.registration import kind_for
+from deliverability.selectors import holds_until_registered
 from telephony.numbers import webhook_urls
 
 from . import onboarding as wizard
@@ -36,6 +41,7 @@ STEP_LABELS = {
     "templates": "Texts",
     "owner": "Owner",
     "test": "Test",
+    "registration": "Register",
     "live": "Go live",
 }
 
@@ -125,6 +131,7 @@ def step_view(request, pk: int, step: str):
         "templates": _templates,
         "owner": _owner,
         "test": _test,
+        "registration": _registration,
         "live": _live,
     }[step]
     return handler(request, onboarding)
@@ -293,6 +300,54 @@ def _test(request, onboarding):
         "public_base_url": settings.PUBLIC_BASE_URL,
     }
     return _page(request, onboarding, "test", context, status=400 if form.errors else 200)
+
+
+def _registration(request, onboarding):
+    """A2P 10DLC registration (toll-free verification for a toll-free number) as the client's registration page
+    does it: deliverability's form and submission. Admins submit, as there; anyone may leave it for later, and
+    the client's registration then stays as the number step set it (pending: the agency's hold-until-registered
+    choice applies to its text-backs until it is registered)."""
+    client = onboarding.client
+    registration = A2PRegistration.objects.filter(client=client).first()
+    is_admin = agency_role(request.user, client.agency) == AgencyMembership.Role.ADMIN
+    locked = registration_locked(registration)
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    form = registration_form(
+        client=client, registration=registration, data=request.POST if action == "register" else None
+    )
+    error = ""
+    if action in ("later", "continue"):
+        wizard.onboarding_registration_done(onboarding=onboarding)
+        return _next(onboarding, "registration")
+    if action == "register":
+        if not is_admin:
+            raise PermissionDenied("Only the agency's admins register a client.")
+        if locked:
+            wizard.onboarding_registration_done(onboarding=onboarding)
+            return _next(onboarding, "registration")
+        if form.is_valid():
+            try:
+                registration_form_submit(form=form, client=client)
+            except RegistrationError as exc:
+                form.add_error(None, str(exc))
+            else:
+                wizard.onboarding_registration_done(onboarding=onboarding)
+                messages.success(request, "Submitted: carriers review the brand first, then the campaign.")
+                return _next(onboarding, "registration")
+    elif request.method == "POST":
+        error = "Submit the details to carriers, or register later."
+    pending = client.messaging_registration == Client.Registration.PENDING
+    context = {
+        "form": form,
+        "registration": registration,
+        "locked": locked,
+        "is_admin": is_admin,
+        "toll_free": kind_for(client) == A2PRegistration.Kind.TOLL_FREE,
+        "pending": pending,
+        "held": pending and holds_until_registered(agency_id=client.agency_id),
+        "error": error,
+    }
+    return _page(request, onboarding, "registration", context, status=400 if form.errors or error else 200)
 
 
 def _live(request, onboarding):

@@ -20,13 +20,13 @@ from accounts.models import AgencyMembership, Client, ClientMembership
 from accounts.selectors import agency_for_user, agency_role, request_client
 
 from . import hosting
+from .forms import registration_form, registration_form_submit, registration_locked
 from .models import A2PRegistration, BusinessAddress, HostedNumberOrder
 from .registration import (
     RegistrationError,
     kind_for,
     registration_check,
     registration_otp_resend,
-    registration_submit,
 )
 from .selectors import (
     MIN_ATTEMPTED,
@@ -109,69 +109,6 @@ def agency_page(request, agency: str):
     )
 
 
-class RegistrationForm(forms.ModelForm):
-    website = forms.URLField(max_length=200, assume_scheme="https")
-    opt_in_proof_url = forms.URLField(
-        label="Opt-in proof",
-        max_length=300,
-        required=False,
-        assume_scheme="https",
-        help_text=A2PRegistration._meta.get_field("opt_in_proof_url").help_text,
-    )
-
-    class Meta:
-        model = A2PRegistration
-        fields = [
-            "legal_name",
-            "business_type",
-            "ein",
-            "vertical",
-            "website",
-            "street",
-            "city",
-            "region",
-            "postal_code",
-            "contact_first_name",
-            "contact_last_name",
-            "contact_email",
-            "contact_phone",
-            "opt_in_proof_url",
-        ]
-        labels = {"legal_name": "Legal business name", "region": "State (2 letters)"}
-        help_texts = {
-            "contact_phone": "E.164, e.g. +13125550100. A sole proprietor's mobile: carriers text it a one-time code.",
-        }
-
-    def clean_ein(self) -> str:
-        ein = self.cleaned_data["ein"].strip()
-        if not ein:
-            return ""  # only a sole proprietor may have none (clean)
-        if not re.fullmatch(r"\d{2}-?\d{7}", ein):
-            raise forms.ValidationError("An EIN is 9 digits, like 12-3456789.")
-        return f"{ein.replace('-', '')[:2]}-{ein.replace('-', '')[2:]}"
-
-    def clean(self) -> dict:
-        data = super().clean() or {}
-        sole = data.get("business_type") == A2PRegistration.BusinessType.SOLE_PROPRIETORSHIP
-        if "ein" in data and not data["ein"] and not sole:
-            self.add_error(
-                "ein", "Enter the EIN: only a sole proprietorship without one registers without it."
-            )
-        return data
-
-    def clean_contact_phone(self) -> str:
-        phone = self.cleaned_data["contact_phone"].strip()
-        if not re.fullmatch(r"\+1\d{10}", phone):
-            raise forms.ValidationError("A US number in E.164, like +13125550100.")
-        return phone
-
-    def clean_region(self) -> str:
-        region = self.cleaned_data["region"].strip().upper()
-        if not re.fullmatch(r"[A-Z]{2}", region):
-            raise forms.ValidationError("The state's two letters, like IL.")
-        return region
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def registration_page(request, agency: str, pk: int):
@@ -181,18 +118,10 @@ def registration_page(request, agency: str, pk: int):
     client = get_object_or_404(Client, pk=pk, agency=agency_obj)
     is_admin = agency_role(request.user, agency_obj) == AgencyMembership.Role.ADMIN
     registration = A2PRegistration.objects.filter(client=client).first()
-    locked = registration is not None and registration.status in (
-        A2PRegistration.Status.VERIFICATION_REVIEW,
-        A2PRegistration.Status.BRAND_REVIEW,
-        A2PRegistration.Status.CAMPAIGN_REVIEW,
-        A2PRegistration.Status.APPROVED,
-    )
-    initial = {"legal_name": client.name}
+    locked = registration_locked(registration)
     error = ""
-    form = RegistrationForm(
-        request.POST if request.method == "POST" and not locked else None,
-        instance=registration,
-        initial=initial,
+    form = registration_form(
+        client=client, registration=registration, data=request.POST if request.method == "POST" else None
     )
     if request.method == "POST":
         if not is_admin:
@@ -209,10 +138,7 @@ def registration_page(request, agency: str, pk: int):
                 messages.success(request, f"Checked with Twilio: {registration.get_status_display()}.")
                 return redirect("deliverability:registration", agency=agency_obj.slug, pk=client.pk)
             if form.is_valid():
-                draft = form.save(commit=False)
-                draft.client = client
-                draft.save()
-                registration_submit(registration=draft)
+                registration_form_submit(form=form, client=client)
                 messages.success(request, "Submitted: carriers review the brand first, then the campaign.")
                 return redirect("deliverability:registration", agency=agency_obj.slug, pk=client.pk)
         except RegistrationError as exc:

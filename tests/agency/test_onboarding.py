@@ -128,7 +128,10 @@ def test_the_whole_wizard_to_a_live_client(web, personas):
     test_page = browser.get(step_url(onboarding, "test")).content.decode()
     assert "./run manage simulate_call --client drip-drop-plumbing --from +13125550177" in test_page
     assert Client.objects.get(pk=client.pk).went_live_at is None
-    assert browser.post(step_url(onboarding, "test"))["Location"] == step_url(onboarding, "live")
+    assert browser.post(step_url(onboarding, "test"))["Location"] == step_url(onboarding, "registration")
+    assert browser.get(step_url(onboarding, "live")).status_code == 404  # not before the registration step
+    later = browser.post(step_url(onboarding, "registration"), {"action": "later"})
+    assert later["Location"] == step_url(onboarding, "live")
     live = browser.post(step_url(onboarding, "live"))
     assert live.status_code == 302
     assert Onboarding.objects.get(pk=onboarding.pk).completed_at is not None

@@ -4,6 +4,7 @@ Its screenshots are docs/screenshots/onboarding-*.png when `./run screenshots` r
 
 import pytest
 from django.db import connection
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from accounts.models import Client, User
@@ -13,7 +14,7 @@ from tests.browser.conftest import DESKTOP, PHONE, fits_the_screen, screenshot
 from tests.stack import wait_until
 
 from .test_controls import set_hours
-from .test_login_pages import log_in
+from .test_login_pages import log_in, pass_two_factor
 
 SLUG = "harbor-heating"
 NUMBER = "+13125550111"  # the second number the fake Twilio offers in 312
@@ -26,9 +27,10 @@ def shot(page, name: str) -> None:
 
 
 @pytest.fixture
-def cleanup(committed_db):
+def cleanup(committed_db, personas):
     yield
     connection.set_schema_to_public()
+    TOTPDevice.objects.filter(user=personas.nina).delete()  # set up by the admin's login here
     client = Client.objects.filter(slug=SLUG).first()
     if client is not None:
         client_schema_drop(client.schema_name)
@@ -117,6 +119,27 @@ def test_a_client_is_onboarded_to_live_and_its_owner_logs_in(page_for, personas,
         assert fits_the_screen(phone), step
         shot(phone, f"{'3' if step == 'number' else '5'}-{step}-phone")
     page.get_by_role("button", name="Continue").click()
+
+    # The A2P 10DLC registration step, on a phone, by an admin (who submits registrations): deliverability's form,
+    # its errors said on the step; then "register later" (the registration stays pending) leads to Go live.
+    page.get_by_role("heading", name="Register for US texting").wait_for()
+    registration_url = page.url
+    admin, admin_base = page_for("localhost", PHONE)
+    TOTPDevice.objects.filter(user=personas.nina).delete()
+    log_in(admin, admin_base, personas.nina.email)
+    pass_two_factor(admin, personas.nina)
+    admin.goto(registration_url.replace(base, admin_base))
+    expect(admin.get_by_label("Legal business name")).to_have_value("Harbor Heating")
+    admin.get_by_label("EIN", exact=True).fill("123")
+    admin.get_by_role("button", name="Submit to carriers").click()
+    expect(admin.get_by_text("An EIN is 9 digits, like 12-3456789.")).to_be_visible()
+    assert fits_the_screen(admin)
+    shot(admin, "6-registration-phone")
+    admin.get_by_role("button", name="Register later").click()
+    admin.get_by_role("heading", name="Go live").wait_for()
+    assert fits_the_screen(admin)
+    assert Client.objects.get(slug=SLUG).messaging_registration == "pending"
+    page.goto(admin.url.replace(admin_base, base))
 
     page.get_by_role("heading", name="Go live").wait_for()
     shot(page, "6-go-live")
