@@ -84,7 +84,9 @@ def test_going_live_texts_everyone_and_the_dashboard_says_so(web, personas, twil
     assert "Acme Plumbing" in browser.get("/?status=onboarding").content.decode()
     assert "Acme Plumbing" not in browser.get("/?status=live").content.decode()
 
-    assert browser.post(f"/agency/onboarding/{onboarding_acme.pk}/test/")["Location"].endswith("/registration/")
+    assert browser.post(f"/agency/onboarding/{onboarding_acme.pk}/test/")["Location"].endswith(
+        "/registration/"
+    )
     later = browser.post(f"/agency/onboarding/{onboarding_acme.pk}/registration/", {"action": "later"})
     assert later["Location"].endswith("/live/")
     assert browser.post(f"/agency/onboarding/{onboarding_acme.pk}/live/").status_code == 302
