@@ -199,6 +199,27 @@ def _no_cached_endpoint_owners():
     endpoint_owners_forget()
 
 
+@pytest.fixture
+def twilio_accounts_forgotten(personas):
+    """Which Twilio account (platform, subaccount, own) an agency uses is cached in Redis across tests: forget it
+    before and after the test (the rows themselves roll back with it). Returns the forgetting, to call again."""
+    from django.core.cache import caches
+
+    from messaging import twilio_accounts
+    from messaging.models import TwilioAccount
+
+    def forget():
+        for agency_id in {personas.northwind.pk, personas.southpeak.pk} | set(
+            TwilioAccount.objects.values_list("agency_id", flat=True)
+        ):
+            caches["platform"].delete(twilio_accounts._cache_key(agency_id))
+        twilio_accounts.provider_cache_clear()
+
+    forget()
+    yield forget
+    forget()
+
+
 @pytest.fixture(scope="session")
 def _fake_llm_server():
     """An OpenAI-compatible chat API for the stack's suggested replies (tests/llm_fake)."""

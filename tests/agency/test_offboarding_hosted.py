@@ -9,13 +9,10 @@ Personas: Northwind (nina admin) serves acme (alice owner)."""
 import html
 
 import pytest
-from django.core.cache import caches
 
 from accounts.models import AuditEntry, Client
 from deliverability.hosting import hosting_check_all
 from deliverability.models import HostedNumberOrder
-from messaging import twilio_accounts
-from messaging.models import TwilioAccount
 
 pytestmark = pytest.mark.django_db
 
@@ -35,17 +32,8 @@ ORDER = {
 
 
 @pytest.fixture(autouse=True)
-def _forget_accounts(personas):
-    def forget():
-        for agency_id in {personas.northwind.pk, personas.southpeak.pk} | set(
-            TwilioAccount.objects.values_list("agency_id", flat=True)
-        ):
-            caches["platform"].delete(twilio_accounts._cache_key(agency_id))
-        twilio_accounts.provider_cache_clear()
-
-    forget()
-    yield
-    forget()
+def _forget_accounts(twilio_accounts_forgotten):
+    """Each test starts with no agency's Twilio account cached (tests/conftest.py)."""
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ Southpeak (sara) serves cedar (erin owner)."""
 import html
 
 import pytest
-from django.core.cache import caches
 from django.utils.timezone import now
 from django_tenants.utils import schema_context
 
@@ -18,7 +17,6 @@ from accounts.models import Client, Onboarding
 from deliverability.hosting import hosting_check_all
 from deliverability.models import BusinessAddress, HostedNumberOrder
 from messaging import twilio_accounts
-from messaging.models import TwilioAccount
 from messaging.services import send_deliver, textback_schedule
 from tests.webhooks import sid
 
@@ -42,17 +40,8 @@ ORDER = {
 
 
 @pytest.fixture(autouse=True)
-def _forget_accounts(personas):
-    def forget():
-        for agency_id in {personas.northwind.pk, personas.southpeak.pk} | set(
-            TwilioAccount.objects.values_list("agency_id", flat=True)
-        ):
-            caches["platform"].delete(twilio_accounts._cache_key(agency_id))
-        twilio_accounts.provider_cache_clear()
-
-    forget()
-    yield
-    forget()
+def _forget_accounts(twilio_accounts_forgotten):
+    """Each test starts with no agency's Twilio account cached (tests/conftest.py)."""
 
 
 @pytest.fixture

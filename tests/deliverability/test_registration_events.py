@@ -8,13 +8,11 @@ Southpeak (sara) serves cedar."""
 import json
 
 import pytest
-from django.core.cache import caches
 
 from accounts.models import Client
 from deliverability.models import A2PRegistration, EventSink
 from deliverability.streams import EVENT_TYPES
 from messaging import twilio_accounts
-from messaging.models import TwilioAccount
 
 pytestmark = pytest.mark.django_db
 
@@ -38,17 +36,8 @@ CAMPAIGN_APPROVED = "com.twilio.messaging.compliance.campaign-registration.campa
 
 
 @pytest.fixture(autouse=True)
-def _forget(personas):
-    def forget():
-        for agency_id in {personas.northwind.pk, personas.southpeak.pk} | set(
-            TwilioAccount.objects.values_list("agency_id", flat=True)
-        ):
-            caches["platform"].delete(twilio_accounts._cache_key(agency_id))
-        twilio_accounts.provider_cache_clear()
-
-    forget()
-    yield
-    forget()
+def _forget(twilio_accounts_forgotten):
+    """Each test starts with no agency's Twilio account cached (tests/conftest.py)."""
 
 
 @pytest.fixture

@@ -19,20 +19,18 @@ PAGE = "/deliverability/{}/"
 
 
 @pytest.fixture(autouse=True)
-def _forget(personas):
-    def forget():
+def _forget(twilio_accounts_forgotten):
+    """No agency's Twilio account, nor its usage, cached before or after a test."""
+
+    def forget_usage():
         cache = caches["platform"]
-        for agency_id in {personas.northwind.pk, personas.southpeak.pk} | set(
-            TwilioAccount.objects.values_list("agency_id", flat=True)
-        ):
-            cache.delete(twilio_accounts._cache_key(agency_id))
+        for agency_id in TwilioAccount.objects.values_list("agency_id", flat=True).distinct():
             for account in TwilioAccount.objects.values_list("account_sid", flat=True):
                 cache.delete(f"twilio-usage:{agency_id}:{account}")
-        twilio_accounts.provider_cache_clear()
 
-    forget()
+    forget_usage()
     yield
-    forget()
+    forget_usage()
 
 
 def usage_section(body: str) -> str:

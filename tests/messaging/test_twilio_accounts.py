@@ -7,7 +7,6 @@ Personas: Northwind (nina admin, nate staff) serves acme and bolt; Southpeak (sa
 
 import pytest
 from django.conf import settings
-from django.core.cache import caches
 from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
@@ -31,20 +30,8 @@ INCOMING = "/hooks/twilio/sms/incoming/"
 
 
 @pytest.fixture(autouse=True)
-def _forget_accounts(personas):
-    """Which account an agency uses is cached in Redis across tests: forget it before and after each one (the
-    rows themselves roll back with the test)."""
-
-    def forget():
-        for agency_id in {personas.northwind.pk, personas.southpeak.pk} | set(
-            TwilioAccount.objects.values_list("agency_id", flat=True)
-        ):
-            caches["platform"].delete(twilio_accounts._cache_key(agency_id))
-        twilio_accounts.provider_cache_clear()
-
-    forget()
-    yield
-    forget()
+def _forget_accounts(twilio_accounts_forgotten):
+    """Each test starts with no agency's Twilio account cached (tests/conftest.py)."""
 
 
 def subaccount_of(twilio, agency) -> TwilioAccount:
