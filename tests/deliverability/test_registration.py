@@ -10,24 +10,9 @@ import pytest
 from accounts.models import Client, Onboarding
 from deliverability.models import A2PRegistration
 from deliverability.registration import registrations_check_all
+from tests.deliverability.registration_data import DETAILS
 
 pytestmark = pytest.mark.django_db
-
-DETAILS = {
-    "legal_name": "Acme Plumbing LLC",
-    "business_type": "Limited Liability Corporation",
-    "ein": "12-3456789",
-    "vertical": "CONSTRUCTION",
-    "website": "https://acme-plumbing.example",
-    "street": "1 Main St",
-    "city": "Chicago",
-    "region": "il",
-    "postal_code": "60601",
-    "contact_first_name": "Alice",
-    "contact_last_name": "Owner",
-    "contact_email": "alice@acme.test",
-    "contact_phone": "+13125550142",
-}
 
 
 @pytest.fixture

@@ -13,24 +13,10 @@ from accounts.models import Client
 from deliverability.models import A2PRegistration, EventSink
 from deliverability.streams import EVENT_TYPES
 from messaging import twilio_accounts
+from tests.deliverability.registration_data import DETAILS
 
 pytestmark = pytest.mark.django_db
 
-DETAILS = {
-    "legal_name": "Acme Plumbing LLC",
-    "business_type": "Limited Liability Corporation",
-    "ein": "12-3456789",
-    "vertical": "CONSTRUCTION",
-    "website": "https://acme-plumbing.example",
-    "street": "1 Main St",
-    "city": "Chicago",
-    "region": "IL",
-    "postal_code": "60601",
-    "contact_first_name": "Alice",
-    "contact_last_name": "Owner",
-    "contact_email": "alice@acme.test",
-    "contact_phone": "+13125550142",
-}
 BRAND_REGISTERED = "com.twilio.messaging.compliance.brand-registration.brand-registered"
 CAMPAIGN_APPROVED = "com.twilio.messaging.compliance.campaign-registration.campaign-approved"
 

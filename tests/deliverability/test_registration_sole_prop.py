@@ -16,24 +16,10 @@ from deliverability.registration import (
     STARTER_PROFILE_POLICY,
     registrations_check_all,
 )
+from tests.deliverability.registration_data import DETAILS
 
 pytestmark = pytest.mark.django_db
 
-DETAILS = {
-    "legal_name": "Acme Plumbing LLC",
-    "business_type": "Limited Liability Corporation",
-    "ein": "12-3456789",
-    "vertical": "CONSTRUCTION",
-    "website": "https://acme-plumbing.example",
-    "street": "1 Main St",
-    "city": "Chicago",
-    "region": "IL",
-    "postal_code": "60601",
-    "contact_first_name": "Alice",
-    "contact_last_name": "Owner",
-    "contact_email": "alice@acme.test",
-    "contact_phone": "+13125550142",
-}
 SOLE = {**DETAILS, "legal_name": "Alice Owner", "business_type": "Sole Proprietorship", "ein": ""}
 CALLBACK = "/hooks/twilio/registration/status/"
 
