@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 PROBE_TASK = "config.liveness.probe"
 
@@ -40,7 +40,6 @@ class Liveness:
     clock: Callable[[], float] = time.monotonic
     awaiting_since: float | None = None  # when the oldest probe not yet received was published
     reconnected_at: float | None = None  # when a stall made us reconnect, until a probe is received again
-    last_received: float = field(default=0.0)
 
     def published(self) -> None:
         if self.awaiting_since is None:
@@ -58,7 +57,6 @@ class Liveness:
     def received(self) -> None:
         self.awaiting_since = None
         self.reconnected_at = None
-        self.last_received = self.clock()
 
     def verdict(self) -> Verdict:
         if self.awaiting_since is None or self.clock() - self.awaiting_since < self.stall_after:

@@ -13,22 +13,12 @@ import pytest
 from accounts.models import AuditEntry, Client
 from deliverability.hosting import hosting_check_all
 from deliverability.models import HostedNumberOrder
+from tests.deliverability.registration_data import HOSTING_ORDER
 
 pytestmark = pytest.mark.django_db
 
 OWN = "+13125550142"  # acme's business line, hosted for texting
-ORDER = {
-    "action": "order",
-    "phone_number": OWN,
-    "contact_name": "Alice Owner",
-    "contact_title": "Owner",
-    "contact_email": "alice@acme.test",
-    "contact_phone": "+13125550199",
-    "street": "1 Main St",
-    "city": "Chicago",
-    "region": "il",
-    "postal_code": "60601",
-}
+ORDER = {**HOSTING_ORDER, "phone_number": OWN}
 
 
 @pytest.fixture(autouse=True)

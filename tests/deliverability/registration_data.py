@@ -1,4 +1,4 @@
-"""What an agency types into the A2P 10DLC registration form for acme, shared by the registration tests."""
+"""What is typed into acme's A2P 10DLC registration form and its Hosted SMS order form, shared by their tests."""
 
 DETAILS = {
     "legal_name": "Acme Plumbing LLC",
@@ -14,4 +14,18 @@ DETAILS = {
     "contact_last_name": "Owner",
     "contact_email": "alice@acme.test",
     "contact_phone": "+13125550142",
+}
+
+# The Hosted SMS order for acme's own line (+13125550142), as its owner types it on /settings/texting-number/.
+HOSTING_ORDER = {
+    "action": "order",
+    "phone_number": "(312) 555-0142",
+    "contact_name": "Alice Owner",
+    "contact_title": "Owner",
+    "contact_email": "alice@acme.test",
+    "contact_phone": "+13125550199",
+    "street": "1 Main St",
+    "city": "Chicago",
+    "region": "il",
+    "postal_code": "60601",
 }

@@ -18,6 +18,7 @@ from deliverability.hosting import hosting_check_all
 from deliverability.models import BusinessAddress, HostedNumberOrder
 from messaging import twilio_accounts
 from messaging.services import send_deliver, textback_schedule
+from tests.deliverability.registration_data import HOSTING_ORDER
 from tests.webhooks import sid
 
 pytestmark = pytest.mark.django_db
@@ -25,18 +26,7 @@ pytestmark = pytest.mark.django_db
 OWN = "+13125550142"  # acme's business line
 CALLER = "+13125550123"
 PAGE = "/settings/texting-number/"
-ORDER = {
-    "action": "order",
-    "phone_number": "(312) 555-0142",
-    "contact_name": "Alice Owner",
-    "contact_title": "Owner",
-    "contact_email": "alice@acme.test",
-    "contact_phone": "+13125550199",
-    "street": "1 Main St",
-    "city": "Chicago",
-    "region": "il",
-    "postal_code": "60601",
-}
+ORDER = HOSTING_ORDER
 
 
 @pytest.fixture(autouse=True)
