@@ -256,7 +256,7 @@ def _ring(*, client: Client, to_number: str, who: str) -> bool:
     say = VoiceResponse()
     say.say(f"Urgent text for {client.name} from {who}. Check your texts and call them back.")
     try:
-        # From the agency's own Twilio account, where the business's number is (messaging.twilio_accounts).
+        # Through the agency's carrier (Twilio's Calls API in its own account, or Telnyx's TeXML Calls API).
         provider_for(client).call(from_number=str(client.phone_number), to_number=to_number, twiml=str(say))
     except ProviderError as exc:
         log.warning("could not ring %s for an urgent text: %s", to_number, exc)

@@ -32,6 +32,7 @@ def telnyx_provider() -> TelnyxProvider:
             base_url=settings.TELNYX_API_BASE_URL,
             timeout=settings.TELNYX_TIMEOUT_SECONDS,
             messaging_profile_id=settings.TELNYX_MESSAGING_PROFILE_ID,
+            texml_app_id=settings.TELNYX_TEXML_APP_ID,
         )
     )
 

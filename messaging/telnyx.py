@@ -1,11 +1,14 @@
-"""Telnyx behind the provider interface (messaging.providers.Provider): the messaging half and the webhook
-signature. NOT WIRED YET (issue 22, slice 3; see /work/notes/h22.md for the plan): nothing chooses it.
+"""Telnyx behind the provider interface (messaging.providers.Provider), chosen per agency by
+messaging.carriers.provider_for: texts, line-type look-ups, outbound calls and the webhook signature.
 
 - Sends go to `POST {base}/v2/messages` with `Authorization: Bearer <key>` and an `Idempotency-Key` the caller
   gives (the ledger row's): an attempt whose answer was lost is sent again with the same key and Telnyx answers
   with the message it already made, so there is never a second text and `find_sent` has nothing to look for.
 - Errors come out as ProviderError with Telnyx's code; `opted_out`, `landline` and `unreachable` say what a code
   means for the caller (Telnyx's codes are not Twilio's: 40300 is Telnyx's "blocked by the recipient's STOP").
+- Calls go to the TeXML Calls API, `POST {base}/v2/texml/calls/{TELNYX_TEXML_APP_ID}`, with Twilio's parameter
+  names (From, To, Url or Texml, StatusCallback): Telnyx rings `To` from `From` and then runs the same TeXML our
+  views answer Twilio with (telephony.callbacks, inbox.notifications' urgent call).
 - Webhooks are signed with Ed25519 over `"<telnyx-timestamp>|<raw body>"`; `signature_valid` refuses a missing or
   malformed header, a wrong key, a changed body, and a timestamp more than five minutes away from now.
 """
@@ -85,6 +88,7 @@ class TelnyxSettings:
     base_url: str = "https://api.telnyx.com"
     timeout: float = 10.0
     messaging_profile_id: str = ""
+    texml_app_id: str = ""  # the TeXML application outbound calls are placed through
 
 
 class TelnyxProvider(Provider):
@@ -103,7 +107,11 @@ class TelnyxProvider(Provider):
     def send(
         self, *, from_number, to_number, body, status_callback, media_urls=(), key: str = ""
     ) -> SentMessage:
-        payload = {"from": from_number, "to": to_number, "text": body, "webhook_url": status_callback}
+        payload = {"from": from_number, "to": to_number, "text": body}
+        if status_callback:
+            # Unset (a text to staff), Telnyx reports to the messaging profile's webhook: an empty URL would be
+            # sent as one.
+            payload["webhook_url"] = status_callback
         if media_urls:
             payload["media_urls"] = list(media_urls)  # an MMS: Telnyx fetches each public URL
         if self.config.messaging_profile_id:
@@ -146,8 +154,37 @@ class TelnyxProvider(Provider):
         return unreachable(code)
 
     def call(self, *, from_number, to_number, twiml="", url="", status_callback=""):
-        # An outbound call needs a TeXML application's id (TeXML Calls API); not set up yet.
-        raise ProviderError("placing calls through Telnyx is not set up", permanent=True)
+        """Ring `to_number` from `from_number` through the TeXML application; when answered Telnyx runs `twiml`, or
+        asks `url` (POST, on /hooks/telnyx/) what to do. Returns the CallSid its callbacks will carry."""
+        if not self.config.texml_app_id:
+            raise ProviderError("Telnyx calls need TELNYX_TEXML_APP_ID (the TeXML application)", permanent=True)
+        payload = {"From": from_number, "To": to_number}
+        if twiml:
+            payload["Texml"] = twiml
+        else:
+            payload.update(Url=url, Method="POST")
+        if status_callback:
+            payload.update(StatusCallback=status_callback, StatusCallbackMethod="POST")
+        try:
+            answer = self.session.post(
+                self._url(f"/v2/texml/calls/{self.config.texml_app_id}"),
+                json=payload,
+                timeout=self.config.timeout,
+            )
+        except requests.ConnectTimeout as exc:  # never connected: nothing rang
+            raise ProviderError(f"could not connect: {exc}") from exc
+        except requests.RequestException as exc:
+            # Never retried blindly (no idempotency key here): a call that did leave would ring the phone twice.
+            raise ProviderError(f"no answer from Telnyx: {exc}", ambiguous=True) from exc
+        data = _json(answer)
+        if answer.status_code >= 400:
+            raise classify(answer.status_code, data)
+        # The answer is a flat call object; older versions of the API wrapped it in "data".
+        made = data.get("data") if isinstance(data.get("data"), dict) else data
+        sid = made.get("call_sid") or made.get("sid")
+        if not sid:
+            raise ProviderError("Telnyx answered without a call id", ambiguous=True)
+        return str(sid)
 
     def line_type(self, number):
         try:

@@ -1,8 +1,10 @@
-"""Call back from the inbox. A button in the thread asks Twilio (Calls API) to ring the staff member's own mobile
-(the one they confirmed in Inbox → Notifications) from the business's number; when they answer, Twilio asks us
-what to do (/hooks/twilio/voice/callback/connect/) and we <Dial> the caller with the business's number as caller
-ID, so the caller sees the number they called. The <Dial>'s action (/callback/done/) says how it went and for how
-long; the staff leg's status callback (/callback/status/) says when their own phone never answered.
+"""Call back from the inbox. A button in the thread asks the client's carrier (Twilio's Calls API, or Telnyx's
+TeXML Calls API: messaging.carriers.provider_for) to ring the staff member's own mobile (the one they confirmed in
+Inbox → Notifications) from the business's number; when they answer, the carrier asks us what to do
+(/hooks/<carrier>/voice/callback/connect/) and we <Dial> the caller with the business's number as caller ID, so
+the caller sees the number they called. The <Dial>'s action (/callback/done/) says how it went and for how long;
+the staff leg's status callback (/callback/status/) says when their own phone never answered. Every URL is on the
+door of the carrier that places the call, where its signature is checked (messaging.webhooks).
 
 Every step is keyed by the Callback row (its id in the signed callback URLs), written before Twilio is asked, so
 a webhook can never arrive for a row that does not exist yet.
@@ -15,9 +17,9 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from accounts.models import Client
 from crm.models import Contact
+from messaging.carriers import TELNYX, carrier_name, provider_for
 from messaging.providers import ProviderError
 from messaging.services import staff_number_problem
-from messaging.twilio_accounts import provider_for
 from messaging.webhooks import webhook_url
 
 from .models import Callback
@@ -42,6 +44,16 @@ class CallbackRefused(Exception):
     """Why the call cannot be placed, in words for the person who clicked."""
 
 
+def _door(client: Client) -> str:
+    """The hooks prefix of the carrier that carries this client's calls (the console's is Twilio's)."""
+    return "telnyx" if carrier_name(client) == TELNYX else "twilio"
+
+
+def callback_hook(client: Client, callback: Callback, step: str) -> str:
+    """The signed-over URL of one step of a call back (connect, done, status), on the client's carrier's door."""
+    return webhook_url(f"/hooks/{_door(client)}/voice/callback/{step}/", c=client.slug, cb=str(callback.pk))
+
+
 def callback_start(*, client: Client, contact: Contact, user_id: int, staff_number: str) -> Callback:
     """Ring the staff member's phone, to connect them to this caller. In the client's schema."""
     if not client.phone_number:
@@ -56,19 +68,19 @@ def callback_start(*, client: Client, contact: Contact, user_id: int, staff_numb
     callback = Callback.objects.create(
         contact=contact, to_number=contact.phone_number, staff_number=staff_number, placed_by_id=user_id
     )
-    query = {"c": client.slug, "cb": str(callback.pk)}
     try:
-        # From the agency's own (sub)account, where the business's number is (messaging.twilio_accounts).
+        # Through the agency's carrier: on Twilio from its own (sub)account, where the business's number is.
         sid = provider_for(client).call(
             from_number=str(client.phone_number),
             to_number=staff_number,
-            url=webhook_url("/hooks/twilio/voice/callback/connect/", **query),
-            status_callback=webhook_url("/hooks/twilio/voice/callback/status/", **query),
+            url=callback_hook(client, callback, "connect"),
+            status_callback=callback_hook(client, callback, "status"),
         )
     except ProviderError as exc:
         log.warning("call back to %s not placed: %s", contact.phone_number, exc)
         Callback.objects.filter(pk=callback.pk).update(status=Callback.Status.FAILED, ended_at=now())
-        raise CallbackRefused("Twilio could not place the call; try again in a moment.") from exc
+        carrier = _door(client).capitalize()
+        raise CallbackRefused(f"{carrier} could not place the call; try again in a moment.") from exc
     Callback.objects.filter(pk=callback.pk).update(call_sid=sid)
     callback.call_sid = sid
     return callback
@@ -89,7 +101,7 @@ def callback_connect(*, client: Client, callback: Callback) -> VoiceResponse:
     dial = response.dial(
         caller_id=str(client.phone_number),
         timeout=CALLER_RING_SECONDS,
-        action=webhook_url("/hooks/twilio/voice/callback/done/", c=client.slug, cb=str(callback.pk)),
+        action=callback_hook(client, callback, "done"),
         method="POST",
     )
     dial.number(callback.to_number)

@@ -145,6 +145,7 @@ def telnyx(_fake_telnyx_server, settings):
     settings.TELNYX_API_KEY = fake.api_key
     settings.TELNYX_API_BASE_URL = fake.base_url
     settings.TELNYX_PUBLIC_KEY = fake.public_key
+    settings.TELNYX_TEXML_APP_ID = fake.texml_app_id  # calls are placed through it
     settings.TELNYX_TIMEOUT_SECONDS = 1.0
     telnyx_provider.cache_clear()
     yield fake

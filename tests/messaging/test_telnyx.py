@@ -1,5 +1,5 @@
-"""Telnyx's messaging half and its webhook signature, against a fake Telnyx at HTTP (not wired to the app yet:
-issue 22 slice 3, see /work/notes/h22.md)."""
+"""Telnyx's provider (texts, line types, outbound calls) and its webhook signature, against a fake Telnyx at HTTP.
+The app choosing it per agency is tested in test_carriers.py and tests/telephony/test_telnyx_*.py."""
 
 import json
 import time
@@ -29,7 +29,11 @@ def telnyx(_server):
 
 @pytest.fixture
 def provider(telnyx):
-    return TelnyxProvider(TelnyxSettings(api_key=telnyx.api_key, base_url=telnyx.base_url, timeout=2.0))
+    return TelnyxProvider(
+        TelnyxSettings(
+            api_key=telnyx.api_key, base_url=telnyx.base_url, timeout=2.0, texml_app_id=telnyx.texml_app_id
+        )
+    )
 
 
 def send(provider, key="send-1", to=CALLER):
@@ -47,6 +51,46 @@ def test_a_text_is_sent_with_the_key_and_the_status_webhook(provider, telnyx):
     [request] = telnyx.requests
     assert request["headers"]["idempotency-key"] == "send-1"
     assert json.loads(request["body"])["text"] == "Sorry we missed you"
+
+
+def test_a_text_without_a_status_webhook_sends_none(provider, telnyx):
+    """A text to staff has no delivery report of ours: Telnyx is sent no webhook_url (an empty one is not a URL),
+    so it reports to the messaging profile's webhook."""
+    provider.send(from_number=ACME, to_number=CALLER, body="Alert", status_callback="", key="staff-1")
+    [request] = telnyx.requests
+    assert "webhook_url" not in json.loads(request["body"])
+
+
+def test_a_call_asks_our_url_and_reports_to_our_status_webhook(provider, telnyx):
+    connect = "http://localhost:8000/hooks/telnyx/voice/callback/connect/?c=acme&cb=1"
+    status = "http://localhost:8000/hooks/telnyx/voice/callback/status/?c=acme&cb=1"
+    sid = provider.call(from_number=ACME, to_number=CALLER, url=connect, status_callback=status)
+    [call] = telnyx.calls
+    assert sid == call["call_sid"]
+    assert call["params"] == {
+        "From": ACME,
+        "To": CALLER,
+        "Url": connect,
+        "Method": "POST",
+        "StatusCallback": status,
+        "StatusCallbackMethod": "POST",
+    }
+    assert telnyx.requests[-1]["path"] == f"/v2/texml/calls/{telnyx.texml_app_id}"
+
+
+def test_a_call_with_texml_runs_it_when_answered(provider, telnyx):
+    provider.call(from_number=ACME, to_number=CALLER, twiml="<Response><Say>Urgent</Say></Response>")
+    [call] = telnyx.calls
+    assert call["params"] == {"From": ACME, "To": CALLER, "Texml": "<Response><Say>Urgent</Say></Response>"}
+
+
+@pytest.mark.parametrize(("status", "permanent"), [(503, False), (422, True)])
+def test_a_refused_call_rang_nobody(provider, telnyx, status, permanent):
+    telnyx.fail_next(status, 10015)
+    with pytest.raises(ProviderError) as refused:
+        provider.call(from_number=ACME, to_number=CALLER, twiml="<Response/>")
+    assert (refused.value.permanent, refused.value.ambiguous) == (permanent, False)
+    assert telnyx.calls == []
 
 
 def test_a_lost_answer_is_resolved_by_sending_again_with_the_same_key(provider, telnyx):

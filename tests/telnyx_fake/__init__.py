@@ -1,4 +1,4 @@
-"""A fake Telnyx API (messages, number lookup) served locally for tests; see server.py."""
+"""A fake Telnyx API (messages, number lookup, numbers, TeXML calls) served locally for tests; see server.py."""
 
 from .server import FakeTelnyx
 

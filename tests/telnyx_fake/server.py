@@ -6,6 +6,8 @@ for the webhooks Telnyx sends (Ed25519 over "<timestamp>|<body>", with a key pai
     GET  /v2/available_phone_numbers    → numbers in filter[national_destination_code]
     POST /v2/number_orders              → the numbers join the account (10005-like 422 if taken)
     GET  /v2/phone_numbers?filter[phone_number]=…, PATCH /v2/phone_numbers/{id}[/messaging], DELETE …/{id}
+    POST /v2/texml/calls/{application_id} → 200 {"call_sid", "from", "to", "status": "queued"} (TeXML Calls API:
+                                          From and To required, Url or Texml; 404 for an application not ours)
 
 Requests without `Authorization: Bearer <api_key>` are 401 as Telnyx answers them; a body without `from`, `to`
 or `text` is 422 with Telnyx's error shape. Knobs: `fail_next(status, code)`, `reject(number, code)`,
@@ -14,6 +16,9 @@ or `text` is 422 with Telnyx's error shape. Knobs: `fail_next(status, code)`, `r
     with FakeTelnyx() as fake:
         ...  # point the app at fake.base_url, fake.api_key, fake.public_key
         headers = fake.sign(body)  # telnyx-signature-ed25519 and telnyx-timestamp for a webhook
+        [call] = fake.calls  # an outbound call: its "params" are the request's fields
+        path, body, headers = fake.leg(call, call["params"]["Url"], CallStatus="in-progress")
+        # … the callback Telnyx would make to that URL for the call's leg, form-encoded and signed
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -35,8 +40,10 @@ def _error(status: int, code: int, title: str, detail: str = "") -> tuple[int, d
 
 
 class FakeTelnyx:
-    def __init__(self, api_key: str = "KEY_test_telnyx"):
+    def __init__(self, api_key: str = "KEY_test_telnyx", texml_app_id: str = "texml-app-1"):
         self.api_key = api_key
+        self.texml_app_id = texml_app_id  # the account's TeXML application (calls are placed through it)
+        self.account_sid = str(uuid.uuid4())  # what Telnyx's TeXML callbacks name as AccountSid
         self._private = Ed25519PrivateKey.generate()
         raw = self._private.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
@@ -57,6 +64,7 @@ class FakeTelnyx:
             self._drop_next = False
             self._hang_next = 0.0
             self.numbers: dict[str, dict] = {}  # id → the account's numbers
+            self.calls: list[dict] = []  # outbound TeXML calls, oldest first
             self.taken: set[str] = set()
 
     # --- knobs -------------------------------------------------------------------------------------------------
@@ -87,6 +95,21 @@ class FakeTelnyx:
         stamp = str(int(time.time()) if timestamp is None else timestamp)
         signature = self._private.sign(stamp.encode() + b"|" + body)
         return {"telnyx-signature-ed25519": base64.b64encode(signature).decode(), "telnyx-timestamp": stamp}
+
+    def leg(self, call: dict, url: str, **params: str) -> tuple[str, bytes, dict[str, str]]:
+        """The callback Telnyx makes to `url` (one we gave it) about this call's leg: the path with its query, the
+        form-encoded body (CallSid, From, To, Direction, AccountSid, then `params`) and its signed headers."""
+        fields = {
+            "AccountSid": self.account_sid,
+            "CallSid": call["call_sid"],
+            "From": call["from"],
+            "To": call["to"],
+            "Direction": "outbound-api",
+            **params,
+        }
+        body = urlencode(fields).encode()
+        parts = urlsplit(url)
+        return f"{parts.path}?{parts.query}" if parts.query else parts.path, body, self.sign(body)
 
     # --- the API -------------------------------------------------------------------------------------------------
 
@@ -158,6 +181,8 @@ class FakeTelnyx:
                 return _error(401, 10009, "Authentication failed")
             if method == "POST" and path == "/v2/messages":
                 return self._create_message(headers, body)
+            if method == "POST" and path.startswith("/v2/texml/calls/"):
+                return self._create_call(path.rsplit("/", 1)[1], body)
             if (
                 path.startswith("/v2/available_phone_numbers")
                 or path.startswith("/v2/number_orders")
@@ -170,6 +195,24 @@ class FakeTelnyx:
                 kind = self.line_types.get(number, "mobile")
                 return 200, {"data": {"phone_number": number, "carrier": {"type": kind, "name": "Fake"}}}
             return _error(404, 10005, "Resource not found")
+
+    def _create_call(self, application_id: str, body: bytes) -> tuple[int, dict]:
+        if application_id != self.texml_app_id:
+            return _error(404, 10005, "Resource not found", f"no TeXML application {application_id}")
+        if self._failures:
+            return _error(*self._failures.pop(0), "Failed as asked")
+        try:
+            fields = json.loads(body or b"{}")
+        except ValueError:
+            return _error(400, 10015, "Bad Request")
+        missing = [name for name in ("From", "To") if not fields.get(name)]
+        if missing:
+            return _error(422, 10004, "Missing required parameter", ", ".join(missing))
+        if fields.get("Url") and fields.get("Texml"):
+            return _error(422, 10015, "Bad Request", "Url and Texml are exclusive")
+        call = {"call_sid": f"v3:{uuid.uuid4().hex}", "from": fields["From"], "to": fields["To"]}
+        self.calls.append({**call, "params": fields})
+        return 200, {**call, "status": "queued"}
 
     def _create_message(self, headers: dict, body: bytes) -> tuple[int, dict] | None:
         key = headers.get("idempotency-key", "")
