@@ -157,7 +157,9 @@ class TelnyxProvider(Provider):
         """Ring `to_number` from `from_number` through the TeXML application; when answered Telnyx runs `twiml`, or
         asks `url` (POST, on /hooks/telnyx/) what to do. Returns the CallSid its callbacks will carry."""
         if not self.config.texml_app_id:
-            raise ProviderError("Telnyx calls need TELNYX_TEXML_APP_ID (the TeXML application)", permanent=True)
+            raise ProviderError(
+                "Telnyx calls need TELNYX_TEXML_APP_ID (the TeXML application)", permanent=True
+            )
         payload = {"From": from_number, "To": to_number}
         if twiml:
             payload["Texml"] = twiml

@@ -83,9 +83,7 @@ def test_call_back_on_telnyx_rings_my_phone_then_the_caller_from_the_business_nu
     dial = ET.fromstring(connect.content).find("Dial")
     assert dial.get("callerId") == str(personas.acme.phone_number) and dial.find("Number").text == CALLER
     assert dial.get("action").startswith("http://localhost:8000/hooks/telnyx/voice/callback/done/")
-    done = leg(
-        platform, telnyx, call, dial.get("action"), DialCallStatus="completed", DialCallDuration="95"
-    )
+    done = leg(platform, telnyx, call, dial.get("action"), DialCallStatus="completed", DialCallDuration="95")
     assert ET.fromstring(done.content).find("Hangup") is not None
     assert leg(platform, telnyx, call, params["StatusCallback"], CallStatus="completed").status_code == 200
 
@@ -112,7 +110,9 @@ def test_telnyx_refusing_the_call_is_said_and_recorded(web, platform, personas, 
     assert [c.status for c in _callbacks(personas.acme)] == ["failed"]
 
 
-def test_without_a_texml_application_no_call_is_placed(web, platform, personas, telnyx, conversation, settings):
+def test_without_a_texml_application_no_call_is_placed(
+    web, platform, personas, telnyx, conversation, settings
+):
     from messaging.carriers import telnyx_provider
 
     settings.TELNYX_TEXML_APP_ID = ""
