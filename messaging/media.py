@@ -1,4 +1,5 @@
-"""Photos and other files callers send (MMS), and fetching Twilio's media with the account's credentials.
+"""Photos and other files callers send (MMS), and fetching Twilio's media with the credentials of the account the
+client's number lives in (its agency's subaccount or own account, or the platform's).
 
 Twilio's incoming-message webhook names each file (NumMedia, MediaUrlN, MediaContentTypeN); the files stay on
 Twilio behind HTTP basic auth. We keep a row per file with the message, in the webhook's transaction, and a task
@@ -10,6 +11,7 @@ Recordings (telephony.voicemail) are fetched the same way.
 import base64
 import io
 import logging
+import re
 from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
@@ -25,6 +27,7 @@ from accounts.schemas import in_schema_of
 from config import outbound
 
 from .models import Message, MessageMedia
+from .twilio_accounts import credentials_for
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +98,37 @@ def _twilio_media_url(url: str) -> str | None:
     return url
 
 
-def twilio_media_fetch(url: str, *, max_bytes: int) -> outbound.Answer:
-    """GET a recording or a message's media from Twilio with the account's credentials, through the one door for
-    outbound HTTP. OutboundRefused for a URL not on Twilio's hosts, OutboundError when it cannot be fetched."""
+# A recording's or a message's media URL names the account it lives in: /2010-04-01/Accounts/AC…/…
+_ACCOUNT_IN_PATH = re.compile(r"/Accounts/(AC[0-9a-fA-F]{32})/")
+
+
+def _twilio_credentials(client: Client, url: str) -> tuple[str, str] | None:
+    """Whose credentials fetch this media: the account its URL names, when that is the client's agency's own or
+    sub- account (an own account's media is not the platform's to read) or the platform's (numbers not moved
+    into a subaccount yet). None for any other account: another agency's media is never fetched for this one."""
+    found = _ACCOUNT_IN_PATH.search(urlsplit(url).path)
+    if found is None:
+        return None
+    named = found[1]
+    own = credentials_for(client.agency_id)
+    if own is not None and named == own.account_sid:
+        return own.account_sid, own.auth_token
+    if named == settings.TWILIO_ACCOUNT_SID:
+        return settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
+    return None
+
+
+def twilio_media_fetch(url: str, *, client: Client, max_bytes: int) -> outbound.Answer:
+    """GET a recording or a message's media from Twilio with the credentials of the account it lives in (the
+    client's agency's, or the platform's), through the one door for outbound HTTP. OutboundRefused for a URL not
+    on Twilio's hosts or not in this client's account, OutboundError when it cannot be fetched."""
     target = _twilio_media_url(url)
     if target is None:
         raise outbound.OutboundRefused(f"Not a Twilio media URL: {url!r}")
-    token = base64.b64encode(f"{settings.TWILIO_ACCOUNT_SID}:{settings.TWILIO_AUTH_TOKEN}".encode()).decode()
+    credentials = _twilio_credentials(client, url)
+    if credentials is None:
+        raise outbound.OutboundRefused(f"Not in this client's Twilio account: {url!r}")
+    token = base64.b64encode(":".join(credentials).encode()).decode()
     answer = outbound.request(
         "GET",
         target,
@@ -134,7 +161,7 @@ def media_fetch(*, client: Client, media: MessageMedia) -> str:
     if media.file:
         return media.file
     try:
-        answer = twilio_media_fetch(media.twilio_url, max_bytes=MAX_MEDIA_BYTES)
+        answer = twilio_media_fetch(media.twilio_url, client=client, max_bytes=MAX_MEDIA_BYTES)
     except outbound.OutboundRefused as exc:
         return _problem(media, str(exc))
     if len(answer.body) > MAX_MEDIA_BYTES:

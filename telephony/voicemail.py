@@ -5,7 +5,7 @@ before the greeting plays: a voicemail never holds the text back.
 
 Twilio then posts twice, signed like every webhook: the recording status callback (the recording's sid, URL and
 length) and, a little later, the transcription callback (its text). The audio is copied into Django's storage by
-a task, fetched with the account's credentials through config.outbound (Twilio serves recordings behind HTTP
+a task, fetched with the credentials of the account the number lives in through config.outbound (Twilio serves recordings behind HTTP
 basic auth), so the thread plays our copy and only the client's people can hear it (inbox.views.voicemail).
 """
 
@@ -115,7 +115,7 @@ def voicemail_fetch(*, client: Client, call: Call) -> str:
     if call.recording_file or not call.recording_url:
         return call.recording_file
     try:
-        answer = twilio_media_fetch(f"{call.recording_url}.mp3", max_bytes=MAX_RECORDING_BYTES)
+        answer = twilio_media_fetch(f"{call.recording_url}.mp3", client=client, max_bytes=MAX_RECORDING_BYTES)
     except outbound.OutboundRefused as exc:  # not Twilio's to give: never fetched, never retried
         log.warning("voicemail of call %s not fetched: %s", call.call_sid, exc)
         return ""

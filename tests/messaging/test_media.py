@@ -1,6 +1,7 @@
 """Photos callers text us (MMS): the webhook names them (NumMedia, MediaUrlN, MediaContentTypeN), a task fetches
-each from the fake Twilio with the account's credentials into Django's storage, the thread shows them, and only the
-client's people can open them. A file that is not what it says, too big, or not on Twilio's hosts is not kept."""
+each from the fake Twilio with the credentials of the account the number lives in (the platform's, or the agency's
+own) into Django's storage, the thread shows them, and only the client's people can open them. A file that is not
+what it says, too big, not on Twilio's hosts or in another agency's account is not kept."""
 
 import io
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ from django_tenants.utils import schema_context
 from PIL import Image
 
 from config.celery_app import app as celery_app
+from messaging import twilio_accounts
 from messaging.models import Message, MessageMedia, OutboundSend
 from messaging.services import send_deliver
 from tests.inbox.conftest import add_conversation
@@ -43,19 +45,24 @@ def eager_tasks():
     celery_app.conf.task_always_eager = False
 
 
-def _media_url(twilio, message_sid: str, content: bytes, kind: str) -> str:
-    path = f"/2010-04-01/Accounts/{settings.TWILIO_ACCOUNT_SID}/Messages/{message_sid}/Media/{sid('ME')}"
+def _media_url(twilio, message_sid: str, content: bytes, kind: str, account: str = "") -> str:
+    account = account or settings.TWILIO_ACCOUNT_SID
+    path = f"/2010-04-01/Accounts/{account}/Messages/{message_sid}/Media/{sid('ME')}"
     return twilio.add_media(path, content, kind)
 
 
-def _mms(platform, client, twilio, files, body="Here's the leak", **extra):
-    """The caller texts `files` [(bytes, content type)]; returns the params posted."""
+def _mms(platform, client, twilio, files, body="Here's the leak", account=None, **extra):
+    """The caller texts `files` [(bytes, content type)] to a number in `account` (the platform's when None, else
+    an account resource from the fake: sid and auth_token); returns the params posted."""
     message_sid = sid("MM")
     params = sms_params(client, CALLER, body, MessageSid=message_sid, NumMedia=str(len(files)), **extra)
+    if account is not None:
+        params["AccountSid"] = account["sid"]
     for index, (content, kind) in enumerate(files):
-        params[f"MediaUrl{index}"] = _media_url(twilio, message_sid, content, kind)
+        params[f"MediaUrl{index}"] = _media_url(twilio, message_sid, content, kind, params["AccountSid"])
         params[f"MediaContentType{index}"] = kind
-    response = post_signed(platform, "/hooks/twilio/sms/incoming/", params)
+    token = account["auth_token"] if account is not None else None
+    response = post_signed(platform, "/hooks/twilio/sms/incoming/", params, token=token)
     assert response.status_code == 200, response.content
     return params
 
@@ -132,6 +139,57 @@ def test_media_not_on_twilios_hosts_is_never_fetched(
         assert post_signed(platform, "/hooks/twilio/sms/incoming/", params).status_code == 200
     [photo] = _stored(personas.acme, params)
     assert photo.file == "" and "Not a Twilio media URL" in photo.problem
+
+
+def test_an_agency_with_its_own_twilio_account_gets_its_callers_photos(
+    web,
+    platform,
+    personas,
+    twilio,
+    twilio_accounts_forgotten,
+    eager_tasks,
+    django_capture_on_commit_callbacks,
+):
+    """acme's agency brought its own Twilio account: the photo lives there, and only that account's credentials
+    open it (the platform's get a 404 from Twilio)."""
+    own = twilio.add_account(friendly_name="Northwind's own")
+    twilio_accounts.own_account_connect(
+        agency=personas.northwind, account_sid=own["sid"], auth_token=own["auth_token"]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        params = _mms(platform, personas.acme, twilio, [(JPEG, "image/jpeg")], account=own)
+    [photo] = _stored(personas.acme, params)
+    assert (photo.file != "", photo.size, photo.problem) == (True, len(JPEG), "")
+    [fetch] = [r for r in twilio.requests if "/Media/" in r["path"]]
+    assert (fetch["status"], fetch["authenticated_as"]) == (200, own["sid"])
+    owner = web(HOST, personas.alice)
+    assert b"".join(owner.get(f"/inbox/media/{photo.pk}/").streaming_content) == JPEG
+
+
+def test_media_in_another_agencys_account_is_never_fetched_for_this_client(
+    platform, personas, twilio, twilio_accounts_forgotten, eager_tasks, django_capture_on_commit_callbacks
+):
+    """A media URL naming southpeak's own account, in a webhook about acme's number: not acme's to fetch, with
+    any credentials."""
+    theirs = twilio.add_account(friendly_name="Southpeak's own")
+    twilio_accounts.own_account_connect(
+        agency=personas.southpeak, account_sid=theirs["sid"], auth_token=theirs["auth_token"]
+    )
+    message_sid = sid("MM")
+    params = sms_params(
+        personas.acme,
+        CALLER,
+        "look",
+        MessageSid=message_sid,
+        NumMedia="1",
+        MediaUrl0=_media_url(twilio, message_sid, JPEG, "image/jpeg", theirs["sid"]),
+        MediaContentType0="image/jpeg",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_signed(platform, "/hooks/twilio/sms/incoming/", params).status_code == 200
+    [photo] = _stored(personas.acme, params)
+    assert photo.file == "" and "Not in this client's Twilio account" in photo.problem
+    assert not [r for r in twilio.requests if "/Media/" in r["path"]]
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 """Voicemail: a caller nobody answered hears the greeting and may leave a message; the recording (copied from the
-fake Twilio with the account's credentials) and its transcript land in the thread, only the client's people can
+fake Twilio with the credentials of the account the number lives in) and its transcript land in the thread, only the client's people can
 play it, the text-back still goes out, the report counts it, and a client may choose to hang up instead. Every
 callback signed as Twilio signs it."""
 
@@ -11,6 +11,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Client
 from config.celery_app import app as celery_app
+from messaging import twilio_accounts
 from messaging.models import OutboundSend
 from messaging.services import send_deliver
 from telephony.models import Call
@@ -41,14 +42,19 @@ def eager_tasks():
     celery_app.conf.task_always_eager = False
 
 
-def _missed(platform, client, caller=CALLER):
-    """A call nobody answered: the TwiML the caller hears next, and the call's params."""
+def _missed(platform, client, caller=CALLER, account=None):
+    """A call nobody answered (to a number in `account`, the fake's account resource, or the platform's): the
+    TwiML the caller hears next, and the call's params."""
     params = call_params(client, caller)
-    post_signed(platform, "/hooks/twilio/voice/incoming/", params)
+    token = None
+    if account is not None:
+        params["AccountSid"], token = account["sid"], account["auth_token"]
+    post_signed(platform, "/hooks/twilio/voice/incoming/", params, token=token)
     response = post_signed(
         platform,
         "/hooks/twilio/voice/dial-complete/",
         {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"},
+        token=token,
     )
     assert response.status_code == 200
     return ET.fromstring(response.content), params
@@ -56,10 +62,10 @@ def _missed(platform, client, caller=CALLER):
 
 def _recording(twilio, params, client, *, seconds="42"):
     recording_sid = sid("RE")
-    path = f"/2010-04-01/Accounts/{settings.TWILIO_ACCOUNT_SID}/Recordings/{recording_sid}"
+    path = f"/2010-04-01/Accounts/{params['AccountSid']}/Recordings/{recording_sid}"
     url = twilio.add_media(f"{path}.mp3", AUDIO, "audio/mpeg").removesuffix(".mp3")
     return {
-        "AccountSid": settings.TWILIO_ACCOUNT_SID,
+        "AccountSid": params["AccountSid"],
         "CallSid": params["CallSid"],
         "RecordingSid": recording_sid,
         "RecordingUrl": url,
@@ -164,6 +170,35 @@ def test_the_recording_and_its_transcript_land_in_the_thread_for_the_clients_peo
         "left a voicemail"
         not in web("bolt.localhost", personas.dave).get("/reports/", PERIOD).content.decode()
     )
+
+
+def test_an_agency_with_its_own_twilio_account_gets_its_voicemails(
+    web,
+    platform,
+    personas,
+    twilio,
+    twilio_accounts_forgotten,
+    eager_tasks,
+    django_capture_on_commit_callbacks,
+):
+    """acme's number is in its agency's own Twilio account: the recording lives there and is fetched with that
+    account's credentials (the platform's get a 404 from Twilio)."""
+    own = twilio.add_account(friendly_name="Northwind's own")
+    twilio_accounts.own_account_connect(
+        agency=personas.northwind, account_sid=own["sid"], auth_token=own["auth_token"]
+    )
+    _, params = _missed(platform, personas.acme, account=own)
+    recording = _recording(twilio, params, personas.acme)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_signed(
+            platform, "/hooks/twilio/voice/recording/?c=acme", recording, token=own["auth_token"]
+        )
+        assert response.status_code == 200
+    [fetch] = [r for r in twilio.requests if r["path"].endswith(".mp3")]
+    assert (fetch["status"], fetch["authenticated_as"]) == (200, own["sid"])
+    call = _call(personas.acme, params)
+    audio = web("acme.localhost", personas.alice).get(f"/inbox/calls/{call.pk}/voicemail/")
+    assert b"".join(audio.streaming_content) == AUDIO
 
 
 def test_callbacks_must_be_signed_complete_and_about_a_call_of_that_client(platform, personas, twilio):

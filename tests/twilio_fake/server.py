@@ -27,7 +27,8 @@ every request URL to FakeTwilio.base_url, so the fake sees the real paths:
     DELETE (the same path)                                                 DeleteIncomingPhoneNumber → 204 | 404
     POST /2010-04-01/Accounts/{AccountSid}/Calls.json           CreateCall       → 201 call (queued) | 400
     GET  a media URL (a recording's .mp3, an MMS's Media/{Sid})  the bytes put there by add_media, with the
-         account's credentials (as Twilio's "HTTP Basic Authentication for media" asks); 404 otherwise. Twilio's
+         credentials of the account named in its path or of its parent (as Twilio's "HTTP Basic Authentication
+         for media" asks); 404 for any other account's. Twilio's
          OpenAPI describes the .json resources, not the files, so these are served outside the spec's checks.
 
 Accounts: the main account (account_sid, auth_token), the subaccounts it creates, and other top-level accounts a test
@@ -2211,6 +2212,11 @@ class _Handler(BaseHTTPRequestHandler):
         with fake._lock:
             media = fake._media.get(path) if method == "GET" else None
         if media is not None:
+            # Served to the account it lives in (named in its path) and to that account's parent only.
+            owner = re.search(r"/Accounts/(AC\w+)/", path)
+            if owner is None or not fake._may_act_on(authenticated, owner[1]):
+                self._send(404, twilio_error(404, 20404, path=path), record)
+                return
             self._send_bytes(200, *media, record)
             return
         if op is None:
