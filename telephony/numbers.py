@@ -239,10 +239,22 @@ TELNYX_REASONS = {
 }
 
 
+def texml_application_urls() -> dict[str, str]:
+    """Where the TeXML application sends a Telnyx number's calls and their status (telephony/urls.py under
+    /hooks/telnyx/): Telnyx sets these per application, not per number."""
+    base = settings.PUBLIC_BASE_URL
+    return {
+        "voice_url": f"{base}/hooks/telnyx/voice/incoming/",
+        "status_callback": f"{base}/hooks/telnyx/voice/status/",
+    }
+
+
 class TelnyxNumbers(Numbers):
     """Telnyx's numbers API (v2, Bearer key, TELNYX_API_BASE_URL): a number is pointed at our TeXML application
-    (TELNYX_TEXML_APP_ID, whose voice URL is /hooks/telnyx/voice/incoming/) and messaging profile
-    (TELNYX_MESSAGING_PROFILE_ID, whose webhook is /hooks/telnyx/sms/). `sid` is Telnyx's phone number id."""
+    (TELNYX_TEXML_APP_ID) and messaging profile (TELNYX_MESSAGING_PROFILE_ID, whose webhook is /hooks/telnyx/sms/).
+    Before a number is bought or adopted the application itself is checked, and corrected, to send calls to
+    /hooks/telnyx/voice/incoming/ and their status to /hooks/telnyx/voice/status/ (the hang-up backstop: without
+    it a caller who hangs up while it rings is never texted). `sid` is Telnyx's phone number id."""
 
     name = "telnyx"
 
@@ -300,6 +312,7 @@ class TelnyxNumbers(Numbers):
         return found
 
     def buy(self, *, phone_number):
+        self._application_ensure()
         held = self._held(phone_number)
         if held is not None:  # an earlier attempt whose answer was lost bought it: it is ours
             return self._point(held)
@@ -322,10 +335,33 @@ class TelnyxNumbers(Numbers):
         return held
 
     def adopt(self, *, phone_number):
+        self._application_ensure()
         held = self._held(phone_number)
         if held is None:
             raise NumberError(f"{phone_number} is not a number of your Telnyx account.")
         return self._point(held)
+
+    def _application_ensure(self) -> None:
+        """The TeXML application sends calls and their status to us (one PATCH when it did not)."""
+        app_id = settings.TELNYX_TEXML_APP_ID
+        if not app_id:
+            raise NumberError("TELNYX_TEXML_APP_ID is not set: Telnyx would not send this number's calls to us.")
+        path = f"/v2/texml_applications/{app_id}"
+        application = self._call("read the TeXML application", "GET", path).get("data") or {}
+        wanted = texml_application_urls()
+        if all(application.get(name) == url for name, url in wanted.items()):
+            return
+        self._call(
+            "point the TeXML application at our webhooks",
+            "PATCH",
+            path,
+            json={
+                "friendly_name": application.get("friendly_name") or "Textback",  # required by the API
+                **wanted,
+                "voice_method": "post",
+                "status_callback_method": "post",
+            },
+        )
 
     def release(self, *, sid):
         try:

@@ -43,6 +43,27 @@ def test_a_bought_number_is_pointed_at_us_and_a_lost_answer_buys_nothing_twice(c
     assert [r["path"] for r in carrier_telnyx.requests].count("/v2/number_orders") == 1
 
 
+def test_buying_points_the_texml_application_at_our_calls_and_their_status(carrier_telnyx):
+    """Telnyx sets the voice and status-callback URLs on the TeXML application, not on a number: without the status
+    URL a caller who hangs up while it rings would never be texted."""
+    carrier_telnyx.texml_application.update(friendly_name="Northwind voice", status_callback="")
+    TelnyxNumbers().buy(phone_number="+13125550110")
+    application = carrier_telnyx.texml_application
+    assert application["voice_url"] == "http://localhost:8000/hooks/telnyx/voice/incoming/"
+    assert application["status_callback"] == "http://localhost:8000/hooks/telnyx/voice/status/"
+    assert (application["friendly_name"], application["status_callback_method"]) == ("Northwind voice", "post")
+    TelnyxNumbers().adopt(phone_number="+13125550110")  # already right: read, not written again
+    patches = [r for r in carrier_telnyx.requests if r["method"] == "PATCH" and "texml_app" in r["path"]]
+    assert len(patches) == 1
+
+
+def test_without_a_texml_application_nothing_is_bought(carrier_telnyx, settings):
+    settings.TELNYX_TEXML_APP_ID = ""
+    with pytest.raises(NumberError, match="TELNYX_TEXML_APP_ID"):
+        TelnyxNumbers().buy(phone_number="+13125550110")
+    assert carrier_telnyx.numbers == {} and carrier_telnyx.requests == []
+
+
 def test_a_number_someone_else_took_is_said_so(carrier_telnyx):
     carrier_telnyx.taken.add("+13125550111")
     with pytest.raises(NumberError):

@@ -6,6 +6,7 @@ for the webhooks Telnyx sends (Ed25519 over "<timestamp>|<body>", with a key pai
     GET  /v2/available_phone_numbers    → numbers in filter[national_destination_code]
     POST /v2/number_orders              → the numbers join the account (10005-like 422 if taken)
     GET  /v2/phone_numbers?filter[phone_number]=…, PATCH /v2/phone_numbers/{id}[/messaging], DELETE …/{id}
+    GET, PATCH /v2/texml_applications/{id} → the account's one TeXML application (`texml_application`)
     POST /v2/texml/calls/{application_id} → 200 {"call_sid", "from", "to", "status": "queued"} (TeXML Calls API:
                                           From and To required, Url or Texml; 404 for an application not ours)
 
@@ -65,6 +66,12 @@ class FakeTelnyx:
             self._hang_next = 0.0
             self.numbers: dict[str, dict] = {}  # id → the account's numbers
             self.calls: list[dict] = []  # outbound TeXML calls, oldest first
+            self.texml_application = {
+                "id": self.texml_app_id,
+                "friendly_name": "Textback",
+                "voice_url": "",
+                "status_callback": "",
+            }
             self.taken: set[str] = set()
 
     # --- knobs -------------------------------------------------------------------------------------------------
@@ -181,6 +188,15 @@ class FakeTelnyx:
                 return _error(401, 10009, "Authentication failed")
             if method == "POST" and path == "/v2/messages":
                 return self._create_message(headers, body)
+            if path.startswith("/v2/texml_applications/"):
+                if path.rsplit("/", 1)[1] != self.texml_app_id:
+                    return _error(404, 10005, "Resource not found")
+                if method == "PATCH":
+                    fields = json.loads(body or b"{}")
+                    if not (fields.get("friendly_name") and fields.get("voice_url")):
+                        return _error(422, 10004, "Missing required parameter", "friendly_name, voice_url")
+                    self.texml_application.update(fields)
+                return 200, {"data": dict(self.texml_application)}
             if method == "POST" and path.startswith("/v2/texml/calls/"):
                 return self._create_call(path.rsplit("/", 1)[1], body)
             if (
