@@ -345,7 +345,9 @@ class TelnyxNumbers(Numbers):
         """The TeXML application sends calls and their status to us (one PATCH when it did not)."""
         app_id = settings.TELNYX_TEXML_APP_ID
         if not app_id:
-            raise NumberError("TELNYX_TEXML_APP_ID is not set: Telnyx would not send this number's calls to us.")
+            raise NumberError(
+                "TELNYX_TEXML_APP_ID is not set: Telnyx would not send this number's calls to us."
+            )
         path = f"/v2/texml_applications/{app_id}"
         application = self._call("read the TeXML application", "GET", path).get("data") or {}
         wanted = texml_application_urls()

@@ -51,7 +51,10 @@ def test_buying_points_the_texml_application_at_our_calls_and_their_status(carri
     application = carrier_telnyx.texml_application
     assert application["voice_url"] == "http://localhost:8000/hooks/telnyx/voice/incoming/"
     assert application["status_callback"] == "http://localhost:8000/hooks/telnyx/voice/status/"
-    assert (application["friendly_name"], application["status_callback_method"]) == ("Northwind voice", "post")
+    assert (application["friendly_name"], application["status_callback_method"]) == (
+        "Northwind voice",
+        "post",
+    )
     TelnyxNumbers().adopt(phone_number="+13125550110")  # already right: read, not written again
     patches = [r for r in carrier_telnyx.requests if r["method"] == "PATCH" and "texml_app" in r["path"]]
     assert len(patches) == 1

@@ -189,7 +189,9 @@ def test_the_status_callback_catches_a_caller_who_hung_up_while_it_rang(
 
 def test_a_bad_duration_from_telnyx_is_400_naming_it(platform, personas, telnyx):
     params = _incoming(platform, telnyx, personas, "v3:telnyx-bad")
-    answer = post(platform, telnyx, "voice/status/", {**params, "CallStatus": "completed", "CallDuration": "x"})
+    answer = post(
+        platform, telnyx, "voice/status/", {**params, "CallStatus": "completed", "CallDuration": "x"}
+    )
     assert answer.status_code == 400 and "CallDuration" in answer.content.decode()
     answer = post(platform, telnyx, "voice/status/", {"CallSid": "v3:telnyx-bad", "To": params["To"]})
     assert answer.status_code == 400 and "CallStatus" in answer.content.decode()
