@@ -12,7 +12,8 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Client
 from messaging import tasks
-from messaging.models import Conversation, Message, OutboundSend
+from messaging.links import link_url
+from messaging.models import Conversation, Message, OutboundSend, TrackedLink
 from messaging.services import send_deliver
 from tests.client_settings.test_settings_page import valid_post
 from tests.llm_fake.server import FakeLLM
@@ -82,7 +83,9 @@ def test_it_answers_a_question_the_facts_cover_labelled_and_logged(
     with time_machine.travel(TUESDAY_NOON):
         question = _text(platform, acme, "Do you do drain cleaning in Chicago? how do I book")
     [reply] = _ai_replies(acme)
-    assert reply.body.startswith(ANSWER) and reply.body.endswith("– Acme Plumbing's automated assistant")
+    link = TrackedLink.objects.get(client=acme)  # the booking page as the short link that counts
+    assert reply.body.startswith(ANSWER.replace("https://book.example.com/acme", link_url(link.code)))
+    assert reply.body.endswith("– Acme Plumbing's automated assistant")
     assert reply.ai_inputs["facts"]["services"] == "Drain cleaning, water heaters"
     assert reply.ai_inputs["thread"][-1] == {"direction": "in", "body": question.body}
     assert (reply.ai_inputs["model"], reply.ai_inputs["answering"]) == ("house-model", question.pk)
@@ -125,6 +128,10 @@ def test_a_stop_while_the_model_thinks_stops_the_answer_at_send_time(platform, a
         "Just call me back",
         "Is this a bot?",
         "I'd like to speak with the owner",
+        "please have someone call",
+        "Can you transfer me",
+        "can I talk to someone",
+        "Have the plumber call me at 5",
     ],
 )
 def test_hand_over_words_bring_a_person(platform, acme, llm, body):
@@ -207,6 +214,16 @@ def test_prices_when_the_client_allows_them(platform, acme, llm):
         "We can come at 3pm tomorrow.",
         "Your appointment is confirmed for Monday.",
         "See you tomorrow!",
+        "We will be there Thursday morning!",
+        "A tech will come by tomorrow",
+        "Booked you in for Monday",
+        "Your appointment is Thursday",
+        "We have you scheduled Thursday",
+        "Thursday at 2 works, see you then",
+        "We have an opening tomorrow afternoon.",
+        "We'd be happy to come out and take a look.",
+        "Our plumber is on his way.",
+        "How about the 14th?",
     ],
 )
 def test_it_never_invents_an_appointment(platform, acme, llm, draft):
@@ -215,6 +232,42 @@ def test_it_never_invents_an_appointment(platform, acme, llm, draft):
         _text(platform, acme, "Can someone come out this week?")
     assert _ai_replies(acme) == []
     assert _conversation(acme).flag_words == "the AI's draft promised an appointment or a time"
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "Drain cleaning is $149.",
+        "Costs 149.00 for the first drain",
+        "It's eighty-nine dollars for the visit",
+        "A service call is 89 bucks",
+        "The fee is usually 120 plus parts",
+        "Around a hundred dollars",
+    ],
+)
+def test_it_never_names_a_price_it_may_not(platform, acme, llm, draft):
+    llm.reply = draft
+    with time_machine.travel(TUESDAY_NOON):
+        _text(platform, acme, "Do you do drain cleaning?")
+    assert _ai_replies(acme) == [] and _conversation(acme).flag_words == "the AI's draft named a price"
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "We're open Monday to Friday, 8am to 5pm.",
+        "Our hours are Mon-Fri 08:00-17:00; pick a time that suits you here: https://book.example.com/acme",
+        "Yes, we do drain cleaning and water heaters all over Chicago!",
+        "We open at 8am. You can book online any time: https://book.example.com/acme",
+        "We cover Chicago and 2 nearby suburbs.",
+        "Call us at 312-555-0100 if it's easier.",
+    ],
+)
+def test_a_plain_answer_from_the_facts_is_sent(platform, acme, llm, draft):
+    llm.reply = draft
+    with time_machine.travel(TUESDAY_NOON):
+        _text(platform, acme, "Do you do drain cleaning? When are you open?")
+    assert len(_ai_replies(acme)) == 1 and _conversation(acme).flag == ""
 
 
 def test_a_question_the_facts_do_not_cover_goes_to_a_person(platform, acme, llm):
@@ -230,7 +283,61 @@ def test_once_a_person_answers_the_receptionist_stays_out(platform, acme, llm, w
         web(HOST, personas.alice).post(f"/inbox/{first.conversation_id}/reply/", {"body": "Yes! – Alice"})
         _text(platform, acme, "Great, and water heaters?")
     assert len(_ai_replies(acme)) == 1
-    assert _conversation(acme).flag_words == "a person is already answering this conversation"
+    # Theirs already: nothing to flag for them to settle.
+    assert _conversation(acme).flag == "" and len(llm.requests) == 1
+
+
+def test_a_person_who_replied_long_ago_still_has_the_conversation(platform, acme, llm, web, personas):
+    """However many texts ago the person replied, the receptionist does not cut in."""
+    Client.objects.filter(pk=acme.pk).update(receptionist_max_replies=10)
+    with time_machine.travel(TUESDAY_NOON):
+        first = _text(platform, acme, "Do you do drain cleaning?")
+        web(HOST, personas.alice).post(f"/inbox/{first.conversation_id}/reply/", {"body": "Yes! – Alice"})
+        for n in range(14):  # the caller chats on; no task runs for these
+            post_signed(platform, "/hooks/twilio/sms/incoming/", sms_params(acme, CALLER, f"ok {n}"))
+        _text(platform, acme, "And water heaters?")
+    assert len(_ai_replies(acme)) == 1 and len(llm.requests) == 1
+
+
+def test_a_maybe_opt_out_is_never_answered_by_the_ai(platform, acme, llm):
+    """"Take me off the schedule for Tuesday" reads as booking, and might be asking to stop texts: a person
+    decides, and the AI does not text someone who may have revoked consent."""
+    with time_machine.travel(TUESDAY_NOON):
+        _text(platform, acme, "Take me off the schedule for Tuesday")
+        _text(platform, acme, "Do you do drain cleaning?")
+    conversation = _conversation(acme)
+    assert _ai_replies(acme) == [] and llm.requests == []
+    assert conversation.flag == "maybe_opt_out"
+
+
+@pytest.mark.parametrize(
+    ("first", "reason"),
+    [
+        ("Can I talk to a real person please", "they asked for a person"),
+        ("Pipe burst, water everywhere!!", "it reads as an emergency: call them"),
+    ],
+)
+def test_after_a_hand_over_the_ai_stays_out_until_a_person_clears_it(
+    platform, acme, llm, web, personas, first, reason
+):
+    with time_machine.travel(TUESDAY_NOON):
+        message = _text(platform, acme, first)
+        _text(platform, acme, "Do you do drain cleaning?")
+        assert _ai_replies(acme) == [] and llm.requests == []
+        conversation = _conversation(acme)
+        assert (conversation.flag, conversation.flag_words) == ("handover", reason)  # the first reason kept
+        web(HOST, personas.alice).post(f"/inbox/{message.conversation_id}/flag/", {"action": "keep"})
+        _text(platform, acme, "And water heaters?")
+    assert len(_ai_replies(acme)) == 1  # cleared without a reply: the AI may answer again
+
+
+def test_a_refused_draft_is_kept_for_the_person_who_takes_over(platform, acme, llm, web, personas):
+    llm.reply = "Sure! Drain cleaning is $149 and we cover Chicago."
+    with time_machine.travel(TUESDAY_NOON):
+        message = _text(platform, acme, "Do you do drain cleaning?")
+    page = web(HOST, personas.alice).get(f"/inbox/{message.conversation_id}/").content.decode()
+    assert "the AI&#x27;s draft named a price" in page
+    assert "What the AI would have said (not sent): “Sure! Drain cleaning is $149 and we cover Chicago.”" in page
 
 
 def test_the_handover_is_shown_and_settled_in_the_inbox(platform, acme, llm, web, personas):
@@ -291,6 +398,17 @@ def test_the_preview_says_when_it_would_hand_over(web, personas, acme, llm):
     assert llm.requests == []
 
 
+def test_the_preview_with_the_model_down_says_so_and_still_suggests(web, personas, acme, llm):
+    llm.mode = "error"
+    with time_machine.travel(TUESDAY_NOON):
+        page = web(HOST, personas.alice).post(PREVIEW, {"preview_text": "Do you do drain cleaning?"})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "would hand this to a person: the AI model did not answer" in html
+    assert "Thanks for your reply! We do drain cleaning, water heaters." in html  # the rules' draft, always
+    assert len(llm.requests) == 1
+
+
 def test_an_empty_preview_is_refused_with_a_reason(web, personas, acme):
     response = web(HOST, personas.alice).post(PREVIEW, {"preview_text": "  "})
     assert response.status_code == 400 and "Type what a caller might text." in response.content.decode()
@@ -302,3 +420,31 @@ def test_only_this_clients_people_preview(web, personas, acme, llm, reader):
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     assert web(HOST, personas.alice).get(PREVIEW).status_code == 405
     assert llm.requests == []
+
+
+# --- The booking link: the short one that counts -------------------------------------------------------------
+
+
+def test_the_booking_link_in_an_ai_text_is_the_short_one_that_counts(platform, acme, llm, web):
+    llm.reply = "You can pick a time here: https://book.example.com/acme"
+    with time_machine.travel(TUESDAY_NOON):
+        _text(platform, acme, "How do I book a drain cleaning?")
+    [reply] = _ai_replies(acme)
+    link = TrackedLink.objects.get(client=acme)
+    assert (link.message_id, link.message_kind, link.to_number) == (reply.pk, "ai_reply", CALLER)
+    short = f"http://localhost:8000/l/{link.code}"
+    assert short in reply.body and "book.example.com" not in reply.body
+    prompt = llm.requests[0]["json"]["messages"][0]["content"]
+    assert f"booking link: {short}" in prompt and "book.example.com" not in prompt
+    opened = platform.get(f"/l/{link.code}", HTTP_USER_AGENT="Mozilla/5.0 (iPhone)")
+    assert opened.status_code == 302 and opened["Location"] == "https://book.example.com/acme"
+    link.refresh_from_db()
+    assert link.clicks == 1
+
+
+def test_an_ai_text_without_the_link_leaves_no_link_counted(platform, acme, llm):
+    llm.reply = "Yes, we do drain cleaning all over Chicago!"
+    with time_machine.travel(TUESDAY_NOON):
+        _text(platform, acme, "Do you do drain cleaning?")
+    assert len(_ai_replies(acme)) == 1
+    assert not TrackedLink.objects.filter(client=acme).exists()
