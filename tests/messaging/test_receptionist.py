@@ -300,7 +300,7 @@ def test_a_person_who_replied_long_ago_still_has_the_conversation(platform, acme
 
 
 def test_a_maybe_opt_out_is_never_answered_by_the_ai(platform, acme, llm):
-    """"Take me off the schedule for Tuesday" reads as booking, and might be asking to stop texts: a person
+    """ "Take me off the schedule for Tuesday" reads as booking, and might be asking to stop texts: a person
     decides, and the AI does not text someone who may have revoked consent."""
     with time_machine.travel(TUESDAY_NOON):
         _text(platform, acme, "Take me off the schedule for Tuesday")
@@ -337,7 +337,9 @@ def test_a_refused_draft_is_kept_for_the_person_who_takes_over(platform, acme, l
         message = _text(platform, acme, "Do you do drain cleaning?")
     page = web(HOST, personas.alice).get(f"/inbox/{message.conversation_id}/").content.decode()
     assert "the AI&#x27;s draft named a price" in page
-    assert "What the AI would have said (not sent): “Sure! Drain cleaning is $149 and we cover Chicago.”" in page
+    assert (
+        "What the AI would have said (not sent): “Sure! Drain cleaning is $149 and we cover Chicago.”" in page
+    )
 
 
 def test_the_handover_is_shown_and_settled_in_the_inbox(platform, acme, llm, web, personas):
