@@ -15,7 +15,7 @@ from django_tenants.utils import get_public_schema_name
 from accounts.models import Agency, AgencyMembership, Client
 from accounts.services import ClientStateError, agency_url, brand_from_email, client_pause
 from messaging import reasons
-from messaging.carrier_errors import FILTERED, UNREGISTERED
+from messaging.carrier_errors import FILTERED_CODES, UNREGISTERED
 from messaging.models import Message
 
 from .models import COUNTERS, DeliverabilityDay, DeliverabilityPolicy, DeliverabilityState
@@ -46,8 +46,9 @@ def deliverability_count(*, client_id: int, deltas: dict[str, int], at: datetime
 
 
 def failure_counter(*, status: str, error_code: int | None) -> str:
-    """The one counter a failed text falls in: its code first (it says more than the status), then its status."""
-    if error_code == FILTERED:
+    """The one counter a failed text falls in: its code first (it says more than the status), then its status.
+    Either carrier's spam and unregistered codes count in the same figures (messaging.carrier_errors)."""
+    if error_code in FILTERED_CODES:
         return "filtered"
     if error_code in UNREGISTERED:
         return "unregistered"

@@ -1,5 +1,5 @@
 """Which carrier serves a client: its agency's choice (accounts.Agency.carrier), else the platform's default
-(TELEPHONY_PROVIDER). Everything above the provider interface (the ledger, retries, reconciliation, keywords,
+(TELEPHONY_PROVIDER: console or twilio; Telnyx only ever by the agency's choice). Everything above the provider interface (the ledger, retries, reconciliation, keywords,
 status, metering) asks here and is the same for every carrier."""
 
 import functools

@@ -1,8 +1,9 @@
 """Telnyx's messaging webhooks (platform host), one URL for the messaging profile: `message.received` is an
 inbound text, `message.sent` / `message.finalized` move an outbound one forward. Signed with Ed25519
 (messaging.telnyx.signature_valid): unsigned, badly signed or stale is 403 and touches nothing; a field we need
-missing is 400 naming it; a number we do not serve is 404. WIP (issue 22): the view runs the same services as
-Twilio's (inbound_receive, message_status_update)."""
+missing is 400 naming it; a number we do not serve, or one whose agency is not on Telnyx, is 404. The view runs
+the same services as Twilio's (inbound_receive, message_status_update): keywords, consent, delivery status and a
+failure's error code (40300, the caller's STOP at the carrier, opts them out; messaging.telnyx)."""
 
 import json
 import logging

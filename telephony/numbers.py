@@ -1,8 +1,9 @@
 """The business's phone number at the provider: search local numbers by area code, buy one, or take one the
 agency's Twilio account already holds, and point it at our webhooks; release a bought one at offboarding.
 
-Like messaging.providers, two implementations behind one interface, chosen by TELEPHONY_PROVIDER: Twilio (its
-REST API, through messaging.twilio_accounts.client_for in the agency's account, so TWILIO_API_BASE_URL applies) and a console one for
+Like messaging.providers, implementations behind one interface: Telnyx's for an agency whose carrier is Telnyx
+(numbers_for), else the one TELEPHONY_PROVIDER chooses: Twilio (its REST API, through
+messaging.twilio_accounts.client_for in the agency's account, so TWILIO_API_BASE_URL applies) or a console one for
 development and the demo, which offers plausible numbers in 555-01xx (the range kept for fiction) and buys them
 by remembering nothing. Every failure is a NumberError whose message can be shown to the agency as it is."""
 
@@ -222,9 +223,9 @@ def get_numbers(*, agency=None) -> Numbers:
 
 
 def numbers_for(agency) -> Numbers:
-    """The numbers of the agency's carrier (accounts.Agency.carrier; empty: the platform's default), in the
-    agency's own Twilio account when it is on Twilio (get_numbers)."""
-    if (agency.carrier or settings.TELEPHONY_PROVIDER) == "telnyx":
+    """The numbers of the agency's carrier (accounts.Agency.carrier; empty: the platform's default, console or
+    Twilio, never Telnyx), in the agency's own Twilio account when it is on Twilio (get_numbers)."""
+    if agency.carrier == "telnyx":
         return TelnyxNumbers()
     return get_numbers(agency=agency)
 

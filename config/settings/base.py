@@ -274,6 +274,15 @@ if LLM_BASE_URL and not LLM_MODEL:
     raise ImproperlyConfigured("LLM_MODEL must name the model when LLM_BASE_URL is set.")
 
 # --- Telephony ----------------------------------------------------------------------------------------
+# The carrier of every agency whose Carrier (Agency → Carrier, in the admin) is empty: the console (development) or
+# Twilio. Telnyx is only ever chosen per agency, so that an agency set to Twilio always has Twilio's account,
+# subaccounts and credentials to use; naming it here is refused with where to choose it instead.
+if env.str("TELEPHONY_PROVIDER", default="").strip().lower() == "telnyx":
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "TELEPHONY_PROVIDER must be one of console, twilio: Telnyx is chosen per agency (admin: Agency → Carrier)."
+    )
 TELEPHONY_PROVIDER = env_choice("TELEPHONY_PROVIDER", choices=("console", "twilio"), default="console")
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 # Webhooks are refused unless signed with this token; development gets a fixed one so that

@@ -1,7 +1,12 @@
 """A Telnyx agency's numbers (issue 22): searched, bought (once, however often the answer is lost), adopted and
 released through Telnyx's API, faked at HTTP, and pointed at our TeXML application and messaging profile."""
 
+import os
+import subprocess
+import sys
+
 import pytest
+from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 
 from accounts.models import Agency
@@ -104,3 +109,19 @@ def test_an_agency_goes_on_telnyx_only_once_the_platform_has_it(personas, settin
     settings.TELNYX_API_KEY = settings.TELNYX_PUBLIC_KEY = "k"
     settings.TELNYX_MESSAGING_PROFILE_ID = settings.TELNYX_TEXML_APP_ID = "id"
     agency.clean()
+
+
+def test_the_platforms_default_carrier_cannot_be_telnyx_and_start_up_says_where_to_choose_it(personas, settings):
+    """Telnyx is chosen per agency only: TELEPHONY_PROVIDER=telnyx stops start-up naming the agency's Carrier, and
+    an agency with no carrier of its own gets the platform's default numbers, not Telnyx's."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        env={"PATH": os.environ.get("PATH", ""), "DEBUG": "1", "TELEPHONY_PROVIDER": "telnyx"},
+        cwd=django_settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "Telnyx is chosen per agency (admin: Agency → Carrier)" in result.stderr
+    assert personas.southpeak.carrier == "" and isinstance(numbers_for(personas.southpeak), ConsoleNumbers)
