@@ -111,7 +111,9 @@ def test_an_agency_goes_on_telnyx_only_once_the_platform_has_it(personas, settin
     agency.clean()
 
 
-def test_the_platforms_default_carrier_cannot_be_telnyx_and_start_up_says_where_to_choose_it(personas, settings):
+def test_the_platforms_default_carrier_cannot_be_telnyx_and_start_up_says_where_to_choose_it(
+    personas, settings
+):
     """Telnyx is chosen per agency only: TELEPHONY_PROVIDER=telnyx stops start-up naming the agency's Carrier, and
     an agency with no carrier of its own gets the platform's default numbers, not Telnyx's."""
     result = subprocess.run(
