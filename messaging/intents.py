@@ -39,6 +39,12 @@ _TRADES = (
     r"inspection|quote)"
 )
 
+# After "this is not", words that make it a complaint, not a wrong number.
+_NOT_A_NAME = (
+    r"(?:working|fixed|right|ok|okay|good|acceptable|what|how|the|a|an|my|your|our|over|done|true|fair|helpful|"
+    r"going|enough|funny|normal|safe|resolved|finished|draining|heating|cooling|cool|fun|cheap|cheaper|it|me)"
+)
+
 # (intent, pattern, weight). Heavier is surer; several light ones add up.
 _RULES: list[tuple[Intent, str, float]] = [
     # --- Emergency: now, and dangerous or damaging ---
@@ -84,8 +90,10 @@ _RULES: list[tuple[Intent, str, float]] = [
         4,
     ),
     (
+        # "This isn't Mike" is a wrong number; "this is not working" is a customer with a problem.
         Intent.WRONG_NUMBER,
-        r"\bthis (?:isnt|is not) \w+\b|\bno(?:body| one) (?:here )?(?:by that name|named)\b",
+        rf"\bthis (?:isnt|is not) (?!{_NOT_A_NAME}\b)\w+(?:s (?:phone|number|cell))?(?: [.!?,]|[.!?,]|$)"
+        r"|\bno(?:body| one) (?:here )?(?:by that name|named)\b",
         2.5,
     ),
     (
@@ -95,7 +103,8 @@ _RULES: list[tuple[Intent, str, float]] = [
     ),
     (Intent.WRONG_NUMBER, r"\bmeant to (?:call|text|dial)\b|\bplaying (?:with|on) my phone\b", 3),
     # --- Spam: selling to the business, or a scam ---
-    (Intent.SPAM, r"https?://|\bwww\.|\b\w+\.(?:com|net|io|ly|xyz|biz)/", 3),
+    # A link alone is no sign: callers send photos, their address on a map, the booking page. It adds to others.
+    (Intent.SPAM, r"https?://|\bwww\.|\b\w+\.(?:com|net|io|ly|xyz|biz|info|co)/", 1),
     (
         Intent.SPAM,
         r"\bseo\b|\bgoogle (?:ranking|reviews|listing|business profile|maps)\b|\bfirst page of google\b",
@@ -230,6 +239,8 @@ _RULES: list[tuple[Intent, str, float]] = [
         r"\byes\b|\byeah\b|\byep\b|\bsure\b|\bplease do\b|\bsounds good\b|\bthat works\b|\bworks for me\b|\bplease call\b|\bcall me\b",
         1,
     ),
+    # "Who is this? I called about my furnace": a caller of ours, not a wrong number.
+    (Intent.BOOKING, r"\bi (?:just |had |have )?(?:called|rang|phoned) (?:about|for|regarding|re)\b", 2.5),
     (
         Intent.BOOKING,
         r"\btake a look\b|\bcome (?:check|see|fix)\b|\bset up a time\b|\bearliest\b|\bbring \w+ in\b|\bput in\b|\b(?:cleaned|installed|replaced|fixed|looked at)\b",
@@ -237,6 +248,8 @@ _RULES: list[tuple[Intent, str, float]] = [
     ),
 ]
 _COMPILED = [(intent, re.compile(pattern), weight) for intent, pattern, weight in _RULES]
+# The strong signs of a wrong number, read even in a reply that also opts out ("Wrong number, stop").
+_WRONG_NUMBER_SURE = 3
 
 _APOSTROPHES = re.compile(r"[’'`´ʼ]")
 _SPACES = re.compile(r"\s+")
@@ -280,3 +293,13 @@ def intent_of(body: str) -> Reading:
         if not any(found in other or other in found for other in chosen):  # "how much" and "how much do"
             chosen.append(found)
     return Reading(best, confidence, ", ".join(chosen[:3])[:100])
+
+
+def says_wrong_number(body: str) -> bool:
+    """Whether the reply says plainly it reached the wrong number, whatever else it says ("Wrong number, stop"
+    is an opt-out and a wrong number both)."""
+    text = _fold(body)
+    return any(
+        intent == Intent.WRONG_NUMBER and weight >= _WRONG_NUMBER_SURE and pattern.search(text)
+        for intent, pattern, weight in _COMPILED
+    )

@@ -40,7 +40,7 @@ from .carrier_errors import error_meaning
 from .carriers import provider_for, status_callback_for
 from .followups import followup_held_until, followup_prepare
 from .intake import SAMPLE_INTAKE_CODE, intake_link_for, intake_url
-from .intents import Intent, intent_of
+from .intents import Intent, Reading, intent_of, says_wrong_number
 from .keywords import Keyword, classify, revocation
 from .links import SAMPLE_CODE, booking_link_attach, booking_link_new, link_url
 from .media import media_public_urls
@@ -944,7 +944,7 @@ def inbound_receive(
         "last_inbound_at": message.created_at,
         "intent": reading.intent,
     }
-    filed = keyword is None and _reply_filed(client=client, contact=contact, intent=reading.intent)
+    filed = _reply_filed(client=client, contact=contact, message=message, reading=reading, keyword=keyword)
     if filed:
         # Spam, or a wrong number: nobody needs to answer it, so it is closed without an unread count.
         changes.update(status=Conversation.Status.CLOSED, closed_at=message.created_at, snoozed_until=None)
@@ -971,17 +971,47 @@ def inbound_receive(
 WRONG_NUMBER_TAG = "wrong number"
 
 
-def _reply_filed(*, client: Client, contact: Contact, intent: str) -> bool:
+# How sure a reading must be before a rule acts on it: below this a person reads the reply like any other.
+FILING_CONFIDENCE = 0.8
+
+
+def _reply_filed(
+    *, client: Client, contact: Contact, message: Message, reading: Reading, keyword: Keyword | None
+) -> bool:
     """The client's rule for a reply of this intent files it away (spam hidden; a wrong number closed and its
-    contact tagged): True if so."""
-    if intent == Intent.SPAM and client.spam_hidden:
+    contact tagged): True if so. Filing closes a reply nobody is alerted to, so it acts only on a sure reading,
+    and never in a conversation already under way (the caller wrote before, or a person replied): there a
+    "who is this?" or a link is far likelier a real caller than spam. A keyword (STOP) is never filed: the law's
+    path has it; but "Wrong number, stop" still tags the contact as a wrong number."""
+    if keyword is not None:
+        if keyword == Keyword.OPT_OUT and client.wrong_number_closes and says_wrong_number(message.body):
+            _tag_wrong_number(contact)
+        return False
+    if reading.intent not in (Intent.SPAM, Intent.WRONG_NUMBER) or reading.confidence < FILING_CONFIDENCE:
+        return False
+    under_way = (
+        Message.objects.filter(conversation_id=message.conversation_id)
+        .filter(
+            Q(direction=Message.Direction.INBOUND, created_at__lt=message.created_at)
+            | Q(kind=Message.Kind.REPLY)
+        )
+        .exclude(pk=message.pk)
+        .exists()
+    )
+    if under_way:
+        return False
+    if reading.intent == Intent.SPAM and client.spam_hidden:
         return True
-    if intent == Intent.WRONG_NUMBER and client.wrong_number_closes:
-        if WRONG_NUMBER_TAG not in contact.tags:
-            contact.tags = [*contact.tags, WRONG_NUMBER_TAG]
-            Contact.objects.filter(pk=contact.pk).update(tags=contact.tags, updated_at=now())
+    if reading.intent == Intent.WRONG_NUMBER and client.wrong_number_closes:
+        _tag_wrong_number(contact)
         return True
     return False
+
+
+def _tag_wrong_number(contact: Contact) -> None:
+    if WRONG_NUMBER_TAG not in contact.tags:
+        contact.tags = [*contact.tags, WRONG_NUMBER_TAG]
+        Contact.objects.filter(pk=contact.pk).update(tags=contact.tags, updated_at=now())
 
 
 def _early_status_key(sid: str) -> str:

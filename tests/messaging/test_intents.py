@@ -194,6 +194,54 @@ def test_a_wrong_number_closes_the_conversation_and_tags_the_contact(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Here is a photo of the leak https://imgur.com/abc",
+        "This is not working, water still everywhere",
+        "who is this? I called about my furnace",
+        "Who's this?",  # maybe a wrong number, maybe not: not sure enough to close
+    ],
+)
+def test_a_real_reply_is_never_filed_away(
+    platform, personas, mailoutbox, eager_alerts, django_capture_on_commit_callbacks, body
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        message = _text(platform, personas.acme, body)
+    with schema_context(personas.acme.schema_name):
+        conversation = Conversation.objects.get(pk=message.conversation_id)
+        contact = Contact.objects.get(phone_number=CALLER)
+    assert (conversation.status, conversation.unread_count) == ("open", 1)
+    assert "wrong number" not in contact.tags
+    assert mailoutbox != []  # the staff are told, as for any reply
+
+
+@pytest.mark.django_db
+def test_nothing_is_filed_in_a_conversation_under_way(platform, personas, web):
+    """Once the caller has written, or a person has answered, a reply that looks like spam or a wrong number is
+    far likelier the caller: it stays in the open for a person."""
+    first = _text(platform, personas.acme, "Do you do drain cleaning?")
+    web(HOST, personas.alice).post(f"/inbox/{first.conversation_id}/reply/", {"body": "We do! – Alice"})
+    later = _text(platform, personas.acme, "Sorry, wrong number")
+    other_caller = "+13125550166"
+    _text(platform, personas.acme, "Hi, is this Acme?", caller=other_caller)
+    link = _text(platform, personas.acme, "Get more Google reviews! bit.ly/5star", caller=other_caller)
+    with schema_context(personas.acme.schema_name):
+        for message in (later, link):
+            conversation = Conversation.objects.get(pk=message.conversation_id)
+            assert (conversation.status, conversation.unread_count > 0) == ("open", True), message.body
+        assert "wrong number" not in Contact.objects.get(phone_number=CALLER).tags
+
+
+@pytest.mark.django_db
+def test_wrong_number_stop_opts_out_and_tags_the_contact(platform, personas):
+    _text(platform, personas.acme, "Wrong number, stop")
+    with schema_context(personas.acme.schema_name):
+        contact = Contact.objects.get(phone_number=CALLER)
+    assert contact.opted_out and "wrong number" in contact.tags
+
+
+@pytest.mark.django_db
 def test_spam_is_filed_away_and_nobody_is_alerted(
     platform, personas, web, mailoutbox, eager_alerts, django_capture_on_commit_callbacks
 ):
