@@ -17,6 +17,7 @@ from django.utils.timezone import localtime, now
 from accounts.hours import open_deadline
 from accounts.models import Client, ClientMembership, User
 from crm.models import Contact, Outcome
+from messaging.intake import INTAKE_PATH, intake_links_opened
 from messaging.links import LINK_PATH, links_by_message
 from messaging.models import UNREAD_FIRST, Conversation, Message, OutboundSend
 from messaging.reasons import reason_text
@@ -133,7 +134,7 @@ def conversation_list(
     *, user: User, tab: str = Filter.DEFAULT, query: str = "", intent: str = ""
 ) -> QuerySet[Conversation]:
     """The conversations of one tab, unread first, then newest activity first, each annotated with its last
-    message and the contact's latest outcome (one query for the page, whatever its length)."""
+    message, the contact's latest outcome and the keyword rule last fired (one query for the page, whatever its length)."""
     moment = now()
     conversations = Conversation.objects.select_related("contact")
     if tab == Filter.SNOOZED:
@@ -162,6 +163,10 @@ def conversation_list(
     last_message = Message.objects.filter(conversation=OuterRef("pk")).order_by("-created_at", "-id")
     latest_outcome = Outcome.objects.filter(contact=OuterRef("contact_id")).order_by("-created_at", "-id")
     latest_call = Call.objects.filter(contact=OuterRef("contact_id")).order_by("-started_at", "-id")
+    # The keyword rule the caller's texts last set off (messaging.actions), for the row as for the thread.
+    latest_rule = (
+        Message.objects.filter(conversation=OuterRef("pk")).exclude(action="").order_by("-created_at", "-id")
+    )
     return conversations.annotate(
         has_unread=UNREAD_FIRST,
         last_body=Subquery(last_message.values("body")[:1]),
@@ -171,6 +176,7 @@ def conversation_list(
         outcome_value=Subquery(latest_outcome.values("value")[:1]),
         last_call_outcome=Subquery(latest_call.values("outcome")[:1]),
         last_call_at=Subquery(latest_call.values("started_at")[:1]),
+        rule_fired=Subquery(latest_rule.values("action")[:1]),
         waiting_since=_waiting_since(),
     ).order_by("-has_unread", "-last_activity_at", "-id")
 
@@ -249,6 +255,8 @@ def conversation_rows(
             conversation.last_message_at is None or conversation.last_call_at >= conversation.last_message_at
         )
         conversation.due = reply_due(client=client, conversation=conversation, at=at)
+        rule = getattr(conversation, "rule_fired", None)
+        conversation.rule_fired_label = Message.Action(rule).label if rule else ""
     return conversations
 
 
@@ -344,7 +352,8 @@ class TimelineItem:
 
 
 def conversation_timeline(*, client: Client, conversation: Conversation) -> list[TimelineItem]:
-    """Messages, calls (and what became of their text-back), notes and outcomes, oldest first. A fixed
+    """Messages, calls (and what became of their text-back), the caller opening the intake form, notes and
+    outcomes, oldest first. A fixed
     number of queries, however long the thread."""
     contact = conversation.contact
     messages = list(conversation.messages.prefetch_related("media"))
@@ -375,7 +384,15 @@ def conversation_timeline(*, client: Client, conversation: Conversation) -> list
             m.pk for m in messages if m.direction == Message.Direction.OUTBOUND and LINK_PATH in m.body
         ],
     )
+    # When the caller opened the intake form we texted them; asked only when some text carries its link.
+    intake_opens = (
+        intake_links_opened(client=client, conversation_id=conversation.pk)
+        if any(m.direction == Message.Direction.OUTBOUND and INTAKE_PATH in m.body for m in messages)
+        else []
+    )
     items: list[TimelineItem] = []
+    for link in intake_opens:
+        items.append(TimelineItem("intake_open", link.first_opened_at, link))
     for message in messages:
         link = links.get(message.pk)
         items.append(
@@ -408,7 +425,7 @@ def conversation_timeline(*, client: Client, conversation: Conversation) -> list
                 "outcome", outcome.created_at, outcome, by=user_label(people.get(outcome.recorded_by_id))
             )
         )
-    order = {"call": 0, "textback": 1, "message": 2, "callback": 3, "note": 4, "outcome": 5}
+    order = {"call": 0, "textback": 1, "message": 2, "intake_open": 3, "callback": 4, "note": 5, "outcome": 6}
     items.sort(key=lambda item: (item.at, order[item.kind], getattr(item.obj, "pk", 0)))
     return items
 

@@ -23,6 +23,7 @@ from crm.models import Contact
 from events.bus import publish
 
 from .events import MessageReceived
+from .links import open_count
 from .media import staff_photo_attach
 from .models import Conversation, IntakeLink, Message
 from .segments import segment_info
@@ -152,3 +153,26 @@ def intake_submit(*, link: IntakeLink, answers: IntakeAnswers, photos: list[byte
         )
         publish(MessageReceived(client=client, message=message, keyword=None))
     return message
+
+
+# --- The caller opening the page ---------------------------------------------------------------------------
+# Apart from the answers above: counted like a booking link's clicks (messaging.links.open_count).
+
+OPEN_FIELDS = ("opens", "first_opened_at", "last_opened_at")
+
+
+def intake_opened(*, link: IntakeLink, user_agent: str, count: bool = True) -> bool:
+    """The caller opened the form (a GET by a person; a preview fetcher or a HEAD is not them): counted on the
+    link, the first time kept for the thread's "Opened the form". True if counted."""
+    return open_count(
+        IntakeLink.objects.filter(pk=link.pk), user_agent=user_agent, count=count, fields=OPEN_FIELDS
+    )
+
+
+def intake_links_opened(*, client: Client, conversation_id: int) -> list[IntakeLink]:
+    """The conversation's intake links the caller opened, first opened first (the thread's events)."""
+    return list(
+        IntakeLink.objects.filter(
+            client=client, conversation_id=conversation_id, first_opened_at__isnull=False
+        ).order_by("first_opened_at")
+    )

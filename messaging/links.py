@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils.timezone import now
 
@@ -27,6 +27,8 @@ _NOT_A_PERSON = re.compile(
 
 
 LINK_PATH = "/l/"
+# TrackedLink's fields that open_count keeps: how many opens, the first, the last.
+CLICK_FIELDS = ("clicks", "first_clicked_at", "last_clicked_at")
 
 
 def link_url(code: str) -> str:
@@ -57,6 +59,20 @@ def is_a_person(user_agent: str) -> bool:
     return not _NOT_A_PERSON.search(user_agent or "")
 
 
+def open_count(
+    links: QuerySet, *, user_agent: str, count: bool = True, fields: tuple[str, str, str] = CLICK_FIELDS
+) -> bool:
+    """Count one open of these links when a person opened them (`count`: a GET, not a HEAD; `user_agent`: not
+    a preview fetcher or a script): `fields` are the link's count, first and last time. True if counted. Booking
+    links (link_open) and the intake page (messaging.intake.intake_opened) count their opens alike."""
+    if not count or not is_a_person(user_agent):
+        return False
+    total, first, last = fields
+    at = now()
+    links.update(**{total: F(total) + 1, first: Coalesce(F(first), at), last: at})
+    return True
+
+
 def link_open(*, code: str, user_agent: str, count: bool = True) -> str | None:
     """Where this code leads (None: nowhere, a 404), counting the click when a person opened it."""
     link = TrackedLink.objects.select_related("client").filter(code=code).first()
@@ -65,11 +81,7 @@ def link_open(*, code: str, user_agent: str, count: bool = True) -> str | None:
     target = link.client.booking_url if link.kind == TrackedLink.Kind.BOOKING else ""
     if not target:
         return None
-    if count and is_a_person(user_agent):
-        at = now()
-        TrackedLink.objects.filter(pk=link.pk).update(
-            clicks=F("clicks") + 1, first_clicked_at=Coalesce(F("first_clicked_at"), at), last_clicked_at=at
-        )
+    open_count(TrackedLink.objects.filter(pk=link.pk), user_agent=user_agent, count=count)
     return target
 
 

@@ -418,10 +418,19 @@ class IntakeLink(models.Model):
     expires_at = models.DateTimeField()
     submissions = models.PositiveSmallIntegerField(default=0)
     last_submitted_at = models.DateTimeField(null=True, blank=True)
+    # Opened by the caller (a GET by a person, not a preview fetcher: messaging.links.open_count), as booking
+    # links count their clicks: the thread shows "Opened the form", the report counts opened → answered.
+    opens = models.PositiveIntegerField(default=0)
+    first_opened_at = models.DateTimeField(null=True, blank=True)
+    last_opened_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
 
     class Meta:
-        indexes = [models.Index(fields=["client", "conversation_id"], name="intake_client_conversation")]
+        indexes = [
+            models.Index(fields=["client", "conversation_id"], name="intake_client_conversation"),
+            # The report's caller steps count a period's forms by the day they were sent, like booking links.
+            models.Index(fields=["client", "created_at"], name="intake_client_created"),
+        ]
 
     def __str__(self) -> str:
         return f"intake {self.code}"

@@ -16,6 +16,7 @@ from .intake import (
     intake_allowed,
     intake_expired,
     intake_open,
+    intake_opened,
     intake_submit,
 )
 from .links import link_open
@@ -117,6 +118,14 @@ def _intake_page(request, link, *, status=200, **context):
     )
 
 
+def _intake_form_shown(request, link):
+    """The GET: the empty form, and the caller counted as having opened it (not a HEAD or a preview fetcher)."""
+    intake_opened(link=link, user_agent=request.headers.get("User-Agent", ""), count=request.method == "GET")
+    response = _intake_page(request, link, form=IntakeForm())
+    response["Cache-Control"] = "no-store"  # every open is ours to count
+    return response
+
+
 def intake(request, code: str):
     """The intake page a text links to (messaging.intake): on a phone, in the agency's brand. GET shows the form;
     POST files the answers in the conversation. Unknown codes are 404, expired ones 410, too many answers 429."""
@@ -128,7 +137,7 @@ def intake(request, code: str):
     if intake_expired(link):
         return _intake_page(request, link, status=410, expired=True)
     if request.method != "POST":
-        return _intake_page(request, link, form=IntakeForm())
+        return _intake_form_shown(request, link)
     form = IntakeForm(request.POST)
     uploads = request.FILES.getlist("photos")
     photos = []

@@ -27,7 +27,7 @@ from accounts.schemas import in_schema_of
 from billing.selectors import client_price_for_period
 from crm.models import Outcome
 from messaging.intents import Intent
-from messaging.models import Message, TrackedLink
+from messaging.models import IntakeLink, Message, TrackedLink
 from telephony.models import Call
 
 from .definitions import texts_by_template
@@ -859,23 +859,34 @@ def text_results(*, client: Client, period: Period) -> list[TemplateResults]:
 @dataclass
 class CallerSteps:
     """What callers did with what we texted them after the first text, over a period: booking links sent,
-    opened (by a person, messaging.links), and opened then booked. Read from the public link table, one query;
-    not part of the daily roll-ups (it counts links by the day they were sent, which no roll-up column does)."""
+    opened (by a person, messaging.links), and opened then booked; intake forms sent (one link a conversation,
+    messaging.intake), opened by the caller and answered. Read from the public link tables, one query each; not
+    part of the daily roll-ups (they count links by the day they were sent, which no roll-up column does)."""
 
     links_sent: int = 0
     links_opened: int = 0
     booked_after_opening: int = 0
+    forms_sent: int = 0
+    forms_opened: int = 0
+    forms_answered: int = 0
 
 
 def caller_steps(*, client_ids, period: Period) -> CallerSteps:
-    sums = TrackedLink.objects.filter(
+    links = TrackedLink.objects.filter(
         client_id__in=client_ids, created_at__gte=period.start_at, created_at__lt=period.end_at
     ).aggregate(
         links_sent=Count("id"),
         links_opened=Count("id", filter=Q(first_clicked_at__isnull=False)),
         booked_after_opening=Count("id", filter=Q(booked_at__isnull=False)),
     )
-    return CallerSteps(**sums)
+    forms = IntakeLink.objects.filter(
+        client_id__in=client_ids, created_at__gte=period.start_at, created_at__lt=period.end_at
+    ).aggregate(
+        forms_sent=Count("id"),
+        forms_opened=Count("id", filter=Q(first_opened_at__isnull=False)),
+        forms_answered=Count("id", filter=Q(submissions__gt=0)),
+    )
+    return CallerSteps(**links, **forms)
 
 
 @dataclass

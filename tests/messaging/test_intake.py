@@ -15,10 +15,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 from PIL import Image
 
+from accounts.models import Onboarding
 from config.celery_app import app as celery_app
 from inbox import tasks
 from messaging.models import Conversation, IntakeLink, Message, MessageMedia, OutboundSend, Template
 from messaging.services import send_deliver
+from tests.agency.test_onboarding_preview import onboarding  # noqa: F401  (the wizard's fixture)
 from tests.webhooks import call_params, post_signed
 
 pytestmark = pytest.mark.django_db
@@ -176,3 +178,67 @@ def test_one_clients_link_never_shows_or_files_at_another(web, platform, persona
     assert "Bolt Electric" not in html
     with schema_context(personas.bolt.schema_name):
         assert not Message.objects.filter(kind=Message.Kind.INTAKE).exists()
+
+
+def test_the_onboarding_wizard_names_the_intake_link_among_the_placeholders(web, personas, onboarding):  # noqa: F811
+    Onboarding.objects.filter(pk=onboarding.pk).update(reached="templates")
+    page = web("localhost", personas.nate).get(f"/agency/onboarding/{onboarding.pk}/templates/")
+    hint = re.search(r"Placeholders: (.*?)\. The previews", page.content.decode())[1]
+    assert "{intake_url}" in hint and "{business_name}" in hint
+
+
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
+)
+IMESSAGE_PREVIEW = (
+    "Mozilla/5.0 (Macintosh) AppleWebKit/601.2.4 facebookexternalhit/1.1 Facebot Twitterbot/1.0"
+)
+JUNE = {"preset": "custom", "start": "2026-06-01", "end": "2026-06-30"}
+
+
+def test_the_caller_opening_the_form_shows_in_the_thread_and_counts_in_the_report(
+    web, platform, personas, twilio
+):
+    with time_machine.travel(WEDNESDAY_10AM, tick=False) as clock:
+        path = _texted_intake_link(platform, personas.acme)
+        conversation = _conversation(personas.acme)
+        owner = web("acme.localhost", personas.alice)
+        # The phone's link preview and a HEAD fetch the page too: neither is the caller opening it.
+        assert platform.get(path, HTTP_USER_AGENT=IMESSAGE_PREVIEW).status_code == 200
+        assert platform.head(path, HTTP_USER_AGENT=IPHONE).status_code == 200
+        assert "Opened the form" not in owner.get(f"/inbox/{conversation.pk}/").content.decode()
+        report = owner.get("/reports/", JUNE).content.decode()
+        assert "sent to 1 caller · opened by 0 · <strong>0 sent answers</strong>" in report
+
+        clock.shift(timedelta(minutes=5))
+        response = platform.get(path, HTTP_USER_AGENT=IPHONE)
+        assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+        clock.shift(timedelta(minutes=2))
+        platform.get(path, HTTP_USER_AGENT=IPHONE)
+        thread = owner.get(f"/inbox/{conversation.pk}/").content.decode()
+        assert re.search(
+            r'<li class="event intake-open"><span>Opened the form · 2 times · no answers sent yet</span> '
+            r'<time datetime="2026-06-10T10:05:00-05:00">',
+            thread,
+        )
+        assert (
+            "opened by 1 · <strong>0 sent answers</strong>" in owner.get("/reports/", JUNE).content.decode()
+        )
+
+        clock.shift(timedelta(minutes=2))
+        assert platform.post(path, ANSWERS, HTTP_USER_AGENT=IPHONE).status_code == 200
+        thread = owner.get(f"/inbox/{conversation.pk}/").content.decode()
+        assert "Opened the form · 2 times · answered" in thread
+        report = owner.get("/reports/", JUNE).content.decode()
+        assert "sent to 1 caller · opened by 1 · <strong>1 sent answers</strong>" in report
+
+
+def test_another_clients_thread_and_report_know_nothing_of_the_form_opened(web, platform, personas, twilio):
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        path = _texted_intake_link(platform, personas.acme)
+        platform.get(path, HTTP_USER_AGENT=IPHONE)
+        bolt_owner = web("bolt.localhost", personas.dave)
+        assert "Intake form:" not in bolt_owner.get("/reports/", JUNE).content.decode()
+        conversation = _conversation(personas.acme)
+        response = bolt_owner.get(f"/inbox/{conversation.pk}/")
+        assert response.status_code == 404 and "Opened the form" not in response.content.decode()

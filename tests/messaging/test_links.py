@@ -14,7 +14,7 @@ from accounts.models import Client
 from inbox.services import outcome_record
 from messaging.models import Conversation, Message, OutboundSend, Template, TrackedLink
 from messaging.services import send_deliver
-from tests.webhooks import call_params, post_signed
+from tests.webhooks import call_params, post_signed, sms_params
 
 pytestmark = pytest.mark.django_db
 
@@ -161,3 +161,17 @@ def test_another_clients_thread_and_report_know_nothing_of_the_link(web, platfor
     assert "Booking link:" not in report
     # The redirect lives on the platform host only: a client's host does not serve another client's code.
     assert web("bolt.localhost", personas.dave).get(f"/l/{code}").status_code == 404
+
+
+def test_the_conversation_list_row_says_which_keyword_rule_fired(web, platform, personas, twilio):
+    acme = _with_booking(personas.acme)
+    Client.objects.filter(pk=acme.pk).update(book_keywords=True)
+    owner = web("acme.localhost", personas.alice)
+    with time_machine.travel(WEDNESDAY_10AM):
+        _missed_call_texted(platform, acme)
+        assert "Rule fired" not in owner.get("/inbox/", {"tab": "all"}).content.decode()
+        post_signed(platform, "/hooks/twilio/sms/incoming/", sms_params(acme, CALLER, "BOOK"))
+        post_signed(platform, "/hooks/twilio/sms/incoming/", sms_params(acme, CALLER, "Thanks, done"))
+    rows = owner.get("/inbox/", {"tab": "all"}).content.decode()
+    # Still shown once the caller has written again: the rule that last fired in the conversation.
+    assert re.search(r'<span class="badge action-rule action-book">Rule fired: BOOK / SCHEDULE</span>', rows)
