@@ -1,12 +1,15 @@
-"""Photos and other files callers send (MMS), and fetching Twilio's media with the credentials of the account the
-client's number lives in (its agency's subaccount or own account, or the platform's).
+"""Photos and other files callers send (MMS), and fetching a carrier's media: Twilio's with the credentials of the
+account the client's number lives in (its agency's subaccount or own account, or the platform's), Telnyx's from
+the pre-signed link it gives or its own hosts with the API key.
 
-Twilio's incoming-message webhook names each file (NumMedia, MediaUrlN, MediaContentTypeN); the files stay on
-Twilio behind HTTP basic auth. We keep a row per file with the message, in the webhook's transaction, and a task
-copies each into Django's storage through config.outbound (Twilio's hosts only, at most MAX_MEDIA_BYTES, an image
-checked by its first bytes, not by the name it came with); the thread shows our copy to the client's people only.
-Recordings (telephony.voicemail) are fetched the same way.
-"""
+Twilio's incoming-message webhook names each file (NumMedia, MediaUrlN, MediaContentTypeN), Telnyx's
+`message.received` lists them (payload.media); the files stay at the carrier, Twilio's behind HTTP basic auth,
+Telnyx's behind a short-lived signed link. We keep a row per file with the message, in the webhook's transaction,
+and a task copies each into Django's storage through config.outbound (the carrier's hosts only, at most
+MAX_MEDIA_BYTES, an image checked by its first bytes, not by the name it came with); the thread shows our copy to
+the client's people only. Recordings (telephony.voicemail) are fetched the same way.
+(What to check against a real Telnyx account: that its MMS and recording links are pre-signed S3 URLs or on
+*.telnyx.com, as its documentation shows; any other host is refused.)"""
 
 import base64
 import io
@@ -26,6 +29,7 @@ from accounts.models import Client
 from accounts.schemas import in_schema_of
 from config import outbound
 
+from .carriers import TELNYX, carrier_name
 from .models import Message, MessageMedia
 from .twilio_accounts import credentials_for
 
@@ -69,7 +73,7 @@ def media_in_params(params: dict) -> list[tuple[str, str]] | str:
 def media_receive(*, client: Client, message: Message, media: list[tuple[str, str]]) -> list[MessageMedia]:
     """Keep the files of a caller's text (in its transaction); each is fetched once it commits."""
     rows = MessageMedia.objects.bulk_create(
-        [MessageMedia(message=message, twilio_url=url[:300], content_type=kind) for url, kind in media]
+        [MessageMedia(message=message, twilio_url=url[:2000], content_type=kind) for url, kind in media]
     )
     from .tasks import media_fetch  # a task module imports the services it runs; this is the reverse
 
@@ -144,6 +148,89 @@ def twilio_media_fetch(url: str, *, client: Client, max_bytes: int) -> outbound.
     return answer
 
 
+# Telnyx hands a recording or a caller's MMS file out as a short-lived link, either a pre-signed S3 URL (its
+# signature is in the query and is the whole authority: S3 refuses a second one, so no key goes with it) or a URL
+# on Telnyx's own hosts (with the API key). Nothing else is Telnyx's to give.
+_S3_HOST = re.compile(r"^(?:[a-z0-9.-]+\.)?s3[.-](?:[a-z0-9-]+\.)?amazonaws\.com$")
+
+
+def _telnyx_faked() -> bool:
+    """TELNYX_API_BASE_URL points somewhere other than Telnyx (the fake, in tests): media is fetched from there."""
+    return urlsplit(settings.TELNYX_API_BASE_URL).hostname != "api.telnyx.com"
+
+
+def _telnyx_media_url(url: str) -> tuple[str, bool] | None:
+    """Where to fetch a Telnyx media URL from and whether the API key goes with it; None for any other URL."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https":
+        return None
+    if host.endswith(".telnyx.com"):
+        keyed = True
+    elif _S3_HOST.match(host) and "X-Amz-Signature=" in parts.query:
+        keyed = False
+    else:
+        return None
+    if _telnyx_faked():
+        base = urlsplit(settings.TELNYX_API_BASE_URL)
+        return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, "")), keyed
+    return url, keyed
+
+
+def _without_query(url: str) -> str:
+    """A URL to name in a log or a problem: a pre-signed link's query is its key."""
+    return url.partition("?")[0]
+
+
+def telnyx_media_fetch(url: str, *, max_bytes: int) -> outbound.Answer:
+    """GET a recording or a caller's MMS file from Telnyx (its hosts with the API key, or its pre-signed S3 link
+    as it is) through the one door for outbound HTTP. OutboundRefused for any other URL, OutboundError when it
+    cannot be fetched (a pre-signed link expires: Telnyx's recordings after 10 minutes)."""
+    target = _telnyx_media_url(url)
+    if target is None:
+        raise outbound.OutboundRefused(f"Not a Telnyx media URL: {_without_query(url)!r}")
+    target_url, keyed = target
+    faked = _telnyx_faked()
+    answer = outbound.request(
+        "GET",
+        target_url,
+        headers={"Authorization": f"Bearer {settings.TELNYX_API_KEY}"} if keyed else {},
+        schemes=("https", "http") if faked else ("https",),
+        allow_private=faked,
+        read_timeout=20.0,
+        deadline=60.0,
+        max_bytes=max_bytes,
+    )
+    if answer.status != 200:
+        raise outbound.OutboundError(f"Telnyx answered {answer.status} for {_without_query(url)}")
+    return answer
+
+
+def carrier_media_fetch(url: str, *, client: Client, max_bytes: int) -> outbound.Answer:
+    """The file a webhook about this client named, from the carrier that serves it (whose webhook it was)."""
+    if carrier_name(client) == TELNYX:
+        return telnyx_media_fetch(url, max_bytes=max_bytes)
+    return twilio_media_fetch(url, client=client, max_bytes=max_bytes)
+
+
+def media_in_telnyx_payload(payload: dict) -> list[tuple[str, str]] | str:
+    """The (URL, content type) of each file a Telnyx `message.received` names (payload.media), or what is wrong
+    with it."""
+    media = payload.get("media") or []
+    if not isinstance(media, list) or len(media) > MAX_MEDIA:
+        return f"data.payload.media must be a list of at most {MAX_MEDIA} files"
+    found = []
+    for index, item in enumerate(media):
+        url = item.get("url") if isinstance(item, dict) else None
+        if not isinstance(url, str) or not url.strip():
+            return f"Missing field: data.payload.media[{index}].url"
+        kind = item.get("content_type")
+        found.append(
+            (url.strip(), (kind.strip()[:100] if isinstance(kind, str) else "") or "application/octet-stream")
+        )
+    return found
+
+
 def _looks_like(content_type: str, body: bytes) -> bool:
     signatures = IMAGE_SIGNATURES.get(content_type)
     if signatures is None:
@@ -161,7 +248,7 @@ def media_fetch(*, client: Client, media: MessageMedia) -> str:
     if media.file:
         return media.file
     try:
-        answer = twilio_media_fetch(media.twilio_url, client=client, max_bytes=MAX_MEDIA_BYTES)
+        answer = carrier_media_fetch(media.twilio_url, client=client, max_bytes=MAX_MEDIA_BYTES)
     except outbound.OutboundRefused as exc:
         return _problem(media, str(exc))
     if len(answer.body) > MAX_MEDIA_BYTES:

@@ -381,8 +381,12 @@ class MessageMedia(models.Model):
     (inbox.views.media)."""
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="media")
-    content_type = models.CharField(max_length=100, help_text="As Twilio named it (MediaContentTypeN).")
-    twilio_url = models.URLField(max_length=300, blank=True)
+    content_type = models.CharField(
+        max_length=100,
+        help_text="As the carrier named it (Twilio's MediaContentTypeN, Telnyx's content_type).",
+    )
+    # The carrier's copy (named twilio_url before Telnyx carried texts): Telnyx's is a pre-signed S3 link, long.
+    twilio_url = models.URLField(max_length=2000, blank=True)
     file = models.CharField(
         max_length=200, blank=True, help_text="Our copy's name in the storage; empty until fetched."
     )

@@ -20,6 +20,7 @@ from accounts.services import client_webhook_seen
 from config.db import tenant_connection
 
 from .carriers import TELNYX, carrier_name
+from .media import media_in_telnyx_payload, media_receive
 from .services import inbound_receive, message_status_update
 from .telnyx import signature_valid
 
@@ -66,6 +67,9 @@ def telnyx_sms(request):
         return _text("", 200)  # an event we do not use: taken, so Telnyx does not retry it
     if not payload.get("id") or not ours:
         return _text("Missing field: data.payload.id or our number", 400)
+    media = media_in_telnyx_payload(payload) if event_type == "message.received" else []
+    if isinstance(media, str):
+        return _text(media, 400)
     client = client_for_webhook(number=ours)
     if (
         client is None
@@ -78,12 +82,14 @@ def telnyx_sms(request):
     try:
         with transaction.atomic():
             if event_type == "message.received":
-                inbound_receive(
+                message = inbound_receive(
                     client=client,
                     sid=str(payload["id"]),
                     from_number=(payload.get("from") or {}).get("phone_number", ""),
                     body=payload.get("text") or "",
                 )
+                if message is not None and media:  # an MMS: its files kept and fetched like Twilio's
+                    media_receive(client=client, message=message, media=media)
             else:
                 recipient = (payload.get("to") or [{}])[0] or {}
                 errors = payload.get("errors") or []

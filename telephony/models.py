@@ -48,7 +48,9 @@ class Call(models.Model):
     recording_sid = models.CharField(max_length=64, blank=True)
     recording_seconds = models.PositiveIntegerField(null=True, blank=True)
     recording_url = models.URLField(
-        max_length=300, blank=True, help_text="Twilio's, without the file extension."
+        max_length=2000,
+        blank=True,
+        help_text="The carrier's: Twilio's without the file extension, Telnyx's pre-signed link as it came.",
     )
     recording_file = models.CharField(max_length=200, blank=True, help_text="Our copy's name in the storage.")
     transcript = models.TextField(blank=True)

@@ -37,7 +37,7 @@ def voice_incoming(request, client, params):
     if client.call_mode == client.CallMode.CARRIER:
         # The business's carrier only forwards calls nobody answered: this one is already missed.
         call_mark_missed(client=client, call=call, reason=Call.MissedReason.CARRIER)
-        return twiml(voicemail_twiml(client))
+        return twiml(voicemail_twiml(request, client))
     response = VoiceResponse()
     dial = response.dial(
         timeout=client.ring_timeout_seconds,
@@ -88,7 +88,7 @@ def voice_dial_complete(request, client, params):
         response = VoiceResponse()
         response.hangup()
         return twiml(response)
-    return twiml(voicemail_twiml(client))
+    return twiml(voicemail_twiml(request, client))
 
 
 @twilio_webhook(required=("CallSid", "CallStatus", "To"), client_by="To")

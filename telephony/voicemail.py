@@ -3,10 +3,12 @@ client's greeting and may leave a message (<Record>, at most Client.voicemail_ma
 chose to hang up instead (Client.voicemail). The call is already recorded as missed and its text-back queued
 before the greeting plays: a voicemail never holds the text back.
 
-Twilio then posts twice, signed like every webhook: the recording status callback (the recording's sid, URL and
-length) and, a little later, the transcription callback (its text). The audio is copied into Django's storage by
-a task, fetched with the credentials of the account the number lives in through config.outbound (Twilio serves recordings behind HTTP
-basic auth), so the thread plays our copy and only the client's people can hear it (inbox.views.voicemail).
+The carrier then posts twice, signed like every webhook and on its own door (Twilio's /hooks/twilio/, Telnyx's
+TeXML /hooks/telnyx/): the recording status callback (the recording's sid, URL and length) and, a little later,
+the transcription callback (its text). The audio is copied into Django's storage by a task through config.outbound
+(messaging.media.carrier_media_fetch: Twilio's behind HTTP basic auth of the account the number lives in,
+Telnyx's from its pre-signed link, good for 10 minutes), so the thread plays our copy and only the client's people
+can hear it (inbox.views.voicemail).
 """
 
 import logging
@@ -20,10 +22,11 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from accounts.models import Client
 from config import outbound
-from messaging.media import twilio_media_fetch
+from messaging.carriers import TELNYX, carrier_name
+from messaging.media import carrier_media_fetch
 from messaging.models import Conversation
 from messaging.services import conversation_for
-from messaging.webhooks import webhook_url
+from messaging.webhooks import callback_url, carrier_of
 
 from .models import Call
 
@@ -32,8 +35,10 @@ log = logging.getLogger(__name__)
 MAX_RECORDING_BYTES = 20 * 1024 * 1024  # ten minutes of Twilio's mono mp3 is about 5 MB
 
 
-def voicemail_twiml(client: Client) -> VoiceResponse:
-    """What a caller nobody answered hears: the greeting and the tone, or the greeting and goodbye."""
+def voicemail_twiml(request, client: Client) -> VoiceResponse:
+    """What a caller nobody answered hears: the greeting and the tone, or the greeting and goodbye. The
+    callbacks go to the door of the carrier that asked (request): Telnyx signs them its own way, and Twilio's door
+    would refuse them."""
     response = VoiceResponse()
     if not client.voicemail:
         response.say(f"Sorry we couldn't get to the phone at {client.name}. We'll get back to you shortly.")
@@ -43,17 +48,23 @@ def voicemail_twiml(client: Client) -> VoiceResponse:
         f"Sorry we couldn't get to the phone at {client.name}. Please leave a message after the tone; "
         "we'll text you as well."
     )
+    transcription_url = callback_url(request, "voice/transcription/", c=client.slug)
+    # The one attribute pair TeXML names differently: Twilio's transcribe/transcribeCallback are Telnyx's
+    # transcription/transcriptionCallback (the callback's fields are the same).
+    if carrier_of(request) == TELNYX:
+        transcription = {"transcription": True, "transcription_callback": transcription_url}
+    else:
+        transcription = {"transcribe": True, "transcribe_callback": transcription_url}
     response.record(
         max_length=client.voicemail_max_seconds,
         play_beep=True,
         trim="trim-silence",
-        action=webhook_url("/hooks/twilio/voice/voicemail-done/", c=client.slug),
+        action=callback_url(request, "voice/voicemail-done/", c=client.slug),
         method="POST",
-        recording_status_callback=webhook_url("/hooks/twilio/voice/recording/", c=client.slug),
+        recording_status_callback=callback_url(request, "voice/recording/", c=client.slug),
         recording_status_callback_method="POST",
         recording_status_callback_event="completed",
-        transcribe=True,
-        transcribe_callback=webhook_url("/hooks/twilio/voice/transcription/", c=client.slug),
+        **transcription,
     )
     response.hangup()
     return response
@@ -74,7 +85,7 @@ def voicemail_recorded(
         return None
     if call.recording_sid == recording_sid:
         return call  # Twilio's retry
-    call.recording_sid, call.recording_url, call.recording_seconds = recording_sid, url[:300], seconds
+    call.recording_sid, call.recording_url, call.recording_seconds = recording_sid, url[:2000], seconds
     call.save(update_fields=["recording_sid", "recording_url", "recording_seconds"])
     if call.contact is not None:
         # A voicemail is the caller speaking to the business: their thread shows it (started now if no text went
@@ -114,9 +125,11 @@ def voicemail_fetch(*, client: Client, call: Call) -> str:
     """Copy the voicemail's audio into Django's storage (in the client's schema). Returns the stored name."""
     if call.recording_file or not call.recording_url:
         return call.recording_file
+    # Twilio's RecordingUrl names the recording; its audio is that with .mp3. Telnyx's is the mp3 file itself.
+    url = call.recording_url if carrier_name(client) == TELNYX else f"{call.recording_url}.mp3"
     try:
-        answer = twilio_media_fetch(f"{call.recording_url}.mp3", client=client, max_bytes=MAX_RECORDING_BYTES)
-    except outbound.OutboundRefused as exc:  # not Twilio's to give: never fetched, never retried
+        answer = carrier_media_fetch(url, client=client, max_bytes=MAX_RECORDING_BYTES)
+    except outbound.OutboundRefused as exc:  # not the carrier's to give: never fetched, never retried
         log.warning("voicemail of call %s not fetched: %s", call.call_sid, exc)
         return ""
     name = default_storage.save(

@@ -1,9 +1,12 @@
 """Photos callers text us (MMS): the webhook names them (NumMedia, MediaUrlN, MediaContentTypeN), a task fetches
 each from the fake Twilio with the credentials of the account the number lives in (the platform's, or the agency's
 own) into Django's storage, the thread shows them, and only the client's people can open them. A file that is not
-what it says, too big, not on Twilio's hosts or in another agency's account is not kept."""
+what it says, too big, not on the carrier's hosts or in another agency's account is not kept. The same for a number
+Telnyx carries (payload.media of its signed message.received)."""
 
 import io
+import json
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,6 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 from PIL import Image
 
+from accounts.models import Agency
 from config.celery_app import app as celery_app
 from messaging import twilio_accounts
 from messaging.models import Message, MessageMedia, OutboundSend
@@ -202,6 +206,98 @@ def test_bad_media_parameters_are_refused_with_a_reason(platform, personas, extr
     assert response.status_code == 400 and reason in response.content
     with schema_context(personas.acme.schema_name):
         assert not Message.objects.filter(provider_sid=params["MessageSid"]).exists()
+
+
+# --- Photos texted to a number Telnyx carries -------------------------------------------------------------------
+
+
+def _telnyx_mms(platform, telnyx, client, media: list[dict], text="Here's the leak"):
+    """A signed `message.received` naming `media` (Telnyx's payload.media: url, content_type, size)."""
+    body = json.dumps(
+        {
+            "data": {
+                "record_type": "event",
+                "id": str(uuid.uuid4()),
+                "event_type": "message.received",
+                "payload": {
+                    "id": str(uuid.uuid4()),
+                    "type": "MMS",
+                    "from": {"phone_number": CALLER},
+                    "to": [{"phone_number": str(client.phone_number), "status": "webhook_delivered"}],
+                    "text": text,
+                    "media": media,
+                },
+            }
+        }
+    ).encode()
+    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in telnyx.sign(body).items()}
+    return platform.post("/hooks/telnyx/sms/", body, content_type="application/json", **extra)
+
+
+@pytest.fixture
+def on_telnyx(personas, telnyx):
+    """acme's agency on Telnyx (rolled back after each test)."""
+    Agency.objects.filter(pk=personas.northwind.pk).update(carrier="telnyx")
+    return telnyx
+
+
+def test_on_telnyx_a_callers_photos_are_kept_and_shown_to_the_clients_people_only(
+    web, platform, personas, on_telnyx, eager_tasks, django_capture_on_commit_callbacks
+):
+    telnyx = on_telnyx
+    media = [
+        # A pre-signed S3 link, as Telnyx hands them out, and a file on Telnyx's own host (its API key).
+        {
+            "url": telnyx.add_media("a.jpg", JPEG, "image/jpeg"),
+            "content_type": "image/jpeg",
+            "size": len(JPEG),
+        },
+        {"url": telnyx.add_media("b.png", PNG, "image/png", presigned=False), "content_type": "image/png"},
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _telnyx_mms(platform, telnyx, personas.acme, media).status_code == 200
+    with schema_context(personas.acme.schema_name):
+        message = Message.objects.get(body="Here's the leak", direction=Message.Direction.INBOUND)
+        photos = list(MessageMedia.objects.filter(message=message))
+    assert [(p.content_type, p.size, p.problem) for p in photos] == [
+        ("image/jpeg", len(JPEG), ""),
+        ("image/png", len(PNG), ""),
+    ]
+    fetches = {r["path"]: r["headers"].get("authorization") for r in telnyx.requests if r["method"] == "GET"}
+    assert fetches == {"/telephony-recorder-prod/a.jpg": None, "/v2/media/b.png": f"Bearer {telnyx.api_key}"}
+
+    owner = web(HOST, personas.alice)
+    assert owner.get(f"/inbox/{message.conversation_id}/").content.decode().count('class="media-thumb"') == 2
+    assert b"".join(owner.get(f"/inbox/media/{photos[0].pk}/").streaming_content) == JPEG
+    assert web("bolt.localhost", personas.dave).get(f"/inbox/media/{photos[0].pk}/").status_code == 404
+    assert web(HOST).get(f"/inbox/media/{photos[0].pk}/").status_code == 302
+
+
+def test_on_telnyx_media_not_on_telnyxs_hosts_is_never_fetched(
+    platform, personas, on_telnyx, eager_tasks, django_capture_on_commit_callbacks
+):
+    media = [{"url": "https://evil.example/steal.jpg?X-Amz-Signature=1", "content_type": "image/jpeg"}]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _telnyx_mms(platform, on_telnyx, personas.acme, media, text="look").status_code == 200
+    with schema_context(personas.acme.schema_name):
+        [photo] = MessageMedia.objects.filter(message__body="look")
+    assert photo.file == "" and "Not a Telnyx media URL" in photo.problem
+    assert not [r for r in on_telnyx.requests if r["method"] == "GET"]
+
+
+@pytest.mark.parametrize(
+    ("media", "reason"),
+    [
+        ([{"content_type": "image/jpeg"}], b"media[0].url"),
+        ([{"url": "https://api.telnyx.com/v2/media/x"}] * 11, b"at most 10"),
+        ("not a list", b"at most 10"),
+    ],
+)
+def test_on_telnyx_bad_media_is_refused_with_a_reason(platform, personas, on_telnyx, media, reason):
+    response = _telnyx_mms(platform, on_telnyx, personas.acme, media, text="bad media")
+    assert response.status_code == 400 and reason in response.content
+    with schema_context(personas.acme.schema_name):
+        assert not Message.objects.filter(body="bad media").exists()
 
 
 # --- Staff attach a photo to a reply --------------------------------------------------------------------------

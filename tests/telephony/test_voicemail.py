@@ -4,12 +4,13 @@ play it, the text-back still goes out, the report counts it, and a client may ch
 callback signed as Twilio signs it."""
 
 import xml.etree.ElementTree as ET
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
 from django_tenants.utils import schema_context
 
-from accounts.models import Client
+from accounts.models import Agency, Client
 from config.celery_app import app as celery_app
 from messaging import twilio_accounts
 from messaging.models import OutboundSend
@@ -233,3 +234,111 @@ def test_nothing_said_is_no_voicemail(platform, personas, twilio):
     recording = {**_recording(twilio, params, personas.acme), "RecordingStatus": "absent"}
     assert post_signed(platform, "/hooks/twilio/voice/recording/?c=acme", recording).status_code == 200
     assert _call(personas.acme, params).recording_sid == ""
+
+
+# --- On Telnyx (TeXML): the same voicemail behind Telnyx's door and signature -------------------------------------
+
+
+def _telnyx_post(platform, telnyx, path: str, params: dict):
+    """POST `params` to Telnyx's door, form-encoded and signed with Ed25519 as Telnyx signs TeXML callbacks."""
+    body = urlencode(params).encode()
+    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in telnyx.sign(body).items()}
+    return platform.generic(
+        "POST", f"/hooks/telnyx/{path}", body, content_type="application/x-www-form-urlencoded", **extra
+    )
+
+
+def test_on_telnyx_the_voicemail_lands_in_the_thread_through_telnyxs_door(
+    web, platform, personas, telnyx, eager_tasks, django_capture_on_commit_callbacks
+):
+    Agency.objects.filter(pk=personas.northwind.pk).update(carrier="telnyx")
+    params = call_params(personas.acme, CALLER, AccountSid=telnyx.account_sid, CallSid="v3:telnyx-vm-1")
+    assert _telnyx_post(platform, telnyx, "voice/incoming/", params).status_code == 200
+    answer = _telnyx_post(
+        platform,
+        telnyx,
+        "voice/dial-complete/",
+        {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"},
+    )
+    record = ET.fromstring(answer.content).find("Record")
+    # Every callback on Telnyx's door (Twilio's would refuse Telnyx's signature), transcription as TeXML names it.
+    assert (
+        record.get("recordingStatusCallback") == "http://localhost:8000/hooks/telnyx/voice/recording/?c=acme"
+    )
+    assert record.get("action") == "http://localhost:8000/hooks/telnyx/voice/voicemail-done/?c=acme"
+    assert (record.get("transcription"), record.get("transcriptionCallback")) == (
+        "true",
+        "http://localhost:8000/hooks/telnyx/voice/transcription/?c=acme",
+    )
+
+    recording_sid = "35094891-3290-4142-b2c2-b2eda57534cf"
+    recording = {
+        "AccountSid": telnyx.account_sid,
+        "CallSid": params["CallSid"],
+        "RecordingSid": recording_sid,
+        "RecordingUrl": telnyx.add_media(f"{recording_sid}.mp3", AUDIO, "audio/mpeg"),
+        "RecordingStatus": "completed",
+        "RecordingDuration": "42",
+        "RecordingChannels": "1",
+        "RecordingSource": "RecordVerb",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _telnyx_post(platform, telnyx, "voice/recording/?c=acme", recording).status_code == 200
+    # Telnyx's link is pre-signed: fetched as it is, with no key of ours (S3 would refuse a second one).
+    [fetch] = [r for r in telnyx.requests if r["path"].endswith(".mp3")]
+    assert "authorization" not in fetch["headers"]
+    transcription = {
+        "AccountSid": telnyx.account_sid,
+        "CallSid": params["CallSid"],
+        "RecordingSid": recording_sid,
+        "TranscriptionSid": "b08f0fa1-a32c-4218-b3b5-9cf78941ccac",
+        "TranscriptionStatus": "completed",
+        "TranscriptionText": "The boiler is making a banging noise, call me back please.",
+    }
+    assert _telnyx_post(platform, telnyx, "voice/transcription/?c=acme", transcription).status_code == 200
+
+    call = _call(personas.acme, params)
+    assert (call.recording_seconds, call.transcript_status) == (42, "completed")
+    owner = web("acme.localhost", personas.alice)
+    page = owner.get(f"/inbox/{call.contact.conversation.pk}/").content.decode()
+    assert "Left a voicemail" in page and "boiler is making a banging noise" in page
+    audio = owner.get(f"/inbox/calls/{call.pk}/voicemail/")
+    assert (audio.status_code, b"".join(audio.streaming_content)) == (200, AUDIO)
+    assert web("bolt.localhost", personas.dave).get(f"/inbox/calls/{call.pk}/voicemail/").status_code == 404
+
+
+def test_on_telnyx_a_recording_link_that_is_not_telnyxs_is_never_fetched(
+    platform, personas, telnyx, eager_tasks, django_capture_on_commit_callbacks
+):
+    Agency.objects.filter(pk=personas.northwind.pk).update(carrier="telnyx")
+    params = call_params(personas.acme, CALLER, AccountSid=telnyx.account_sid, CallSid="v3:telnyx-vm-2")
+    _telnyx_post(platform, telnyx, "voice/incoming/", params)
+    _telnyx_post(
+        platform,
+        telnyx,
+        "voice/dial-complete/",
+        {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"},
+    )
+    recording = {
+        "AccountSid": telnyx.account_sid,
+        "CallSid": params["CallSid"],
+        "RecordingSid": "rec-2",
+        "RecordingUrl": "https://evil.example/rec-2.mp3?X-Amz-Signature=x",
+        "RecordingStatus": "completed",
+        "RecordingDuration": "5",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _telnyx_post(platform, telnyx, "voice/recording/?c=acme", recording).status_code == 200
+    call = _call(personas.acme, params)
+    assert call.recording_sid == "rec-2" and call.recording_file == ""
+    # Twilio's door refuses Telnyx's signature: nothing is recorded through it.
+    body = urlencode(recording).encode()
+    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in telnyx.sign(body).items()}
+    answer = platform.generic(
+        "POST",
+        "/hooks/twilio/voice/recording/?c=acme",
+        body,
+        content_type="application/x-www-form-urlencoded",
+        **extra,
+    )
+    assert answer.status_code == 403

@@ -9,6 +9,8 @@ for the webhooks Telnyx sends (Ed25519 over "<timestamp>|<body>", with a key pai
     GET, PATCH /v2/texml_applications/{id} → the account's one TeXML application (`texml_application`)
     POST /v2/texml/calls/{application_id} → 200 {"call_sid", "from", "to", "status": "queued"} (TeXML Calls API:
                                           From and To required, Url or Texml; 404 for an application not ours)
+    GET  a media file (add_media)       → its bytes: a pre-signed S3 link (no Authorization header, the query's
+                                          signature) or a file on api.telnyx.com (the Bearer key)
 
 Requests without `Authorization: Bearer <api_key>` are 401 as Telnyx answers them; a body without `from`, `to`
 or `text` is 422 with Telnyx's error shape. Knobs: `fail_next(status, code)`, `reject(number, code)`,
@@ -73,6 +75,9 @@ class FakeTelnyx:
                 "status_callback": "",
             }
             self.taken: set[str] = set()
+            self._media: dict[
+                str, tuple[bytes, str, str]
+            ] = {}  # path → (content, content type, its S3 signature)
 
     # --- knobs -------------------------------------------------------------------------------------------------
 
@@ -117,6 +122,34 @@ class FakeTelnyx:
         body = urlencode(fields).encode()
         parts = urlsplit(url)
         return f"{parts.path}?{parts.query}" if parts.query else parts.path, body, self.sign(body)
+
+    def add_media(self, name: str, content: bytes, content_type: str, *, presigned: bool = True) -> str:
+        """A recording or an inbound MMS file; returns the URL Telnyx would put in its webhook. Pre-signed (as
+        Telnyx hands them out): an S3 link whose query carries the signature, served without any Authorization
+        header (S3 refuses a second way to authenticate, 400). Otherwise on api.telnyx.com, with the API key."""
+        if presigned:
+            path, signature = f"/telephony-recorder-prod/{name}", uuid.uuid4().hex
+            self._media[path] = (content, content_type, signature)
+            query = f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=600&X-Amz-Signature={signature}"
+            return f"https://s3.amazonaws.com{path}?{query}"
+        path = f"/v2/media/{name}"
+        self._media[path] = (content, content_type, "")
+        return f"https://api.telnyx.com{path}"
+
+    def _file(self, path: str, headers: dict, query: dict) -> tuple[int, dict] | None:
+        """A media file's answer ({"_file": (content, type)} for the handler), or None if `path` is none."""
+        found = self._media.get(path)
+        if found is None:
+            return None
+        content, content_type, signature = found
+        if not signature:
+            if headers.get("authorization") != f"Bearer {self.api_key}":
+                return _error(401, 10009, "Authentication failed")
+        elif "authorization" in headers:
+            return 400, {"Error": "Only one auth mechanism allowed"}
+        elif query.get("X-Amz-Signature", [""])[0] != signature:
+            return 403, {"Error": "SignatureDoesNotMatch"}
+        return 200, {"_file": (content, content_type)}
 
     # --- the API -------------------------------------------------------------------------------------------------
 
@@ -184,6 +217,8 @@ class FakeTelnyx:
         query = query or {}
         with self.lock:
             self.requests.append({"method": method, "path": path, "headers": headers, "body": body})
+            if method == "GET" and (answer := self._file(path, headers, query)) is not None:
+                return answer
             if headers.get("authorization") != f"Bearer {self.api_key}":
                 return _error(401, 10009, "Authentication failed")
             if method == "POST" and path == "/v2/messages":
@@ -283,6 +318,14 @@ class FakeTelnyx:
                     self.connection.close()
                     return
                 status, payload = result
+                if "_file" in payload:  # a media file: its bytes, not JSON
+                    content, content_type = payload["_file"]
+                    self.send_response(status)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(content)))
+                    self.end_headers()
+                    self.wfile.write(content)
+                    return
                 if "_hang" in payload:  # answered late, outside the fake's lock
                     payload = dict(payload)
                     time.sleep(payload.pop("_hang"))
