@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0018_intake'),
+        ('messaging', '0019_intake_opens'),
     ]
 
     operations = [
