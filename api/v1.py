@@ -495,22 +495,35 @@ class HookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
         operation_id="hooks_unsubscribe",  # not hooks_destroy: that is DELETE /hooks/{id}/
         summary="Unsubscribe a URL",
         description="For a tool that remembers the URL rather than the hook's id: every hook of this client "
-        "with this `target_url` (and `event`, when given) is removed. 404 when there is none.",
+        "with this `target_url` (and `event`, when given) is removed. 404 when there is none. `target_url` and "
+        "`event` come in the query string, or in a JSON body as Zapier sends them.",
         parameters=[
-            OpenApiParameter("target_url", str, required=True),
-            OpenApiParameter("event", str, description="Only the hook for this event."),
+            OpenApiParameter("target_url", str, description="Or in the JSON body."),
+            OpenApiParameter("event", str, description="Only the hook for this event (or in the JSON body)."),
         ],
-        request=None,
+        request=inline_serializer(
+            "HookUnsubscribe",
+            {"target_url": serializers.CharField(), "event": serializers.CharField(required=False)},
+        ),
         responses={204: None},
     )
     def unsubscribe(self, request):
-        params = request.query_params
-        target_url = params.get("target_url", "").strip()
+        # Zapier's REST Hook unsubscribe sends the subscription it made as a JSON body; others use the query.
+        body = request.data if request.body else {}
+        if not hasattr(body, "get"):
+            raise serializers.ValidationError("Send target_url in the query string or in a JSON object.")
+        params = {
+            name: request.query_params.get(name) or body.get(name) or "" for name in ("target_url", "event")
+        }
+        bad = [name for name, value in params.items() if not isinstance(value, str)]
+        if bad:
+            raise serializers.ValidationError({name: ["Must be a string."] for name in bad})
+        target_url = params["target_url"].strip()
         if not target_url:
             raise serializers.ValidationError({"target_url": ["Give the URL to unsubscribe."]})
         hooks = self.get_queryset().filter(url=target_url)
-        if params.get("event"):
-            hooks = hooks.filter(events=[params["event"]])
+        if params["event"].strip():
+            hooks = hooks.filter(events=[params["event"].strip()])
         found = list(hooks)
         if not found:
             raise NotFound("No hook of this client has that target_url.")

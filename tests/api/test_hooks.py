@@ -1,5 +1,5 @@
 """REST hooks for Zapier and Make: they subscribe a URL to an event, get each event signed and retried like any
-webhook, unsubscribe, and a target that is gone is retried and then turned off; plus the samples their set-up
+webhook, unsubscribe (by id, or by URL in the query string or a JSON body), and a target that is gone is retried and then turned off; plus the samples their set-up
 screens read and the actions they call."""
 
 import json
@@ -109,6 +109,46 @@ def test_unsubscribing_by_url_removes_that_urls_hooks_only(api, receiver):
     other_path = "/api/v1/hooks/?" + urlencode({"target_url": "https://hooks.zapier.com/other"})
     assert bolt.http.delete(other_path, **bolt.headers).status_code == 404
     assert client.http.delete("/api/v1/hooks/", **client.headers).status_code == 400
+
+
+def _delete_json(client, body: str):
+    return client.http.delete("/api/v1/hooks/", body, content_type="application/json", **client.headers)
+
+
+def test_unsubscribing_with_a_json_body_as_zapier_sends_it(api, receiver):
+    client = api()
+    missed = subscribe(client, receiver).json()
+    received = subscribe(client, receiver, event="message.received").json()
+    body = json.dumps({"target_url": receiver.url, "event": "message.received", "id": received["id"]})
+    assert _delete_json(client, body).status_code == 204
+    assert list(WebhookEndpoint.objects.values_list("pk", flat=True)) == [missed["id"]]
+    # Another client's key finds none of acme's, body or not.
+    bolt = api(host=BOLT, owner="bolt")
+    assert _delete_json(bolt, json.dumps({"target_url": receiver.url})).status_code == 404
+    assert _delete_json(client, json.dumps({"target_url": receiver.url})).status_code == 204
+    assert not WebhookEndpoint.objects.exists()
+    miss_a_call(client)
+    assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ("{}", "target_url"),
+        ('{"target_url": 42}', "target_url"),
+        ('{"target_url": "https://hooks.zapier.com/x", "event": ["call.missed"]}', "event"),
+        ('["https://hooks.zapier.com/x"]', "JSON object"),
+        ("{not json", "JSON parse error"),
+    ],
+)
+def test_a_bad_unsubscribe_body_is_400_saying_why(api, receiver, body, said):
+    client = api()
+    subscribe(client, receiver)
+    response = _delete_json(client, body)
+    assert response.status_code == 400, response.content
+    error = error_of(response)
+    assert said in error["fields"] or said in error["message"]
+    assert WebhookEndpoint.objects.count() == 1
 
 
 def test_a_dead_target_is_retried_then_turned_off_and_a_new_subscription_revives_it(api, receiver):
