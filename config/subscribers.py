@@ -13,9 +13,13 @@ to learn everything a missed call sets off. The policies are explained in events
 - OUTBOX: a worker runs it from the transactional outbox, in batches; nothing of it slows the webhook.
 
 `when` keeps an event the handler does not want from costing anything (no savepoint, no outbox row). An event
-declared public (`@event(..., public=True)`) is offered to outbound webhooks by the last lines, with no other
-change: its payload is the API's (api/payloads.py).
-Loaded at start-up by the events app (settings.EVENT_SUBSCRIBERS); tests/events/test_catalogue.py walks it.
+declared public (`@event(..., public=True, label=...)`) is offered to outbound webhooks by the last lines, with
+nothing to add here or in the API: its payload is made from its fields by the API's serializers
+(api/payloads.py); its delivery is asserted in tests/events/test_catalogue.py, and `./run manage
+event_catalogue --write` brings the README's table up to date. An event nobody hears yet needs no line: the
+catalogue says "none yet".
+Loaded at start-up by the events app (settings.EVENT_SUBSCRIBERS); tests/events/test_catalogue.py walks it and
+measures every line against its statement budget.
 """
 
 from accounts.events import ClientNumberClaim
@@ -28,7 +32,6 @@ from inbox import receivers as inbox
 from inbox import staff_texts
 from messaging import receivers as messaging
 from messaging.events import (
-    ContactOptedIn,
     ContactOptedOut,
     ConversationJoined,
     KeywordActed,
@@ -45,7 +48,7 @@ from messaging.events import (
 )
 from reports import receivers as reports
 from telephony import receivers as telephony
-from telephony.events import CallAbandoned, CallAnswered, CallCompleted, CallMissed, CallReceived
+from telephony.events import CallAnswered, CallCompleted, CallMissed, CallReceived
 
 ATOMIC, IN_TRANSACTION, ON_COMMIT, OUTBOX = (
     Policy.ATOMIC,
@@ -126,9 +129,6 @@ SUBSCRIPTIONS = [
         for public in public_events()
     ),
 ]
-
-# Events nobody hears yet, declared so that a subscriber can be added here without touching the core.
-UNHEARD = [CallAbandoned, ContactOptedIn]
 
 VETOES = [
     # A new client's number must be its agency's or nobody's yet; telephony records it as the agency's.

@@ -1,6 +1,6 @@
 """The catalogue as text: the README's table of domain events, made from the declarations and the subscriber
 table, so the documentation cannot drift (tests/events/test_catalogue.py compares; `manage.py event_catalogue`
-prints it)."""
+prints it, and with --write puts it in the README)."""
 
 import inspect
 
@@ -47,3 +47,12 @@ def markdown_table() -> str:
             f"| `{module}.{event_type.__name__}` | {webhook} | {_meaning(event_type)} | {subscribers} |"
         )
     return "\n".join(rows) + "\n"
+
+
+README_START, README_END = "<!-- event-catalogue:start -->\n", "<!-- event-catalogue:end -->"
+
+
+def readme_with_table(readme: str) -> str:
+    """The README's text with the table between its markers made from the catalogue."""
+    start = readme.index(README_START) + len(README_START)
+    return readme[:start] + markdown_table() + readme[readme.index(README_END, start) :]
