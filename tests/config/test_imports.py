@@ -2,8 +2,8 @@
 module, at the top or inside a function, read with `ast`, must point down the layers below.
 
     config wiring   settings, URLconfs, the subscriber table, admin sites, health, Celery: above everything
-    edges           inbox, reports, billing, api, agency, client_settings: may import the core and each other
-                    (without a cycle)
+    edges           inbox, reports, billing, api, agency, client_settings, deliverability: may import the core
+                    and each other (without a cycle; README's diagram draws each such arrow)
     telephony       builds on messaging (a missed call's text-back)
     messaging       builds on crm (the caller's contact)
     crm             contacts, outcomes, the block list
@@ -18,6 +18,7 @@ modules needs a comment saying why it is not at the top, except the usual pair o
 from the app's tasks module, which imports the service."""
 
 import ast
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,3 +215,33 @@ def test_no_import_hides_in_a_function():
                 "saying why it is not at the top (a cycle is no reason: break it)"
             )
     assert not hidden, "\n".join(hidden)
+
+
+def _readme_diagram() -> str:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```text\nconfig wiring")
+    return readme[start : readme.index("```\n", start + 3)]
+
+
+def test_the_readmes_diagram_shows_every_app_and_every_arrow_between_edges():
+    """The house plan's diagram (README, "What runs where") names every app of LAYERS, and draws each edge that
+    imports another edge (`agency ... ──→ reports, billing`), so the plan cannot fall behind the code."""
+    diagram = _readme_diagram()
+    for app in APPS:
+        assert re.search(rf"\b{app}\b", diagram), f"README's diagram leaves out {app}"
+    drawn = set()
+    for line in diagram.splitlines():
+        if "──→" in line:
+            importer = line.split()[0] if not line.startswith("edges") else line.split()[1]
+            drawn |= {(importer, target.strip()) for target in line.split("──→")[1].split(",")}
+    in_code = {
+        (found.module.split(".")[0], found.target.split(".")[0])
+        for found in ALL_IMPORTS
+        if found.module.split(".")[0] in EDGES
+        and found.target.split(".")[0] in EDGES
+        and found.module.split(".")[0] != found.target.split(".")[0]
+    }
+    assert in_code <= drawn, f"draw these edge-to-edge imports in README's diagram: {sorted(in_code - drawn)}"
+    assert drawn <= in_code, (
+        f"README's diagram draws imports the code no longer has: {sorted(drawn - in_code)}"
+    )
