@@ -316,6 +316,13 @@ class Client(TenantMixin):
     voicemail_max_seconds = models.PositiveSmallIntegerField(
         default=120, validators=[MinValueValidator(10), MaxValueValidator(600)]
     )
+    # What that caller hears (<Say>) before the tone, or before goodbye with voicemail off; empty: the default,
+    # which names the business (telephony.voicemail.default_greeting), so a rename needs no second edit.
+    voicemail_greeting = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="What a caller nobody answered hears; empty for the default, which names the business.",
+    )
     min_ring_seconds = models.PositiveSmallIntegerField(
         default=5,
         validators=[MaxValueValidator(60)],

@@ -10,6 +10,7 @@ from accounts.models import Client, ClientMembership, User
 from accounts.widgets import ClosuresWidget, HoursWidget, TimezoneField
 from inbox.selectors import on_call_candidates
 from messaging.models import Template
+from telephony.voicemail import default_greeting
 
 
 class HoursField(forms.CharField):
@@ -86,6 +87,7 @@ class ClientSettingsForm(forms.ModelForm):
             "ring_timeout_seconds",
             "voicemail",
             "voicemail_max_seconds",
+            "voicemail_greeting",
             "response_target_minutes",
             "average_job_value",
             "reply_conversion_rate",
@@ -100,6 +102,7 @@ class ClientSettingsForm(forms.ModelForm):
             "ring_timeout_seconds": "Ring timeout (seconds)",
             "voicemail": "Take voicemail",
             "voicemail_max_seconds": "Longest voicemail (seconds)",
+            "voicemail_greeting": "Voicemail greeting",
             "response_target_minutes": "Answer replies within (minutes)",
             # Reports show money in US dollars (reports.presenters.money), as the onboarding wizard asks for it.
             "average_job_value": "Average job value (US $)",
@@ -113,6 +116,9 @@ class ClientSettingsForm(forms.ModelForm):
             "voicemail": "A caller nobody answered may leave a message; it appears in the conversation with its "
             "transcript, and the text-back still goes out. Off: they hear the greeting and the call ends.",
             "voicemail_max_seconds": "10–600.",
+            "voicemail_greeting": "What a caller nobody answered hears, read out by the phone system, before the "
+            "tone (or before goodbye, with voicemail off). Up to 300 characters; leave it empty for the default "
+            "shown, which names the business.",
             "response_target_minutes": "Counted in business hours; a reply left longer is escalated to whoever "
             "asked for it (Inbox → Notifications).",
             "average_job_value": "What a typical job is worth, in US dollars. Reports multiply the booked jobs that "
@@ -123,6 +129,7 @@ class ClientSettingsForm(forms.ModelForm):
             "recovered revenue; leave empty for none.",
         }
         widgets = {
+            "voicemail_greeting": forms.Textarea(attrs={"rows": 2}),
             "average_job_value": forms.NumberInput(
                 attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}
             ),
@@ -130,6 +137,11 @@ class ClientSettingsForm(forms.ModelForm):
                 attrs={"step": "0.01", "min": "0", "max": "100", "inputmode": "decimal"}
             ),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The default a client who writes nothing gets, with its own name, shown where the greeting is typed.
+        self.fields["voicemail_greeting"].widget.attrs["placeholder"] = default_greeting(self.instance)
 
 
 class TemplateForm(forms.ModelForm):

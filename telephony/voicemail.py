@@ -35,19 +35,25 @@ log = logging.getLogger(__name__)
 MAX_RECORDING_BYTES = 20 * 1024 * 1024  # ten minutes of Twilio's mono mp3 is about 5 MB
 
 
+def default_greeting(client: Client) -> str:
+    """The greeting a client who wrote none gets: its name, and what happens next."""
+    if not client.voicemail:
+        return f"Sorry we couldn't get to the phone at {client.name}. We'll get back to you shortly."
+    return (
+        f"Sorry we couldn't get to the phone at {client.name}. Please leave a message after the tone; "
+        "we'll text you as well."
+    )
+
+
 def voicemail_twiml(request, client: Client) -> VoiceResponse:
     """What a caller nobody answered hears: the greeting and the tone, or the greeting and goodbye. The
     callbacks go to the door of the carrier that asked (request): Telnyx signs them its own way, and Twilio's door
     would refuse them."""
     response = VoiceResponse()
+    response.say(client.voicemail_greeting.strip() or default_greeting(client))
     if not client.voicemail:
-        response.say(f"Sorry we couldn't get to the phone at {client.name}. We'll get back to you shortly.")
         response.hangup()
         return response
-    response.say(
-        f"Sorry we couldn't get to the phone at {client.name}. Please leave a message after the tone; "
-        "we'll text you as well."
-    )
     transcription_url = callback_url(request, "voice/transcription/", c=client.slug)
     # The one attribute pair TeXML names differently: Twilio's transcribe/transcribeCallback are Telnyx's
     # transcription/transcriptionCallback (the callback's fields are the same).
