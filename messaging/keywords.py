@@ -97,7 +97,14 @@ _BENIGN_AFTER = {
         "spinning", "charging", "responding", "starting", "again", "yesterday", "today", "last", "this",
         "after", "when",
     },
-    "end": {"of", "up", "date", "time", "unit", "cap", "table", "result", "user", "the", "in", "at", "to"},
+    "end": {
+        "of", "up", "date", "dates", "time", "times", "unit", "cap", "caps", "table", "tables", "result", "user",
+        "the", "in", "at", "to", "on", "with", "by", "when", "after", "before", "around", "about", "today",
+        "tomorrow", "tonight", "early", "late", "soon", "there", "here", "so", "because", "piece", "pieces",
+        "fitting", "fittings", "joint", "joints", "line", "lines", "wall", "walls", "pipe", "pipes", "point",
+        "product", "zone", "game", "goal", "day", "week", "month", "year", "and", "or", "friday", "monday",
+        "tuesday", "wednesday", "thursday", "saturday", "sunday", "a", "my", "our", "your",
+    },
     "cancel": {
         "my", "the", "our", "his", "her", "their", "that", "this", "appointment", "appt", "appointments",
         "booking", "visit", "order", "job", "service", "estimate", "quote", "request", "reservation",
@@ -121,8 +128,14 @@ _BENIGN_BEFORE = {
     "end": {
         "the", "an", "back", "front", "dead", "high", "low", "west", "east", "north", "south", "deep",
         "rear", "tail", "far", "other", "this", "that", "which", "weekend", "week", "loose", "each",
+        "you", "u", "we", "they", "it", "will", "would", "should", "could", "might", "may", "to", "at", "by",
+        "near", "toward", "towards", "till", "until", "top", "bottom", "either", "both", "one", "its", "year",
+        "month", "day", "school", "season", "lease", "happy", "sharp", "blunt", "big", "small", "open", "shallow",
+        "wont", "doesnt", "didnt", "never", "not",
     },
-    "cancel": {"to", "not", "dont", "didnt", "wont", "may", "might", "need", "have", "will"},
+    # "I need to cancel" may mean the texts or the job: not harmless, so a person looks (the job's own words,
+    # "cancel my appointment", are read after it).
+    "cancel": {"not", "dont", "didnt", "wont", "may", "might"},
 }  # fmt: skip
 # The words people use that are not the law's, each a revocation (or a maybe).
 _PHRASES: list[tuple[re.Pattern[str], bool]] = [
@@ -154,6 +167,8 @@ _PHRASES: list[tuple[re.Pattern[str], bool]] = [
     (re.compile(r"\b(?:lose|delete|erase|forget) (?:my|this) number\b"), True),
     (re.compile(r"\bleave me alone\b"), True),
     (re.compile(r"\bno more (?:texts|text|txts|messages|msgs|contact|spam)\b"), True),
+    (re.compile(r"\benough (?:with )?(?:the |these |your )?(?:texts|text messages|messages|msgs|txts|spam)\b"), True),
+    (re.compile(r"\btoo many (?:texts|text messages|messages|msgs|txts)\b"), False),
     (re.compile(r"\b(?:do not|dont|no longer) consent\b"), True),
     (re.compile(r"\bnot interested\b"), False),
     (re.compile(r"\b(?:f|fuck|piss|bugger) off\b"), False),
@@ -194,18 +209,30 @@ def _verdict_in_clause(words: list[str], index: int, *, alone: bool) -> Revocati
         # "Cancel, I found someone else" most likely cancels the job, not the texts: a person looks.
         certain = word != "cancel" or (alone and "it" not in words)
         return Revocation(certain, word)
+    asked = words[max(0, index - 2) : index]
     # "I want you to stop": the one asked to stop is us.
+    if word == "stop" and asked in (["you", "to"], ["u", "to"]) and not benign_after:
+        return Revocation(True, " ".join(words[index - 2 : index + 1]))
+    # "You can stop now", "you can quit": leave to stop, and nothing else in the clause ("you can stop by").
     if (
-        word == "stop"
-        and words[max(0, index - 2) : index] in (["you", "to"], ["u", "to"])
+        word in ("stop", "quit", "end")
+        and len(asked) == 2
+        and asked[0] in ("you", "u", "yall", "guys")
+        and asked[1] in ("can", "may", "should", "could")
         and not benign_after
     ):
-        return Revocation(True, " ".join(words[index - 2 : index + 1]))
+        rest_is_filler = all(w in _FILLERS or w in _LAW_WORDS for w in words[index + 1 :])
+        return Revocation(rest_is_filler, " ".join(words[index - 2 : index + 1]))
+    # "Please end this", "end it now": what is to end is what we are doing.
+    if (
+        word in ("end", "stop", "quit")
+        and after[:1] in (["this"], ["it"], ["these"], ["that"])
+        and all(w in _FILLERS or w in _LAW_WORDS for w in [*words[:index], *words[index + 2 :]])
+    ):
+        return Revocation(True, " ".join(words[index : index + 2]))
     if benign_after or before in _BENIGN_BEFORE.get(word, ()):
         return None
-    if word in ("stop", "cancel", "quit"):
-        return Revocation(False, " ".join(words[max(0, index - 1) : index + 2]))
-    return None  # "end" in a sentence is almost always the end of something else
+    return Revocation(False, " ".join(words[max(0, index - 1) : index + 2]))
 
 
 def revocation(body: str) -> Revocation | None:

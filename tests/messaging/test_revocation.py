@@ -70,6 +70,13 @@ REVOKES = [
     ("cancel these text alerts", "cancel these text"),
     ("Cancel", "cancel"),
     ("STOPALL", "stopall"),
+    ("you can stop now", "you can stop"),
+    ("You can stop.", "you can stop"),
+    ("please end this", "end this"),
+    ("End it now", "end"),
+    ("enough texts", "enough texts"),
+    ("Enough with the texts!!", "enough with the texts"),
+    ("ok you can quit now", "you can quit"),
 ]
 
 # (reply, the words that made it unsure): a person reads these.
@@ -83,6 +90,10 @@ UNSURE = [
     ("go away", "go away"),
     ("Why won't you just stop", "just stop"),
     ("stop who", "stop who"),
+    ("I need to cancel", "to cancel"),
+    ("we have to cancel", "to cancel"),
+    ("Too many texts", "too many texts"),
+    ("you can stop sometime", "you can stop"),
 ]
 
 NOT_REVOCATIONS = [
@@ -103,7 +114,6 @@ NOT_REVOCATIONS = [
     "What time do you end today?",
     "Weekend is fine",
     "cancel my appointment",
-    "I need to cancel",
     "Can I cancel the Tuesday visit and do Thursday?",
     "I have to cancel tomorrow, something came up",
     "My AC quit",
@@ -121,6 +131,16 @@ NOT_REVOCATIONS = [
     "Take the old sink with you",
     "Is there a stopcock under the sink?",
     "Non-stop dripping since Monday",
+    "you can stop by tomorrow",
+    "You can stop at the side door",
+    "We'll be there by the end of the week",
+    "Can you end the job by Friday?",
+    "The end cap on the pipe is leaking",
+    "Call me at the end of the day",
+    "Is that the end of it?",
+    "I need to cancel my appointment for Thursday",
+    "Can you make sure it doesn't end up flooding again?",
+    "It's at the dead end of Oak Street",
 ]
 
 
