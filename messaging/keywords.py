@@ -167,7 +167,12 @@ _PHRASES: list[tuple[re.Pattern[str], bool]] = [
     (re.compile(r"\b(?:lose|delete|erase|forget) (?:my|this) number\b"), True),
     (re.compile(r"\bleave me alone\b"), True),
     (re.compile(r"\bno more (?:texts|text|txts|messages|msgs|contact|spam)\b"), True),
-    (re.compile(r"\benough (?:with )?(?:the |these |your )?(?:texts|text messages|messages|msgs|txts|spam)\b"), True),
+    (
+        re.compile(
+            r"\benough (?:with )?(?:the |these |your )?(?:texts|text messages|messages|msgs|txts|spam)\b"
+        ),
+        True,
+    ),
     (re.compile(r"\btoo many (?:texts|text messages|messages|msgs|txts)\b"), False),
     (re.compile(r"\b(?:do not|dont|no longer) consent\b"), True),
     (re.compile(r"\bnot interested\b"), False),
