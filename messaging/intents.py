@@ -3,8 +3,11 @@ spam, an opt-out, or something else; with a confidence and the words that decide
 
 Rules only, no network: each intent has phrases with a weight; a reply's intent is the one whose phrases
 weigh most, and the confidence says how far it is ahead of the runner-up. An opt-out is the law's reading
-(messaging.keywords), ahead of everything. Measured on the labelled replies in
-tests/messaging/data/intents.csv by bench/intent_accuracy.py (precision and recall per intent)."""
+(messaging.keywords), ahead of everything. Measured by bench/intent_accuracy.py (precision and recall per
+intent) on the labelled replies in tests/messaging/data/: intents.csv and intents_holdout{,2}.csv were read
+while the rules were written, so they flatter them; intents_holdout4.csv was written after the rules' last change
+and never tuned on, and is the honest score (about two replies in three: rules miss phrasings they never saw).
+A reading acts on its own only where it is sure (messaging.services files a reply away at 0.8 and up)."""
 
 import re
 import unicodedata
@@ -80,8 +83,44 @@ _RULES: list[tuple[Intent, str, float]] = [
     (Intent.EMERGENCY, r"\bright now\b|\bright away\b|\bimmediately\b|\basap\b|\bhelp(?: me)?!", 1.5),
     (Intent.EMERGENCY, r"\btonight\b|\bas soon as possible\b|\bcant wait\b", 1),
     (Intent.EMERGENCY, r"\bcaught fire\b|\bfire\b", 3),
+    # Something gave way, or water is where it must not be: in the words people use.
+    (
+        Intent.EMERGENCY,
+        r"\b(?:exploded|bursting|blew out|blown out|gave way|fell in|collapsed|ripped|tore off|cracked in half)\b"
+        r"|\bwater (?:is )?(?:all over|coming (?:in|out|through|up|down)|dripping (?:through|from|out of)|on the floor)"
+        r"|\b(?:floor|carpet|basement|ceiling|walls?) (?:is |are )?(?:soaked|soaking|under water|underwater|flooded)\b"
+        r"|\b(?:rain(?:ing)?|water) (?:is )?(?:coming|pouring|getting) (?:in|inside)\b|\braining inside\b",
+        3,
+    ),
+    # Water and electricity together, or heat, smoke and gas by their signs.
+    (
+        Intent.EMERGENCY,
+        r"\b(?:water|leak(?:ing)?|dripping|wet)\b.{0,40}\b(?:electrical|panel|breaker box|outlet|light fixture|wiring)\b"
+        r"|\b(?:electrical|panel|outlet|light fixture)\b.{0,30}\b(?:water|leak(?:ing)?|dripping|wet)\b",
+        3,
+    ),
+    (
+        Intent.EMERGENCY,
+        r"\bsmell(?:s|ing)? (?:something |like )?(?:burning|smoke|rotten eggs?|sulfur)\b|\bburning (?:plastic|rubber)\b"
+        r"|\brotten eggs?\b|\bis (?:that|it) gas\b|\bsparked\b|\bbuzzing\b.{0,30}\bhot\b|\bhot to the touch\b"
+        r"|\b(?:co|carbon monoxide|smoke) (?:detector|alarm)\b|\bdetector is going off\b",
+        4,
+    ),
+    (
+        Intent.EMERGENCY,
+        r"\b(?:heat|heater|furnace|boiler) (?:is |went )?(?:out|dead|off)\b.{0,60}\b(?:degrees|freezing|below zero|cold"
+        r"|baby|infant|elderly|kids)\b|\bbelow (?:zero|freezing)\b",
+        3,
+    ),
+    (
+        Intent.EMERGENCY,
+        r"\b(?:in (?:a lot of|so much|severe|terrible) pain|in agony|killing me|nerve is exposed|abscess|infection"
+        r"|cant (?:eat|sleep|open my mouth)|can barely open)\b",
+        3,
+    ),
+    (Intent.EMERGENCY, r"\bplease hurry\b|\bhurry\b|\bwont stop\b|\bcant (?:find the shut ?off|stop it)\b", 1.5),
     # --- Wrong number: they never meant to reach this business ---
-    (Intent.WRONG_NUMBER, r"\bwrong (?:number|person|#|no)\b", 5),
+    (Intent.WRONG_NUMBER, r"\bwrong (?:number|person|#|no\b|guy|girl|lady|business|company|one)", 5),
     (Intent.WRONG_NUMBER, r"\bwho (?:is|dis|this is)(?: this)?\b|\bwho are you\b|\bwhos this\b", 2),
     (Intent.WRONG_NUMBER, r"\b(?:i )?(?:didnt|did not|never) call(?:ed)?(?: you| anyone| this number)?\b", 3),
     (
@@ -102,6 +141,14 @@ _RULES: list[tuple[Intent, str, float]] = [
         3,
     ),
     (Intent.WRONG_NUMBER, r"\bmeant to (?:call|text|dial)\b|\bplaying (?:with|on) my phone\b", 3),
+    (
+        Intent.WRONG_NUMBER,
+        r"\bdont (?:know|recognize) (?:this|your|the) (?:number|#)\b|\b(?:trying|tried) to (?:reach|call|text|get (?:a"
+        r" ?hold of|hold of)) (?:my|someone else|somebody else)\b|\bthat was (?:my|our) (?:kid|kids|son|daughter|toddler|baby|child|grandson|granddaughter)\b"
+        r"|\b(?:kid|kids|son|daughter|toddler|baby|child) (?:was |were )?playing with (?:my|the) phone\b"
+        r"|\bdialed (?:you |this )?(?:by mistake|wrong)\b|\bnot looking for a\b",
+        3,
+    ),
     # --- Spam: selling to the business, or a scam ---
     # A link alone is no sign: callers send photos, their address on a map, the booking page. It adds to others.
     (Intent.SPAM, r"https?://|\bwww\.|\b\w+\.(?:com|net|io|ly|xyz|biz|info|co)/", 1),
@@ -142,6 +189,28 @@ _RULES: list[tuple[Intent, str, float]] = [
     ),
     (Intent.SPAM, r"\bkindly\b|\bdear\b|\bselected\b|\bfree cruise\b|\bnew patients\b|\bredesign\b", 3),
     (Intent.SPAM, r"\bfinal notice\b|\b(?:vehicle|car|auto) warranty\b|\bmerchant services\b", 5),
+    (
+        Intent.SPAM,
+        r"\bearn \$|\bwork from home (?:job|opportunit)|\bfrom home\b.{0,20}\b(?:earn|income|\$)|\btext \w+ to (?:apply|claim|join|win)\b|\breply yes for\b"
+        r"|\bpress 1\b|\bclick (?:here|the link|below)\b|\btap here\b|\bviewed your profile\b|\bdouble your money\b|\bbuyers?\b.{0,30}\bbusiness\b|\bselling your business\b",
+        4,
+    ),
+    (
+        Intent.SPAM,
+        r"\b(?:package|parcel|delivery) (?:could not|couldnt|cannot|was not|failed)\b|\busps|\bfedex\b|\bredelivery\b"
+        r"|\b(?:apple id|netflix|paypal|amazon|bank) (?:account )?(?:is )?(?:locked|on hold|suspended)\b"
+        r"|\bon hold\b.{0,30}\bpayment\b|\bupdate (?:your )?payment\b|\bconfirm (?:your )?details\b",
+        4,
+    ),
+    (
+        Intent.SPAM,
+        r"\bwe (?:help|build|offer|send|provide|work with) (?:\w+ ){0,2}(?:companies|businesses|contractors|plumbers"
+        r"|roofers|electricians|dentists|leads|websites|owners)\b|\b(?:homeowner|plumbing|roofing|hvac|exclusive) leads\b"
+        r"|\bleads (?:daily|every|in your area)\b|\bbooked jobs\b|\bwebsites? for\b|\bmonthly fee\b"
+        r"|/mo\b|\bline of credit\b|\bno credit check\b|\bapproved in\b|\breviews? (?:program|package)\b"
+        r"|\bboost your\b|\bpage (?:1|one) of google\b|\bfree (?:audit|iphone|ipad)\b",
+        3,
+    ),
     # --- Existing job: work we did, or an appointment already made ---
     (
         Intent.EXISTING_JOB,
@@ -155,7 +224,7 @@ _RULES: list[tuple[Intent, str, float]] = [
     ),
     (
         Intent.EXISTING_JOB,
-        r"\byou(?: guys)? (?:came|were here|did|fixed|installed|replaced|repaired|worked on|put in|cleaned)\b",
+        r"(?<!can )(?<!could )(?<!would )(?<!will )\byou(?: guys)? (?:came|were here|did|fixed|installed|replaced|repaired|worked on|put in|cleaned)\b",
         3,
     ),
     (
@@ -182,7 +251,7 @@ _RULES: list[tuple[Intent, str, float]] = [
     (
         Intent.EXISTING_JOB,
         r"\b(?:i|we) (?:paid|already paid)\b|\bbill(?:ed)? (?:me|us|twice)\b|\bcharged (?:me|us|twice)\b|\brefund\b",
-        3,
+        4,
     ),
     (
         Intent.EXISTING_JOB,
@@ -195,6 +264,24 @@ _RULES: list[tuple[Intent, str, float]] = [
         r"\b(?:was|were|came) (?:here|out|by)\b|\bafter the (?:repair|visit|install|fix)\b",
         2.5,
     ),
+    (
+        Intent.EXISTING_JOB,
+        r"\bany (?:update|news|word)\b|\bupdate on\b|\bthe part\b|\bparts? (?:came|come|arrived|in yet)\b|\bpermit\b"
+        r"|\bthe (?:photos|pictures|pics) i sent\b|\bi sent (?:you )?(?:the )?(?:photos|pictures|pics)\b"
+        r"|\bsupposed to (?:arrive|come|be here|call)\b|\b(?:my|our|the) (?:technician|tech|plumber|electrician|guy"
+        r"|installer|crew)\b.{0,20}\b(?:coming|arrive|here|said)\b|\byour guy\b|\bhavent (?:got|gotten|received|heard)\b",
+        2.5,
+    ),
+    (
+        Intent.EXISTING_JOB,
+        r"\b(?:push|move|change|switch|bump) (?:my|our|the|\w+s) (?:\w+ )?(?:appointment|appt|cleaning|visit|booking"
+        r"|install|repair|time)\b|\bconfirming\b|\bi have an? (?:appointment|appt)\b|\bstill on for\b"
+        r"|\bis (?:my|our|the) (?:appointment|appt|visit)\b|\b(?:you|u) (?:installed|replaced|fixed|did|cleared|"
+        r"cleaned|repaired) (?:in )?(?:my|our|the)?\b|\bthe \w+ you (?:put in|installed|replaced|fixed|cleared"
+        r"|cleaned|repaired)\b|\b(?:from|since) (?:last|the) (?:spring|summer|fall|winter|week|month|year|visit)\b",
+        3,
+    ),
+    (Intent.EXISTING_JOB, r"\bpayment i made\b|\bpay by (?:check|card|cash)\b|\bcopy of (?:the|my) invoice\b", 3),
     # --- Price: what it costs ---
     (Intent.PRICE, r"\bhow much\b|\bwhats the (?:price|cost|charge|fee|rate)\b", 4),
     (Intent.PRICE, r"\bprices?\b|\bpricing\b|\bcosts?\b|\bcharge(?:s)?\b|\bfees?\b|\brates?\b", 2.5),
@@ -207,6 +294,16 @@ _RULES: list[tuple[Intent, str, float]] = [
     ),
     (Intent.PRICE, r"\bcharge for\b|\bcost to\b|\bhow much (?:is|are|do|does|would|will)\b", 1),
     (Intent.PRICE, r"\bwhat do you charge\b|\bestimates? (?:are |is )?free\b", 4),
+    (
+        Intent.PRICE,
+        r"\bdiscounts?\b|\bpricey\b|\brough (?:idea|number|price)\b|\b(?:run|set) me back\b|\brun me\b"
+        r"|\bhourly\b|\bcharge extra\b|\bextra for\b|\btrip fee\b"
+        r"|\bis (?:it|the (?:consultation|consult|estimate|quote|exam|inspection|visit|first visit)|there a \w+) free\b"
+        r"(?! (?:on|at|to|for|tomorrow|today|this|next))"
+        r"|\bpayment plans?\b|\bgoing to cost\b|\bwould (?:it|that|a \w+(?: \w+)?) cost\b|\bmedicaid\b|\bmedicare\b"
+        r"|\bdelta dental\b|\bcigna\b|\baetna\b",
+        2.5,
+    ),
     # --- Booking: come and do the work ---
     (Intent.BOOKING, r"\bbook(?:ing)?\b|\bschedul(?:e|ing)\b|\bappointments?\b|\bappt\b", 3),
     (
@@ -238,6 +335,17 @@ _RULES: list[tuple[Intent, str, float]] = [
         Intent.BOOKING,
         r"\byes\b|\byeah\b|\byep\b|\bsure\b|\bplease do\b|\bsounds good\b|\bthat works\b|\bworks for me\b|\bplease call\b|\bcall me\b",
         1,
+    ),
+    (
+        Intent.BOOKING,
+        r"\b(?:how soon|soonest|next available|first available|earliest)\b|\bwhen (?:could|can|would) (?:you|someone"
+        r"|u|a tech)\b|\b(?:get|send) (?:someone|somebody|a tech|a guy|you) (?:out|over|here)\b|\bget (?:out|over) here\b"
+        r"|\bget on (?:your|the) (?:calendar|schedule|list)\b|\bcalendar\b|\bwhat (?:times|days|time slots) do you have\b"
+        r"|\bset (?:me|us|something|it) up\b|\bset up (?:a|an)\b|\blets do it\b|\bcan we do\b|\bwhat day can\b"
+        r"|\b(?:id|i would|we would|wed) like (?:a|an|to get|to have|to book|someone)\b|\bconsult(?:ation)?\b"
+        r"|\binspection\b|\btune[ -]?up\b|\bmeasure\b|\bswap out\b|\bwant it (?:replaced|fixed|looked at|done)\b"
+        r"|\bcould someone\b|\bsomeone (?:to )?(?:look|check|come)\b",
+        2.5,
     ),
     # "Who is this? I called about my furnace": a caller of ours, not a wrong number.
     (Intent.BOOKING, r"\bi (?:just |had |have )?(?:called|rang|phoned) (?:about|for|regarding|re)\b", 2.5),

@@ -26,8 +26,12 @@ CALLER = "+13125550155"
 BOB_MOBILE = "+13125550177"
 
 
-def _labelled() -> list[tuple[str, str]]:
-    with LABELLED.open(newline="") as handle:
+# Written after the rules were last changed and never tuned on: what a reply phrased in new words gets.
+HELD_OUT = Path(__file__).parent / "data" / "intents_holdout4.csv"
+
+
+def _labelled(path: Path = LABELLED) -> list[tuple[str, str]]:
+    with path.open(newline="") as handle:
         return [(row["text"], row["intent"]) for row in csv.DictReader(handle)]
 
 
@@ -50,6 +54,34 @@ def test_the_rules_read_the_labelled_replies():
     for intent in Intent.values:
         of_it = [reading for label, reading in readings if label == intent]
         assert sum(r.intent == intent for r in of_it) / len(of_it) >= 0.8, intent
+
+
+def test_the_rules_read_replies_they_were_never_tuned_on():
+    """The honest floor (bench/intent_accuracy.py measures it: 65.6 % when written): replies in words the rules
+    never saw. Not a target to tune to; a change that loses generality fails here."""
+    held_out = _labelled(HELD_OUT)
+    assert len(held_out) >= 60
+    right = sum(intent_of(text).intent == label for text, label in held_out)
+    assert right / len(held_out) >= 0.6
+    # An emergency or an opt-out missed costs most: most of them must still be heard.
+    for intent, floor in ((Intent.EMERGENCY, 0.6), (Intent.OPT_OUT, 0.6)):
+        of_it = [text for text, label in held_out if label == intent]
+        assert sum(intent_of(text).intent == intent for text in of_it) / len(of_it) >= floor, intent
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Pipe under sink exploded, water all over",
+        "Water coming out of the electrical panel!!",
+        "I smell something burning from the furnace",
+        "ceiling fell in from the leak upstairs",
+        "Smells like rotten eggs by the stove",
+        "Carbon monoxide detector keeps going off",
+    ],
+)
+def test_an_emergency_in_plain_words_reads_as_one(body):
+    assert intent_of(body).intent == Intent.EMERGENCY
 
 
 @pytest.mark.parametrize(
