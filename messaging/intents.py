@@ -118,7 +118,11 @@ _RULES: list[tuple[Intent, str, float]] = [
         r"|cant (?:eat|sleep|open my mouth)|can barely open)\b",
         3,
     ),
-    (Intent.EMERGENCY, r"\bplease hurry\b|\bhurry\b|\bwont stop\b|\bcant (?:find the shut ?off|stop it)\b", 1.5),
+    (
+        Intent.EMERGENCY,
+        r"\bplease hurry\b|\bhurry\b|\bwont stop\b|\bcant (?:find the shut ?off|stop it)\b",
+        1.5,
+    ),
     # --- Wrong number: they never meant to reach this business ---
     (Intent.WRONG_NUMBER, r"\bwrong (?:number|person|#|no\b|guy|girl|lady|business|company|one)", 5),
     (Intent.WRONG_NUMBER, r"\bwho (?:is|dis|this is)(?: this)?\b|\bwho are you\b|\bwhos this\b", 2),
@@ -281,7 +285,11 @@ _RULES: list[tuple[Intent, str, float]] = [
         r"|cleaned|repaired)\b|\b(?:from|since) (?:last|the) (?:spring|summer|fall|winter|week|month|year|visit)\b",
         3,
     ),
-    (Intent.EXISTING_JOB, r"\bpayment i made\b|\bpay by (?:check|card|cash)\b|\bcopy of (?:the|my) invoice\b", 3),
+    (
+        Intent.EXISTING_JOB,
+        r"\bpayment i made\b|\bpay by (?:check|card|cash)\b|\bcopy of (?:the|my) invoice\b",
+        3,
+    ),
     # --- Price: what it costs ---
     (Intent.PRICE, r"\bhow much\b|\bwhats the (?:price|cost|charge|fee|rate)\b", 4),
     (Intent.PRICE, r"\bprices?\b|\bpricing\b|\bcosts?\b|\bcharge(?:s)?\b|\bfees?\b|\brates?\b", 2.5),
