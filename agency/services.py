@@ -47,11 +47,13 @@ def client_offboard(
     detail = f"number {released} released from routing" if released else "no number"
     if client.number_bought and client.number_sid:
         # Bought for this client through the wizard: give it back, or the agency pays for it every month.
+        numbers = numbers_for(client.agency)
         try:
-            numbers_for(client.agency).release(sid=client.number_sid)
+            numbers.release(sid=client.number_sid)
         except NumberError as exc:
             raise ValidationError(f"{exc} Nothing was changed; try again.") from None
-        detail = f"number {released} released from routing and given back to Twilio"
+        carrier = "Telnyx" if numbers.name == "telnyx" else "Twilio"
+        detail = f"number {released} released from routing and given back to {carrier}"
     hosting = _hosting_end(client)
     if hosting:
         detail = f"{detail}; {hosting}"

@@ -285,6 +285,7 @@ class TelnyxNumbers(Numbers):
             reason = TELNYX_REASONS.get(code or 0) or f"Telnyx could not {doing}: {said} (error {code})."
             error = NumberError(reason)
             error.status = answer.status_code  # type: ignore[attr-defined]
+            error.said = said  # type: ignore[attr-defined]
             raise error
         return data
 
@@ -317,17 +318,26 @@ class TelnyxNumbers(Numbers):
         held = self._held(phone_number)
         if held is not None:  # an earlier attempt whose answer was lost bought it: it is ours
             return self._point(held)
-        self._call(
-            "buy the number",
-            "POST",
-            "/v2/number_orders",
-            json={
-                "phone_numbers": [{"phone_number": phone_number}],
-                "connection_id": settings.TELNYX_TEXML_APP_ID,
-                "messaging_profile_id": settings.TELNYX_MESSAGING_PROFILE_ID,
-            },
-            headers={"Idempotency-Key": f"buy-{phone_number.lstrip('+')}"},
-        )
+        try:
+            self._call(
+                "buy the number",
+                "POST",
+                "/v2/number_orders",
+                json={
+                    "phone_numbers": [{"phone_number": phone_number}],
+                    "connection_id": settings.TELNYX_TEXML_APP_ID,
+                    "messaging_profile_id": settings.TELNYX_MESSAGING_PROFILE_ID,
+                },
+                headers={"Idempotency-Key": f"buy-{phone_number.lstrip('+')}"},
+            )
+        except NumberError as exc:
+            # Refused for the number itself (taken since the search, say): not "no such number in your account".
+            if getattr(exc, "status", None) in (404, 422):
+                said = getattr(exc, "said", "")
+                raise NumberError(
+                    f"Telnyx would not sell {phone_number} ({said}): search again and choose another."
+                ) from exc
+            raise
         held = self._held(phone_number)
         if held is None:
             raise NumberError(

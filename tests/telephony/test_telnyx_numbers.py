@@ -74,7 +74,7 @@ def test_without_a_texml_application_nothing_is_bought(carrier_telnyx, settings)
 
 def test_a_number_someone_else_took_is_said_so(carrier_telnyx):
     carrier_telnyx.taken.add("+13125550111")
-    with pytest.raises(NumberError):
+    with pytest.raises(NumberError, match="would not sell .*: search again and choose another"):
         TelnyxNumbers().buy(phone_number="+13125550111")
 
 

@@ -13,7 +13,8 @@ for the webhooks Telnyx sends (Ed25519 over "<timestamp>|<body>", with a key pai
                                           signature) or a file on api.telnyx.com (the Bearer key)
 
 Requests without `Authorization: Bearer <api_key>` are 401 as Telnyx answers them; a body without `from`, `to`
-or `text` is 422 with Telnyx's error shape. Knobs: `fail_next(status, code)`, `reject(number, code)`,
+or `text` is 422 with Telnyx's error shape. Knobs: `fail_next(status, code)` (the next message, call or numbers
+request), `reject(number, code)`,
 `drop_next()` (the connection closes after the message was made: the sender cannot know), `line_types`.
 
     with FakeTelnyx() as fake:
@@ -155,11 +156,14 @@ class FakeTelnyx:
 
     def add_number(self, phone_number: str) -> str:
         """A number the account already holds (to adopt); returns its id."""
-        number_id = str(uuid.uuid4())
+        # Telnyx's phone number ids are int64s as strings (e.g. "1293384261075731499"), not UUIDs.
+        number_id = str(uuid.uuid4().int % 10**19)
         self.numbers[number_id] = {"id": number_id, "phone_number": phone_number, "connection_id": ""}
         return number_id
 
     def _numbers(self, method: str, path: str, query: dict, body: bytes) -> tuple[int, dict]:
+        if self._failures:
+            return _error(*self._failures.pop(0), "Failed as asked")
         fields = json.loads(body or b"{}") if method in ("POST", "PATCH") else {}
         if method == "GET" and path == "/v2/available_phone_numbers":
             area = query.get("filter[national_destination_code]", [""])[0]
