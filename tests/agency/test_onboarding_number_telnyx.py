@@ -115,7 +115,9 @@ def test_a_number_telnyx_no_longer_offers_is_a_form_error_with_the_reason(web, p
     assert client_of(onboarding).phone_number is None and telnyx.numbers == {}
 
 
-def test_a_number_the_telnyx_account_holds_is_adopted_and_kept_at_offboarding(web, personas, telnyx, onboarding):
+def test_a_number_the_telnyx_account_holds_is_adopted_and_kept_at_offboarding(
+    web, personas, telnyx, onboarding
+):
     number_id = telnyx.add_number("+13125550900")
     response = web("localhost", personas.nate).post(
         url(onboarding),
@@ -154,7 +156,9 @@ def test_telnyx_failing_to_release_stops_the_offboarding_with_the_reason(web, pe
     assert client_of(onboarding).status == "live" and len(telnyx.numbers) == 1
 
 
-def test_another_agencys_people_cannot_buy_or_release_a_telnyx_agencys_numbers(web, personas, telnyx, onboarding):
+def test_another_agencys_people_cannot_buy_or_release_a_telnyx_agencys_numbers(
+    web, personas, telnyx, onboarding
+):
     stranger = web("localhost", personas.sara)  # southpeak's
     assert stranger.get(url(onboarding), {"area_code": "312"}).status_code == 404
     assert buy(stranger, onboarding, "+13125550110").status_code == 404
