@@ -3,8 +3,9 @@ the agency's brand with the client's name. On a phone it asks what the job is, t
 a good time, and up to 5 photos; the answers land in the conversation as one card (an inbound message of kind
 "intake" with the photos), alert the staff like a reply (MessageReceived), and fill the contact's notes.
 
-The link expires (INTAKE_DAYS), takes a few answers an hour (INTAKE_PER_HOUR per link, more per address), and
-accepts only photos: each is opened as an image and re-encoded (messaging.media.staff_photo_prepare), so what is
+The link expires (INTAKE_DAYS), takes a few answers an hour (INTAKE_PER_HOUR per link, more per address; every
+submission counts, a refused one too, before its body is read), takes at most INTAKE_MAX_REQUEST_BYTES (413) and
+15 MB a photo (a larger one stops being read as it arrives), and accepts only photos: each is opened as an image and re-encoded (messaging.media.staff_photo_prepare), so what is
 kept is a JPEG we made, whatever was uploaded. A code names one client and one conversation; nothing else.
 """
 
@@ -24,7 +25,7 @@ from events.bus import publish
 
 from .events import MessageReceived
 from .links import open_count
-from .media import staff_photo_attach
+from .media import STAFF_UPLOAD_MAX_BYTES, staff_photo_attach
 from .models import Conversation, IntakeLink, Message
 from .segments import segment_info
 
@@ -33,6 +34,9 @@ INTAKE_DAYS = 7
 INTAKE_PER_HOUR = 5  # answers a link takes in an hour; a caller fixing a typo needs a second go, not fifty
 INTAKE_PER_ADDRESS_HOUR = 20
 MAX_PHOTOS = 5
+# The most a submission may send: five photos at the upload limit and the answers. A longer body is refused (413)
+# before a byte of it is read; Caddy refuses one past its own cap before it reaches us (deploy/Caddyfile).
+INTAKE_MAX_REQUEST_BYTES = MAX_PHOTOS * STAFF_UPLOAD_MAX_BYTES + 1024 * 1024
 SAMPLE_INTAKE_CODE = "x" * 14  # the settings page's preview: as long as a real code
 
 URGENCY = [

@@ -2,14 +2,17 @@
 
 from django import forms
 from django.core.files.storage import default_storage
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import FileResponse, Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_safe
 from twilio.twiml.messaging_response import MessagingResponse
 
 from accounts.context_processors import brand_version
 
 from .intake import (
+    INTAKE_MAX_REQUEST_BYTES,
     MAX_PHOTOS,
     URGENCY,
     IntakeAnswers,
@@ -20,7 +23,14 @@ from .intake import (
     intake_submit,
 )
 from .links import link_open
-from .media import PhotoRefused, media_in_params, media_public_open, media_receive, staff_photo_prepare
+from .media import (
+    STAFF_UPLOAD_MAX_BYTES,
+    PhotoRefused,
+    media_in_params,
+    media_public_open,
+    media_receive,
+    staff_photo_prepare,
+)
 from .services import inbound_receive, message_status_update
 from .webhooks import bad_parameter, twilio_webhook, twiml
 
@@ -126,9 +136,29 @@ def _intake_form_shown(request, link):
     return response
 
 
+class _PhotoSizeLimit(FileUploadHandler):
+    """Stops reading an intake photo once it passes the upload limit, as it arrives: the rest of that file is
+    skipped, never kept, and its name is remembered for the form's error."""
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.too_large: list[str] = []
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > STAFF_UPLOAD_MAX_BYTES:
+            self.too_large.append(self.file_name or "A photo")
+            raise SkipFile()
+        return raw_data  # the next handler keeps it
+
+    def file_complete(self, file_size):
+        return None
+
+
+@csrf_exempt  # checked by _intake_post, once the limits are set: the CSRF check reads the body
 def intake(request, code: str):
     """The intake page a text links to (messaging.intake): on a phone, in the agency's brand. GET shows the form;
-    POST files the answers in the conversation. Unknown codes are 404, expired ones 410, too many answers 429."""
+    POST files the answers in the conversation. Unknown codes are 404, expired ones 410, too many answers 429 (every
+    submission counts, before its body is read), a body over INTAKE_MAX_REQUEST_BYTES 413."""
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
     link = intake_open(code)
@@ -138,10 +168,24 @@ def intake(request, code: str):
         return _intake_page(request, link, status=410, expired=True)
     if request.method != "POST":
         return _intake_form_shown(request, link)
+    if not intake_allowed(link=link, address=request.META.get("REMOTE_ADDR", "")):
+        return _intake_page(request, link, status=429, form=IntakeForm(), too_many=True)
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > INTAKE_MAX_REQUEST_BYTES:
+        return _intake_page(request, link, status=413, form=IntakeForm(), too_large=True)
+    limit = _PhotoSizeLimit(request)
+    request.upload_handlers.insert(0, limit)
+    return _intake_post(request, link, limit)
+
+
+@csrf_protect
+def _intake_post(request, link, limit: _PhotoSizeLimit):
     form = IntakeForm(request.POST)
     uploads = request.FILES.getlist("photos")
     photos = []
-    if len(uploads) > MAX_PHOTOS:
+    for name in limit.too_large:
+        form.add_error(None, f"{name}: That photo is over 15 MB; choose a smaller one.")
+    if len(uploads) + len(limit.too_large) > MAX_PHOTOS:
         form.add_error(None, f"Up to {MAX_PHOTOS} photos, please.")
     else:
         for upload in uploads:
@@ -151,7 +195,5 @@ def intake(request, code: str):
                 form.add_error(None, f"{upload.name}: {exc}")
     if not form.is_valid():
         return _intake_page(request, link, status=400, form=form)
-    if not intake_allowed(link=link, address=request.META.get("REMOTE_ADDR", "")):
-        return _intake_page(request, link, status=429, form=form, too_many=True)
     intake_submit(link=link, answers=IntakeAnswers(**form.cleaned_data), photos=photos)
     return _intake_page(request, link, sent=True)

@@ -6,6 +6,7 @@ client's link never shows or files anything at another's."""
 import io
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,6 +19,8 @@ from PIL import Image
 from accounts.models import Onboarding
 from config.celery_app import app as celery_app
 from inbox import tasks
+from messaging.intake import INTAKE_MAX_REQUEST_BYTES
+from messaging.media import STAFF_UPLOAD_MAX_BYTES
 from messaging.models import Conversation, IntakeLink, Message, MessageMedia, OutboundSend, Template
 from messaging.services import send_deliver
 from tests.agency.test_onboarding_preview import onboarding  # noqa: F401  (the wizard's fixture)
@@ -242,3 +245,47 @@ def test_another_clients_thread_and_report_know_nothing_of_the_form_opened(web, 
         conversation = _conversation(personas.acme)
         response = bolt_owner.get(f"/inbox/{conversation.pk}/")
         assert response.status_code == 404 and "Opened the form" not in response.content.decode()
+
+
+def test_every_submission_counts_against_the_limit_even_a_refused_one(platform, personas, twilio):
+    """A refused answer (a missing field, a file that is not a photo) costs a go too: otherwise a flood of bad
+    submissions is never slowed, and each makes us parse and decode what it sent."""
+    path = _texted_intake_link(platform, personas.acme)
+    not_a_photo = SimpleUploadedFile("x.jpg", b"<script>", content_type="image/jpeg")
+    refused = [{**ANSWERS, "job": ""}] * 4 + [{**ANSWERS, "photos": [not_a_photo]}]
+    assert [platform.post(path, post).status_code for post in refused] == [400] * 5
+    response = platform.post(path, ANSWERS)
+    assert response.status_code == 429 and "a lot of answers" in response.content.decode()
+    with schema_context(personas.acme.schema_name):
+        assert not Message.objects.filter(kind=Message.Kind.INTAKE).exists()
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(platform, personas, twilio):
+    path = _texted_intake_link(platform, personas.acme)
+    response = platform.post(path, ANSWERS, CONTENT_LENGTH=str(INTAKE_MAX_REQUEST_BYTES + 1))
+    assert response.status_code == 413
+    assert "up to 5 photos of at most 15 MB each" in response.content.decode()
+    with schema_context(personas.acme.schema_name):
+        assert not Message.objects.filter(kind=Message.Kind.INTAKE).exists()
+
+
+def test_a_photo_over_15_mb_is_refused_with_its_name_and_nothing_is_filed(platform, personas, twilio):
+    path = _texted_intake_link(platform, personas.acme)
+    huge = SimpleUploadedFile("huge.jpg", b"\xff\xd8\xff" + b"\x00" * STAFF_UPLOAD_MAX_BYTES, "image/jpeg")
+    response = platform.post(path, {**ANSWERS, "photos": [_photo(), huge]})
+    assert response.status_code == 400
+    assert "huge.jpg: That photo is over 15 MB; choose a smaller one." in response.content.decode()
+    with schema_context(personas.acme.schema_name):
+        assert not Message.objects.filter(kind=Message.Kind.INTAKE).exists()
+    # At the limit exactly, a photo is taken (and re-encoded).
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (1, 2, 3)).save(out, format="PNG")
+    exact = out.getvalue() + b"\x00" * (STAFF_UPLOAD_MAX_BYTES - len(out.getvalue()))
+    at_limit = SimpleUploadedFile("exact.png", exact, content_type="image/png")
+    assert platform.post(path, {**ANSWERS, "photos": [at_limit]}).status_code == 200
+
+
+def test_caddy_refuses_a_body_larger_than_the_intake_form_takes():
+    caddyfile = (Path(__file__).resolve().parents[2] / "deploy" / "Caddyfile").read_text()
+    size = re.search(r"max_size (\d+)MiB", caddyfile)
+    assert size is not None and int(size[1]) * 1024 * 1024 >= INTAKE_MAX_REQUEST_BYTES

@@ -19,6 +19,7 @@ from PIL import Image
 from accounts.models import Agency
 from config.celery_app import app as celery_app
 from messaging import twilio_accounts
+from messaging.media import MAX_MEDIA_BYTES
 from messaging.models import Message, MessageMedia, OutboundSend
 from messaging.services import send_deliver
 from tests.inbox.conftest import add_conversation
@@ -124,6 +125,19 @@ def test_a_file_that_is_not_what_it_says_is_not_kept(
         params = _mms(platform, personas.acme, twilio, [(b"<html>not a photo</html>", "image/jpeg")])
     [photo] = _stored(personas.acme, params)
     assert photo.file == "" and "Not a image/jpeg file" in photo.problem
+
+
+def test_a_photo_over_5_mb_is_not_kept_and_one_at_5_mb_is(
+    platform, personas, twilio, eager_tasks, django_capture_on_commit_callbacks
+):
+    at_limit = JPEG + b"\x00" * (MAX_MEDIA_BYTES - len(JPEG))
+    with django_capture_on_commit_callbacks(execute=True):
+        params = _mms(
+            platform, personas.acme, twilio, [(at_limit + b"\x00", "image/jpeg"), (at_limit, "image/jpeg")]
+        )
+    over, exact = _stored(personas.acme, params)
+    assert (over.file, over.problem) == ("", "Larger than 5 MB: not kept.")
+    assert (bool(exact.file), exact.size, exact.problem) == (True, MAX_MEDIA_BYTES, "")
 
 
 def test_media_not_on_twilios_hosts_is_never_fetched(
