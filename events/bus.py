@@ -303,8 +303,8 @@ def event_from_data(name: str, data: dict, *, client) -> Event:
             value = datetime.fromisoformat(value)
         elif kind is Decimal:
             value = Decimal(value)
-        elif isinstance(kind, type) and issubclass(kind, enum.Enum):
-            value = kind(value)
+        elif isinstance(kind, type) and issubclass(kind, (enum.Enum, str)) and kind is not str:
+            value = kind(value)  # an enum member, or a checked string such as messaging.reasons.Reason
         values[field.name] = value
     return cls(**values)
 

@@ -9,6 +9,7 @@ from crm.models import Contact
 from events.bus import Event, event
 
 from .models import Conversation, Message, OutboundSend
+from .reasons import Reason
 
 
 @event(name="message.received", public=True, label="A caller texted")
@@ -35,11 +36,11 @@ class MessageSent(Event):
 @event(name="message.failed")
 class MessageFailed(Event):
     """An outbound text failed for good (a provider refusal, or a send-time check stopped a written reply).
-    `reason`: a messaging.reasons value."""
+    `reason`: why (messaging.reasons)."""
 
     client: Client
     message: Message
-    reason: str
+    reason: Reason
 
 
 @event(name="message.status_changed")
@@ -64,11 +65,11 @@ class TextbackSent(Event):
 
 @event(name="textback.skipped", public=True, label="A text-back was not sent")
 class TextbackSkipped(Event):
-    """A missed call's text-back will not go out. `reason`: a messaging.reasons value."""
+    """A missed call's text-back will not go out. `reason`: why (messaging.reasons)."""
 
     client: Client
     send: OutboundSend
-    reason: str
+    reason: Reason
 
 
 @event(name="contact.opted_out", public=True, label="A caller opted out")

@@ -12,6 +12,7 @@ from crm.models import Contact
 
 from .intents import Intent
 from .placeholders import validate_template
+from .reasons import Reason, validate_reason
 
 # 1 for a conversation with unread texts, else 0: the inbox lists those first.
 UNREAD_FIRST = Case(When(unread_count__gt=0, then=Value(1)), default=Value(0), output_field=IntegerField())
@@ -252,6 +253,24 @@ class ConsentEvent(models.Model):
         raise ConsentRecordImmutable("A consent record is never deleted.")
 
 
+class ReasonField(models.CharField):
+    """Why a send was skipped or failed: blank, or a declared reason (messaging.reasons). A value nobody declared
+    is refused on every write, save(), update() and bulk_create() alike (all prepare it here), and by
+    full_clean(); reading a retired reason back still works (only writes are checked)."""
+
+    default_validators = [validate_reason]
+
+    def get_db_prep_save(self, value, connection):
+        if value:
+            Reason(value)  # ValueError for a value nobody declared
+        return super().get_db_prep_save(value, connection)
+
+    def deconstruct(self):
+        # The column is a CharField's, as migrations know it: the check is Python's, and needs no migration.
+        name, _, args, kwargs = super().deconstruct()
+        return name, "django.db.models.CharField", args, kwargs
+
+
 class OutboundSend(models.Model):
     """Public schema: one row per text that must go out, for every client: the ledger that makes sends
     exactly-once. Celery is only how a row gets worked on promptly; the beat sweep finds any row the broker
@@ -282,7 +301,7 @@ class OutboundSend(models.Model):
     )
     due_at = models.DateTimeField(default=now)
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
-    reason = models.CharField(max_length=40, blank=True, help_text="Why it was skipped or failed.")
+    reason = ReasonField(max_length=40, blank=True, help_text="Why it was skipped or failed.")
     detail = models.CharField(max_length=255, blank=True)
     message_id = models.BigIntegerField(null=True, blank=True, help_text="messaging.Message in the client.")
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -4,10 +4,16 @@ A reason is its stored value (on `OutboundSend.reason`, in the skipped-reason co
 the inbox puts after "Text-back not sent: ", and the label of a report's or an export's row. The core's reasons
 are `SkipReason`'s members; an app at the edge that can stop a text-back (billing's allowance) registers its own
 with `register()`, next to the veto that gives it. Adding a reason is one member (or one `register`) plus the
-check that returns it: the wording cannot be forgotten, and a value nobody declared is refused on write."""
+check that returns it: the wording cannot be forgotten, and a value nobody declared is refused on write.
+
+`Reason` is the type of every declared reason (a SkipReason member is one, and so is what `register()`
+returns): the events that carry one (messaging.events) are typed with it, making one from a value nobody
+declared raises, and `OutboundSend.reason` refuses such a value on every write (messaging.models.ReasonField)."""
 
 import enum
 from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
 
 
 @dataclass(frozen=True)
@@ -16,8 +22,26 @@ class Wording:
     label: str  # a row label in reports and exports
 
 
-class SkipReason(enum.StrEnum):
-    """The core's reasons. Each member is its stored value and carries its wording."""
+class Reason(str):
+    """A declared reason, as stored: `Reason("blocked")` is SkipReason.BLOCKED, `Reason("usage_limit")` billing's
+    registered one, and `Reason("felt_like_it")` a ValueError."""
+
+    __slots__ = ()
+
+    def __new__(cls, value: str) -> "Reason":
+        if isinstance(value, Reason):
+            return value
+        member = SkipReason._value2member_map_.get(value)
+        if member is not None:
+            return member  # type: ignore[return-value]  # a SkipReason member is a Reason
+        if value not in _registered:
+            raise ValueError(f"{value!r} is not a declared reason (messaging.reasons)")
+        return str.__new__(cls, value)
+
+
+class SkipReason(Reason, enum.ReprEnum):
+    """The core's reasons. Each member is its stored value (str() and format() give it, as a StrEnum's do) and
+    carries its wording."""
 
     wording: Wording  # set by __new__ (an annotation alone makes no member)
 
@@ -77,13 +101,21 @@ class SkipReason(enum.StrEnum):
 _registered: dict[str, Wording] = {member.value: member.wording for member in SkipReason}
 
 
-def register(value: str, *, text: str, label: str) -> str:
-    """An edge app's own reason (a veto's answer), with its wording. Returns the value to store."""
+def register(value: str, *, text: str, label: str) -> Reason:
+    """An edge app's own reason (a veto's answer), with its wording. Returns the Reason to give and store."""
     wording = Wording(text, label)
     if _registered.get(value, wording) != wording:
         raise ValueError(f"the reason {value!r} is registered twice with different wording")
     _registered[value] = wording
-    return value
+    return Reason(value)
+
+
+def validate_reason(value: str) -> None:
+    """The model field's validator (full_clean, forms): blank, or a declared reason."""
+    if value and not is_known(value):
+        raise ValidationError(
+            f"{value!r} is not a declared reason (messaging.reasons)", code="undeclared_reason"
+        )
 
 
 def is_known(value: str) -> bool:

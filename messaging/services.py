@@ -47,7 +47,7 @@ from .media import media_public_urls
 from .models import STATUS_RANK, ConsentEvent, Conversation, Message, OutboundSend, Template
 from .placeholders import placeholders_in, render
 from .providers import ProviderError
-from .reasons import SkipReason, is_known, reason_text
+from .reasons import Reason, SkipReason, reason_text
 from .segments import segment_info
 
 log = logging.getLogger(__name__)
@@ -710,9 +710,10 @@ def _retry_later(claim: _Claim, exc: ProviderError, *, keep_sending: bool) -> No
     outbound_dispatch(send=send)
 
 
-def _announce_not_sent(client: Client, send: OutboundSend, message: Message | None, reason: str) -> None:
+def _announce_not_sent(client: Client, send: OutboundSend, message: Message | None, why: str) -> None:
     """Tell the listeners that a ledger row ended without reaching the caller: a written message failed, and a
     text-back (written or not) was skipped."""
+    reason = Reason(why)
     if message is not None:
         publish(events.MessageFailed(client=client, message=message, reason=reason))
     if send.kind == OutboundSend.Kind.TEXT_BACK:
@@ -720,8 +721,6 @@ def _announce_not_sent(client: Client, send: OutboundSend, message: Message | No
 
 
 def _finish(send: OutboundSend, state: str, *, reason: str = "", detail: str = "") -> None:
-    if reason and not is_known(reason):
-        raise ValueError(f"{reason!r} is not a declared reason (messaging.reasons)")
     send.state = state
     send.reason = reason
     send.detail = detail[:255]

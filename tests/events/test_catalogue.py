@@ -144,16 +144,52 @@ def test_every_reason_has_its_wording_for_the_inbox_and_the_reports():
         assert wording.label and wording.label[0].isupper(), value
 
 
-def test_a_reason_nobody_declared_is_refused_on_write(personas, twilio):
+def test_a_reason_nobody_declared_is_refused_on_every_write(personas, twilio):
+    """On the model, not only in the send path: save(), update() and bulk_create() (the demo history's) refuse
+    it, and full_clean() says why; blank, a SkipReason and an edge's registered reason are written."""
+    from django.core.exceptions import ValidationError
+
     from messaging.services import _finish
 
-    send = OutboundSend.objects.create(
-        client=personas.acme, kind=OutboundSend.Kind.TEXT_BACK, key="call:CAx", to_number=CALLER
+    def send(key="call:CAx", **fields):
+        return OutboundSend(
+            client=personas.acme, kind=OutboundSend.Kind.TEXT_BACK, key=key, to_number=CALLER, **fields
+        )
+
+    row = send()
+    row.save()
+    with pytest.raises(ValueError, match="not a declared reason"), transaction.atomic():
+        _finish(row, OutboundSend.State.SKIPPED, reason="felt_like_it")
+    with pytest.raises(ValueError, match="not a declared reason"), transaction.atomic():
+        OutboundSend.objects.filter(pk=row.pk).update(reason="felt_like_it")
+    with pytest.raises(ValueError, match="not a declared reason"), transaction.atomic():
+        OutboundSend.objects.bulk_create([send(key="call:CAy", reason="felt_like_it")])
+    with pytest.raises(ValidationError, match="not a declared reason"):
+        send(key="call:CAz", reason="felt_like_it").full_clean()
+    _finish(row, OutboundSend.State.SKIPPED, reason=reasons.SkipReason.BLOCKED)
+    assert OutboundSend.objects.get(pk=row.pk).reason == "blocked"
+    OutboundSend.objects.filter(pk=row.pk).update(reason="usage_limit")  # billing's, registered with its veto
+    OutboundSend.objects.bulk_create(
+        [send(key="call:CAy", reason=""), send(key="call:CAw", reason="landline")]
     )
+
+
+def test_an_events_reason_is_a_declared_reason_even_back_from_the_outbox(personas):
+    from messaging.events import TextbackSkipped
+
+    assert typing.get_type_hints(TextbackSkipped)["reason"] is reasons.Reason
+    assert reasons.Reason("blocked") is reasons.SkipReason.BLOCKED
+    assert isinstance(reasons.Reason("usage_limit"), reasons.Reason)
     with pytest.raises(ValueError, match="not a declared reason"):
-        _finish(send, OutboundSend.State.SKIPPED, reason="felt_like_it")
-    _finish(send, OutboundSend.State.SKIPPED, reason=reasons.SkipReason.BLOCKED)
-    assert OutboundSend.objects.get(pk=send.pk).reason == "blocked"
+        reasons.Reason("felt_like_it")
+    send = OutboundSend.objects.create(
+        client=personas.acme, kind=OutboundSend.Kind.TEXT_BACK, key="call:CAr", to_number=CALLER
+    )
+    event = TextbackSkipped(client=personas.acme, send=send, reason=reasons.SkipReason.LANDLINE)
+    data = bus.event_to_data(event)
+    assert data["reason"] == "landline"
+    again = bus.event_from_data(event.name, data, client=personas.acme)
+    assert again.reason is reasons.SkipReason.LANDLINE
 
 
 def _the_rest_of_the_catalogue(platform, personas, twilio) -> str:
