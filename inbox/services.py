@@ -19,6 +19,7 @@ from crm.events import OutcomeRecorded
 from crm.models import Contact, Outcome, suppressed
 from events.bus import publish
 from messaging.keywords import Keyword
+from messaging.links import booking_links_claim
 from messaging.media import PhotoRefused, staff_photo_attach, staff_photo_prepare
 from messaging.models import ConsentEvent, Conversation, Message
 from messaging.providers import ProviderError
@@ -97,6 +98,7 @@ def conversation_reply(
     )
     if jpeg:
         staff_photo_attach(client=client, message=message, jpeg=jpeg)
+    booking_links_claim(client=client, message=message)  # a suggested reply's booking link counts from here
     # Answering a caller reopens the thread and means it has been read.
     Conversation.objects.filter(pk=conversation.pk).update(
         status=Conversation.Status.OPEN, closed_at=None, unread_count=0

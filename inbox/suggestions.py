@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from accounts.hours import format_hours
 from accounts.models import Client
 from messaging.intents import Intent, intent_of
+from messaging.links import SAMPLE_CODE, link_url
 from messaging.llm import ChatMessage, chat
-from messaging.models import Conversation, Message
+from messaging.models import Conversation, Message, link_code
 
 # How much of the thread the model reads: the latest texts, oldest first.
 HISTORY = 12
@@ -26,15 +27,17 @@ class Suggestion:
     by_model: bool  # drafted by the language model; else by the rules
 
 
-def client_facts(client: Client) -> dict[str, str]:
-    """What a draft may say about the business, and nothing else. Prices only if it chose to share them."""
+def client_facts(client: Client, booking_link: str) -> dict[str, str]:
+    """What a draft may say about the business, and nothing else. Prices only if it chose to share them.
+    `booking_link`: the short link to the booking page (messaging.links), never the page itself, so a click on a
+    staff text counts like one on the text-back."""
     facts = {
         "business": client.sender_name or client.name,
         "services": client.facts_services.strip(),
         "area": client.facts_area.strip(),
         "hours": format_hours(client.business_hours) if client.business_hours else "",
         "prices": client.facts_prices.strip(),
-        "booking link": client.booking_url,
+        "booking link": booking_link if client.booking_url else "",
     }
     return {name: value for name, value in facts.items() if value}
 
@@ -66,8 +69,9 @@ def _rules_draft(client: Client, facts: dict[str, str], intent: str) -> str:
 
 
 def rules_draft(*, client: Client, intent: str) -> str:
-    """The rules' draft for a reply of this intent (the settings page's test conversation shows it)."""
-    return _rules_draft(client, client_facts(client), intent)
+    """The rules' draft for a reply of this intent (the settings page's test conversation shows it, with a sample
+    short link: nothing is sent)."""
+    return _rules_draft(client, client_facts(client, link_url(SAMPLE_CODE)), intent)
 
 
 def _model_messages(facts: dict[str, str], history: list[Message]) -> list[ChatMessage]:
@@ -92,13 +96,16 @@ def _model_messages(facts: dict[str, str], history: list[Message]) -> list[ChatM
 
 
 def reply_suggest(*, client: Client, conversation: Conversation) -> Suggestion:
-    """A draft answer to the caller's latest text (in the client's schema)."""
-    facts = client_facts(client)
+    """A draft answer to the caller's latest text (in the client's schema). Its booking link is a fresh short
+    link, saved only if a person sends a text carrying it (messaging.links.booking_links_claim)."""
+    facts = client_facts(client, link_url(link_code()))
     history = list(reversed(conversation.messages.order_by("-created_at", "-id")[:HISTORY]))
     latest = next((m for m in reversed(history) if m.direction == Message.Direction.INBOUND), None)
     intent = (latest.intent or intent_of(latest.body).intent) if latest else Intent.OTHER
     if history:
         drafted = chat(_model_messages(facts, history))
         if drafted:
+            if "booking link" in facts:  # the page itself, if the model wrote it, goes as the counted link
+                drafted = drafted.replace(client.booking_url, facts["booking link"])
             return Suggestion(drafted.strip().strip('"')[:MAX_LENGTH], by_model=True)
     return Suggestion(_rules_draft(client, facts, intent), by_model=False)

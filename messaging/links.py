@@ -16,7 +16,7 @@ from django.utils.timezone import now
 
 from accounts.models import Client
 
-from .models import Message, TrackedLink
+from .models import LINK_ALPHABET, Message, TrackedLink
 
 # Link-preview fetchers (iMessage and WhatsApp fetch a link as soon as the text arrives) and scripts: a fetch by
 # one of them is not the caller opening the link. iMessage announces itself as facebookexternalhit.
@@ -53,6 +53,30 @@ def booking_link_attach(*, link: TrackedLink | None, message: Message) -> None:
     if link is not None:
         link.message_id = message.pk
         link.save()
+
+
+def booking_links_claim(*, client: Client, message: Message) -> None:
+    """A staff text carrying a booking link that a suggested reply drafted (inbox.suggestions writes one with a
+    fresh code and saves nothing, so a draft never sent counts nothing): the link is saved now, for this text,
+    and counts like the text-back's. A code already saved (copied from an older text) stays that text's."""
+    pattern = re.escape(f"{settings.PUBLIC_BASE_URL}{LINK_PATH}") + f"([{re.escape(LINK_ALPHABET)}]{{10}})\\b"
+    codes = set(re.findall(pattern, message.body))
+    if not codes or not client.booking_url:
+        return
+    TrackedLink.objects.bulk_create(
+        [
+            TrackedLink(
+                code=code,
+                client=client,
+                kind=TrackedLink.Kind.BOOKING,
+                to_number=message.to_number,
+                message_id=message.pk,
+                message_kind=message.kind,
+            )
+            for code in sorted(codes)
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def is_a_person(user_agent: str) -> bool:

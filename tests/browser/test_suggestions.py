@@ -1,13 +1,15 @@
 """A suggested reply in a real browser on a phone, against the running stack with its language model faked at
-the HTTP boundary (tests/llm_fake): the draft lands in the reply box, the person edits it, and it goes out
-through the send path to (fake) Twilio as they wrote it."""
+the HTTP boundary (tests/llm_fake): the draft lands in the reply box (its booking link the short one that
+counts), the person edits it, and it goes out through the send path to (fake) Twilio as they wrote it."""
+
+import re
 
 import pytest
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from accounts.models import Client
-from messaging.models import Message
+from messaging.models import Message, TrackedLink
 from tests.browser.conftest import fits_the_screen, screenshot
 from tests.browser.test_login_pages import log_in
 from tests.inbox.conftest import add_conversation
@@ -15,7 +17,8 @@ from tests.stack import wait_until
 
 CALLER = "+13125550199"
 DRAFT = "Hi! A drain cleaning starts at $149. Pick a time here: https://book.example.com/acme"
-EDITED = "Hi Sam! A drain cleaning starts at $149, and we have Thursday open. Pick a time: https://book.example.com/acme"
+# The model wrote the booking page; the draft carries the short link to it instead.
+SHOWN = re.compile(r"Hi! A drain cleaning starts at \$149\. Pick a time here: (http://\S+/l/(\w{10}))")
 
 
 @pytest.fixture
@@ -48,21 +51,25 @@ def test_a_suggested_reply_is_edited_and_sent_on_a_phone(live, personas, page_fo
 
     page.get_by_role("button", name="Suggest a reply").click()
     box = page.get_by_label("Reply")
-    expect(box).to_have_value(DRAFT)
+    expect(box).to_have_value(SHOWN)
+    link, code = SHOWN.fullmatch(box.input_value()).groups()
     expect(page.get_by_role("status").filter(has_text="Suggested by the AI model")).to_be_visible()
     [asked] = _fake_llm_server.requests
     assert "Drain cleaning from $149." in asked["json"]["messages"][0]["content"]
     assert fits_the_screen(page)
     screenshot(page, "inbox-suggested-reply-phone")
 
-    box.fill(EDITED)
+    edited = f"Hi Sam! A drain cleaning starts at $149. Pick a time: {link}"
+    box.fill(edited)
     page.get_by_role("button", name="Send").click()
     [sent] = live.fake.wait_for_messages(1, timeout=15)
-    assert (sent["to"], sent["body"]) == (CALLER, EDITED)
-    expect(page.locator(".msg.out .bubble").last).to_have_text(EDITED)
+    assert (sent["to"], sent["body"]) == (CALLER, edited)
+    expect(page.locator(".msg.out .bubble").last).to_have_text(edited)
     with schema_context(personas.acme.schema_name):
         wait_until(
-            lambda: Message.objects.get(body=EDITED).status == "sent", timeout=10, what="the reply sent"
+            lambda: Message.objects.get(body=edited).status == "sent", timeout=10, what="the reply sent"
         )
-        assert Message.objects.get(body=EDITED).sent_by_id == personas.alice.pk
+        reply = Message.objects.get(body=edited)
+        assert reply.sent_by_id == personas.alice.pk
         assert not Message.objects.filter(body=DRAFT).exists()  # what was sent is the person's text
+    assert TrackedLink.objects.get(code=code).message_id == reply.pk  # counted for the text that carried it

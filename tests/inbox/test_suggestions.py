@@ -3,11 +3,13 @@ behind an OpenAI-compatible API when one is configured (faked here at its HTTP b
 the rules otherwise and whenever the model is slow, down or answers nothing. A person edits the draft and sends
 it through the one send path. Facts are edited on the settings page and through the API."""
 
+import re
+
 import pytest
 from django_tenants.utils import schema_context
 
 from accounts.models import Client
-from messaging.models import Message, OutboundSend
+from messaging.models import Message, OutboundSend, TrackedLink
 from tests.llm_fake.server import FakeLLM
 
 from .conftest import add_conversation
@@ -15,6 +17,7 @@ from .conftest import add_conversation
 pytestmark = pytest.mark.django_db
 
 HOST = "acme.localhost"
+LINK = re.compile(r"http://localhost:8000/l/([A-Za-z0-9]{10})")
 
 
 @pytest.fixture
@@ -75,7 +78,42 @@ def test_the_rules_never_quote_a_price_the_business_did_not_share(web, personas,
 def test_a_booking_draft_offers_the_booking_link_and_invents_no_time(web, personas, acme, no_llm):
     conversation = add_conversation(acme, texts=["Can someone come out tomorrow morning?"])
     box = _reply_box(_suggest(web, personas.alice, conversation).content.decode())
-    assert "https://book.example.com/acme" in box and "tomorrow" not in box
+    assert LINK.search(box) and "tomorrow" not in box
+
+
+def test_the_drafts_booking_link_is_the_short_one_and_counts_once_sent(web, personas, acme, no_llm):
+    """The booking page goes as the short link that counts clicks (messaging.links), like the text-back's: saved
+    for the text a person sends, and only then; a draft nobody sends counts nothing."""
+    conversation = add_conversation(acme, texts=["Can someone come out tomorrow morning?"])
+    unsent = _reply_box(_suggest(web, personas.alice, conversation).content.decode())
+    box = _reply_box(_suggest(web, personas.alice, conversation).content.decode())
+    assert "book.example.com" not in box
+    code, unsent_code = LINK.search(box).group(1), LINK.search(unsent).group(1)
+    assert unsent_code != code  # a fresh link for each draft
+    assert not TrackedLink.objects.filter(code__in=[code, unsent_code]).exists()
+    body = f"Pick a time that suits you: {LINK.search(box).group(0)} – Alice"
+    web(HOST, personas.alice).post(f"/inbox/{conversation.pk}/reply/", {"body": body})
+    with schema_context(acme.schema_name):
+        sent = Message.objects.get(direction="out")
+    link = TrackedLink.objects.get(code=code)
+    assert (link.client, link.message_id, link.message_kind) == (acme, sent.pk, "reply")
+    assert not TrackedLink.objects.filter(code=unsent_code).exists()
+    opened = web("localhost").get(f"/l/{code}", HTTP_USER_AGENT="Mozilla/5.0 (iPhone)")
+    assert opened.status_code == 302 and opened["Location"] == "https://book.example.com/acme"
+    link.refresh_from_db()
+    assert link.clicks == 1
+    # The same link pasted into a later text stays the first text's.
+    web(HOST, personas.alice).post(f"/inbox/{conversation.pk}/reply/", {"body": body})
+    assert TrackedLink.objects.get(code=code).message_id == sent.pk
+
+
+def test_a_model_draft_with_the_booking_page_gets_the_short_link(web, personas, acme, llm):
+    llm.reply = "Pick a time here: https://book.example.com/acme"
+    conversation = add_conversation(acme, texts=["How do I book?"])
+    box = _reply_box(_suggest(web, personas.alice, conversation).content.decode())
+    assert LINK.search(box) and "book.example.com" not in box
+    system = llm.requests[0]["json"]["messages"][0]["content"]
+    assert "book.example.com" not in system and LINK.search(system)
 
 
 def test_the_model_drafts_from_the_facts_and_the_thread(web, personas, acme, llm):

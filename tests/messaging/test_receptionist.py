@@ -57,6 +57,13 @@ def platform(web):
     return web("localhost")
 
 
+@pytest.fixture
+def new_links():
+    """The short links made during this test (the public table may hold ones the running stack's tests left)."""
+    last = TrackedLink.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    return lambda: list(TrackedLink.objects.filter(pk__gt=last))
+
+
 def _text(platform, client, body, caller=CALLER) -> Message:
     """The caller texts; the receptionist's task runs as the worker would (it is queued on commit)."""
     params = sms_params(client, caller, body)
@@ -78,12 +85,12 @@ def _conversation(client, caller=CALLER) -> Conversation:
 
 
 def test_it_answers_a_question_the_facts_cover_labelled_and_logged(
-    platform, acme, llm, twilio, web, personas
+    platform, acme, llm, twilio, web, personas, new_links
 ):
     with time_machine.travel(TUESDAY_NOON):
         question = _text(platform, acme, "Do you do drain cleaning in Chicago? how do I book")
     [reply] = _ai_replies(acme)
-    link = TrackedLink.objects.get(client=acme)  # the booking page as the short link that counts
+    [link] = new_links()  # the booking page as the short link that counts
     assert reply.body.startswith(ANSWER.replace("https://book.example.com/acme", link_url(link.code)))
     assert reply.body.endswith("– Acme Plumbing's automated assistant")
     assert reply.ai_inputs["facts"]["services"] == "Drain cleaning, water heaters"
@@ -427,12 +434,12 @@ def test_only_this_clients_people_preview(web, personas, acme, llm, reader):
 # --- The booking link: the short one that counts -------------------------------------------------------------
 
 
-def test_the_booking_link_in_an_ai_text_is_the_short_one_that_counts(platform, acme, llm, web):
+def test_the_booking_link_in_an_ai_text_is_the_short_one_that_counts(platform, acme, llm, web, new_links):
     llm.reply = "You can pick a time here: https://book.example.com/acme"
     with time_machine.travel(TUESDAY_NOON):
         _text(platform, acme, "How do I book a drain cleaning?")
     [reply] = _ai_replies(acme)
-    link = TrackedLink.objects.get(client=acme)
+    [link] = new_links()
     assert (link.message_id, link.message_kind, link.to_number) == (reply.pk, "ai_reply", CALLER)
     short = f"http://localhost:8000/l/{link.code}"
     assert short in reply.body and "book.example.com" not in reply.body
@@ -444,9 +451,9 @@ def test_the_booking_link_in_an_ai_text_is_the_short_one_that_counts(platform, a
     assert link.clicks == 1
 
 
-def test_an_ai_text_without_the_link_leaves_no_link_counted(platform, acme, llm):
+def test_an_ai_text_without_the_link_leaves_no_link_counted(platform, acme, llm, new_links):
     llm.reply = "Yes, we do drain cleaning all over Chicago!"
     with time_machine.travel(TUESDAY_NOON):
         _text(platform, acme, "Do you do drain cleaning?")
     assert len(_ai_replies(acme)) == 1
-    assert not TrackedLink.objects.filter(client=acme).exists()
+    assert new_links() == []
