@@ -122,6 +122,32 @@ def _twilio_credentials(client: Client, url: str) -> tuple[str, str] | None:
     return None
 
 
+def _twilio_cdn_url(location: str) -> str | None:
+    """Where Twilio's redirect for a message's media leads, if it stays Twilio's: its CDN (mms.twiliocdn.com, for
+    an account that asks for media auth) or S3 (s3-external-1.amazonaws.com, for one that does not)."""
+    parts = urlsplit(location)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or not (host.endswith(".twiliocdn.com") or _S3_HOST.match(host)):
+        return None
+    if settings.TWILIO_API_BASE_URL:
+        base = urlsplit(settings.TWILIO_API_BASE_URL)
+        return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, ""))
+    return location
+
+
+def _twilio_get(target: str, headers: dict[str, str], max_bytes: int) -> outbound.Answer:
+    return outbound.request(
+        "GET",
+        target,
+        headers=headers,
+        schemes=("https", "http") if settings.TWILIO_API_BASE_URL else ("https",),
+        allow_private=bool(settings.TWILIO_API_BASE_URL),
+        read_timeout=20.0,
+        deadline=60.0,
+        max_bytes=max_bytes,
+    )
+
+
 def twilio_media_fetch(url: str, *, client: Client, max_bytes: int) -> outbound.Answer:
     """GET a recording or a message's media from Twilio with the credentials of the account it lives in (the
     client's agency's, or the platform's), through the one door for outbound HTTP. OutboundRefused for a URL not
@@ -133,16 +159,18 @@ def twilio_media_fetch(url: str, *, client: Client, max_bytes: int) -> outbound.
     if credentials is None:
         raise outbound.OutboundRefused(f"Not in this client's Twilio account: {url!r}")
     token = base64.b64encode(":".join(credentials).encode()).decode()
-    answer = outbound.request(
-        "GET",
-        target,
-        headers={"Authorization": f"Basic {token}"},
-        schemes=("https", "http") if settings.TWILIO_API_BASE_URL else ("https",),
-        allow_private=bool(settings.TWILIO_API_BASE_URL),
-        read_timeout=20.0,
-        deadline=60.0,
-        max_bytes=max_bytes,
-    )
+    answer = _twilio_get(target, {"Authorization": f"Basic {token}"}, max_bytes)
+    if answer.is_redirect:
+        # Twilio answers a message's media with a redirect to a short-lived link (good for 4 hours). The door never
+        # follows one on its own; this one is followed once, if it stays Twilio's, and without our credentials:
+        # the link is its own key.
+        location = next((v for k, v in answer.headers.items() if k.lower() == "location"), "")
+        cdn = _twilio_cdn_url(location)
+        if cdn is None:
+            raise outbound.OutboundRefused(
+                f"A redirect somewhere not Twilio's ({_without_query(location)!r}) for {url}"
+            )
+        answer = _twilio_get(cdn, {}, max_bytes)
     if answer.status != 200:
         raise outbound.OutboundError(f"Twilio answered {answer.status} for {url}")
     return answer

@@ -89,6 +89,10 @@ def test_a_callers_photos_are_kept_and_shown_in_the_thread_to_the_clients_people
     ]
     fetches = [r for r in twilio.requests if "/Media/" in r["path"]]
     assert len(fetches) == 2 and all(r["headers"]["Authorization"].startswith("Basic ") for r in fetches)
+    # Twilio answers each with a redirect to a short-lived CDN link: followed once, without our credentials.
+    assert [r["status"] for r in fetches] == [307, 307]
+    cdn = [r for r in twilio.requests if r["path"].startswith("/cdn/")]
+    assert len(cdn) == 2 and not any("Authorization" in r["headers"] for r in cdn)
 
     with schema_context(personas.acme.schema_name):
         conversation_id = Message.objects.get(provider_sid=params["MessageSid"]).conversation_id
@@ -140,6 +144,27 @@ def test_a_photo_over_5_mb_is_not_kept_and_one_at_5_mb_is(
     assert (bool(exact.file), exact.size, exact.problem) == (True, MAX_MEDIA_BYTES, "")
 
 
+def test_a_redirect_away_from_twilio_is_not_followed(
+    platform, personas, twilio, eager_tasks, django_capture_on_commit_callbacks
+):
+    message_sid = sid("MM")
+    path = f"/2010-04-01/Accounts/{settings.TWILIO_ACCOUNT_SID}/Messages/{message_sid}/Media/{sid('ME')}"
+    url = twilio.add_media(path, b"", "image/jpeg", redirect="https://evil.example/steal.jpg")
+    params = sms_params(
+        personas.acme,
+        CALLER,
+        "look",
+        MessageSid=message_sid,
+        NumMedia="1",
+        MediaUrl0=url,
+        MediaContentType0="image/jpeg",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_signed(platform, "/hooks/twilio/sms/incoming/", params).status_code == 200
+    [photo] = _stored(personas.acme, params)
+    assert photo.file == "" and "somewhere not Twilio's" in photo.problem
+
+
 def test_media_not_on_twilios_hosts_is_never_fetched(
     platform, personas, twilio, eager_tasks, django_capture_on_commit_callbacks
 ):
@@ -179,7 +204,7 @@ def test_an_agency_with_its_own_twilio_account_gets_its_callers_photos(
     [photo] = _stored(personas.acme, params)
     assert (photo.file != "", photo.size, photo.problem) == (True, len(JPEG), "")
     [fetch] = [r for r in twilio.requests if "/Media/" in r["path"]]
-    assert (fetch["status"], fetch["authenticated_as"]) == (200, own["sid"])
+    assert (fetch["status"], fetch["authenticated_as"]) == (307, own["sid"])
     owner = web(HOST, personas.alice)
     assert b"".join(owner.get(f"/inbox/media/{photo.pk}/").streaming_content) == JPEG
 

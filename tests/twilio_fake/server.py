@@ -28,7 +28,8 @@ every request URL to FakeTwilio.base_url, so the fake sees the real paths:
     POST /2010-04-01/Accounts/{AccountSid}/Calls.json           CreateCall       → 201 call (queued) | 400
     GET  a media URL (a recording's .mp3, an MMS's Media/{Sid})  the bytes put there by add_media, with the
          credentials of the account named in its path or of its parent (as Twilio's "HTTP Basic Authentication
-         for media" asks); 404 for any other account's. Twilio's
+         for media" asks); 404 for any other account's. A message's media answers 307 to a link on Twilio's
+         CDN (mms.twiliocdn.com), served without credentials, as Twilio does. Twilio's
          OpenAPI describes the .json resources, not the files, so these are served outside the spec's checks.
 
 Accounts: the main account (account_sid, auth_token), the subaccounts it creates, and other top-level accounts a test
@@ -520,7 +521,8 @@ class FakeTwilio:
         self._calls: list[dict] = []  # outbound calls created (CreateCall), oldest first
         self._media: dict[
             str, tuple[bytes, str]
-        ] = {}  # path → (content, content type): recordings, MMS media
+        ] = {}  # path → (content, content type): recordings; (b"", the CDN link) for a message's media
+        self._cdn: dict[str, tuple[bytes, str]] = {}  # CDN path → (content, content type): no auth there
         self._taken: set[str] = set()  # numbers bought by someone else: not available
         # Every account but the main one: sid → Account resource (auth_token and owner_account_sid included).
         self._accounts: dict[str, dict] = {}
@@ -566,11 +568,25 @@ class FakeTwilio:
         with self._lock:
             return [dict(v) for v in self._lookups]
 
-    def add_media(self, path: str, content: bytes, content_type: str) -> str:
+    def add_media(
+        self, path: str, content: bytes, content_type: str, *, redirect: bool | str | None = None
+    ) -> str:
         """Serve `content` at `path` (e.g. /2010-04-01/Accounts/AC…/Recordings/RE….mp3) to authorised GETs;
-        returns the URL Twilio would put in a webhook (on api.twilio.com)."""
+        returns the URL Twilio would put in a webhook (on api.twilio.com). A message's media (redirect, the default
+        for a path with /Media/) is answered as Twilio answers it: 307 to a short-lived link on its CDN
+        (https://mms.twiliocdn.com/…), served there to anyone who has the link, no credentials asked. A string
+        `redirect` is the Location answered instead (a redirect gone wrong)."""
+        if redirect is None:
+            redirect = "/Media/" in path
         with self._lock:
-            self._media[path] = (content, content_type)
+            if isinstance(redirect, str):
+                self._media[path] = (b"", redirect)
+            elif redirect:
+                cdn_path = f"/cdn/{uuid.uuid4().hex}"
+                self._cdn[cdn_path] = (content, content_type)
+                self._media[path] = (b"", f"https://mms.twiliocdn.com{cdn_path}")
+            else:
+                self._media[path] = (content, content_type)
         return f"https://api.twilio.com{path}"
 
     @property
@@ -2166,6 +2182,18 @@ class _Handler(BaseHTTPRequestHandler):
             head += "Connection: close\r\n"
         self.wfile.write(head.encode("latin-1") + b"\r\n" + body)
 
+    def _send_redirect(self, location: str, record: dict) -> None:
+        record["status"] = 307
+        head = (
+            "HTTP/1.1 307 Temporary Redirect\r\n"
+            f"Date: {email.utils.formatdate(usegmt=True)}\r\n"
+            f"Location: {location}\r\n"
+            "Content-Length: 0\r\n"
+        )
+        if self.close_connection:
+            head += "Connection: close\r\n"
+        self.wfile.write(head.encode("latin-1") + b"\r\n")
+
     def _drop(self, record: dict) -> None:
         record["status"] = None
         record["error"] = "connection dropped (scripted)"
@@ -2204,6 +2232,11 @@ class _Handler(BaseHTTPRequestHandler):
         with fake._lock:
             fake._requests.append(record)
 
+        with fake._lock:
+            cdn = fake._cdn.get(path) if method == "GET" else None
+        if cdn is not None:  # the CDN's short-lived link: the link is the key
+            self._send_bytes(200, *cdn, record)
+            return
         authenticated = fake._authorized(self.headers.get("Authorization"))
         if authenticated is None:
             self._send(401, twilio_error(401, 20003), record)
@@ -2216,6 +2249,10 @@ class _Handler(BaseHTTPRequestHandler):
             owner = re.search(r"/Accounts/(AC\w+)/", path)
             if owner is None or not fake._may_act_on(authenticated, owner[1]):
                 self._send(404, twilio_error(404, 20404, path=path), record)
+                return
+            content, kind = media
+            if not content and kind.startswith("https://"):
+                self._send_redirect(kind, record)
                 return
             self._send_bytes(200, *media, record)
             return
