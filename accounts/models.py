@@ -16,6 +16,7 @@ from django.utils.timezone import now
 from django_tenants.models import DomainMixin, TenantMixin
 from phonenumber_field.modelfields import PhoneNumberField
 
+from . import client_cache
 from .hours import HoursError, is_open, validate_closures, validate_hours
 
 if TYPE_CHECKING:
@@ -225,6 +226,25 @@ class Agency(models.Model):
         return self.custom_domain if self.custom_domain and self.custom_domain_verified_at else None
 
 
+class ClientQuerySet(models.QuerySet):
+    """Writes through a queryset make every cached client stale (accounts.client_cache), as `save()` does."""
+
+    def update(self, **kwargs):
+        changed = super().update(**kwargs)
+        client_cache.forget()
+        return changed
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        changed = super().bulk_update(objs, fields, batch_size=batch_size)
+        client_cache.forget()
+        return changed
+
+    def delete(self):
+        deleted = super().delete()
+        client_cache.forget()
+        return deleted
+
+
 class Client(TenantMixin):
     """A local business an agency serves: the django-tenants tenant, with a PostgreSQL schema of its own.
 
@@ -262,6 +282,8 @@ class Client(TenantMixin):
 
     # Creating the schema is the provisioning service's job (cloned from the template), not save()'s.
     auto_create_schema = False
+
+    objects = ClientQuerySet.as_manager()
 
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="clients")
     slug = models.SlugField(
@@ -469,6 +491,15 @@ class Client(TenantMixin):
 
     class Meta:
         ordering = ["name"]
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        client_cache.forget()  # webhooks find clients from a cache (accounts.client_cache)
+
+    def delete(self, *args, **kwargs):
+        deleted = super().delete(*args, **kwargs)
+        client_cache.forget()
+        return deleted
 
     def __str__(self) -> str:
         return self.name

@@ -200,6 +200,17 @@ def _no_cached_endpoint_owners():
     endpoint_owners_forget()
 
 
+@pytest.fixture(autouse=True)
+def _no_cached_clients():
+    """Webhooks find their client in Redis (accounts.client_cache). A test's client changes roll back without a
+    write the cache would notice, so no test meets a client cached by another."""
+    from accounts import client_cache
+
+    client_cache.forget()
+    yield
+    client_cache.forget()
+
+
 @pytest.fixture
 def twilio_accounts_forgotten(personas):
     """Which Twilio account (platform, subaccount, own) an agency uses is cached in Redis across tests: forget it

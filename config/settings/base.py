@@ -390,6 +390,9 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 1
 # A kept connection that PostgreSQL hung up on is dropped before the next task (config/celery_app.py).
 CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_TENANT_CACHE_SECONDS = 60
+# Webhooks find their client in Redis for as long, unless a client row changed since (accounts.client_cache);
+# 0 reads PostgreSQL every time.
+CLIENT_CACHE_SECONDS = env.int("CLIENT_CACHE_SECONDS", default=60)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # The ledger, not the broker, is the source of truth: this finds sends the broker lost (see messaging.services).
 CELERY_BEAT_SCHEDULE = {

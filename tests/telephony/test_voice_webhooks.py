@@ -290,18 +290,19 @@ def test_the_webhooks_of_a_missed_call_answer_in_a_fixed_number_of_queries(
     # billing's usage row).
     with django_assert_max_num_queries(13):
         post_signed(platform, "/hooks/twilio/voice/incoming/", params)
-    # Schemas, the client, the call, deciding it (one UPDATE), the ledger row (one INSERT), the reports counter
+    # From here the client comes from the cache (accounts.client_cache): no public schema, no client row.
+    # The schema, the call, deciding it (one UPDATE), the ledger row (one INSERT), the reports counter
     # in its savepoint; here also the test's own savepoint around the webhook's transaction, and the look-up
     # that fills the cache of clients with outbound webhook endpoints (emptied for each test).
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(10):
         post_signed(
             platform,
             "/hooks/twilio/voice/dial-complete/",
             {**params, "DialCallStatus": "no-answer", "CallStatus": "in-progress"},
         )
-    # The call's own status callback: schemas, the client, the call, then one UPDATE … RETURNING for its
+    # The call's own status callback: the schema, the call, then one UPDATE … RETURNING for its
     # duration and completion, and billing's metering of the minutes in its savepoint (and the test's).
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(9):
         post_signed(
             platform,
             "/hooks/twilio/voice/status/",
