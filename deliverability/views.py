@@ -89,7 +89,7 @@ def agency_page(request, agency: str):
         .distinct("client_id")
     }
     for client in clients:
-        client.hosting_order = orders.get(client.pk)  # type: ignore[attr-defined]
+        client.hosting_order = orders.get(client.pk)
     return render(
         request,
         "deliverability/agency.html",

@@ -182,7 +182,8 @@ class TelnyxProvider(Provider):
         if answer.status_code >= 400:
             raise classify(answer.status_code, data)
         # The answer is a flat call object; older versions of the API wrapped it in "data".
-        made = data.get("data") if isinstance(data.get("data"), dict) else data
+        body = data or {}
+        made = body["data"] if isinstance(body.get("data"), dict) else body
         sid = made.get("call_sid") or made.get("sid")
         if not sid:
             raise ProviderError("Telnyx answered without a call id", ambiguous=True)
