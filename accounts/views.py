@@ -5,13 +5,14 @@ import io
 import time
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
@@ -70,7 +71,7 @@ class LoginView(auth_views.LoginView):
 
     def get_default_redirect_url(self):
         if request_client(self.request) is not None:
-            return reverse("inbox:list")
+            return resolve_url(settings.CLIENT_HOME_URL)
         return super().get_default_redirect_url()
 
     def get_redirect_url(self):
@@ -290,7 +291,7 @@ def invitation(request):
             user.otp_device = device  # django_otp records the device in the session on login
             login(request, user, backend="accounts.backends.HostMembershipBackend")
             messages.success(request, f"Welcome to {found.where}.")
-            return redirect(reverse("inbox:list") if found.client_id else "home")
+            return redirect(settings.CLIENT_HOME_URL if found.client_id else "home")
     return render(
         request,
         "registration/invitation.html",
@@ -343,7 +344,7 @@ def enter(request):
     login(
         request, user, backend="accounts.backends.HostMembershipBackend"
     )  # with user.otp_device, if verified
-    return redirect("inbox:list")
+    return redirect(settings.CLIENT_HOME_URL)
 
 
 @login_required

@@ -65,6 +65,7 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
         from celery.worker import state
         from django.conf import settings
 
+        # Here: config.health reads messaging's models, not loaded yet when config/__init__ imports this module.
         from config.health import heartbeat_write
 
         # The sender (the worker of the sends queue) beats as "sender", the worker of everything else as
@@ -139,7 +140,7 @@ class BeatScheduler(PersistentScheduler):
     """Celery's default scheduler, writing beat's heartbeat at every tick (at least every sweep interval)."""
 
     def tick(self, *args, **kwargs):
-        from config.health import heartbeat_write
+        from config.health import heartbeat_write  # here: it reads models, not loaded when this module is
 
         heartbeat_write("beat", "beat")
         return super().tick(*args, **kwargs)

@@ -150,7 +150,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.brand",
-                "accounts.context_processors.navigation",
+                "config.navigation.navigation",
                 "deliverability.context_processors.registration",
                 "billing.context_processors.payment",
             ],
@@ -204,6 +204,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["accounts.backends.HostMembershipBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
+# Where a client's people land after logging in on its host (accounts names no edge app's URL itself).
+CLIENT_HOME_URL = "inbox:list"
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

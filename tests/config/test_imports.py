@@ -14,11 +14,15 @@ module, at the top or inside a function, read with `ast`, must point down the la
 A module may import its own app and anything lower. Publishing through the bus (config/subscribers.py wires the
 listeners) is how a lower app makes a higher one act. No import hides in a function to dodge a cycle: an import
 of another app inside a function is refused (it would be a wrong arrow, or needs none), and one of the app's own
-modules needs a comment saying why it is not at the top, except the usual pair of a service queuing its task
-from the app's tasks module, which imports the service."""
+modules, config's included, needs a comment saying why it is not at the top (a real comment of at least
+WHY_WORDS words on its lines or just above it; `# noqa` says nothing), except the usual pair of a service queuing
+its task from the app's tasks module, which imports the service. URL names are arrows too: an app does not name
+the URL of an app above it (below)."""
 
 import ast
+import io
 import re
+import tokenize
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,9 +49,10 @@ LAYERS = [  # lowest first
     ("config wiring", ("config",)),
 ]
 APPS = sorted({name.split(".")[0] for _, names in LAYERS for name in names})
-# Where a function-level import must say why: every app but config, whose Celery wiring imports lazily at
-# start-up.
-CHECKED_FOR_HIDDEN_IMPORTS = tuple(app for app in APPS if app != "config")
+# A comment that says why: words of the comment on an import's lines or in the block just above it, not a tool's
+# directive (`# noqa`, `# type: ignore`), at least this many.
+WHY_WORDS = 3
+TOOL_DIRECTIVE = re.compile(r"^\s*(noqa|type:\s*ignore|pragma|fmt:|ruff:|mypy:)\b.*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,7 @@ class Import:
     line: int
     target: str  # the module imported
     in_function: bool
-    commented: bool  # a comment on its line or the lines just above
+    commented: bool  # a comment saying why, on its lines or in the block just above (WHY_WORDS)
 
 
 def _module_name(path: Path) -> str:
@@ -77,16 +82,31 @@ def _modules():
             yield _module_name(path), path
 
 
+def _comments(source: str) -> dict[int, str]:
+    """Line number → the words of its comment (a real one: tokenize's, not a # in a string), less directives."""
+    found = {}
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT:
+            words = token.string.lstrip("#").strip()
+            found[token.start[0]] = "" if TOOL_DIRECTIVE.match(words) else words
+    return found
+
+
 def _imports(module: str, path: Path) -> list[Import]:
     source = path.read_text()
     lines = source.splitlines()
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = []
 
+    comments = _comments(source)
+
     def commented(node) -> bool:
-        if "#" in lines[node.end_lineno - 1] or "#" in lines[node.lineno - 1]:
-            return True
-        return node.lineno >= 2 and lines[node.lineno - 2].strip().startswith("#")
+        said = [comments.get(line, "") for line in range(node.lineno, node.end_lineno + 1)]
+        above = node.lineno - 1
+        while above in comments and not lines[above - 1].split("#")[0].strip():  # a comment line of its own
+            said.append(comments[above])
+            above -= 1
+        return len(" ".join(said).split()) >= WHY_WORDS
 
     def visit(node, in_function: bool) -> None:
         for child in ast.iter_child_nodes(node):
@@ -202,7 +222,7 @@ def _tasks_pair(found: Import) -> bool:
 def test_no_import_hides_in_a_function():
     hidden = []
     for found in ALL_IMPORTS:
-        if not found.in_function or found.module.split(".")[0] not in CHECKED_FOR_HIDDEN_IMPORTS:
+        if not found.in_function:
             continue
         if _unit(found.module) != _unit(found.target):
             hidden.append(
@@ -245,3 +265,44 @@ def test_the_readmes_diagram_shows_every_app_and_every_arrow_between_edges():
     assert drawn <= in_code, (
         f"README's diagram draws imports the code no longer has: {sorted(drawn - in_code)}"
     )
+
+
+# --- Dependencies by name: URL names ------------------------------------------------------------------------
+# A reverse("inbox:list") is an arrow too, though no import shows it. Namespaced URL names in Python modules are
+# read (a namespace is the app whose URLconf declares it: `app_name = "crm"` in inbox/urls_contacts.py is
+# inbox's); templates are not (their directories do not map one to one onto apps, and the shell's shared
+# templates link every section), nor are URL names without a namespace.
+
+URL_NAME = re.compile(r"^([a-z][a-z0-9_-]*):[a-z0-9_-]+$")
+
+
+def _url_namespaces() -> dict[str, str]:
+    owners: dict[str, str] = {}
+    for path in sorted(ROOT.glob("*/urls*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "app_name" for t in node.targets)
+                and isinstance(node.value, ast.Constant)
+            ):
+                owners[node.value.value] = path.parent.name
+    return owners
+
+
+def test_no_app_names_the_url_of_an_app_above_it():
+    owners = _url_namespaces()
+    wrong = []
+    for module, path in _modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+                continue
+            match = URL_NAME.match(node.value)
+            if match is None or match.group(1) not in owners:
+                continue
+            owner = owners[match.group(1)]
+            if _unit(module) != owner and _layer(owner) > _layer(module):
+                wrong.append(
+                    f"{module} (line {node.lineno}) names the URL {node.value!r}, which is {owner}'s: "
+                    f"{_unit(module)} is below it (let the wiring name it: a setting, config/navigation.py)"
+                )
+    assert not wrong, "\n".join(wrong)
