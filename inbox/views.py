@@ -599,7 +599,10 @@ def voicemail(request, client, pk: int):
         audio = default_storage.open(call.recording_file, "rb")
     except FileNotFoundError:
         raise Http404("The recording is not stored.") from None
-    response = FileResponse(audio, content_type="audio/mpeg")
+    kind = (
+        "audio/wav" if call.recording_file.endswith(".wav") else "audio/mpeg"
+    )  # a Telnyx WAV (voicemail_fetch)
+    response = FileResponse(audio, content_type=kind)
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -138,8 +138,10 @@ def voicemail_fetch(*, client: Client, call: Call) -> str:
     except outbound.OutboundRefused as exc:  # not the carrier's to give: never fetched, never retried
         log.warning("voicemail of call %s not fetched: %s", call.call_sid, exc)
         return ""
+    # Twilio's is always the mp3 asked for; Telnyx's is mp3 too, or a WAV where its link says so (its own host).
+    extension = "wav" if answer.body[:4] == b"RIFF" and answer.body[8:12] == b"WAVE" else "mp3"
     name = default_storage.save(
-        f"voicemail/{client.schema_name}/{call.call_sid}.mp3", ContentFile(answer.body)
+        f"voicemail/{client.schema_name}/{call.call_sid}.{extension}", ContentFile(answer.body)
     )
     Call.objects.filter(pk=call.pk).update(recording_file=name)
     return name

@@ -342,3 +342,35 @@ def test_on_telnyx_a_recording_link_that_is_not_telnyxs_is_never_fetched(
         **extra,
     )
     assert answer.status_code == 403
+
+
+def test_on_telnyx_a_wav_recording_on_telnyxs_host_is_fetched_with_the_key_and_played_as_wav(
+    web, platform, personas, telnyx, eager_tasks, django_capture_on_commit_callbacks
+):
+    """Telnyx's transcription example names a recording on api.telnyx.com as a .wav: fetched with the API key,
+    kept and played as what it is."""
+    Agency.objects.filter(pk=personas.northwind.pk).update(carrier="telnyx")
+    params = call_params(personas.acme, CALLER, AccountSid=telnyx.account_sid, CallSid="v3:telnyx-vm-3")
+    _telnyx_post(platform, telnyx, "voice/incoming/", params)
+    _telnyx_post(
+        platform,
+        telnyx,
+        "voice/dial-complete/",
+        {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"},
+    )
+    wav = b"RIFF\x24\x08\x00\x00WAVEfmt " + b"\x00" * 2000
+    recording = {
+        "AccountSid": telnyx.account_sid,
+        "CallSid": params["CallSid"],
+        "RecordingSid": "rec-3",
+        "RecordingUrl": telnyx.add_media("rec-3.wav", wav, "audio/wav", presigned=False),
+        "RecordingStatus": "completed",
+        "RecordingDuration": "7",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _telnyx_post(platform, telnyx, "voice/recording/?c=acme", recording).status_code == 200
+    [fetch] = [r for r in telnyx.requests if r["path"].endswith(".wav")]
+    assert fetch["headers"]["authorization"] == f"Bearer {telnyx.api_key}"
+    call = _call(personas.acme, params)
+    audio = web("acme.localhost", personas.alice).get(f"/inbox/calls/{call.pk}/voicemail/")
+    assert (audio["Content-Type"], b"".join(audio.streaming_content)) == ("audio/wav", wav)
