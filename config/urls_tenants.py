@@ -20,7 +20,7 @@ urlpatterns = [
     path("settings/facts/preview/", facts_preview, name="client-settings-facts-preview"),
     path("settings/texting-number/", hosting_client_page, name="client-hosting"),
     path("admin/", client_admin.site.urls),
-    path("team/", include("accounts.urls_client")),
+    path("team/", include("client_settings.urls_team")),
     path("api/", include("api.urls_tenants")),
     path("reports/", include("reports.urls_tenants")),
     path("billing/", include("billing.urls_tenants")),

@@ -1,4 +1,4 @@
-"""The team page on a client's host: owners (and the client's agency) invite the business's own staff, give
+"""The team page on a client's host (/team/, next to its settings): owners (and the client's agency) invite the business's own staff, give
 them a role (staff, read-only staff) and remove them. Other staff see who is on the team.
 
 Who may come in at all is settled by HostMembershipMiddleware and login_required, as for the inbox; a
@@ -11,10 +11,10 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .forms import ClientInviteForm, form_add_service_errors
-from .models import ClientMembership, Invitation
-from .selectors import client_role, request_client
-from .services import ClientStateError, client_member_remove, invitation_create
+from accounts.forms import ClientInviteForm, form_add_service_errors
+from accounts.models import ClientMembership, Invitation
+from accounts.selectors import client_role, request_client
+from accounts.services import ClientStateError, client_member_remove, invitation_create
 
 MANAGERS = {"agency", ClientMembership.Role.OWNER}
 
@@ -55,7 +55,7 @@ def client_team(request):
     pending = Invitation.objects.filter(client=client, accepted_at__isnull=True).order_by("-created_at")
     return render(
         request,
-        "accounts/client_team.html",
+        "client_settings/team.html",
         {
             "client": client,
             "members": members,

@@ -1,4 +1,4 @@
-"""The team page on a client's host, under /team/."""
+"""The team page on a client's host, under /team/ (the URL names are the ones it had in accounts)."""
 
 from django.urls import path
 
