@@ -8,7 +8,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Agency, Client
-from reports.selectors import Funnel, Period, funnel_for_client
+from reports.selectors import AfterTextback, Funnel, Period, after_textback_for_client, funnel_for_client
 
 from .models import ApiKey, WebhookDelivery, WebhookEndpoint
 
@@ -83,12 +83,18 @@ class ReportNumbers:
     end: date
     timezone: str
     funnel: Funnel
+    after: AfterTextback
 
 
 def report_numbers(*, client: Client, start: date, end: date) -> ReportNumbers:
-    """The funnel of local days start..end: the numbers /reports/ shows, defined once in reports (read from its
-    roll-ups; the client's tables are not scanned)."""
+    """The numbers /reports/ shows for local days start..end, defined once in reports: the funnel (read from its
+    roll-ups) and what callers did after the text-back (the link tables and three counts of the client's own
+    tables, reports.selectors.after_textback)."""
     period = Period(start=start, end=end, tz=client.timezone)
     return ReportNumbers(
-        start=start, end=end, timezone=client.timezone, funnel=funnel_for_client(client=client, period=period)
+        start=start,
+        end=end,
+        timezone=client.timezone,
+        funnel=funnel_for_client(client=client, period=period),
+        after=after_textback_for_client(client=client, period=period),
     )

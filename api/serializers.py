@@ -382,6 +382,42 @@ class ReportSerializer(serializers.Serializer):
     delivery_failures = serializers.IntegerField(
         source="funnel.delivery_failures", help_text="Texts the carrier failed with an error code."
     )
+    # After the text-back: what callers did next (reports.selectors.AfterTextback), as the report says it.
+    links_sent = serializers.IntegerField(
+        source="after.steps.links_sent", help_text="Texts sent in the period that carried the booking link."
+    )
+    links_opened = serializers.IntegerField(
+        source="after.steps.links_opened",
+        help_text="Of those, links the caller opened (link-preview fetchers are not counted).",
+    )
+    booked_after_opening = serializers.IntegerField(
+        source="after.steps.booked_after_opening",
+        help_text="Of those, links whose caller was marked booked after opening it.",
+    )
+    intake_forms_sent = serializers.IntegerField(
+        source="after.steps.forms_sent", help_text="Intake form links made in the period (one per caller)."
+    )
+    intake_forms_opened = serializers.IntegerField(
+        source="after.steps.forms_opened", help_text="Of those, forms the caller opened."
+    )
+    intake_forms_answered = serializers.IntegerField(
+        source="after.steps.forms_answered", help_text="Of those, forms the caller sent answers from."
+    )
+    followups_sent = serializers.IntegerField(
+        source="after.followups.sent", help_text="Follow-ups written in the period, not failed."
+    )
+    followups_recovered = serializers.IntegerField(
+        source="after.followups.recovered",
+        help_text="Of those, follow-ups the caller texted after: recovered by the follow-up.",
+    )
+    voicemails = serializers.IntegerField(
+        source="after.voicemails", help_text="Calls in the period on which the caller left a voicemail."
+    )
+    reply_intents = serializers.DictField(
+        child=serializers.IntegerField(),
+        source="after.reply_intents",
+        help_text='The caller\'s texts in the period by what they were about, e.g. {"booking": 3, "price": 1}.',
+    )
 
 
 class ClientSerializer(serializers.ModelSerializer):

@@ -25,6 +25,7 @@ read the roll-ups (reports.selectors), never these tables, so every number has t
   send-time check stopped (the caller opted out meanwhile) has no error code and is not a delivery failure.
 """
 
+import json
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -194,3 +195,60 @@ def texts_by_template(*, start: datetime, end: datetime) -> list[tuple[str, str,
         cursor.execute(NO_JIT)
         cursor.execute(_TEXTS, {"start": start, "end": end})
         return cursor.fetchall()
+
+
+# --- After the text-back (the caller's side), read from each client's own tables --------------------------------
+# Not in the roll-ups (reports.selectors.after_textback): follow-ups by the time they were written and whether the
+# caller texted after them, voicemails by the day the call started, and what callers' texts were about
+# (messaging.intents) on the day they came. One SELECT a client, joined with UNION ALL into one statement for any
+# number of clients (the agency's report), each part reading its own schema's tables by their qualified names
+# over its own [start, end) (each client's local days).
+# - follow-ups sent: Message kind=followup written in the period, not failed or undelivered;
+# - recovered by the follow-up: those the caller texted after (any text from them, the intake form's included);
+# - voicemails: calls started in the period on which the caller left a recording;
+# - reply intents: the caller's texts in the period by the intent the rules read (unread ones left out).
+_AFTER_TEXTBACK = """
+SELECT {client_id:d} AS client_id,
+    count(f.id) AS followups_sent,
+    count(f.id) FILTER (WHERE f.answered) AS followups_recovered,
+    (SELECT count(*) FROM {schema}.telephony_call c
+     WHERE c.started_at >= %(s{client_id:d})s AND c.started_at < %(e{client_id:d})s
+       AND c.recording_sid <> '') AS voicemails,
+    (SELECT COALESCE(jsonb_object_agg(t.intent, t.n), '{{}}'::jsonb) FROM (
+        SELECT m.intent, count(*) AS n FROM {schema}.messaging_message m
+        WHERE m.direction = 'in' AND m.intent <> ''
+          AND m.created_at >= %(s{client_id:d})s AND m.created_at < %(e{client_id:d})s
+        GROUP BY m.intent) AS t) AS reply_intents
+FROM (SELECT 1) AS one LEFT JOIN (
+    SELECT f.id, EXISTS (
+        SELECT 1 FROM {schema}.messaging_message i
+        WHERE i.conversation_id = f.conversation_id AND i.direction = 'in' AND i.created_at > f.created_at
+    ) AS answered
+    FROM {schema}.messaging_message f
+    WHERE f.kind = 'followup' AND f.status NOT IN ('failed', 'undelivered')
+      AND f.created_at >= %(s{client_id:d})s AND f.created_at < %(e{client_id:d})s
+) AS f ON true
+"""
+
+
+def after_textback_by_client(*, spans: dict) -> dict[int, dict]:
+    """{client id: {"followups_sent", "followups_recovered", "voicemails", "reply_intents": {intent: n}}} for
+    `spans`, {client: (start, end)}: one statement for all the clients, whatever schema the connection is in."""
+    if not spans:
+        return {}
+    sql = " UNION ALL ".join(
+        _AFTER_TEXTBACK.format(client_id=client.pk, schema=connection.ops.quote_name(client.schema_name))
+        for client in spans
+    )
+    params = {}
+    for client, (start, end) in spans.items():
+        params[f"s{client.pk}"], params[f"e{client.pk}"] = start, end
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(NO_JIT)  # a thousand clients' parts make a cost that would switch JIT on
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        rows = {row[0]: dict(zip(names[1:], row[1:], strict=True)) for row in cursor.fetchall()}
+    for row in rows.values():  # Django leaves jsonb as its text when it is not read through a model field
+        if isinstance(row["reply_intents"], str):
+            row["reply_intents"] = json.loads(row["reply_intents"])
+    return rows

@@ -27,8 +27,8 @@ from telephony.models import Call
 
 from .definitions import keyword_sids
 from .models import ExportJob
-from .presenters import duration, funnel_rows
-from .selectors import Period, funnel_for_client
+from .presenters import after_textback_rows, duration, funnel_rows
+from .selectors import Period, after_textback_for_client, funnel_for_client
 
 INLINE_LIMIT = 5000
 CHUNK = 2000
@@ -72,6 +72,10 @@ def _funnel_rows(client: Client, period: Period) -> tuple[list[str], Iterator[li
     )
     for reason, n in now_.skipped_reasons.items():
         rows.append([f"Skipped: {reason_label(reason)}", n, before.skipped_reasons.get(reason, 0), ""])
+    # What callers did after the text-back: the report's own counts, this period and the one before.
+    after = after_textback_for_client(client=client, period=period)
+    after_before = after_textback_for_client(client=client, period=period.previous())
+    rows += [[label, n, n_before, ""] for label, n, n_before in after_textback_rows(after, after_before)]
     return header, iter(rows)
 
 

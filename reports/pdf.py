@@ -11,8 +11,8 @@ from PIL import Image
 from accounts.models import Client
 from messaging.reasons import SkipReason
 
-from .presenters import duration, funnel_rows, money, skipped_rows
-from .selectors import Period, funnel_for_client, rollup_trend
+from .presenters import after_textback_lines, duration, funnel_rows, money, skipped_rows
+from .selectors import Period, after_textback_for_client, funnel_for_client, rollup_trend
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +208,17 @@ def monthly_pdf(*, client: Client, period: Period) -> bytes:
             f"{duration(funnel.first_reply_median_seconds)}, 90th percentile {duration(funnel.first_reply_p90_seconds)}."
         ),
     )
+
+    # What callers did after the text-back (read from the client's own tables and the link tables).
+    lines = after_textback_lines(after_textback_for_client(client=client, period=period))
+    if lines:
+        pdf.set_xy(15, pdf.get_y() + 3)
+        pdf.font(11, bold=True)
+        pdf.cell(0, 6, t("After the text-back"))
+        pdf.set_xy(15, pdf.get_y() + 6)
+        pdf.font(8.5)
+        pdf.multi_cell(180, 4.5, t(" ".join(lines)))
+
     pdf.set_xy(15, 285)
     pdf.font(7)
     pdf.set_text_color(107, 114, 128)

@@ -220,3 +220,63 @@ def text_rows(results) -> list[dict]:
                 )
             rows[-1]["verdict"] = verdict
     return rows
+
+
+# --- After the text-back (reports.selectors.AfterTextback) -------------------------------------------------------
+
+# (label, how to read it from an AfterTextback): the rows of the funnel export, in the order the report says them.
+AFTER_TEXTBACK_COUNTS = [
+    ("Booking links sent (texts)", lambda a: a.steps.links_sent),
+    ("Booking links opened", lambda a: a.steps.links_opened),
+    ("Booked after opening the booking link", lambda a: a.steps.booked_after_opening),
+    ("Intake forms sent (callers)", lambda a: a.steps.forms_sent),
+    ("Intake forms opened", lambda a: a.steps.forms_opened),
+    ("Intake forms answered", lambda a: a.steps.forms_answered),
+    ("Follow-ups sent", lambda a: a.followups.sent),
+    ("Recovered by the follow-up (answered it)", lambda a: a.followups.recovered),
+    ("Callers who left a voicemail", lambda a: a.voicemails),
+]
+
+
+def after_textback_rows(now, before) -> list[list]:
+    """[label, this period, the period before] for each count, then one row per reply intent ("Replies about:
+    Booking"), most first this period."""
+    rows = [[label, read(now), read(before)] for label, read in AFTER_TEXTBACK_COUNTS]
+    labels_before = dict(before.intents)
+    shown = [label for label, _ in now.intents] + [
+        label for label, _ in before.intents if label not in dict(now.intents)
+    ]
+    counts = dict(now.intents)
+    rows += [
+        [f"Replies about: {label}", counts.get(label, 0), labels_before.get(label, 0)] for label in shown
+    ]
+    return rows
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def after_textback_lines(after) -> list[str]:
+    """The caller's side as sentences (the monthly PDF), only what happened; worded as the report page's."""
+    steps, lines = after.steps, []
+    if steps.links_sent:
+        lines.append(
+            f"Booking link: sent in {_count(steps.links_sent, 'text')}, opened from {steps.links_opened}, "
+            f"{steps.booked_after_opening} booked after opening it."
+        )
+    if steps.forms_sent:
+        lines.append(
+            f"Intake form: sent to {_count(steps.forms_sent, 'caller')}, opened by {steps.forms_opened}, "
+            f"{steps.forms_answered} sent answers."
+        )
+    if after.followups.sent:
+        lines.append(
+            f"Follow-up: {_count(after.followups.sent, 'caller')} who had not answered the text-back got one, "
+            f"{after.followups.recovered} recovered by the follow-up (answered it)."
+        )
+    if after.voicemails:
+        lines.append(f"Voicemail: {_count(after.voicemails, 'caller')} left a voicemail.")
+    if after.intents:
+        lines.append("Replies were about: " + ", ".join(f"{label} {n}" for label, n in after.intents) + ".")
+    return lines

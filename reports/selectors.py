@@ -8,7 +8,11 @@ whole months from the monthly roll-ups, and the months it covers in part from th
 less the days outside it (rollup_spans).
 
 For the agency dashboard: ``rollup_month_by_client`` gives every client's numbers for its current month
-(missed calls, texts sent, reply rate, recovered revenue) in one query, however many clients."""
+(missed calls, texts sent, reply rate, recovered revenue) in one query, however many clients.
+
+Two parts are not in the roll-ups and read the client's own tables: "What works in the texts" (text_results, one
+client) and what callers did after the text-back (after_textback: the public link tables, and one statement over
+all the clients' schemas for the follow-ups, voicemails and reply intents)."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,14 +27,12 @@ from django.utils.timezone import now
 from django_tenants.utils import get_public_schema_name, tenant_context
 
 from accounts.models import Agency, Client
-from accounts.schemas import in_schema_of
 from billing.selectors import client_price_for_period
 from crm.models import Outcome
 from messaging.intents import Intent
-from messaging.models import IntakeLink, Message, TrackedLink
-from telephony.models import Call
+from messaging.models import IntakeLink, TrackedLink
 
-from .definitions import texts_by_template
+from .definitions import after_textback_by_client, texts_by_template
 from .models import ROLLUP_COUNTERS, SAMPLE_EVERY, DailyRollup, FirstStaffReply, MonthlyRollup
 from .stats import SIGNIFICANCE, fisher_exact
 
@@ -853,15 +855,15 @@ def text_results(*, client: Client, period: Period) -> list[TemplateResults]:
     ]
 
 
-# --- After the first text: links and the follow-up -----------------------------------------------------------
+# --- After the first text: links, the intake form, the follow-up, voicemails, what replies were about ----------
 
 
 @dataclass
 class CallerSteps:
     """What callers did with what we texted them after the first text, over a period: booking links sent,
     opened (by a person, messaging.links), and opened then booked; intake forms sent (one link a conversation,
-    messaging.intake), opened by the caller and answered. Read from the public link tables, one query each; not
-    part of the daily roll-ups (they count links by the day they were sent, which no roll-up column does)."""
+    messaging.intake), opened by the caller and answered. Read from the public link tables; not part of the
+    daily roll-ups (they count links by the day they were sent, which no roll-up column does)."""
 
     links_sent: int = 0
     links_opened: int = 0
@@ -869,24 +871,6 @@ class CallerSteps:
     forms_sent: int = 0
     forms_opened: int = 0
     forms_answered: int = 0
-
-
-def caller_steps(*, client_ids, period: Period) -> CallerSteps:
-    links = TrackedLink.objects.filter(
-        client_id__in=client_ids, created_at__gte=period.start_at, created_at__lt=period.end_at
-    ).aggregate(
-        links_sent=Count("id"),
-        links_opened=Count("id", filter=Q(first_clicked_at__isnull=False)),
-        booked_after_opening=Count("id", filter=Q(booked_at__isnull=False)),
-    )
-    forms = IntakeLink.objects.filter(
-        client_id__in=client_ids, created_at__gte=period.start_at, created_at__lt=period.end_at
-    ).aggregate(
-        forms_sent=Count("id"),
-        forms_opened=Count("id", filter=Q(first_opened_at__isnull=False)),
-        forms_answered=Count("id", filter=Q(submissions__gt=0)),
-    )
-    return CallerSteps(**links, **forms)
 
 
 @dataclass
@@ -898,49 +882,108 @@ class FollowupResults:
     recovered: int = 0
 
 
-def followup_results(*, client: Client, period: Period) -> FollowupResults:
-    """Read in the client's schema (from the agency's host too), one query."""
-    with in_schema_of(client):
-        answered = Message.objects.filter(
-            conversation_id=OuterRef("conversation_id"),
-            direction=Message.Direction.INBOUND,
-            created_at__gt=OuterRef("created_at"),
-        )
-        sums = (
-            Message.objects.filter(
-                kind=Message.Kind.FOLLOW_UP, created_at__gte=period.start_at, created_at__lt=period.end_at
-            )
-            .exclude(status__in=[Message.Status.FAILED, Message.Status.UNDELIVERED])
-            .aggregate(sent=Count("id"), recovered=Count("id", filter=Exists(answered)))
-        )
-    return FollowupResults(**sums)
+@dataclass
+class AfterTextback:
+    """The caller's side after the text-back over a period, for one client or several added up: the links and
+    the intake form (CallerSteps), the follow-up, voicemails left, and what callers' texts were about."""
 
+    steps: CallerSteps = field(default_factory=CallerSteps)
+    followups: FollowupResults = field(default_factory=FollowupResults)
+    voicemails: int = 0
+    reply_intents: dict[str, int] = field(default_factory=dict)
 
-def voicemails_left(*, client: Client, period: Period) -> int:
-    """Calls in the period on which the caller left a voicemail (telephony.voicemail), in the client's schema."""
-    with in_schema_of(client):
-        return (
-            Call.objects.filter(started_at__gte=period.start_at, started_at__lt=period.end_at)
-            .exclude(recording_sid="")
-            .count()
+    def __bool__(self) -> bool:
+        """Anything counted at all (a report leaves out the section otherwise)."""
+        return bool(
+            self.steps.links_sent
+            or self.steps.forms_sent
+            or self.followups.sent
+            or self.voicemails
+            or self.intents
         )
 
-
-def intent_counts(*, client: Client, period: Period) -> list[tuple[str, int]]:
-    """What callers' replies in the period were about (messaging.intents), most first: (label, count). Read from
-    the client's own messages (one grouped count), not the roll-ups: the intent is kept on each reply."""
-    with in_schema_of(client):
-        counts = dict(
-            Message.objects.filter(
-                direction=Message.Direction.INBOUND,
-                created_at__gte=period.start_at,
-                created_at__lt=period.end_at,
-            )
-            .exclude(intent="")
-            .order_by()
-            .values("intent")
-            .annotate(n=Count("pk"))
-            .values_list("intent", "n")
+    @property
+    def intents(self) -> list[tuple[str, int]]:
+        """(label, count), most first; intents nobody declares any more left out."""
+        labels = dict(Intent.choices)
+        return sorted(
+            ((labels[i], n) for i, n in self.reply_intents.items() if i in labels and n),
+            key=lambda row: -row[1],
         )
-    labels = dict(Intent.choices)
-    return sorted(((labels[i], n) for i, n in counts.items() if i in labels), key=lambda row: -row[1])
+
+    def __add__(self, other: "AfterTextback") -> "AfterTextback":
+        def added(a, b):
+            return type(a)(**{name: getattr(a, name) + getattr(b, name) for name in a.__dataclass_fields__})
+
+        intents = dict(self.reply_intents)
+        for intent, n in other.reply_intents.items():
+            intents[intent] = intents.get(intent, 0) + n
+        return AfterTextback(
+            steps=added(self.steps, other.steps),
+            followups=added(self.followups, other.followups),
+            voicemails=self.voicemails + other.voicemails,
+            reply_intents=intents,
+        )
+
+
+def _spans(clients, period: Period) -> dict[Client, tuple[datetime, datetime]]:
+    """Each client's [start, end) of the period's days on its own clock (as the roll-ups count its days)."""
+    spans = {}
+    for client in clients:
+        own = Period(period.start, period.end, client.timezone)
+        spans[client] = (own.start_at, own.end_at)
+    return spans
+
+
+def after_textback(*, clients, period: Period) -> dict[int, AfterTextback]:
+    """Each client's AfterTextback over the period's days on its own clock, keyed by client id: three queries for
+    any number of clients (the booking links and the intake forms, both public and grouped by client, and one
+    statement over the clients' own tables, reports.definitions.after_textback_by_client; in a transaction)."""
+    spans = _spans(clients, period)
+    result = {client.pk: AfterTextback() for client in spans}
+    if not spans:
+        return result
+    by_zone: dict[tuple[datetime, datetime], list[int]] = defaultdict(list)
+    for client, span in spans.items():
+        by_zone[span].append(client.pk)
+    in_period = Q()
+    for (start, end), ids in by_zone.items():
+        in_period |= Q(client_id__in=ids, created_at__gte=start, created_at__lt=end)
+    for row in (
+        TrackedLink.objects.filter(in_period)
+        .values("client_id")
+        .annotate(
+            links_sent=Count("id"),
+            links_opened=Count("id", filter=Q(first_clicked_at__isnull=False)),
+            booked_after_opening=Count("id", filter=Q(booked_at__isnull=False)),
+        )
+    ):
+        steps = result[row.pop("client_id")].steps
+        for name, value in row.items():
+            setattr(steps, name, value)
+    for row in (
+        IntakeLink.objects.filter(in_period)
+        .values("client_id")
+        .annotate(
+            forms_sent=Count("id"),
+            forms_opened=Count("id", filter=Q(first_opened_at__isnull=False)),
+            forms_answered=Count("id", filter=Q(submissions__gt=0)),
+        )
+    ):
+        steps = result[row.pop("client_id")].steps
+        for name, value in row.items():
+            setattr(steps, name, value)
+    for client_id, row in after_textback_by_client(spans=spans).items():
+        after = result[client_id]
+        after.followups = FollowupResults(sent=row["followups_sent"], recovered=row["followups_recovered"])
+        after.voicemails = row["voicemails"]
+        after.reply_intents = dict(row["reply_intents"])
+    return result
+
+
+def after_textback_for_client(*, client: Client, period: Period) -> AfterTextback:
+    return after_textback(clients=[client], period=period)[client.pk]
+
+
+def after_textback_total(parts) -> AfterTextback:
+    return sum(parts, AfterTextback())

@@ -208,12 +208,9 @@ def client_report_context(request, client: Client) -> dict:
         "bucket": bucket,
         "funnel": funnel,
         "before": data["before"],
-        "steps": selectors.caller_steps(client_ids=[client.pk], period=period),
         "roi": selectors.return_on_cost(client=client, funnel=funnel, period=period),
-        "followups": selectors.followup_results(client=client, period=period),
         "texts": text_rows(selectors.text_results(client=client, period=period)),
-        "voicemails": selectors.voicemails_left(client=client, period=period),
-        "intents": selectors.intent_counts(client=client, period=period),
+        "after": selectors.after_textback_for_client(client=client, period=period),
         "rows": funnel_rows(funnel, data["before"]),
         "skipped": skipped_rows(funnel.skipped_reasons),
         "estimate": money(funnel.estimated_revenue),
@@ -279,6 +276,8 @@ def agency_report(request):
     priced = [r for r in ranking if costs.get(r.client.pk)]
     paid = sum((costs[r.client.pk] for r in priced), Decimal("0.00"))
     recovered_by_priced = sum((r.numbers.won_value for r in priced), Decimal("0.00"))
+    # The caller's side after the text-back, each client's and together (three queries, however many clients).
+    after = selectors.after_textback(clients=[r.client for r in ranking], period=period)
     previous = period.previous()
     context = {
         "agency": agency,
@@ -307,6 +306,8 @@ def agency_report(request):
             for r in ranking
         ],
         "charts": trend_charts(data["trend"], data["trend_before"]),
+        "after": selectors.after_textback_total(after.values()),
+        "after_by_client": [(r.client, after[r.client.pk]) for r in ranking],
         "query": request.GET.urlencode(),
         # Across the clients with a price: what they recovered against what they paid.
         "returned": {

@@ -121,6 +121,18 @@ def test_report_numbers_are_the_reports_in_the_clients_time_zone(api, personas):
         "estimated_revenue": None,
         "opt_outs": 1,
         "delivery_failures": 0,
+        # After the text-back: no booking link, intake form, follow-up or voicemail that day; the reply is
+        # not read for an intent (rows written directly), tests/reports/test_after_textback.py has them.
+        "links_sent": 0,
+        "links_opened": 0,
+        "booked_after_opening": 0,
+        "intake_forms_sent": 0,
+        "intake_forms_opened": 0,
+        "intake_forms_answered": 0,
+        "followups_sent": 0,
+        "followups_recovered": 0,
+        "voicemails": 0,
+        "reply_intents": {},
     }
     # Exactly what the client's report page shows for the day.
     assert (

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from django_tenants.utils import schema_context
 
 from crm.models import Contact, Outcome
-from messaging.models import ConsentEvent, Conversation, Message, OutboundSend
+from messaging.models import ConsentEvent, Conversation, IntakeLink, Message, OutboundSend, TrackedLink
 from telephony.models import Call
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -320,3 +320,89 @@ BOLT_DAYS = {
         "won_value": Decimal("99.99"),
     },
 }
+
+
+def _followup(w: Writer, conversation, at, status=Message.Status.DELIVERED) -> Message:
+    return Message.objects.create(
+        conversation=conversation,
+        direction=Message.Direction.OUTBOUND,
+        kind=Message.Kind.FOLLOW_UP,
+        body="Still need a hand?",
+        status=status,
+        from_number=str(w.client.phone_number),
+        to_number=conversation.contact.phone_number,
+        created_at=at,
+        sent_at=at,
+    )
+
+
+def _link(client, at, *, opened=False, booked=False) -> None:
+    TrackedLink.objects.create(
+        client=client,
+        kind=TrackedLink.Kind.BOOKING,
+        to_number="+13125550199",
+        created_at=at,
+        clicks=1 if opened else 0,
+        first_clicked_at=at + timedelta(minutes=3) if opened else None,
+        booked_at=at + timedelta(hours=1) if booked else None,
+    )
+
+
+def _form(client, at, *, opened=False, answered=False) -> None:
+    IntakeLink.objects.create(
+        client=client,
+        conversation_id=1,
+        to_number="+13125550199",
+        created_at=at,
+        expires_at=at + timedelta(days=7),
+        opens=1 if opened else 0,
+        first_opened_at=at + timedelta(minutes=2) if opened else None,
+        submissions=1 if answered else 0,
+    )
+
+
+def build_after_textback(acme, bolt) -> None:
+    """What callers did after the text-back, on top of the known history. In 31 Oct – 2 Nov on each client's
+    clock: acme sent 3 booking links (2 opened, 1 booked after) and 2 intake forms (1 opened and answered), 3
+    follow-ups (one answered, one not, one failed: not counted), 1 caller left a voicemail, and its callers'
+    replies read as booking ×4 (the history's "Yes please") and price ×1; bolt sent 1 booking link (opened) and
+    1 follow-up (answered), 1 voicemail, replies about booking ×1 and an emergency ×1. On 3 Nov, outside: one
+    more acme link (opened, booked) and a reply about the price."""
+    z = CHICAGO
+    for at, opened, booked in [
+        (local(z, 2026, 10, 31, 9, 31), True, True),
+        (local(z, 2026, 11, 1, 10, 0), True, False),
+        (local(z, 2026, 11, 2, 17, 0), False, False),
+        (local(z, 2026, 11, 3, 0, 30), True, True),  # the day after, on acme's clock
+    ]:
+        _link(acme, at, opened=opened, booked=booked)
+    _form(acme, local(z, 2026, 11, 1, 12, 0), opened=True, answered=True)
+    _form(acme, local(z, 2026, 11, 2, 12, 0))
+    _link(bolt, local(NEW_YORK, 2026, 11, 1, 0, 31), opened=True)
+    with schema_context(acme.schema_name):
+        w = Writer(acme)
+        _, answered = w.caller()
+        _followup(w, answered, local(z, 2026, 11, 1, 9, 0))
+        w.inbound(answered, local(z, 2026, 11, 1, 9, 30), body="Yes, Tuesday")
+        _, silent = w.caller()
+        _followup(w, silent, local(z, 2026, 11, 2, 9, 0))
+        _followup(w, silent, local(z, 2026, 11, 2, 9, 5), status=Message.Status.FAILED)
+        voicemail = Call.objects.filter(
+            outcome=Call.Outcome.MISSED, started_at__gte=local(z, 2026, 10, 31, 0, 0)
+        ).earliest("started_at")
+        Call.objects.filter(pk=voicemail.pk).update(recording_sid="RE1")
+        Message.objects.filter(direction="in", body="Yes please").update(intent="booking")
+        Message.objects.filter(
+            pk=w.inbound(answered, local(z, 2026, 11, 2, 8, 0), body="How much?").pk
+        ).update(intent="price")
+        Message.objects.filter(pk=w.inbound(answered, local(z, 2026, 11, 3, 8, 0), body="Cost?").pk).update(
+            intent="price"  # the day after: not counted
+        )
+    with schema_context(bolt.schema_name):
+        w = Writer(bolt)
+        _, conversation = w.caller()
+        _followup(w, conversation, local(NEW_YORK, 2026, 11, 1, 9, 0))
+        w.inbound(conversation, local(NEW_YORK, 2026, 11, 1, 9, 1), body="Sparks everywhere")
+        Message.objects.filter(body="Sparks everywhere").update(intent="emergency")
+        Message.objects.filter(direction="in", body="Yes please").update(intent="booking")
+        Call.objects.update(recording_sid="RE2")

@@ -12,11 +12,12 @@ from playwright.sync_api import expect
 
 from accounts.models import Agency, Client
 from billing.models import ClientPrice
+from messaging.models import IntakeLink, TrackedLink
 from reports.models import DailyRollup, FirstStaffReply, MonthlyRollup
 from reports.rollups import rollup_rebuild_client
 from tests.browser.conftest import CHROMIUM_ARGS, DESKTOP, PHONE, SCREENSHOTS, fits_the_screen, screenshot
 from tests.browser.test_login_pages import log_in
-from tests.reports.history import build_acme, build_bolt, build_cedar
+from tests.reports.history import build_acme, build_after_textback, build_bolt, build_cedar
 
 PERIOD = "?preset=custom&start=2026-10-26&end=2026-11-08&bucket=day"
 
@@ -44,9 +45,12 @@ def committed_history(live, personas):
     build_acme(personas.acme)
     build_bolt(personas.bolt)
     build_cedar(personas.cedar)
+    build_after_textback(personas.acme, personas.bolt)
     for client in (personas.acme, personas.bolt, personas.cedar):
         rollup_rebuild_client(client=Client.objects.get(pk=client.pk))
     yield personas
+    for model in (TrackedLink, IntakeLink):  # public, unlike the callers' rows
+        model.objects.filter(client__in=[personas.acme, personas.bolt]).delete()
     Client.objects.filter(pk=personas.acme.pk).update(average_job_value=None, reply_conversion_rate=None)
     ClientPrice.objects.filter(client=personas.acme).delete()
     Agency.objects.filter(pk=personas.northwind.pk).update(
@@ -143,7 +147,12 @@ def test_the_agency_rollup_in_a_browser(live, committed_history, device):
         assert page.locator("svg.chart").count() == 6
         assert fits_the_screen(page)
         screenshot(page, f"reports-agency-{device}")
-        page.get_by_role("link", name="Acme Plumbing").click()
+        # What callers did after the text-back, together and by client (26 Oct – 8 Nov: acme's link of 3 Nov too).
+        after = page.locator("section.after-textback")
+        expect(after.locator(".caller-steps").first).to_contain_text("Booking link: sent in 5 texts")
+        expect(after.locator("tbody tr").first).to_contain_text("3 opened · 2 booked of 4")
+        assert fits_the_screen(page)  # the full page's screenshot above shows it
+        page.locator(".ranking").get_by_role("link", name="Acme Plumbing").click()
         expect(page.get_by_role("heading", name="Recovered revenue · Acme Plumbing")).to_be_visible()
         assert problems == []
 
