@@ -23,6 +23,7 @@ from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils.timezone import now
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from accounts.models import Client
@@ -80,6 +81,32 @@ def media_receive(*, client: Client, message: Message, media: list[tuple[str, st
     ids = [row.pk for row in rows]
     transaction.on_commit(lambda: _queue_each(media_fetch, client.pk, ids))
     return rows
+
+
+# A copy the broker lost (down when the webhook committed) or the carrier could not give for a while is tried
+# once more: the sweep (telephony.tasks.copies_sweep, hourly) queues what is still not copied in this window, so
+# each such file is swept once, after its own task's retries (about 2.5 minutes) are long over.
+SWEEP_WINDOW = (timedelta(minutes=15), timedelta(minutes=75))
+
+
+def media_sweep(*, client: Client) -> int:
+    """Queue the fetch again for this client's callers' files still not copied (in its schema); returns how many."""
+    moment = now()
+    ids = list(
+        MessageMedia.objects.filter(
+            file="",
+            problem="",
+            created_at__gt=moment - SWEEP_WINDOW[1],
+            created_at__lte=moment - SWEEP_WINDOW[0],
+        )
+        .exclude(twilio_url="")
+        .values_list("pk", flat=True)
+    )
+    if ids:
+        from .tasks import media_fetch
+
+        _queue_each(media_fetch, client.pk, ids)
+    return len(ids)
 
 
 def _queue_each(task, client_id: int, ids: list[int]) -> None:

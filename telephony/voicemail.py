@@ -23,7 +23,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from accounts.models import Client
 from config import outbound
 from messaging.carriers import TELNYX, carrier_name
-from messaging.media import carrier_media_fetch
+from messaging.media import SWEEP_WINDOW, carrier_media_fetch
 from messaging.models import Conversation
 from messaging.services import conversation_for
 from messaging.webhooks import callback_url, carrier_of
@@ -113,6 +113,29 @@ def _queue(task, *args) -> None:
         Exception
     ) as exc:  # a broker that is down costs the copy now; the thread falls back to Twilio's note
         log.warning("could not queue %s: %s", task.name, exc)
+
+
+def voicemail_sweep(*, client: Client) -> int:
+    """Queue the copy again for this client's voicemails still not copied, once (messaging.media.SWEEP_WINDOW
+    after the call began; a voicemail lasts at most 10 minutes). Not on Telnyx: its link is dead after 10 minutes,
+    so its own task's retries are all there is."""
+    if carrier_name(client) == TELNYX:
+        return 0
+    moment = now()
+    ids = list(
+        Call.objects.filter(
+            recording_file="",
+            started_at__gt=moment - SWEEP_WINDOW[1],
+            started_at__lte=moment - SWEEP_WINDOW[0],
+        )
+        .exclude(recording_url="")
+        .values_list("pk", flat=True)
+    )
+    from .tasks import voicemail_fetch
+
+    for pk in ids:
+        _queue(voicemail_fetch, client.pk, pk)
+    return len(ids)
 
 
 def voicemail_transcribed(*, call_sid: str, recording_sid: str, text: str, status: str) -> Call | None:

@@ -412,6 +412,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "api.tasks.sweep_webhook_deliveries",
         "schedule": env.float("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=30.0),
     },
+    # Voicemails and callers' photos whose copy the broker lost or the carrier delayed: tried once more.
+    "copies-sweep": {"task": "telephony.tasks.copies_sweep", "schedule": crontab(minute=25)},
     # Close last month's statements once it has ended in every agency's time zone (idempotent; see billing).
     "billing-close-last-month": {"task": "billing.tasks.statements_close_last_month", "schedule": 6 * 3600.0},
     # Usage warnings whose task never reached the broker.

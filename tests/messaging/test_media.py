@@ -7,12 +7,14 @@ Telnyx carries (payload.media of its signed message.received)."""
 import io
 import json
 import uuid
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
 from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from django_tenants.utils import schema_context
 from PIL import Image
 
@@ -22,6 +24,7 @@ from messaging import twilio_accounts
 from messaging.media import MAX_MEDIA_BYTES
 from messaging.models import Message, MessageMedia, OutboundSend
 from messaging.services import send_deliver
+from telephony.tasks import copies_sweep
 from tests.inbox.conftest import add_conversation
 from tests.webhooks import post_signed, sid, sms_params
 
@@ -392,3 +395,26 @@ def test_a_file_that_is_not_a_photo_is_refused_with_a_reason_and_nothing_is_sent
     assert response.status_code == 400 and "not a photo we can send" in response.content.decode()
     with schema_context(personas.acme.schema_name):
         assert not Message.objects.filter(conversation=conversation, kind=Message.Kind.REPLY).exists()
+
+
+# --- The sweep: a copy the broker lost is tried once more ------------------------------------------------------
+
+
+def test_a_photo_whose_copy_the_broker_lost_is_copied_by_the_hourly_sweep(
+    platform, personas, twilio, eager_tasks
+):
+    # The webhook commits but its copy is never queued (the broker was down): nothing in storage yet.
+    params = _mms(platform, personas.acme, twilio, [(JPEG, "image/jpeg")])
+    old = _mms(platform, personas.acme, twilio, [(PNG, "image/png")])
+    with schema_context(personas.acme.schema_name):
+        MessageMedia.objects.filter(message__provider_sid=params["MessageSid"]).update(
+            created_at=timezone.now() - timedelta(minutes=30)
+        )
+        MessageMedia.objects.filter(message__provider_sid=old["MessageSid"]).update(
+            created_at=timezone.now() - timedelta(hours=2)
+        )
+    assert copies_sweep() == 1  # once, in its window; one two hours old was swept an hour ago
+    [photo] = _stored(personas.acme, params)
+    assert (bool(photo.file), photo.size) == (True, len(JPEG))
+    assert _stored(personas.acme, old)[0].file == ""
+    assert "copies-sweep" in celery_app.conf.beat_schedule

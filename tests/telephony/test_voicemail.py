@@ -4,10 +4,12 @@ play it, the text-back still goes out, the report counts it, and a client may ch
 callback signed as Twilio signs it."""
 
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import Agency, Client
@@ -16,6 +18,7 @@ from messaging import twilio_accounts
 from messaging.models import OutboundSend
 from messaging.services import send_deliver
 from telephony.models import Call
+from telephony.tasks import copies_sweep
 from tests.webhooks import call_params, post_signed, sid
 
 pytestmark = pytest.mark.django_db
@@ -374,3 +377,20 @@ def test_on_telnyx_a_wav_recording_on_telnyxs_host_is_fetched_with_the_key_and_p
     call = _call(personas.acme, params)
     audio = web("acme.localhost", personas.alice).get(f"/inbox/calls/{call.pk}/voicemail/")
     assert (audio["Content-Type"], b"".join(audio.streaming_content)) == ("audio/wav", wav)
+
+
+def test_a_voicemail_whose_copy_the_broker_lost_is_copied_by_the_hourly_sweep(
+    platform, personas, twilio, eager_tasks
+):
+    _, params = _missed(platform, personas.acme)
+    recording = _recording(twilio, params, personas.acme)
+    # The callback commits but its copy is never queued (the broker was down).
+    assert post_signed(platform, "/hooks/twilio/voice/recording/?c=acme", recording).status_code == 200
+    assert _call(personas.acme, params).recording_file == ""
+    with schema_context(personas.acme.schema_name):
+        Call.objects.filter(call_sid=params["CallSid"]).update(
+            started_at=timezone.now() - timedelta(minutes=20)
+        )
+    assert copies_sweep() == 1
+    assert _call(personas.acme, params).recording_file.endswith(".mp3")
+    assert copies_sweep() == 0  # copied: nothing left to sweep
