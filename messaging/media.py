@@ -74,7 +74,7 @@ def media_in_params(params: dict) -> list[tuple[str, str]] | str:
 def media_receive(*, client: Client, message: Message, media: list[tuple[str, str]]) -> list[MessageMedia]:
     """Keep the files of a caller's text (in its transaction); each is fetched once it commits."""
     rows = MessageMedia.objects.bulk_create(
-        [MessageMedia(message=message, twilio_url=url[:2000], content_type=kind) for url, kind in media]
+        [MessageMedia(message=message, carrier_url=url[:2000], content_type=kind) for url, kind in media]
     )
     from .tasks import media_fetch  # a task module imports the services it runs; this is the reverse
 
@@ -99,7 +99,7 @@ def media_sweep(*, client: Client) -> int:
             created_at__gt=moment - SWEEP_WINDOW[1],
             created_at__lte=moment - SWEEP_WINDOW[0],
         )
-        .exclude(twilio_url="")
+        .exclude(carrier_url="")
         .values_list("pk", flat=True)
     )
     if ids:
@@ -303,7 +303,7 @@ def media_fetch(*, client: Client, media: MessageMedia) -> str:
     if media.file:
         return media.file
     try:
-        answer = carrier_media_fetch(media.twilio_url, client=client, max_bytes=MAX_MEDIA_BYTES)
+        answer = carrier_media_fetch(media.carrier_url, client=client, max_bytes=MAX_MEDIA_BYTES)
     except outbound.OutboundRefused as exc:
         return _problem(media, str(exc))
     if len(answer.body) > MAX_MEDIA_BYTES:

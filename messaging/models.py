@@ -404,8 +404,8 @@ class MessageMedia(models.Model):
         max_length=100,
         help_text="As the carrier named it (Twilio's MediaContentTypeN, Telnyx's content_type).",
     )
-    # The carrier's copy (named twilio_url before Telnyx carried texts): Telnyx's is a pre-signed S3 link, long.
-    twilio_url = models.URLField(max_length=2000, blank=True)
+    # Where the carrier keeps it: Twilio's media URL, or Telnyx's link (a pre-signed S3 URL: long).
+    carrier_url = models.URLField(max_length=2000, blank=True)
     file = models.CharField(
         max_length=200, blank=True, help_text="Our copy's name in the storage; empty until fetched."
     )
