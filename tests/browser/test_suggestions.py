@@ -23,9 +23,11 @@ SHOWN = re.compile(r"Hi! A drain cleaning starts at \$149\. Pick a time here: (h
 
 @pytest.fixture
 def facts(live, personas):
-    """Committed: the web server reads them. Put back afterwards (the stack wipes callers' rows, not clients')."""
+    """Committed: the web server reads them. Put back afterwards (the stack wipes callers' rows, not clients'), and
+    the short links made meanwhile go (they live in the public schema, which other tests read)."""
     fields = ["facts_services", "facts_prices", "booking_url"]
     before = Client.objects.filter(pk=personas.acme.pk).values(*fields).get()
+    last_link = TrackedLink.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     Client.objects.filter(pk=personas.acme.pk).update(
         facts_services="Drain cleaning, water heaters",
         facts_prices="Drain cleaning from $149.",
@@ -33,6 +35,7 @@ def facts(live, personas):
     )
     yield
     Client.objects.filter(pk=personas.acme.pk).update(**before)
+    TrackedLink.objects.filter(pk__gt=last_link).delete()
 
 
 def test_a_suggested_reply_is_edited_and_sent_on_a_phone(live, personas, page_for, facts, _fake_llm_server):

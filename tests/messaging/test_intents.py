@@ -26,8 +26,8 @@ CALLER = "+13125550155"
 BOB_MOBILE = "+13125550177"
 
 
-# Written after the rules were last changed and never tuned on: what a reply phrased in new words gets.
-HELD_OUT = Path(__file__).parent / "data" / "intents_holdout4.csv"
+# In nothing the classifier was tuned on or learned from: what a reply phrased in new words gets.
+HELD_OUT = Path(__file__).parent / "data" / "intents_holdout5.csv"
 
 
 def _labelled(path: Path = LABELLED) -> list[tuple[str, str]]:
@@ -57,16 +57,32 @@ def test_the_rules_read_the_labelled_replies():
 
 
 def test_the_rules_read_replies_they_were_never_tuned_on():
-    """The honest floor (bench/intent_accuracy.py measures it: 65.6 % when written): replies in words the rules
-    never saw. Not a target to tune to; a change that loses generality fails here."""
+    """The honest floor (bench/intent_accuracy.py measures it: 79.7 % when written, 67.2 % with the rules alone):
+    replies in words the classifier never saw. Not a target to tune to; a change that loses generality fails."""
     held_out = _labelled(HELD_OUT)
     assert len(held_out) >= 60
     right = sum(intent_of(text).intent == label for text, label in held_out)
-    assert right / len(held_out) >= 0.6
-    # An emergency or an opt-out missed costs most: most of them must still be heard.
-    for intent, floor in ((Intent.EMERGENCY, 0.6), (Intent.OPT_OUT, 0.6)):
+    assert right / len(held_out) >= 0.75
+    # An emergency or an opt-out missed costs most: nearly all of them must be heard.
+    for intent, floor in ((Intent.EMERGENCY, 0.8), (Intent.OPT_OUT, 0.8)):
         of_it = [text for text, label in held_out if label == intent]
         assert sum(intent_of(text).intent == intent for text in of_it) / len(of_it) >= floor, intent
+
+
+def test_where_no_rule_speaks_the_word_model_reads_it_but_never_surely_enough_to_file():
+    reading = intent_of("water heater pilot keeps going out, need it looked at")
+    assert reading.intent == Intent.BOOKING and reading.words
+    pitch = intent_of("Exclusive offer for contractors: more homeowner jobs every month")
+    assert pitch.intent == Intent.SPAM and pitch.confidence < 0.8
+    assert intent_of("thanks so much").intent == Intent.OTHER
+
+
+@pytest.mark.django_db
+def test_a_reply_the_word_model_reads_as_spam_is_not_filed(platform, personas):
+    message = _text(platform, personas.acme, "Exclusive offer for contractors: more homeowner jobs every month")
+    with schema_context(personas.acme.schema_name):
+        conversation = Conversation.objects.get(pk=message.conversation_id)
+    assert message.intent == "spam" and (conversation.status, conversation.unread_count) == ("open", 1)
 
 
 @pytest.mark.parametrize(
