@@ -32,9 +32,13 @@ def main() -> None:
     parser.add_argument("--show-misses", action="store_true", help="print every reply read wrong")
     args = parser.parse_args()
     tuned = measure(DATA / "intents.csv", show_misses=args.show_misses)
-    print("\nfirst held-out set (its misses were read while the rules were widened; the word model learns from it):")
+    print(
+        "\nfirst held-out set (its misses were read while the rules were widened; the word model learns from it):"
+    )
     held_out = measure(DATA / "intents_holdout.csv", show_misses=args.show_misses)
-    print("\nsecond held-out set (its misses were read while widening the rules; the word model learns from it):")
+    print(
+        "\nsecond held-out set (its misses were read while widening the rules; the word model learns from it):"
+    )
     held_out2 = measure(DATA / "intents_holdout2.csv", show_misses=args.show_misses)
     print("\nfourth held-out set (the rules never tuned on it; the word model learns from it):")
     held_out4 = measure(DATA / "intents_holdout4.csv", show_misses=args.show_misses)
@@ -44,7 +48,13 @@ def main() -> None:
         "intent_accuracy",
         tuned.pop("rows"),
         ["intent", "replies", "given", "precision", "recall", "f1"],
-        extra={"tuned_on": tuned, "held_out": held_out, "held_out_2": held_out2, "held_out_4": held_out4, "held_out_5": held_out5},
+        extra={
+            "tuned_on": tuned,
+            "held_out": held_out,
+            "held_out_2": held_out2,
+            "held_out_4": held_out4,
+            "held_out_5": held_out5,
+        },
     )
 
 

@@ -79,7 +79,9 @@ def test_where_no_rule_speaks_the_word_model_reads_it_but_never_surely_enough_to
 
 @pytest.mark.django_db
 def test_a_reply_the_word_model_reads_as_spam_is_not_filed(platform, personas):
-    message = _text(platform, personas.acme, "Exclusive offer for contractors: more homeowner jobs every month")
+    message = _text(
+        platform, personas.acme, "Exclusive offer for contractors: more homeowner jobs every month"
+    )
     with schema_context(personas.acme.schema_name):
         conversation = Conversation.objects.get(pk=message.conversation_id)
     assert message.intent == "spam" and (conversation.status, conversation.unread_count) == ("open", 1)
