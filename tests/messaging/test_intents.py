@@ -16,7 +16,7 @@ from config.celery_app import app as celery_app
 from crm.models import Contact
 from inbox import tasks
 from inbox.models import NotificationPreference
-from messaging.intents import Intent, intent_of
+from messaging.intents import EXAMPLES, Intent, intent_of
 from messaging.models import Conversation, Message
 from tests.webhooks import post_signed, sms_params
 
@@ -67,6 +67,11 @@ def test_the_rules_read_replies_they_were_never_tuned_on():
     for intent, floor in ((Intent.EMERGENCY, 0.8), (Intent.OPT_OUT, 0.8)):
         of_it = [text for text, label in held_out if label == intent]
         assert sum(intent_of(text).intent == intent for text in of_it) / len(of_it) >= floor, intent
+
+
+def test_the_honest_set_is_in_nothing_the_word_model_learned():
+    learned = {text.casefold() for text, _ in _labelled(EXAMPLES)}
+    assert not [text for text, _ in _labelled(HELD_OUT) if text.casefold() in learned]
 
 
 def test_where_no_rule_speaks_the_word_model_reads_it_but_never_surely_enough_to_file():
