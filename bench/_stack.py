@@ -19,12 +19,12 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.stack import Processes, free_port, wait_until  # noqa: E402 - the test stack's processes
+from tests.stack import Processes, delete_callers_data, free_port, wait_until  # noqa: E402 - the test stack's
+from tests.webhooks import inbound_call_params, signed_body, where_from  # noqa: E402 - and Twilio's webhooks
 
 VENV_BIN = Path(sys.executable).parent
 # bench/soak.py uses a database of its own (it cuts its connections off), named by BENCH_DB.
@@ -195,20 +195,6 @@ def ensure_clients(count: int) -> list:
     return [by_slug[s] for s in slugs]
 
 
-# Client-schema tables that hold callers' data, children first: emptied before a run so that reruns start
-# from the same state (no "recently texted" callers, no growing tables). DELETE, not TRUNCATE: truncating
-# 200 schemas' tables makes thousands of new files and took ~7 s; deleting a few rows each takes well under 1 s.
-CLIENT_DATA_TABLES = [
-    "inbox_note",
-    "messaging_message",
-    "messaging_consentevent",
-    "crm_outcome",
-    "messaging_conversation",
-    "telephony_call",
-    "crm_contact",
-]
-
-
 def fresh_run(*, clients: int, redis_url: str, force_migrate: bool) -> tuple[list, int]:
     """What every benchmark does first: the bench database and clients ready, their callers' data and the
     Redis database emptied, this process's connection closed (the servers get their own); and a free port."""
@@ -222,21 +208,16 @@ def fresh_run(*, clients: int, redis_url: str, force_migrate: bool) -> tuple[lis
 
 
 def reset_client_data(clients: list) -> None:
-    """Delete the callers' data of the bench clients, then VACUUM ANALYZE the bench database: PostgreSQL here
-    runs with autovacuum off, and the dead rows of earlier runs made every query slower run after run."""
+    """Delete the callers' data of the bench clients (tests/stack.py's tables, so reruns start from the same
+    state: no "recently texted" callers, no growing tables), then VACUUM ANALYZE the bench database: PostgreSQL
+    here runs with autovacuum off, and the dead rows of earlier runs made every query slower run after run."""
     from django.db import connection, transaction
 
     from messaging.models import OutboundSend
 
     connection.set_schema_to_public()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            ";".join(
-                f'DELETE FROM "{client.schema_name}"."{table}"'
-                for client in clients
-                for table in CLIENT_DATA_TABLES
-            )
-        )
+    with transaction.atomic():
+        delete_callers_data([client.schema_name for client in clients])
     OutboundSend.objects.filter(client__in=clients).delete()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE)")
@@ -258,43 +239,20 @@ def caller_number(n: int) -> str:
 
 
 def voice_params(*, call_sid: str, caller: str, to: str, **extra: str) -> dict[str, str]:
-    """What Twilio posts for an inbound call (the usual set of parameters, so bodies are realistically sized)."""
-    return {
-        "AccountSid": ACCOUNT_SID,
-        "ApiVersion": "2010-04-01",
-        "CallSid": call_sid,
-        "CallStatus": "ringing",
-        "Called": to,
-        "CalledCity": "CHICAGO",
-        "CalledCountry": "US",
-        "CalledState": "IL",
-        "CalledZip": "60601",
-        "Caller": caller,
-        "CallerCity": "CHICAGO",
-        "CallerCountry": "US",
-        "CallerState": "IL",
-        "CallerZip": "60614",
-        "Direction": "inbound",
-        "From": caller,
-        "FromCity": "CHICAGO",
-        "FromCountry": "US",
-        "FromState": "IL",
-        "FromZip": "60614",
-        "To": to,
-        "ToCity": "CHICAGO",
-        "ToCountry": "US",
-        "ToState": "IL",
-        "ToZip": "60601",
+    """What Twilio posts for an inbound call, with the places it adds (tests/webhooks.py), to the bench's account."""
+    return inbound_call_params(
+        caller=caller,
+        to=to,
+        AccountSid=ACCOUNT_SID,
+        CallSid=call_sid,
+        **where_from(caller=caller, to=to),
         **extra,
-    }
+    )
 
 
 def signed(public_base_url: str, path: str, params: dict[str, str]) -> tuple[bytes, str]:
     """The form body and its X-Twilio-Signature, computed as Twilio does over PUBLIC_BASE_URL + path."""
-    from twilio.request_validator import RequestValidator
-
-    signature = RequestValidator(AUTH_TOKEN).compute_signature(f"{public_base_url}{path}", params)
-    return urlencode(params).encode(), signature
+    return signed_body(path, params, base_url=public_base_url, token=AUTH_TOKEN)
 
 
 # --- processes -------------------------------------------------------------------------------------------

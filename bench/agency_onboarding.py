@@ -6,17 +6,15 @@ click that is not timed here). The issue's target is under 2 s median.
     .venv/bin/python bench/agency_onboarding.py [--runs 7]
 
 Uses DATABASE_URL (a development database, migrated) and REDIS_URL as the broker; starts one worker of its own
-and stops it again, and removes every client and schema it made. Indicative on a busy shared machine.
+(tests/stack.py's Processes) and stops it again, and removes every client and schema it made. Indicative on a busy shared machine.
 """
 
 import argparse
 import os
-import subprocess
-import sys
 import time
 from decimal import Decimal
 
-from _common import ROOT, django_setup, report, summary_ms
+from _common import django_setup, report, summary_ms
 
 django_setup()
 
@@ -25,7 +23,7 @@ from django.db import connection  # noqa: E402
 from accounts.models import Agency, Client, Onboarding, User  # noqa: E402
 from accounts.schemas import client_schema_drop, template_schema_ensure  # noqa: E402
 from agency.onboarding import onboarding_start  # noqa: E402
-from tests.stack import wait_until  # noqa: E402
+from tests.stack import Processes, wait_until  # noqa: E402
 
 SLUG = "bench-onboard"
 
@@ -47,28 +45,11 @@ def main() -> None:
     template_schema_ensure()  # made once per migration change, not per client
     agency = Agency.objects.create(slug=SLUG, name="Bench Onboarding")
     actor = User.objects.create_user("bench-onboard@bench.test", None)
-    worker = subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "celery"),
-            "-A",
-            "config",
-            "worker",
-            "--concurrency",
-            "1",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "--hostname",
-            f"bench-onboard-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "DEBUG": "1"},
-        stdout=sys.stderr,
-        stderr=sys.stderr,
-    )
+    # tests/stack.py's worker: its own session and log, stopped (and its children with it) whatever happens.
+    processes = Processes({**os.environ, "DEBUG": "1"}, tag=f"bench-onboard-{os.getpid()}")
     to_live, to_ready = [], []
     try:
+        processes.start_celery("worker", ["--concurrency", "1", "--pool", "solo"])
         # A first client warms the worker (imports, connection); it is not counted.
         for i in range(args.runs + 1):
             start = time.perf_counter()
@@ -98,8 +79,7 @@ def main() -> None:
                 to_live.append(live)
                 to_ready.append(ready)
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        processes.close()
         cleanup()
     report(
         "agency_onboarding",

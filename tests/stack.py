@@ -391,16 +391,30 @@ class Stack(Processes):
 
 
 # Client-schema tables that hold callers' data (templates and contenttypes stay: they come with the schema).
-CLIENT_DATA_TABLES = [
-    "crm_contact",
-    "crm_suppression",
-    "telephony_call",
-    "messaging_conversation",
+# Client-schema tables that hold callers' data, children first (so that DELETE, table by table, never trips a
+# foreign key; the benchmarks delete, bench/_stack.py) and the tests' own additions: truncated between stack tests.
+CALLER_DATA_TABLES = [
+    "inbox_note",
     "messaging_message",
     "messaging_consentevent",
-    "inbox_note",
-    "inbox_cannedreply",
+    "crm_outcome",
+    "messaging_conversation",
+    "telephony_call",
+    "crm_suppression",
+    "crm_contact",
 ]
+CLIENT_DATA_TABLES = [*CALLER_DATA_TABLES, "inbox_cannedreply"]
+
+
+def delete_callers_data(schemas: list[str]) -> None:
+    """DELETE the callers' data of these schemas, in one round trip: for many schemas, cheaper than TRUNCATE,
+    which makes new files for every table (200 schemas' took about 7 s; deleting a few rows each, under 1 s)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            ";".join(
+                f'DELETE FROM "{schema}"."{table}"' for schema in schemas for table in CALLER_DATA_TABLES
+            )
+        )
 
 
 def reset_committed_data(schemas: list[str]) -> None:
