@@ -6,7 +6,7 @@ weigh most, and the confidence says how far it is ahead of the runner-up. An opt
 (messaging.keywords), ahead of everything. Where no rule speaks, a word model learned from labelled replies
 answers when it is fairly sure (below). Measured by bench/intent_accuracy.py (precision and recall per intent)
 on the labelled replies in tests/messaging/data/; intents_holdout5.csv is in nothing either part learned or was
-tuned on, and is the honest score (four replies in five; two in three with the rules alone). A reading acts on
+tuned on, and is the honest score (over three replies in four; under two in three by the rules alone). A reading acts on
 its own only where it is sure (messaging.services files a reply away at 0.8 and up)."""
 
 import csv
