@@ -7,8 +7,8 @@ The carrier then posts twice, signed like every webhook and on its own door (Twi
 TeXML /hooks/telnyx/): the recording status callback (the recording's sid, URL and length) and, a little later,
 the transcription callback (its text). The audio is copied into Django's storage by a task through config.outbound
 (messaging.media.carrier_media_fetch: Twilio's behind HTTP basic auth of the account the number lives in,
-Telnyx's from its pre-signed link, good for 10 minutes), so the thread plays our copy and only the client's people
-can hear it (inbox.views.voicemail).
+Telnyx's from its pre-signed link, good for 10 minutes, then from a fresh one its Recordings API gives), so the
+thread plays our copy and only the client's people can hear it (inbox.views.voicemail).
 """
 
 import logging
@@ -23,7 +23,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from accounts.models import Client
 from config import outbound
 from messaging.carriers import TELNYX, carrier_name
-from messaging.media import SWEEP_WINDOW, carrier_media_fetch
+from messaging.media import SWEEP_WINDOW, carrier_media_fetch, telnyx_media_fetch, telnyx_recording_link
 from messaging.models import Conversation
 from messaging.services import conversation_for
 from messaging.webhooks import callback_url, carrier_of
@@ -117,10 +117,8 @@ def _queue(task, *args) -> None:
 
 def voicemail_sweep(*, client: Client) -> int:
     """Queue the copy again for this client's voicemails still not copied, once (messaging.media.SWEEP_WINDOW
-    after the call began; a voicemail lasts at most 10 minutes). Not on Telnyx: its link is dead after 10 minutes,
-    so its own task's retries are all there is."""
-    if carrier_name(client) == TELNYX:
-        return 0
+    after the call began; a voicemail lasts at most 10 minutes). A Telnyx link is dead by then: voicemail_fetch
+    asks Telnyx for a fresh one."""
     moment = now()
     ids = list(
         Call.objects.filter(
@@ -155,9 +153,17 @@ def voicemail_fetch(*, client: Client, call: Call) -> str:
     if call.recording_file or not call.recording_url:
         return call.recording_file
     # Twilio's RecordingUrl names the recording; its audio is that with .mp3. Telnyx's is the mp3 file itself.
-    url = call.recording_url if carrier_name(client) == TELNYX else f"{call.recording_url}.mp3"
+    on_telnyx = carrier_name(client) == TELNYX
+    url = call.recording_url if on_telnyx else f"{call.recording_url}.mp3"
     try:
-        answer = carrier_media_fetch(url, client=client, max_bytes=MAX_RECORDING_BYTES)
+        try:
+            answer = carrier_media_fetch(url, client=client, max_bytes=MAX_RECORDING_BYTES)
+        except outbound.OutboundError as exc:
+            if not on_telnyx or isinstance(exc, outbound.OutboundRefused) or not call.recording_sid:
+                raise
+            # Telnyx's link is dead 10 minutes after the call (a late retry, the sweep): ask for a fresh one.
+            fresh = telnyx_recording_link(call.recording_sid)
+            answer = telnyx_media_fetch(fresh, max_bytes=MAX_RECORDING_BYTES)
     except outbound.OutboundRefused as exc:  # not the carrier's to give: never fetched, never retried
         log.warning("voicemail of call %s not fetched: %s", call.call_sid, exc)
         return ""

@@ -394,3 +394,44 @@ def test_a_voicemail_whose_copy_the_broker_lost_is_copied_by_the_hourly_sweep(
     assert copies_sweep() == 1
     assert _call(personas.acme, params).recording_file.endswith(".mp3")
     assert copies_sweep() == 0  # copied: nothing left to sweep
+
+
+def test_on_telnyx_a_voicemail_whose_link_died_is_copied_through_a_fresh_one(
+    platform, personas, telnyx, eager_tasks
+):
+    """Telnyx's recording link is dead 10 minutes after the call: the sweep's late copy asks Telnyx's Recordings
+    API for a fresh one (with the key) and fetches that (without)."""
+    Agency.objects.filter(pk=personas.northwind.pk).update(carrier="telnyx")
+    params = call_params(personas.acme, CALLER, AccountSid=telnyx.account_sid, CallSid="v3:telnyx-vm-4")
+    _telnyx_post(platform, telnyx, "voice/incoming/", params)
+    _telnyx_post(
+        platform,
+        telnyx,
+        "voice/dial-complete/",
+        {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"},
+    )
+    recording_id = "5f0c7d8e-1111-4a2b-9c3d-0123456789ab"
+    recording = {
+        "AccountSid": telnyx.account_sid,
+        "CallSid": params["CallSid"],
+        "RecordingSid": recording_id,
+        "RecordingUrl": telnyx.add_recording(recording_id, AUDIO),
+        "RecordingStatus": "completed",
+        "RecordingDuration": "12",
+    }
+    # The callback commits but its copy is never queued (the broker was down); 20 minutes on, the link is dead.
+    assert _telnyx_post(platform, telnyx, "voice/recording/?c=acme", recording).status_code == 200
+    telnyx.expire_links()
+    with schema_context(personas.acme.schema_name):
+        Call.objects.filter(call_sid=params["CallSid"]).update(
+            started_at=timezone.now() - timedelta(minutes=20)
+        )
+    assert copies_sweep() == 1
+    assert _call(personas.acme, params).recording_file.endswith(".mp3")
+    gets = [(r["path"], r["headers"].get("authorization")) for r in telnyx.requests if r["method"] == "GET"]
+    path = f"/telephony-recorder-prod/{recording_id}.mp3"
+    assert gets == [
+        (path, None),  # the dead link: 403
+        (f"/v2/recordings/{recording_id}", f"Bearer {telnyx.api_key}"),
+        (path, None),  # the fresh one
+    ]

@@ -9,6 +9,7 @@ for the webhooks Telnyx sends (Ed25519 over "<timestamp>|<body>", with a key pai
     GET, PATCH /v2/texml_applications/{id} → the account's one TeXML application (`texml_application`)
     POST /v2/texml/calls/{application_id} → 200 {"call_sid", "from", "to", "status": "queued"} (TeXML Calls API:
                                           From and To required, Url or Texml; 404 for an application not ours)
+    GET  /v2/recordings/{id}            → 200 {"data": {"download_urls": {"mp3": a fresh pre-signed link}}} | 404
     GET  a media file (add_media)       → its bytes: a pre-signed S3 link (no Authorization header, the query's
                                           signature) or a file on api.telnyx.com (the Bearer key)
 
@@ -76,6 +77,7 @@ class FakeTelnyx:
                 "status_callback": "",
             }
             self.taken: set[str] = set()
+            self._recordings: dict[str, str] = {}  # recording id → its file's path (add_recording)
             self._media: dict[
                 str, tuple[bytes, str, str]
             ] = {}  # path → (content, content type, its S3 signature)
@@ -136,6 +138,34 @@ class FakeTelnyx:
         path = f"/v2/media/{name}"
         self._media[path] = (content, content_type, "")
         return f"https://api.telnyx.com{path}"
+
+    def add_recording(self, recording_id: str, content: bytes, content_type: str = "audio/mpeg") -> str:
+        """A <Record>'s recording: its pre-signed link (as the recording callback names it), and the Recordings API
+        (GET /v2/recordings/{id}) hands out a fresh one."""
+        url = self.add_media(f"{recording_id}.mp3", content, content_type)
+        self._recordings[recording_id] = urlsplit(url).path
+        return url
+
+    def expire_links(self) -> None:
+        """Every pre-signed link handed out so far stops working (403), as Telnyx's do after 10 minutes."""
+        for path, (content, content_type, signature) in self._media.items():
+            if signature:
+                self._media[path] = (content, content_type, uuid.uuid4().hex)
+
+    def _recording(self, recording_id: str) -> tuple[int, dict]:
+        path = self._recordings.get(recording_id)
+        if path is None:
+            return _error(404, 10005, "Resource not found")
+        signature = self._media[path][2]
+        query = f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=600&X-Amz-Signature={signature}"
+        return 200, {
+            "data": {
+                "record_type": "recording",
+                "id": recording_id,
+                "status": "completed",
+                "download_urls": {"mp3": f"https://s3.amazonaws.com{path}?{query}"},
+            }
+        }
 
     def _file(self, path: str, headers: dict, query: dict) -> tuple[int, dict] | None:
         """A media file's answer ({"_file": (content, type)} for the handler), or None if `path` is none."""
@@ -244,6 +274,8 @@ class FakeTelnyx:
                 or (path.startswith("/v2/phone_numbers"))
             ):
                 return self._numbers(method, path, query, body)
+            if method == "GET" and path.startswith("/v2/recordings/"):
+                return self._recording(unquote(path.rsplit("/", 1)[1]))
             if method == "GET" and path.startswith("/v2/number_lookup/"):
                 number = unquote(path.rsplit("/", 1)[1])
                 self.lookups.append(number)
