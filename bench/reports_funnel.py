@@ -43,6 +43,7 @@ from reports.rollups import monthly_rollups_rebuild, rollup_rebuild_client  # no
 from reports.selectors import (  # noqa: E402
     Funnel,
     Period,
+    after_textback,
     funnel_for_client,
     funnel_for_clients,
     period_from_preset,
@@ -90,7 +91,8 @@ def cleanup() -> None:
 
 def load_big_client(agency: Agency, calls: int) -> Client:
     """`calls` calls over the last year: 40% missed, a text-back for most of them, a third replied to, half of
-    those answered by staff, some booked and won; a tenth of the text-backs skipped."""
+    those answered by staff, some booked and won; a tenth of the text-backs skipped; replies read for an intent,
+    some follow-ups and voicemails."""
     client = client_create(
         agency=agency,
         slug=BIG,
@@ -168,6 +170,26 @@ def load_big_client(agency: Agency, calls: int) -> Client:
             "  m.created_at + (m.id %% 45 + 1) * interval '1 minute', now()"
             " FROM messaging_message m WHERE m.kind = 'inbound' AND m.id %% 2 = 0",
             [],
+        )
+        # What comes after the text-back: the callers' texts read for an intent, a follow-up (an hour after the
+        # text-back) for a fifth of those not replied to, and a voicemail on one missed call in seven.
+        cursor.execute(
+            "UPDATE messaging_message SET intent = (ARRAY['booking', 'price', 'other', 'existing_job'])[id %% 4 + 1]"
+            " WHERE direction = 'in'",
+            [],
+        )
+        cursor.execute(
+            "INSERT INTO messaging_message (conversation_id, direction, kind, body, status, from_number,"
+            " to_number, error_message, encoding, segments, call_sid, template_kind, created_at, sent_at,"
+            " status_changed_at)"
+            " SELECT m.conversation_id, 'out', 'followup', 'Still need a hand?', 'delivered', m.from_number,"
+            "  m.to_number, '', 'GSM-7', 1, '', '', m.sent_at + interval '1 hour', m.sent_at + interval '1 hour',"
+            "  now()"
+            " FROM messaging_message m WHERE m.kind = 'textback' AND m.id %% 3 <> 0 AND m.id %% 5 = 1",
+            [],
+        )
+        cursor.execute(
+            "UPDATE telephony_call SET recording_sid = 'RE' || id WHERE outcome = 'missed' AND id %% 7 = 0", []
         )
         cursor.execute(
             "INSERT INTO crm_outcome (contact_id, kind, value, lost_reason, created_at)"
@@ -311,6 +333,16 @@ def main() -> None:
             "client: what works in the texts, a year (its own tables)",
             calls_scale,
             lambda: text_results(client=big, period=year),
+        ),
+        (
+            "client: after the text-back, 30 days (links, and its own tables)",
+            calls_scale,
+            lambda: after_textback(clients=[big], period=last_30),
+        ),
+        (
+            "client: after the text-back, a year (links, and its own tables)",
+            calls_scale,
+            lambda: after_textback(clients=[big], period=year),
         ),
         ("nightly rebuild of the client's roll-ups", calls_scale, lambda: rollup_rebuild_client(client=big)),
         (
