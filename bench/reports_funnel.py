@@ -189,7 +189,8 @@ def load_big_client(agency: Agency, calls: int) -> Client:
             [],
         )
         cursor.execute(
-            "UPDATE telephony_call SET recording_sid = 'RE' || id WHERE outcome = 'missed' AND id %% 7 = 0", []
+            "UPDATE telephony_call SET recording_sid = 'RE' || id WHERE outcome = 'missed' AND id %% 7 = 0",
+            [],
         )
         cursor.execute(
             "INSERT INTO crm_outcome (contact_id, kind, value, lost_reason, created_at)"
