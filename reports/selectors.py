@@ -904,11 +904,11 @@ class AfterTextback:
 
     @property
     def intents(self) -> list[tuple[str, int]]:
-        """(label, count), most first; intents nobody declares any more left out."""
+        """(label, count), most first (ties by label); intents nobody declares any more left out."""
         labels = dict(Intent.choices)
         return sorted(
             ((labels[i], n) for i, n in self.reply_intents.items() if i in labels and n),
-            key=lambda row: -row[1],
+            key=lambda row: (-row[1], row[0]),
         )
 
     def __add__(self, other: "AfterTextback") -> "AfterTextback":

@@ -10,6 +10,8 @@ import zlib
 from datetime import date
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from api.services import apikey_create
@@ -69,11 +71,23 @@ def test_the_agency_rollup_shows_them_together_and_by_client(web, after):
         in text
     )
     assert "Voicemail: 2 callers left a voicemail" in text
-    assert "What callers' replies were about: Booking 5 · Price question 1 · Emergency 1" in text
+    assert "What callers' replies were about: Booking 5 · Emergency 1 · Price question 1" in text
     assert re.search(
         r"Acme Plumbing 2 opened · 1 booked of 3 1 opened · 1 answered of 2 1 recovered of 2 1", text
     )
     assert re.search(r"Bolt Electric 1 opened · 0 booked of 1 — 1 recovered of 1 1", text)
+
+
+def test_the_agency_page_costs_the_same_queries_for_one_client_or_two(web, after):
+    """Sara's agency has one client (cedar), Nate's two (acme and bolt): the page reads no more for two."""
+    counts = []
+    for who in (after.sara, after.nate):
+        browser = web("localhost", who)
+        browser.get("/reports/", PERIOD)  # the session and the caches warmed
+        with CaptureQueriesContext(connection) as captured:
+            assert browser.get("/reports/", PERIOD).status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1], counts
 
 
 def test_another_agency_sees_none_of_them(web, after):
