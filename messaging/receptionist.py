@@ -95,11 +95,13 @@ _BOOKED = (
 # Someone coming: "we will be there", "a tech will come by", "we can send someone".
 _VISIT = (
     r"\b(?:i|we|someone|somebody|a tech|our tech|the tech|a technician|our technician|one of our \w+|a plumber"
-    r"|our plumber|an electrician|our electrician|the crew|our crew|a crew|he|she|they|\w+)"
+    r"|our plumber|an electrician|our electrician|the crew|our crew|a crew|he|she|they"
+    r"|(?!(?:you|it|this|that|which|what|there)\b)\w+)"  # "you can send us a photo" promises nothing
     r"(?:'ll|'d| will| can| could| would| is going to| are going to| is gonna| are gonna|'s going to|'re going to"
     r"|'s coming| is coming| are coming|'re coming| shall)"
-    r"(?: \w+)? (?:come|be (?:there|over|out|by|at|round|around|with you)|stop|swing|drop|head|arrive|send|see you"
-    r"|visit|get (?:there|out|to you)|fit you|squeeze you|pop)\b"
+    r"(?: \w+)? (?:come|be (?:there|over|out|by|at|round|around|with you)|stop (?:by|in|over)|swing (?:by|over|past)"
+    r"|drop (?:by|in)|head (?:over|out|your way)|arrive|send (?:someone|somebody|a \w+|out|over)|see you|visit"
+    r"|get (?:there|out|to you)|fit you|squeeze you|pop (?:by|over|in|round))\b"
     r"|\b(?:on (?:our|my|the|his|her|their) way)\b|\bsend(?:ing)? (?:someone|somebody|a tech|a technician|a crew"
     r"|out)\b|\b(?:happy|glad|able|free|ready) to (?:come|stop|swing|send|visit|drop)\b"
 )

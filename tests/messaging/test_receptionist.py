@@ -231,6 +231,8 @@ def test_prices_when_the_client_allows_them(platform, acme, llm):
         "We'd be happy to come out and take a look.",
         "Our plumber is on his way.",
         "How about the 14th?",
+        "We can send a plumber out this week.",
+        "Our tech can swing by first thing.",
     ],
 )
 def test_it_never_invents_an_appointment(platform, acme, llm, draft):
@@ -268,6 +270,8 @@ def test_it_never_names_a_price_it_may_not(platform, acme, llm, draft):
         "We open at 8am. You can book online any time: https://book.example.com/acme",
         "We cover Chicago and 2 nearby suburbs.",
         "Call us at 312-555-0100 if it's easier.",
+        "You can send us a photo of the leak and we'll have a look.",
+        "It comes with a one-year warranty on parts.",
     ],
 )
 def test_a_plain_answer_from_the_facts_is_sent(platform, acme, llm, draft):
