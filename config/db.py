@@ -70,6 +70,35 @@ def insert_unless_exists(obj: models.Model) -> bool:
     return True
 
 
+def insert_or_read(obj: M, column: str) -> tuple[M | None, bool]:
+    """`obj` inserted, or the row already holding its value of the unique `column`, in one statement:
+    (the row, True when this call inserted it). (None, False) in the rare race where the row was inserted by a
+    transaction that committed after this statement began (it conflicts, yet the statement cannot see it): the
+    caller reads it again. The rules of insert_unless_exists hold (no signals; expressions computed)."""
+    model = type(obj)
+    meta = model._meta
+    fields = [field for field in meta.local_concrete_fields if not field.generated and field is not meta.pk]
+    query = sql.InsertQuery(model, on_conflict=OnConflict.IGNORE)
+    query.insert_values(fields, [obj])
+    using = router.db_for_write(model, instance=obj)
+    compiler = query.get_compiler(using=using)
+    compiler.returning_fields = list(meta.concrete_fields)
+    [(insert, params)] = compiler.as_sql()
+    columns = ", ".join(f'"{field.column}"' for field in meta.concrete_fields)
+    unique = next(field for field in meta.concrete_fields if field.name == column)
+    statement = (
+        f"WITH new AS ({insert}) SELECT {columns}, true FROM new UNION ALL "
+        f'(SELECT {columns}, false FROM "{meta.db_table}" WHERE "{unique.column}" = %s) LIMIT 1'
+    )
+    with connections[using].cursor() as cursor:
+        value = unique.get_db_prep_value(getattr(obj, unique.attname), connections[using], prepared=False)
+        cursor.execute(statement, [*params, value])
+        row = cursor.fetchone()
+    if row is None:
+        return None, False
+    return model_from_row(model, row[:-1]), row[-1]
+
+
 def model_from_row(model: type[M], values) -> M:
     """An instance of `model` from its concrete fields' column values, in their declared order, as the ORM
     would build it (each field's database converters applied). For the few hot statements written out as SQL

@@ -1,7 +1,7 @@
 from django.db import transaction
 
 from accounts.models import Client
-from config.db import insert_unless_exists
+from config.db import insert_or_read, insert_unless_exists
 from events.bus import publish
 
 from .events import ContactMerged
@@ -15,12 +15,14 @@ def contact_upsert(*, phone_number: str, name: str = "") -> Contact | None:
     number = e164_or_none(phone_number)
     if number is None:
         return None
-    contact = Contact.objects.filter(phone_number=number).first()
-    if contact is None:
-        contact = Contact(phone_number=number, name=name[:120], opted_out=suppressed(number))
-        if insert_unless_exists(contact):
-            return contact
-        contact = Contact.objects.get(phone_number=number)  # another request created it a moment ago
+    # One statement whether the caller is new or known (the call webhooks' path).
+    found, created = insert_or_read(
+        Contact(phone_number=number, name=name[:120], opted_out=suppressed(number)), "phone_number"
+    )
+    if created:
+        return found
+    # Known, or created a moment ago by another request (then read again: this statement could not see it).
+    contact = found or Contact.objects.get(phone_number=number)
     if name and not contact.name:
         contact.name = name[:120]
         contact.save(update_fields=["name", "updated_at"])

@@ -284,11 +284,11 @@ def test_the_webhooks_of_a_missed_call_answer_in_a_fixed_number_of_queries(
 ):
     """The budget bench/missed_call_cost.py measures (--show-sql lists them); raise it only knowingly."""
     params = call_params(personas.acme, CALLER)
-    # Schemas (2), the client, its last-webhook stamp at most once a minute (2), the call (contact look-up and
-    # insert, call insert: a new call is inserted without looking for it first), and the counters the reports
+    # Schemas (2), the client, its last-webhook stamp at most once a minute (2), the call (the contact found or
+    # inserted in one statement, the call inserted without looking for it first), and the counters the reports
     # and billing apps keep in the same transaction (CallReceived: one savepoint around the reports counter and
     # billing's usage row).
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(12):
         post_signed(platform, "/hooks/twilio/voice/incoming/", params)
     # From here the client comes from the cache (accounts.client_cache): no public schema, no client row.
     # The schema, the call, deciding it (one UPDATE), the ledger row (one INSERT), the reports counter
