@@ -1,8 +1,14 @@
+import hypothesis
 import pytest
 from django.db import connection
 from django.test import Client as HttpClient
 
 from . import personas as personas_module
+
+# Hypothesis' default deadline (200 ms an example) is a timing asserted in a test: a loaded machine fails it for
+# nothing. What the property tests check is behaviour; speed is the benchmarks' business.
+hypothesis.settings.register_profile("textback", deadline=None)
+hypothesis.settings.load_profile("textback")
 
 
 @pytest.fixture(scope="session")
