@@ -17,8 +17,17 @@ from accounts.services import client_url
 
 from .models import MonthlyReportSent, ReportEmailPreference
 from .pdf import monthly_pdf
-from .presenters import duration, money
-from .selectors import Period, funnel_for_client, month_period, rollup_client_ranking, today_in
+from .presenters import after_textback_lines, duration, money
+from .selectors import (
+    Period,
+    after_textback,
+    after_textback_for_client,
+    after_textback_total,
+    funnel_for_client,
+    month_period,
+    rollup_client_ranking,
+    today_in,
+)
 
 log = logging.getLogger(__name__)
 UNSUBSCRIBE_SALT = "reports.monthly-email.unsubscribe"
@@ -115,6 +124,9 @@ def _client_body(*, client: Client, period: Period, funnel, user: User) -> str:
             f"Estimate for {funnel.booked_pending} booked job(s) without a value yet: "
             f"{money(funnel.estimated_revenue)} (an estimate, not in recovered revenue)"
         )
+    after = after_textback_lines(after_textback_for_client(client=client, period=period))
+    if after:
+        lines += ["", "After the text-back:", *after]
     lines += [
         "",
         "The full report is attached as a PDF and online at",
@@ -142,6 +154,15 @@ def monthly_email_send_agency(*, agency: Agency, month: date) -> int:
         f"{money(r.numbers.won_value)} recovered"
         for i, r in enumerate(ranking, 1)
     ]
+    # What callers did after the text-back, across the clients (each client's own month, as the ranking).
+    after = after_textback_lines(
+        after_textback_total(
+            after_textback(
+                clients=[r.client for r in ranking],
+                period=Period(month, last, "UTC"),  # the dates; each client reads them on its own clock
+            ).values()
+        )
+    )
     sent = 0
     for user in people:
         body = "\n".join(
@@ -149,6 +170,7 @@ def monthly_email_send_agency(*, agency: Agency, month: date) -> int:
                 f"{month:%B %Y} across your {len(ranking)} client(s): {money(total)} recovered.",
                 "",
                 *table,
+                *(["", "After the text-back, across them:", *after] if after else []),
                 "",
                 "The full roll-up: " + settings.PUBLIC_BASE_URL.rstrip("/") + "/reports/",
                 "",

@@ -10,12 +10,15 @@ import zlib
 from datetime import date
 
 import pytest
+from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from api.services import apikey_create
 from reports import pdf
+from reports.emails import monthly_email_send_agency, monthly_email_send_client
+from reports.rollups import rollup_rebuild_client
 from reports.selectors import Period, after_textback
 
 from .history import build_after_textback
@@ -177,3 +180,20 @@ def test_the_api_report_has_them_for_its_own_client_only(web, after):
     # Acme's key on bolt's host answers nothing of bolt's (nor of acme's).
     other = web("bolt.localhost").get("/api/v1/reports/", days, **auth)
     assert other.status_code in (401, 404) and "links_sent" not in other.content.decode()
+
+
+def test_the_monthly_emails_say_it_too(after):
+    for client in (after.acme, after.bolt):
+        rollup_rebuild_client(client=client)
+    monthly_email_send_client(client=after.acme, month=date(2026, 11, 1))
+    [owner] = mail.outbox
+    # November on acme's clock, as its PDF.
+    assert (
+        "After the text-back:\nBooking link: sent in 3 texts, opened from 2, 1 booked after opening it."
+        in owner.body
+    )
+    monthly_email_send_agency(agency=after.northwind, month=date(2026, 11, 1))
+    summary = mail.outbox[1].body
+    assert "After the text-back, across them:\nBooking link: sent in 4 texts, opened from 3" in summary
+    assert "Follow-up: 3 callers who had not answered the text-back got one, 2 recovered" in summary
+    assert "Cedar" not in summary
