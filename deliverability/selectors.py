@@ -33,9 +33,10 @@ class Threshold:
 
 THRESHOLDS = (
     Threshold("opt_outs", "Opt-out rate", Decimal("0.02"), Decimal("0.05")),
-    Threshold("filtered", "Filtered by carriers (30007)", Decimal("0.01"), Decimal("0.03")),
-    # Any 30034/30032 means the number is not registered: every text of it may be blocked.
-    Threshold("unregistered", "Blocked as unregistered (30034/30032)", Decimal("0"), Decimal("0.10")),
+    # Worded for either carrier: Twilio's 30007 and Telnyx's spam codes count alike (messaging.carrier_errors).
+    Threshold("filtered", "Filtered by carriers as spam", Decimal("0.01"), Decimal("0.03")),
+    # Any unregistered refusal (Twilio's 30034/30032, Telnyx's 40010/40329) means every text may be blocked.
+    Threshold("unregistered", "Blocked as unregistered", Decimal("0"), Decimal("0.10")),
     Threshold("undelivered", "Undelivered", Decimal("0.05"), Decimal("0.15")),
     Threshold("failed", "Failed", Decimal("0.05"), Decimal("0.15")),
 )

@@ -148,7 +148,7 @@ def test_a_hard_limit_and_any_unregistered_text(personas):
         ("unregistered", DeliverabilityState.Level.WARNING),
     ]
     assert findings[0].text == (
-        "Filtered by carriers (30007) 4.0% (4 of 100 texts in 7 days; the hard limit is 3.0%)"
+        "Filtered by carriers as spam 4.0% (4 of 100 texts in 7 days; the hard limit is 3.0%)"
     )
 
 
