@@ -152,7 +152,7 @@ class Message(models.Model):
             # text-back" (reports.definitions.after_textback_by_client): without them each read scanned every
             # message of the client (370 ms a page at a million calls; bench/reports_funnel.py). Partial, so
             # only those rows pay for them.
-            models.Index(fields=["created_at"], condition=Q(kind="followup"), name="message_followup_time"),
+            models.Index(fields=["sent_at"], condition=Q(kind="followup"), name="message_followup_sent"),
             models.Index(
                 fields=["created_at"], condition=Q(direction="in") & ~Q(intent=""), name="message_intent_time"
             ),

@@ -198,13 +198,15 @@ def texts_by_template(*, start: datetime, end: datetime) -> list[tuple[str, str,
 
 
 # --- After the text-back (the caller's side), read from each client's own tables --------------------------------
-# Not in the roll-ups (reports.selectors.after_textback): follow-ups by the time they were written and whether the
-# caller texted after them, voicemails by the day the call started, and what callers' texts were about
-# (messaging.intents) on the day they came. One SELECT a client, joined with UNION ALL into one statement for any
-# number of clients (the agency's report), each part reading its own schema's tables by their qualified names
-# over its own [start, end) (each client's local days).
-# - follow-ups sent: Message kind=followup written in the period, not failed or undelivered;
-# - recovered by the follow-up: those the caller texted after (any text from them, the intake form's included);
+# Not in the roll-ups (reports.selectors.after_textback): follow-ups by the day they went and whether the caller
+# answered them, voicemails by the day the call started, and what callers' texts were about (messaging.intents) on
+# the day they came. One SELECT a client, joined with UNION ALL into one statement for any number of clients (the
+# agency's report), each part reading its own schema's tables by their qualified names over its own [start, end)
+# (each client's local days).
+# - follow-ups sent: Message kind=followup handed to the provider (sent_at set) in the period, whatever became of
+#   it, as "What works in the texts" counts them (texts_by_template) and text-backs are counted;
+# - recovered by the follow-up: those replied to as texts_by_template counts a reply (a text from the caller after
+#   it and before the next text-back or follow-up to them; an opt-out or opt-in keyword is not a reply);
 # - voicemails: calls started in the period on which the caller left a recording;
 # - reply intents: the caller's texts in the period by the intent the rules read (unread ones left out).
 _AFTER_TEXTBACK = """
@@ -222,11 +224,21 @@ SELECT {client_id:d} AS client_id,
 FROM (SELECT 1) AS one LEFT JOIN (
     SELECT f.id, EXISTS (
         SELECT 1 FROM {schema}.messaging_message i
-        WHERE i.conversation_id = f.conversation_id AND i.direction = 'in' AND i.created_at > f.created_at
+        WHERE i.conversation_id = f.conversation_id AND i.direction = 'in'
+          AND i.created_at >= f.sent_at AND i.created_at < COALESCE(f.next_at, 'infinity')
+          AND NOT EXISTS (SELECT 1 FROM {schema}.messaging_consentevent c
+                          WHERE c.source IN ('keyword', 'reply') AND c.message_sid = i.provider_sid)
     ) AS answered
-    FROM {schema}.messaging_message f
-    WHERE f.kind = 'followup' AND f.status NOT IN ('failed', 'undelivered')
-      AND f.created_at >= %(s{client_id:d})s AND f.created_at < %(e{client_id:d})s
+    FROM (
+        SELECT f.id, f.conversation_id, f.sent_at, (
+            SELECT min(n.sent_at) FROM {schema}.messaging_message n
+            WHERE n.conversation_id = f.conversation_id AND n.direction = 'out'
+              AND n.kind IN ('textback', 'followup') AND n.sent_at IS NOT NULL
+              AND (n.sent_at, n.id) > (f.sent_at, f.id)
+        ) AS next_at
+        FROM {schema}.messaging_message f
+        WHERE f.kind = 'followup' AND f.sent_at >= %(s{client_id:d})s AND f.sent_at < %(e{client_id:d})s
+    ) AS f
 ) AS f ON true
 """
 

@@ -322,7 +322,7 @@ BOLT_DAYS = {
 }
 
 
-def _followup(w: Writer, conversation, at, status=Message.Status.DELIVERED) -> Message:
+def _followup(w: Writer, conversation, at, status=Message.Status.DELIVERED, *, sent: bool = True) -> Message:
     return Message.objects.create(
         conversation=conversation,
         direction=Message.Direction.OUTBOUND,
@@ -332,7 +332,7 @@ def _followup(w: Writer, conversation, at, status=Message.Status.DELIVERED) -> M
         from_number=str(w.client.phone_number),
         to_number=conversation.contact.phone_number,
         created_at=at,
-        sent_at=at,
+        sent_at=at if sent else None,
     )
 
 
@@ -364,8 +364,8 @@ def _form(client, at, *, opened=False, answered=False) -> None:
 def build_after_textback(acme, bolt) -> None:
     """What callers did after the text-back, on top of the known history. In 31 Oct – 2 Nov on each client's
     clock: acme sent 3 booking links (2 opened, 1 booked after) and 2 intake forms (1 opened and answered), 3
-    follow-ups (one answered, one not, one failed: not counted), 1 caller left a voicemail, and its callers'
-    replies read as booking ×4 (the history's "Yes please") and price ×1; bolt sent 1 booking link (opened) and
+    follow-ups (one answered, one not, one answered with STOP; a fourth stopped before it went), 1 caller left a
+    voicemail, and its callers' replies read as booking ×4 (the history's "Yes please") and price ×1; bolt sent 1 booking link (opened) and
     1 follow-up (answered), 1 voicemail, replies about booking ×1 and an emergency ×1. On 3 Nov, outside: one
     more acme link (opened, booked) and a reply about the price."""
     z = CHICAGO
@@ -386,7 +386,11 @@ def build_after_textback(acme, bolt) -> None:
         w.inbound(answered, local(z, 2026, 11, 1, 9, 30), body="Yes, Tuesday")
         _, silent = w.caller()
         _followup(w, silent, local(z, 2026, 11, 2, 9, 0))
-        _followup(w, silent, local(z, 2026, 11, 2, 9, 5), status=Message.Status.FAILED)
+        # Stopped before it went (the send-time check): never sent, so not counted.
+        _followup(w, silent, local(z, 2026, 11, 2, 9, 5), status=Message.Status.FAILED, sent=False)
+        _, stopped = w.caller()
+        _followup(w, stopped, local(z, 2026, 11, 2, 10, 0))
+        w.opt_out(stopped, local(z, 2026, 11, 2, 10, 5))  # STOP is not a reply: not recovered
         voicemail = Call.objects.filter(
             outcome=Call.Outcome.MISSED, started_at__gte=local(z, 2026, 10, 31, 0, 0)
         ).earliest("started_at")

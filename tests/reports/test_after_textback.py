@@ -19,7 +19,7 @@ from api.services import apikey_create
 from reports import pdf
 from reports.emails import monthly_email_send_agency, monthly_email_send_client
 from reports.rollups import rollup_rebuild_client
-from reports.selectors import Period, after_textback
+from reports.selectors import Period, after_textback, text_results
 
 from .history import build_after_textback
 
@@ -56,7 +56,10 @@ def test_each_clients_figures_and_the_agencys_are_three_queries_however_many_cli
     acme, bolt, cedar = (numbers[c.pk] for c in clients)
     assert (acme.steps.links_sent, acme.steps.links_opened, acme.steps.booked_after_opening) == (3, 2, 1)
     assert (acme.steps.forms_sent, acme.steps.forms_opened, acme.steps.forms_answered) == (2, 1, 1)
-    assert (acme.followups.sent, acme.followups.recovered) == (2, 1)
+    assert (acme.followups.sent, acme.followups.recovered) == (3, 1)
+    # The same follow-ups, sent and replied to, as "What works in the texts" counts them on the same page.
+    [followup] = [t for t in text_results(client=after.acme, period=DAYS) if t.template == "followup"]
+    assert (followup.total.sent, followup.total.replied) == (acme.followups.sent, acme.followups.recovered)
     # The history's replies are "Yes please" (booking), and the intake-era "How much?" on 2 Nov.
     assert acme.voicemails == 1 and acme.intents == [("Booking", 4), ("Price question", 1)]
     assert (bolt.steps.links_opened, bolt.followups.recovered, bolt.voicemails) == (1, 1, 1)
@@ -70,13 +73,13 @@ def test_the_agency_rollup_shows_them_together_and_by_client(web, after):
     assert "Booking link: sent in 4 texts · opened from 3 · 1 booked after opening it." in text
     assert "Intake form: sent to 2 callers · opened by 1 · 1 sent answers" in text
     assert (
-        "3 callers who had not answered the text-back got one follow-up · 2 recovered by the follow-up"
+        "4 callers who had not answered the text-back got one follow-up · 2 recovered by the follow-up"
         in text
     )
     assert "Voicemail: 2 callers left a voicemail" in text
     assert "What callers' replies were about: Booking 5 · Emergency 1 · Price question 1" in text
     assert re.search(
-        r"Acme Plumbing 2 opened · 1 booked of 3 1 opened · 1 answered of 2 1 recovered of 2 1", text
+        r"Acme Plumbing 2 opened · 1 booked of 3 1 opened · 1 answered of 2 1 recovered of 3 1", text
     )
     assert re.search(r"Bolt Electric 1 opened · 0 booked of 1 — 1 recovered of 1 1", text)
 
@@ -102,7 +105,7 @@ def test_the_clients_report_shows_its_own_only(web, after):
     response = web(ACME, after.alice).get("/reports/", PERIOD)
     text = _text(response)
     assert "Booking link: sent in 3 texts · opened from 2 · 1 booked after opening it." in text
-    assert "2 callers who had not answered the text-back got one follow-up · 1 recovered" in text
+    assert "3 callers who had not answered the text-back got one follow-up · 1 recovered" in text
     intents = re.search(r'class="estimate card reply-intents">(.*?)</p>', response.content.decode(), re.S)[1]
     assert re.sub(r"\s+|<[^>]+>", " ", intents).split() == [
         "What",
@@ -138,11 +141,11 @@ def test_the_monthly_pdf_says_what_callers_did_after_the_text_back(web, after, m
     assert response.status_code == 200 and b"/Count 1" in response.content  # still one page
     text = _pdf_text(response.content)
     assert "After the text-back" in text
-    # November on acme's clock: the links of 1, 2 and 3 Nov, the form of 1 and 2 Nov, both follow-ups.
+    # November on acme's clock: the links of 1, 2 and 3 Nov, the forms of 1 and 2 Nov, its three follow-ups.
     assert "Booking link: sent in 3 texts, opened from 2, 1 booked after opening it." in text
     assert "Intake form: sent to 2 callers, opened by 1, 1 sent answers." in text
     assert (
-        "Follow-up: 2 callers who had not answered the text-back got one, 1 recovered by the follow-up"
+        "Follow-up: 3 callers who had not answered the text-back got one, 1 recovered by the follow-up"
         in text
     )
     assert "Replies were about: Booking 3, Price question 2." in text
@@ -161,7 +164,7 @@ def test_the_funnel_export_has_them_beside_the_period_before(web, after):
     assert rows["Replies about: Booking"][:2] == ["4", "0"]
     sheet = load_workbook(io.BytesIO(browser.get("/reports/export/funnel.xlsx", PERIOD).content)).active
     cells = {row[0]: row[1:3] for row in sheet.iter_rows(values_only=True)}
-    assert cells["Follow-ups sent"] == (2, 0) and cells["Replies about: Price question"] == (1, 0)
+    assert cells["Follow-ups sent"] == (3, 0) and cells["Replies about: Price question"] == (1, 0)
 
 
 def test_the_api_report_has_them_for_its_own_client_only(web, after):
@@ -175,7 +178,7 @@ def test_the_api_report_has_them_for_its_own_client_only(web, after):
         1,
         1,
     )
-    assert (body["followups_sent"], body["followups_recovered"], body["voicemails"]) == (2, 1, 1)
+    assert (body["followups_sent"], body["followups_recovered"], body["voicemails"]) == (3, 1, 1)
     assert body["reply_intents"] == {"booking": 4, "price": 1}
     # Acme's key on bolt's host answers nothing of bolt's (nor of acme's).
     other = web("bolt.localhost").get("/api/v1/reports/", days, **auth)
@@ -195,5 +198,5 @@ def test_the_monthly_emails_say_it_too(after):
     monthly_email_send_agency(agency=after.northwind, month=date(2026, 11, 1))
     summary = mail.outbox[1].body
     assert "After the text-back, across them:\nBooking link: sent in 4 texts, opened from 3" in summary
-    assert "Follow-up: 3 callers who had not answered the text-back got one, 2 recovered" in summary
+    assert "Follow-up: 4 callers who had not answered the text-back got one, 2 recovered" in summary
     assert "Cedar" not in summary
