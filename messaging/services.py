@@ -1055,6 +1055,23 @@ def _early_status_key(sid: str) -> str:
     return f"early-status:{sid}"
 
 
+def _status_forward(sid: str, status: str) -> Message | None:
+    """The message with this sid moved to `status` if that is forward of where it is (STATUS_RANK): one
+    UPDATE … RETURNING, None when there is no such message or it is there or past already."""
+    at_or_past = [stored for stored, rank in STATUS_RANK.items() if rank >= STATUS_RANK[status]]
+    table = Message._meta.db_table
+    return next(
+        iter(
+            Message.objects.raw(
+                f'UPDATE "{table}" SET "status" = %s, "status_changed_at" = %s '
+                'WHERE "provider_sid" = %s AND NOT ("status" = ANY(%s)) RETURNING *',
+                [status, now(), sid, at_or_past],
+            )
+        ),
+        None,
+    )
+
+
 def message_status_update(
     *, client: Client, sid: str, status: str, error_code: int | None = None, params: dict | None = None
 ) -> Message | None:
@@ -1074,6 +1091,16 @@ def message_status_update(
     # savepoint=False: in a webhook this is already inside the webhook's transaction, which a failure rolls back
     # whole; a savepoint would only add two statements to every delivery report.
     with transaction.atomic(savepoint=False):
+        if not error_code:  # the common report (sent, delivered): moved forward in one statement
+            message = _status_forward(sid, mapped)
+            if message is not None:
+                publish(
+                    events.MessageStatusChanged(
+                        client=client, message=message, status=mapped, params=params or {}
+                    )
+                )
+                return message
+        # Unknown yet, not forward, or an error to record with its meaning and consequences.
         message = Message.objects.select_for_update(no_key=True).filter(provider_sid=sid).first()
         if message is None:
             cache.set(

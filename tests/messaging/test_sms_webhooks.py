@@ -380,6 +380,18 @@ def test_a_delivery_report_moves_the_text_forward(platform, personas):
     assert _reload(personas, message).status == "delivered"
 
 
+def test_a_delivery_report_is_applied_in_a_fixed_number_of_queries(
+    platform, personas, django_assert_max_num_queries
+):
+    """The budget bench/missed_call_cost.py measures: schemas (2), the client (read on this first webhook of the
+    test, from the cache after), its last-webhook stamp at most once a minute, the test's savepoint, and the
+    message moved forward in one UPDATE … RETURNING (it was a look-up and an UPDATE)."""
+    message = _text_back(personas)
+    with django_assert_max_num_queries(7):
+        _assert_empty_twiml(_status(platform, message, "delivered"))
+    assert _reload(personas, message).status == "delivered"
+
+
 @pytest.mark.parametrize(
     ("first", "late", "final"),
     [
