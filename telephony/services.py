@@ -1,5 +1,6 @@
 """Deciding what a call was. Runs in the client's schema (the webhooks set it)."""
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -140,23 +141,36 @@ def call_dial_complete(*, client: Client, call: Call, dial_status: str, dial_dur
     )
 
 
-def call_status(*, client: Client, call: Call, call_status: str, duration: int | None) -> Call:
-    """The call's own status callback: the backstop for a caller who hung up while it rang, when no
-    dial-complete came. Shorter than the client's minimum ring time is an early hang-up, not a missed call."""
-    if call_status not in FINAL_CALL_STATUSES:
-        return call
-    # One statement: the duration unless known, the completion the first time, and the row as it is now
-    # (a final status may be repeated; only the first one completes the call).
-    stamp = now()
-    call = next(
+def _completed(call_sid: str, duration: int | None, stamp: datetime) -> Call | None:
+    """One statement: the duration unless known, the completion the first time, and the row as it is now (a
+    final status may be repeated; only the first one completes the call). None for a call not recorded."""
+    return next(
         iter(
             Call.objects.raw(
                 f'UPDATE "{Call._meta.db_table}" SET "duration_seconds" = COALESCE("duration_seconds", %s), '
-                '"completed_at" = COALESCE("completed_at", %s) WHERE "id" = %s RETURNING *',
-                [duration, stamp, call.pk],
+                '"completed_at" = COALESCE("completed_at", %s) WHERE "call_sid" = %s RETURNING *',
+                [duration, stamp, call_sid],
             )
-        )
+        ),
+        None,
     )
+
+
+def call_status(
+    *, client: Client, call_sid: str, call_status: str, duration: int | None, record: Callable[[], Call]
+) -> Call | None:
+    """The call's own status callback: the backstop for a caller who hung up while it rang, when no
+    dial-complete came. Shorter than the client's minimum ring time is an early hang-up, not a missed call.
+    The call is found by the statement that completes it; `record()` records one we never saw (its first
+    webhook lost), which is then completed like any other."""
+    if call_status not in FINAL_CALL_STATUSES:
+        return None
+    stamp = now()
+    call = _completed(call_sid, duration, stamp)
+    if call is None:
+        record()
+        call = _completed(call_sid, duration, stamp)
+        assert call is not None  # recorded just now, in this transaction or a committed one
     first_final = call.completed_at == stamp
     if call.outcome == Call.Outcome.RINGING:
         if duration is not None and duration < client.min_ring_seconds:

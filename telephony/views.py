@@ -96,8 +96,13 @@ def voice_status(request, client, params):
     duration = _int_param(params, "CallDuration")
     if isinstance(duration, str):
         return bad_parameter(duration)
-    call = _call_from(client, params)
-    call_status(client=client, call=call, call_status=params["CallStatus"].strip().lower(), duration=duration)
+    call_status(
+        client=client,
+        call_sid=params["CallSid"],
+        call_status=params["CallStatus"].strip().lower(),
+        duration=duration,
+        record=lambda: _call_from(client, params),
+    )
     return twiml(VoiceResponse())
 
 

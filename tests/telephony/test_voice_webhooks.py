@@ -300,9 +300,9 @@ def test_the_webhooks_of_a_missed_call_answer_in_a_fixed_number_of_queries(
             "/hooks/twilio/voice/dial-complete/",
             {**params, "DialCallStatus": "no-answer", "CallStatus": "in-progress"},
         )
-    # The call's own status callback: the schema, the call, then one UPDATE … RETURNING for its
+    # The call's own status callback: the schema, then one UPDATE … RETURNING that finds the call and records its
     # duration and completion, and billing's metering of the minutes in its savepoint (and the test's).
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(8):
         post_signed(
             platform,
             "/hooks/twilio/voice/status/",
