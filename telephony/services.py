@@ -97,10 +97,34 @@ def call_mark_missed(
     if dial_status and not call.dial_status:
         changes["dial_status"] = dial_status[:20]
     if (ended := _decide(call, Call.Outcome.MISSED, **changes)) is not None:
-        textback_schedule(
-            client=client, call_sid=call.call_sid, caller=call.from_number, missed_at=missed_at or ended
-        )
-        publish(CallMissed(client=client, call=call))
+        _owe_textback(client, call, missed_at or ended)
+    return call
+
+
+def _owe_textback(client: Client, call: Call, missed_at: datetime) -> None:
+    textback_schedule(client=client, call_sid=call.call_sid, caller=call.from_number, missed_at=missed_at)
+    publish(CallMissed(client=client, call=call))
+
+
+@transaction.atomic(savepoint=False)
+def _missed_by_sid(*, client: Client, call_sid: str, reason: str, dial_status: str) -> Call | None:
+    """call_mark_missed for a ringing call known by its CallSid, in the one UPDATE … RETURNING that finds and
+    decides it: the dial-complete of a missed call, the commonest webhook there is, needs no look-up first.
+    None when no ringing call has this CallSid (decided already, or never seen): the caller takes the long way."""
+    ended = now()
+    call = next(
+        iter(
+            Call.objects.raw(
+                f'UPDATE "{Call._meta.db_table}" SET "outcome" = %s, "ended_at" = %s, "missed_reason" = %s, '
+                '"dial_status" = CASE WHEN "dial_status" = \'\' THEN %s ELSE "dial_status" END '
+                'WHERE "call_sid" = %s AND "outcome" = %s RETURNING *',
+                [Call.Outcome.MISSED, ended, reason, dial_status[:20], call_sid, Call.Outcome.RINGING],
+            )
+        ),
+        None,
+    )
+    if call is not None:
+        _owe_textback(client, call, ended)
     return call
 
 
@@ -123,13 +147,19 @@ def call_accept(*, parent_call_sid: str) -> bool:
     return Call.objects.filter(call_sid=parent_call_sid).exists()  # accepted already (a repeated webhook)
 
 
-def call_dial_complete(*, client: Client, call: Call, dial_status: str, dial_duration: int | None) -> Call:
+def call_dial_complete(
+    *, client: Client, call_sid: str, dial_status: str, dial_duration: int | None, record: Callable[[], Call]
+) -> Call:
     """The <Dial> to the business ended. Answered only when a person accepted it by pressing 1: a completed
-    dial without that was a voicemail or a decline picking up."""
+    dial without that was a voicemail or a decline picking up. `record()` finds (or records) the call when
+    deciding it needs more than one statement."""
     if dial_status in UNANSWERED_DIAL_STATUSES:
-        return call_mark_missed(
-            client=client, call=call, reason=UNANSWERED_DIAL_STATUSES[dial_status], dial_status=dial_status
-        )
+        reason = UNANSWERED_DIAL_STATUSES[dial_status]
+        decided = _missed_by_sid(client=client, call_sid=call_sid, reason=reason, dial_status=dial_status)
+        if decided is not None:
+            return decided
+        return call_mark_missed(client=client, call=record(), reason=reason, dial_status=dial_status)
+    call = record()
     if call.accepted_at is None:
         call.refresh_from_db(
             fields=["accepted_at"]

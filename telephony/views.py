@@ -80,9 +80,12 @@ def voice_dial_complete(request, client, params):
     duration = _int_param(params, "DialCallDuration")
     if isinstance(duration, str):
         return bad_parameter(duration)
-    call = _call_from(client, params)
     call = call_dial_complete(
-        client=client, call=call, dial_status=params["DialCallStatus"].strip().lower(), dial_duration=duration
+        client=client,
+        call_sid=params["CallSid"],
+        dial_status=params["DialCallStatus"].strip().lower(),
+        dial_duration=duration,
+        record=lambda: _call_from(client, params),
     )
     if call.outcome == Call.Outcome.ANSWERED:
         response = VoiceResponse()

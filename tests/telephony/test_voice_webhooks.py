@@ -291,10 +291,10 @@ def test_the_webhooks_of_a_missed_call_answer_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(12):
         post_signed(platform, "/hooks/twilio/voice/incoming/", params)
     # From here the client comes from the cache (accounts.client_cache): no public schema, no client row.
-    # The schema, the call, deciding it (one UPDATE), the ledger row (one INSERT), the reports counter
-    # in its savepoint; here also the test's own savepoint around the webhook's transaction, and the look-up
-    # that fills the cache of clients with outbound webhook endpoints (emptied for each test).
-    with django_assert_max_num_queries(10):
+    # The schema, the call found and decided in one UPDATE … RETURNING, the ledger row (one INSERT), the reports
+    # counter in its savepoint; here also the test's own savepoint around the webhook's transaction, and the
+    # look-up that fills the cache of clients with outbound webhook endpoints (emptied for each test).
+    with django_assert_max_num_queries(9):
         post_signed(
             platform,
             "/hooks/twilio/voice/dial-complete/",
