@@ -87,3 +87,23 @@ class RejectNulInQueryMiddleware:
                 "Query parameters can't contain NUL characters.", status=400, content_type="text/plain"
             )
         return self.get_response(request)
+
+
+class RequestBodyLimitMiddleware:
+    """A request body larger than REQUEST_BODY_MAX_BYTES is a 413, refused on its Content-Length before any of
+    it is read. The reverse proxy refuses the same (deploy/Caddyfile: request_body max_size), but `./run demo` and
+    any deployment without it have only this: the staff reply's photo and the contacts' CSV import check their
+    own sizes only once Django has stored the whole upload. A view with a tighter limit keeps its own (the
+    intake page: INTAKE_MAX_REQUEST_BYTES)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        length = request.META.get("CONTENT_LENGTH", "")
+        if length.isdigit() and int(length) > settings.REQUEST_BODY_MAX_BYTES:
+            limit = settings.REQUEST_BODY_MAX_BYTES // (1024 * 1024)
+            return HttpResponse(
+                f"The request is too large: at most {limit} MiB.", status=413, content_type="text/plain"
+            )
+        return self.get_response(request)

@@ -121,9 +121,13 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["config.routers.SplitAppsRouter", "django_tenants.routers.TenantSyncRouter"]
 
+# The largest request body anyone may send (413 above it, unread): the reverse proxy's limit too (Caddyfile).
+REQUEST_BODY_MAX_BYTES = 80 * 1024 * 1024
+
 MIDDLEWARE = [
     "config.middleware.TrustedProxyMiddleware",
     "config.middleware.RejectNulInQueryMiddleware",
+    "config.middleware.RequestBodyLimitMiddleware",
     "accounts.middleware.TextbackTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
