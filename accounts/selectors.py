@@ -7,6 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import Http404, HttpRequest
 
+from config.db import columns_of, fetch_model
+
 from . import client_cache
 from .models import Agency, AgencyMembership, Client, ClientMembership, Domain, User
 
@@ -132,7 +134,7 @@ def clients_of_member(user: User):
 
 @functools.cache
 def _client_where(column: str) -> str:
-    columns = ", ".join(f'"{field.column}"' for field in Client._meta.concrete_fields)
+    columns = ", ".join(columns_of(Client))
     return f'SELECT {columns} FROM "{Client._meta.db_table}" WHERE "{column}" = %s LIMIT 1'
 
 
@@ -148,11 +150,11 @@ def client_for_webhook(*, number: str | None = None, slug: str | None = None) ->
 
 
 def _client_read(column: str, value: str) -> Client | None:
-    found = next(iter(Client.objects.raw(_client_where(column), [value])), None)
+    found = fetch_model(Client, _client_where(column), [value])
     if found is None and column == "phone_number":
         # Not one of our numbers: a business's own number hosted for texting (a text to it, a status from it).
         # Asked only after a miss, so a webhook for one of our numbers costs the one query it always did.
-        found = next(iter(Client.objects.raw(_client_where("hosted_sms_number"), [value])), None)
+        found = fetch_model(Client, _client_where("hosted_sms_number"), [value])
     return found
 
 

@@ -5,6 +5,7 @@ we have), so a row that may already exist is inserted in one statement rather th
 look-up-then-create with a savepoint around the create.
 """
 
+import functools
 import select
 from typing import Any, Protocol, TypeVar, cast
 
@@ -99,23 +100,46 @@ def insert_or_read(obj: M, column: str) -> tuple[M | None, bool]:
     return model_from_row(model, row[:-1]), row[-1]
 
 
+@functools.cache
+def _row_plan(model: type[models.Model]) -> tuple[list[str], list[tuple[int, Any, list]]]:
+    """For model_from_row: the fields' attribute names, and which columns need database converters (few do)."""
+    fields = model._meta.concrete_fields
+    # Field.get_db_converters is missing from Django's stubs.
+    converting = [
+        (index, field, converters)
+        for index, field in enumerate(fields)
+        if (converters := field.get_db_converters(connection))  # type: ignore[attr-defined]
+    ]
+    return [field.attname for field in fields], converting
+
+
 def model_from_row(model: type[M], values) -> M:
     """An instance of `model` from its concrete fields' column values, in their declared order, as the ORM
     would build it (each field's database converters applied). For the few hot statements written out as SQL
-    once, where compiling the ORM's query each time cost a millisecond of CPU."""
-    fields = model._meta.concrete_fields
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        # Field.get_db_converters is missing from Django's stubs.
-        for convert in field.get_db_converters(connection):  # type: ignore[attr-defined]
-            value = convert(value, field, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, [field.attname for field in fields], converted)
+    once, where compiling the ORM's query (or a raw() queryset's column mapping) each time cost CPU."""
+    attnames, converting = _row_plan(model)
+    values = list(values)
+    if len(values) != len(attnames):
+        raise ValueError(f"{model.__name__} has {len(attnames)} columns, the row {len(values)}")
+    for index, field, converters in converting:
+        for convert in converters:
+            values[index] = convert(values[index], field, connection)
+    return model.from_db(connection.alias, attnames, values)
 
 
-def columns_of(model: type[models.Model], alias: str) -> list[str]:
-    """`alias.column` for each concrete field of `model`, in the order model_from_row reads them."""
-    return [f'{alias}."{field.column}"' for field in model._meta.concrete_fields]
+def fetch_model(model: type[M], statement: str, params) -> M | None:
+    """The one row `statement` returns, as a `model` instance (None for no row). The statement's columns are
+    columns_of(model, …), in that order: a SELECT, or an UPDATE … RETURNING them."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    return None if row is None else model_from_row(model, row)
+
+
+def columns_of(model: type[models.Model], alias: str = "") -> list[str]:
+    """`alias.column` (or `column`) for each concrete field of `model`, in the order model_from_row reads them."""
+    prefix = f"{alias}." if alias else ""
+    return [f'{prefix}"{field.column}"' for field in model._meta.concrete_fields]
 
 
 def connection_hung_up(raw_connection) -> bool:

@@ -29,7 +29,7 @@ from django.utils.timezone import now
 
 from accounts.models import Agency, Client
 from accounts.schemas import in_schema_of
-from config.db import columns_of, insert_unless_exists, model_from_row
+from config.db import columns_of, fetch_model, insert_unless_exists, model_from_row
 from crm.models import Contact, Suppression, suppressed
 from crm.phone import e164_or_none, is_anonymous
 from crm.services import contact_locked, contact_upsert
@@ -1059,16 +1059,11 @@ def _status_forward(sid: str, status: str) -> Message | None:
     """The message with this sid moved to `status` if that is forward of where it is (STATUS_RANK): one
     UPDATE … RETURNING, None when there is no such message or it is there or past already."""
     at_or_past = [stored for stored, rank in STATUS_RANK.items() if rank >= STATUS_RANK[status]]
-    table = Message._meta.db_table
-    return next(
-        iter(
-            Message.objects.raw(
-                f'UPDATE "{table}" SET "status" = %s, "status_changed_at" = %s '
-                'WHERE "provider_sid" = %s AND NOT ("status" = ANY(%s)) RETURNING *',
-                [status, now(), sid, at_or_past],
-            )
-        ),
-        None,
+    return fetch_model(
+        Message,
+        f'UPDATE "{Message._meta.db_table}" SET "status" = %s, "status_changed_at" = %s '
+        f'WHERE "provider_sid" = %s AND NOT ("status" = ANY(%s)) RETURNING {", ".join(columns_of(Message))}',
+        [status, now(), sid, at_or_past],
     )
 
 

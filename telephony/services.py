@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils.timezone import now
 
 from accounts.models import Client
-from config.db import insert_unless_exists
+from config.db import columns_of, fetch_model, insert_unless_exists
 from crm.services import contact_upsert
 from events.bus import publish
 from messaging.services import textback_schedule
@@ -22,6 +22,8 @@ UNANSWERED_DIAL_STATUSES = {
     "failed": "failed",
     "canceled": "no-answer",
 }
+# What the hot UPDATEs below return, in the order config.db.model_from_row reads.
+_CALL_COLUMNS = ", ".join(columns_of(Call))
 FINAL_CALL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
 
 
@@ -112,16 +114,12 @@ def _missed_by_sid(*, client: Client, call_sid: str, reason: str, dial_status: s
     decides it: the dial-complete of a missed call, the commonest webhook there is, needs no look-up first.
     None when no ringing call has this CallSid (decided already, or never seen): the caller takes the long way."""
     ended = now()
-    call = next(
-        iter(
-            Call.objects.raw(
-                f'UPDATE "{Call._meta.db_table}" SET "outcome" = %s, "ended_at" = %s, "missed_reason" = %s, '
-                '"dial_status" = CASE WHEN "dial_status" = \'\' THEN %s ELSE "dial_status" END '
-                'WHERE "call_sid" = %s AND "outcome" = %s RETURNING *',
-                [Call.Outcome.MISSED, ended, reason, dial_status[:20], call_sid, Call.Outcome.RINGING],
-            )
-        ),
-        None,
+    call = fetch_model(
+        Call,
+        f'UPDATE "{Call._meta.db_table}" SET "outcome" = %s, "ended_at" = %s, "missed_reason" = %s, '
+        '"dial_status" = CASE WHEN "dial_status" = \'\' THEN %s ELSE "dial_status" END '
+        f'WHERE "call_sid" = %s AND "outcome" = %s RETURNING {_CALL_COLUMNS}',
+        [Call.Outcome.MISSED, ended, reason, dial_status[:20], call_sid, Call.Outcome.RINGING],
     )
     if call is not None:
         _owe_textback(client, call, ended)
@@ -174,15 +172,11 @@ def call_dial_complete(
 def _completed(call_sid: str, duration: int | None, stamp: datetime) -> Call | None:
     """One statement: the duration unless known, the completion the first time, and the row as it is now (a
     final status may be repeated; only the first one completes the call). None for a call not recorded."""
-    return next(
-        iter(
-            Call.objects.raw(
-                f'UPDATE "{Call._meta.db_table}" SET "duration_seconds" = COALESCE("duration_seconds", %s), '
-                '"completed_at" = COALESCE("completed_at", %s) WHERE "call_sid" = %s RETURNING *',
-                [duration, stamp, call_sid],
-            )
-        ),
-        None,
+    return fetch_model(
+        Call,
+        f'UPDATE "{Call._meta.db_table}" SET "duration_seconds" = COALESCE("duration_seconds", %s), '
+        f'"completed_at" = COALESCE("completed_at", %s) WHERE "call_sid" = %s RETURNING {_CALL_COLUMNS}',
+        [duration, stamp, call_sid],
     )
 
 
