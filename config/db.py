@@ -39,6 +39,23 @@ class TenantConnection(Protocol):
 tenant_connection = cast(TenantConnection, connection)
 
 
+def _inserted_fields(obj: models.Model) -> list:
+    meta = obj._meta
+    return [field for field in meta.local_concrete_fields if not field.generated and field is not meta.pk]
+
+
+def _insert_ignoring_conflicts(obj: models.Model, *, returning: list) -> tuple[str, str, list]:
+    """(database alias, SQL, params) of INSERT … ON CONFLICT DO NOTHING RETURNING `returning` for obj, compiled
+    by Django, to be executed by the caller (compiler.execute_sql() expects a row back from every INSERT)."""
+    query = sql.InsertQuery(type(obj), on_conflict=OnConflict.IGNORE)
+    query.insert_values(_inserted_fields(obj), [obj])
+    using = router.db_for_write(type(obj), instance=obj)
+    compiler = query.get_compiler(using=using)
+    compiler.returning_fields = returning
+    [(statement, params)] = compiler.as_sql()
+    return using, statement, list(params)
+
+
 def insert_unless_exists(obj: models.Model) -> bool:
     """INSERT … ON CONFLICT DO NOTHING RETURNING id, as one statement: True when this call inserted the row
     (obj then has its pk, like after save()), False when a row with one of its unique values exists already.
@@ -47,17 +64,10 @@ def insert_unless_exists(obj: models.Model) -> bool:
     wait for that transaction, exactly as a plain INSERT would; no savepoint is needed, because nothing fails.
     Signals (pre_save, post_save) are not sent: use it for rows nothing listens to at that level. A field set to
     an expression (e.g. crm.models.suppressed) is computed by the INSERT and read back into obj by RETURNING."""
-    model = type(obj)
-    meta = model._meta
-    fields = [field for field in meta.local_concrete_fields if not field.generated and field is not meta.pk]
-    query = sql.InsertQuery(model, on_conflict=OnConflict.IGNORE)
-    query.insert_values(fields, [obj])
-    using = router.db_for_write(model, instance=obj)
-    compiler = query.get_compiler(using=using)
+    meta = obj._meta
+    fields = _inserted_fields(obj)
     computed = [field for field in fields if hasattr(getattr(obj, field.attname), "resolve_expression")]
-    compiler.returning_fields = [meta.pk, *computed]
-    # Executed here rather than by compiler.execute_sql(), which expects a row back from every INSERT.
-    [(statement, params)] = compiler.as_sql()
+    using, statement, params = _insert_ignoring_conflicts(obj, returning=[meta.pk, *computed])
     with connections[using].cursor() as cursor:
         cursor.execute(statement, params)
         row = cursor.fetchone()
@@ -78,13 +88,7 @@ def insert_or_read(obj: M, column: str) -> tuple[M | None, bool]:
     caller reads it again. The rules of insert_unless_exists hold (no signals; expressions computed)."""
     model = type(obj)
     meta = model._meta
-    fields = [field for field in meta.local_concrete_fields if not field.generated and field is not meta.pk]
-    query = sql.InsertQuery(model, on_conflict=OnConflict.IGNORE)
-    query.insert_values(fields, [obj])
-    using = router.db_for_write(model, instance=obj)
-    compiler = query.get_compiler(using=using)
-    compiler.returning_fields = list(meta.concrete_fields)
-    [(insert, params)] = compiler.as_sql()
+    using, insert, params = _insert_ignoring_conflicts(obj, returning=list(meta.concrete_fields))
     columns = ", ".join(f'"{field.column}"' for field in meta.concrete_fields)
     unique = next(field for field in meta.concrete_fields if field.name == column)
     statement = (

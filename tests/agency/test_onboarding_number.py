@@ -5,8 +5,8 @@ Twilio refuses is shown on the form with the reason. Offboarding gives a bought 
 import pytest
 from django.test import override_settings
 
-from accounts.models import AuditEntry, Client, ClientMembership, Onboarding
-from agency import onboarding as wizard
+from accounts.models import AuditEntry, ClientMembership, Onboarding
+from tests.agency.number_step import at_the_number_step, client_of, url
 
 pytestmark = pytest.mark.django_db
 
@@ -20,35 +20,7 @@ HOOKS = {
 @pytest.fixture
 def onboarding(web, personas, monkeypatch):
     """A client at the number step (its schema provisioned in-process)."""
-    from django.db import transaction
-
-    monkeypatch.setattr(transaction, "on_commit", lambda callback, using=None, robust=False: callback())
-    monkeypatch.setattr(
-        wizard,
-        "onboarding_enqueue",
-        lambda *, onboarding: wizard.onboarding_provision(onboarding_id=onboarding.pk),
-    )
-    browser = web("localhost", personas.nate)
-    browser.post(
-        "/agency/northwind/onboarding/new/",
-        {
-            "name": "Drip Drop Plumbing",
-            "industry": "plumbing",
-            "timezone": "America/Chicago",
-            "average_job_value": "275",
-        },
-    )
-    onboarding = Onboarding.objects.get(client__slug="drip-drop-plumbing")
-    browser.post(f"/agency/onboarding/{onboarding.pk}/hours/", {"hours": "mon-fri 08:00-17:00"})
-    return onboarding
-
-
-def url(onboarding) -> str:
-    return f"/agency/onboarding/{onboarding.pk}/number/"
-
-
-def client_of(onboarding) -> Client:
-    return Client.objects.get(pk=onboarding.client_id)
+    return at_the_number_step(web, personas, monkeypatch)
 
 
 def buy(browser, onboarding, number, **extra):

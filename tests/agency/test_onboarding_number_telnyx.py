@@ -5,8 +5,8 @@ offboarding, is given back to Telnyx; what Telnyx refuses is shown with the reas
 
 import pytest
 
-from accounts.models import Agency, AuditEntry, Client, Onboarding
-from agency import onboarding as wizard
+from accounts.models import Agency, AuditEntry
+from tests.agency.number_step import at_the_number_step, client_of, url
 
 pytestmark = pytest.mark.django_db
 
@@ -15,37 +15,9 @@ pytestmark = pytest.mark.django_db
 def onboarding(web, personas, telnyx, settings, monkeypatch):
     """northwind on Telnyx (rolled back after the test), and one of its clients at the number step (its schema
     provisioned in-process)."""
-    from django.db import transaction
-
     settings.TELNYX_MESSAGING_PROFILE_ID = "profile-1"
     Agency.objects.filter(pk=personas.northwind.pk).update(carrier="telnyx")
-    monkeypatch.setattr(transaction, "on_commit", lambda callback, using=None, robust=False: callback())
-    monkeypatch.setattr(
-        wizard,
-        "onboarding_enqueue",
-        lambda *, onboarding: wizard.onboarding_provision(onboarding_id=onboarding.pk),
-    )
-    browser = web("localhost", personas.nate)
-    browser.post(
-        "/agency/northwind/onboarding/new/",
-        {
-            "name": "Drip Drop Plumbing",
-            "industry": "plumbing",
-            "timezone": "America/Chicago",
-            "average_job_value": "275",
-        },
-    )
-    onboarding = Onboarding.objects.get(client__slug="drip-drop-plumbing")
-    browser.post(f"/agency/onboarding/{onboarding.pk}/hours/", {"hours": "mon-fri 08:00-17:00"})
-    return onboarding
-
-
-def url(onboarding) -> str:
-    return f"/agency/onboarding/{onboarding.pk}/number/"
-
-
-def client_of(onboarding) -> Client:
-    return Client.objects.get(pk=onboarding.client_id)
+    return at_the_number_step(web, personas, monkeypatch)
 
 
 def buy(browser, onboarding, number):
