@@ -50,7 +50,7 @@ LAYERS = [  # lowest first
 ]
 APPS = sorted({name.split(".")[0] for _, names in LAYERS for name in names})
 # A comment that says why: words of the comment on an import's lines or in the block just above it, not a tool's
-# directive (`# noqa`, `# type: ignore`), at least this many.
+# directive (noqa, type: ignore and the like), at least this many.
 WHY_WORDS = 3
 TOOL_DIRECTIVE = re.compile(r"^\s*(noqa|type:\s*ignore|pragma|fmt:|ruff:|mypy:)\b.*$", re.IGNORECASE)
 
