@@ -251,11 +251,11 @@ def _telnyx_post(platform, telnyx, path: str, params: dict):
     )
 
 
-def test_on_telnyx_the_voicemail_lands_in_the_thread_through_telnyxs_door(
-    web, platform, personas, telnyx, eager_tasks, django_capture_on_commit_callbacks
-):
+def _telnyx_missed_call(platform, personas, telnyx, call_sid: str):
+    """northwind on Telnyx (rolled back with the test) and a call to acme nobody answered, through Telnyx's door:
+    the call's parameters, and the dial-complete's answer (the voicemail's TwiML)."""
     Agency.objects.filter(pk=personas.northwind.pk).update(carrier="telnyx")
-    params = call_params(personas.acme, CALLER, AccountSid=telnyx.account_sid, CallSid="v3:telnyx-vm-1")
+    params = call_params(personas.acme, CALLER, AccountSid=telnyx.account_sid, CallSid=call_sid)
     assert _telnyx_post(platform, telnyx, "voice/incoming/", params).status_code == 200
     answer = _telnyx_post(
         platform,
@@ -263,6 +263,13 @@ def test_on_telnyx_the_voicemail_lands_in_the_thread_through_telnyxs_door(
         "voice/dial-complete/",
         {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"},
     )
+    return params, answer
+
+
+def test_on_telnyx_the_voicemail_lands_in_the_thread_through_telnyxs_door(
+    web, platform, personas, telnyx, eager_tasks, django_capture_on_commit_callbacks
+):
+    params, answer = _telnyx_missed_call(platform, personas, telnyx, "v3:telnyx-vm-1")
     record = ET.fromstring(answer.content).find("Record")
     # Every callback on Telnyx's door (Twilio's would refuse Telnyx's signature), transcription as TeXML names it.
     assert (
@@ -313,15 +320,7 @@ def test_on_telnyx_the_voicemail_lands_in_the_thread_through_telnyxs_door(
 def test_on_telnyx_a_recording_link_that_is_not_telnyxs_is_never_fetched(
     platform, personas, telnyx, eager_tasks, django_capture_on_commit_callbacks
 ):
-    Agency.objects.filter(pk=personas.northwind.pk).update(carrier="telnyx")
-    params = call_params(personas.acme, CALLER, AccountSid=telnyx.account_sid, CallSid="v3:telnyx-vm-2")
-    _telnyx_post(platform, telnyx, "voice/incoming/", params)
-    _telnyx_post(
-        platform,
-        telnyx,
-        "voice/dial-complete/",
-        {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"},
-    )
+    params, _ = _telnyx_missed_call(platform, personas, telnyx, "v3:telnyx-vm-2")
     recording = {
         "AccountSid": telnyx.account_sid,
         "CallSid": params["CallSid"],
@@ -352,15 +351,7 @@ def test_on_telnyx_a_wav_recording_on_telnyxs_host_is_fetched_with_the_key_and_p
 ):
     """Telnyx's transcription example names a recording on api.telnyx.com as a .wav: fetched with the API key,
     kept and played as what it is."""
-    Agency.objects.filter(pk=personas.northwind.pk).update(carrier="telnyx")
-    params = call_params(personas.acme, CALLER, AccountSid=telnyx.account_sid, CallSid="v3:telnyx-vm-3")
-    _telnyx_post(platform, telnyx, "voice/incoming/", params)
-    _telnyx_post(
-        platform,
-        telnyx,
-        "voice/dial-complete/",
-        {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"},
-    )
+    params, _ = _telnyx_missed_call(platform, personas, telnyx, "v3:telnyx-vm-3")
     wav = b"RIFF\x24\x08\x00\x00WAVEfmt " + b"\x00" * 2000
     recording = {
         "AccountSid": telnyx.account_sid,
@@ -401,15 +392,7 @@ def test_on_telnyx_a_voicemail_whose_link_died_is_copied_through_a_fresh_one(
 ):
     """Telnyx's recording link is dead 10 minutes after the call: the sweep's late copy asks Telnyx's Recordings
     API for a fresh one (with the key) and fetches that (without)."""
-    Agency.objects.filter(pk=personas.northwind.pk).update(carrier="telnyx")
-    params = call_params(personas.acme, CALLER, AccountSid=telnyx.account_sid, CallSid="v3:telnyx-vm-4")
-    _telnyx_post(platform, telnyx, "voice/incoming/", params)
-    _telnyx_post(
-        platform,
-        telnyx,
-        "voice/dial-complete/",
-        {**params, "CallStatus": "in-progress", "DialCallStatus": "no-answer"},
-    )
+    params, _ = _telnyx_missed_call(platform, personas, telnyx, "v3:telnyx-vm-4")
     recording_id = "5f0c7d8e-1111-4a2b-9c3d-0123456789ab"
     recording = {
         "AccountSid": telnyx.account_sid,
