@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeVar, cast
 from django.db import connection, connections, models, router
 from django.db.models import sql
 from django.db.models.constants import OnConflict
+from django.db.models.expressions import RawSQL
 
 M = TypeVar("M", bound=models.Model)
 
@@ -39,21 +40,61 @@ class TenantConnection(Protocol):
 tenant_connection = cast(TenantConnection, connection)
 
 
-def _inserted_fields(obj: models.Model) -> list:
-    meta = obj._meta
+@functools.cache
+def _inserted_fields(model: type[models.Model]) -> list:
+    meta = model._meta
     return [field for field in meta.local_concrete_fields if not field.generated and field is not meta.pk]
 
 
 def _insert_ignoring_conflicts(obj: models.Model, *, returning: list) -> tuple[str, str, list]:
-    """(database alias, SQL, params) of INSERT … ON CONFLICT DO NOTHING RETURNING `returning` for obj, compiled
-    by Django, to be executed by the caller (compiler.execute_sql() expects a row back from every INSERT)."""
+    """(database alias, SQL, params) of INSERT … ON CONFLICT DO NOTHING RETURNING `returning` for obj, to be
+    executed by the caller (compiler.execute_sql() expects a row back from every INSERT).
+
+    Django compiles the SQL the first time for each model, RETURNING list and set of computed fields; later
+    calls only bind obj's values (compiling cost about as much CPU as the rest of a caller's insert). A field
+    computed by the INSERT is set to a RawSQL (its SQL is part of the statement, its params are bound)."""
+    model = type(obj)
+    using = router.db_for_write(model, instance=obj)
+    fields = _inserted_fields(model)
+    computed = tuple(
+        value.sql if isinstance(value := getattr(obj, field.attname), RawSQL) else None for field in fields
+    )
+    key = (model, using, tuple(field.attname for field in returning), computed)
+    statement = _insert_statements.get(key)
+    if statement is None:
+        statement = _insert_statements[key] = _insert_compiled(obj, using, returning)
+    db = connections[using]
+    params: list = []
+    for field in fields:
+        value = field.pre_save(obj, add=True)  # auto_now and the like, as save() would
+        if isinstance(value, RawSQL):
+            params.extend(value.params)
+        elif hasattr(value, "resolve_expression"):
+            raise TypeError(f"{field.name}: a value computed by the INSERT is a RawSQL, not {value!r}")
+        else:
+            params.append(field.get_db_prep_save(value, connection=db))
+    return using, statement, params
+
+
+# The compiled INSERT statements, by (model, alias, RETURNING attnames, SQL of each computed field or None).
+_insert_statements: dict[tuple, str] = {}
+
+
+def _insert_compiled(obj: models.Model, using: str, returning: list) -> str:
     query = sql.InsertQuery(type(obj), on_conflict=OnConflict.IGNORE)
-    query.insert_values(_inserted_fields(obj), [obj])
-    using = router.db_for_write(type(obj), instance=obj)
+    query.insert_values(_inserted_fields(type(obj)), [obj])
     compiler = query.get_compiler(using=using)
     compiler.returning_fields = returning
-    [(statement, params)] = compiler.as_sql()
-    return using, statement, list(params)
+    [(statement, _params)] = compiler.as_sql()
+    return statement
+
+
+def sql_of(model: type[models.Model], expression) -> tuple[str, list]:
+    """The SQL and params of `expression` as an INSERT into `model` would compile it: for a caller that keeps a
+    computed field's SQL (the same for every value) to pass it as RawSQL."""
+    query = sql.Query(model)
+    compiler = query.get_compiler(using=router.db_for_write(model))
+    return compiler.compile(expression.resolve_expression(query, allow_joins=False, for_save=True))
 
 
 def insert_unless_exists(obj: models.Model) -> bool:
@@ -63,10 +104,11 @@ def insert_unless_exists(obj: models.Model) -> bool:
     Inside a transaction a conflicting row that another transaction has inserted but not committed makes this
     wait for that transaction, exactly as a plain INSERT would; no savepoint is needed, because nothing fails.
     Signals (pre_save, post_save) are not sent: use it for rows nothing listens to at that level. A field set to
-    an expression (e.g. crm.models.suppressed) is computed by the INSERT and read back into obj by RETURNING."""
+    a RawSQL (e.g. crm.services' opt-out check) is computed by the INSERT and read back into obj by RETURNING."""
     meta = obj._meta
-    fields = _inserted_fields(obj)
-    computed = [field for field in fields if hasattr(getattr(obj, field.attname), "resolve_expression")]
+    computed = [
+        field for field in _inserted_fields(type(obj)) if isinstance(getattr(obj, field.attname), RawSQL)
+    ]
     using, statement, params = _insert_ignoring_conflicts(obj, returning=[meta.pk, *computed])
     with connections[using].cursor() as cursor:
         cursor.execute(statement, params)
@@ -85,23 +127,27 @@ def insert_or_read(obj: M, column: str) -> tuple[M | None, bool]:
     """`obj` inserted, or the row already holding its value of the unique `column`, in one statement:
     (the row, True when this call inserted it). (None, False) in the rare race where the row was inserted by a
     transaction that committed after this statement began (it conflicts, yet the statement cannot see it): the
-    caller reads it again. The rules of insert_unless_exists hold (no signals; expressions computed)."""
+    caller reads it again. The rules of insert_unless_exists hold (no signals; RawSQL values computed)."""
     model = type(obj)
     meta = model._meta
     using, insert, params = _insert_ignoring_conflicts(obj, returning=list(meta.concrete_fields))
-    columns = ", ".join(f'"{field.column}"' for field in meta.concrete_fields)
     unique = next(field for field in meta.concrete_fields if field.name == column)
-    statement = (
-        f"WITH new AS ({insert}) SELECT {columns}, true FROM new UNION ALL "
-        f'(SELECT {columns}, false FROM "{meta.db_table}" WHERE "{unique.column}" = %s) LIMIT 1'
-    )
     with connections[using].cursor() as cursor:
         value = unique.get_db_prep_value(getattr(obj, unique.attname), connections[using], prepared=False)
-        cursor.execute(statement, [*params, value])
+        cursor.execute(_insert_or_read_sql(model, insert, unique.column), [*params, value])
         row = cursor.fetchone()
     if row is None:
         return None, False
     return model_from_row(model, row[:-1]), row[-1]
+
+
+@functools.cache
+def _insert_or_read_sql(model: type[models.Model], insert: str, unique_column: str) -> str:
+    columns = ", ".join(columns_of(model))
+    return (
+        f"WITH new AS ({insert}) SELECT {columns}, true FROM new UNION ALL "
+        f'(SELECT {columns}, false FROM "{model._meta.db_table}" WHERE "{unique_column}" = %s) LIMIT 1'
+    )
 
 
 @functools.cache

@@ -37,6 +37,21 @@ def test_a_number_that_opted_out_before_starts_opted_out(personas):
         assert contact_upsert(phone_number=CALLER).opted_out is True
 
 
+def test_each_new_caller_gets_its_own_opt_out_from_the_statement_compiled_once(personas):
+    """The INSERT (with its opt-out check) is compiled on first use and only bound after: each caller's number is
+    checked, not the first one's."""
+    with schema_context(personas.acme.schema_name):
+        Suppression.objects.create(phone_number="+13125550167")
+        assert contact_upsert(phone_number=CALLER).opted_out is False
+        assert contact_upsert(phone_number="+13125550167").opted_out is True
+        assert contact_upsert(phone_number="+13125550168").opted_out is False
+        assert dict(Contact.objects.values_list("phone_number", "opted_out")) == {
+            CALLER: False,
+            "+13125550167": True,
+            "+13125550168": False,
+        }
+
+
 def test_a_caller_another_webhook_is_creating_right_now_is_that_contact(personas):
     """Another request inserts the same caller and commits while this one waits on its row: this one cannot see
     the row in the statement that waited, reads it again, and both end with the one contact."""
