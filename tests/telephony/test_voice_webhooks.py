@@ -88,6 +88,19 @@ def test_a_signature_for_other_parameters_is_refused(platform, personas):
     assert response.status_code == 403
 
 
+@pytest.mark.parametrize("port", [":443", ""])
+def test_a_signature_over_our_url_with_or_without_its_port_is_accepted(platform, personas, settings, port):
+    """Twilio's signing has varied on the port: the URL it called is checked first, then both variants."""
+    settings.PUBLIC_BASE_URL = f"https://hooks.example.test{port}"
+    path = "/hooks/twilio/voice/incoming/"
+    for signed_over in ("https://hooks.example.test", "https://hooks.example.test:443"):
+        params = call_params(personas.acme, CALLER)
+        signed = signature(path, params, base_url=signed_over)
+        tampered = {**params, "From": "+13125550999"}
+        assert platform.post(path, tampered, HTTP_X_TWILIO_SIGNATURE=signed).status_code == 403
+        assert platform.post(path, params, HTTP_X_TWILIO_SIGNATURE=signed).status_code == 200, signed_over
+
+
 def test_a_number_no_client_owns_is_404(platform, personas):
     params = {**call_params(personas.acme, CALLER), "To": "+19995550100"}
     response = post_signed(platform, "/hooks/twilio/voice/incoming/", params)
