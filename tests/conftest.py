@@ -209,12 +209,15 @@ def _no_cached_endpoint_owners():
 @pytest.fixture(autouse=True)
 def _no_cached_clients():
     """Webhooks find their client in Redis (accounts.client_cache). A test's client changes roll back without a
-    write the cache would notice, so no test meets a client cached by another."""
-    from accounts import client_cache
+    write the cache would notice, so no test meets a client cached by another, nor one whose webhook stamp this
+    process remembers asking about (accounts.services.client_webhook_seen)."""
+    from accounts import client_cache, services
 
     client_cache.forget()
+    services._stamp_asked_until.clear()
     yield
     client_cache.forget()
+    services._stamp_asked_until.clear()
 
 
 @pytest.fixture

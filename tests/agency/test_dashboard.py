@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from accounts import services
 from accounts.models import Client
 from deliverability.models import DeliverabilityDay
 from deliverability.selectors import window
@@ -70,6 +71,28 @@ def test_a_signed_webhook_stamps_the_last_webhook_received(web, personas):
     Client.objects.filter(pk=personas.acme.pk).update(last_webhook_at=stamped - timedelta(seconds=5))
     post_signed(web("localhost"), "/hooks/twilio/voice/incoming/", call_params(personas.acme, "+13125550177"))
     assert Client.objects.get(pk=personas.acme.pk).last_webhook_at == stamped - timedelta(seconds=5)
+
+
+def test_a_process_asks_redis_about_a_clients_stamp_once_a_minute(personas, monkeypatch):
+    """Redis decides which webhook stamps the row; a process that asked about this client within the minute does
+    not ask again (a round trip saved on nearly every webhook)."""
+    asked = []
+
+    class Taken:
+        def add(self, key, value, timeout):
+            asked.append(key)
+            return False  # another webhook stamped it
+
+    monkeypatch.setattr(services, "cache", Taken())
+    clock = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    for _ in range(3):
+        services.client_webhook_seen(client=personas.acme)
+    assert asked == [f"webhook-seen:{personas.acme.pk}"]
+    services.client_webhook_seen(client=personas.bolt)
+    clock[0] += services.WEBHOOK_STAMP_SECONDS
+    services.client_webhook_seen(client=personas.acme)
+    assert asked == [f"webhook-seen:{pk}" for pk in (personas.acme.pk, personas.bolt.pk, personas.acme.pk)]
 
 
 def test_health_warnings(web, personas):
