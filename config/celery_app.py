@@ -18,6 +18,7 @@ import threading
 from celery import bootsteps
 from celery.beat import PersistentScheduler
 from celery.signals import task_postrun, task_prerun
+from django.db import connections
 from tenant_schemas_celery.app import CeleryApp, restore_schema, switch_schema
 
 from config.db import connection_hung_up, tenant_connection
@@ -25,7 +26,10 @@ from config.liveness import PROBE_TASK, Liveness, Verdict
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
-app = CeleryApp("textback")
+
+# Named, not imported: the task class reads accounts' models, which are not loaded yet when config/__init__
+# imports this module; Celery imports it when the app is finalized.
+app = CeleryApp("textback", task_cls="config.celery_tenant:ClientTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 log = logging.getLogger(__name__)
@@ -153,8 +157,6 @@ def _drop_dead_database_connections(**kwargs) -> None:
     FATAL message and closes the socket, which makes it readable. Checking that costs no round trip, unlike
     Django's CONN_HEALTH_CHECKS (a SELECT 1 before every task). A connection on which a query already failed is
     checked the way Django checks one after a request (close_if_unusable_or_obsolete)."""
-    from django.db import connections
-
     for connection in connections.all(initialized_only=True):
         if connection.connection is None or connection.in_atomic_block:
             continue

@@ -29,6 +29,7 @@ from django.utils.timezone import now
 
 from accounts.models import Agency, Client
 from accounts.schemas import in_schema_of
+from accounts.selectors import client_for_task
 from config.db import columns_of, fetch_model, insert_unless_exists, model_from_row
 from crm.models import Contact, Suppression, suppressed
 from crm.phone import e164_or_none, is_anonymous
@@ -547,11 +548,21 @@ def _line_type(client: Client, contact: Contact) -> str:
 def _line_type_record(client: Client, contact: Contact, kind: str) -> None:
     # The contact first, then the subscribers (billing's metering rows): the order a text-back takes its locks
     # in (it holds the caller's row from its claim), so that a check made while the call rang and a text-back
-    # for the same caller cannot deadlock.
+    # for the same caller cannot deadlock. Written out: nothing listens to a contact's save, and compiling the
+    # ORM's UPDATE cost more CPU than the statement.
     contact.line_type = kind
-    contact.line_type_checked_at = now()
-    contact.save(update_fields=["line_type", "line_type_checked_at", "updated_at"])
+    contact.line_type_checked_at = contact.updated_at = now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Contact._meta.db_table} SET line_type = %s, line_type_checked_at = %s, updated_at = %s "
+            "WHERE id = %s",
+            [kind, contact.line_type_checked_at, contact.updated_at, contact.pk],
+        )
     publish(events.LineTypeLookedUp(client=client, number=contact.phone_number, line_type=kind))
+
+
+# What the line-type check reads of a caller (the rest of the row stays deferred: it is never used).
+_LINE_TYPE_FIELDS = ("id", "phone_number", "line_type", "line_type_checked_at")
 
 
 def line_type_prefetch(*, client_id: int, number: str) -> str:
@@ -559,13 +570,20 @@ def line_type_prefetch(*, client_id: int, number: str) -> str:
     in to a client in forward mode), so that when the call is missed the text-back does not wait for Twilio's
     lookup: 100-300 ms of a new caller's path otherwise. Idempotent: a line type already known is not asked
     again. Returns what it did."""
-    client = Client.objects.select_related("agency").filter(pk=client_id).first()
-    if client is None:
+    try:
+        client = client_for_task(client_id)  # with its agency: the task found both (config.celery_app)
+    except Client.DoesNotExist:
         return "no such client"
     with in_schema_of(client):
-        contact = Contact.objects.filter(phone_number=number).first()
-        if contact is None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(_LINE_TYPE_FIELDS)} FROM {Contact._meta.db_table} WHERE phone_number = %s",
+                [number],
+            )
+            row = cursor.fetchone()
+        if row is None:
             return "no such caller"
+        contact = Contact.from_db(connection.alias, _LINE_TYPE_FIELDS, row)
         if line_type_known(contact):
             return "known"
         # Outside any transaction: nothing is held while the carrier answers.
