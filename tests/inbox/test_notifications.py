@@ -7,11 +7,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django_tenants.utils import schema_context
+from tenant_schemas_celery.task import _shared_storage
 
 from inbox import tasks
 from inbox.models import EscalationSent, NotificationPreference
 from inbox.services import conversation_reply
 from messaging.services import inbound_receive
+from telephony.models import Call
 from tests.webhooks import call_params, post_signed, sid
 
 pytestmark = pytest.mark.django_db
@@ -101,6 +103,25 @@ def test_a_missed_call_is_emailed_and_texted_as_each_person_chose(
     assert len(alerts) == 1
     assert alerts[0]["from"] == str(personas.acme.phone_number)
     assert "missed call from JANE DOE" in alerts[0]["body"]
+
+
+def test_a_missed_calls_alert_is_sent_in_a_fixed_number_of_queries(
+    personas, mailoutbox, django_assert_max_num_queries
+):
+    """The budget bench/missed_call_cost.py measures for the alert task (--show-sql lists them). The task finds
+    its client and the client's agency in one statement (config.celery_app.ClientTask; here the client is not
+    cached yet, as for a client called a few times an hour; the connection comes from the public schema), then
+    the call, the client's people, their choices and their devices, in the client's schema (a call with a caller
+    adds their thread). Before, the client was read by the ORM and its agency by a second statement."""
+    with schema_context(personas.acme.schema_name):
+        call = Call.objects.create(call_sid=sid("CA"), from_number=CALLER, to_number="+13125550100")
+    _shared_storage.clear()  # tenant-schemas-celery's cache of the clients tasks ran for
+    with django_assert_max_num_queries(7):
+        run = tasks.notify_missed_call.apply(
+            (personas.acme.pk, call.pk), headers={"_schema_name": personas.acme.schema_name}
+        )
+    assert run.get() == 2
+    assert _recipients(mailoutbox) == ["alice@acme.test", "bob@acme.test"]
 
 
 def test_a_repeated_task_alerts_once(personas, mailoutbox):
