@@ -337,7 +337,13 @@ def _claim_in_client(send: OutboundSend) -> _Claim | str:
     send.state = OutboundSend.State.SENDING
     send.message_id = outcome.pk
     send.attempts += 1
-    send.save(update_fields=["state", "message_id", "attempts", "updated_at"])
+    send.updated_at = now()
+    with connection.cursor() as cursor:  # written out: nothing listens to a ledger row's save
+        cursor.execute(
+            f"UPDATE {OutboundSend._meta.db_table} SET state = %s, message_id = %s, attempts = %s, "
+            "updated_at = %s WHERE id = %s",
+            [send.state, send.message_id, send.attempts, send.updated_at, send.pk],
+        )
     return _Claim(send=send, client=client, message=outcome)
 
 
@@ -492,14 +498,15 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
         return SkipReason.CALL_AUDIT
     context = placeholder_context(client=client, caller_name=contact.name.split()[0] if contact.name else "")
     variant, wording = template_wording(template=template, send_key=send.key)
+    wanted = placeholders_in(wording)
     link = None
-    if "booking_url" in placeholders_in(wording):
+    if "booking_url" in wanted:
         link = booking_link_new(
             client=client, to_number=contact.phone_number, message_kind=Message.Kind.TEXT_BACK
         )
         context["booking_url"] = link_url(link.code) if link else ""
     conversation_id = history.conversation_id or _conversation_start(contact).pk
-    if "intake_url" in placeholders_in(wording):
+    if "intake_url" in wanted:
         intake = intake_link_for(
             client=client, conversation_id=conversation_id, to_number=contact.phone_number
         )
@@ -508,7 +515,7 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
     if not history.texted_before and "STOP" not in body.upper():
         body = f"{body} {OPT_OUT_NOTICE}"
     info = segment_info(body)
-    message = Message.objects.create(
+    message = Message(
         conversation_id=conversation_id,
         direction=Message.Direction.OUTBOUND,
         kind=Message.Kind.TEXT_BACK,
@@ -523,6 +530,10 @@ def _prepare_text_back(send: OutboundSend, client: Client) -> Message | str:
         template_kind=template.kind,
         template_variant=variant,
     )
+    # The INSERT compiled once (config.db), not the ORM's compiled on every text-back. Nothing can conflict: a
+    # new message's only unique value, its provider_sid, is NULL until the provider answers.
+    inserted = insert_unless_exists(message)
+    assert inserted
     booking_link_attach(link=link, message=message)
     return message
 
@@ -605,8 +616,17 @@ def template_wording(*, template: Template, send_key: str) -> tuple[str, str]:
     return ("b", template.body_b) if zlib.crc32(send_key.encode()) % 2 else ("a", template.body)
 
 
+@functools.cache
+def _active_templates_sql() -> str:
+    """The client's active templates (written out once: compiling the ORM's query cost more than running it)."""
+    return f"SELECT {', '.join(columns_of(Template))} FROM {Template._meta.db_table} WHERE is_active"
+
+
 def _pick_template(*, client: Client, returning: bool, send: OutboundSend) -> Template | None:
-    templates = {t.kind: t for t in Template.objects.filter(is_active=True)}
+    with connection.cursor() as cursor:
+        cursor.execute(_active_templates_sql())
+        rows = cursor.fetchall()
+    templates = {t.kind: t for t in (model_from_row(Template, row) for row in rows)}
     if returning and Template.Kind.RETURNING_CALLER in templates:
         return templates[Template.Kind.RETURNING_CALLER]
     kind = Template.Kind.BUSINESS_HOURS if client.is_open_at(send.event_at) else Template.Kind.AFTER_HOURS
