@@ -20,6 +20,7 @@ import requests.adapters
 from django.conf import settings
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
 from twilio.rest import Client as TwilioClient
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,45 @@ class ConsoleProvider(Provider):
         return "CA" + uuid.uuid4().hex
 
 
-class OriginRewritingHttpClient(TwilioHttpClient):
+class SharedHttpClient(TwilioHttpClient):
+    """twilio-python's HTTP client, safe to share between the sender's threads. Its own request() keeps each
+    answer on the client object (`_test_only_last_response`) and returns it from there: with one client shared
+    by 32 threads, a thread could return another's answer (another text's sid, recorded against this text) or
+    None. Here each request keeps its answer to itself; the kept-alive session underneath is requests' (its
+    connection pool is thread-safe). It also skips what twilio-python built for its tests on every request."""
+
+    def request(
+        self,
+        method,
+        url,
+        params=None,
+        data=None,
+        headers=None,
+        auth=None,
+        timeout=None,
+        allow_redirects=False,
+    ):
+        if timeout is None:
+            timeout = self.timeout
+        elif timeout <= 0:
+            raise ValueError(timeout)
+        session = self.session
+        assert session is not None  # made with pool_connections (the default): one kept-alive session
+        kwargs = {"method": method.upper(), "url": url, "params": params, "headers": headers, "auth": auth}
+        json_body = bool(headers) and headers.get("Content-Type") in (
+            "application/json",
+            "application/scim+json",
+        )
+        kwargs["json" if json_body else "data"] = data
+        self.log_request(kwargs)
+        prepared = session.prepare_request(requests.Request(hooks=self.request_hooks, **kwargs))
+        environment = session.merge_environment_settings(prepared.url, self.proxy, None, None, None)
+        response = session.send(prepared, allow_redirects=allow_redirects, timeout=timeout, **environment)
+        self.log_response(response.status_code, response)
+        return Response(int(response.status_code), response.text, response.headers)
+
+
+class OriginRewritingHttpClient(SharedHttpClient):
     """Sends every request to TWILIO_API_BASE_URL's origin with the path unchanged (api.twilio.com,
     lookups.twilio.com … all land there): how tests and benchmarks put a fake Twilio at the HTTP boundary."""
 
@@ -152,7 +191,7 @@ def twilio_client(account_sid: str | None = None, auth_token: str | None = None)
     http_client = (
         OriginRewritingHttpClient(api_base_url, timeout=timeout)
         if api_base_url
-        else TwilioHttpClient(timeout=timeout)
+        else SharedHttpClient(timeout=timeout)
     )
     # requests reads the environment (proxies, CA bundle, ~/.netrc) again for every request, about a
     # millisecond of each text-back's worker time. Unless a proxy is set (whose no_proxy rules are per URL), the
