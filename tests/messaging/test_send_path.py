@@ -2,6 +2,7 @@
 business's number, worded for the moment, never to someone who opted out or cannot get texts, and never twice,
 whatever Twilio answers (or fails to)."""
 
+import time
 import zlib
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -644,6 +645,21 @@ def _other_worker_session():
     return psycopg.connect(dbname=db["NAME"], autocommit=True, **options)
 
 
+def _end_session(session) -> None:
+    """Close another worker's session and wait until PostgreSQL has ended it: the server lets go of the
+    session's locks a moment after the client hangs up, not as close() returns."""
+    pid = session.info.backend_pid
+    session.close()
+    deadline = time.monotonic() + 10
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
+            if cursor.fetchone() is None:
+                return
+            time.sleep(0.01)
+    raise AssertionError(f"PostgreSQL did not end session {pid} within 10 s")
+
+
 def test_a_stale_attempt_whose_worker_is_alive_is_not_reconciled_under_its_feet(personas, twilio):
     """Quiet for longer than SENDING_STALE_SECONDS (a busy machine, a slow Twilio) is not dead: while the first
     attempt's session holds the send's fence, a second attempt neither asks Twilio nor sends. Once that session
@@ -658,7 +674,7 @@ def test_a_stale_attempt_whose_worker_is_alive_is_not_reconciled_under_its_feet(
         assert len(_creates(twilio)) == 1
         assert "ListMessage" not in [r["operation"] for r in twilio.requests]
     finally:
-        first_attempt.close()  # the worker dies
+        _end_session(first_attempt)  # the worker dies
     assert _deliver(send) == "sent"
     operations = [r["operation"] for r in twilio.requests if r["operation"] != "FetchPhoneNumber"]
     assert operations == ["CreateMessage", "ListMessage", "CreateMessage"]  # the first one was dropped
