@@ -27,7 +27,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.timezone import localtime, now
+from django.utils.timezone import now, override
 
 from accounts.models import Agency, AgencyMembership, AuditEntry, Client, ClientMembership, User
 from accounts.services import (
@@ -599,6 +599,7 @@ def stripe_account_notify(
 
     def send() -> None:
         base = agency_url(agency).rstrip("/")
+        zone = ZoneInfo(agency_time_zone(agency=agency))
         payments = reverse("billing:stripe", args=[agency.slug], urlconf=_PUBLIC_URLS)
         audit = reverse("agency:audit", args=[agency.slug], urlconf=_PUBLIC_URLS)
         context = {
@@ -610,7 +611,7 @@ def stripe_account_notify(
             "previous_name": previous[1] if previous else "",
             "actor": actor_text,
             "ip_address": ip_address or "",
-            "at": localtime(at, ZoneInfo(agency_time_zone(agency=agency))),
+            "at": at,
             "payments_url": f"{base}{payments}",
             "audit_url": f"{base}{audit}",
         }
@@ -624,7 +625,8 @@ def stripe_account_notify(
             if recipients := _agency_emails(agency):
                 send_mail(
                     f"{subjects[what]} for {agency.display_name}",
-                    render_to_string("billing/stripe_account_email.txt", context),
+                    # The template's date filter shows a time in the current time zone: the agency's here.
+                    _render_in(zone, "billing/stripe_account_email.txt", context),
                     settings.DEFAULT_FROM_EMAIL,
                     recipients,
                 )
@@ -637,6 +639,11 @@ def stripe_account_notify(
 def _owner_emails(client: Client) -> list[str]:
     owners = ClientMembership.objects.filter(client=client, role=ClientMembership.Role.OWNER)
     return sorted(owners.values_list("user__email", flat=True))
+
+
+def _render_in(zone: ZoneInfo, template: str, context: dict) -> str:
+    with override(zone):
+        return render_to_string(template, context)
 
 
 def _notify(invoice_id: int, what: str, *, paused: bool, resumed: bool) -> None:

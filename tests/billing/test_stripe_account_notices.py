@@ -6,10 +6,12 @@ going to Stripe (accounts.reauth). Against the local Stripe fake, as in test_str
 import json
 import re
 import time
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from accounts.models import Agency, AgencyMembership
@@ -64,7 +66,10 @@ def test_connecting_emails_every_admin_of_that_agency_only(
     web, personas, admins, stripe_fake, mailoutbox, django_capture_on_commit_callbacks, settings
 ):
     stripe_fake.next_account(id="acct_notice000001", name="Northwind Payments")
-    _connect(web(HOST, personas.nina), django_capture_on_commit_callbacks)
+    # Early morning in UTC, still the evening before in the Americas: the day the email names says which zone.
+    connected_at = datetime(2026, 12, 8, 3, 30, tzinfo=UTC)
+    with time_machine.travel(connected_at, tick=True):
+        _connect(web(HOST, personas.nina), django_capture_on_commit_callbacks)
 
     assert len(mailoutbox) == 1
     mail = mailoutbox[0]
@@ -73,8 +78,9 @@ def test_connecting_emails_every_admin_of_that_agency_only(
     body = mail.body
     assert "nina@northwind.test connected a Stripe account to Northwind Marketing" in body
     assert "Northwind Payments — acct_notice000001" in body
-    at = timezone.localtime(timezone.now(), ZoneInfo(agency_time_zone(agency=personas.northwind)))
-    assert f"When: {at.day} {at:%B %Y}, " in body  # in the agency's time zone
+    at = timezone.localtime(connected_at, ZoneInfo(agency_time_zone(agency=personas.northwind)))
+    assert at.day != connected_at.day
+    assert f"When: {at.day} {at:%B %Y}, {at:%H:%M} " in body  # in the agency's time zone, not the server's
     assert "From the address: 127.0.0.1" in body
     assert "If it was not: your clients' payments may be going to someone else." in body
     public = urlsplit(settings.PUBLIC_BASE_URL)
