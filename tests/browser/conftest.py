@@ -70,4 +70,7 @@ def fits_the_screen(page) -> bool:
     """No sideways scrolling: what a phone user notices first. Measured against the screen's width, not the
     window's: a phone browser widens its layout to fit a page that is too wide (and zooms out), so the window
     grows with the page and would always "fit"."""
+    # Measured once the stylesheets are in: on a busy machine an unstyled page (a long secret not yet wrapped)
+    # is briefly wider than the screen, which no user is shown for long enough to scroll.
+    page.wait_for_load_state("load")
     return page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
